@@ -1,0 +1,37 @@
+# Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help deps dev migrate test bench typecheck lint format reset nats-stop
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+deps: ## install/start Node 22, npm packages, Postgres, our NATS, dockerd (swarm), chromium
+	bash scripts/deps.sh
+
+dev: ## run the whole platform locally (NATS + migrations + all services), prints the URL
+	bash scripts/dev.sh
+
+migrate: ## apply pending database migrations to DATABASE_URL
+	bash scripts/run.sh npm run --silent migrate
+
+test: ## every suite: typecheck, lint, unit, integration and end-to-end against real services
+	bash scripts/test.sh
+
+bench: ## benchmarks; prints the figures
+	bash scripts/run.sh npm run --silent bench
+
+typecheck: ## tsc --noEmit
+	bash scripts/run.sh npm run --silent typecheck
+
+lint: ## eslint + prettier --check
+	bash scripts/run.sh npm run --silent lint
+
+format: ## prettier --write + eslint --fix
+	bash scripts/run.sh npm run --silent format
+
+nats-stop: ## stop our development nats-server
+	bash scripts/run.sh node --import tsx scripts/nats.ts stop
+
+reset: ## stop our NATS and delete all local state (.state/, dev and test databases)
+	bash scripts/reset.sh

@@ -1,0 +1,34 @@
+/**
+ * Broker options for every Stackyard process. NATS is the transporter; the control plane authenticates
+ * with its own user creds (operator/JWT mode), so a process without valid creds cannot join the mesh.
+ */
+import { readFileSync } from "node:fs";
+import type { BrokerOptions } from "moleculer";
+import { credsAuthenticator } from "nats";
+import type { Config } from "./services/_shared/config.js";
+
+export function createBrokerOptions(config: Config): BrokerOptions {
+  const creds = readFileSync(config.nats.credsFile);
+  return {
+    namespace: "stackyard",
+    ...(config.nodeId ? { nodeID: config.nodeId } : {}),
+    transporter: {
+      type: "NATS",
+      options: {
+        servers: config.nats.url,
+        authenticator: credsAuthenticator(creds),
+        name: `stackyard-${config.services.join("+")}`,
+        maxReconnectAttempts: -1,
+      },
+    },
+    serializer: "JSON",
+    requestTimeout: config.requestTimeoutMs,
+    retryPolicy: { enabled: false },
+    logger: {
+      type: "Console",
+      options: { level: config.logLevel, formatter: "json", colors: false, moduleColors: false, autoPadding: false },
+    },
+    metrics: { enabled: false },
+    tracing: { enabled: false },
+  };
+}

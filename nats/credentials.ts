@@ -1,0 +1,52 @@
+/**
+ * Minting user credentials inside the application account, signed by its signing key.
+ * Used for agents (one user per cluster, limited to that cluster's subjects) and in tests.
+ */
+import { createUser, encodeUser, fmtCreds, fromPublic, fromSeed, type ConnectionType, type KeyPair } from "nats-jwt";
+
+export interface SubjectPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+export interface MintUserOptions {
+  name: string;
+  /** The user's public NKey (U...). The seed stays with whoever generated it. */
+  userPublicKey: string;
+  appAccountPublicKey: string;
+  appSigningSeed: string;
+  permissions: SubjectPermissions;
+  /** Seconds since epoch; omitted means no expiry. */
+  expiresAt?: number;
+  allowedConnectionTypes?: ConnectionType[];
+  /** Allow replies to requests this user receives (request/reply services). */
+  allowResponses?: boolean;
+}
+
+export async function mintUserJwt(opts: MintUserOptions): Promise<string> {
+  const signer = fromSeed(new TextEncoder().encode(opts.appSigningSeed));
+  const account = fromPublic(opts.appAccountPublicKey);
+  const user = fromPublic(opts.userPublicKey);
+  return encodeUser(
+    opts.name,
+    user,
+    account,
+    {
+      bearer_token: false,
+      pub: { allow: opts.permissions.publish, deny: [] },
+      sub: { allow: opts.permissions.subscribe, deny: [] },
+      ...(opts.allowResponses ? { resp: { max: 1, ttl: 0 } } : {}),
+      ...(opts.allowedConnectionTypes ? { allowed_connection_types: opts.allowedConnectionTypes } : {}),
+    },
+    { signer, ...(opts.expiresAt !== undefined ? { exp: opts.expiresAt } : {}) },
+  );
+}
+
+/** Convenience for tests and tools that hold the user's key pair themselves. */
+export async function mintUserCreds(
+  opts: Omit<MintUserOptions, "userPublicKey">,
+): Promise<{ creds: string; user: KeyPair }> {
+  const user = createUser();
+  const jwt = await mintUserJwt({ ...opts, userPublicKey: user.getPublicKey() });
+  return { creds: new TextDecoder().decode(fmtCreds(jwt, user)), user };
+}

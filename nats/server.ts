@@ -1,0 +1,81 @@
+/** Preparing and launching our nats-server from the template: used by scripts/nats.ts (dev) and test helpers. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, writeFile, open } from "node:fs/promises";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+import {
+  loadOrCreateNatsIdentity,
+  natsStateFiles,
+  renderServerConfig,
+  type NatsIdentity,
+  type NatsServerPorts,
+  type NatsStateFiles,
+} from "./identity.js";
+
+export interface PreparedNatsServer {
+  identity: NatsIdentity;
+  files: NatsStateFiles;
+  configFile: string;
+  host: string;
+  ports: NatsServerPorts;
+}
+
+export async function prepareNatsServer(
+  dir: string,
+  host: string,
+  ports: NatsServerPorts,
+): Promise<PreparedNatsServer> {
+  const identity = await loadOrCreateNatsIdentity(dir);
+  const resolverDir = join(dir, "resolver");
+  const jetstreamDir = join(dir, "jetstream");
+  await mkdir(resolverDir, { recursive: true, mode: 0o700 });
+  await mkdir(jetstreamDir, { recursive: true, mode: 0o700 });
+  const configFile = join(dir, "server.conf");
+  const config = await renderServerConfig(identity, {
+    serverName: `stackyard-${ports.client}`,
+    host,
+    ports,
+    resolverDir,
+    jetstreamDir,
+  });
+  await writeFile(configFile, config, { mode: 0o600 });
+  return { identity, files: natsStateFiles(dir), configFile, host, ports };
+}
+
+export const NATS_SERVER_BINARY = "nats-server";
+
+export async function spawnNatsServer(
+  configFile: string,
+  opts: { detached: boolean; logFile: string },
+): Promise<ChildProcess> {
+  const log = await open(opts.logFile, "a");
+  const child = spawn(NATS_SERVER_BINARY, ["-c", configFile], {
+    detached: opts.detached,
+    stdio: ["ignore", log.fd, log.fd],
+  });
+  await log.close();
+  if (opts.detached) child.unref();
+  return child;
+}
+
+export function isPortOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await isPortOpen(host, port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+}
+
+export const natsUrl = (host: string, port: number): string => `nats://${host}:${port}`;

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Makes every dependency of the dev loop and the test suites available; safe to run any number of times.
+#   Node 22 + npm packages, Postgres (reused, or installed and started), our own nats-server in operator mode,
+#   a Docker engine in Swarm mode, and Chromium for the browser tests.
+# Writes .state/env.sh, which the Makefile and scripts source to find everything.
+# Flags: --no-docker, --no-chromium (for a quicker dev start when those are not needed).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+want_docker=1
+want_chromium=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-docker) want_docker=0 ;;
+    --no-chromium) want_chromium=0 ;;
+    *) log "unknown flag: $arg"; exit 2 ;;
+  esac
+done
+
+mkdir -p "$STATE_DIR"
+chmod 700 "$STATE_DIR"
+
+ensure_node
+ensure_node_modules
+
+# --- Postgres -------------------------------------------------------------------------------------------
+PG_DEFAULT_BASE="postgres://postgres:postgres@127.0.0.1:5432"
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    log "using DATABASE_URL from the environment"
+    return
+  fi
+  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then
+    log "reusing the Postgres on 127.0.0.1:5432"
+    return
+  fi
+  local installed_now=0
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    log "installing Postgres (apt)"
+    apt_install postgresql postgresql-client
+    installed_now=1
+  fi
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -1)"
+  if [ -z "$(ls /etc/postgresql/"$version" 2>/dev/null)" ]; then
+    as_root pg_createcluster "$version" main >/dev/null
+  fi
+  log "starting Postgres $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || { log "Postgres did not start"; exit 1; }
+  if [ "$installed_now" = 1 ]; then
+    # A fresh Debian cluster asks for a password on TCP: give the postgres role the one our default URL uses.
+    as_root runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres'"
+  fi
+}
+ensure_postgres
+DEV_DATABASE_URL="${DATABASE_URL:-$PG_DEFAULT_BASE/stackyard}"
+TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-$PG_DEFAULT_BASE/stackyard_test}}"
+node --import tsx "$ROOT/scripts/create-databases.ts" "$DEV_DATABASE_URL" "$TEST_DATABASE_URL"
+
+# --- NATS (our own server, operator/JWT mode) --------------------------------------------------------------
+command -v nats-server >/dev/null 2>&1 || { log "installing nats-server (apt)"; apt_install nats-server; }
+node --import tsx "$ROOT/scripts/nats.ts" start
+
+# --- Docker engine in Swarm mode -----------------------------------------------------------------------------
+ensure_docker() {
+  command -v dockerd >/dev/null 2>&1 || { log "installing the Docker engine (apt docker.io)"; apt_install docker.io; }
+  command -v busybox >/dev/null 2>&1 || apt_install busybox-static
+  if ! docker info >/dev/null 2>&1; then
+    log "starting dockerd in the background (log: $STATE_DIR/dockerd.log)"
+    as_root setsid nohup dockerd >"$STATE_DIR/dockerd.log" 2>&1 </dev/null &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { log "dockerd did not start; see $STATE_DIR/dockerd.log"; exit 1; }
+  fi
+  if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
+    log "initialising a single-node swarm"
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+  fi
+}
+[ "$want_docker" = 1 ] && ensure_docker
+
+# --- Chromium for the browser tests --------------------------------------------------------------------------
+if [ "$want_chromium" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (apt)"
+  apt_install chromium
+fi
+
+# --- what the other scripts read ----------------------------------------------------------------------------
+umask 077
+cat >"$STATE_DIR/env.sh" <<ENV
+# Written by scripts/deps.sh; sourced by make targets. Safe to delete: it is rewritten on the next run.
+export STACKYARD_STATE_DIR="$STATE_DIR"
+export DATABASE_URL="$DEV_DATABASE_URL"
+export TEST_DATABASE_URL="$TEST_DATABASE_URL"
+$(node --import tsx "$ROOT/scripts/nats.ts" env)
+ENV
+log "dependencies ready (env in $STATE_DIR/env.sh)"

@@ -1,0 +1,72 @@
+/**
+ * Our development NATS server: `start` (bootstrap the operator/accounts once, render the config, launch
+ * nats-server in the background unless it already runs), `stop`, and `env` (print the exports for .state/env.sh).
+ */
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { natsStateFiles } from "../nats/identity.js";
+import { isPortOpen, natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../nats/server.js";
+
+const root = resolve(import.meta.dirname, "..");
+const stateDir = process.env.STACKYARD_STATE_DIR ?? join(root, ".state");
+const natsDir = join(stateDir, "nats");
+// Loopback unless told otherwise (containers bind 0.0.0.0 inside their own network namespace).
+const host = process.env.STACKYARD_NATS_HOST ?? "127.0.0.1";
+const ports = {
+  client: Number(process.env.STACKYARD_NATS_PORT ?? 14222),
+  websocket: Number(process.env.STACKYARD_NATS_WS_PORT ?? 14280),
+  leafnode: Number(process.env.STACKYARD_NATS_LEAF_PORT ?? 17422),
+  monitor: Number(process.env.STACKYARD_NATS_MONITOR_PORT ?? 18222),
+};
+const pidFile = join(natsDir, "nats-server.pid");
+
+async function start(): Promise<void> {
+  const prepared = await prepareNatsServer(natsDir, host, ports);
+  if (await isPortOpen(host, ports.client)) {
+    console.error(`[stackyard] nats-server already listening on ${host}:${ports.client}`);
+    return;
+  }
+  const child = await spawnNatsServer(prepared.configFile, {
+    detached: true,
+    logFile: join(natsDir, "nats-server.log"),
+  });
+  await writeFile(pidFile, String(child.pid));
+  await waitForPort(host, ports.client, 10_000);
+  console.error(`[stackyard] nats-server started on ${natsUrl(host, ports.client)} (pid ${child.pid})`);
+}
+
+async function stop(): Promise<void> {
+  try {
+    const pid = Number(await readFile(pidFile, "utf8"));
+    process.kill(pid, "SIGTERM");
+    await rm(pidFile);
+    console.error(`[stackyard] nats-server (pid ${pid}) stopped`);
+  } catch {
+    console.error("[stackyard] no nats-server of ours is running");
+  }
+}
+
+function env(): void {
+  const files = natsStateFiles(natsDir);
+  console.log(`export NATS_URL="${natsUrl(host, ports.client)}"`);
+  console.log(`export NATS_CREDS="${files.controlPlaneCredsFile}"`);
+  console.log(`export NATS_SYSTEM_CREDS="${files.systemCredsFile}"`);
+  console.log(`export NATS_IDENTITY_FILE="${files.identityFile}"`);
+  console.log(`export NATS_WS_URL="ws://${host}:${ports.websocket}"`);
+  console.log(`export NATS_LEAF_URL="nats-leaf://${host}:${ports.leafnode}"`);
+}
+
+async function prepare(): Promise<void> {
+  const prepared = await prepareNatsServer(natsDir, host, ports);
+  console.error(`[stackyard] nats config written to ${prepared.configFile}`);
+}
+
+const command = process.argv[2];
+if (command === "start") await start();
+else if (command === "prepare") await prepare();
+else if (command === "stop") await stop();
+else if (command === "env") env();
+else {
+  console.error("usage: scripts/nats.ts start|prepare|stop|env");
+  process.exit(2);
+}

@@ -1,0 +1,68 @@
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "./config.js";
+
+const valid = {
+  DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+  NATS_URL: "nats://127.0.0.1:14222",
+  NATS_CREDS: "/tmp/cp.creds",
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("applies defaults for everything optional", () => {
+    const config = loadConfig(valid);
+    expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1024 * 1024 });
+    expect(config.services).to.deep.equal(["api"]);
+    expect(config.logLevel).to.equal("info");
+  });
+
+  it("lists every missing variable in one error", () => {
+    const problems = problemsOf({});
+    expect(problems).to.have.length(3);
+    expect(problems.join("\n"))
+      .to.match(/DATABASE_URL is missing/)
+      .and.match(/NATS_URL is missing/)
+      .and.match(/NATS_CREDS is missing/);
+  });
+
+  it("reports malformed values together with missing ones", () => {
+    const problems = problemsOf({
+      DATABASE_URL: "mysql://x/y",
+      NATS_URL: "not a url",
+      HTTP_PORT: "99999",
+      LOG_LEVEL: "loud",
+      SERVICES: "api,billing",
+    });
+    expect(problems).to.have.length(6);
+    expect(problems).to.include.members([
+      "DATABASE_URL must use postgres: or postgresql: (got mysql:)",
+      "NATS_URL is not a valid URL",
+      'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
+      "SERVICES has unknown entries billing (allowed: all, api)",
+    ]);
+    expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
+  });
+
+  it("accepts an explicit service subset and 'all'", () => {
+    expect(loadConfig({ ...valid, SERVICES: "api" }).services).to.deep.equal(["api"]);
+    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal(["api"]);
+  });
+
+  it("the error message names each problem on its own line", () => {
+    try {
+      loadConfig({});
+    } catch (err) {
+      expect((err as Error).message).to.match(/^invalid configuration:\n {2}- /);
+    }
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The only module that reads process.env. Everything is validated at start; all problems are reported
+ * together in one ConfigError so an operator fixes them in one go.
+ */
+
+/** Grows as services are implemented; every name must have a factory in services/registry.ts. */
+export const SERVICE_NAMES = ["api"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_HTTP_HOST = "127.0.0.1";
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export const DEFAULT_DB_POOL_MAX = 10;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+export interface Config {
+  nodeId: string | undefined;
+  services: ServiceName[];
+  logLevel: LogLevel;
+  http: { host: string; port: number; bodyLimitBytes: number };
+  database: { url: string; poolMax: number };
+  nats: { url: string; credsFile: string };
+  requestTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Collects problems instead of throwing at the first one. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  required(name: string, hint: string): string {
+    const value = this.env[name]?.trim();
+    if (!value) {
+      this.problems.push(`${name} is missing (${hint})`);
+      return "";
+    }
+    return value;
+  }
+
+  optional(name: string, fallback: string): string {
+    const value = this.env[name]?.trim();
+    return value ? value : fallback;
+  }
+
+  url(name: string, protocols: string[], hint: string): string {
+    const value = this.required(name, hint);
+    if (!value) return value;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        this.problems.push(`${name} must use ${protocols.join(" or ")} (got ${parsed.protocol})`);
+      }
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(", ")} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  list<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
+    const raw = this.env[name]?.trim();
+    if (!raw || raw === "all") return [...fallback];
+    const items = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = items.filter((i) => !(allowed as readonly string[]).includes(i));
+    if (unknown.length > 0) {
+      this.problems.push(`${name} has unknown entries ${unknown.join(", ")} (allowed: all, ${allowed.join(", ")})`);
+    }
+    return items.filter((i): i is T => (allowed as readonly string[]).includes(i));
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const config: Config = {
+    nodeId: env.NODE_ID?.trim() || undefined,
+    services: r.list("SERVICES", SERVICE_NAMES, SERVICE_NAMES),
+    logLevel: r.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+    http: {
+      host: r.optional("HTTP_HOST", DEFAULT_HTTP_HOST),
+      port: r.int("HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535),
+      bodyLimitBytes: r.int("HTTP_BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT_BYTES, 1024, 64 * 1024 * 1024),
+    },
+    database: {
+      url: r.url("DATABASE_URL", ["postgres:", "postgresql:"], "e.g. postgres://user:pass@127.0.0.1:5432/stackyard"),
+      poolMax: r.int("DB_POOL_MAX", DEFAULT_DB_POOL_MAX, 1, 200),
+    },
+    nats: {
+      url: r.url("NATS_URL", ["nats:", "tls:"], "e.g. nats://127.0.0.1:14222"),
+      credsFile: r.required("NATS_CREDS", "path to the control plane's NATS .creds file"),
+    },
+    requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 600_000),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

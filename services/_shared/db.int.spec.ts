@@ -1,0 +1,256 @@
+import { expect } from "chai";
+import { createDb, migrateLatest, migrateRollbackAll, pendingMigrations, type Db } from "./db.js";
+import { testDatabaseUrl, truncateAll } from "./testing/database.js";
+
+/** Canary: every table and column the domain needs. A schema change without a migration breaks this. */
+const EXPECTED_COLUMNS: Record<string, string[]> = {
+  orgs: ["id", "name", "created_at"],
+  users: ["id", "org_id", "email", "password_hash", "role", "created_at", "last_login_at"],
+  sessions: [
+    "id",
+    "org_id",
+    "user_id",
+    "family_id",
+    "parent_id",
+    "token_hash",
+    "created_at",
+    "expires_at",
+    "used_at",
+    "revoked_at",
+    "ip",
+    "user_agent",
+  ],
+  api_tokens: [
+    "id",
+    "org_id",
+    "created_by",
+    "name",
+    "token_prefix",
+    "token_hash",
+    "scopes",
+    "expires_at",
+    "created_at",
+    "revoked_at",
+    "last_used_at",
+  ],
+  clusters: ["id", "org_id", "name", "agent_id", "status", "last_seen_at", "facts_json", "created_at"],
+  cluster_registration_tokens: [
+    "id",
+    "org_id",
+    "cluster_id",
+    "token_hash",
+    "expires_at",
+    "used_at",
+    "created_by",
+    "created_at",
+  ],
+  agent_credentials: ["id", "org_id", "cluster_id", "public_nkey", "jwt_id", "issued_at", "expires_at", "revoked_at"],
+  cluster_nodes: [
+    "id",
+    "org_id",
+    "cluster_id",
+    "node_id",
+    "hostname",
+    "role",
+    "availability",
+    "status",
+    "labels_json",
+    "resources_json",
+    "updated_at",
+  ],
+  stacks: ["id", "org_id", "name", "description", "created_by", "created_at"],
+  environments: ["id", "org_id", "stack_id", "name", "cluster_id", "deploy_timeout_seconds", "created_at"],
+  stack_releases: [
+    "id",
+    "org_id",
+    "stack_id",
+    "version",
+    "source_type",
+    "source_ref",
+    "compose_yaml",
+    "compose_sha256",
+    "warnings_json",
+    "created_at",
+    "created_by",
+  ],
+  stack_overlays: [
+    "id",
+    "org_id",
+    "environment_id",
+    "env_json",
+    "secrets_json_metadata",
+    "compose_patch_yaml",
+    "updated_at",
+    "updated_by",
+  ],
+  environment_secrets: [
+    "id",
+    "org_id",
+    "environment_id",
+    "name",
+    "version",
+    "ciphertext",
+    "nonce",
+    "auth_tag",
+    "key_id",
+    "services",
+    "metadata_json",
+    "created_at",
+    "updated_at",
+    "updated_by",
+  ],
+  deployments: [
+    "id",
+    "org_id",
+    "environment_id",
+    "release_id",
+    "kind",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "created_by",
+    "created_by_type",
+    "error_message",
+  ],
+  deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
+  deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
+  audit_events: [
+    "id",
+    "org_id",
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "ts",
+    "ip",
+    "user_agent",
+    "data_json",
+  ],
+};
+
+async function columnsByTable(db: Db): Promise<Record<string, string[]>> {
+  const rows = await db
+    .select<{ table_name: string; column_name: string }[]>("table_name", "column_name")
+    .from("information_schema.columns")
+    .where("table_schema", "public")
+    .whereNot("table_name", "like", "knex_%")
+    .orderBy(["table_name", "ordinal_position"]);
+  const result: Record<string, string[]> = {};
+  for (const r of rows) (result[r.table_name] ??= []).push(r.column_name);
+  return result;
+}
+
+async function seedRelease(db: Db): Promise<{ orgId: string; releaseId: string }> {
+  const [org] = await db("orgs").insert({ name: "acme" }).returning("id");
+  const [stack] = await db("stacks").insert({ org_id: org.id, name: "web" }).returning("id");
+  const [release] = await db("stack_releases")
+    .insert({
+      org_id: org.id,
+      stack_id: stack.id,
+      version: 1,
+      source_type: "upload",
+      compose_yaml: "services: {}\n",
+      compose_sha256: "a".repeat(64),
+    })
+    .returning("id");
+  return { orgId: org.id, releaseId: release.id };
+}
+
+describe("migrations (real Postgres)", function () {
+  this.timeout(60_000);
+  let db: Db;
+
+  before(async () => {
+    db = createDb(testDatabaseUrl(), 3);
+  });
+  after(async () => {
+    await migrateLatest(db);
+    await db.destroy();
+  });
+
+  it("go up, all the way down and up again", async () => {
+    await migrateLatest(db);
+    expect(await pendingMigrations(db)).to.deep.equal([]);
+    const reverted = await migrateRollbackAll(db);
+    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 1); // + the trigger migration
+    expect(await columnsByTable(db)).to.deep.equal({});
+    await migrateLatest(db);
+    expect(await pendingMigrations(db)).to.deep.equal([]);
+  });
+
+  it("create every table with the expected columns", async () => {
+    expect(await columnsByTable(db)).to.deep.equal(EXPECTED_COLUMNS);
+  });
+
+  describe("constraints", () => {
+    beforeEach(() => truncateAll(db));
+
+    it("reject any update of a release's compose content (trigger)", async () => {
+      const { releaseId } = await seedRelease(db);
+      let error: unknown;
+      try {
+        await db("stack_releases").where({ id: releaseId }).update({ compose_yaml: "services: {x: {image: y}}\n" });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.have.property("code", "23001");
+      expect(String((error as Error).message)).to.match(/is immutable/);
+      const [row] = await db("stack_releases").where({ id: releaseId }).select("compose_yaml");
+      expect(row.compose_yaml).to.equal("services: {}\n");
+    });
+
+    it("reject enum values outside the allowed set", async () => {
+      const [org] = await db("orgs").insert({ name: "acme" }).returning("id");
+      let error: unknown;
+      try {
+        await db("users").insert({ org_id: org.id, email: "a@b.c", password_hash: "x", role: "ROOT" });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.have.property("constraint", "users_role_valid");
+    });
+
+    it("keep deployment events unique per (deployment, seq)", async () => {
+      const { orgId, releaseId } = await seedRelease(db);
+      const [cluster] = await db("clusters").insert({ org_id: orgId, name: "c1" }).returning("id");
+      const [stack] = await db("stacks").where({ org_id: orgId }).select("id");
+      const [env] = await db("environments")
+        .insert({ org_id: orgId, stack_id: stack.id, name: "prod", cluster_id: cluster.id })
+        .returning("id");
+      const [dep] = await db("deployments")
+        .insert({ org_id: orgId, environment_id: env.id, release_id: releaseId })
+        .returning("id");
+      const event = { org_id: orgId, deployment_id: dep.id, seq: 1, level: "info", message: "hello" };
+      await db("deployment_events").insert(event);
+      const second = await db("deployment_events")
+        .insert(event)
+        .onConflict(["deployment_id", "seq"])
+        .ignore()
+        .returning("id");
+      expect(second).to.have.length(0);
+    });
+
+    it("refuse a row that points at another org's parent", async () => {
+      const { releaseId } = await seedRelease(db);
+      const [other] = await db("orgs").insert({ name: "other" }).returning("id");
+      const [stack] = await db("stacks").select("id");
+      let error: unknown;
+      try {
+        await db("stack_releases").insert({
+          org_id: other.id,
+          stack_id: stack.id,
+          version: 2,
+          source_type: "upload",
+          compose_yaml: "x",
+          compose_sha256: "b".repeat(64),
+        });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.have.property("code", "23503");
+      expect(releaseId).to.be.a("string");
+    });
+  });
+});

@@ -1,0 +1,62 @@
+/** A real nats-server per test suite, from our own template, on free loopback ports in a temp dir. */
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NatsIdentity } from "../../../nats/identity.js";
+import { natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../../../nats/server.js";
+
+export interface TestNatsServer {
+  url: string;
+  leafUrl: string;
+  dir: string;
+  identity: NatsIdentity;
+  controlPlaneCredsFile: string;
+  systemCredsFile: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestNatsServer(): Promise<TestNatsServer> {
+  const dir = await mkdtemp(join(tmpdir(), "stackyard-nats-"));
+  const host = "127.0.0.1";
+  const ports = {
+    client: await freePort(),
+    websocket: await freePort(),
+    leafnode: await freePort(),
+    monitor: await freePort(),
+  };
+  const prepared = await prepareNatsServer(dir, host, ports);
+  const child = await spawnNatsServer(prepared.configFile, { detached: false, logFile: join(dir, "nats-server.log") });
+  await waitForPort(host, ports.client, 10_000);
+  return {
+    url: natsUrl(host, ports.client),
+    leafUrl: `nats-leaf://${host}:${ports.leafnode}`,
+    dir,
+    identity: prepared.identity,
+    controlPlaneCredsFile: prepared.files.controlPlaneCredsFile,
+    systemCredsFile: prepared.files.systemCredsFile,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/** Starts real services (real NATS from our config, real Postgres) in-process for integration tests. */
+import { randomUUID } from "node:crypto";
+import type { Service } from "moleculer";
+import { loadConfig, type Config } from "../config.js";
+import { startServices, type RunningPlatform } from "../../registry.js";
+import { testDatabaseUrl } from "./database.js";
+import type { TestNatsServer } from "./nats-server.js";
+
+export interface TestPlatform extends RunningPlatform {
+  config: Config;
+  baseUrl: string;
+}
+
+export async function startTestPlatform(nats: TestNatsServer, env: Record<string, string> = {}): Promise<TestPlatform> {
+  const config = loadConfig({
+    DATABASE_URL: testDatabaseUrl(),
+    NATS_URL: nats.url,
+    NATS_CREDS: nats.controlPlaneCredsFile,
+    HTTP_PORT: "0",
+    LOG_LEVEL: "warn",
+    NODE_ID: `test-${randomUUID().slice(0, 8)}`,
+    ...env,
+  });
+  const platform = await startServices(config);
+  const api = platform.broker.getLocalService("api") as (Service & { listeningPort(): number }) | undefined;
+  const baseUrl = api ? `http://127.0.0.1:${api.listeningPort()}` : "";
+  return { ...platform, config, baseUrl };
+}

@@ -1,0 +1,42 @@
+/** Which Moleculer service each SERVICES entry starts, and how a process wires its dependencies. */
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { createBrokerOptions } from "../moleculer.config.js";
+import { createApiService } from "./api/api.service.js";
+import type { Config, ServiceName } from "./_shared/config.js";
+import { createDb, type Db } from "./_shared/db.js";
+
+export interface ServiceDeps {
+  config: Config;
+  db: Db;
+}
+
+export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => ServiceSchema> = {
+  api: createApiService,
+};
+
+export interface RunningPlatform {
+  broker: ServiceBroker;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+/** Starts the services named in config.services in this process (all of them for `make dev`). */
+export async function startServices(config: Config): Promise<RunningPlatform> {
+  const db = createDb(config.database.url, config.database.poolMax);
+  const broker = new ServiceBroker(createBrokerOptions(config));
+  for (const name of config.services) broker.createService(SERVICE_FACTORIES[name]({ config, db }));
+  try {
+    await broker.start();
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return {
+    broker,
+    db,
+    async stop() {
+      await broker.stop();
+      await db.destroy();
+    },
+  };
+}
