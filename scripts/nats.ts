@@ -4,6 +4,7 @@
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { connect, credsAuthenticator } from "nats";
 import { natsStateFiles } from "../nats/identity.js";
 import { isPortOpen, natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../nats/server.js";
 
@@ -23,7 +24,23 @@ const pidFile = join(natsDir, "nats-server.pid");
 async function start(): Promise<void> {
   const prepared = await prepareNatsServer(natsDir, host, ports);
   if (await isPortOpen(host, ports.client)) {
-    console.error(`[stackyard] nats-server already listening on ${host}:${ports.client}`);
+    // Reuse it only if it is ours: our control-plane creds must be accepted.
+    try {
+      const nc = await connect({
+        servers: natsUrl(host, ports.client),
+        authenticator: credsAuthenticator(await readFile(prepared.files.controlPlaneCredsFile)),
+        reconnect: false,
+        timeout: 3000,
+      });
+      await nc.close();
+    } catch (err) {
+      console.error(
+        `[stackyard] ${host}:${ports.client} is taken by a nats-server that does not accept this checkout's credentials (${String(err)}).` +
+          " Stop it, or choose other ports with STACKYARD_NATS_PORT / STACKYARD_NATS_WS_PORT / STACKYARD_NATS_LEAF_PORT / STACKYARD_NATS_MONITOR_PORT.",
+      );
+      process.exit(1);
+    }
+    console.error(`[stackyard] reusing our nats-server on ${host}:${ports.client}`);
     return;
   }
   const child = await spawnNatsServer(prepared.configFile, {
