@@ -8,5 +8,6 @@ source "$STATE_DIR/env.sh"
 cd "$ROOT"
 npm run --silent migrate
 port="${HTTP_PORT:-8080}"
+node --import tsx scripts/first-run.ts "http://127.0.0.1:$port"
 log "starting all services; API on http://127.0.0.1:$port (health: /healthz, readiness: /readyz, spec: /openapi.yaml)"
 exec node --import tsx services/main.ts

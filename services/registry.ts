@@ -2,6 +2,8 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config.js";
 import { createApiService } from "./api/api.service.js";
+import { createAuditService } from "./audit/audit.service.js";
+import { createAuthService } from "./auth/auth.service.js";
 import type { Config, ServiceName } from "./_shared/config.js";
 import { createDb, type Db } from "./_shared/db.js";
 
@@ -12,6 +14,8 @@ export interface ServiceDeps {
 
 export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => ServiceSchema> = {
   api: createApiService,
+  auth: createAuthService,
+  audit: createAuditService,
 };
 
 export interface RunningPlatform {

@@ -5,6 +5,7 @@ const valid = {
   DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
   NATS_URL: "nats://127.0.0.1:14222",
   NATS_CREDS: "/tmp/cp.creds",
+  AUTH_JWT_KEYS: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -21,17 +22,18 @@ describe("config", () => {
   it("applies defaults for everything optional", () => {
     const config = loadConfig(valid);
     expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1024 * 1024 });
-    expect(config.services).to.deep.equal(["api"]);
+    expect(config.services).to.deep.equal(["api", "auth", "audit"]);
     expect(config.logLevel).to.equal("info");
   });
 
   it("lists every missing variable in one error", () => {
     const problems = problemsOf({});
-    expect(problems).to.have.length(3);
+    expect(problems).to.have.length(4);
     expect(problems.join("\n"))
       .to.match(/DATABASE_URL is missing/)
       .and.match(/NATS_URL is missing/)
-      .and.match(/NATS_CREDS is missing/);
+      .and.match(/NATS_CREDS is missing/)
+      .and.match(/AUTH_JWT_KEYS is missing/);
   });
 
   it("reports malformed values together with missing ones", () => {
@@ -42,20 +44,34 @@ describe("config", () => {
       LOG_LEVEL: "loud",
       SERVICES: "api,billing",
     });
-    expect(problems).to.have.length(6);
+    expect(problems).to.have.length(7);
     expect(problems).to.include.members([
       "DATABASE_URL must use postgres: or postgresql: (got mysql:)",
       "NATS_URL is not a valid URL",
       'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
-      "SERVICES has unknown entries billing (allowed: all, api)",
+      "SERVICES has unknown entries billing (allowed: all, api, auth, audit)",
     ]);
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });
 
   it("accepts an explicit service subset and 'all'", () => {
     expect(loadConfig({ ...valid, SERVICES: "api" }).services).to.deep.equal(["api"]);
-    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal(["api"]);
+    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal(["api", "auth", "audit"]);
+  });
+
+  it("rejects short or duplicate JWT keys", () => {
+    const short = Buffer.alloc(16).toString("base64");
+    const good = Buffer.alloc(32).toString("base64");
+    expect(problemsOf({ ...valid, AUTH_JWT_KEYS: `k1:${short}` })).to.deep.equal([
+      'AUTH_JWT_KEYS: key "k1" must decode to at least 32 bytes',
+    ]);
+    expect(problemsOf({ ...valid, AUTH_JWT_KEYS: `k1:${good},k1:${good}` })).to.deep.equal([
+      'AUTH_JWT_KEYS: key id "k1" appears twice',
+    ]);
+    expect(
+      loadConfig({ ...valid, AUTH_JWT_KEYS: `new:${good},old:${good}` }).auth.jwtKeys.map((k) => k.kid),
+    ).to.deep.equal(["new", "old"]);
   });
 
   it("the error message names each problem on its own line", () => {

@@ -4,7 +4,7 @@
  */
 
 /** Grows as services are implemented; every name must have a factory in services/registry.ts. */
-export const SERVICE_NAMES = ["api"] as const;
+export const SERVICE_NAMES = ["api", "auth", "audit"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -15,6 +15,16 @@ export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_DB_POOL_MAX = 10;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 30;
+export const MIN_JWT_SECRET_BYTES = 32;
+
+export interface JwtKey {
+  kid: string;
+  secret: Buffer;
+}
 
 export interface Config {
   nodeId: string | undefined;
@@ -24,6 +34,20 @@ export interface Config {
   database: { url: string; poolMax: number };
   nats: { url: string; credsFile: string };
   requestTimeoutMs: number;
+  auth: {
+    /** The first key signs; every key verifies (rotation: prepend the new key, drop the old after the TTL). */
+    jwtKeys: JwtKey[];
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    /** How long a verified API token or session stays in memory before it is checked again. */
+    credentialCacheTtlSeconds: number;
+    /** System bootstrap credential allowing org creation after the first run; undefined disables it. */
+    bootstrapToken: string | undefined;
+    /** Trust X-Forwarded-For from the proxy in front of the gateway (only behind a proxy you run). */
+    trustProxy: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -66,6 +90,36 @@ class EnvReader {
       this.problems.push(`${name} is not a valid URL`);
     }
     return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  /** `kid:base64secret[,kid:base64secret]`, each secret at least MIN_JWT_SECRET_BYTES long. */
+  jwtKeys(name: string): JwtKey[] {
+    const raw = this.required(name, "e.g. k1:<base64 of 32+ random bytes>; the first key signs");
+    if (!raw) return [];
+    const keys: JwtKey[] = [];
+    for (const entry of raw.split(",")) {
+      const [kid, b64] = entry.split(":");
+      const secret = Buffer.from(b64 ?? "", "base64");
+      if (!kid || !/^[A-Za-z0-9_-]{1,32}$/.test(kid)) {
+        this.problems.push(`${name}: each entry must be <kid>:<base64 secret> with a kid of [A-Za-z0-9_-]`);
+      } else if (secret.length < MIN_JWT_SECRET_BYTES) {
+        this.problems.push(`${name}: key "${kid}" must decode to at least ${MIN_JWT_SECRET_BYTES} bytes`);
+      } else if (keys.some((k) => k.kid === kid)) {
+        this.problems.push(`${name}: key id "${kid}" appears twice`);
+      } else {
+        keys.push({ kid, secret });
+      }
+    }
+    return keys;
   }
 
   int(name: string, fallback: number, min: number, max: number): number {
@@ -124,7 +178,35 @@ export function loadConfig(env: Env = process.env): Config {
       credsFile: r.required("NATS_CREDS", "path to the control plane's NATS .creds file"),
     },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 600_000),
+    auth: {
+      jwtKeys: r.jwtKeys("AUTH_JWT_KEYS"),
+      issuer: r.optional("AUTH_ISSUER", "stackyard"),
+      audience: r.optional("AUTH_AUDIENCE", "stackyard-api"),
+      accessTokenTtlSeconds: r.int(
+        "AUTH_ACCESS_TOKEN_TTL_SECONDS",
+        DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+        1,
+        MAX_ACCESS_TOKEN_TTL_SECONDS,
+      ),
+      refreshTokenTtlSeconds: r.int(
+        "AUTH_REFRESH_TOKEN_TTL_SECONDS",
+        DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+        60,
+        365 * 24 * 3600,
+      ),
+      credentialCacheTtlSeconds: r.int(
+        "AUTH_CREDENTIAL_CACHE_TTL_SECONDS",
+        DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS,
+        0,
+        300,
+      ),
+      bootstrapToken: env.STACKYARD_BOOTSTRAP_TOKEN?.trim() || undefined,
+      trustProxy: r.bool("HTTP_TRUST_PROXY", false),
+    },
   };
+  if (config.auth.bootstrapToken !== undefined && config.auth.bootstrapToken.length < 32) {
+    r.problems.push("STACKYARD_BOOTSTRAP_TOKEN must be at least 32 characters");
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

@@ -1,27 +1,33 @@
 /**
- * The REST gateway: a routing table, error mapping and the process-level health endpoints — nothing else.
- * Business logic lives behind the actions it routes to.
+ * The REST gateway: the routing table generated from openapi.yaml, authentication, the one authorization
+ * check, request validation and error mapping — nothing else. Business logic lives behind the actions.
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
-import { toErrorResponse } from "../_shared/errors.js";
+import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } from "../_shared/errors.js";
+import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
+import type { CallMeta, RequestInfo } from "../_shared/principal.js";
+import { createAuthenticator } from "../auth/authenticate.js";
 import { checkReadiness } from "./readiness.js";
+import { buildRouteTable, type RestParams, type RouteOperation } from "./routes.js";
 
 export interface ApiServiceDeps {
   config: Config;
   db: Db;
 }
 
+/** Broadcast by the auth service whenever a token or session is revoked. */
+export const CREDENTIALS_REVOKED_EVENT = "auth.credentials.revoked";
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
-  res.end(payload);
+  res.end(JSON.stringify(body));
 }
 
 /** Narrow view of the NATS connection inside moleculer's transporter, used only to ping the server. */
@@ -29,8 +35,48 @@ interface FlushableClient {
   flush(): Promise<void>;
 }
 
+interface GatewayRequest extends IncomingMessage {
+  $params: RestParams;
+  $ctx: Context<unknown, CallMeta>;
+}
+
+interface MatchedAlias {
+  method: string;
+  path: string;
+  /** Null for the gateway's own function aliases (health, spec). */
+  action: string | null;
+}
+
 export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<ApiSettingsSchema> {
   const openapiYaml = readFileSync(OPENAPI_FILE, "utf8");
+  const routeTable = buildRouteTable(loadOpenApi());
+  const byAlias = new Map(routeTable.map((r) => [`${r.method} ${r.aliasPath}`, r]));
+  const authenticator = createAuthenticator({
+    db,
+    accessTokens: {
+      keys: config.auth.jwtKeys,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      ttlSeconds: config.auth.accessTokenTtlSeconds,
+    },
+    cacheTtlSeconds: config.auth.credentialCacheTtlSeconds,
+  });
+
+  const operationOf = (alias: MatchedAlias): RouteOperation => {
+    const op = byAlias.get(`${alias.method} ${alias.path.startsWith("/") ? alias.path : "/" + alias.path}`);
+    if (!op) throw new NotFoundError("NOT_FOUND", "Not found");
+    return op;
+  };
+
+  const requestInfo = (req: IncomingMessage): RequestInfo => {
+    const forwarded = config.auth.trustProxy
+      ? String(req.headers["x-forwarded-for"] ?? "")
+          .split(",")[0]
+          ?.trim()
+      : "";
+    const ua = req.headers["user-agent"];
+    return { ip: forwarded || req.socket.remoteAddress || null, userAgent: typeof ua === "string" ? ua : null };
+  };
 
   return {
     name: "api",
@@ -45,8 +91,12 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         {
           path: "/",
           mappingPolicy: "restrict",
-          bodyParsers: false,
+          mergeParams: false,
+          authentication: true,
+          authorization: true,
+          bodyParsers: { json: { limit: config.http.bodyLimitBytes, strict: true }, urlencoded: false },
           aliases: {
+            // Built-in, public routes served by the gateway itself.
             "GET healthz"(this: { broker: { nodeID: string } }, _req: IncomingMessage, res: ServerResponse) {
               sendJson(res, 200, { status: "ok", node: this.broker.nodeID });
             },
@@ -65,15 +115,101 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               res.writeHead(200, { "Content-Type": "application/yaml; charset=utf-8" });
               res.end(openapiYaml);
             },
+            ...Object.fromEntries(routeTable.map((r) => [`${r.method} ${r.aliasPath}`, r.action])),
+          },
+          onAfterCall(
+            ctx: Context<unknown, CallMeta & { $location?: string }>,
+            _route: unknown,
+            req: IncomingMessage,
+            _res: ServerResponse,
+            data: unknown,
+          ) {
+            const id =
+              (data as { id?: unknown; org?: { id?: unknown } } | null)?.id ??
+              (data as { org?: { id?: unknown } } | null)?.org?.id;
+            if (ctx.meta.$statusCode === 201 && typeof id === "string") {
+              ctx.meta.$location = `${(req.url ?? "").split("?")[0]}/${id}`;
+            }
+            return data;
+          },
+          onBeforeCall(ctx: Context<unknown, CallMeta>, _route: unknown, req: IncomingMessage) {
+            ctx.meta.request = requestInfo(req);
+            const bootstrap = req.headers["x-bootstrap-token"];
+            if (typeof bootstrap === "string")
+              (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken = bootstrap;
           },
         },
       ],
-      onError(_req: IncomingMessage, res: ServerResponse, err: Error) {
-        const { status, body } = toErrorResponse(err);
-        sendJson(res, status, body);
+      onError(req: IncomingMessage, res: ServerResponse, err: Error) {
+        let error: unknown = err;
+        const url = (req.url ?? "").split("?")[0] ?? "";
+        const { status } = toErrorResponse(err);
+        if (status === 404 && (err as { type?: string }).type !== undefined && !(err instanceof NotFoundError)) {
+          // A known path with another method is a 405, not a 404.
+          const methods = routeTable.filter((r) => templateRegExp(r.template).test(url)).map((r) => r.method);
+          if (methods.length > 0 && !methods.includes(req.method ?? "")) {
+            res.setHeader("Allow", methods.join(", "));
+            error = {
+              code: 405,
+              type: "METHOD_NOT_ALLOWED",
+              message: `${req.method} is not allowed here; use ${methods.join(", ")}`,
+            };
+          }
+        }
+        const response = toErrorResponse(error);
+        const retryAfter = (error as { data?: { retryAfterSeconds?: unknown } }).data?.retryAfterSeconds;
+        if (response.status === 429 && typeof retryAfter === "number") res.setHeader("Retry-After", String(retryAfter));
+        if (response.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="stackyard"');
+        sendJson(res, response.status, response.body);
+      },
+    },
+    events: {
+      [CREDENTIALS_REVOKED_EVENT](ctx: Context<{ tokenId?: string; sessionId?: string; userId?: string }>) {
+        authenticator.forget(ctx.params);
       },
     },
     methods: {
+      async authenticate(
+        _ctx: Context,
+        _route: unknown,
+        req: IncomingMessage,
+        _res: ServerResponse,
+        alias: MatchedAlias,
+      ) {
+        if (!alias.action) return null;
+        const op = operationOf(alias);
+        const header = req.headers.authorization;
+        const principal = await authenticator.authenticate(typeof header === "string" ? header : undefined);
+        if (!principal && !op.isPublic) throw new UnauthorizedError("UNAUTHENTICATED", "authentication required");
+        return principal;
+      },
+      /** The one authorization path: org of the URL, then the route's permission, then input validation. */
+      async authorize(
+        ctx: Context<unknown, CallMeta & { user?: unknown }>,
+        _route: unknown,
+        req: GatewayRequest,
+        _res: ServerResponse,
+        alias: MatchedAlias,
+      ) {
+        if (!alias.action) return;
+        const op = operationOf(alias);
+        const principal = (ctx.meta.user ?? null) as CallMeta["principal"];
+        ctx.meta.principal = principal;
+        delete ctx.meta.user;
+        const params = req.$params;
+        if (principal) {
+          const orgId = params.params.orgId;
+          // Another org's resources are reported as absent, never as forbidden.
+          if (orgId !== undefined && orgId !== principal.orgId) throw new NotFoundError("ORG_NOT_FOUND", "no such org");
+          if (op.permission && !principal.permissions.includes(op.permission)) {
+            throw new ForbiddenError("PERMISSION_DENIED", `this needs the "${op.permission}" permission`, {
+              missingPermission: op.permission,
+            });
+          }
+        }
+        op.validate(params);
+        ctx.meta.$statusCode = op.successStatus;
+      },
       readiness() {
         const transit = this.broker.transit;
         return checkReadiness({
@@ -92,6 +228,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       /** The bound port, also when configured as 0 (tests). */
       listeningPort(): number {
         return (this as unknown as { server: { address(): AddressInfo } }).server.address().port;
+      },
+      /** Every REST route the gateway serves (for the spec ↔ routes contract test). */
+      routeTable(): RouteOperation[] {
+        return routeTable;
       },
     },
     started() {

@@ -6,6 +6,12 @@ import { startServices, type RunningPlatform } from "../../registry.js";
 import { testDatabaseUrl } from "./database.js";
 import type { TestNatsServer } from "./nats-server.js";
 
+/** Fixed test signing key; tests that forge tokens use it too. */
+export const TEST_JWT_SECRET = Buffer.alloc(32, 42);
+export const TEST_JWT_KEYS = `test1:${TEST_JWT_SECRET.toString("base64")}`;
+
+export const TEST_BOOTSTRAP_TOKEN = "test-bootstrap-token-0123456789abcdef";
+
 export interface TestPlatform extends RunningPlatform {
   config: Config;
   baseUrl: string;
@@ -18,6 +24,8 @@ export async function startTestPlatform(nats: TestNatsServer, env: Record<string
     NATS_CREDS: nats.controlPlaneCredsFile,
     HTTP_PORT: "0",
     LOG_LEVEL: "warn",
+    AUTH_JWT_KEYS: TEST_JWT_KEYS,
+    STACKYARD_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
     NODE_ID: `test-${randomUUID().slice(0, 8)}`,
     ...env,
   });

@@ -1,0 +1,91 @@
+/**
+ * The agent's view of the Docker engine: the narrow set of Swarm operations it needs. The dockerode-backed
+ * implementation lives in dockerode-engine.ts; unit tests pass a fake. `docker stack deploy` is not here: it
+ * goes through the docker CLI (cli.ts), since the Engine API has no stack concept.
+ */
+
+export interface EngineInfo {
+  dockerVersion: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+  /** "active" when this engine is part of a swarm. */
+  swarmState: "inactive" | "pending" | "active" | "error" | "locked";
+  isManager: boolean;
+  nodeId: string | null;
+  clusterId: string | null;
+  nodeCount: number;
+  managerCount: number;
+}
+
+export interface SwarmNode {
+  id: string;
+  hostname: string;
+  role: "manager" | "worker";
+  availability: "active" | "pause" | "drain";
+  status: "unknown" | "down" | "ready" | "disconnected";
+  labels: Record<string, string>;
+  resources: { nanoCpus: number; memoryBytes: number };
+  engineVersion: string | null;
+  address: string | null;
+}
+
+export interface SwarmService {
+  id: string;
+  name: string;
+  image: string;
+  mode: "replicated" | "global";
+  /** Desired replicas; for global services, the number of eligible nodes is used by callers. */
+  desiredReplicas: number;
+  runningReplicas: number;
+  /** The `com.docker.stack.namespace` label, when the service belongs to a stack. */
+  stack: string | null;
+  labels: Record<string, string>;
+  env: string[];
+  secretNames: string[];
+  updatedAt: string;
+  /** Spec version index, required by the Engine API to update a service. */
+  version: number;
+}
+
+export interface SwarmTask {
+  id: string;
+  serviceId: string;
+  nodeId: string | null;
+  slot: number | null;
+  desiredState: string;
+  state: string;
+  message: string;
+  error: string | null;
+  exitCode: number | null;
+  timestamp: string;
+}
+
+export interface SwarmSecret {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  ts: string | null;
+  line: string;
+}
+
+export interface DockerEngine {
+  info(): Promise<EngineInfo>;
+  listNodes(): Promise<SwarmNode[]>;
+  /** All services, or only those of one stack. */
+  listServices(filter?: { stack?: string }): Promise<SwarmService[]>;
+  listTasks(filter: { serviceId?: string; stack?: string }): Promise<SwarmTask[]>;
+  listSecrets(filter?: { labels?: Record<string, string> }): Promise<SwarmSecret[]>;
+  createSecret(spec: { name: string; data: Buffer; labels: Record<string, string> }): Promise<string>;
+  removeSecret(id: string): Promise<void>;
+  /** Sets the replica count of a replicated service. */
+  scaleService(serviceId: string, replicas: number): Promise<void>;
+  serviceLogs(serviceId: string, opts: { tail: number; since?: number; maxBytes: number }): Promise<LogLine[]>;
+  /** Docker engine events (service/node/container changes); resolves the returned function to stop. */
+  watchEvents(onEvent: (event: { type: string; action: string; id: string; attributes: Record<string, string> }) => void, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,141 @@
+/**
+ * The audit log: written inside the same transaction as the change it records, read newest first with
+ * keyset (cursor) pagination.
+ */
+import { BadRequestError } from "../_shared/errors.js";
+import type { ActorType, Principal, RequestInfo } from "../_shared/principal.js";
+import type { TenantScope } from "../_shared/tenant.js";
+
+export interface AuditEntry {
+  actorType: ActorType;
+  actorId: string | null;
+  action: string;
+  targetType?: string | null;
+  targetId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+const SENSITIVE_KEY = /pass(word)?|secret|token|value|seed|jwt|key$|authorization|cookie/i;
+
+/** Drops anything that looks like a credential or secret value, at any depth. */
+export function redact(data: unknown): unknown {
+  if (Array.isArray(data)) return data.map(redact);
+  if (data && typeof data === "object") {
+    return Object.fromEntries(
+      Object.entries(data as Record<string, unknown>).map(([k, v]) => [
+        k,
+        SENSITIVE_KEY.test(k) ? "[redacted]" : redact(v),
+      ]),
+    );
+  }
+  return data;
+}
+
+export function actorOf(principal: Principal): Pick<AuditEntry, "actorType" | "actorId"> {
+  return { actorType: principal.actorType, actorId: principal.actorId };
+}
+
+export async function recordAudit(scope: TenantScope, entry: AuditEntry, request: RequestInfo): Promise<void> {
+  await scope.insert("audit_events", {
+    actor_type: entry.actorType,
+    actor_id: entry.actorId,
+    action: entry.action,
+    target_type: entry.targetType ?? null,
+    target_id: entry.targetId ?? null,
+    ip: request.ip,
+    user_agent: request.userAgent?.slice(0, 512) ?? null,
+    data_json: JSON.stringify(redact(entry.data ?? {})),
+  });
+}
+
+export interface AuditQuery {
+  from?: string;
+  to?: string;
+  actor?: string;
+  action?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface AuditEventView {
+  id: string;
+  ts: string;
+  actorType: ActorType;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  data: Record<string, unknown>;
+}
+
+interface AuditRow {
+  id: string;
+  ts: Date;
+  actor_type: ActorType;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  data_json: Record<string, unknown>;
+}
+
+function encodeCursor(row: { ts: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.ts.toISOString(), row.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { ts: string; id: string } {
+  try {
+    const [ts, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [unknown, unknown];
+    if (typeof ts !== "string" || typeof id !== "string" || Number.isNaN(Date.parse(ts))) throw new Error("shape");
+    return { ts, id };
+  } catch {
+    throw new BadRequestError("INVALID_CURSOR", "cursor is not one this API returned");
+  }
+}
+
+export async function listAudit(
+  scope: TenantScope,
+  query: AuditQuery,
+): Promise<{ items: AuditEventView[]; nextCursor: string | null }> {
+  const q = scope.from<AuditRow>("audit_events");
+  if (query.from) q.where("ts", ">=", new Date(query.from));
+  if (query.to) q.where("ts", "<", new Date(query.to));
+  if (query.actor) q.where("actor_id", query.actor);
+  if (query.action) {
+    // "auth.*" filters a family of actions.
+    if (query.action.endsWith(".*"))
+      q.where("action", "like", `${query.action.slice(0, -1).replace(/[%_]/g, "\\$&")}%`);
+    else q.where("action", query.action);
+  }
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    q.whereRaw("(ts, id) < (?::timestamptz, ?::uuid)", [c.ts, c.id]);
+  }
+  const rows = (await q
+    .orderBy([
+      { column: "ts", order: "desc" },
+      { column: "id", order: "desc" },
+    ])
+    .limit(query.limit + 1)) as AuditRow[];
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      ts: r.ts.toISOString(),
+      actorType: r.actor_type,
+      actorId: r.actor_id,
+      action: r.action,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      data: r.data_json,
+    })),
+    nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+  };
+}

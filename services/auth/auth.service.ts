@@ -1,0 +1,94 @@
+/** auth: sessions, orgs, users and API tokens. Each action: who may call (openapi x-permission), one call into logic. */
+import type { ServiceSchema } from "moleculer";
+import type { Config } from "../_shared/config.js";
+import type { Db } from "../_shared/db.js";
+import type { Role, Permission } from "../_shared/permissions.js";
+import { requestInfo, requirePrincipal, type CallContext, type CallMeta } from "../_shared/principal.js";
+import { actionScope } from "../_shared/service-context.js";
+import type { RestParams } from "../api/routes.js";
+import { CREDENTIALS_REVOKED_EVENT } from "../api/api.service.js";
+import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
+import { bootstrapTokenMatches, createOrg, listOrgs, type CreateOrgInput } from "./orgs.logic.js";
+import { createApiToken, listApiTokens, revokeApiToken, type CreateTokenInput } from "./tokens.logic.js";
+import { createUser, listUsers } from "./users.logic.js";
+
+export interface AuthServiceDeps {
+  config: Config;
+  db: Db;
+}
+
+type Ctx<B = unknown, Q = Record<string, unknown>, P = Record<string, string>> = CallContext<RestParams<B, Q, P>>;
+
+export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchema {
+  const deps: AuthDeps = {
+    db,
+    accessTokens: {
+      keys: config.auth.jwtKeys,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      ttlSeconds: config.auth.accessTokenTtlSeconds,
+    },
+    refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+  };
+
+  return {
+    name: "auth",
+    actions: {
+      login: (ctx: Ctx<{ email: string; password: string; orgId?: string }>) =>
+        login(deps, ctx.params.body, requestInfo(ctx)),
+
+      async refresh(ctx: Ctx<{ refreshToken: string }>) {
+        const result = await refresh(deps, ctx.params.body.refreshToken, requestInfo(ctx));
+        if (!result.ok) {
+          await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { sessionId: result.revokedFamilyId });
+          throw result.error;
+        }
+        return result.tokens;
+      },
+
+      async logout(ctx: Ctx) {
+        const familyId = await logout(deps, requirePrincipal(ctx), requestInfo(ctx));
+        await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { sessionId: familyId });
+        return null;
+      },
+
+      me: (ctx: Ctx) => whoAmI(deps, requirePrincipal(ctx)),
+
+      listOrgs: (ctx: Ctx) => listOrgs(db, requirePrincipal(ctx)),
+
+      createOrg(ctx: Ctx<CreateOrgInput>) {
+        const presented = (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken;
+        return createOrg(
+          db,
+          ctx.params.body,
+          { bootstrapToken: bootstrapTokenMatches(config.auth.bootstrapToken, presented) },
+          requestInfo(ctx),
+        );
+      },
+
+      listUsers: (ctx: Ctx) => listUsers(actionScope(db, ctx).scope),
+
+      createUser(ctx: Ctx<{ email: string; password: string; role: Role }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return createUser(scope, principal, ctx.params.body, request);
+      },
+
+      createToken(ctx: Ctx<CreateTokenInput & { scopes: Permission[] }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return createApiToken(scope, principal, ctx.params.body, request);
+      },
+
+      listTokens(ctx: Ctx) {
+        const { scope, principal } = actionScope(db, ctx);
+        return listApiTokens(scope, principal);
+      },
+
+      async revokeToken(ctx: Ctx<unknown, Record<string, unknown>, { tokenId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const token = await revokeApiToken(scope, principal, ctx.params.params.tokenId, request);
+        await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { tokenId: token.id });
+        return token;
+      },
+    },
+  };
+}
