@@ -28,6 +28,8 @@ export interface NatsIdentity {
   appAccountSeed: string;
   /** Signs user JWTs (control plane, agents) on behalf of the application account. */
   appSigningSeed: string;
+  /** Signs control plane → agent commands (ed25519, an account-type NKey seed "SA…"). */
+  commandSigningSeed: string;
   operatorJwt: string;
   systemAccountJwt: string;
   appAccountJwt: string;
@@ -97,6 +99,7 @@ export async function createNatsIdentity(): Promise<NatsIdentity> {
 
   return {
     ...base,
+    commandSigningSeed: seedOf(createAccount()),
     systemAccountSeed: seedOf(system),
     operatorJwt,
     systemAccountJwt,
@@ -136,6 +139,11 @@ export async function loadOrCreateNatsIdentity(dir: string): Promise<NatsIdentit
   let identity: NatsIdentity;
   try {
     identity = JSON.parse(await readFile(files.identityFile, "utf8")) as NatsIdentity;
+    if (!identity.commandSigningSeed) {
+      // Identities made before command signing existed get their key added once.
+      identity.commandSigningSeed = seedOf(createAccount());
+      await writeSecretFile(files.identityFile, JSON.stringify(identity, null, 2));
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     identity = await createNatsIdentity();

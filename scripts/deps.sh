@@ -89,12 +89,15 @@ fi
 umask 077
 # Local signing key for access tokens, made once and kept with the rest of the local state.
 [ -s "$STATE_DIR/jwt-signing.key" ] || head -c 48 /dev/urandom | base64 -w0 >"$STATE_DIR/jwt-signing.key"
+# Local master key for environment secrets (AES-256-GCM); losing it makes stored secrets unreadable.
+[ -s "$STATE_DIR/master.key" ] || head -c 32 /dev/urandom | base64 -w0 >"$STATE_DIR/master.key"
 cat >"$STATE_DIR/env.sh" <<ENV
 # Written by scripts/deps.sh; sourced by make targets. Safe to delete: it is rewritten on the next run.
 export STACKYARD_STATE_DIR="$STATE_DIR"
 export DATABASE_URL="$DEV_DATABASE_URL"
 export TEST_DATABASE_URL="$TEST_DATABASE_URL"
 export AUTH_JWT_KEYS="local1:$(cat "$STATE_DIR/jwt-signing.key")"
+export CONTROLPLANE_MASTER_KEY="local1:$(cat "$STATE_DIR/master.key")"
 $(node --import tsx "$ROOT/scripts/nats.ts" env)
 ENV
 log "dependencies ready (env in $STATE_DIR/env.sh)"

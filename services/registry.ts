@@ -4,6 +4,10 @@ import { createBrokerOptions } from "../moleculer.config.js";
 import { createApiService } from "./api/api.service.js";
 import { createAuditService } from "./audit/audit.service.js";
 import { createAuthService } from "./auth/auth.service.js";
+import { createClustersService } from "./clusters/clusters.service.js";
+import { createDeploymentsService } from "./deployments/deployments.service.js";
+import { createDeployWorkerService } from "./deployments/worker.service.js";
+import { createStacksService } from "./stacks/stacks.service.js";
 import type { Config, ServiceName } from "./_shared/config.js";
 import { createDb, type Db } from "./_shared/db.js";
 
@@ -16,6 +20,10 @@ export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => Servi
   api: createApiService,
   auth: createAuthService,
   audit: createAuditService,
+  clusters: createClustersService,
+  deployments: createDeploymentsService,
+  "deploy-worker": createDeployWorkerService,
+  stacks: createStacksService,
 };
 
 export interface RunningPlatform {

@@ -5,7 +5,10 @@ const valid = {
   DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
   NATS_URL: "nats://127.0.0.1:14222",
   NATS_CREDS: "/tmp/cp.creds",
+  NATS_IDENTITY_FILE: "/tmp/identity.json",
+  NATS_SYSTEM_CREDS: "/tmp/sys.creds",
   AUTH_JWT_KEYS: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
+  CONTROLPLANE_MASTER_KEY: `m1:${Buffer.alloc(32, 9).toString("base64")}`,
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -22,13 +25,21 @@ describe("config", () => {
   it("applies defaults for everything optional", () => {
     const config = loadConfig(valid);
     expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1024 * 1024 });
-    expect(config.services).to.deep.equal(["api", "auth", "audit"]);
+    expect(config.services).to.deep.equal([
+      "api",
+      "auth",
+      "audit",
+      "clusters",
+      "stacks",
+      "deployments",
+      "deploy-worker",
+    ]);
     expect(config.logLevel).to.equal("info");
   });
 
   it("lists every missing variable in one error", () => {
     const problems = problemsOf({});
-    expect(problems).to.have.length(4);
+    expect(problems).to.have.length(7);
     expect(problems.join("\n"))
       .to.match(/DATABASE_URL is missing/)
       .and.match(/NATS_URL is missing/)
@@ -44,20 +55,26 @@ describe("config", () => {
       LOG_LEVEL: "loud",
       SERVICES: "api,billing",
     });
-    expect(problems).to.have.length(7);
+    expect(problems).to.have.length(10);
     expect(problems).to.include.members([
       "DATABASE_URL must use postgres: or postgresql: (got mysql:)",
       "NATS_URL is not a valid URL",
       'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
-      "SERVICES has unknown entries billing (allowed: all, api, auth, audit)",
+      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker)",
     ]);
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });
 
   it("accepts an explicit service subset and 'all'", () => {
     expect(loadConfig({ ...valid, SERVICES: "api" }).services).to.deep.equal(["api"]);
-    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal(["api", "auth", "audit"]);
+    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal([
+      "api",
+      "auth",
+      "audit",
+      "clusters",
+      "stacks",
+    ]);
   });
 
   it("rejects short or duplicate JWT keys", () => {

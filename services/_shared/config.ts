@@ -1,10 +1,12 @@
+import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "../stacks/secrets-crypto.js";
+
 /**
  * The only module that reads process.env. Everything is validated at start; all problems are reported
  * together in one ConfigError so an operator fixes them in one go.
  */
 
 /** Grows as services are implemented; every name must have a factory in services/registry.ts. */
-export const SERVICE_NAMES = ["api", "auth", "audit"] as const;
+export const SERVICE_NAMES = ["api", "auth", "audit", "clusters", "stacks", "deployments", "deploy-worker"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -32,7 +34,40 @@ export interface Config {
   logLevel: LogLevel;
   http: { host: string; port: number; bodyLimitBytes: number };
   database: { url: string; poolMax: number };
-  nats: { url: string; credsFile: string };
+  nats: {
+    url: string;
+    credsFile: string;
+    /** The installation's NATS trust chain (nats/identity.ts): signs agent credentials and revocations. */
+    identityFile: string;
+    /** System-account creds, to push account JWT updates (revocations) to the server. */
+    systemCredsFile: string;
+    /** URLs agents are told to connect to (defaults to NATS_URL). */
+    agentUrls: string[];
+  };
+  stacks: {
+    /** AES-256-GCM keys for environment secrets; the first encrypts, all decrypt (rotation). */
+    masterKeys: MasterKeys;
+    composeMaxBytes: number;
+    gitTimeoutMs: number;
+    gitAllowedSchemes: Array<"https" | "ssh" | "file">;
+  };
+  deployments: {
+    /** A deployment waits this long for an offline agent before it fails. */
+    agentWaitSeconds: number;
+    dispatchTimeoutMs: number;
+    scaleTimeoutSeconds: number;
+    statusTimeoutMs: number;
+    /** RUNNING longer than the environment's timeout plus this, without a result: FAILED. */
+    staleGraceSeconds: number;
+  };
+  clusters: {
+    /** Base URL agents use to register, shown in the agent command line. */
+    publicUrl: string;
+    registrationTokenTtlSeconds: number;
+    agentCredentialTtlSeconds: number;
+    /** A cluster is offline when its last heartbeat is older than this. */
+    offlineAfterSeconds: number;
+  };
   requestTimeoutMs: number;
   auth: {
     /** The first key signs; every key verifies (rotation: prepend the new key, drop the old after the TTL). */
@@ -122,6 +157,18 @@ class EnvReader {
     return keys;
   }
 
+  masterKeys(name: string): MasterKeys {
+    const raw = this.required(name, "e.g. k1:<base64 of 32 random bytes>; the first key encrypts");
+    if (!raw) return { activeKeyId: "", keys: new Map() };
+    try {
+      return parseMasterKeys(raw);
+    } catch (err) {
+      if (err instanceof MasterKeyConfigError) this.problems.push(...err.problems.map((p) => `${name}: ${p}`));
+      else throw err;
+      return { activeKeyId: "", keys: new Map() };
+    }
+  }
+
   int(name: string, fallback: number, min: number, max: number): number {
     const raw = this.env[name]?.trim();
     if (!raw) return fallback;
@@ -176,6 +223,34 @@ export function loadConfig(env: Env = process.env): Config {
     nats: {
       url: r.url("NATS_URL", ["nats:", "tls:"], "e.g. nats://127.0.0.1:14222"),
       credsFile: r.required("NATS_CREDS", "path to the control plane's NATS .creds file"),
+      identityFile: r.required("NATS_IDENTITY_FILE", "path to the NATS identity.json written by scripts/nats.ts"),
+      systemCredsFile: r.required("NATS_SYSTEM_CREDS", "path to the system account's .creds file"),
+      agentUrls: (env.NATS_AGENT_URLS?.trim() || env.NATS_URL?.trim() || "")
+        .split(",")
+        .map((u) => u.trim())
+        .filter(Boolean),
+    },
+    stacks: {
+      masterKeys: r.masterKeys("CONTROLPLANE_MASTER_KEY"),
+      composeMaxBytes: r.int("COMPOSE_MAX_BYTES", 256 * 1024, 1024, 4 * 1024 * 1024),
+      gitTimeoutMs: r.int("GIT_TIMEOUT_MS", 30_000, 1_000, 600_000),
+      gitAllowedSchemes: r.list("GIT_ALLOWED_SCHEMES", ["https", "ssh", "file"] as const, ["https", "ssh"]),
+    },
+    deployments: {
+      agentWaitSeconds: r.int("DEPLOY_AGENT_WAIT_SECONDS", 300, 1, 24 * 3600),
+      dispatchTimeoutMs: r.int("DEPLOY_DISPATCH_TIMEOUT_MS", 10_000, 500, 120_000),
+      scaleTimeoutSeconds: r.int("SCALE_TIMEOUT_SECONDS", 120, 5, 900),
+      statusTimeoutMs: r.int("AGENT_STATUS_TIMEOUT_MS", 5_000, 200, 60_000),
+      staleGraceSeconds: r.int("DEPLOY_STALE_GRACE_SECONDS", 60, 5, 3600),
+    },
+    clusters: {
+      publicUrl: r.optional(
+        "CONTROLPLANE_PUBLIC_URL",
+        `http://127.0.0.1:${env.HTTP_PORT?.trim() || DEFAULT_HTTP_PORT}`,
+      ),
+      registrationTokenTtlSeconds: r.int("CLUSTER_REGISTRATION_TOKEN_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
+      agentCredentialTtlSeconds: r.int("AGENT_CREDENTIAL_TTL_SECONDS", 30 * 24 * 3600, 300, 365 * 24 * 3600),
+      offlineAfterSeconds: r.int("CLUSTER_OFFLINE_AFTER_SECONDS", 35, 5, 3600),
     },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 600_000),
     auth: {

@@ -33,7 +33,19 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "revoked_at",
     "last_used_at",
   ],
-  clusters: ["id", "org_id", "name", "agent_id", "status", "last_seen_at", "facts_json", "created_at"],
+  clusters: [
+    "id",
+    "org_id",
+    "name",
+    "agent_id",
+    "status",
+    "last_seen_at",
+    "facts_json",
+    "created_at",
+    "inventory_json",
+    "inventory_hash",
+    "inventory_at",
+  ],
   cluster_registration_tokens: [
     "id",
     "org_id",
@@ -175,7 +187,7 @@ describe("migrations (real Postgres)", function () {
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);
     const reverted = await migrateRollbackAll(db);
-    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 1); // + the trigger migration
+    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 2); // + the trigger and inventory migrations
     expect(await columnsByTable(db)).to.deep.equal({});
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);

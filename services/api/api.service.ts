@@ -16,6 +16,7 @@ import type { CallMeta, RequestInfo } from "../_shared/principal.js";
 import { createAuthenticator } from "../auth/authenticate.js";
 import { checkReadiness } from "./readiness.js";
 import { buildRouteTable, type RestParams, type RouteOperation } from "./routes.js";
+import { DeploymentStreamHub, type ReplayPage, type StreamEvent } from "./sse.js";
 
 export interface ApiServiceDeps {
   config: Config;
@@ -28,6 +29,17 @@ export const CREDENTIALS_REVOKED_EVENT = "auth.credentials.revoked";
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
   res.end(JSON.stringify(body));
+}
+
+function createdId(data: unknown): string | undefined {
+  if (!data || typeof data !== "object") return undefined;
+  const own = (data as { id?: unknown }).id;
+  if (typeof own === "string") return own;
+  for (const value of Object.values(data)) {
+    const nested = (value as { id?: unknown } | null)?.id;
+    if (typeof nested === "string") return nested;
+  }
+  return undefined;
 }
 
 /** Narrow view of the NATS connection inside moleculer's transporter, used only to ping the server. */
@@ -61,6 +73,24 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     },
     cacheTtlSeconds: config.auth.credentialCacheTtlSeconds,
   });
+
+  const streams = new DeploymentStreamHub();
+
+  /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
+  const sseHandler = (op: RouteOperation) =>
+    function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
+      const ctx = req.$ctx;
+      const params = req.$params as RestParams<unknown, { lastEventId?: number }, { deploymentId: string }>;
+      const header = req.headers["last-event-id"];
+      const fromHeader = typeof header === "string" && /^-?\d+$/.test(header) ? Number(header) : null;
+      const startAfter = fromHeader ?? params.query.lastEventId ?? null;
+      const fetchPage = (afterSeq: number | null) =>
+        ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta });
+      streams.serve(res, params.params.deploymentId, startAfter, fetchPage).catch((err: unknown) => {
+        if (!res.headersSent) next(err);
+        else res.end();
+      });
+    };
 
   const operationOf = (alias: MatchedAlias): RouteOperation => {
     const op = byAlias.get(`${alias.method} ${alias.path.startsWith("/") ? alias.path : "/" + alias.path}`);
@@ -115,25 +145,30 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               res.writeHead(200, { "Content-Type": "application/yaml; charset=utf-8" });
               res.end(openapiYaml);
             },
-            ...Object.fromEntries(routeTable.map((r) => [`${r.method} ${r.aliasPath}`, r.action])),
+            ...Object.fromEntries(
+              routeTable.map((r) => [`${r.method} ${r.aliasPath}`, r.stream ? [sseHandler(r), r.action] : r.action]),
+            ),
           },
           onAfterCall(
             ctx: Context<unknown, CallMeta & { $location?: string }>,
             _route: unknown,
-            req: IncomingMessage,
+            req: IncomingMessage & { originalUrl?: string },
             _res: ServerResponse,
             data: unknown,
           ) {
-            const id =
-              (data as { id?: unknown; org?: { id?: unknown } } | null)?.id ??
-              (data as { org?: { id?: unknown } } | null)?.org?.id;
-            if (ctx.meta.$statusCode === 201 && typeof id === "string") {
-              ctx.meta.$location = `${(req.url ?? "").split("?")[0]}/${id}`;
+            if (ctx.meta.$statusCode === 201) {
+              // Location of what was created: its own id, or that of the resource the response wraps.
+              const path = (req.originalUrl ?? req.url ?? "").split("?")[0] ?? "";
+              const id = createdId(data);
+              ctx.meta.$location = id ? `${path}/${id}` : path;
             }
             return data;
           },
           onBeforeCall(ctx: Context<unknown, CallMeta>, _route: unknown, req: IncomingMessage) {
             ctx.meta.request = requestInfo(req);
+            const idempotencyKey = req.headers["idempotency-key"];
+            if (typeof idempotencyKey === "string")
+              (ctx.meta as CallMeta & { idempotencyKey?: string }).idempotencyKey = idempotencyKey;
             const bootstrap = req.headers["x-bootstrap-token"];
             if (typeof bootstrap === "string")
               (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken = bootstrap;
@@ -164,6 +199,9 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       },
     },
     events: {
+      "deployments.events"(ctx: Context<{ deploymentId: string; events: StreamEvent[]; status: string | null }>) {
+        streams.publish(ctx.params.deploymentId, ctx.params.events, ctx.params.status);
+      },
       [CREDENTIALS_REVOKED_EVENT](ctx: Context<{ tokenId?: string; sessionId?: string; userId?: string }>) {
         authenticator.forget(ctx.params);
       },

@@ -30,6 +30,8 @@ export interface RouteOperation {
   /** Null: any authenticated caller. */
   permission: Permission | null;
   successStatus: number;
+  /** "sse": the gateway streams the response itself (see sse.ts); the action serves pages of it. */
+  stream: "sse" | null;
   validate(params: RestParams): void;
 }
 
@@ -86,6 +88,7 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
       isPublic: Array.isArray(operation.security) && operation.security.length === 0,
       permission: permission ?? null,
       successStatus,
+      stream: (operation as { "x-stream"?: string })["x-stream"] === "sse" ? "sse" : null,
       validate(params) {
         if (!pathValidator(params.params)) throw validationError("path", pathValidator);
         if (!queryValidator(params.query)) throw validationError("query", queryValidator);

@@ -87,5 +87,8 @@ export interface DockerEngine {
   scaleService(serviceId: string, replicas: number): Promise<void>;
   serviceLogs(serviceId: string, opts: { tail: number; since?: number; maxBytes: number }): Promise<LogLine[]>;
   /** Docker engine events (service/node/container changes); resolves the returned function to stop. */
-  watchEvents(onEvent: (event: { type: string; action: string; id: string; attributes: Record<string, string> }) => void, signal: AbortSignal): Promise<void>;
+  watchEvents(
+    onEvent: (event: { type: string; action: string; id: string; attributes: Record<string, string> }) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
 }

@@ -14,6 +14,7 @@ export interface TestNatsServer {
   identity: NatsIdentity;
   controlPlaneCredsFile: string;
   systemCredsFile: string;
+  identityFile: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -49,6 +50,7 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
     identity: prepared.identity,
     controlPlaneCredsFile: prepared.files.controlPlaneCredsFile,
     systemCredsFile: prepared.files.systemCredsFile,
+    identityFile: prepared.files.identityFile,
     process: child,
     async stop() {
       if (child.exitCode === null) {

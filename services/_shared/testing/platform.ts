@@ -10,6 +10,7 @@ import type { TestNatsServer } from "./nats-server.js";
 export const TEST_JWT_SECRET = Buffer.alloc(32, 42);
 export const TEST_JWT_KEYS = `test1:${TEST_JWT_SECRET.toString("base64")}`;
 
+export const TEST_MASTER_KEY = `test-m1:${Buffer.alloc(32, 24).toString("base64")}`;
 export const TEST_BOOTSTRAP_TOKEN = "test-bootstrap-token-0123456789abcdef";
 
 export interface TestPlatform extends RunningPlatform {
@@ -22,10 +23,14 @@ export async function startTestPlatform(nats: TestNatsServer, env: Record<string
     DATABASE_URL: testDatabaseUrl(),
     NATS_URL: nats.url,
     NATS_CREDS: nats.controlPlaneCredsFile,
+    NATS_IDENTITY_FILE: nats.identityFile,
+    NATS_SYSTEM_CREDS: nats.systemCredsFile,
     HTTP_PORT: "0",
     LOG_LEVEL: "warn",
     AUTH_JWT_KEYS: TEST_JWT_KEYS,
     STACKYARD_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
+    CONTROLPLANE_MASTER_KEY: TEST_MASTER_KEY,
+    GIT_ALLOWED_SCHEMES: "https,ssh,file",
     NODE_ID: `test-${randomUUID().slice(0, 8)}`,
     ...env,
   });

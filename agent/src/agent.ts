@@ -1,0 +1,169 @@
+/**
+ * `stackyard-agent run`: loads the registration, checks Docker, connects, then serves commands and keeps the
+ * control plane informed (heartbeats, inventory, Docker events) and its credentials fresh, until stopped.
+ */
+import type { ConnectionOptions, NatsConnection } from "nats";
+import { ReplayGuard, assertCommandSigningPublicKey } from "../../nats/protocol/envelope.js";
+import { encodeMessage, type DockerEvent } from "../../nats/protocol/messages.js";
+import { serveCommands, type CommandHandlers } from "./commands.js";
+import type { RunConfig } from "./config.js";
+import type { DockerEngine } from "./docker/engine.js";
+import type { AgentError } from "./errors.js";
+import { buildHeartbeat } from "./heartbeat.js";
+import { InventoryReporter, collectInventory, isInventoryRelevant } from "./inventory.js";
+import { openLink, type AgentLink } from "./link.js";
+import type { Logger } from "./logger.js";
+import { checkDockerReady } from "./preflight.js";
+import { runRenewal } from "./renew.js";
+import { createBackoff, every, sleep } from "./schedule.js";
+import { loadState, saveState, type AgentState } from "./state.js";
+
+export interface RunAgentDeps {
+  engine: DockerEngine;
+  handlers: CommandHandlers;
+  log: Logger;
+  hostname: string;
+  now?: () => number;
+  connectFn?: (opts: ConnectionOptions) => Promise<NatsConnection>;
+}
+
+export interface RunningAgent {
+  state(): AgentState;
+  link: AgentLink;
+  inventory: InventoryReporter;
+  /** Resolves when the link ends on its own: with the reason when the server refused the credentials. */
+  done: Promise<AgentError | null>;
+  stop(): Promise<void>;
+}
+
+export const STOP_GRACE_MS = 10_000;
+
+export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<RunningAgent> {
+  const now = deps.now ?? Date.now;
+  let state = await loadState(config.stateDir);
+  assertCommandSigningPublicKey(state.commandSigningPublicKey);
+  const log = deps.log.child({ clusterId: state.clusterId });
+  await checkDockerReady(deps.engine, config.dockerSocket);
+
+  const seed = new TextEncoder().encode(state.seed);
+  const link = await openLink({
+    servers: config.natsUrls ?? state.natsUrls,
+    clusterId: state.clusterId,
+    auth: config.natsAuth === "jwt" ? { jwt: () => state.jwt, seed } : null,
+    log,
+    ...(deps.connectFn ? { connectFn: deps.connectFn } : {}),
+  });
+  const { nc, subjects } = link;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const startedAt = now();
+
+  const commands = serveCommands(nc, {
+    clusterId: state.clusterId,
+    commandSigningPublicKey: state.commandSigningPublicKey,
+    replayGuard: new ReplayGuard(),
+    handlers: deps.handlers,
+    now,
+    log,
+    signal,
+  });
+
+  const inventory = new InventoryReporter({
+    collect: () => collectInventory(deps.engine, state.clusterId, now()),
+    publish: async (inv) => {
+      // Sent on reconnect anyway; buffering stale inventories while disconnected would only delay that one.
+      if (!link.isConnected()) throw new Error("not connected to NATS");
+      nc.publish(subjects.inventory, encodeMessage("Inventory", inv));
+    },
+    log,
+    now,
+    debounceMs: config.inventoryDebounceMs,
+    intervalMs: config.inventoryIntervalMs,
+    resyncMs: config.inventoryResyncMs,
+  });
+  inventory.start();
+  void inventory.report(true);
+  link.onReconnect(() => void inventory.report(true));
+
+  const heartbeats = every(
+    config.heartbeatIntervalMs,
+    async () => {
+      if (!link.isConnected()) return;
+      const heartbeat = await buildHeartbeat({
+        engine: deps.engine,
+        clusterId: state.clusterId,
+        hostname: deps.hostname,
+        startedAt,
+        now,
+        inventoryHash: () => inventory.lastHash,
+      });
+      nc.publish(subjects.heartbeat, encodeMessage("Heartbeat", heartbeat));
+    },
+    { signal, log, what: "heartbeat" },
+  );
+
+  const dockerEvents = (async () => {
+    const backoff = createBackoff({ initialMs: 1_000, maxMs: 30_000 });
+    while (!signal.aborted) {
+      try {
+        await deps.engine.watchEvents((event) => {
+          backoff.reset();
+          if (isInventoryRelevant(event)) inventory.trigger();
+          if ((event.type === "service" || event.type === "node") && link.isConnected() && event.id) {
+            const message: DockerEvent = {
+              clusterId: state.clusterId,
+              ts: now(),
+              type: event.type,
+              action: event.action.slice(0, 64) || "unknown",
+              id: event.id.slice(0, 128),
+              name: event.attributes.name?.slice(0, 255) ?? null,
+            };
+            nc.publish(subjects.dockerEvents, encodeMessage("DockerEvent", message));
+          }
+        }, signal);
+      } catch (err) {
+        log.warn("Docker event stream failed", { err });
+      }
+      if (signal.aborted) break;
+      await sleep(backoff.next(), signal);
+      // Events may have been missed while the stream was down.
+      inventory.trigger();
+    }
+  })();
+
+  const renewal = runRenewal(
+    {
+      getState: () => state,
+      setState: async (next) => {
+        await saveState(config.stateDir, next);
+        state = next;
+      },
+      request: async (subject, data, timeout) => (await nc.request(subject, data, { timeout })).data,
+      // Behind a leaf node the leaf presents the creds file (rewritten by saveState) on its next connect.
+      reconnect: config.natsAuth === "jwt" ? () => link.reconnect() : async () => undefined,
+      now,
+      log,
+    },
+    signal,
+  );
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      controller.abort();
+      inventory.stop();
+      await Promise.race([commands.idle(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+      await Promise.allSettled([heartbeats, dockerEvents, renewal]);
+      await link.close().catch((err: unknown) => log.warn("closing the NATS connection failed", { err }));
+      log.info("agent stopped");
+    })();
+    return stopping;
+  };
+
+  const done = link.closed.then(async (err) => {
+    if (!stopping) await stop();
+    return err;
+  });
+  log.info("agent running", { natsUrls: config.natsUrls ?? state.natsUrls, natsAuth: config.natsAuth });
+  return { state: () => state, link, inventory, done, stop };
+}

@@ -1,0 +1,191 @@
+import { expect } from "chai";
+import { assessStack, ProgressTracker, takeBaseline, waitForConvergence } from "./convergence.js";
+import { fakeService, fakeTask } from "./testing/fake-engine.js";
+import type { StackSnapshot } from "./types.js";
+
+const none = takeBaseline({ services: [], tasks: [] });
+const svc = fakeService({ id: "s1", name: "st_web", desiredReplicas: 2 });
+
+describe("assessStack", () => {
+  it("is converged when the current spec runs the desired replicas", () => {
+    const snap: StackSnapshot = {
+      services: [svc],
+      tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+    };
+    const a = assessStack(snap, none);
+    expect(a.converged).to.equal(true);
+    expect(a.failure).to.equal(null);
+    expect(a.services[0]?.health).to.deep.equal({
+      name: "st_web",
+      desired: 2,
+      running: 2,
+      image: "stackyard/busybox:test",
+      healthy: true,
+    });
+  });
+
+  it("does not count tasks of an older spec, and waits while one still runs", () => {
+    const snap: StackSnapshot = {
+      services: [svc],
+      tasks: [
+        fakeTask({ serviceId: "s1" }),
+        fakeTask({ serviceId: "s1", upToDate: false }),
+        fakeTask({ serviceId: "s1", upToDate: false, desiredState: "shutdown" }),
+      ],
+    };
+    const a = assessStack(snap, none);
+    expect(a.services[0]?.health.running).to.equal(1);
+    expect(a.converged).to.equal(false);
+    // right after `docker stack deploy`: the old tasks still run, no new task exists yet
+    const stale: StackSnapshot = {
+      services: [svc],
+      tasks: [fakeTask({ serviceId: "s1", upToDate: false }), fakeTask({ serviceId: "s1", upToDate: false })],
+    };
+    expect(assessStack(stale, none).converged).to.equal(false);
+  });
+
+  it("waits while Swarm's rolling update is in progress", () => {
+    const updating = fakeService({ id: "s1", name: "st_web", updateState: "updating" });
+    const snap: StackSnapshot = {
+      services: [updating],
+      tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+    };
+    expect(assessStack(snap, none).converged).to.equal(false);
+    const done = fakeService({ id: "s1", name: "st_web", updateState: "completed" });
+    expect(assessStack({ ...snap, services: [done] }, none).converged).to.equal(true);
+  });
+
+  it("fails after 3 failed tasks of the current spec while running < desired, not before", () => {
+    const failed = (over = {}) =>
+      fakeTask({
+        serviceId: "s1",
+        state: "failed",
+        desiredState: "shutdown",
+        error: "task: non-zero exit (1)",
+        exitCode: 1,
+        ...over,
+      });
+    const two: StackSnapshot = {
+      services: [svc],
+      tasks: [failed(), failed(), fakeTask({ serviceId: "s1", state: "starting" })],
+    };
+    expect(assessStack(two, none).failure).to.equal(null);
+    const three: StackSnapshot = { ...two, tasks: [...two.tasks, failed()] };
+    expect(assessStack(three, none).failure).to.match(
+      /^service st_web: 3 tasks failed since the deploy started; last: task/,
+    );
+    // an old spec's failures do not count
+    const oldSpec: StackSnapshot = { ...two, tasks: [...two.tasks, failed({ upToDate: false })] };
+    expect(assessStack(oldSpec, none).failure).to.equal(null);
+    // nor do failures when all replicas run anyway
+    const healthy: StackSnapshot = {
+      services: [svc],
+      tasks: [failed(), failed(), failed(), fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+    };
+    expect(assessStack(healthy, none).failure).to.equal(null);
+  });
+
+  it("counts a task that exited with code 0 as failed (replicated tasks must keep running)", () => {
+    const exited = () =>
+      fakeTask({ serviceId: "s1", state: "complete", desiredState: "shutdown", exitCode: 0, message: "finished" });
+    const a = assessStack({ services: [svc], tasks: [exited(), exited(), exited()] }, none);
+    expect(a.failure).to.include("exited with code 0");
+  });
+
+  it("counts a task alive at the baseline that failed afterwards", () => {
+    const t = fakeTask({ serviceId: "s1", state: "running" });
+    const baseline = takeBaseline({ services: [svc], tasks: [t] });
+    const later = [
+      { ...t, state: "failed", error: "oom" },
+      fakeTask({ serviceId: "s1", state: "failed", error: "oom" }),
+      fakeTask({ serviceId: "s1", state: "rejected", error: "No such image" }),
+    ];
+    expect(assessStack({ services: [svc], tasks: later }, baseline).services[0]?.failedTasks).to.have.length(3);
+  });
+
+  it("fails when Swarm rolled the update back", () => {
+    const rolledBack = fakeService({
+      id: "s1",
+      name: "st_web",
+      updateState: "rollback_completed",
+      updateMessage: "rollback completed",
+    });
+    expect(assessStack({ services: [rolledBack], tasks: [] }, none).failure).to.equal(
+      "service st_web: update failed and Swarm rolled it back: rollback completed",
+    );
+  });
+
+  it("reports the scheduler's reason for pending tasks as the last error", () => {
+    const pending = fakeTask({
+      serviceId: "s1",
+      state: "pending",
+      error: "no suitable node (scheduling constraints not satisfied on 1 node)",
+    });
+    const a = assessStack({ services: [svc], tasks: [pending] }, none);
+    expect(a.services[0]?.health.lastError).to.equal(
+      "no suitable node (scheduling constraints not satisfied on 1 node)",
+    );
+    expect(a.services[0]?.pendingErrors).to.have.length(1);
+  });
+
+  it("restricts to the given services", () => {
+    const other = fakeService({ id: "s2", name: "st_db", desiredReplicas: 1 });
+    const snap: StackSnapshot = {
+      services: [svc, other],
+      tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+    };
+    expect(assessStack(snap, none).converged).to.equal(false);
+    expect(assessStack(snap, none, { serviceIds: new Set(["s1"]) }).converged).to.equal(true);
+  });
+});
+
+describe("ProgressTracker", () => {
+  it("emits replica counts, task failures and update states only when they change", () => {
+    const tracker = new ProgressTracker();
+    const failed = fakeTask({ serviceId: "s1", state: "failed", error: "boom", exitCode: 2 });
+    const snap: StackSnapshot = {
+      services: [fakeService({ id: "s1", name: "st_web", updateState: "updating" })],
+      tasks: [failed, fakeTask({ serviceId: "s1" })],
+    };
+    const first = tracker.next(assessStack(snap, none)).map((e) => e.message);
+    expect(first).to.deep.equal([
+      "service st_web: 1/2 replicas running",
+      `service st_web: task ${failed.slot} failed: boom (exit code 2)`,
+      "service st_web: update updating",
+    ]);
+    expect(tracker.next(assessStack(snap, none))).to.deep.equal([]);
+  });
+});
+
+describe("waitForConvergence", () => {
+  const converged = (updateState: "completed" | null): StackSnapshot => ({
+    services: [fakeService({ id: "s1", name: "st_web", updateState })],
+    tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+  });
+
+  it("holds a fresh convergence for the stabilisation period, but not a completed rolling update", async () => {
+    for (const [updateState, expectedPolls] of [
+      [null, 3],
+      ["completed", 1],
+    ] as const) {
+      let polls = 0;
+      const inspector = {
+        inspectStack: async () => {
+          polls++;
+          return converged(updateState);
+        },
+      };
+      const result = await waitForConvergence(inspector, {
+        stack: "st",
+        baseline: none,
+        emit: () => undefined,
+        signal: new AbortController().signal,
+        pollIntervalMs: 1,
+        stabilizationMs: 20,
+        now: () => polls * 10,
+      });
+      expect(result.outcome).to.equal("converged");
+      expect(polls, `updateState ${updateState}`).to.equal(expectedPolls);
+    }
+  });
+});

@@ -1,0 +1,32 @@
+/** Errors of the deploy/scale/logs operations, with stable codes the command handlers map to protocol replies. */
+
+export type DeployErrorCode = "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST";
+
+export class DeployError extends Error {
+  constructor(
+    readonly code: DeployErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ServiceNotFoundError extends DeployError {
+  constructor(stackName: string, service: string) {
+    super("SERVICE_NOT_FOUND", `service ${service} not found in stack ${stackName}`);
+  }
+}
+
+export class ServiceNotScalableError extends DeployError {
+  constructor(service: string) {
+    super("SERVICE_NOT_SCALABLE", `service ${service} runs in global mode (one task per node) and cannot be scaled`);
+  }
+}
+
+export class InvalidRequestError extends DeployError {
+  constructor(message: string) {
+    super("INVALID_REQUEST", message);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Runs one deployment on this swarm: versioned secrets → `docker stack deploy` (every output line an event) →
+ * wait for convergence → clean up unused secrets. Ends SUCCEEDED, FAILED (error, task error or timeout) or
+ * CANCELED (signal aborted); never throws for a deployment-level failure. Events carry names and counts only:
+ * masking of values echoed by the CLI is the control plane's job, but no secret or env value is ever put in `data`.
+ */
+import { DockerCliError, type DockerCli } from "../docker/cli.js";
+import {
+  DEFAULT_FAILED_TASK_THRESHOLD,
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_STABILIZATION_MS,
+  takeBaseline,
+  waitForConvergence,
+  type Baseline,
+  type StackAssessment,
+} from "./convergence.js";
+import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
+import type { DeployEngine, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
+
+export interface DeployDeps {
+  engine: DeployEngine;
+  cli: DockerCli;
+  emit: Emit;
+  signal: AbortSignal;
+  now?: () => number;
+  pollIntervalMs?: number;
+  /** How long the stack must stay converged before the deployment counts as SUCCEEDED. */
+  stabilizationMs?: number;
+  failedTaskThreshold?: number;
+}
+
+type Phase = "prepare" | "secrets" | "deploy" | "converge";
+
+const CANCEL_NOTE: Record<Phase, string> = {
+  prepare: "the stack was not changed",
+  secrets: "the stack was not changed; secrets created so far are kept",
+  deploy: "docker stack deploy was interrupted: stack left as deployed so far; services may be mid-update",
+  converge: "stack left as deployed so far; services may be mid-update",
+};
+
+export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promise<DeployResult> {
+  const { engine, cli, emit } = deps;
+  const started = (deps.now ?? Date.now)();
+  // One controller stops the CLI and the polling for both causes; `stopReason` tells them apart afterwards.
+  const run = new AbortController();
+  let stopReason: "canceled" | "timeout" | null = null;
+  const onCancel = () => {
+    stopReason ??= "canceled";
+    run.abort();
+  };
+  if (deps.signal.aborted) onCancel();
+  else deps.signal.addEventListener("abort", onCancel, { once: true });
+  const timer = setTimeout(() => {
+    stopReason ??= "timeout";
+    run.abort();
+  }, req.timeoutSeconds * 1000);
+
+  let phase: Phase = "prepare";
+  let services: ServiceHealth[] = [];
+  const remember = (a: StackAssessment) => {
+    services = a.services.map((s) => s.health);
+  };
+
+  const stopped = (): DeployResult => {
+    if (stopReason === "timeout") {
+      const error = `timed out after ${req.timeoutSeconds}s${pendingSummary(services)}`;
+      emit({ level: "error", message: `deployment failed: ${error}; ${CANCEL_NOTE[phase]}`, data: { phase } });
+      return { status: "FAILED", error, services };
+    }
+    emit({ level: "warn", message: `deployment canceled: ${CANCEL_NOTE[phase]}`, data: { phase } });
+    return { status: "CANCELED", error: `canceled: ${CANCEL_NOTE[phase]}`, services };
+  };
+
+  try {
+    emit({
+      level: "info",
+      message: `deploying stack ${req.stackName}`,
+      data: {
+        deploymentId: req.deploymentId,
+        stack: req.stackName,
+        prune: req.prune,
+        resolveImage: req.resolveImage,
+        withRegistryAuth: req.withRegistryAuth,
+        timeoutSeconds: req.timeoutSeconds,
+        secrets: req.secrets.map((s) => s.name),
+        envVars: Object.keys(req.env).length,
+      },
+    });
+    if (run.signal.aborted) return stopped();
+
+    const baseline = await readBaseline(deps, req.stackName);
+    if (run.signal.aborted) return stopped();
+
+    phase = "secrets";
+    await ensureSecrets(engine, req.stackName, req.secrets, emit);
+    if (run.signal.aborted) return stopped();
+
+    phase = "deploy";
+    try {
+      await cli.stackDeploy({
+        stackName: req.stackName,
+        composeYaml: req.composeYaml,
+        env: req.env,
+        prune: req.prune,
+        resolveImage: req.resolveImage,
+        withRegistryAuth: req.withRegistryAuth,
+        signal: run.signal,
+        onLine: ({ stream, line }) =>
+          emit({ level: stream === "stderr" ? "warn" : "info", message: line, data: { source: "docker", stream } }),
+      });
+    } catch (err) {
+      if (run.signal.aborted) return stopped();
+      throw err;
+    }
+    if (run.signal.aborted) return stopped();
+    emit({ level: "info", message: "docker stack deploy finished; waiting for services to converge" });
+
+    phase = "converge";
+    const result = await waitForConvergence(engine, {
+      stack: req.stackName,
+      baseline,
+      emit,
+      signal: run.signal,
+      now: deps.now,
+      pollIntervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      stabilizationMs: deps.stabilizationMs ?? DEFAULT_STABILIZATION_MS,
+      failedTaskThreshold: deps.failedTaskThreshold ?? DEFAULT_FAILED_TASK_THRESHOLD,
+      onAssessment: remember,
+    });
+    if (result.outcome === "aborted") return stopped();
+    remember(result.assessment);
+    if (result.outcome === "failed") {
+      emit({ level: "error", message: `deployment failed: ${result.error}`, data: { services: summary(services) } });
+      return { status: "FAILED", error: result.error, services };
+    }
+
+    const seconds = Math.round(((deps.now ?? Date.now)() - started) / 100) / 10;
+    emit({
+      level: "info",
+      message: `deployment succeeded: ${services.length} service(s) converged in ${seconds}s`,
+      data: { services: summary(services) },
+    });
+    await cleanUpSecrets(deps, req);
+    return { status: "SUCCEEDED", services };
+  } catch (err) {
+    if (run.signal.aborted && stopReason) return stopped();
+    const error = describeFailure(err);
+    emit({ level: "error", message: `deployment failed: ${error}`, data: { phase, code: errorCode(err) } });
+    return { status: "FAILED", error, services };
+  } finally {
+    clearTimeout(timer);
+    deps.signal.removeEventListener("abort", onCancel);
+  }
+}
+
+/** The stack's tasks before the deploy, so failures from earlier deployments are not blamed on this one. */
+async function readBaseline(deps: DeployDeps, stackName: string): Promise<Baseline> {
+  return takeBaseline(await deps.engine.inspectStack(stackName));
+}
+
+async function cleanUpSecrets(deps: DeployDeps, req: DeployRequest): Promise<void> {
+  try {
+    await removeUnusedSecrets(deps.engine, req.stackName, new Set(req.secrets.map((s) => s.name)), deps.emit);
+  } catch (err) {
+    // The deployment itself succeeded; stale secrets are retried after the next successful one.
+    deps.emit({ level: "warn", message: `could not clean up unused secrets: ${describeFailure(err)}` });
+  }
+}
+
+function describeFailure(err: unknown): string {
+  if (err instanceof DockerCliError) {
+    const detail = [...err.stderrTail].reverse().find((l) => l.trim() !== "");
+    return detail ? `${err.message}: ${detail.trim()}` : err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" ? code : "INTERNAL";
+}
+
+function summary(services: ServiceHealth[]): Array<Record<string, unknown>> {
+  return services.map((s) => ({ service: s.name, running: s.running, desired: s.desired, healthy: s.healthy }));
+}
+
+function pendingSummary(services: ServiceHealth[]): string {
+  const waiting = services.filter((s) => !s.healthy);
+  if (waiting.length === 0) return "";
+  const parts = waiting.map((s) => `${s.name} ${s.running}/${s.desired}${s.lastError ? ` (${s.lastError})` : ""}`);
+  return ` waiting for ${parts.join(", ")}`;
+}

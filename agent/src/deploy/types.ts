@@ -1,0 +1,79 @@
+/**
+ * Types of the agent's deployment executor: what a deploy is asked to do, what it reports, and the one capability
+ * it needs beyond `DockerEngine` (a consistent view of a stack's rollout, see StackInspector).
+ */
+import type { DockerEngine, SwarmService, SwarmTask } from "../docker/engine.js";
+
+export type ResolveImage = "always" | "changed" | "never";
+
+export interface DeployRequest {
+  deploymentId: string;
+  stackName: string;
+  composeYaml: string;
+  /** Variables for compose interpolation, passed to the docker CLI's environment (never logged). */
+  env: Record<string, string>;
+  /** Versioned Swarm secrets the compose file references as external; created when missing. */
+  secrets: Array<{ name: string; value: string }>;
+  prune: boolean;
+  resolveImage: ResolveImage;
+  withRegistryAuth: boolean;
+  timeoutSeconds: number;
+}
+
+export type DeployStatus = "SUCCEEDED" | "FAILED" | "CANCELED";
+
+export interface ServiceHealth {
+  /** Full Swarm service name (`<stack>_<service>`). */
+  name: string;
+  desired: number;
+  running: number;
+  image: string;
+  healthy: boolean;
+  lastError?: string;
+}
+
+export interface DeployResult {
+  status: DeployStatus;
+  error?: string;
+  services: ServiceHealth[];
+}
+
+export type EventLevel = "debug" | "info" | "warn" | "error";
+
+/** One progress event. `data` carries names and counts only, never secret or env values. */
+export interface DeployEvent {
+  level: EventLevel;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export type Emit = (event: DeployEvent) => void;
+
+/** Swarm's rolling-update state of a service (`UpdateStatus.State`); null when no update ever ran. */
+export type UpdateState =
+  "updating" | "paused" | "completed" | "rollback_started" | "rollback_paused" | "rollback_completed";
+
+export interface RolloutService extends SwarmService {
+  updateState: UpdateState | null;
+  updateMessage: string | null;
+}
+
+export interface RolloutTask extends SwarmTask {
+  /** True when the task runs the service's current spec (the daemon's `_up-to-date` task filter). */
+  upToDate: boolean;
+}
+
+export interface StackSnapshot {
+  services: RolloutService[];
+  tasks: RolloutTask[];
+}
+
+/**
+ * The part of the rollout `DockerEngine` does not expose: without the update state and which tasks run the
+ * current spec, old tasks still running right after `docker stack deploy` returns look like a converged stack.
+ */
+export interface StackInspector {
+  inspectStack(stack: string): Promise<StackSnapshot>;
+}
+
+export type DeployEngine = DockerEngine & StackInspector;

@@ -1,0 +1,538 @@
+/**
+ * DockerEngine over the Engine API (dockerode, unix socket). Also implements StackInspector, the rollout view the
+ * deploy executor needs. Every failure is rethrown as a DockerEngineError with a stable code; the raw daemon
+ * message stays in `cause`.
+ */
+import Docker from "dockerode";
+import type { IncomingMessage } from "node:http";
+import type { DockerEngine, EngineInfo, LogLine, SwarmNode, SwarmSecret, SwarmService, SwarmTask } from "./engine.js";
+import type { RolloutService, RolloutTask, StackInspector, StackSnapshot, UpdateState } from "../deploy/types.js";
+
+export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
+export const STACK_NAMESPACE_LABEL = "com.docker.stack.namespace";
+
+export type DockerEngineErrorCode =
+  "DOCKER_UNAVAILABLE" | "DOCKER_NOT_FOUND" | "DOCKER_CONFLICT" | "SWARM_UNAVAILABLE" | "DOCKER_API_ERROR";
+
+export class DockerEngineError extends Error {
+  constructor(
+    readonly code: DockerEngineErrorCode,
+    message: string,
+    readonly statusCode: number | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The socket is missing, refuses connections or is not readable by the agent. */
+export class DockerUnavailableError extends DockerEngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DOCKER_UNAVAILABLE", message, null, options);
+  }
+}
+
+export type DockerodeEngine = DockerEngine & StackInspector;
+
+/** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
+const LOG_LINE_SUFFIX = "…";
+
+export function createDockerodeEngine(opts: { socketPath?: string } = {}): DockerodeEngine {
+  const socketPath = opts.socketPath ?? DEFAULT_DOCKER_SOCKET;
+  const docker = new Docker({ socketPath });
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toEngineError(err, what, socketPath);
+    }
+  };
+
+  async function rawServices(filter?: { stack?: string }): Promise<ServiceJson[]> {
+    const filters = filter?.stack ? { label: [`${STACK_NAMESPACE_LABEL}=${filter.stack}`] } : undefined;
+    // status=true makes the daemon fill ServiceStatus, whose DesiredTasks is the eligible node count of a global service.
+    const list = await call("list services", () => docker.listServices({ filters, status: true }));
+    return list as unknown as ServiceJson[];
+  }
+
+  async function rawTasks(filter: { serviceId?: string; stack?: string }, upToDate = false): Promise<TaskJson[]> {
+    const filters: Record<string, string[]> = {};
+    if (filter.serviceId) filters.service = [filter.serviceId];
+    if (filter.stack) filters.label = [`${STACK_NAMESPACE_LABEL}=${filter.stack}`];
+    if (upToDate) filters["_up-to-date"] = ["true"];
+    const list = await call("list tasks", () => docker.listTasks({ filters }));
+    return list as TaskJson[];
+  }
+
+  const engine: DockerodeEngine = {
+    async info() {
+      const [info, version] = await Promise.all([
+        call("get info", () => docker.info() as Promise<InfoJson>),
+        call("get version", () => docker.version()),
+      ]);
+      return toEngineInfo(info, version.ApiVersion);
+    },
+
+    async listNodes() {
+      const nodes = (await call("list nodes", () => docker.listNodes())) as NodeJson[];
+      return nodes.map(toSwarmNode);
+    },
+
+    async listServices(filter) {
+      const [services, tasks] = await Promise.all([rawServices(filter), rawTasks({ stack: filter?.stack })]);
+      const running = countRunning(tasks);
+      return services.map((s) => toSwarmService(s, running.get(s.ID) ?? 0));
+    },
+
+    async listTasks(filter) {
+      return (await rawTasks(filter)).map(toSwarmTask);
+    },
+
+    async listSecrets(filter) {
+      const labels = Object.entries(filter?.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+      const list = await call("list secrets", () =>
+        docker.listSecrets(labels.length > 0 ? { filters: { label: labels } } : {}),
+      );
+      return (list as SecretJson[]).map(toSwarmSecret);
+    },
+
+    async createSecret(spec) {
+      const created = (await call(`create secret ${spec.name}`, () =>
+        docker.createSecret({ Name: spec.name, Labels: spec.labels, Data: spec.data.toString("base64") }),
+      )) as { ID?: string; id?: string };
+      const id = created.ID ?? created.id;
+      if (!id) throw new DockerEngineError("DOCKER_API_ERROR", `create secret ${spec.name}: no id in the response`);
+      return id;
+    },
+
+    async removeSecret(id) {
+      await call(`remove secret ${id}`, () => docker.getSecret(id).remove());
+    },
+
+    async scaleService(serviceId, replicas) {
+      const service = docker.getService(serviceId);
+      const current = (await call(`inspect service ${serviceId}`, () => service.inspect())) as ServiceJson;
+      const spec = current.Spec;
+      if (!spec.Mode?.Replicated) {
+        throw new DockerEngineError(
+          "DOCKER_CONFLICT",
+          `service ${spec.Name} is not replicated and cannot be scaled`,
+          409,
+        );
+      }
+      const body = { ...spec, Mode: { ...spec.Mode, Replicated: { ...spec.Mode.Replicated, Replicas: replicas } } };
+      // The version makes the daemon reject the update when the spec changed since the inspect (optimistic lock).
+      await call(`scale service ${spec.Name}`, () =>
+        service.update({ _query: { version: current.Version.Index }, _body: body }),
+      );
+    },
+
+    async serviceLogs(serviceId, opts) {
+      const current = (await call(`inspect service ${serviceId}`, () =>
+        docker.getService(serviceId).inspect(),
+      )) as ServiceJson;
+      const tty = current.Spec.TaskTemplate?.ContainerSpec?.TTY === true;
+      const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, tail: opts.tail };
+      if (opts.since !== undefined) query.since = opts.since;
+      // A raw stream (not dockerode's buffered Promise<Buffer>) so the size cap also bounds memory.
+      const stream = await call(`get logs of service ${serviceId}`, () =>
+        dial<IncomingMessage>(docker, {
+          path: `/services/${serviceId}/logs?`,
+          method: "GET",
+          isStream: true,
+          options: query,
+          statusCodes: { 200: true, 404: "no such service", 500: "server error", 503: "node is not part of a swarm" },
+        }),
+      );
+      const collector = new LogCollector(opts.maxBytes);
+      const decoder = tty ? null : new LogDemuxer();
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (decoder) {
+            for (const frame of decoder.push(chunk)) collector.push(frame.stream, frame.payload);
+          } else {
+            collector.push("stdout", chunk);
+          }
+        }
+      } catch (err) {
+        throw toEngineError(err, `read logs of service ${serviceId}`, socketPath);
+      }
+      return collector.finish();
+    },
+
+    async watchEvents(onEvent, signal) {
+      if (signal.aborted) return;
+      const stream = await call("watch events", () =>
+        dial<IncomingMessage>(docker, {
+          path: "/events?",
+          method: "GET",
+          isStream: true,
+          options: { filters: JSON.stringify({ type: ["service", "node", "container", "secret"] }) },
+          statusCodes: { 200: true, 500: "server error" },
+        }),
+      );
+      const stop = () => stream.destroy();
+      signal.addEventListener("abort", stop, { once: true });
+      let buffered = "";
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          buffered += chunk.toString("utf8");
+          let nl: number;
+          while ((nl = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line) onEvent(toEngineEvent(JSON.parse(line) as EventJson));
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        throw toEngineError(err, "watch events", socketPath);
+      } finally {
+        signal.removeEventListener("abort", stop);
+      }
+      if (!signal.aborted) {
+        throw new DockerUnavailableError(`docker event stream from ${socketPath} ended unexpectedly`);
+      }
+    },
+
+    async inspectStack(stack) {
+      const [services, tasks, upToDate] = await Promise.all([
+        rawServices({ stack }),
+        rawTasks({ stack }),
+        rawTasks({ stack }, true),
+      ]);
+      const current = new Set(upToDate.map((t) => t.ID));
+      const running = countRunning(tasks);
+      const snapshot: StackSnapshot = {
+        services: services.map((s): RolloutService => ({
+          ...toSwarmService(s, running.get(s.ID) ?? 0),
+          updateState: toUpdateState(s.UpdateStatus?.State),
+          updateMessage: s.UpdateStatus?.Message || null,
+        })),
+        tasks: tasks.map((t): RolloutTask => ({ ...toSwarmTask(t), upToDate: current.has(t.ID) })),
+      };
+      return snapshot;
+    },
+  };
+  return engine;
+}
+
+// ---- Engine API JSON (only the fields read here) --------------------------------------------------------
+
+interface InfoJson {
+  ServerVersion?: string;
+  OperatingSystem?: string;
+  OSType?: string;
+  Architecture?: string;
+  Swarm?: {
+    LocalNodeState?: string;
+    ControlAvailable?: boolean;
+    NodeID?: string;
+    Nodes?: number;
+    Managers?: number;
+    Cluster?: { ID?: string } | null;
+  };
+}
+
+interface NodeJson {
+  ID: string;
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
+  Description?: {
+    Hostname?: string;
+    Resources?: { NanoCPUs?: number; MemoryBytes?: number };
+    Engine?: { EngineVersion?: string };
+  };
+  Status?: { State?: string; Addr?: string };
+}
+
+interface ServiceJson {
+  ID: string;
+  Version: { Index: number };
+  UpdatedAt?: string;
+  Spec: {
+    Name: string;
+    Labels?: Record<string, string>;
+    Mode?: { Replicated?: { Replicas?: number }; Global?: object };
+    TaskTemplate?: {
+      ContainerSpec?: { Image?: string; Env?: string[]; TTY?: boolean; Secrets?: Array<{ SecretName?: string }> };
+    };
+  };
+  ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };
+  UpdateStatus?: { State?: string; Message?: string };
+}
+
+interface TaskJson {
+  ID: string;
+  ServiceID: string;
+  NodeID?: string;
+  Slot?: number;
+  DesiredState?: string;
+  Status?: {
+    Timestamp?: string;
+    State?: string;
+    Message?: string;
+    Err?: string;
+    ContainerStatus?: { ExitCode?: number };
+  };
+}
+
+interface SecretJson {
+  ID: string;
+  CreatedAt?: string;
+  Spec?: { Name?: string; Labels?: Record<string, string> };
+}
+
+interface EventJson {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+// ---- mapping ----------------------------------------------------------------------------------------------
+
+const SWARM_STATES = ["inactive", "pending", "active", "error", "locked"] as const;
+const UPDATE_STATES: readonly UpdateState[] = [
+  "updating",
+  "paused",
+  "completed",
+  "rollback_started",
+  "rollback_paused",
+  "rollback_completed",
+];
+
+function oneOf<T extends string>(values: readonly T[], value: string | undefined, fallback: T): T {
+  return values.find((v) => v === value) ?? fallback;
+}
+
+export function toEngineInfo(info: InfoJson, apiVersion: string): EngineInfo {
+  const swarm = info.Swarm ?? {};
+  const state = oneOf(SWARM_STATES, swarm.LocalNodeState, "inactive");
+  return {
+    dockerVersion: info.ServerVersion ?? "unknown",
+    apiVersion,
+    os: info.OperatingSystem ?? info.OSType ?? "unknown",
+    arch: info.Architecture ?? "unknown",
+    swarmState: state,
+    isManager: swarm.ControlAvailable === true,
+    nodeId: swarm.NodeID || null,
+    clusterId: swarm.Cluster?.ID || null,
+    nodeCount: swarm.Nodes ?? 0,
+    managerCount: swarm.Managers ?? 0,
+  };
+}
+
+function toSwarmNode(n: NodeJson): SwarmNode {
+  return {
+    id: n.ID,
+    hostname: n.Description?.Hostname ?? "",
+    role: n.Spec?.Role === "manager" ? "manager" : "worker",
+    availability: oneOf(["active", "pause", "drain"] as const, n.Spec?.Availability, "active"),
+    status: oneOf(["unknown", "down", "ready", "disconnected"] as const, n.Status?.State, "unknown"),
+    labels: n.Spec?.Labels ?? {},
+    resources: {
+      nanoCpus: n.Description?.Resources?.NanoCPUs ?? 0,
+      memoryBytes: n.Description?.Resources?.MemoryBytes ?? 0,
+    },
+    engineVersion: n.Description?.Engine?.EngineVersion ?? null,
+    address: n.Status?.Addr || null,
+  };
+}
+
+/** Running replicas per service: tasks that run and are meant to (a task being shut down no longer counts). */
+function countRunning(tasks: TaskJson[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of tasks) {
+    if (t.Status?.State === "running" && t.DesiredState === "running") {
+      counts.set(t.ServiceID, (counts.get(t.ServiceID) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+function toSwarmService(s: ServiceJson, running: number): SwarmService {
+  const container = s.Spec.TaskTemplate?.ContainerSpec ?? {};
+  const global = s.Spec.Mode?.Global !== undefined;
+  const labels = s.Spec.Labels ?? {};
+  return {
+    id: s.ID,
+    name: s.Spec.Name,
+    image: stripDigest(container.Image ?? ""),
+    mode: global ? "global" : "replicated",
+    desiredReplicas: global ? (s.ServiceStatus?.DesiredTasks ?? 0) : (s.Spec.Mode?.Replicated?.Replicas ?? 1),
+    runningReplicas: running,
+    stack: labels[STACK_NAMESPACE_LABEL] ?? null,
+    labels,
+    env: container.Env ?? [],
+    secretNames: (container.Secrets ?? []).flatMap((x) => (x.SecretName ? [x.SecretName] : [])),
+    updatedAt: s.UpdatedAt ?? "",
+    version: s.Version.Index,
+  };
+}
+
+/** `docker stack deploy` pins images as `name:tag@sha256:…`; callers compare against the compose reference. */
+function stripDigest(image: string): string {
+  const at = image.indexOf("@sha256:");
+  return at > 0 ? image.slice(0, at) : image;
+}
+
+function toUpdateState(state: string | undefined): UpdateState | null {
+  return UPDATE_STATES.find((s) => s === state) ?? null;
+}
+
+function toSwarmTask(t: TaskJson): SwarmTask {
+  const status = t.Status ?? {};
+  return {
+    id: t.ID,
+    serviceId: t.ServiceID,
+    nodeId: t.NodeID || null,
+    slot: t.Slot ?? null,
+    desiredState: t.DesiredState ?? "unknown",
+    state: status.State ?? "unknown",
+    message: status.Message ?? "",
+    error: status.Err || null,
+    exitCode: status.ContainerStatus?.ExitCode ?? null,
+    timestamp: status.Timestamp ?? "",
+  };
+}
+
+function toSwarmSecret(s: SecretJson): SwarmSecret {
+  return { id: s.ID, name: s.Spec?.Name ?? "", labels: s.Spec?.Labels ?? {}, createdAt: s.CreatedAt ?? "" };
+}
+
+function toEngineEvent(e: EventJson): { type: string; action: string; id: string; attributes: Record<string, string> } {
+  return { type: e.Type ?? "", action: e.Action ?? "", id: e.Actor?.ID ?? "", attributes: e.Actor?.Attributes ?? {} };
+}
+
+// ---- errors ---------------------------------------------------------------------------------------------------
+
+export function toEngineError(err: unknown, what: string, socketPath: string): DockerEngineError {
+  if (err instanceof DockerEngineError) return err;
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
+  const message = typeof e.message === "string" ? e.message : String(err);
+  switch (e.code) {
+    case "ENOENT":
+      return new DockerUnavailableError(
+        `Docker engine unavailable: socket ${socketPath} does not exist (is dockerd running on this host?)`,
+        { cause: err },
+      );
+    case "ECONNREFUSED":
+      return new DockerUnavailableError(`Docker engine unavailable: ${socketPath} refuses connections`, {
+        cause: err,
+      });
+    case "EACCES":
+    case "EPERM":
+      return new DockerUnavailableError(
+        `Docker engine unavailable: no permission to use ${socketPath} (run the agent as root or in the docker group)`,
+        { cause: err },
+      );
+    case "ECONNRESET":
+    case "EPIPE":
+      return new DockerUnavailableError(`Docker engine connection lost during ${what}`, { cause: err });
+  }
+  const status = typeof e.statusCode === "number" ? e.statusCode : null;
+  if (status === 404) return new DockerEngineError("DOCKER_NOT_FOUND", `${what}: not found`, status, { cause: err });
+  if (status === 409) return new DockerEngineError("DOCKER_CONFLICT", `${what}: conflict`, status, { cause: err });
+  if (status === 503 || status === 406) {
+    return new DockerEngineError("SWARM_UNAVAILABLE", `${what}: this engine is not a Swarm manager`, status, {
+      cause: err,
+    });
+  }
+  return new DockerEngineError("DOCKER_API_ERROR", `${what} failed: ${message}`, status, { cause: err });
+}
+
+// ---- raw requests and log decoding ----------------------------------------------------------------------------
+
+type DialOptions = Parameters<Docker["modem"]["dial"]>[0];
+
+function dial<T>(docker: Docker, options: DialOptions): Promise<T> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(options, (err, result) => (err ? reject(err) : resolve(result as T)));
+  });
+}
+
+/**
+ * Splits Docker's multiplexed log stream (8-byte header: stream type, 3 zero bytes, big-endian payload length)
+ * into frames, carrying a partial header or payload over to the next chunk.
+ */
+export class LogDemuxer {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Array<{ stream: "stdout" | "stderr"; payload: Buffer }> {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: Array<{ stream: "stdout" | "stderr"; payload: Buffer }> = [];
+    while (this.pending.length >= 8) {
+      const size = this.pending.readUInt32BE(4);
+      if (this.pending.length < 8 + size) break;
+      const type = this.pending[0];
+      frames.push({ stream: type === 2 ? "stderr" : "stdout", payload: this.pending.subarray(8, 8 + size) });
+      this.pending = this.pending.subarray(8 + size);
+    }
+    return frames;
+  }
+}
+
+/**
+ * Turns payload bytes into LogLines, per stream, keeping only the newest lines that fit in maxBytes (the caller
+ * asked for the tail, so the oldest lines are the ones dropped).
+ */
+export class LogCollector {
+  private readonly lines: LogLine[] = [];
+  private readonly sizes: number[] = [];
+  private bytes = 0;
+  private head = 0;
+  private readonly partial = { stdout: "", stderr: "" };
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(stream: "stdout" | "stderr", payload: Buffer): void {
+    const text = this.partial[stream] + payload.toString("utf8");
+    const parts = text.split("\n");
+    this.partial[stream] = parts.pop() ?? "";
+    for (const part of parts) this.add(stream, part);
+  }
+
+  finish(): LogLine[] {
+    for (const stream of ["stdout", "stderr"] as const) {
+      if (this.partial[stream]) this.add(stream, this.partial[stream]);
+      this.partial[stream] = "";
+    }
+    return this.lines.slice(this.head);
+  }
+
+  private add(stream: "stdout" | "stderr", raw: string): void {
+    const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const { ts, line } = splitTimestamp(text);
+    const capped = truncateUtf8(line, Math.max(0, this.maxBytes));
+    const size = Buffer.byteLength(capped);
+    this.lines.push({ stream, ts, line: capped });
+    this.sizes.push(size);
+    this.bytes += size;
+    while (this.bytes > this.maxBytes && this.head < this.lines.length) {
+      this.bytes -= this.sizes[this.head] ?? 0;
+      this.head++;
+    }
+    // Compact now and then so a long stream does not keep every dropped line referenced.
+    if (this.head > 1024 && this.head * 2 > this.lines.length) {
+      this.lines.splice(0, this.head);
+      this.sizes.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
+
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) ?/;
+
+function splitTimestamp(text: string): { ts: string | null; line: string } {
+  const m = TIMESTAMP.exec(text);
+  return m ? { ts: m[1] ?? null, line: text.slice(m[0].length) } : { ts: null, line: text };
+}
+
+function truncateUtf8(line: string, maxBytes: number): string {
+  if (Buffer.byteLength(line) <= maxBytes) return line;
+  const budget = Math.max(0, maxBytes - Buffer.byteLength(LOG_LINE_SUFFIX));
+  let out = Buffer.from(line).subarray(0, budget).toString("utf8");
+  // A multi-byte character cut in half decodes to U+FFFD: drop it rather than emit garbage.
+  if (out.endsWith("\uFFFD")) out = out.slice(0, -1);
+  return out + LOG_LINE_SUFFIX;
+}

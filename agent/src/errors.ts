@@ -1,0 +1,36 @@
+/** Errors of the agent program, each with a stable code; main.ts prints the message and exits non-zero. */
+
+export const AGENT_ERROR_CODES = [
+  "CONFIG_INVALID",
+  "STATE_MISSING",
+  "STATE_INVALID",
+  "STATE_INSECURE",
+  "ALREADY_REGISTERED",
+  "REGISTRATION_REJECTED",
+  "REGISTRATION_FAILED",
+  "CONTROL_PLANE_UNREACHABLE",
+  "DOCKER_UNAVAILABLE",
+  "NOT_IN_SWARM",
+  "NOT_SWARM_MANAGER",
+  "CREDENTIALS_REJECTED",
+  "LINK_CLOSED",
+  "RENEWAL_FAILED",
+] as const;
+export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
+
+export class AgentError extends Error {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class AgentConfigError extends AgentError {
+  constructor(readonly problems: string[]) {
+    super("CONFIG_INVALID", `invalid agent configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}

@@ -1,0 +1,182 @@
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCommandSigningKey } from "../../nats/protocol/envelope.js";
+import { validateMessage, type RegisterRequest } from "../../nats/protocol/messages.js";
+import type { RegisterConfig } from "./config.js";
+import { AgentError } from "./errors.js";
+import { createLogger } from "./logger.js";
+import { registerAgent, type RegisterDeps } from "./register.js";
+import { loadState, stateExists } from "./state.js";
+import { FakeEngine, engineInfo } from "./testing/fake-engine.js";
+
+const signing = createCommandSigningKey();
+const jwtFor = (sub: string) =>
+  ["eyJ0eXAiOiJKV1QifQ", Buffer.from(JSON.stringify({ sub, iat: 1 })).toString("base64url"), "c2ln"].join(".");
+
+describe("agent registration", () => {
+  let dir: string;
+  let logged: string[];
+  let requests: RegisterRequest[];
+  let config: RegisterConfig;
+
+  beforeEach(async () => {
+    dir = join(await mkdtemp(join(tmpdir(), "stackyard-register-")), "state");
+    logged = [];
+    requests = [];
+    config = {
+      command: "register",
+      url: "https://cp.example.com",
+      token: "syr_one-time-token",
+      stateDir: dir,
+      dockerSocket: "/var/run/docker.sock",
+      logLevel: "debug",
+      force: false,
+    };
+  });
+  afterEach(() => rm(join(dir, ".."), { recursive: true, force: true }));
+
+  const deps = (respond: (req: RegisterRequest) => Response, engine = new FakeEngine()): RegisterDeps => ({
+    engine,
+    hostname: "manager-1",
+    now: () => 1_700_000_000_000,
+    log: createLogger({ level: "debug", write: (l) => logged.push(l) }),
+    fetch: async (input, init) => {
+      expect(String(input)).to.equal("https://cp.example.com/v1/agent/register");
+      expect(init?.method).to.equal("POST");
+      const body = validateMessage("RegisterRequest", JSON.parse(String(init?.body)));
+      requests.push(body);
+      return respond(body);
+    },
+  });
+
+  const ok = (req: RegisterRequest) =>
+    Response.json({
+      clusterId: "c1",
+      orgId: "o1",
+      jwt: jwtFor(req.publicKey),
+      natsUrls: ["tls://nats.example.com:4222"],
+      commandSigningPublicKey: signing.publicKey,
+      expiresAt: 1_702_592_000_000,
+    });
+
+  async function failure(p: Promise<unknown>): Promise<AgentError> {
+    try {
+      await p;
+    } catch (err) {
+      expect(err).to.be.instanceOf(AgentError);
+      return err as AgentError;
+    }
+    throw new Error("registration succeeded");
+  }
+
+  it("sends its own public key and Docker facts, stores the seed and JWT, and never logs secrets", async () => {
+    const state = await registerAgent(config, deps(ok));
+    const [sent] = requests;
+    expect(sent).to.deep.include({ token: "syr_one-time-token", hostname: "manager-1", docker: engineInfo() });
+    expect(sent!.publicKey).to.equal(state.publicKey);
+    expect(JSON.stringify(sent)).to.not.include(state.seed);
+    expect(await loadState(dir)).to.deep.equal(state);
+    expect(state).to.deep.include({ clusterId: "c1", orgId: "o1", commandSigningPublicKey: signing.publicKey });
+    const log = logged.join("\n");
+    for (const secret of [state.seed, state.jwt, "syr_one-time-token"]) expect(log).to.not.include(secret);
+  });
+
+  it("explains a used, expired or unknown token (401)", async () => {
+    const err = await failure(
+      registerAgent(
+        config,
+        deps(() => Response.json({ error: { code: "TOKEN_INVALID", message: "token already used" } }, { status: 401 })),
+      ),
+    );
+    expect(err.code).to.equal("REGISTRATION_REJECTED");
+    expect(err.message).to.match(
+      /invalid, expired or already used.*registration-token.*TOKEN_INVALID: token already used/s,
+    );
+    expect(await stateExists(dir)).to.equal(false);
+  });
+
+  it("explains a wrong URL (404), other refusals and server failures", async () => {
+    expect(
+      (
+        await failure(
+          registerAgent(
+            config,
+            deps(() => new Response("", { status: 404 })),
+          ),
+        )
+      ).message,
+    ).to.match(/check --url/);
+    const refused = await failure(
+      registerAgent(
+        config,
+        deps(() => Response.json({ error: { code: "VALIDATION", message: "bad hostname" } }, { status: 400 })),
+      ),
+    );
+    expect(refused.message).to.match(/HTTP 400.*bad hostname/);
+    const broken = await failure(
+      registerAgent(
+        config,
+        deps(() => new Response("oops", { status: 502 })),
+      ),
+    );
+    expect(broken.code).to.equal("REGISTRATION_FAILED");
+  });
+
+  it("refuses a response that is malformed or carries a JWT for another key", async () => {
+    expect(
+      (
+        await failure(
+          registerAgent(
+            config,
+            deps(() => Response.json({ clusterId: "c1" })),
+          ),
+        )
+      ).code,
+    ).to.equal("REGISTRATION_FAILED");
+    const wrongKey = await failure(
+      registerAgent(
+        config,
+        deps((req) => Response.json({ ...(JSON.parse(JSON.stringify(req)) as object), ...okBody(jwtFor("UOTHER")) })),
+      ),
+    );
+    expect(wrongKey.message).to.match(/not for this agent's key/);
+    expect(await stateExists(dir)).to.equal(false);
+  });
+
+  it("says when the control plane cannot be reached", async () => {
+    const d = deps(ok);
+    d.fetch = async () => {
+      throw Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } });
+    };
+    const err = await failure(registerAgent(config, d));
+    expect(err.code).to.equal("CONTROL_PLANE_UNREACHABLE");
+    expect(err.message).to.include("ECONNREFUSED");
+  });
+
+  it("checks Docker before spending the token", async () => {
+    const engine = new FakeEngine();
+    engine.info_ = engineInfo({ isManager: false });
+    expect((await failure(registerAgent(config, deps(ok, engine)))).code).to.equal("NOT_SWARM_MANAGER");
+    expect(requests).to.have.length(0);
+  });
+
+  it("does not overwrite an existing registration unless forced", async () => {
+    const first = await registerAgent(config, deps(ok));
+    expect((await failure(registerAgent(config, deps(ok)))).code).to.equal("ALREADY_REGISTERED");
+    const second = await registerAgent({ ...config, force: true }, deps(ok));
+    expect(second.publicKey).to.not.equal(first.publicKey);
+  });
+
+  function okBody(jwt: string) {
+    return {
+      clusterId: "c1",
+      orgId: "o1",
+      jwt,
+      natsUrls: ["nats://127.0.0.1:4222"],
+      commandSigningPublicKey: signing.publicKey,
+      expiresAt: 1,
+    };
+  }
+});

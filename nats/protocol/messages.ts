@@ -1,0 +1,948 @@
+/**
+ * Every message of the agent protocol: a TypeScript interface and its JSON schema side by side. Each schema is
+ * typed `JSONSchemaType<Interface>`, so the compiler rejects a schema that drifts from its interface; ajv then
+ * rejects malformed messages at runtime, on both sides, with a reason.
+ *
+ * Conventions: times are milliseconds since the epoch; ids are subject tokens (see subjects.ts); `null` means
+ * "known to be absent" and every field is always present.
+ */
+import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from "ajv";
+import { ProtocolError } from "./errors.js";
+import { COMMAND_TYPES, type CommandType } from "./subjects.js";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Stays well under the server's 1 MB max_payload together with the rest of a DeployStack envelope. */
+export const MAX_COMPOSE_CHARS = 512 * 1024;
+/** Docker's own limit for a secret is 500 KiB; the sum must still fit one message. */
+export const MAX_SECRET_VALUE_CHARS = 256 * 1024;
+export const MAX_LOG_BYTES = 512 * 1024;
+export const MAX_LOG_TAIL = 10_000;
+export const MAX_REPLICAS = 1_000;
+
+// ---- shared fragments -----------------------------------------------------------------------------------------
+
+const NULL = { type: "null", nullable: true } as const;
+const TOKEN_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
+const token: JSONSchemaType<string> = { type: "string", pattern: TOKEN_PATTERN };
+const uuid: JSONSchemaType<string> = {
+  type: "string",
+  pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+};
+const text = (maxLength: number): JSONSchemaType<string> => ({ type: "string", maxLength });
+const nonEmpty = (maxLength: number): JSONSchemaType<string> => ({ type: "string", minLength: 1, maxLength });
+const epochMs: JSONSchemaType<number> = { type: "integer", minimum: 0 };
+const count: JSONSchemaType<number> = { type: "integer", minimum: 0 };
+/** Docker stack names (compose project names): lowercase, digits, `-` and `_`. */
+export const STACK_NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$";
+const stackName: JSONSchemaType<string> = { type: "string", pattern: STACK_NAME_PATTERN };
+/** A service key inside a compose file; the Swarm service is `<stackName>_<service>`. */
+const serviceKey: JSONSchemaType<string> = { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" };
+const stringMap = (maxProperties: number): JSONSchemaType<Record<string, string>> => ({
+  type: "object",
+  maxProperties,
+  required: [],
+  additionalProperties: { type: "string", maxLength: 64 * 1024 },
+});
+const publicKey = (prefix: "U" | "A"): JSONSchemaType<string> => ({
+  type: "string",
+  pattern: `^${prefix}[A-Z2-7]{55}$`,
+});
+const signature: JSONSchemaType<string> = { type: "string", pattern: "^[A-Za-z0-9_-]{86}$" };
+const sha256Hex: JSONSchemaType<string> = { type: "string", pattern: "^[0-9a-f]{64}$" };
+const jsonObject: JSONSchemaType<Record<string, unknown>> = {
+  type: "object",
+  required: [],
+  additionalProperties: true,
+};
+
+// ---- Docker facts (registration and heartbeat) ----------------------------------------------------------------
+
+export const SWARM_STATES = ["inactive", "pending", "active", "error", "locked"] as const;
+export type SwarmState = (typeof SWARM_STATES)[number];
+
+/** The engine facts the agent reports; structurally the agent's `EngineInfo`. */
+export interface DockerFacts {
+  dockerVersion: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+  swarmState: SwarmState;
+  isManager: boolean;
+  nodeId: string | null;
+  clusterId: string | null;
+  nodeCount: number;
+  managerCount: number;
+}
+const dockerFacts: JSONSchemaType<DockerFacts> = {
+  type: "object",
+  additionalProperties: false,
+  required: [
+    "dockerVersion",
+    "apiVersion",
+    "os",
+    "arch",
+    "swarmState",
+    "isManager",
+    "nodeId",
+    "clusterId",
+    "nodeCount",
+    "managerCount",
+  ],
+  properties: {
+    dockerVersion: text(128),
+    apiVersion: text(32),
+    os: text(128),
+    arch: text(64),
+    swarmState: { type: "string", enum: SWARM_STATES },
+    isManager: { type: "boolean" },
+    nodeId: { anyOf: [text(128), NULL] },
+    clusterId: { anyOf: [text(128), NULL] },
+    nodeCount: count,
+    managerCount: count,
+  },
+};
+
+// ---- agent → control plane ------------------------------------------------------------------------------------
+
+export interface Heartbeat {
+  clusterId: string;
+  agentVersion: string;
+  hostname: string;
+  sentAt: number;
+  startedAt: number;
+  uptimeSeconds: number;
+  /** Null when the engine could not be reached; `dockerError` then says why. */
+  docker: DockerFacts | null;
+  dockerError: string | null;
+  /** Hash of the last inventory sent, so the control plane notices one it missed. */
+  inventoryHash: string | null;
+}
+const heartbeat: JSONSchemaType<Heartbeat> = {
+  type: "object",
+  additionalProperties: false,
+  required: [
+    "clusterId",
+    "agentVersion",
+    "hostname",
+    "sentAt",
+    "startedAt",
+    "uptimeSeconds",
+    "docker",
+    "dockerError",
+    "inventoryHash",
+  ],
+  properties: {
+    clusterId: token,
+    agentVersion: nonEmpty(64),
+    hostname: text(255),
+    sentAt: epochMs,
+    startedAt: epochMs,
+    uptimeSeconds: count,
+    docker: { anyOf: [dockerFacts, NULL] },
+    dockerError: { anyOf: [text(1024), NULL] },
+    inventoryHash: { anyOf: [sha256Hex, NULL] },
+  },
+};
+
+export interface InventoryNode {
+  id: string;
+  hostname: string;
+  role: "manager" | "worker";
+  availability: "active" | "pause" | "drain";
+  status: "unknown" | "down" | "ready" | "disconnected";
+  labels: Record<string, string>;
+  nanoCpus: number;
+  memoryBytes: number;
+  engineVersion: string | null;
+  address: string | null;
+}
+const inventoryNode: JSONSchemaType<InventoryNode> = {
+  type: "object",
+  additionalProperties: false,
+  required: [
+    "id",
+    "hostname",
+    "role",
+    "availability",
+    "status",
+    "labels",
+    "nanoCpus",
+    "memoryBytes",
+    "engineVersion",
+    "address",
+  ],
+  properties: {
+    id: nonEmpty(128),
+    hostname: text(255),
+    role: { type: "string", enum: ["manager", "worker"] },
+    availability: { type: "string", enum: ["active", "pause", "drain"] },
+    status: { type: "string", enum: ["unknown", "down", "ready", "disconnected"] },
+    labels: stringMap(256),
+    nanoCpus: count,
+    memoryBytes: count,
+    engineVersion: { anyOf: [text(128), NULL] },
+    address: { anyOf: [text(255), NULL] },
+  },
+};
+
+export interface InventoryService {
+  id: string;
+  /** The Swarm service name (`<stack>_<service>` for stack services). */
+  name: string;
+  image: string;
+  mode: "replicated" | "global";
+  desiredReplicas: number;
+  runningReplicas: number;
+  /** The `com.docker.stack.namespace` label. */
+  stack: string | null;
+  updatedAt: string;
+}
+const inventoryService: JSONSchemaType<InventoryService> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "name", "image", "mode", "desiredReplicas", "runningReplicas", "stack", "updatedAt"],
+  properties: {
+    id: nonEmpty(128),
+    name: nonEmpty(255),
+    image: text(1024),
+    mode: { type: "string", enum: ["replicated", "global"] },
+    desiredReplicas: count,
+    runningReplicas: count,
+    stack: { anyOf: [text(255), NULL] },
+    updatedAt: text(64),
+  },
+};
+
+export interface InventoryStack {
+  name: string;
+  serviceCount: number;
+  desiredReplicas: number;
+  runningReplicas: number;
+  /** Every service runs at least as many replicas as desired. */
+  converged: boolean;
+}
+const inventoryStack: JSONSchemaType<InventoryStack> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "serviceCount", "desiredReplicas", "runningReplicas", "converged"],
+  properties: {
+    name: nonEmpty(255),
+    serviceCount: count,
+    desiredReplicas: count,
+    runningReplicas: count,
+    converged: { type: "boolean" },
+  },
+};
+
+export interface Inventory {
+  clusterId: string;
+  collectedAt: number;
+  /** sha256 of the canonical nodes + services + stacks: equal hashes mean nothing changed. */
+  hash: string;
+  nodes: InventoryNode[];
+  services: InventoryService[];
+  stacks: InventoryStack[];
+}
+const inventory: JSONSchemaType<Inventory> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["clusterId", "collectedAt", "hash", "nodes", "services", "stacks"],
+  properties: {
+    clusterId: token,
+    collectedAt: epochMs,
+    hash: sha256Hex,
+    nodes: { type: "array", maxItems: 1_000, items: inventoryNode },
+    services: { type: "array", maxItems: 5_000, items: inventoryService },
+    stacks: { type: "array", maxItems: 5_000, items: inventoryStack },
+  },
+};
+
+export const EVENT_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type EventLevel = (typeof EVENT_LEVELS)[number];
+export const DEPLOYMENT_OUTCOMES = ["succeeded", "failed", "cancelled", "timed_out"] as const;
+export type DeploymentOutcome = (typeof DEPLOYMENT_OUTCOMES)[number];
+
+/** One line of deployment output or progress (StreamEvents), on `agent-events.<clusterId>.<deploymentId>`. */
+export interface DeploymentEvent {
+  deploymentId: string;
+  /** Starts at the DeployStack's `firstSeq` and grows by one per event; the control plane orders and dedupes by it. */
+  seq: number;
+  ts: number;
+  level: EventLevel;
+  message: string;
+  data: Record<string, unknown> | null;
+  /** Set on the last event of a deployment only. */
+  outcome: DeploymentOutcome | null;
+}
+const deploymentEvent: JSONSchemaType<DeploymentEvent> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["deploymentId", "seq", "ts", "level", "message", "data", "outcome"],
+  properties: {
+    deploymentId: token,
+    seq: count,
+    ts: epochMs,
+    level: { type: "string", enum: EVENT_LEVELS },
+    message: text(16 * 1024),
+    data: { anyOf: [jsonObject, NULL] },
+    outcome: { anyOf: [{ type: "string", enum: DEPLOYMENT_OUTCOMES }, NULL] },
+  },
+};
+
+/** A Docker engine event worth telling the control plane about, on `agent.<clusterId>.docker-events`. */
+export interface DockerEvent {
+  clusterId: string;
+  ts: number;
+  type: "service" | "node";
+  action: string;
+  id: string;
+  name: string | null;
+}
+const dockerEvent: JSONSchemaType<DockerEvent> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["clusterId", "ts", "type", "action", "id", "name"],
+  properties: {
+    clusterId: token,
+    ts: epochMs,
+    type: { type: "string", enum: ["service", "node"] },
+    action: nonEmpty(64),
+    id: nonEmpty(128),
+    name: { anyOf: [text(255), NULL] },
+  },
+};
+
+// ---- commands (control plane → agent payloads) ----------------------------------------------------------------
+
+export interface SecretPayload {
+  /** The versioned Swarm secret name the compose file refers to, e.g. `web_db_password_v3`. */
+  name: string;
+  value: string;
+}
+const secretPayload: JSONSchemaType<SecretPayload> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "value"],
+  properties: {
+    name: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$" },
+    value: text(MAX_SECRET_VALUE_CHARS),
+  },
+};
+
+export const RESOLVE_IMAGE_MODES = ["always", "changed", "never"] as const;
+export type ResolveImageMode = (typeof RESOLVE_IMAGE_MODES)[number];
+
+export interface DeployStack {
+  deploymentId: string;
+  stackName: string;
+  /** The fully rendered compose file, passed to `docker stack deploy -c -`. */
+  composeYaml: string;
+  /** Variables for compose interpolation. */
+  env: Record<string, string>;
+  secrets: SecretPayload[];
+  prune: boolean;
+  resolveImage: ResolveImageMode;
+  withRegistryAuth: boolean;
+  timeoutSeconds: number;
+  /**
+   * The seq of the agent's first event for this deployment: the control plane has already written the
+   * deployment's events before it, so both numberings form one gap-free sequence.
+   */
+  firstSeq: number;
+}
+const deployStackProperties = {
+  deploymentId: token,
+  stackName,
+  composeYaml: nonEmpty(MAX_COMPOSE_CHARS),
+  env: {
+    type: "object",
+    maxProperties: 1_000,
+    required: [],
+    propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,255}$" },
+    additionalProperties: { type: "string", maxLength: 64 * 1024 },
+  },
+  secrets: { type: "array", maxItems: 200, items: secretPayload },
+  prune: { type: "boolean" },
+  resolveImage: { type: "string", enum: RESOLVE_IMAGE_MODES },
+  withRegistryAuth: { type: "boolean" },
+  timeoutSeconds: { type: "integer", minimum: 1, maximum: 24 * 3600 },
+  firstSeq: { type: "integer", minimum: 0, maximum: 1_000_000 },
+} as const;
+const deployStackRequired = [
+  "deploymentId",
+  "stackName",
+  "composeYaml",
+  "env",
+  "secrets",
+  "prune",
+  "resolveImage",
+  "withRegistryAuth",
+  "timeoutSeconds",
+  "firstSeq",
+] as const;
+const deployStack: JSONSchemaType<DeployStack> = {
+  type: "object",
+  additionalProperties: false,
+  required: deployStackRequired,
+  properties: deployStackProperties,
+};
+
+/** A deploy of an older release: the same fields, plus which release it returns to. */
+export interface RollbackStack extends DeployStack {
+  targetReleaseId: string;
+}
+const rollbackStack: JSONSchemaType<RollbackStack> = {
+  type: "object",
+  additionalProperties: false,
+  required: [...deployStackRequired, "targetReleaseId"],
+  properties: { ...deployStackProperties, targetReleaseId: token },
+};
+
+export interface ScaleService {
+  stackName: string;
+  /** The compose service key; the Swarm service is `<stackName>_<service>`. */
+  service: string;
+  replicas: number;
+}
+const scaleService: JSONSchemaType<ScaleService> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["stackName", "service", "replicas"],
+  properties: { stackName, service: serviceKey, replicas: { type: "integer", minimum: 0, maximum: MAX_REPLICAS } },
+};
+
+export interface GetLogs {
+  stackName: string;
+  service: string;
+  tail: number;
+  /** Seconds since the epoch, as Docker takes it. */
+  since: number | null;
+  maxBytes: number;
+}
+const getLogs: JSONSchemaType<GetLogs> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["stackName", "service", "tail", "since", "maxBytes"],
+  properties: {
+    stackName,
+    service: serviceKey,
+    tail: { type: "integer", minimum: 1, maximum: MAX_LOG_TAIL },
+    since: { anyOf: [{ type: "integer", minimum: 0 }, NULL] },
+    maxBytes: { type: "integer", minimum: 1, maximum: MAX_LOG_BYTES },
+  },
+};
+
+export interface GetStatus {
+  stackName: string;
+}
+const getStatus: JSONSchemaType<GetStatus> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["stackName"],
+  properties: { stackName },
+};
+
+export interface CancelDeployment {
+  deploymentId: string;
+  reason: string | null;
+}
+const cancelDeployment: JSONSchemaType<CancelDeployment> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["deploymentId", "reason"],
+  properties: { deploymentId: token, reason: { anyOf: [text(1024), NULL] } },
+};
+
+// ---- command results --------------------------------------------------------------------------------------------
+
+export interface DeployStackResult {
+  deploymentId: string;
+  /** `duplicate`: a deployment with this id already ran or runs; nothing new was started. */
+  status: "started" | "duplicate";
+}
+const deployStackResult: JSONSchemaType<DeployStackResult> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["deploymentId", "status"],
+  properties: { deploymentId: token, status: { type: "string", enum: ["started", "duplicate"] } },
+};
+
+export interface ScaleServiceResult {
+  /** The Swarm service name. */
+  service: string;
+  previousReplicas: number;
+  replicas: number;
+}
+const scaleServiceResult: JSONSchemaType<ScaleServiceResult> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["service", "previousReplicas", "replicas"],
+  properties: { service: nonEmpty(255), previousReplicas: count, replicas: count },
+};
+
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  ts: string | null;
+  line: string;
+}
+export interface GetLogsResult {
+  lines: LogLine[];
+  /** More output existed than `maxBytes` allowed. */
+  truncated: boolean;
+}
+const getLogsResult: JSONSchemaType<GetLogsResult> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["lines", "truncated"],
+  properties: {
+    lines: {
+      type: "array",
+      maxItems: MAX_LOG_TAIL,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["stream", "ts", "line"],
+        properties: {
+          stream: { type: "string", enum: ["stdout", "stderr"] },
+          ts: { anyOf: [text(64), NULL] },
+          line: text(MAX_LOG_BYTES),
+        },
+      },
+    },
+    truncated: { type: "boolean" },
+  },
+};
+
+export interface TaskStatus {
+  id: string;
+  nodeId: string | null;
+  slot: number | null;
+  state: string;
+  desiredState: string;
+  message: string;
+  error: string | null;
+  exitCode: number | null;
+  timestamp: string;
+}
+const taskStatus: JSONSchemaType<TaskStatus> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "nodeId", "slot", "state", "desiredState", "message", "error", "exitCode", "timestamp"],
+  properties: {
+    id: nonEmpty(128),
+    nodeId: { anyOf: [text(128), NULL] },
+    slot: { anyOf: [count, NULL] },
+    state: text(64),
+    desiredState: text(64),
+    message: text(4096),
+    error: { anyOf: [text(4096), NULL] },
+    exitCode: { anyOf: [{ type: "integer" }, NULL] },
+    timestamp: text(64),
+  },
+};
+
+export interface ServiceStatus {
+  id: string;
+  name: string;
+  image: string;
+  mode: "replicated" | "global";
+  desiredReplicas: number;
+  runningReplicas: number;
+  updatedAt: string;
+  /** Newest first, at most `MAX_TASKS_PER_SERVICE`. */
+  tasks: TaskStatus[];
+}
+export const MAX_TASKS_PER_SERVICE = 50;
+
+export interface GetStatusResult {
+  stackName: string;
+  /** False when no service carries the stack's label. */
+  exists: boolean;
+  services: ServiceStatus[];
+}
+const getStatusResult: JSONSchemaType<GetStatusResult> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["stackName", "exists", "services"],
+  properties: {
+    stackName,
+    exists: { type: "boolean" },
+    services: {
+      type: "array",
+      maxItems: 1_000,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["id", "name", "image", "mode", "desiredReplicas", "runningReplicas", "updatedAt", "tasks"],
+        properties: {
+          id: nonEmpty(128),
+          name: nonEmpty(255),
+          image: text(1024),
+          mode: { type: "string", enum: ["replicated", "global"] },
+          desiredReplicas: count,
+          runningReplicas: count,
+          updatedAt: text(64),
+          tasks: { type: "array", maxItems: MAX_TASKS_PER_SERVICE, items: taskStatus },
+        },
+      },
+    },
+  },
+};
+
+export interface CancelDeploymentResult {
+  deploymentId: string;
+  /** False when the deployment was not running on this agent (already finished or unknown). */
+  cancelled: boolean;
+}
+const cancelDeploymentResult: JSONSchemaType<CancelDeploymentResult> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["deploymentId", "cancelled"],
+  properties: { deploymentId: token, cancelled: { type: "boolean" } },
+};
+
+export interface CommandPayloads {
+  DeployStack: DeployStack;
+  RollbackStack: RollbackStack;
+  ScaleService: ScaleService;
+  GetLogs: GetLogs;
+  GetStatus: GetStatus;
+  CancelDeployment: CancelDeployment;
+}
+export interface CommandResults {
+  DeployStack: DeployStackResult;
+  RollbackStack: DeployStackResult;
+  ScaleService: ScaleServiceResult;
+  GetLogs: GetLogsResult;
+  GetStatus: GetStatusResult;
+  CancelDeployment: CancelDeploymentResult;
+}
+
+// ---- envelopes and replies --------------------------------------------------------------------------------------
+
+/** A signed control plane → agent command; see envelope.ts for signing and verification. */
+export interface CommandEnvelope {
+  v: 1;
+  id: string;
+  type: CommandType;
+  orgId: string;
+  clusterId: string;
+  issuedAt: number;
+  expiresAt: number;
+  payload: Record<string, unknown>;
+  /** base64url ed25519 signature over the canonical form of every other field. */
+  sig: string;
+}
+const commandEnvelope: JSONSchemaType<CommandEnvelope> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["v", "id", "type", "orgId", "clusterId", "issuedAt", "expiresAt", "payload", "sig"],
+  properties: {
+    v: { type: "integer", const: 1 },
+    id: uuid,
+    type: { type: "string", enum: COMMAND_TYPES },
+    orgId: token,
+    clusterId: token,
+    issuedAt: epochMs,
+    expiresAt: epochMs,
+    payload: jsonObject,
+    sig: signature,
+  },
+};
+
+export interface CommandResult {
+  ok: true;
+  commandId: string;
+  type: CommandType;
+  /** `CommandResults[type]`, validated by `validateCommandResult`. */
+  result: Record<string, unknown>;
+}
+const commandResult: JSONSchemaType<CommandResult> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ok", "commandId", "type", "result"],
+  properties: {
+    ok: { type: "boolean", const: true },
+    commandId: uuid,
+    type: { type: "string", enum: COMMAND_TYPES },
+    result: jsonObject,
+  },
+};
+
+/** Any failed request; `code` is stable (UPPER_SNAKE), `reason` is for humans and never carries secrets. */
+export interface ErrorReply {
+  ok: false;
+  code: string;
+  reason: string;
+}
+const errorCode: JSONSchemaType<string> = { type: "string", pattern: "^[A-Z][A-Z0-9_]{0,63}$" };
+const errorReply: JSONSchemaType<ErrorReply> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ok", "code", "reason"],
+  properties: { ok: { type: "boolean", const: false }, code: errorCode, reason: text(4096) },
+};
+
+/** A command the agent refused or could not carry out. */
+export interface CommandRejected extends ErrorReply {
+  commandId: string | null;
+  type: string | null;
+}
+const commandRejected: JSONSchemaType<CommandRejected> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ok", "code", "reason", "commandId", "type"],
+  properties: {
+    ok: { type: "boolean", const: false },
+    code: errorCode,
+    reason: text(4096),
+    commandId: { anyOf: [text(64), NULL] },
+    type: { anyOf: [text(64), NULL] },
+  },
+};
+
+export type CommandReply = CommandResult | CommandRejected;
+
+/** Published on `agent.<clusterId>.rejected` for every command refused before it ran (possible attack). */
+export interface CommandRejectionReport {
+  clusterId: string;
+  ts: number;
+  subject: string;
+  commandId: string | null;
+  type: string | null;
+  code: string;
+  reason: string;
+}
+const commandRejectionReport: JSONSchemaType<CommandRejectionReport> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["clusterId", "ts", "subject", "commandId", "type", "code", "reason"],
+  properties: {
+    clusterId: token,
+    ts: epochMs,
+    subject: text(512),
+    commandId: { anyOf: [text(64), NULL] },
+    type: { anyOf: [text(64), NULL] },
+    code: errorCode,
+    reason: text(4096),
+  },
+};
+
+// ---- registration (HTTPS) and renewal (NATS) --------------------------------------------------------------------
+
+/** Body of `POST /v1/agent/register`. */
+export interface RegisterRequest {
+  token: string;
+  /** The agent's own user NKey (U...); the seed never leaves the agent. */
+  publicKey: string;
+  hostname: string;
+  agentVersion: string;
+  docker: DockerFacts;
+}
+const registerRequest: JSONSchemaType<RegisterRequest> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["token", "publicKey", "hostname", "agentVersion", "docker"],
+  properties: {
+    token: nonEmpty(512),
+    publicKey: publicKey("U"),
+    hostname: text(255),
+    agentVersion: nonEmpty(64),
+    docker: dockerFacts,
+  },
+};
+
+export interface RegisterResponse {
+  clusterId: string;
+  orgId: string;
+  /** User JWT for `publicKey`, limited to the cluster's subjects. */
+  jwt: string;
+  natsUrls: string[];
+  /** Verifies command envelopes (an account-type NKey, A...). */
+  commandSigningPublicKey: string;
+  /** When the JWT expires, ms since the epoch. */
+  expiresAt: number;
+}
+const jwtString: JSONSchemaType<string> = {
+  type: "string",
+  pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+};
+const registerResponse: JSONSchemaType<RegisterResponse> = {
+  type: "object",
+  additionalProperties: true,
+  required: ["clusterId", "orgId", "jwt", "natsUrls", "commandSigningPublicKey", "expiresAt"],
+  properties: {
+    clusterId: token,
+    orgId: token,
+    jwt: jwtString,
+    natsUrls: {
+      type: "array",
+      minItems: 1,
+      maxItems: 32,
+      items: { type: "string", pattern: "^(nats|tls|wss?)://[^\\s]+$" },
+    },
+    commandSigningPublicKey: publicKey("A"),
+    expiresAt: epochMs,
+  },
+};
+
+/** Sent on `agent.<clusterId>.renew`; signed with the agent's seed (see envelope.ts). */
+export interface RenewCredentialsRequest {
+  clusterId: string;
+  publicKey: string;
+  requestedAt: number;
+  sig: string;
+}
+const renewCredentialsRequest: JSONSchemaType<RenewCredentialsRequest> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["clusterId", "publicKey", "requestedAt", "sig"],
+  properties: { clusterId: token, publicKey: publicKey("U"), requestedAt: epochMs, sig: signature },
+};
+
+export interface RenewCredentialsResponse {
+  ok: true;
+  jwt: string;
+  expiresAt: number;
+}
+const renewCredentialsResponse: JSONSchemaType<RenewCredentialsResponse> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ok", "jwt", "expiresAt"],
+  properties: { ok: { type: "boolean", const: true }, jwt: jwtString, expiresAt: epochMs },
+};
+
+// ---- registry and validation -----------------------------------------------------------------------------------
+
+export interface MessageTypes extends CommandPayloads {
+  Heartbeat: Heartbeat;
+  Inventory: Inventory;
+  DeploymentEvent: DeploymentEvent;
+  DockerEvent: DockerEvent;
+  CommandEnvelope: CommandEnvelope;
+  CommandResult: CommandResult;
+  CommandRejected: CommandRejected;
+  CommandRejectionReport: CommandRejectionReport;
+  ErrorReply: ErrorReply;
+  DeployStackResult: DeployStackResult;
+  ScaleServiceResult: ScaleServiceResult;
+  GetLogsResult: GetLogsResult;
+  GetStatusResult: GetStatusResult;
+  CancelDeploymentResult: CancelDeploymentResult;
+  RegisterRequest: RegisterRequest;
+  RegisterResponse: RegisterResponse;
+  RenewCredentialsRequest: RenewCredentialsRequest;
+  RenewCredentialsResponse: RenewCredentialsResponse;
+}
+export type MessageType = keyof MessageTypes;
+
+export const MESSAGE_SCHEMAS: { readonly [K in MessageType]: JSONSchemaType<MessageTypes[K]> } = {
+  Heartbeat: heartbeat,
+  Inventory: inventory,
+  DeploymentEvent: deploymentEvent,
+  DockerEvent: dockerEvent,
+  DeployStack: deployStack,
+  RollbackStack: rollbackStack,
+  ScaleService: scaleService,
+  GetLogs: getLogs,
+  GetStatus: getStatus,
+  CancelDeployment: cancelDeployment,
+  CommandEnvelope: commandEnvelope,
+  CommandResult: commandResult,
+  CommandRejected: commandRejected,
+  CommandRejectionReport: commandRejectionReport,
+  ErrorReply: errorReply,
+  DeployStackResult: deployStackResult,
+  ScaleServiceResult: scaleServiceResult,
+  GetLogsResult: getLogsResult,
+  GetStatusResult: getStatusResult,
+  CancelDeploymentResult: cancelDeploymentResult,
+  RegisterRequest: registerRequest,
+  RegisterResponse: registerResponse,
+  RenewCredentialsRequest: renewCredentialsRequest,
+  RenewCredentialsResponse: renewCredentialsResponse,
+};
+
+const COMMAND_RESULT_TYPES: { readonly [T in CommandType]: MessageType } = {
+  DeployStack: "DeployStackResult",
+  RollbackStack: "DeployStackResult",
+  ScaleService: "ScaleServiceResult",
+  GetLogs: "GetLogsResult",
+  GetStatus: "GetStatusResult",
+  CancelDeployment: "CancelDeploymentResult",
+};
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const compiled = new Map<MessageType, ValidateFunction>();
+
+function validatorFor<K extends MessageType>(type: K): ValidateFunction<MessageTypes[K]> {
+  let validate = compiled.get(type);
+  if (!validate) {
+    validate = ajv.compile(MESSAGE_SCHEMAS[type]);
+    compiled.set(type, validate);
+  }
+  return validate as ValidateFunction<MessageTypes[K]>;
+}
+
+const MAX_REASONS = 5;
+
+/** Paths and rules only: never the offending values, which may be secrets. */
+function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  const reasons = (errors ?? []).slice(0, MAX_REASONS).map((e) => {
+    const where = e.instancePath || "/";
+    const extra =
+      e.keyword === "additionalProperties"
+        ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
+        : "";
+    return `${where} ${e.message ?? "is invalid"}${extra}`;
+  });
+  const more = (errors?.length ?? 0) > MAX_REASONS ? `; and ${(errors?.length ?? 0) - MAX_REASONS} more` : "";
+  return reasons.join("; ") + more;
+}
+
+/** Returns `value` typed as the message, or throws ProtocolError(MALFORMED_MESSAGE) saying what is wrong. */
+export function validateMessage<K extends MessageType>(type: K, value: unknown): MessageTypes[K] {
+  const validate = validatorFor(type);
+  if (!validate(value)) {
+    throw new ProtocolError("MALFORMED_MESSAGE", `${type}: ${describeErrors(validate.errors)}`);
+  }
+  return value;
+}
+
+export const validateCommandPayload = <T extends CommandType>(type: T, value: unknown): CommandPayloads[T] =>
+  validateMessage(type, value);
+
+export function validateCommandResult<T extends CommandType>(type: T, value: unknown): CommandResults[T] {
+  return validateMessage(COMMAND_RESULT_TYPES[type], value) as CommandResults[T];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Validates before sending, so our own bugs surface here rather than as a rejection on the other side. */
+export function encodeMessage<K extends MessageType>(type: K, value: MessageTypes[K]): Uint8Array {
+  return encoder.encode(JSON.stringify(validateMessage(type, value)));
+}
+
+export function decodeMessage<K extends MessageType>(type: K, data: Uint8Array): MessageTypes[K] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    throw new ProtocolError("MALFORMED_MESSAGE", `${type}: not valid JSON`, { cause: err });
+  }
+  return validateMessage(type, parsed);
+}
+
+/** A reply to a command: a result or a rejection, told apart by `ok`. */
+export function decodeCommandReply(data: Uint8Array): CommandReply {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    throw new ProtocolError("MALFORMED_MESSAGE", "command reply: not valid JSON", { cause: err });
+  }
+  const ok = typeof parsed === "object" && parsed !== null && (parsed as { ok?: unknown }).ok;
+  return ok === true ? validateMessage("CommandResult", parsed) : validateMessage("CommandRejected", parsed);
+}

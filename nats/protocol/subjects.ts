@@ -1,0 +1,182 @@
+/**
+ * The NATS subject layout between the control plane and agents, and the permissions an agent's user JWT gets.
+ *
+ *   agent → control plane   agent.<clusterId>.heartbeat            core NATS, every 10 s
+ *                           agent.<clusterId>.inventory            core NATS, on change + periodic resync
+ *                           agent-events.<clusterId>.<deploymentId> JetStream (stream STACKYARD_AGENT_EVENTS)
+ *                           agent.<clusterId>.docker-events        core NATS, service/node changes
+ *                           agent.<clusterId>.rejected             core NATS, commands the agent refused
+ *                           agent.<clusterId>.renew                request/reply, credential renewal
+ *                           agent.<clusterId>.reply.<commandId>    the reply to each command (commandRequestOptions)
+ *   control plane → agent   cmd.<clusterId>.<CommandType>          request/reply, signed envelopes
+ *
+ * The agent's own inbox is `_INBOX_<clusterId>.>` (set with the `inboxPrefix` connect option), so replies to its
+ * requests (renewal, JetStream publish acks) reach it and nobody else's inbox is open to it. The agent never uses
+ * the JetStream API (`$JS.API.>`): hubs block it for leaf connections, and publishing to a stream subject only
+ * needs a plain request whose ack comes back to the inbox.
+ *
+ * Deployment events have their own root, `agent-events`, because of leaf nodes: a hub only tells a leaf about
+ * interest the leaf's credentials may publish to, and it forwards a wildcard like the stream's `agent-events.>`
+ * (which covers the agent's `agent-events.<clusterId>.>`) but not one like `agent.*.events.>` (which merely
+ * overlaps `agent.<clusterId>.>`). Without that interest the leaf answers "no responders" and drops the event.
+ */
+import type { MintUserOptions, SubjectPermissions } from "../credentials.js";
+import { ProtocolError } from "./errors.js";
+
+/** Cluster and deployment ids become subject tokens: no dots, wildcards or whitespace. UUIDs fit. */
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function assertSubjectToken(value: string, what: string): string {
+  if (!TOKEN.test(value)) {
+    throw new ProtocolError("INVALID_SUBJECT_TOKEN", `${what} must match ${TOKEN.source} to be a subject token`);
+  }
+  return value;
+}
+
+export const COMMAND_TYPES = [
+  "DeployStack",
+  "RollbackStack",
+  "ScaleService",
+  "GetLogs",
+  "GetStatus",
+  "CancelDeployment",
+] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+
+export const isCommandType = (value: string): value is CommandType =>
+  (COMMAND_TYPES as readonly string[]).includes(value);
+
+export interface AgentSubjects {
+  /** Everything the agent may publish except deployment events: `agent.<clusterId>.>`. */
+  all: string;
+  heartbeat: string;
+  inventory: string;
+  dockerEvents: string;
+  rejected: string;
+  renew: string;
+  deploymentEvents(deploymentId: string): string;
+  /** Where the agent answers a command; see `commandRequestOptions`. */
+  reply(commandId: string): string;
+}
+
+export const DEPLOYMENT_EVENTS_ROOT = "agent-events";
+
+export const deploymentEventsWildcard = (clusterId: string): string =>
+  `${DEPLOYMENT_EVENTS_ROOT}.${assertSubjectToken(clusterId, "clusterId")}.>`;
+
+export function agentSubjects(clusterId: string): AgentSubjects {
+  const root = `agent.${assertSubjectToken(clusterId, "clusterId")}`;
+  return {
+    all: `${root}.>`,
+    heartbeat: `${root}.heartbeat`,
+    inventory: `${root}.inventory`,
+    dockerEvents: `${root}.docker-events`,
+    rejected: `${root}.rejected`,
+    renew: `${root}.renew`,
+    deploymentEvents: (deploymentId) =>
+      `${DEPLOYMENT_EVENTS_ROOT}.${clusterId}.${assertSubjectToken(deploymentId, "deploymentId")}`,
+    reply: (commandId) => `${root}.reply.${assertSubjectToken(commandId, "commandId")}`,
+  };
+}
+
+export const commandSubject = (clusterId: string, type: CommandType): string =>
+  `cmd.${assertSubjectToken(clusterId, "clusterId")}.${type}`;
+
+export const commandWildcard = (clusterId: string): string => `cmd.${assertSubjectToken(clusterId, "clusterId")}.>`;
+
+export const agentInboxPrefix = (clusterId: string): string => `_INBOX_${assertSubjectToken(clusterId, "clusterId")}`;
+
+/** What the control plane subscribes to, once for all agents (queue groups make it scale out). */
+export const CONTROL_PLANE_SUBSCRIPTIONS = {
+  heartbeats: "agent.*.heartbeat",
+  inventory: "agent.*.inventory",
+  dockerEvents: "agent.*.docker-events",
+  rejected: "agent.*.rejected",
+  renew: "agent.*.renew",
+} as const;
+
+/** Deployment events are persisted by JetStream so none is lost while the control plane restarts. */
+export const AGENT_EVENTS_STREAM = {
+  name: "STACKYARD_AGENT_EVENTS",
+  subjects: [`${DEPLOYMENT_EVENTS_ROOT}.>`],
+} as const;
+
+/**
+ * The complete permission set of an agent's user JWT. No `$JS.API.>`: the agent must work through leaf nodes,
+ * where the hub blocks it.
+ */
+export function agentPermissions(clusterId: string): SubjectPermissions {
+  return {
+    publish: [agentSubjects(clusterId).all, deploymentEventsWildcard(clusterId)],
+    subscribe: [commandWildcard(clusterId), `${agentInboxPrefix(clusterId)}.>`],
+  };
+}
+
+/**
+ * Everything but the key and expiry that `mintUserJwt` needs for an agent. Connection types: a direct client,
+ * or a customer-side leaf node using the same creds. No `allowResponses`: replies to commands go to
+ * `agent.<clusterId>.reply.<commandId>` (see `commandRequestOptions`), which also works through a leaf node,
+ * where the server does not carry response permissions.
+ */
+export function agentUserJwtOptions(
+  clusterId: string,
+): Pick<MintUserOptions, "name" | "permissions" | "allowedConnectionTypes" | "allowResponses"> {
+  return {
+    name: `agent-${assertSubjectToken(clusterId, "clusterId")}`,
+    permissions: agentPermissions(clusterId),
+    allowedConnectionTypes: ["STANDARD", "LEAFNODE"],
+    allowResponses: false,
+  };
+}
+
+/**
+ * Request options for sending a command: `nc.request(commandSubject(c, type), data, commandRequestOptions(c, id,
+ * timeoutMs))`. The reply comes back on a subject the agent may publish to, whether it is connected directly or
+ * through a leaf node.
+ */
+export function commandRequestOptions(
+  clusterId: string,
+  commandId: string,
+  timeoutMs: number,
+): { noMux: true; reply: string; timeout: number } {
+  return { noMux: true, reply: agentSubjects(clusterId).reply(commandId), timeout: timeoutMs };
+}
+
+export type AgentSubjectKind = "heartbeat" | "inventory" | "docker-events" | "rejected" | "renew" | "events" | "reply";
+
+export interface ParsedAgentSubject {
+  clusterId: string;
+  kind: AgentSubjectKind;
+  /** The deployment id of `events`, the command id of `reply`. */
+  id: string | null;
+}
+
+/** For control-plane consumers of the wildcards above: which cluster sent this, and what is it. */
+export function parseAgentSubject(subject: string): ParsedAgentSubject | null {
+  const parts = subject.split(".");
+  if (parts[0] === DEPLOYMENT_EVENTS_ROOT) {
+    return parts.length === 3 && TOKEN.test(parts[1]!) && TOKEN.test(parts[2]!)
+      ? { clusterId: parts[1]!, kind: "events", id: parts[2]! }
+      : null;
+  }
+  if (parts[0] !== "agent" || parts.length < 3) return null;
+  const clusterId = parts[1]!;
+  if (!TOKEN.test(clusterId)) return null;
+  const kind = parts[2]!;
+  if (parts.length === 3) {
+    if (
+      kind === "heartbeat" ||
+      kind === "inventory" ||
+      kind === "docker-events" ||
+      kind === "rejected" ||
+      kind === "renew"
+    ) {
+      return { clusterId, kind, id: null };
+    }
+    return null;
+  }
+  if (parts.length === 4 && kind === "reply" && TOKEN.test(parts[3]!)) {
+    return { clusterId, kind, id: parts[3]! };
+  }
+  return null;
+}

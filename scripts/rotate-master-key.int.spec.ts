@@ -1,0 +1,62 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import type { Db } from "../services/_shared/db.js";
+import { createTestDb, testDatabaseUrl } from "../services/_shared/testing/database.js";
+import { parseMasterKeys } from "../services/stacks/secrets-crypto.js";
+import { loadSecretValues, putSecret } from "../services/stacks/secrets-repo.js";
+import { insertStackFixture, testMasterKeySpec } from "../services/stacks/test-fixtures.js";
+
+const SCRIPT = fileURLToPath(new URL("./rotate-master-key.ts", import.meta.url));
+
+function runRotation(masterKey: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", SCRIPT],
+      {
+        env: { PATH: process.env.PATH, DATABASE_URL: testDatabaseUrl(), CONTROLPLANE_MASTER_KEY: masterKey },
+        timeout: 30_000,
+      },
+      (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+describe("scripts/rotate-master-key.ts (real Postgres)", function () {
+  this.timeout(60_000);
+  let db: Db;
+  before(async () => {
+    db = await createTestDb();
+  });
+  after(async () => {
+    await db?.destroy();
+  });
+
+  it("re-encrypts every secret under the new first key, which alone then decrypts them", async () => {
+    const oldSpec = testMasterKeySpec("k1");
+    const newSpec = testMasterKeySpec("k2");
+    const fixture = await insertStackFixture(db, "rotate");
+    for (const name of ["a", "b", "c"]) {
+      await putSecret(
+        db,
+        fixture.orgId,
+        { environmentId: fixture.environmentId, name, value: `value-${name}`, services: [], actor: null },
+        parseMasterKeys(oldSpec),
+      );
+    }
+
+    const wrong = await runRotation(`${newSpec},${testMasterKeySpec("k1")}`);
+    expect(wrong.code).to.not.equal(0);
+    expect(wrong.stderr).to.include('master key "k1"');
+    expect((await db("environment_secrets").distinct("key_id")).map((r) => r.key_id)).to.deep.equal(["k1"]);
+
+    const run = await runRotation(`${newSpec},${oldSpec}`);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.include('re-encrypted 3 secret(s) under "k2"; 0 left');
+    expect((await db("environment_secrets").distinct("key_id")).map((r) => r.key_id)).to.deep.equal(["k2"]);
+    const values = await loadSecretValues(db, fixture.orgId, fixture.environmentId, parseMasterKeys(newSpec));
+    expect(values.map((v) => v.value.toString())).to.deep.equal(["value-a", "value-b", "value-c"]);
+    expect(values.map((v) => v.version)).to.deep.equal([1, 1, 1]);
+  });
+});

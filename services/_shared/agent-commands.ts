@@ -1,0 +1,77 @@
+/**
+ * Sending signed commands to a cluster's agent over NATS (request/reply) and turning the answer into a typed
+ * result or a typed error the REST layer can map.
+ */
+import { ErrorCode, type NatsConnection, type NatsError } from "nats";
+import { signCommand } from "../../nats/protocol/envelope.js";
+import {
+  decodeCommandReply,
+  validateCommandResult,
+  type CommandPayloads,
+  type CommandResults,
+} from "../../nats/protocol/messages.js";
+import { commandSubject, type CommandType } from "../../nats/protocol/subjects.js";
+import { AppError } from "./errors.js";
+
+export class AgentUnreachableError extends AppError {
+  constructor(message: string) {
+    super(503, "AGENT_UNREACHABLE", message);
+  }
+}
+
+export class AgentRejectedError extends AppError {
+  constructor(
+    readonly agentCode: string,
+    reason: string,
+  ) {
+    super(502, "AGENT_REJECTED", `the agent refused: ${reason}`, { agentCode });
+  }
+}
+
+export interface AgentCommandTarget {
+  orgId: string;
+  clusterId: string;
+}
+
+export interface SendCommandOptions {
+  timeoutMs: number;
+  /** How long the signed command stays valid (defaults to the protocol's). */
+  ttlMs?: number;
+}
+
+export async function sendAgentCommand<T extends CommandType>(
+  nc: NatsConnection,
+  signingSeed: string,
+  target: AgentCommandTarget,
+  type: T,
+  payload: CommandPayloads[T],
+  opts: SendCommandOptions,
+): Promise<CommandResults[T]> {
+  const envelope = signCommand(signingSeed, {
+    type,
+    orgId: target.orgId,
+    clusterId: target.clusterId,
+    payload,
+    ...(opts.ttlMs ? { ttlMs: opts.ttlMs } : {}),
+  });
+  let data: Uint8Array;
+  try {
+    const reply = await nc.request(
+      commandSubject(target.clusterId, type),
+      new TextEncoder().encode(JSON.stringify(envelope)),
+      {
+        timeout: opts.timeoutMs,
+      },
+    );
+    data = reply.data;
+  } catch (err) {
+    const code = (err as NatsError).code;
+    if (code === ErrorCode.NoResponders) throw new AgentUnreachableError("the cluster's agent is not connected");
+    if (code === ErrorCode.Timeout)
+      throw new AgentUnreachableError(`the cluster's agent did not answer within ${opts.timeoutMs} ms`);
+    throw err;
+  }
+  const answer = decodeCommandReply(data);
+  if (!answer.ok) throw new AgentRejectedError(answer.code, answer.reason);
+  return validateCommandResult(type, answer.result);
+}

@@ -1,0 +1,117 @@
+/**
+ * Server-sent events for deployment output: replay what is stored (in seq order), then push what arrives live
+ * (from the deployments broadcast, never by polling the database), resume from Last-Event-ID, keep-alives, and
+ * close after the terminal event. Live events that arrive during the replay are buffered and deduplicated by seq.
+ */
+import type { ServerResponse } from "node:http";
+
+export interface StreamEvent {
+  seq: number;
+  ts: string;
+  level: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export interface ReplayPage {
+  deployment: { id: string; status: string };
+  events: StreamEvent[];
+  more: boolean;
+}
+
+export const KEEPALIVE_MS = 15_000;
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELED"]);
+
+interface Client {
+  lastSeq: number;
+  replaying: boolean;
+  buffered: Array<{ events: StreamEvent[]; status: string | null }>;
+  push(events: StreamEvent[], status: string | null): void;
+}
+
+export class DeploymentStreamHub {
+  private readonly clients = new Map<string, Set<Client>>();
+
+  /** Called for every `deployments.events` broadcast. */
+  publish(deploymentId: string, events: StreamEvent[], status: string | null): void {
+    for (const client of this.clients.get(deploymentId) ?? []) {
+      if (client.replaying) client.buffered.push({ events, status });
+      else client.push(events, status);
+    }
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.clients.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * Serves one SSE client. `fetchPage(afterSeq)` returns stored events after a seq (and throws 404 & co. before
+   * any byte is written, so errors still get the JSON error shape).
+   */
+  async serve(
+    res: ServerResponse,
+    deploymentId: string,
+    startAfter: number | null,
+    fetchPage: (afterSeq: number | null) => Promise<ReplayPage>,
+  ): Promise<void> {
+    let first = await fetchPage(startAfter);
+    const set = this.clients.get(deploymentId) ?? new Set<Client>();
+    this.clients.set(deploymentId, set);
+    let closed = false;
+    let keepalive: NodeJS.Timeout | undefined;
+    const finish = (deployment?: { id: string; status: string }) => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepalive);
+      set.delete(client);
+      if (set.size === 0) this.clients.delete(deploymentId);
+      if (deployment) res.write(`event: end\ndata: ${JSON.stringify(deployment)}\n\n`);
+      res.end();
+    };
+    const send = (e: StreamEvent): boolean => {
+      if (e.seq <= client.lastSeq) return false;
+      client.lastSeq = e.seq;
+      res.write(`id: ${e.seq}\nevent: deployment-event\ndata: ${JSON.stringify(e)}\n\n`);
+      return e.data.terminal === true;
+    };
+    const client: Client = {
+      lastSeq: startAfter ?? -1,
+      replaying: true,
+      buffered: [],
+      push: (events, status) => {
+        let ended = false;
+        for (const e of [...events].sort((a, b) => a.seq - b.seq)) ended = send(e) || ended;
+        if (ended || (status && TERMINAL.has(status))) finish({ id: deploymentId, status: status ?? "UNKNOWN" });
+      },
+    };
+    set.add(client);
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache, no-store",
+      Connection: "keep-alive",
+      "X-Accel-Buffering": "no",
+    });
+    res.write(": stream open\n\n");
+    res.on("close", () => finish());
+    keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+
+    // Replay, page by page, until caught up.
+    let status = first.deployment.status;
+    for (;;) {
+      for (const e of first.events) send(e);
+      status = first.deployment.status;
+      if (!first.more || closed) break;
+      first = await fetchPage(client.lastSeq);
+    }
+    client.replaying = false;
+    for (const b of client.buffered.splice(0)) client.push(b.events, b.status);
+    if (!closed && TERMINAL.has(status)) {
+      // Terminal already when replayed: a last page read closes any gap with what was written meanwhile.
+      const tail = await fetchPage(client.lastSeq);
+      for (const e of tail.events) send(e);
+      finish({ id: deploymentId, status: tail.deployment.status });
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Heartbeats and inventory from every agent, processed in batches: one UPDATE per flush however many agents
+ * reported, inventory written only when its hash changed, offline status derived from last_seen_at by one
+ * sweep query. Nothing here costs anything per idle agent. These are installation-wide system writes keyed by
+ * the cluster id from the subject, which NATS permissions guarantee the agent cannot forge.
+ */
+import type { Db } from "../_shared/db.js";
+import type { Heartbeat, Inventory, InventoryNode } from "../../nats/protocol/messages.js";
+import type { ClusterNodeRow } from "./views.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const isClusterId = (value: string): boolean => UUID.test(value);
+
+export function heartbeatStatus(hb: Heartbeat): "online" | "degraded" {
+  const d = hb.docker;
+  return d && d.swarmState === "active" && d.isManager ? "online" : "degraded";
+}
+
+export class HeartbeatBatcher {
+  private pending = new Map<string, { seenAt: Date; status: "online" | "degraded"; facts: Record<string, unknown> }>();
+
+  constructor(private readonly db: Db) {}
+
+  add(clusterId: string, hb: Heartbeat, receivedAt = new Date()): void {
+    this.pending.set(clusterId, {
+      seenAt: receivedAt,
+      status: heartbeatStatus(hb),
+      facts: {
+        ...(hb.docker ?? {}),
+        dockerError: hb.dockerError,
+        hostname: hb.hostname,
+        agentVersion: hb.agentVersion,
+        uptimeSeconds: hb.uptimeSeconds,
+      },
+    });
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Writes every pending heartbeat in one statement; returns how many clusters were touched. */
+  async flush(): Promise<number> {
+    if (this.pending.size === 0) return 0;
+    const batch = this.pending;
+    this.pending = new Map();
+    const ids = [...batch.keys()];
+    const values = [...batch.values()];
+    const result = await this.db.raw(
+      `UPDATE clusters c
+          SET last_seen_at = v.seen_at, status = v.status, facts_json = c.facts_json || v.facts
+         FROM (SELECT unnest(?::uuid[]) AS id, unnest(?::timestamptz[]) AS seen_at,
+                      unnest(?::text[]) AS status, unnest(?::jsonb[]) AS facts) v
+        WHERE c.id = v.id AND c.status <> 'revoked' AND c.agent_id IS NOT NULL`,
+      [
+        ids,
+        values.map((v) => v.seenAt.toISOString()),
+        values.map((v) => v.status),
+        values.map((v) => JSON.stringify(v.facts)),
+      ],
+    );
+    return (result as { rowCount: number }).rowCount;
+  }
+}
+
+/** Marks clusters offline whose heartbeat is older than the threshold (one query for all clusters). */
+export async function sweepOffline(db: Db, offlineAfterSeconds: number): Promise<string[]> {
+  const rows = (await db("clusters")
+    .whereIn("status", ["online", "degraded"])
+    .where("last_seen_at", "<", db.raw(`now() - make_interval(secs => ?)`, [offlineAfterSeconds]))
+    .update({ status: "offline" })
+    .returning("id")) as Array<{ id: string }>;
+  return rows.map((r) => r.id);
+}
+
+function nodeRowValues(n: InventoryNode) {
+  return {
+    hostname: n.hostname,
+    role: n.role,
+    availability: n.availability,
+    status: n.status,
+    labels_json: n.labels,
+    resources_json: {
+      nanoCpus: n.nanoCpus,
+      memoryBytes: n.memoryBytes,
+      engineVersion: n.engineVersion,
+      address: n.address,
+    },
+  };
+}
+
+const sameNode = (row: ClusterNodeRow, values: ReturnType<typeof nodeRowValues>): boolean =>
+  row.hostname === values.hostname &&
+  row.role === values.role &&
+  row.availability === values.availability &&
+  row.status === values.status &&
+  JSON.stringify(row.labels_json) === JSON.stringify(values.labels_json) &&
+  JSON.stringify(row.resources_json) === JSON.stringify(values.resources_json);
+
+export interface InventoryOutcome {
+  changed: boolean;
+  nodesInserted: number;
+  nodesUpdated: number;
+  nodesRemoved: number;
+}
+
+/** Stores an inventory when it differs from the last one: nodes upserted by diff, departed nodes removed. */
+export async function applyInventory(db: Db, clusterId: string, inventory: Inventory): Promise<InventoryOutcome> {
+  return db.transaction(async (trx) => {
+    const cluster = await trx("clusters")
+      .where({ id: clusterId })
+      .whereNot({ status: "revoked" })
+      .forUpdate()
+      .first<{ org_id: string; inventory_hash: string | null } | undefined>("org_id", "inventory_hash");
+    const none = { changed: false, nodesInserted: 0, nodesUpdated: 0, nodesRemoved: 0 };
+    if (!cluster || cluster.inventory_hash === inventory.hash) return none;
+    await trx("clusters")
+      .where({ id: clusterId })
+      .update({
+        inventory_json: JSON.stringify({
+          services: inventory.services,
+          stacks: inventory.stacks,
+          collectedAt: inventory.collectedAt,
+        }),
+        inventory_hash: inventory.hash,
+        inventory_at: trx.fn.now(),
+      });
+    const existing = (await trx<ClusterNodeRow>("cluster_nodes").where({ cluster_id: clusterId })) as ClusterNodeRow[];
+    const byNodeId = new Map(existing.map((r) => [r.node_id, r]));
+    const outcome = { ...none, changed: true };
+    for (const node of inventory.nodes) {
+      const values = nodeRowValues(node);
+      const row = byNodeId.get(node.id);
+      byNodeId.delete(node.id);
+      if (!row) {
+        await trx("cluster_nodes").insert({
+          ...values,
+          labels_json: JSON.stringify(values.labels_json),
+          resources_json: JSON.stringify(values.resources_json),
+          org_id: cluster.org_id,
+          cluster_id: clusterId,
+          node_id: node.id,
+        });
+        outcome.nodesInserted++;
+      } else if (!sameNode(row, values)) {
+        await trx("cluster_nodes")
+          .where({ id: row.id })
+          .update({
+            ...values,
+            labels_json: JSON.stringify(values.labels_json),
+            resources_json: JSON.stringify(values.resources_json),
+            updated_at: trx.fn.now(),
+          });
+        outcome.nodesUpdated++;
+      }
+    }
+    if (byNodeId.size > 0) {
+      await trx("cluster_nodes")
+        .whereIn(
+          "id",
+          [...byNodeId.values()].map((r) => r.id),
+        )
+        .delete();
+      outcome.nodesRemoved = byNodeId.size;
+    }
+    return outcome;
+  });
+}

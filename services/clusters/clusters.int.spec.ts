@@ -1,0 +1,314 @@
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import { connect, jwtAuthenticator, type NatsConnection } from "nats";
+import { createUser } from "nkeys.js";
+import type { Db } from "../_shared/db.js";
+import { createTestDb } from "../_shared/testing/database.js";
+import { createOrgWithAdmin, createUserWithRole, type TestOrg } from "../_shared/testing/fixtures.js";
+import { ContractClient } from "../_shared/testing/http.js";
+import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { signRenewRequest } from "../../nats/protocol/envelope.js";
+import { agentInboxPrefix, agentSubjects } from "../../nats/protocol/subjects.js";
+
+const enc = new TextEncoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const docker = {
+  dockerVersion: "20.10.24",
+  apiVersion: "1.41",
+  os: "Debian GNU/Linux 12",
+  arch: "x86_64",
+  swarmState: "active",
+  isManager: true,
+  nodeId: "node-1",
+  clusterId: "swarm-1",
+  nodeCount: 1,
+  managerCount: 1,
+};
+
+interface Registered {
+  clusterId: string;
+  orgId: string;
+  jwt: string;
+  natsUrls: string[];
+  commandSigningPublicKey: string;
+  expiresAt: number;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("clusters and agent credentials (real gateway, Postgres, NATS in operator mode)", function () {
+  this.timeout(60_000);
+  let nats: TestNatsServer;
+  let platform: TestPlatform;
+  let db: Db;
+  let api: ContractClient;
+  let org: TestOrg;
+
+  before(async () => {
+    db = await createTestDb();
+    nats = await startTestNatsServer();
+    platform = await startTestPlatform(nats, { CLUSTER_OFFLINE_AFTER_SECONDS: "5" });
+    api = new ContractClient(platform.baseUrl);
+    org = await createOrgWithAdmin(api);
+  });
+  after(async () => {
+    await platform?.stop();
+    await nats?.stop();
+    await db?.destroy();
+  });
+
+  async function createCluster(name: string) {
+    const res = await api.request<{
+      cluster: { id: string; status: string };
+      registrationToken: string;
+      agentCommand: string;
+    }>("POST", `/v1/orgs/${org.orgId}/clusters`, { body: { name }, headers: org.admin.auth });
+    expect(res.status).to.equal(201);
+    return res.body;
+  }
+
+  async function register(token: string, seedUser = createUser()) {
+    const res = await api.request<Registered & { error?: { code: string } }>("POST", "/v1/agent/register", {
+      body: { token, publicKey: seedUser.getPublicKey(), hostname: "manager-1", agentVersion: "0.1.0", docker },
+    });
+    return { res, user: seedUser };
+  }
+
+  async function connectAgent(reg: Registered, user: ReturnType<typeof createUser>): Promise<NatsConnection> {
+    return connect({
+      servers: nats.url,
+      authenticator: jwtAuthenticator(reg.jwt, user.getSeed()),
+      inboxPrefix: agentInboxPrefix(reg.clusterId),
+      reconnect: false,
+    });
+  }
+
+  it("creates a cluster with a one-time registration token stored only as a hash", async () => {
+    const created = await createCluster("prod-eu");
+    expect(created.cluster.status).to.equal("pending");
+    expect(created.agentCommand).to.include(`--token ${created.registrationToken}`);
+    const [row] = await db("cluster_registration_tokens").where({ cluster_id: created.cluster.id });
+    expect(row.token_hash).to.equal(createHash("sha256").update(created.registrationToken).digest("hex"));
+    const dup = await api.request("POST", `/v1/orgs/${org.orgId}/clusters`, {
+      body: { name: "prod-eu" },
+      headers: org.admin.auth,
+    });
+    expect(dup.status).to.equal(409);
+  });
+
+  it("lets a VIEWER read clusters but not create them", async () => {
+    const viewer = await createUserWithRole(api, org, "VIEWER");
+    expect((await api.get(`/v1/orgs/${org.orgId}/clusters`, viewer.auth)).status).to.equal(200);
+    const res = await api.request("POST", `/v1/orgs/${org.orgId}/clusters`, {
+      body: { name: "nope" },
+      headers: viewer.auth,
+    });
+    expect(res.status).to.equal(403);
+  });
+
+  it("registers an agent once; the token cannot be used again", async () => {
+    const created = await createCluster("once");
+    const first = await register(created.registrationToken);
+    expect(first.res.status).to.equal(200);
+    expect(first.res.body.clusterId).to.equal(created.cluster.id);
+    expect(first.res.body.natsUrls).to.deep.equal([nats.url]);
+    const second = await register(created.registrationToken);
+    expect(second.res.status).to.equal(401);
+    expect(second.res.body.error?.code).to.equal("REGISTRATION_TOKEN_INVALID");
+    const audit = await db("audit_events").where({ action: "cluster.agent_registered", target_id: created.cluster.id });
+    expect(audit).to.have.length(1);
+    expect(audit[0].actor_type).to.equal("agent");
+  });
+
+  it("refuses an expired registration token", async () => {
+    const created = await createCluster("expired");
+    await db("cluster_registration_tokens")
+      .where({ cluster_id: created.cluster.id })
+      .update({
+        created_at: new Date(Date.now() - 7200_000),
+        expires_at: new Date(Date.now() - 1000),
+      });
+    const { res } = await register(created.registrationToken);
+    expect(res.status).to.equal(401);
+  });
+
+  it("turns online on heartbeats, lists reported nodes, and goes offline when they stop", async () => {
+    const created = await createCluster("live");
+    const { res, user } = await register(created.registrationToken);
+    const agent = await connectAgent(res.body, user);
+    const subjects = agentSubjects(res.body.clusterId);
+    const heartbeat = () =>
+      agent.publish(
+        subjects.heartbeat,
+        enc.encode(
+          JSON.stringify({
+            clusterId: res.body.clusterId,
+            agentVersion: "0.1.0",
+            hostname: "manager-1",
+            sentAt: Date.now(),
+            startedAt: Date.now() - 1000,
+            uptimeSeconds: 1,
+            docker,
+            dockerError: null,
+            inventoryHash: null,
+          }),
+        ),
+      );
+    heartbeat();
+    const inventory = {
+      clusterId: res.body.clusterId,
+      collectedAt: Date.now(),
+      hash: "a".repeat(64),
+      nodes: [
+        {
+          id: "node-1",
+          hostname: "manager-1",
+          role: "manager",
+          availability: "active",
+          status: "ready",
+          labels: { zone: "a" },
+          nanoCpus: 2e9,
+          memoryBytes: 8e9,
+          engineVersion: "20.10.24",
+          address: "10.0.0.1",
+        },
+        {
+          id: "node-2",
+          hostname: "worker-1",
+          role: "worker",
+          availability: "active",
+          status: "ready",
+          labels: {},
+          nanoCpus: 2e9,
+          memoryBytes: 8e9,
+          engineVersion: "20.10.24",
+          address: "10.0.0.2",
+        },
+      ],
+      services: [],
+      stacks: [],
+    };
+    agent.publish(subjects.inventory, enc.encode(JSON.stringify(inventory)));
+    await agent.flush();
+
+    const path = `/v1/orgs/${org.orgId}/clusters/${res.body.clusterId}`;
+    await until("online", async () =>
+      (await api.get<{ status: string }>(path, org.admin.auth)).body.status === "online" ? true : undefined,
+    );
+    const nodes = await until("nodes", async () => {
+      const r = await api.get<{ items: Array<{ nodeId: string; labels: Record<string, string> }> }>(
+        `${path}/nodes`,
+        org.admin.auth,
+      );
+      return r.body.items.length === 2 ? r.body.items : undefined;
+    });
+    expect(nodes.map((n) => n.nodeId).sort()).to.deep.equal(["node-1", "node-2"]);
+
+    // node-2 leaves the swarm
+    agent.publish(
+      subjects.inventory,
+      enc.encode(JSON.stringify({ ...inventory, hash: "b".repeat(64), nodes: [inventory.nodes[0]] })),
+    );
+    await agent.flush();
+    await until("node removal", async () => {
+      const r = await api.get<{ items: unknown[] }>(`${path}/nodes`, org.admin.auth);
+      return r.body.items.length === 1 ? true : undefined;
+    });
+
+    await agent.close();
+    await until(
+      "offline",
+      async () =>
+        (await api.get<{ status: string }>(path, org.admin.auth)).body.status === "offline" ? true : undefined,
+      15_000,
+    );
+  });
+
+  it("renews credentials over NATS without re-registration", async () => {
+    const created = await createCluster("renew");
+    const { res, user } = await register(created.registrationToken);
+    const agent = await connectAgent(res.body, user);
+    await sleep(1_100); // JWTs carry second-resolution timestamps
+    const request = signRenewRequest(new TextDecoder().decode(user.getSeed()), {
+      clusterId: res.body.clusterId,
+      requestedAt: Date.now(),
+    });
+    const reply = await agent.request(agentSubjects(res.body.clusterId).renew, enc.encode(JSON.stringify(request)), {
+      timeout: 5000,
+    });
+    const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { ok: boolean; jwt: string; expiresAt: number };
+    expect(answer.ok).to.equal(true);
+    expect(answer.jwt).to.not.equal(res.body.jwt);
+    const renewed = await connectAgent({ ...res.body, jwt: answer.jwt }, user);
+    await renewed.close();
+    // Another key cannot renew this cluster's credentials.
+    const forged = signRenewRequest(new TextDecoder().decode(createUser().getSeed()), {
+      clusterId: res.body.clusterId,
+      requestedAt: Date.now(),
+    });
+    const refused = await agent.request(agentSubjects(res.body.clusterId).renew, enc.encode(JSON.stringify(forged)), {
+      timeout: 5000,
+    });
+    expect(JSON.parse(new TextDecoder().decode(refused.data))).to.deep.include({ ok: false });
+    await agent.close();
+  });
+
+  it("revocation makes the NATS server drop the live agent within 5 s and refuse it afterwards", async () => {
+    const created = await createCluster("revoke-me");
+    const { res, user } = await register(created.registrationToken);
+    const agent = await connectAgent(res.body, user);
+    const closed = agent.closed();
+    const started = Date.now();
+    const revoke = await api.request<{ status: string }>(
+      "POST",
+      `/v1/orgs/${org.orgId}/clusters/${res.body.clusterId}/revoke`,
+      { headers: org.admin.auth },
+    );
+    expect(revoke.status).to.equal(200);
+    expect(revoke.body.status).to.equal("revoked");
+    await Promise.race([closed, sleep(5_000).then(() => Promise.reject(new Error("agent still connected after 5 s")))]);
+    expect(Date.now() - started).to.be.lessThan(5_000);
+    let error: unknown;
+    try {
+      await (await connectAgent(res.body, user)).close();
+    } catch (err) {
+      error = err;
+    }
+    expect(String(error)).to.match(/authorization|revoked/i);
+  });
+
+  it("re-registration with a new token replaces (and revokes) the previous agent key", async () => {
+    const created = await createCluster("replace");
+    const first = await register(created.registrationToken);
+    const old = await connectAgent(first.res.body, first.user);
+    const fresh = await api.request<{ registrationToken: string }>(
+      "POST",
+      `/v1/orgs/${org.orgId}/clusters/${created.cluster.id}/registration-token`,
+      { headers: org.admin.auth },
+    );
+    expect(fresh.status).to.equal(201);
+    const second = await register(fresh.body.registrationToken);
+    expect(second.res.status).to.equal(200);
+    await Promise.race([old.closed(), sleep(5_000).then(() => Promise.reject(new Error("old agent still connected")))]);
+    const current = await connectAgent(second.res.body, second.user);
+    await current.close();
+  });
+
+  it("hides other orgs' clusters", async () => {
+    const other = await createOrgWithAdmin(api);
+    const created = await createCluster("mine");
+    const res = await api.get(`/v1/orgs/${other.orgId}/clusters/${created.cluster.id}`, other.admin.auth);
+    expect(res.status).to.equal(404);
+    const list = await api.get<{ items: unknown[] }>(`/v1/orgs/${other.orgId}/clusters`, other.admin.auth);
+    expect(list.body.items).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,325 @@
+/** Clusters, their one-time registration tokens, agent registration, credential renewal and revocation. */
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "../_shared/db.js";
+import { ConflictError, NotFoundError, UnauthorizedError } from "../_shared/errors.js";
+import type { Principal, RequestInfo } from "../_shared/principal.js";
+import { TenantScope } from "../_shared/tenant.js";
+import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import type { NatsIdentity } from "../../nats/identity.js";
+import { commandSigningPublicKey } from "../../nats/protocol/envelope.js";
+import type { DockerFacts } from "../../nats/protocol/messages.js";
+import { mintAgentCredential } from "./nats-admin.js";
+import { clusterView, nodeView, type ClusterNodeRow, type ClusterRow } from "./views.js";
+
+export interface ClustersSettings {
+  publicUrl: string;
+  agentNatsUrls: string[];
+  registrationTokenTtlSeconds: number;
+  agentCredentialTtlSeconds: number;
+  offlineAfterSeconds: number;
+}
+
+export const hashRegistrationToken = (token: string): string => createHash("sha256").update(token).digest("hex");
+const newRegistrationToken = (): string => `syr_${randomBytes(32).toString("base64url")}`;
+
+export const agentCommandLine = (publicUrl: string, token: string): string =>
+  `stackyard-agent register --url ${publicUrl} --token ${token} && stackyard-agent run`;
+
+async function findCluster(scope: TenantScope, clusterId: string, lock = false): Promise<ClusterRow> {
+  const q = scope.from<ClusterRow>("clusters").where({ id: clusterId });
+  if (lock) q.forUpdate();
+  const row = (await q.first()) as ClusterRow | undefined;
+  if (!row) throw new NotFoundError("CLUSTER_NOT_FOUND", "no such cluster");
+  return row;
+}
+
+async function issueRegistrationToken(
+  scope: TenantScope,
+  clusterId: string,
+  principal: Principal,
+  settings: ClustersSettings,
+) {
+  const token = newRegistrationToken();
+  const expiresAt = new Date(Date.now() + settings.registrationTokenTtlSeconds * 1000);
+  // A fresh token replaces any unused one: only the newest can register.
+  await scope.from("cluster_registration_tokens").where({ cluster_id: clusterId }).whereNull("used_at").delete();
+  await scope.insert("cluster_registration_tokens", {
+    cluster_id: clusterId,
+    token_hash: hashRegistrationToken(token),
+    expires_at: expiresAt,
+    created_by: principal.userId,
+  });
+  return {
+    registrationToken: token,
+    registrationTokenExpiresAt: expiresAt.toISOString(),
+    agentCommand: agentCommandLine(settings.publicUrl, token),
+  };
+}
+
+export async function createCluster(
+  scope: TenantScope,
+  principal: Principal,
+  input: { name: string },
+  settings: ClustersSettings,
+  request: RequestInfo,
+) {
+  return scope.transaction(async (tx) => {
+    const existing = await tx.from("clusters").where({ name: input.name }).first("id");
+    if (existing) throw new ConflictError("CLUSTER_EXISTS", `a cluster named "${input.name}" exists`);
+    const [row] = (await tx.insert("clusters", { name: input.name }).returning("*")) as ClusterRow[];
+    const registration = await issueRegistrationToken(tx, row!.id, principal, settings);
+    await recordAudit(
+      tx,
+      {
+        ...actorOf(principal),
+        action: "cluster.create",
+        targetType: "cluster",
+        targetId: row!.id,
+        data: { name: input.name },
+      },
+      request,
+    );
+    return { cluster: clusterView(row!, settings.offlineAfterSeconds), ...registration };
+  });
+}
+
+export async function issueNewRegistrationToken(
+  scope: TenantScope,
+  principal: Principal,
+  clusterId: string,
+  settings: ClustersSettings,
+  request: RequestInfo,
+) {
+  return scope.transaction(async (tx) => {
+    await findCluster(tx, clusterId, true);
+    const registration = await issueRegistrationToken(tx, clusterId, principal, settings);
+    await recordAudit(
+      tx,
+      { ...actorOf(principal), action: "cluster.registration_token", targetType: "cluster", targetId: clusterId },
+      request,
+    );
+    return registration;
+  });
+}
+
+export async function listClusters(scope: TenantScope, settings: ClustersSettings) {
+  const rows = (await scope.from<ClusterRow>("clusters").orderBy("name")) as ClusterRow[];
+  return { items: rows.map((r) => clusterView(r, settings.offlineAfterSeconds)) };
+}
+
+export async function getCluster(scope: TenantScope, clusterId: string, settings: ClustersSettings) {
+  return clusterView(await findCluster(scope, clusterId), settings.offlineAfterSeconds);
+}
+
+export async function listNodes(scope: TenantScope, clusterId: string) {
+  await findCluster(scope, clusterId);
+  const rows = (await scope
+    .from<ClusterNodeRow>("cluster_nodes")
+    .where({ cluster_id: clusterId })
+    .orderBy("hostname")) as ClusterNodeRow[];
+  return { items: rows.map(nodeView) };
+}
+
+export interface RegisterInput {
+  token: string;
+  publicKey: string;
+  hostname: string;
+  agentVersion: string;
+  docker: DockerFacts;
+}
+
+/**
+ * Spends a registration token (in the same transaction that records the new credential) and mints the agent's
+ * NATS user JWT for the public key it sent. Returns the public keys of credentials it replaced (to revoke).
+ */
+export async function registerAgent(
+  db: Db,
+  identity: NatsIdentity,
+  input: RegisterInput,
+  settings: ClustersSettings,
+  request: RequestInfo,
+) {
+  return db.transaction(async (trx) => {
+    // Pre-authentication lookup by the hash of a 256-bit secret; the row then names the tenant.
+    const token = await trx("cluster_registration_tokens")
+      .where({ token_hash: hashRegistrationToken(input.token) })
+      .forUpdate()
+      .first<{ id: string; org_id: string; cluster_id: string; expires_at: Date; used_at: Date | null } | undefined>();
+    if (!token || token.used_at || token.expires_at <= new Date()) {
+      throw new UnauthorizedError(
+        "REGISTRATION_TOKEN_INVALID",
+        "the registration token is invalid, expired or already used",
+      );
+    }
+    const scope = new TenantScope(trx, token.org_id);
+    await scope.from("cluster_registration_tokens").where({ id: token.id }).update({ used_at: trx.fn.now() });
+    const cluster = await findCluster(scope, token.cluster_id, true);
+    const replaced = (await scope
+      .from("agent_credentials")
+      .where({ cluster_id: cluster.id })
+      .whereNull("revoked_at")
+      .update({ revoked_at: trx.fn.now() })
+      .returning("public_nkey")) as Array<{ public_nkey: string }>;
+    const credential = await mintAgentCredential(
+      identity,
+      cluster.id,
+      input.publicKey,
+      settings.agentCredentialTtlSeconds,
+    );
+    await scope.insert("agent_credentials", {
+      cluster_id: cluster.id,
+      public_nkey: input.publicKey,
+      jwt_id: credential.jwtId,
+      expires_at: credential.expiresAt,
+    });
+    await scope
+      .from("clusters")
+      .where({ id: cluster.id })
+      .update({
+        agent_id: input.publicKey,
+        status: "offline",
+        facts_json: JSON.stringify({ ...input.docker, hostname: input.hostname, agentVersion: input.agentVersion }),
+      });
+    await recordAudit(
+      scope,
+      {
+        actorType: "agent",
+        actorId: input.publicKey,
+        action: "cluster.agent_registered",
+        targetType: "cluster",
+        targetId: cluster.id,
+        data: { hostname: input.hostname, agentVersion: input.agentVersion, replacedAgents: replaced.length },
+      },
+      request,
+    );
+    return {
+      response: {
+        clusterId: cluster.id,
+        orgId: cluster.org_id,
+        jwt: credential.jwt,
+        natsUrls: settings.agentNatsUrls,
+        commandSigningPublicKey: commandSigningPublicKey(identity.commandSigningSeed),
+        expiresAt: credential.expiresAt.getTime(),
+      },
+      replacedKeys: replaced.map((r) => r.public_nkey).filter((k) => k !== input.publicKey),
+    };
+  });
+}
+
+/** Revokes every credential of the cluster; the caller then pushes the revocation to NATS. */
+export async function revokeCluster(
+  scope: TenantScope,
+  principal: Principal,
+  clusterId: string,
+  settings: ClustersSettings,
+  request: RequestInfo,
+  opts: { delete: boolean },
+) {
+  return scope.transaction(async (tx) => {
+    const cluster = await findCluster(tx, clusterId, true);
+    const revoked = (await tx
+      .from("agent_credentials")
+      .where({ cluster_id: clusterId })
+      .whereNull("revoked_at")
+      .update({ revoked_at: new Date() })
+      .returning("public_nkey")) as Array<{ public_nkey: string }>;
+    await tx.from("cluster_registration_tokens").where({ cluster_id: clusterId }).whereNull("used_at").delete();
+    let view;
+    if (opts.delete) {
+      const inUse = await tx.from("environments").where({ cluster_id: clusterId }).first("id");
+      if (inUse)
+        throw new ConflictError(
+          "CLUSTER_IN_USE",
+          "environments still deploy to this cluster; move or delete them first",
+        );
+      await tx.from("clusters").where({ id: clusterId }).delete();
+      view = clusterView({ ...cluster, status: "revoked" }, settings.offlineAfterSeconds);
+    } else {
+      const [row] = (await tx
+        .from<ClusterRow>("clusters")
+        .where({ id: clusterId })
+        .update({ status: "revoked", agent_id: null })
+        .returning("*")) as ClusterRow[];
+      view = clusterView(row!, settings.offlineAfterSeconds);
+    }
+    await recordAudit(
+      tx,
+      {
+        ...actorOf(principal),
+        action: opts.delete ? "cluster.delete" : "cluster.revoke",
+        targetType: "cluster",
+        targetId: clusterId,
+        data: { name: cluster.name, revokedCredentials: revoked.length },
+      },
+      request,
+    );
+    return { cluster: view, revokedKeys: revoked.map((r) => r.public_nkey) };
+  });
+}
+
+/** Every revoked agent key with the time it was revoked: the complete revocation list of the account. */
+export async function accountRevocations(db: Db): Promise<Record<string, number>> {
+  // Installation-wide: the account JWT carries every org's revoked agents. Credentials that expired long ago
+  // no longer need listing, since the server already refuses an expired JWT.
+  const rows = await db("agent_credentials")
+    .whereNotNull("revoked_at")
+    .where("expires_at", ">", db.fn.now())
+    .select<{ public_nkey: string; revoked_at: Date }[]>("public_nkey", "revoked_at");
+  const result: Record<string, number> = {};
+  for (const r of rows)
+    result[r.public_nkey] = Math.max(result[r.public_nkey] ?? 0, Math.ceil(r.revoked_at.getTime() / 1000));
+  return result;
+}
+
+/** Mints a fresh JWT for the registered key of the cluster, if that credential is still live. */
+export async function renewAgentCredential(
+  db: Db,
+  identity: NatsIdentity,
+  clusterId: string,
+  publicKey: string,
+  ttlSeconds: number,
+) {
+  return db.transaction(async (trx) => {
+    const current = await trx("agent_credentials")
+      .where({ cluster_id: clusterId, public_nkey: publicKey })
+      .whereNull("revoked_at")
+      .where("expires_at", ">", trx.fn.now())
+      .orderBy("issued_at", "desc")
+      .first<{ org_id: string } | undefined>("org_id");
+    if (!current)
+      throw new UnauthorizedError(
+        "CREDENTIAL_REVOKED",
+        "this agent's credentials are revoked or expired; register again",
+      );
+    const credential = await mintAgentCredential(identity, clusterId, publicKey, ttlSeconds);
+    const scope = new TenantScope(trx, current.org_id);
+    // The JWT id is a hash of the claims: a renewal within the same second yields the very same JWT.
+    await scope
+      .insert("agent_credentials", {
+        cluster_id: clusterId,
+        public_nkey: publicKey,
+        jwt_id: credential.jwtId,
+        expires_at: credential.expiresAt,
+      })
+      .onConflict("jwt_id")
+      .ignore();
+    await recordAudit(
+      scope,
+      {
+        actorType: "agent",
+        actorId: publicKey,
+        action: "cluster.agent_credentials_renewed",
+        targetType: "cluster",
+        targetId: clusterId,
+      },
+      { ip: null, userAgent: null },
+    );
+    return credential;
+  });
+}
+
+/** The registered key of a cluster (for verifying renewal signatures). Installation-wide lookup by cluster id. */
+export async function registeredAgentKey(db: Db, clusterId: string): Promise<string | null> {
+  const row = await db<ClusterRow>("clusters").where({ id: clusterId }).first("agent_id");
+  return row?.agent_id ?? null;
+}

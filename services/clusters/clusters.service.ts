@@ -1,0 +1,227 @@
+/**
+ * clusters: REST actions for clusters and agent registration, plus the agent link: heartbeats, inventory and
+ * credential renewal consumed from NATS (queue groups, so any number of instances share the load).
+ */
+import { readFile } from "node:fs/promises";
+import { connect, credsAuthenticator, type NatsConnection, type Subscription } from "nats";
+import type { ServiceSchema } from "moleculer";
+import type { Config } from "../_shared/config.js";
+import type { Db } from "../_shared/db.js";
+import { requestInfo, type CallContext } from "../_shared/principal.js";
+import { actionScope } from "../_shared/service-context.js";
+import type { RestParams } from "../api/routes.js";
+import type { NatsIdentity } from "../../nats/identity.js";
+import { verifyRenewRequest } from "../../nats/protocol/envelope.js";
+import { validateMessage } from "../../nats/protocol/messages.js";
+import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
+import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
+import {
+  accountRevocations,
+  createCluster,
+  getCluster,
+  issueNewRegistrationToken,
+  listClusters,
+  listNodes,
+  registerAgent,
+  registeredAgentKey,
+  renewAgentCredential,
+  revokeCluster,
+  type ClustersSettings,
+  type RegisterInput,
+} from "./clusters.logic.js";
+import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
+
+export const HEARTBEAT_FLUSH_MS = 1_000;
+export const OFFLINE_SWEEP_MS = 5_000;
+const QUEUE = "stackyard-clusters";
+
+type Ctx<B = unknown, P = Record<string, string>> = CallContext<RestParams<B, Record<string, unknown>, P>>;
+
+export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
+  const settings: ClustersSettings = {
+    publicUrl: config.clusters.publicUrl,
+    agentNatsUrls: config.nats.agentUrls,
+    registrationTokenTtlSeconds: config.clusters.registrationTokenTtlSeconds,
+    agentCredentialTtlSeconds: config.clusters.agentCredentialTtlSeconds,
+    offlineAfterSeconds: config.clusters.offlineAfterSeconds,
+  };
+  let identity: NatsIdentity;
+  let link: NatsConnection | undefined;
+  let system: NatsConnection | undefined;
+  const subscriptions: Subscription[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const heartbeats = new HeartbeatBatcher(db);
+  const decoder = new TextDecoder();
+
+  return {
+    name: "clusters",
+    actions: {
+      create(ctx: Ctx<{ name: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return createCluster(scope, principal, ctx.params.body, settings, request);
+      },
+      list: (ctx: Ctx) => listClusters(actionScope(db, ctx).scope, settings),
+      get: (ctx: Ctx<unknown, { clusterId: string }>) =>
+        getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
+      nodes: (ctx: Ctx<unknown, { clusterId: string }>) =>
+        listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      registrationToken(ctx: Ctx<unknown, { clusterId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return issueNewRegistrationToken(scope, principal, ctx.params.params.clusterId, settings, request);
+      },
+      async revoke(ctx: Ctx<unknown, { clusterId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
+          delete: false,
+        });
+        await this.pushRevocations();
+        return result.cluster;
+      },
+      async remove(ctx: Ctx<unknown, { clusterId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
+          delete: true,
+        });
+        await this.pushRevocations();
+        return result.cluster;
+      },
+      async register(ctx: Ctx<RegisterInput>) {
+        const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
+        if (result.replacedKeys.length > 0) await this.pushRevocations();
+        return result.response;
+      },
+    },
+    methods: {
+      /** Pushes the complete revocation list; retried because the server ignores an update that is not newer. */
+      async pushRevocations(): Promise<void> {
+        if (!system) throw new Error("system NATS connection is not open");
+        let lastError: unknown;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          try {
+            await pushAccountRevocations(system, identity, await accountRevocations(db));
+            return;
+          } catch (err) {
+            lastError = err;
+            await new Promise((r) => setTimeout(r, 1_100));
+          }
+        }
+        throw lastError;
+      },
+      async onHeartbeat(subject: string, data: Uint8Array) {
+        const clusterId = subject.split(".")[1] ?? "";
+        if (!isClusterId(clusterId)) return;
+        const hb = validateMessage("Heartbeat", JSON.parse(decoder.decode(data)));
+        if (hb.clusterId !== clusterId) return;
+        heartbeats.add(clusterId, hb);
+        if (heartbeats.size >= 1_000) await heartbeats.flush();
+      },
+      async onInventory(subject: string, data: Uint8Array) {
+        const clusterId = subject.split(".")[1] ?? "";
+        if (!isClusterId(clusterId)) return;
+        const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
+        if (inventory.clusterId !== clusterId) return;
+        await applyInventory(db, clusterId, inventory);
+      },
+      async onRenew(subject: string, data: Uint8Array): Promise<unknown> {
+        const clusterId = subject.split(".")[1] ?? "";
+        if (!isClusterId(clusterId)) return { ok: false, error: { code: "WRONG_CLUSTER", message: "unknown cluster" } };
+        const registered = await registeredAgentKey(db, clusterId);
+        if (!registered)
+          return {
+            ok: false,
+            error: { code: "CREDENTIAL_REVOKED", message: "no agent is registered for this cluster" },
+          };
+        const request = verifyRenewRequest(JSON.parse(decoder.decode(data)), {
+          registeredPublicKey: registered,
+          clusterId,
+          now: Date.now(),
+        });
+        const credential = await renewAgentCredential(
+          db,
+          identity,
+          clusterId,
+          request.publicKey,
+          settings.agentCredentialTtlSeconds,
+        );
+        return { ok: true, jwt: credential.jwt, expiresAt: credential.expiresAt.getTime() };
+      },
+      subscribe(subject: string, handler: (subject: string, data: Uint8Array) => Promise<unknown>, replies: boolean) {
+        if (!link) return;
+        const sub = link.subscribe(subject, {
+          queue: QUEUE,
+          callback: (err, msg) => {
+            if (err) return;
+            handler(msg.subject, msg.data).then(
+              (answer) => {
+                if (replies && msg.reply) msg.respond(new TextEncoder().encode(JSON.stringify(answer)));
+              },
+              (error: unknown) => {
+                const e = error as { type?: string; code?: string; message?: string };
+                this.logger.warn({
+                  msg: "agent message rejected",
+                  subject: msg.subject,
+                  code: e.type ?? e.code,
+                  reason: e.message,
+                });
+                if (replies && msg.reply) {
+                  msg.respond(
+                    new TextEncoder().encode(
+                      JSON.stringify({
+                        ok: false,
+                        error: { code: e.type ?? e.code ?? "REJECTED", message: e.message ?? "rejected" },
+                      }),
+                    ),
+                  );
+                }
+              },
+            );
+          },
+        });
+        subscriptions.push(sub);
+      },
+    },
+    async started() {
+      identity = await loadNatsIdentity(config.nats.identityFile);
+      link = await connect({
+        servers: config.nats.url,
+        authenticator: credsAuthenticator(await readFile(config.nats.credsFile)),
+        name: "stackyard-clusters",
+        maxReconnectAttempts: -1,
+      });
+      system = await connect({
+        servers: config.nats.url,
+        authenticator: credsAuthenticator(await readFile(config.nats.systemCredsFile)),
+        name: "stackyard-clusters-system",
+        maxReconnectAttempts: -1,
+      });
+      this.subscribe(
+        CONTROL_PLANE_SUBSCRIPTIONS.heartbeats,
+        (s: string, d: Uint8Array) => this.onHeartbeat(s, d),
+        false,
+      );
+      this.subscribe(
+        CONTROL_PLANE_SUBSCRIPTIONS.inventory,
+        (s: string, d: Uint8Array) => this.onInventory(s, d),
+        false,
+      );
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (s: string, d: Uint8Array) => this.onRenew(s, d), true);
+      await link.flush();
+      const onError = (what: string) => (err: unknown) =>
+        this.logger.error({ msg: `${what} failed`, error: String(err) });
+      timers.push(setInterval(() => heartbeats.flush().catch(onError("heartbeat flush")), HEARTBEAT_FLUSH_MS));
+      timers.push(
+        setInterval(
+          () => sweepOffline(db, settings.offlineAfterSeconds).catch(onError("offline sweep")),
+          OFFLINE_SWEEP_MS,
+        ),
+      );
+    },
+    async stopped() {
+      for (const t of timers) clearInterval(t);
+      for (const s of subscriptions) s.unsubscribe();
+      await heartbeats.flush().catch(() => undefined);
+      await link?.drain();
+      await system?.close();
+    },
+  };
+}

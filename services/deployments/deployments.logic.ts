@@ -1,0 +1,215 @@
+/** Creating, listing, cancelling and rolling back deployments — the REST side; execution lives in worker.ts. */
+import { createHash } from "node:crypto";
+import { ConflictError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
+import type { Principal, RequestInfo } from "../_shared/principal.js";
+import type { TenantScope } from "../_shared/tenant.js";
+import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { appendEvents } from "./events.repo.js";
+import { transitionOrThrow } from "./state-machine.js";
+import { deploymentView, type DeploymentRow, type DeploymentView } from "./views.js";
+
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+export const ROLLBACK_WARNING =
+  "rollback restores the services of an older release; volumes and data are NOT rolled back";
+
+export interface EnvironmentRow {
+  id: string;
+  org_id: string;
+  stack_id: string;
+  name: string;
+  cluster_id: string;
+  deploy_timeout_seconds: number;
+}
+
+export async function findEnvironment(scope: TenantScope, environmentId: string): Promise<EnvironmentRow> {
+  const env = (await scope.from<EnvironmentRow>("environments").where({ id: environmentId }).first()) as
+    EnvironmentRow | undefined;
+  if (!env) throw new NotFoundError("ENVIRONMENT_NOT_FOUND", "no such environment");
+  return env;
+}
+
+export async function findDeployment(scope: TenantScope, deploymentId: string, lock = false): Promise<DeploymentRow> {
+  const q = scope.from<DeploymentRow>("deployments").where({ id: deploymentId });
+  if (lock) q.forUpdate();
+  const row = (await q.first()) as DeploymentRow | undefined;
+  if (!row) throw new NotFoundError("DEPLOYMENT_NOT_FOUND", "no such deployment");
+  return row;
+}
+
+async function releaseOfStack(
+  scope: TenantScope,
+  stackId: string,
+  releaseId: string,
+): Promise<{ id: string; version: number }> {
+  const release = (await scope
+    .from("stack_releases")
+    .where({ id: releaseId, stack_id: stackId })
+    .first("id", "version")) as { id: string; version: number } | undefined;
+  if (!release) throw new NotFoundError("RELEASE_NOT_FOUND", "no such release of this environment's stack");
+  return release;
+}
+
+const requestHash = (body: unknown): string => createHash("sha256").update(JSON.stringify(body)).digest("hex");
+
+export interface CreateDeploymentInput {
+  environmentId: string;
+  releaseId: string;
+  kind: "deploy" | "rollback";
+  idempotencyKey: string | null;
+}
+
+export interface CreatedDeployment {
+  deployment: DeploymentView;
+  /** True when an earlier request with the same idempotency key created it. */
+  replayed: boolean;
+}
+
+export async function createDeployment(
+  scope: TenantScope,
+  principal: Principal,
+  input: CreateDeploymentInput,
+  request: RequestInfo,
+): Promise<CreatedDeployment> {
+  return scope.transaction(async (tx) => {
+    const trx = tx.db;
+    const fingerprint = requestHash({
+      environmentId: input.environmentId,
+      releaseId: input.releaseId,
+      kind: input.kind,
+    });
+    if (input.idempotencyKey) {
+      // Same-key requests wait for each other, so exactly one creates the deployment.
+      await trx.raw("select pg_advisory_xact_lock(hashtext(?))", [`${scope.orgId}:${input.idempotencyKey}`]);
+      const existing = (await tx.from("deployment_idempotency_keys").where({ key: input.idempotencyKey }).first()) as
+        { request_hash: string; deployment_id: string; expires_at: Date } | undefined;
+      if (existing && existing.expires_at > new Date()) {
+        if (existing.request_hash !== fingerprint) {
+          throw new UnprocessableError(
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used for a different request",
+          );
+        }
+        return { deployment: deploymentView(await findDeployment(tx, existing.deployment_id)), replayed: true };
+      }
+      if (existing) await tx.from("deployment_idempotency_keys").where({ key: input.idempotencyKey }).delete();
+    }
+    const env = await findEnvironment(tx, input.environmentId);
+    const release = await releaseOfStack(tx, env.stack_id, input.releaseId);
+    const [row] = (await tx
+      .insert("deployments", {
+        environment_id: env.id,
+        release_id: release.id,
+        kind: input.kind,
+        status: "PENDING",
+        created_by: principal.actorId,
+        created_by_type: principal.actorType,
+      })
+      .returning("*")) as DeploymentRow[];
+    const deployment = row!;
+    if (input.idempotencyKey) {
+      await tx.insert("deployment_idempotency_keys", {
+        key: input.idempotencyKey,
+        request_hash: fingerprint,
+        deployment_id: deployment.id,
+        expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_SECONDS * 1000),
+      });
+    }
+    const events: Array<{ level: "info" | "warn"; message: string; data?: Record<string, unknown> }> = [];
+    if (input.kind === "rollback") events.push({ level: "warn", message: ROLLBACK_WARNING, data: { rollback: true } });
+    events.push({
+      level: "info",
+      message: `queued: ${input.kind} of release v${release.version} to environment ${env.name}`,
+      data: { releaseId: release.id, releaseVersion: release.version, by: principal.email },
+    });
+    await appendEvents(trx, scope.orgId, deployment.id, events);
+    await recordAudit(
+      tx,
+      {
+        ...actorOf(principal),
+        action: input.kind === "rollback" ? "deployment.rollback" : "deployment.create",
+        targetType: "deployment",
+        targetId: deployment.id,
+        data: { environmentId: env.id, releaseId: release.id, releaseVersion: release.version },
+      },
+      request,
+    );
+    return { deployment: deploymentView({ ...deployment, release_version: release.version }), replayed: false };
+  });
+}
+
+/** The release a rollback goes back to by default: the one deployed successfully before the current one. */
+export async function previousSuccessfulRelease(scope: TenantScope, environmentId: string): Promise<string> {
+  const succeeded = (await scope
+    .from("deployments")
+    .where({ environment_id: environmentId, status: "SUCCEEDED" })
+    .orderBy("finished_at", "desc")
+    .select("release_id")) as Array<{ release_id: string }>;
+  const current = succeeded[0]?.release_id;
+  const previous = succeeded.find((d) => d.release_id !== current);
+  if (!previous)
+    throw new ConflictError(
+      "NOTHING_TO_ROLL_BACK",
+      "this environment has no earlier successful release to roll back to",
+    );
+  return previous.release_id;
+}
+
+export async function listDeployments(
+  scope: TenantScope,
+  environmentId: string,
+  opts: { limit: number; before?: string | undefined },
+) {
+  await findEnvironment(scope, environmentId);
+  const q = scope
+    .from<DeploymentRow>("deployments")
+    .join("stack_releases", "stack_releases.id", "deployments.release_id")
+    .where("deployments.environment_id", environmentId)
+    .select("deployments.*", "stack_releases.version as release_version");
+  if (opts.before) q.where("deployments.created_at", "<", new Date(opts.before));
+  const rows = (await q.orderBy("deployments.created_at", "desc").limit(opts.limit + 1)) as Array<
+    DeploymentRow & { release_version: number }
+  >;
+  const page = rows.slice(0, opts.limit);
+  return {
+    items: page.map(deploymentView),
+    nextBefore: rows.length > opts.limit ? (page[page.length - 1]?.created_at.toISOString() ?? null) : null,
+  };
+}
+
+export async function getDeployment(scope: TenantScope, deploymentId: string): Promise<DeploymentView> {
+  const row = (await scope
+    .from<DeploymentRow>("deployments")
+    .join("stack_releases", "stack_releases.id", "deployments.release_id")
+    .where("deployments.id", deploymentId)
+    .first("deployments.*", "stack_releases.version as release_version")) as
+    (DeploymentRow & { release_version: number }) | undefined;
+  if (!row) throw new NotFoundError("DEPLOYMENT_NOT_FOUND", "no such deployment");
+  return deploymentView(row);
+}
+
+/** Cancels a queued deployment outright; a running one is the caller's to stop on the agent first. */
+export async function cancelPending(
+  scope: TenantScope,
+  principal: Principal,
+  deployment: DeploymentRow,
+  request: RequestInfo,
+) {
+  return scope.transaction(async (tx) => {
+    const row = await transitionOrThrow(tx.db, deployment, "CANCELED", {
+      errorMessage: `canceled by ${principal.email} before it started`,
+    });
+    await appendEvents(tx.db, scope.orgId, deployment.id, [
+      {
+        level: "warn",
+        message: `canceled by ${principal.email} before it started; nothing was changed on the cluster`,
+        data: { terminal: true, status: "CANCELED" },
+      },
+    ]);
+    await recordAudit(
+      tx,
+      { ...actorOf(principal), action: "deployment.cancel", targetType: "deployment", targetId: deployment.id },
+      request,
+    );
+    return row;
+  });
+}

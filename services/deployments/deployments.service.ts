@@ -1,0 +1,252 @@
+/**
+ * deployments: the REST side of deployments (create with idempotency, rollback, cancel, history, the event
+ * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
+ * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
+ */
+import type { ServiceSchema } from "moleculer";
+import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
+import type { Config } from "../_shared/config.js";
+import type { Db } from "../_shared/db.js";
+import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { ConflictError } from "../_shared/errors.js";
+import type { CallContext } from "../_shared/principal.js";
+import { actionScope } from "../_shared/service-context.js";
+import type { RestParams } from "../api/routes.js";
+import { loadNatsIdentity } from "../clusters/nats-admin.js";
+import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import {
+  cancelPending,
+  createDeployment,
+  findDeployment,
+  findEnvironment,
+  getDeployment,
+  listDeployments,
+  previousSuccessfulRelease,
+} from "./deployments.logic.js";
+import { appendEvents, listEvents } from "./events.repo.js";
+import { DeploymentEventWriter, type IncomingEvent } from "./events-writer.js";
+import { deployJobSubject, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
+import { connectControlPlane } from "./nats-link.js";
+import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
+import { transition } from "./state-machine.js";
+import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
+import { TERMINAL_STATUSES, type DeploymentEventView } from "./views.js";
+
+/** Broadcast to every gateway for SSE clients: events just persisted, and the status they led to. */
+export const DEPLOYMENT_EVENTS_BROADCAST = "deployments.events";
+export interface DeploymentEventsBroadcast {
+  deploymentId: string;
+  events: DeploymentEventView[];
+  status: string | null;
+}
+
+export const EVENTS_PAGE_LIMIT = 1_000;
+const WRITER_BATCH_DELAY_MS = 5;
+
+type Ctx<B = unknown, Q = Record<string, unknown>, P = Record<string, string>> = CallContext<RestParams<B, Q, P>>;
+
+export function createDeploymentsService({ config, db }: { config: Config; db: Db }): ServiceSchema {
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let runtime: RuntimeDeps & { scaleTimeoutMs: number };
+  let writerMessages: ConsumerMessages | undefined;
+  const writer = new DeploymentEventWriter(db, config.stacks.masterKeys);
+
+  return {
+    name: "deployments",
+    actions: {
+      async create(ctx: Ctx<{ releaseId: string }, Record<string, unknown>, { envId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await createDeployment(
+          scope,
+          principal,
+          {
+            environmentId: ctx.params.params.envId,
+            releaseId: ctx.params.body.releaseId,
+            kind: "deploy",
+            idempotencyKey: this.idempotencyKey(ctx),
+          },
+          request,
+        );
+        if (!result.replayed) await this.enqueue(result.deployment.id);
+        return result.deployment;
+      },
+      async rollback(ctx: Ctx<{ releaseId?: string }, Record<string, unknown>, { envId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const envId = ctx.params.params.envId;
+        await findEnvironment(scope, envId);
+        const releaseId = ctx.params.body.releaseId ?? (await previousSuccessfulRelease(scope, envId));
+        const result = await createDeployment(
+          scope,
+          principal,
+          { environmentId: envId, releaseId, kind: "rollback", idempotencyKey: this.idempotencyKey(ctx) },
+          request,
+        );
+        if (!result.replayed) await this.enqueue(result.deployment.id);
+        return result.deployment;
+      },
+      list(ctx: Ctx<unknown, { limit?: number; before?: string }, { envId: string }>) {
+        const { scope } = actionScope(db, ctx);
+        return listDeployments(scope, ctx.params.params.envId, {
+          limit: ctx.params.query.limit ?? 50,
+          before: ctx.params.query.before,
+        });
+      },
+      get: (ctx: Ctx<unknown, Record<string, unknown>, { deploymentId: string }>) =>
+        getDeployment(actionScope(db, ctx).scope, ctx.params.params.deploymentId),
+      /** Replay for the SSE stream (the gateway streams; this returns one page after `afterSeq`). */
+      async events(
+        ctx: Ctx<unknown, { lastEventId?: number }, { deploymentId: string }> & {
+          params: { afterSeq?: number | null };
+        },
+      ) {
+        const { scope } = actionScope(db, ctx);
+        const deployment = await getDeployment(scope, ctx.params.params.deploymentId);
+        const afterSeq = ctx.params.afterSeq ?? ctx.params.query.lastEventId ?? null;
+        const events = await listEvents(scope, deployment.id, afterSeq, EVENTS_PAGE_LIMIT);
+        return { deployment, events, more: events.length === EVENTS_PAGE_LIMIT };
+      },
+      async cancel(ctx: Ctx<unknown, Record<string, unknown>, { deploymentId: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const deployment = await findDeployment(scope, ctx.params.params.deploymentId);
+        if (TERMINAL_STATUSES.includes(deployment.status)) {
+          throw new ConflictError("DEPLOYMENT_FINISHED", `the deployment already ended ${deployment.status}`);
+        }
+        if (deployment.status === "PENDING") {
+          await cancelPending(scope, principal, deployment, request);
+          this.broadcastEvents(
+            deployment.id,
+            await listEvents(scope, deployment.id, null, EVENTS_PAGE_LIMIT),
+            "CANCELED",
+          );
+          return getDeployment(scope, deployment.id);
+        }
+        const env = await findEnvironment(scope, deployment.environment_id);
+        await scope.transaction((tx) =>
+          recordAudit(
+            tx,
+            { ...actorOf(principal), action: "deployment.cancel", targetType: "deployment", targetId: deployment.id },
+            request,
+          ),
+        );
+        try {
+          await sendAgentCommand(
+            nc,
+            runtime.commandSigningSeed,
+            { orgId: scope.orgId, clusterId: env.cluster_id },
+            "CancelDeployment",
+            { deploymentId: deployment.id, reason: `canceled by ${principal.email}` },
+            { timeoutMs: runtime.statusTimeoutMs },
+          );
+        } catch (err) {
+          if (!(err instanceof AgentUnreachableError)) throw err;
+          // The agent is gone: nothing will report the end, so record it here.
+          await db.transaction(async (trx) => {
+            const row = await transition(trx, deployment.id, "CANCELED", {
+              errorMessage: "canceled while the agent was unreachable",
+            });
+            if (row) {
+              const events = await appendEvents(trx, scope.orgId, deployment.id, [
+                {
+                  level: "warn",
+                  message: "canceled while the agent was unreachable; the stack may be left mid-update",
+                  data: { terminal: true, status: "CANCELED" },
+                },
+              ]);
+              this.broadcastEvents(deployment.id, events, "CANCELED");
+            }
+          });
+        }
+        return getDeployment(scope, deployment.id);
+      },
+      status: (ctx: Ctx<unknown, Record<string, unknown>, { envId: string }>) =>
+        environmentStatus(runtime, actionScope(db, ctx).scope, ctx.params.params.envId),
+      scale(ctx: Ctx<{ replicas: number }, Record<string, unknown>, { envId: string; service: string }>) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return scaleService(
+          runtime,
+          scope,
+          principal,
+          {
+            environmentId: ctx.params.params.envId,
+            service: ctx.params.params.service,
+            replicas: ctx.params.body.replicas,
+          },
+          request,
+        );
+      },
+      logs(ctx: Ctx<unknown, { tail?: number; since?: number }, { envId: string; service: string }>) {
+        const { scope } = actionScope(db, ctx);
+        return serviceLogs(runtime, scope, {
+          environmentId: ctx.params.params.envId,
+          service: ctx.params.params.service,
+          tail: ctx.params.query.tail ?? 200,
+          since: ctx.params.query.since ?? null,
+        });
+      },
+    },
+    methods: {
+      idempotencyKey(ctx: Ctx): string | null {
+        return (ctx.meta as { idempotencyKey?: string }).idempotencyKey ?? null;
+      },
+      async enqueue(deploymentId: string) {
+        await js.publish(deployJobSubject(deploymentId), new TextEncoder().encode(JSON.stringify({ deploymentId })), {
+          msgID: deploymentId,
+        });
+      },
+      broadcastEvents(deploymentId: string, events: DeploymentEventView[], status: string | null) {
+        const payload: DeploymentEventsBroadcast = { deploymentId, events, status };
+        void this.broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
+      },
+      /** Drains the agent events stream in small batches: a batch closes a few ms after its first message. */
+      async runEventWriter() {
+        const consumer = await js.consumers.get(AGENT_EVENTS_STREAM.name, EVENT_WRITERS_CONSUMER);
+        writerMessages = await consumer.consume({ max_messages: 1_000 });
+        let pending: Array<{ msg: IncomingEvent; ack(): void }> = [];
+        let flushing = Promise.resolve();
+        let scheduled = false;
+        const flush = () => {
+          scheduled = false;
+          const batch = pending;
+          pending = [];
+          flushing = flushing.then(async () => {
+            try {
+              const written = await writer.write(batch.map((b) => b.msg));
+              for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
+              for (const b of batch) b.ack();
+            } catch (err) {
+              // Not acked: JetStream redelivers after ack_wait, and the insert is idempotent.
+              this.logger.error({ msg: "persisting deployment events failed", error: String(err) });
+            }
+          });
+        };
+        for await (const m of writerMessages) {
+          pending.push({ msg: { subject: m.subject, data: m.data }, ack: () => m.ack() });
+          if (!scheduled) {
+            scheduled = true;
+            setTimeout(flush, WRITER_BATCH_DELAY_MS);
+          }
+        }
+      },
+    },
+    async started() {
+      const identity = await loadNatsIdentity(config.nats.identityFile);
+      nc = await connectControlPlane(config, "stackyard-deployments");
+      js = nc.jetstream();
+      await ensureDeploymentStreams(await nc.jetstreamManager());
+      runtime = {
+        nc,
+        commandSigningSeed: identity.commandSigningSeed,
+        statusTimeoutMs: config.deployments.statusTimeoutMs,
+        scaleTimeoutMs: config.deployments.scaleTimeoutSeconds * 1000,
+      };
+      this.runEventWriter().catch((err: unknown) =>
+        this.logger.error({ msg: "event writer stopped", error: String(err) }),
+      );
+    },
+    async stopped() {
+      writerMessages?.stop();
+      await nc?.drain();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * What a deployment sends to the agent: the release rendered for its environment (overlay patch, env vars,
+ * versioned secret references) plus the secret values, decrypted in memory only for this command.
+ */
+import type { Db } from "../_shared/db.js";
+import { UnprocessableError } from "../_shared/errors.js";
+import type { MasterKeys } from "../stacks/secrets-crypto.js";
+import { loadSecretValues } from "../stacks/secrets-repo.js";
+import { renderDesiredState } from "../stacks/render.js";
+import type { DeployStack } from "../../nats/protocol/messages.js";
+
+export interface DeploymentContext {
+  deploymentId: string;
+  orgId: string;
+  environmentId: string;
+  clusterId: string;
+  stackName: string;
+  releaseId: string;
+  releaseVersion: number;
+  composeYaml: string;
+  timeoutSeconds: number;
+}
+
+/** Everything about a deployment the worker needs, in one query (installation-wide: the job names the id). */
+export async function loadDeploymentContext(db: Db, deploymentId: string): Promise<DeploymentContext | null> {
+  const row = await db("deployments as d")
+    .join("environments as e", "e.id", "d.environment_id")
+    .join("stacks as s", "s.id", "e.stack_id")
+    .join("stack_releases as r", "r.id", "d.release_id")
+    .where("d.id", deploymentId)
+    .first<
+      | {
+          org_id: string;
+          environment_id: string;
+          cluster_id: string;
+          stack_name: string;
+          release_id: string;
+          version: number;
+          compose_yaml: string;
+          deploy_timeout_seconds: number;
+        }
+      | undefined
+    >(
+      "d.org_id",
+      "d.environment_id",
+      "e.cluster_id",
+      "s.name as stack_name",
+      "d.release_id",
+      "r.version",
+      "r.compose_yaml",
+      "e.deploy_timeout_seconds",
+    );
+  if (!row) return null;
+  return {
+    deploymentId,
+    orgId: row.org_id,
+    environmentId: row.environment_id,
+    clusterId: row.cluster_id,
+    stackName: row.stack_name,
+    releaseId: row.release_id,
+    releaseVersion: row.version,
+    composeYaml: row.compose_yaml,
+    timeoutSeconds: row.deploy_timeout_seconds,
+  };
+}
+
+export interface DeployCommand {
+  payload: Omit<DeployStack, "firstSeq">;
+  /** Every secret value in the command, for masking output. */
+  secretValues: string[];
+}
+
+export async function buildDeployCommand(
+  db: Db,
+  keys: MasterKeys,
+  ctx: DeploymentContext,
+  previousServices: string[] | null,
+): Promise<DeployCommand> {
+  const overlay = await db("stack_overlays")
+    .where({ org_id: ctx.orgId, environment_id: ctx.environmentId })
+    .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml");
+  const secrets = await loadSecretValues(db, ctx.orgId, ctx.environmentId, keys);
+  let rendered;
+  try {
+    rendered = renderDesiredState({
+      stackName: ctx.stackName,
+      releaseCompose: ctx.composeYaml,
+      overlay: { envJson: overlay?.env_json ?? {}, composePatchYaml: overlay?.compose_patch_yaml ?? "" },
+      secrets: secrets.map((s) => ({ name: s.name, version: s.version, services: s.services })),
+    });
+  } catch (err) {
+    throw new UnprocessableError("RENDER_FAILED", `the desired state cannot be rendered: ${(err as Error).message}`);
+  }
+  const used = new Set(rendered.secretRefs.map((r) => r.name));
+  const payloadSecrets = rendered.secretRefs.map((ref) => {
+    const secret = secrets.find((s) => s.name === ref.name && s.version === ref.version);
+    if (!secret)
+      throw new UnprocessableError("SECRET_MISSING", `secret ${ref.name} v${ref.version} is referenced but missing`);
+    return { name: ref.externalName, value: secret.value.toString("utf8") };
+  });
+  const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
+  // --prune only when this release drops services the stack had, so unrelated services are never touched.
+  const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
+  return {
+    payload: {
+      deploymentId: ctx.deploymentId,
+      stackName: ctx.stackName,
+      composeYaml: rendered.yaml,
+      env: {},
+      secrets: payloadSecrets,
+      prune,
+      resolveImage: "never",
+      withRegistryAuth: true,
+      timeoutSeconds: ctx.timeoutSeconds,
+    },
+    secretValues: secrets.filter((s) => used.has(s.name)).map((s) => s.value.toString("utf8")),
+  };
+}
+
+/** Services of the release the environment last deployed successfully (null when it never was). */
+export async function lastDeployedServices(db: Db, environmentId: string): Promise<string[] | null> {
+  const row = await db("deployments as d")
+    .join("stack_releases as r", "r.id", "d.release_id")
+    .where({ "d.environment_id": environmentId, "d.status": "SUCCEEDED" })
+    .orderBy("d.finished_at", "desc")
+    .first<{ compose_yaml: string } | undefined>("r.compose_yaml");
+  if (!row) return null;
+  const { parse } = await import("yaml");
+  const doc = parse(row.compose_yaml) as { services?: Record<string, unknown> } | null;
+  return Object.keys(doc?.services ?? {});
+}
+
+/** Replaces every known secret value in a line; longer values first so overlapping ones mask fully. */
+export function maskSecrets(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const v of [...values].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) {
+    out = out.split(v).join("********");
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+/**
+ * Persists agents' deployment events from JetStream into deployment_events: in order, exactly once (idempotent on
+ * (deployment_id, seq)), with every known secret value masked, batched per deployment. A terminal event moves the
+ * deployment to its final status. Events for a deployment of another cluster are dropped: an agent may only
+ * speak for its own cluster, and the subject (enforced by NATS permissions) says which one it is.
+ */
+import type { Db } from "../_shared/db.js";
+import type { DeploymentEvent, DeploymentOutcome } from "../../nats/protocol/messages.js";
+import { validateMessage } from "../../nats/protocol/messages.js";
+import type { MasterKeys } from "../stacks/secrets-crypto.js";
+import { loadSecretValues } from "../stacks/secrets-repo.js";
+import { TtlCache } from "../_shared/ttl-cache.js";
+import { maskSecrets } from "./desired-state.js";
+import { insertEvents } from "./events.repo.js";
+import { transition } from "./state-machine.js";
+import type { DeploymentEventView, DeploymentStatus } from "./views.js";
+
+export const OUTCOME_STATUS: Record<DeploymentOutcome, DeploymentStatus> = {
+  succeeded: "SUCCEEDED",
+  failed: "FAILED",
+  timed_out: "FAILED",
+  cancelled: "CANCELED",
+};
+
+interface DeploymentInfo {
+  orgId: string;
+  clusterId: string;
+  environmentId: string;
+  secretValues: string[];
+}
+
+export interface IncomingEvent {
+  subject: string;
+  data: Uint8Array;
+}
+
+export interface WrittenBatch {
+  deploymentId: string;
+  events: DeploymentEventView[];
+  status: DeploymentStatus | null;
+}
+
+export class DeploymentEventWriter {
+  private readonly info = new TtlCache<DeploymentInfo>(10 * 60_000, 10_000);
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    private readonly db: Db,
+    private readonly masterKeys: MasterKeys,
+  ) {}
+
+  private async infoOf(deploymentId: string): Promise<DeploymentInfo | null> {
+    const cached = this.info.get(deploymentId);
+    if (cached) return cached;
+    const row = await this.db("deployments as d")
+      .join("environments as e", "e.id", "d.environment_id")
+      .where("d.id", deploymentId)
+      .first<{ org_id: string; cluster_id: string; environment_id: string } | undefined>(
+        "d.org_id",
+        "e.cluster_id",
+        "d.environment_id",
+      );
+    if (!row) return null;
+    const secrets = await loadSecretValues(this.db, row.org_id, row.environment_id, this.masterKeys);
+    const info = {
+      orgId: row.org_id,
+      clusterId: row.cluster_id,
+      environmentId: row.environment_id,
+      secretValues: secrets.map((s) => s.value.toString("utf8")),
+    };
+    this.info.set(deploymentId, info);
+    return info;
+  }
+
+  /** Writes a batch of raw JetStream messages; returns what was newly stored, grouped per deployment. */
+  async write(batch: IncomingEvent[]): Promise<WrittenBatch[]> {
+    const byDeployment = new Map<string, { clusterId: string; events: DeploymentEvent[] }>();
+    for (const msg of batch) {
+      const [, clusterId, , deploymentId] = msg.subject.split(".");
+      if (!clusterId || !deploymentId) continue;
+      let event: DeploymentEvent;
+      try {
+        event = validateMessage("DeploymentEvent", JSON.parse(this.decoder.decode(msg.data)));
+      } catch {
+        continue; // malformed: dropped (and acked), never retried forever
+      }
+      if (event.deploymentId !== deploymentId) continue;
+      const group = byDeployment.get(deploymentId) ?? { clusterId, events: [] };
+      group.events.push(event);
+      byDeployment.set(deploymentId, group);
+    }
+    const written: WrittenBatch[] = [];
+    for (const [deploymentId, group] of byDeployment) {
+      const info = await this.infoOf(deploymentId);
+      if (!info || info.clusterId !== group.clusterId) continue;
+      const terminal = group.events.find((e) => e.outcome !== null);
+      const result = await this.db.transaction(async (trx) => {
+        const stored = await insertEvents(
+          trx,
+          info.orgId,
+          deploymentId,
+          group.events.map((e) => ({
+            seq: e.seq,
+            ts: new Date(e.ts),
+            level: e.level,
+            message: maskSecrets(e.message, info.secretValues),
+            data: {
+              ...(e.data
+                ? (JSON.parse(maskSecrets(JSON.stringify(e.data), info.secretValues)) as Record<string, unknown>)
+                : {}),
+              ...(e.outcome ? { terminal: true, outcome: e.outcome, status: OUTCOME_STATUS[e.outcome] } : {}),
+            },
+          })),
+        );
+        let status: DeploymentStatus | null = null;
+        if (terminal?.outcome) {
+          const to = OUTCOME_STATUS[terminal.outcome];
+          const row = await transition(trx, deploymentId, to, {
+            errorMessage: to === "SUCCEEDED" ? null : maskSecrets(terminal.message, info.secretValues),
+          });
+          if (row) status = to;
+        }
+        return { stored, status };
+      });
+      if (result.stored.length > 0 || result.status)
+        written.push({ deploymentId, events: result.stored, status: result.status });
+    }
+    return written;
+  }
+}

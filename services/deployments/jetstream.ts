@@ -1,0 +1,54 @@
+/** The two JetStream streams of the deployment pipeline and their durable consumers, created idempotently. */
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos, type JetStreamManager } from "nats";
+import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
+
+export const DEPLOY_JOBS_STREAM = { name: "STACKYARD_DEPLOY_JOBS", subjects: ["deploy.jobs.>"] } as const;
+export const deployJobSubject = (deploymentId: string): string => `deploy.jobs.${deploymentId}`;
+
+export const DEPLOY_WORKERS_CONSUMER = "deploy-workers";
+export const EVENT_WRITERS_CONSUMER = "deployment-event-writers";
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Parameters<JetStreamManager["streams"]["add"]>[0] & { name: string },
+) {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (err) {
+    if (!/stream not found/i.test(String(err))) throw err;
+    await jsm.streams.add(config);
+  }
+}
+
+export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<void> {
+  await ensureStream(jsm, {
+    name: DEPLOY_JOBS_STREAM.name,
+    subjects: [...DEPLOY_JOBS_STREAM.subjects],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    max_age: nanos(7 * 24 * 3600 * 1000),
+  });
+  await ensureStream(jsm, {
+    name: AGENT_EVENTS_STREAM.name,
+    subjects: [...AGENT_EVENTS_STREAM.subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(3 * 24 * 3600 * 1000),
+    max_msg_size: 64 * 1024,
+  });
+  await jsm.consumers.add(DEPLOY_JOBS_STREAM.name, {
+    durable_name: DEPLOY_WORKERS_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(60_000),
+    max_deliver: -1,
+  });
+  await jsm.consumers.add(AGENT_EVENTS_STREAM.name, {
+    durable_name: EVENT_WRITERS_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_deliver: -1,
+    max_ack_pending: 20_000,
+  });
+}

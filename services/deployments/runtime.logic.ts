@@ -1,0 +1,202 @@
+/** Live operations on an environment's stack through its agent: status (with drift), scale, logs. */
+import type { NatsConnection } from "nats";
+import { parse } from "yaml";
+import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import type { Principal, RequestInfo } from "../_shared/principal.js";
+import type { TenantScope } from "../_shared/tenant.js";
+import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import type { GetStatusResult } from "../../nats/protocol/messages.js";
+import { findEnvironment, type EnvironmentRow } from "./deployments.logic.js";
+
+export interface RuntimeDeps {
+  nc: NatsConnection;
+  commandSigningSeed: string;
+  statusTimeoutMs: number;
+}
+
+async function stackOf(scope: TenantScope, env: EnvironmentRow): Promise<string> {
+  const stack = (await scope.from("stacks").where({ id: env.stack_id }).first("name")) as { name: string };
+  return stack.name;
+}
+
+interface DesiredService {
+  image: string | null;
+  replicas: number | null;
+}
+
+/** Image and replicas per service of the release the environment last deployed successfully. */
+async function desiredRelease(scope: TenantScope, environmentId: string) {
+  const row = (await scope
+    .from("deployments")
+    .join("stack_releases", "stack_releases.id", "deployments.release_id")
+    .where({ "deployments.environment_id": environmentId, "deployments.status": "SUCCEEDED" })
+    .orderBy("deployments.finished_at", "desc")
+    .first("stack_releases.id", "stack_releases.version", "stack_releases.compose_yaml")) as
+    { id: string; version: number; compose_yaml: string } | undefined;
+  if (!row) return null;
+  const doc = parse(row.compose_yaml) as {
+    services?: Record<string, { image?: string; deploy?: { replicas?: number; mode?: string } }>;
+  };
+  const services: Record<string, DesiredService> = {};
+  for (const [name, svc] of Object.entries(doc.services ?? {})) {
+    services[name] = {
+      image: svc.image ?? null,
+      replicas: svc.deploy?.mode === "global" ? null : (svc.deploy?.replicas ?? 1),
+    };
+  }
+  return { releaseId: row.id, version: row.version, services };
+}
+
+/** Drops the registry digest Swarm appends (`image:tag@sha256:…`) before comparing images. */
+const withoutDigest = (image: string): string => image.split("@")[0] ?? image;
+
+export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, environmentId: string) {
+  const env = await findEnvironment(scope, environmentId);
+  const stackName = await stackOf(scope, env);
+  const desired = await desiredRelease(scope, environmentId);
+  let live: GetStatusResult["services"];
+  let source: "agent" | "inventory";
+  let observedAt: string;
+  let agentError: string | null = null;
+  try {
+    const result = await sendAgentCommand(
+      deps.nc,
+      deps.commandSigningSeed,
+      { orgId: scope.orgId, clusterId: env.cluster_id },
+      "GetStatus",
+      { stackName },
+      { timeoutMs: deps.statusTimeoutMs },
+    );
+    live = result.services;
+    source = "agent";
+    observedAt = new Date().toISOString();
+  } catch (err) {
+    if (!(err instanceof AgentUnreachableError)) throw err;
+    agentError = err.message;
+    const cluster = (await scope
+      .from("clusters")
+      .where({ id: env.cluster_id })
+      .first("inventory_json", "inventory_at")) as
+      | {
+          inventory_json: {
+            services?: Array<{
+              id: string;
+              name: string;
+              image: string;
+              mode: "replicated" | "global";
+              desiredReplicas: number;
+              runningReplicas: number;
+              stack: string | null;
+              updatedAt: string;
+            }>;
+          } | null;
+          inventory_at: Date | null;
+        }
+      | undefined;
+    live = (cluster?.inventory_json?.services ?? [])
+      .filter((s) => s.stack === stackName)
+      .map((s) => ({ ...s, tasks: [] }));
+    source = "inventory";
+    observedAt = cluster?.inventory_at?.toISOString() ?? new Date(0).toISOString();
+  }
+  const services = live.map((s) => {
+    const key = s.name.startsWith(`${stackName}_`) ? s.name.slice(stackName.length + 1) : s.name;
+    const want = desired?.services[key];
+    const drift: string[] = [];
+    if (desired && !want) drift.push("not in the desired release");
+    if (want?.image && withoutDigest(s.image) !== want.image)
+      drift.push(`image ${withoutDigest(s.image)} ≠ desired ${want.image}`);
+    if (want?.replicas !== null && want?.replicas !== undefined && s.desiredReplicas !== want.replicas)
+      drift.push(`replicas ${s.desiredReplicas} ≠ desired ${want.replicas}`);
+    return {
+      name: key,
+      swarmName: s.name,
+      image: s.image,
+      mode: s.mode,
+      desiredReplicas: s.desiredReplicas,
+      runningReplicas: s.runningReplicas,
+      drift,
+      tasks: s.tasks.map((t) => ({
+        id: t.id,
+        state: t.state,
+        desiredState: t.desiredState,
+        message: t.message,
+        error: t.error,
+        nodeId: t.nodeId,
+        timestamp: t.timestamp,
+      })),
+    };
+  });
+  const missing = desired ? Object.keys(desired.services).filter((k) => !services.some((s) => s.name === k)) : [];
+  return {
+    environmentId,
+    stackName,
+    source,
+    observedAt,
+    ageSeconds: Math.max(0, Math.round((Date.now() - Date.parse(observedAt)) / 1000)),
+    agentError,
+    desiredRelease: desired ? { id: desired.releaseId, version: desired.version } : null,
+    inSync: desired !== null && missing.length === 0 && services.every((s) => s.drift.length === 0),
+    missingServices: missing,
+    services,
+  };
+}
+
+export async function scaleService(
+  deps: RuntimeDeps & { scaleTimeoutMs: number },
+  scope: TenantScope,
+  principal: Principal,
+  input: { environmentId: string; service: string; replicas: number },
+  request: RequestInfo,
+) {
+  const env = await findEnvironment(scope, input.environmentId);
+  const stackName = await stackOf(scope, env);
+  const result = await sendAgentCommand(
+    deps.nc,
+    deps.commandSigningSeed,
+    { orgId: scope.orgId, clusterId: env.cluster_id },
+    "ScaleService",
+    { stackName, service: input.service, replicas: input.replicas },
+    { timeoutMs: deps.scaleTimeoutMs, ttlMs: deps.scaleTimeoutMs },
+  );
+  await scope.transaction((tx) =>
+    recordAudit(
+      tx,
+      {
+        ...actorOf(principal),
+        action: "service.scale",
+        targetType: "environment",
+        targetId: env.id,
+        data: { service: input.service, from: result.previousReplicas, to: result.replicas },
+      },
+      request,
+    ),
+  );
+  return {
+    environmentId: env.id,
+    service: input.service,
+    swarmService: result.service,
+    previousReplicas: result.previousReplicas,
+    replicas: result.replicas,
+  };
+}
+
+export const MAX_LOG_RESPONSE_BYTES = 256 * 1024;
+
+export async function serviceLogs(
+  deps: RuntimeDeps,
+  scope: TenantScope,
+  input: { environmentId: string; service: string; tail: number; since: number | null },
+) {
+  const env = await findEnvironment(scope, input.environmentId);
+  const stackName = await stackOf(scope, env);
+  const result = await sendAgentCommand(
+    deps.nc,
+    deps.commandSigningSeed,
+    { orgId: scope.orgId, clusterId: env.cluster_id },
+    "GetLogs",
+    { stackName, service: input.service, tail: input.tail, since: input.since, maxBytes: MAX_LOG_RESPONSE_BYTES },
+    { timeoutMs: deps.statusTimeoutMs * 2 },
+  );
+  return { service: input.service, lines: result.lines, truncated: result.truncated };
+}

@@ -1,0 +1,59 @@
+/** Deployment rows and their API shape. */
+
+export const DEPLOYMENT_STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ["SUCCEEDED", "FAILED", "CANCELED"];
+
+export interface DeploymentRow {
+  id: string;
+  org_id: string;
+  environment_id: string;
+  release_id: string;
+  kind: "deploy" | "rollback";
+  status: DeploymentStatus;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  created_by: string | null;
+  created_by_type: string | null;
+  error_message: string | null;
+}
+
+export interface DeploymentEventRow {
+  id: string;
+  org_id: string;
+  deployment_id: string;
+  seq: string | number;
+  ts: Date;
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  data_json: Record<string, unknown>;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export const deploymentView = (d: DeploymentRow & { release_version?: number }) => ({
+  id: d.id,
+  environmentId: d.environment_id,
+  releaseId: d.release_id,
+  releaseVersion: d.release_version ?? null,
+  kind: d.kind,
+  status: d.status,
+  createdAt: d.created_at.toISOString(),
+  startedAt: iso(d.started_at),
+  finishedAt: iso(d.finished_at),
+  durationMs: d.started_at && d.finished_at ? d.finished_at.getTime() - d.started_at.getTime() : null,
+  createdBy: d.created_by,
+  createdByType: d.created_by_type,
+  errorMessage: d.error_message,
+});
+export type DeploymentView = ReturnType<typeof deploymentView>;
+
+export const eventView = (e: DeploymentEventRow) => ({
+  seq: Number(e.seq),
+  ts: e.ts.toISOString(),
+  level: e.level,
+  message: e.message,
+  data: e.data_json,
+});
+export type DeploymentEventView = ReturnType<typeof eventView>;

@@ -1,0 +1,78 @@
+/**
+ * deploy-worker: executes deployments from the JetStream work queue (run as many as you like; JetStream hands
+ * each job to one of them) and fails deployments whose agent went silent.
+ */
+import type { ServiceSchema } from "moleculer";
+import type { ConsumerMessages, NatsConnection } from "nats";
+import type { Config } from "../_shared/config.js";
+import type { Db } from "../_shared/db.js";
+import { loadNatsIdentity } from "../clusters/nats-admin.js";
+import { DEPLOYMENT_EVENTS_BROADCAST, type DeploymentEventsBroadcast } from "./deployments.service.js";
+import { DEPLOY_JOBS_STREAM, DEPLOY_WORKERS_CONSUMER, ensureDeploymentStreams } from "./jetstream.js";
+import { connectControlPlane } from "./nats-link.js";
+import type { DeploymentEventView } from "./views.js";
+import { failStaleDeployments, processDeployJob, type WorkerDeps } from "./worker.js";
+
+/** Retry delays: a busy environment re-checks soon; an offline agent less often. */
+export const BUSY_RETRY_MS = 1_000;
+export const OFFLINE_RETRY_MS = 3_000;
+export const STALE_SWEEP_MS = 15_000;
+
+export function createDeployWorkerService({ config, db }: { config: Config; db: Db }): ServiceSchema {
+  let nc: NatsConnection;
+  let messages: ConsumerMessages | undefined;
+  let sweep: NodeJS.Timeout | undefined;
+
+  return {
+    name: "deploy-worker",
+    methods: {
+      broadcastEvents(deploymentId: string, events: DeploymentEventView[], status: string | null) {
+        const payload: DeploymentEventsBroadcast = { deploymentId, events, status };
+        void this.broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
+      },
+      async consumeJobs(deps: WorkerDeps) {
+        const consumer = await nc.jetstream().consumers.get(DEPLOY_JOBS_STREAM.name, DEPLOY_WORKERS_CONSUMER);
+        messages = await consumer.consume({ max_messages: 8 });
+        for await (const m of messages) {
+          let deploymentId = "";
+          try {
+            deploymentId = (JSON.parse(new TextDecoder().decode(m.data)) as { deploymentId: string }).deploymentId;
+            const outcome = await processDeployJob(deps, deploymentId);
+            if (outcome === "done") m.ack();
+            else m.nak(outcome === "busy" ? BUSY_RETRY_MS : OFFLINE_RETRY_MS);
+          } catch (err) {
+            this.logger.error({ msg: "deploy job failed; it will be redelivered", deploymentId, error: String(err) });
+            m.nak(OFFLINE_RETRY_MS);
+          }
+        }
+      },
+    },
+    async started() {
+      const identity = await loadNatsIdentity(config.nats.identityFile);
+      nc = await connectControlPlane(config, "stackyard-deploy-worker");
+      await ensureDeploymentStreams(await nc.jetstreamManager());
+      const deps: WorkerDeps = {
+        db,
+        nc,
+        masterKeys: config.stacks.masterKeys,
+        commandSigningSeed: identity.commandSigningSeed,
+        agentWaitTtlMs: config.deployments.agentWaitSeconds * 1000,
+        dispatchTimeoutMs: config.deployments.dispatchTimeoutMs,
+        onEvents: (id, events, status) => this.broadcastEvents(id, events, status),
+      };
+      this.consumeJobs(deps).catch((err: unknown) =>
+        this.logger.error({ msg: "job consumer stopped", error: String(err) }),
+      );
+      sweep = setInterval(() => {
+        failStaleDeployments(db, config.deployments.staleGraceSeconds, deps.onEvents).catch((err: unknown) =>
+          this.logger.error({ msg: "stale deployment sweep failed", error: String(err) }),
+        );
+      }, STALE_SWEEP_MS);
+    },
+    async stopped() {
+      clearInterval(sweep);
+      messages?.stop();
+      await nc?.drain();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The deployment worker: takes jobs from the JetStream work queue and dispatches each deployment to its
+ * cluster's agent exactly once. One deployment per environment runs at a time; later ones wait their turn
+ * (FIFO), and a job whose deployment is no longer PENDING (a redelivery) is dropped.
+ */
+import type { NatsConnection } from "nats";
+import type { Db } from "../_shared/db.js";
+import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import type { MasterKeys } from "../stacks/secrets-crypto.js";
+import { buildDeployCommand, lastDeployedServices, loadDeploymentContext } from "./desired-state.js";
+import { appendEvents } from "./events.repo.js";
+import { transition } from "./state-machine.js";
+import type { DeploymentEventView } from "./views.js";
+
+export type JobOutcome = "done" | "busy" | "retry";
+
+export interface WorkerDeps {
+  db: Db;
+  nc: NatsConnection;
+  masterKeys: MasterKeys;
+  commandSigningSeed: string;
+  /** How long a deployment may wait for an offline agent before it fails. */
+  agentWaitTtlMs: number;
+  dispatchTimeoutMs: number;
+  /** Called with events written here, for live streaming. */
+  onEvents(deploymentId: string, events: DeploymentEventView[], status: string | null): void;
+}
+
+const WAITING_MESSAGE = "waiting for the cluster's agent to connect";
+
+export async function processDeployJob(deps: WorkerDeps, deploymentId: string): Promise<JobOutcome> {
+  const { db } = deps;
+  const ctx = await loadDeploymentContext(db, deploymentId);
+  if (!ctx) return "done";
+  return db.transaction(async (trx) => {
+    // The environment row lock makes dispatch of one environment's deployments strictly one at a time.
+    await trx("environments").where({ id: ctx.environmentId }).forUpdate().first("id");
+    const dep = await trx("deployments")
+      .where({ id: deploymentId })
+      .first<{ status: string; created_at: Date } | undefined>("status", "created_at");
+    if (!dep || dep.status !== "PENDING") return "done";
+    const ahead = await trx("deployments")
+      .where({ environment_id: ctx.environmentId })
+      .where((q) =>
+        q
+          .where("status", "RUNNING")
+          .orWhere((p) => p.where("status", "PENDING").where("created_at", "<", dep.created_at)),
+      )
+      .first("id");
+    if (ahead) return "busy";
+
+    const fail = async (message: string): Promise<JobOutcome> => {
+      const row = await transition(trx, deploymentId, "FAILED", { errorMessage: message });
+      if (row) {
+        const events = await appendEvents(trx, ctx.orgId, deploymentId, [
+          { level: "error", message, data: { terminal: true, status: "FAILED" } },
+        ]);
+        deps.onEvents(deploymentId, events, "FAILED");
+      }
+      return "done";
+    };
+
+    if (Date.now() - dep.created_at.getTime() > deps.agentWaitTtlMs) {
+      return fail(
+        `agent offline: the cluster's agent did not connect within ${Math.round(deps.agentWaitTtlMs / 1000)} s`,
+      );
+    }
+    let command;
+    try {
+      command = await buildDeployCommand(db, deps.masterKeys, ctx, await lastDeployedServices(db, ctx.environmentId));
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [
+      {
+        level: "info",
+        message: `dispatching release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent`,
+        data: { secrets: command.payload.secrets.length, prune: command.payload.prune },
+      },
+    ]);
+    try {
+      await sendAgentCommand(
+        deps.nc,
+        deps.commandSigningSeed,
+        { orgId: ctx.orgId, clusterId: ctx.clusterId },
+        "DeployStack",
+        { ...command.payload, firstSeq: (dispatched?.seq ?? 0) + 1 },
+        { timeoutMs: deps.dispatchTimeoutMs },
+      );
+    } catch (err) {
+      if (err instanceof AgentUnreachableError) {
+        // The dispatch event is rolled back with this transaction; say once that we wait.
+        const last = await trx("deployment_events")
+          .where({ deployment_id: deploymentId })
+          .orderBy("seq", "desc")
+          .first<{ message: string } | undefined>("message");
+        if (last?.message !== WAITING_MESSAGE) {
+          const events = await appendEvents(trx, ctx.orgId, deploymentId, [
+            { level: "warn", message: WAITING_MESSAGE },
+          ]);
+          deps.onEvents(deploymentId, events, null);
+        }
+        return "retry";
+      }
+      return fail(`the agent refused the deployment: ${(err as Error).message}`);
+    }
+    await transition(trx, deploymentId, "RUNNING");
+    if (dispatched) deps.onEvents(deploymentId, [dispatched], "RUNNING");
+    return "done";
+  });
+}
+
+/** RUNNING deployments whose agent went silent past their timeout end FAILED instead of hanging forever. */
+export async function failStaleDeployments(
+  db: Db,
+  graceSeconds: number,
+  onEvents: WorkerDeps["onEvents"],
+): Promise<number> {
+  const stale = await db("deployments as d")
+    .join("environments as e", "e.id", "d.environment_id")
+    .where("d.status", "RUNNING")
+    .whereRaw("d.started_at < now() - make_interval(secs => e.deploy_timeout_seconds + ?)", [graceSeconds])
+    .select<Array<{ id: string; org_id: string }>>("d.id", "d.org_id");
+  for (const d of stale) {
+    const message =
+      "no result from the agent within the deploy timeout: the agent restarted or lost its connection mid-deploy";
+    await db.transaction(async (trx) => {
+      const row = await transition(trx, d.id, "FAILED", { errorMessage: message });
+      if (row) {
+        const events = await appendEvents(trx, d.org_id, d.id, [
+          { level: "error", message, data: { terminal: true, status: "FAILED" } },
+        ]);
+        onEvents(d.id, events, "FAILED");
+      }
+    });
+  }
+  return stale.length;
+}

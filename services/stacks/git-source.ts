@@ -1,0 +1,288 @@
+/**
+ * A compose file from a git repository, frozen at a commit: the ref is resolved to a commit once and the file
+ * content at that commit becomes the release. Uses the real `git` with argument arrays (never a shell), in a
+ * temporary repository, with the transports restricted by git itself (`protocol.allow`) as well as here.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PayloadTooLargeError, UnprocessableError } from "../_shared/errors.js";
+
+export type GitScheme = "https" | "ssh" | "http" | "file";
+
+export interface GitSourceInput {
+  repoUrl: string;
+  ref: string;
+  /** Path of the compose file inside the repository. */
+  path: string;
+}
+
+export interface GitSourceOptions {
+  maxBytes: number;
+  /** For the whole resolution, all git commands together. */
+  timeoutMs: number;
+  /** `file` only for tests: it reads the control plane's own filesystem. */
+  allowedSchemes: readonly GitScheme[];
+  /** The git binary; `git` from PATH by default. */
+  gitBinary?: string;
+}
+
+export interface GitSourceResult {
+  content: string;
+  commit: string;
+  /** `<repoUrl>@<commit>:<path>`, stored as the release's source_ref. */
+  sourceRef: string;
+}
+
+export const DEFAULT_GIT_TIMEOUT_MS = 30_000;
+export const DEFAULT_GIT_SCHEMES: readonly GitScheme[] = ["https", "ssh"];
+const MAX_REF_LISTING_BYTES = 32 * 1024 * 1024;
+const COMMIT_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+export type GitSourceErrorCode =
+  | "GIT_URL_INVALID"
+  | "GIT_SCHEME_NOT_ALLOWED"
+  | "GIT_REF_INVALID"
+  | "GIT_PATH_INVALID"
+  | "GIT_REF_NOT_FOUND"
+  | "GIT_PATH_NOT_FOUND"
+  | "GIT_REPOSITORY_UNAVAILABLE"
+  | "GIT_TIMEOUT";
+
+export class GitSourceError extends UnprocessableError {
+  constructor(code: GitSourceErrorCode, message: string, details?: Record<string, unknown>, cause?: unknown) {
+    super(code, message, details);
+    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+  }
+}
+
+export async function resolveGitSource(input: GitSourceInput, options: GitSourceOptions): Promise<GitSourceResult> {
+  const scheme = checkRepoUrl(input.repoUrl, options.allowedSchemes);
+  checkRef(input.ref);
+  const path = checkPath(input.path);
+  const dir = await mkdtemp(join(tmpdir(), "stackyard-git-"));
+  const git = gitRunner(dir, scheme, options);
+  try {
+    await git(["init", "--quiet", "--bare", dir]);
+    const commit = await fetchCommit(git, input.repoUrl, input.ref);
+    const object = `${commit}:${path}`;
+    const type = await git(["cat-file", "-t", object]).catch((err: unknown) => {
+      if (err instanceof GitCommandError) {
+        throw new GitSourceError("GIT_PATH_NOT_FOUND", `"${path}" does not exist at ${commit}`, { path, commit });
+      }
+      throw err;
+    });
+    if (type.trim() !== "blob") {
+      throw new GitSourceError("GIT_PATH_NOT_FOUND", `"${path}" is not a file at ${commit}`, { path, commit });
+    }
+    const size = Number((await git(["cat-file", "-s", object])).trim());
+    if (size > options.maxBytes) {
+      throw new PayloadTooLargeError(
+        "COMPOSE_TOO_LARGE",
+        `the compose file is ${size} bytes; the limit is ${options.maxBytes}`,
+        { size, maxBytes: options.maxBytes },
+      );
+    }
+    // cat-file gives the blob's exact bytes (`git show` may apply textconv filters).
+    const content = await git(["cat-file", "blob", object], options.maxBytes + 1);
+    return { content, commit, sourceRef: `${input.repoUrl}@${commit}:${path}` };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+type Git = (args: string[], maxBuffer?: number) => Promise<string>;
+
+async function fetchCommit(git: Git, repoUrl: string, ref: string): Promise<string> {
+  // Listed even for a commit sha: it proves the repository is reachable, so a failed fetch of a sha below
+  // means the commit is missing rather than the repository.
+  const listing = await git(["ls-remote", "--", repoUrl], MAX_REF_LISTING_BYTES).catch(unavailable);
+  let want: string;
+  if (COMMIT_PATTERN.test(ref)) {
+    want = ref;
+  } else {
+    const refName = pickRef(listing, ref);
+    if (refName === undefined) {
+      throw new GitSourceError("GIT_REF_NOT_FOUND", `no branch or tag "${ref}" in the repository`, { ref });
+    }
+    want = refName;
+  }
+  try {
+    // Fetch by ref name (not by the listed sha): a server need not serve unadvertised objects, and the ref may
+    // have moved since the listing; FETCH_HEAD is the commit actually received.
+    await git(["fetch", "--quiet", "--depth=1", "--no-tags", "--", repoUrl, want]);
+  } catch (err) {
+    if (want === ref && err instanceof GitCommandError) {
+      throw new GitSourceError("GIT_REF_NOT_FOUND", `no commit ${ref} in the repository`, { ref }, err);
+    }
+    return unavailable(err);
+  }
+  const commit = (await git(["rev-parse", "--verify", "--end-of-options", "FETCH_HEAD^{commit}"])).trim();
+  if (!COMMIT_PATTERN.test(commit)) throw new Error(`git rev-parse returned an unexpected value`);
+  return commit;
+}
+
+/** Exact ref names first, then a branch, then a tag: the order `git rev-parse` disambiguates in. */
+function pickRef(listing: string, ref: string): string | undefined {
+  const names = new Set(
+    listing
+      .split("\n")
+      .map((line) => line.split("\t")[1])
+      .filter((name): name is string => name !== undefined && !name.endsWith("^{}")),
+  );
+  const candidates = ref.startsWith("refs/") || ref === "HEAD" ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  return candidates.find((c) => names.has(c));
+}
+
+function unavailable(err: unknown): never {
+  if (err instanceof GitSourceError) throw err;
+  if (err instanceof GitCommandError) {
+    throw new GitSourceError(
+      "GIT_REPOSITORY_UNAVAILABLE",
+      "the repository could not be read: check the URL and that the control plane has access",
+      {},
+      err,
+    );
+  }
+  throw err;
+}
+
+/** Failure of one git command. stderr stays in the error for logs and never reaches `details`. */
+export class GitCommandError extends Error {
+  constructor(
+    readonly args: string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`git ${args[0] ?? ""} failed with exit code ${String(exitCode)}`);
+    this.name = "GitCommandError";
+  }
+}
+
+function gitRunner(dir: string, scheme: GitScheme, options: GitSourceOptions): Git {
+  const deadline = Date.now() + options.timeoutMs;
+  const allowed = new Set<string>(options.allowedSchemes);
+  // Git's own transport policy: everything off except the schemes allowed here (and ext:: stays off).
+  const protocolConfig = ["-c", "protocol.allow=never"];
+  for (const s of ["https", "http", "ssh", "file"] as const) {
+    if (allowed.has(s)) protocolConfig.push("-c", `protocol.${s}.allow=always`);
+  }
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    GIT_DIR: dir,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_PROTOCOL_FROM_USER: "0",
+    GIT_ASKPASS: "/bin/false",
+    SSH_ASKPASS: "/bin/false",
+    LC_ALL: "C",
+  };
+  if (scheme === "ssh") env.GIT_SSH_COMMAND = "ssh -o BatchMode=yes";
+  return (args, maxBuffer = 1024 * 1024) =>
+    new Promise<string>((resolve, reject) => {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        reject(new GitSourceError("GIT_TIMEOUT", `git did not finish within ${options.timeoutMs} ms`));
+        return;
+      }
+      execFile(
+        options.gitBinary ?? "git",
+        [...protocolConfig, "-c", "credential.helper=", "-c", "core.hooksPath=/dev/null", ...args],
+        { env, cwd: dir, timeout: remaining, maxBuffer, killSignal: "SIGKILL", encoding: "utf8" },
+        (err, stdout, stderr) => {
+          if (!err) {
+            resolve(stdout);
+            return;
+          }
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
+          if (e.killed) {
+            reject(new GitSourceError("GIT_TIMEOUT", `git did not finish within ${options.timeoutMs} ms`));
+          } else if (e.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") {
+            reject(
+              new PayloadTooLargeError("COMPOSE_TOO_LARGE", "the git output exceeds the size limit", {
+                maxBytes: maxBuffer,
+              }),
+            );
+          } else if (typeof e.code === "string") {
+            reject(err); // spawn failure (git missing): an operator problem, not the user's
+          } else {
+            reject(new GitCommandError(args, typeof e.code === "number" ? e.code : null, String(stderr)));
+          }
+        },
+      );
+    });
+}
+
+/** Returns the scheme; rejects transport tricks (`ext::`), option injection, local paths and credentials. */
+export function checkRepoUrl(repoUrl: string, allowedSchemes: readonly GitScheme[]): GitScheme {
+  const invalid = (reason: string): never => {
+    throw new GitSourceError("GIT_URL_INVALID", `invalid repository URL: ${reason}`);
+  };
+  if (repoUrl.length === 0 || repoUrl.length > 2048) invalid("must be 1-2048 characters");
+  if (repoUrl.startsWith("-")) invalid("must not start with '-'");
+  if (/[\s\p{Cc}]/u.test(repoUrl)) invalid("must not contain spaces or control characters");
+  if (repoUrl.includes("::")) invalid("transport helper syntax (`<transport>::`) is not accepted");
+  let scheme: GitScheme;
+  const explicit = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(repoUrl);
+  if (explicit) {
+    const name = (explicit[1] ?? "").toLowerCase();
+    if (name !== "https" && name !== "http" && name !== "ssh" && name !== "file") {
+      throw new GitSourceError("GIT_SCHEME_NOT_ALLOWED", `the scheme "${name}" is not supported`, { scheme: name });
+    }
+    scheme = name;
+    if (scheme !== "file") {
+      let url: URL | undefined;
+      try {
+        url = new URL(repoUrl);
+      } catch {
+        invalid("not a URL");
+      }
+      if (!url || url.hostname === "" || url.hostname.startsWith("-")) invalid("needs a host name");
+      // A token in the URL would be stored in the release's source_ref for everyone to read.
+      if (url?.password) invalid("credentials in the URL are not accepted");
+    }
+  } else if (/^[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*:./.test(repoUrl)) {
+    scheme = "ssh"; // scp-like user@host:path
+  } else {
+    return invalid("expected https://, ssh:// or user@host:path");
+  }
+  if (!allowedSchemes.includes(scheme)) {
+    throw new GitSourceError("GIT_SCHEME_NOT_ALLOWED", `the scheme "${scheme}" is not allowed`, { scheme });
+  }
+  return scheme;
+}
+
+function checkRef(ref: string): void {
+  // git check-ref-format's rules, plus no leading '-' so a ref is never read as an option.
+  const ok =
+    ref.length > 0 &&
+    ref.length <= 255 &&
+    !ref.startsWith("-") &&
+    !ref.startsWith("/") &&
+    !ref.endsWith("/") &&
+    !ref.endsWith(".") &&
+    !ref.endsWith(".lock") &&
+    !ref.includes("..") &&
+    !ref.includes("@{") &&
+    !ref.includes("//") &&
+    !/[\s\p{Cc}~^:?*[\\]/u.test(ref);
+  if (!ok) throw new GitSourceError("GIT_REF_INVALID", "invalid git ref", { ref });
+}
+
+/** A relative path inside the repository, normalised (`./a/b.yml` → `a/b.yml`). */
+function checkPath(path: string): string {
+  const normalised = path.replace(/^(?:\.\/)+/, "");
+  const segments = normalised.split("/");
+  const ok =
+    normalised.length > 0 &&
+    normalised.length <= 1024 &&
+    !normalised.startsWith("/") &&
+    !normalised.startsWith("-") &&
+    !/\p{Cc}/u.test(normalised) &&
+    segments.every((s) => s !== "" && s !== "." && s !== "..");
+  if (!ok) throw new GitSourceError("GIT_PATH_INVALID", "the path must be relative to the repository root", { path });
+  return normalised;
+}

@@ -1,0 +1,171 @@
+/**
+ * Releases: a stack's compose file frozen under a version number (1, 2, 3... per stack). The database refuses
+ * any change to what a release deploys (trigger `stack_releases_immutable`); ReleaseImmutableError is that
+ * refusal as an API error.
+ */
+import { createHash } from "node:crypto";
+import type { Knex } from "knex";
+import { ConflictError, NotFoundError } from "../_shared/errors.js";
+import type { ComposeWarning } from "./compose-validation.js";
+
+type Db = Knex | Knex.Transaction;
+
+export type ReleaseSourceType = "upload" | "git";
+
+export interface CreateReleaseInput {
+  stackId: string;
+  sourceType: ReleaseSourceType;
+  /** `<repo>@<commit>:<path>` for git; optional for uploads. */
+  sourceRef: string | null;
+  composeYaml: string;
+  warnings: ComposeWarning[];
+  createdBy: string | null;
+}
+
+export interface ReleaseSummary {
+  id: string;
+  stackId: string;
+  version: number;
+  sourceType: ReleaseSourceType;
+  sourceRef: string | null;
+  composeSha256: string;
+  warnings: ComposeWarning[];
+  createdAt: Date;
+  createdBy: string | null;
+}
+
+export interface Release extends ReleaseSummary {
+  composeYaml: string;
+}
+
+/**
+ * 409, not 405: the request reached a resource that exists and the refusal is about its state (frozen), while
+ * 405 is the gateway's answer for a method a route does not have (there is no update route for releases).
+ */
+export class ReleaseImmutableError extends ConflictError {
+  constructor(releaseId?: string, options?: { cause?: unknown }) {
+    super("RELEASE_IMMUTABLE", "releases are immutable: create a new release instead", releaseId ? { releaseId } : {});
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/** SQLSTATE the immutability trigger raises (`restrict_violation`). */
+const RESTRICT_VIOLATION = "23001";
+const IMMUTABLE_TRIGGER_MESSAGE = /stack release .* is immutable/;
+
+/** Maps the trigger's refusal to ReleaseImmutableError; anything else is returned unchanged. */
+export function toReleaseError(err: unknown, releaseId?: string): unknown {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e.code === RESTRICT_VIOLATION && typeof e.message === "string" && IMMUTABLE_TRIGGER_MESSAGE.test(e.message)) {
+    return new ReleaseImmutableError(releaseId, { cause: err });
+  }
+  return err;
+}
+
+export const DEFAULT_RELEASE_PAGE_SIZE = 50;
+export const MAX_RELEASE_PAGE_SIZE = 200;
+
+interface ReleaseRow {
+  id: string;
+  stack_id: string;
+  version: number;
+  source_type: ReleaseSourceType;
+  source_ref: string | null;
+  compose_sha256: string;
+  warnings_json: ComposeWarning[];
+  created_at: Date;
+  created_by: string | null;
+  compose_yaml?: string;
+}
+
+const SUMMARY_COLUMNS = [
+  "id",
+  "stack_id",
+  "version",
+  "source_type",
+  "source_ref",
+  "compose_sha256",
+  "warnings_json",
+  "created_at",
+  "created_by",
+] as const;
+
+function toSummary(row: ReleaseRow): ReleaseSummary {
+  return {
+    id: row.id,
+    stackId: row.stack_id,
+    version: row.version,
+    sourceType: row.source_type,
+    sourceRef: row.source_ref,
+    composeSha256: row.compose_sha256,
+    warnings: row.warnings_json,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/**
+ * The next version is max + 1 under a lock on the stack row, so concurrent creations queue instead of
+ * colliding on (stack_id, version). Inside a caller's transaction this runs in a savepoint.
+ */
+export async function createRelease(db: Db, orgId: string, input: CreateReleaseInput): Promise<Release> {
+  return db.transaction(async (trx) => {
+    // NO KEY UPDATE conflicts with itself (creations serialise) but not with the key-share locks that inserts
+    // into tables referencing stacks take, so environments and releases can still be written meanwhile.
+    const stack = await trx("stacks")
+      .select("id")
+      .where({ id: input.stackId, org_id: orgId })
+      .forNoKeyUpdate()
+      .first<{ id: string } | undefined>();
+    if (!stack) throw new NotFoundError("STACK_NOT_FOUND", "stack not found");
+    const { next } = (await trx("stack_releases")
+      .where({ stack_id: input.stackId, org_id: orgId })
+      .select(trx.raw("coalesce(max(version), 0) + 1 as next"))
+      .first<{ next: number }>()) ?? { next: 1 };
+    const [row] = await trx("stack_releases")
+      .insert({
+        org_id: orgId,
+        stack_id: input.stackId,
+        version: next,
+        source_type: input.sourceType,
+        source_ref: input.sourceRef,
+        compose_yaml: input.composeYaml,
+        compose_sha256: sha256Hex(input.composeYaml),
+        warnings_json: JSON.stringify(input.warnings),
+        created_by: input.createdBy,
+      })
+      .returning<ReleaseRow[]>([...SUMMARY_COLUMNS, "compose_yaml"]);
+    if (!row) throw new Error("stack_releases insert returned no row");
+    return { ...toSummary(row), composeYaml: row.compose_yaml ?? input.composeYaml };
+  });
+}
+
+/** Newest first; `beforeVersion` pages further back. Without the compose text. */
+export async function listReleases(
+  db: Db,
+  orgId: string,
+  stackId: string,
+  page: { limit?: number; beforeVersion?: number } = {},
+): Promise<ReleaseSummary[]> {
+  const limit = Math.min(Math.max(page.limit ?? DEFAULT_RELEASE_PAGE_SIZE, 1), MAX_RELEASE_PAGE_SIZE);
+  const query = db("stack_releases")
+    .select<ReleaseRow[]>(...SUMMARY_COLUMNS)
+    .where({ org_id: orgId, stack_id: stackId })
+    .orderBy("version", "desc")
+    .limit(limit);
+  if (page.beforeVersion !== undefined) query.where("version", "<", page.beforeVersion);
+  return (await query).map(toSummary);
+}
+
+export async function getRelease(db: Db, orgId: string, releaseId: string): Promise<Release> {
+  const row = await db("stack_releases")
+    .select<ReleaseRow[]>([...SUMMARY_COLUMNS, "compose_yaml"])
+    .where({ org_id: orgId, id: releaseId })
+    .first();
+  if (!row) throw new NotFoundError("RELEASE_NOT_FOUND", "release not found");
+  return { ...toSummary(row), composeYaml: row.compose_yaml ?? "" };
+}

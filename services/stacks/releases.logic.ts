@@ -1,0 +1,84 @@
+/** Release creation from an upload or a git ref (validated, frozen, versioned, audited) and release reads. */
+import type { Principal, RequestInfo } from "../_shared/principal.js";
+import type { TenantScope } from "../_shared/tenant.js";
+import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { validateCompose } from "./compose-validation.js";
+import { resolveGitSource, type GitScheme, type GitSourceInput } from "./git-source.js";
+import { createRelease, getRelease, listReleases } from "./releases-repo.js";
+import { findStack } from "./stacks.logic.js";
+import { releaseSummaryView, releaseView } from "./views.js";
+
+export interface ReleaseSettings {
+  composeMaxBytes: number;
+  gitTimeoutMs: number;
+  gitAllowedSchemes: readonly GitScheme[];
+}
+
+export type CreateReleaseBody =
+  { sourceType: "upload"; composeYaml: string; sourceRef?: string } | { sourceType: "git"; git: GitSourceInput };
+
+export async function createStackRelease(
+  scope: TenantScope,
+  principal: Principal,
+  stackId: string,
+  body: CreateReleaseBody,
+  settings: ReleaseSettings,
+  request: RequestInfo,
+) {
+  const stack = await findStack(scope, stackId);
+  // The git fetch happens before any transaction: it may take seconds and must not hold the stack's lock.
+  const source =
+    body.sourceType === "upload"
+      ? { composeYaml: body.composeYaml, sourceRef: body.sourceRef ?? null }
+      : await resolveGitSource(body.git, {
+          maxBytes: settings.composeMaxBytes,
+          timeoutMs: settings.gitTimeoutMs,
+          allowedSchemes: settings.gitAllowedSchemes,
+        }).then((g) => ({ composeYaml: g.content, sourceRef: g.sourceRef }));
+  const { warnings } = validateCompose(source.composeYaml, {
+    maxBytes: settings.composeMaxBytes,
+    stackName: stack.name,
+  });
+  return scope.transaction(async (tx) => {
+    const release = await createRelease(tx.db, tx.orgId, {
+      stackId,
+      sourceType: body.sourceType,
+      sourceRef: source.sourceRef,
+      composeYaml: source.composeYaml,
+      warnings,
+      createdBy: principal.userId,
+    });
+    await recordAudit(
+      tx,
+      {
+        ...actorOf(principal),
+        action: "release.create",
+        targetType: "release",
+        targetId: release.id,
+        data: {
+          stackId,
+          version: release.version,
+          sourceType: release.sourceType,
+          sourceRef: release.sourceRef,
+          sha256: release.composeSha256,
+        },
+      },
+      request,
+    );
+    return releaseView(release);
+  });
+}
+
+export async function listStackReleases(
+  scope: TenantScope,
+  stackId: string,
+  page: { limit?: number; beforeVersion?: number },
+) {
+  await findStack(scope, stackId);
+  const items = await listReleases(scope.db, scope.orgId, stackId, page);
+  return { items: items.map(releaseSummaryView) };
+}
+
+export async function getStackRelease(scope: TenantScope, releaseId: string) {
+  return releaseView(await getRelease(scope.db, scope.orgId, releaseId));
+}

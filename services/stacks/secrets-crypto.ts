@@ -1,0 +1,230 @@
+/**
+ * Secret values at rest: AES-256-GCM under a master key from CONTROLPLANE_MASTER_KEY. Several keys may be
+ * configured (`k2:<base64>,k1:<base64>`): the first encrypts, all decrypt, and `rotateSecrets` moves every row
+ * to the first. The additional authenticated data binds a ciphertext to its org, environment, name and version,
+ * so a row copied over another (or an old version replayed) fails to decrypt.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import type { Knex } from "knex";
+
+export const MASTER_KEY_BYTES = 32;
+export const GCM_NONCE_BYTES = 12;
+export const GCM_TAG_BYTES = 16;
+export const DEFAULT_ROTATION_BATCH_SIZE = 100;
+const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const BASE64_PATTERN = /^[A-Za-z0-9+/]+={0,2}$/;
+
+export interface MasterKeys {
+  /** The key id new values are encrypted under. */
+  activeKeyId: string;
+  keys: ReadonlyMap<string, Buffer>;
+}
+
+/** Configuration problems; names key ids, never key material. */
+export class MasterKeyConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid CONTROLPLANE_MASTER_KEY: ${problems.join("; ")}`);
+    this.name = "MasterKeyConfigError";
+  }
+}
+
+/** A stored value that does not decrypt: wrong key, tampered row, or a row moved to another identity. */
+export class SecretDecryptionError extends Error {
+  constructor(
+    readonly keyId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`a secret encrypted under master key "${keyId}" could not be decrypted`, options);
+    this.name = "SecretDecryptionError";
+  }
+}
+
+export class UnknownMasterKeyError extends Error {
+  constructor(readonly keyId: string) {
+    super(`a secret is encrypted under master key "${keyId}", which is not configured`);
+    this.name = "UnknownMasterKeyError";
+  }
+}
+
+/** `k1:<base64 of 32 bytes>[,k2:<...>]`; every problem is reported at once. */
+export function parseMasterKeys(spec: string): MasterKeys {
+  const problems: string[] = [];
+  const keys = new Map<string, Buffer>();
+  const entries = spec
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "");
+  if (entries.length === 0) problems.push("no key given (expected `<id>:<base64 of 32 bytes>`)");
+  entries.forEach((entry, index) => {
+    const colon = entry.indexOf(":");
+    const where = `entry ${index + 1}`;
+    if (colon < 0) {
+      problems.push(`${where} is not of the form <id>:<base64>`);
+      return;
+    }
+    const id = entry.slice(0, colon);
+    const material = entry.slice(colon + 1);
+    if (!KEY_ID_PATTERN.test(id)) {
+      problems.push(`${where}: key id must be 1-32 of A-Z a-z 0-9 _ -`);
+      return;
+    }
+    if (keys.has(id)) {
+      problems.push(`key id "${id}" appears twice`);
+      return;
+    }
+    const bytes = Buffer.from(material, "base64");
+    if (!BASE64_PATTERN.test(material) || bytes.toString("base64").replace(/=+$/, "") !== material.replace(/=+$/, "")) {
+      problems.push(`key "${id}" is not valid base64`);
+      return;
+    }
+    if (bytes.length !== MASTER_KEY_BYTES) {
+      problems.push(`key "${id}" is ${bytes.length} bytes; AES-256 needs ${MASTER_KEY_BYTES}`);
+      return;
+    }
+    keys.set(id, bytes);
+  });
+  const activeKeyId = keys.keys().next().value;
+  if (problems.length > 0 || activeKeyId === undefined) throw new MasterKeyConfigError(problems);
+  return { activeKeyId, keys };
+}
+
+/** What a ciphertext is bound to. */
+export interface SecretIdentity {
+  orgId: string;
+  environmentId: string;
+  name: string;
+  version: number;
+}
+
+export interface EncryptedSecret {
+  ciphertext: Buffer;
+  nonce: Buffer;
+  authTag: Buffer;
+  keyId: string;
+}
+
+function aadOf(identity: SecretIdentity): Buffer {
+  // JSON of a fixed-order array: unambiguous whatever characters the parts contain.
+  return Buffer.from(
+    JSON.stringify(["stackyard.secret.v1", identity.orgId, identity.environmentId, identity.name, identity.version]),
+  );
+}
+
+export function encryptSecret(keys: MasterKeys, plaintext: Buffer | string, identity: SecretIdentity): EncryptedSecret {
+  const key = keys.keys.get(keys.activeKeyId);
+  if (!key) throw new UnknownMasterKeyError(keys.activeKeyId);
+  // A fresh random nonce per write: with ~2^32 writes per key the collision risk stays negligible.
+  const nonce = randomBytes(GCM_NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_BYTES });
+  cipher.setAAD(aadOf(identity));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { ciphertext, nonce, authTag: cipher.getAuthTag(), keyId: keys.activeKeyId };
+}
+
+export function decryptSecret(keys: MasterKeys, record: EncryptedSecret, identity: SecretIdentity): Buffer {
+  const key = keys.keys.get(record.keyId);
+  if (!key) throw new UnknownMasterKeyError(record.keyId);
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, record.nonce, { authTagLength: GCM_TAG_BYTES });
+    decipher.setAAD(aadOf(identity));
+    decipher.setAuthTag(record.authTag);
+    return Buffer.concat([decipher.update(record.ciphertext), decipher.final()]);
+  } catch (err) {
+    throw new SecretDecryptionError(record.keyId, { cause: err });
+  }
+}
+
+/** A row of environment_secrets with what decryption needs. */
+export interface SecretRow {
+  id: string;
+  org_id: string;
+  environment_id: string;
+  name: string;
+  version: number;
+  ciphertext: Buffer;
+  nonce: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
+}
+
+const SECRET_ROW_COLUMNS = [
+  "id",
+  "org_id",
+  "environment_id",
+  "name",
+  "version",
+  "ciphertext",
+  "nonce",
+  "auth_tag",
+  "key_id",
+] as const;
+
+export function identityOf(row: SecretRow): SecretIdentity {
+  return { orgId: row.org_id, environmentId: row.environment_id, name: row.name, version: row.version };
+}
+
+export function recordOf(row: SecretRow): EncryptedSecret {
+  return { ciphertext: row.ciphertext, nonce: row.nonce, authTag: row.auth_tag, keyId: row.key_id };
+}
+
+/**
+ * Run at start: for each key id in use, one row must decrypt with the configured key. A wrong or missing master
+ * key then stops the process before any deployment needs a secret. This is a system-wide check across orgs.
+ */
+export async function verifyMasterKeys(db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> {
+  const rows = await db
+    .select<SecretRow[]>(...SECRET_ROW_COLUMNS)
+    .from("environment_secrets")
+    .distinctOn("key_id")
+    .orderBy([{ column: "key_id" }, { column: "id" }]);
+  const problems: string[] = [];
+  for (const row of rows) {
+    try {
+      decryptSecret(keys, recordOf(row), identityOf(row));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new MasterKeyConfigError(problems);
+  return { checkedKeyIds: rows.map((r) => r.key_id) };
+}
+
+/**
+ * Re-encrypts every value not under the active key, one transaction per batch so a large table neither holds
+ * locks for long nor loses finished work if interrupted; running it again continues where it stopped. Version,
+ * updated_at and updated_by stay: the value did not change.
+ */
+export async function rotateSecrets(
+  db: Knex,
+  keys: MasterKeys,
+  options: { batchSize?: number } = {},
+): Promise<{ reencrypted: number }> {
+  const batchSize = options.batchSize ?? DEFAULT_ROTATION_BATCH_SIZE;
+  let reencrypted = 0;
+  for (;;) {
+    const done = await db.transaction(async (trx) => {
+      const rows = await trx
+        .select<SecretRow[]>(...SECRET_ROW_COLUMNS)
+        .from("environment_secrets")
+        .whereNot("key_id", keys.activeKeyId)
+        .orderBy("id")
+        .limit(batchSize)
+        .forUpdate();
+      for (const row of rows) {
+        const identity = identityOf(row);
+        const plaintext = decryptSecret(keys, recordOf(row), identity);
+        const next = encryptSecret(keys, plaintext, identity);
+        plaintext.fill(0);
+        await trx("environment_secrets").where({ id: row.id, org_id: row.org_id }).update({
+          ciphertext: next.ciphertext,
+          nonce: next.nonce,
+          auth_tag: next.authTag,
+          key_id: next.keyId,
+        });
+      }
+      return rows.length;
+    });
+    reencrypted += done;
+    if (done < batchSize) return { reencrypted };
+  }
+}

@@ -1,0 +1,198 @@
+/** Stacks and their environments: creation (audited), lists and detail views, always inside the caller's org. */
+import { ConflictError, NotFoundError } from "../_shared/errors.js";
+import type { Principal, RequestInfo } from "../_shared/principal.js";
+import type { TenantScope } from "../_shared/tenant.js";
+import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { getRelease, listReleases, type Release } from "./releases-repo.js";
+import { environmentView, releaseSummaryView, stackView, type EnvironmentRow, type StackRow } from "./views.js";
+
+/** SQLSTATE of a unique-constraint violation: the loser of a race between two identical creations. */
+const UNIQUE_VIOLATION = "23505";
+
+const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown }).code === UNIQUE_VIOLATION;
+
+export async function findStack(scope: TenantScope, stackId: string): Promise<StackRow> {
+  const row = (await scope.from<StackRow>("stacks").where({ id: stackId }).first()) as StackRow | undefined;
+  if (!row) throw new NotFoundError("STACK_NOT_FOUND", "stack not found");
+  return row;
+}
+
+export async function findEnvironment(scope: TenantScope, environmentId: string): Promise<EnvironmentRow> {
+  const row = (await scope.from<EnvironmentRow>("environments").where({ id: environmentId }).first()) as
+    EnvironmentRow | undefined;
+  if (!row) throw new NotFoundError("ENVIRONMENT_NOT_FOUND", "environment not found");
+  return row;
+}
+
+export interface CreateStackInput {
+  name: string;
+  description?: string;
+}
+
+export async function createStack(
+  scope: TenantScope,
+  principal: Principal,
+  input: CreateStackInput,
+  request: RequestInfo,
+) {
+  const exists = () => new ConflictError("STACK_EXISTS", `a stack named "${input.name}" exists`, { name: input.name });
+  try {
+    return await scope.transaction(async (tx) => {
+      if (await tx.from("stacks").where({ name: input.name }).first("id")) throw exists();
+      const [row] = (await tx
+        .insert("stacks", { name: input.name, description: input.description ?? "", created_by: principal.userId })
+        .returning("*")) as StackRow[];
+      if (!row) throw new Error("stacks insert returned no row");
+      await recordAudit(
+        tx,
+        {
+          ...actorOf(principal),
+          action: "stack.create",
+          targetType: "stack",
+          targetId: row.id,
+          data: { name: row.name },
+        },
+        request,
+      );
+      return stackView(row);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw exists();
+    throw err;
+  }
+}
+
+export async function listStacks(scope: TenantScope) {
+  const rows = (await scope.from<StackRow>("stacks").orderBy("name")) as StackRow[];
+  return { items: rows.map(stackView) };
+}
+
+/** The stack with its environments and its newest release. */
+export async function getStack(scope: TenantScope, stackId: string) {
+  const stack = await findStack(scope, stackId);
+  const [environments, latest] = await Promise.all([
+    scope.from<EnvironmentRow>("environments").where({ stack_id: stackId }).orderBy("name") as Promise<
+      EnvironmentRow[]
+    >,
+    listReleases(scope.db, scope.orgId, stackId, { limit: 1 }),
+  ]);
+  const release = latest[0];
+  return {
+    ...stackView(stack),
+    environments: environments.map(environmentView),
+    latestRelease: release ? releaseSummaryView(release) : null,
+  };
+}
+
+export interface CreateEnvironmentInput {
+  name: string;
+  clusterId: string;
+  deployTimeoutSeconds?: number;
+}
+
+/** The environment and its (empty) overlay, created together. */
+export async function createEnvironment(
+  scope: TenantScope,
+  principal: Principal,
+  stackId: string,
+  input: CreateEnvironmentInput,
+  request: RequestInfo,
+) {
+  const exists = () =>
+    new ConflictError("ENVIRONMENT_EXISTS", `the stack already has an environment named "${input.name}"`, {
+      name: input.name,
+    });
+  try {
+    return await scope.transaction(async (tx) => {
+      await findStack(tx, stackId);
+      // Another org's cluster is as absent as a cluster that does not exist.
+      if (!(await tx.from("clusters").where({ id: input.clusterId }).first("id"))) {
+        throw new NotFoundError("CLUSTER_NOT_FOUND", "no such cluster");
+      }
+      if (await tx.from("environments").where({ stack_id: stackId, name: input.name }).first("id")) throw exists();
+      const [row] = (await tx
+        .insert("environments", {
+          stack_id: stackId,
+          name: input.name,
+          cluster_id: input.clusterId,
+          ...(input.deployTimeoutSeconds !== undefined ? { deploy_timeout_seconds: input.deployTimeoutSeconds } : {}),
+        })
+        .returning("*")) as EnvironmentRow[];
+      if (!row) throw new Error("environments insert returned no row");
+      await tx.insert("stack_overlays", { environment_id: row.id, updated_by: principal.userId });
+      await recordAudit(
+        tx,
+        {
+          ...actorOf(principal),
+          action: "environment.create",
+          targetType: "environment",
+          targetId: row.id,
+          data: { stackId, name: row.name, clusterId: row.cluster_id },
+        },
+        request,
+      );
+      return environmentView(row);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw exists();
+    throw err;
+  }
+}
+
+export async function listEnvironments(scope: TenantScope, stackId: string) {
+  await findStack(scope, stackId);
+  const rows = (await scope
+    .from<EnvironmentRow>("environments")
+    .where({ stack_id: stackId })
+    .orderBy("name")) as EnvironmentRow[];
+  return { items: rows.map(environmentView) };
+}
+
+export interface DeployedRelease {
+  deploymentId: string;
+  finishedAt: Date | null;
+  release: Release;
+}
+
+/** The release of the environment's last SUCCEEDED deployment: what the cluster should be running now. */
+export async function lastDeployedRelease(
+  scope: TenantScope,
+  environmentId: string,
+): Promise<DeployedRelease | undefined> {
+  const row = (await scope
+    .from("deployments")
+    .where({ environment_id: environmentId, status: "SUCCEEDED" })
+    .orderBy([
+      { column: "finished_at", order: "desc" },
+      { column: "created_at", order: "desc" },
+    ])
+    .first("id", "release_id", "finished_at")) as
+    { id: string; release_id: string; finished_at: Date | null } | undefined;
+  if (!row) return undefined;
+  return {
+    deploymentId: row.id,
+    finishedAt: row.finished_at,
+    release: await getRelease(scope.db, scope.orgId, row.release_id),
+  };
+}
+
+/** The environment with its stack, cluster and current desired release (null before the first successful deploy). */
+export async function getEnvironment(scope: TenantScope, environmentId: string) {
+  const environment = await findEnvironment(scope, environmentId);
+  const [stack, cluster, deployed] = await Promise.all([
+    findStack(scope, environment.stack_id),
+    scope.from("clusters").where({ id: environment.cluster_id }).first("id", "name") as Promise<
+      { id: string; name: string } | undefined
+    >,
+    lastDeployedRelease(scope, environmentId),
+  ]);
+  // The foreign key (ON DELETE RESTRICT) keeps an environment's cluster in place.
+  if (!cluster) throw new Error(`environment ${environmentId} has no cluster row`);
+  return {
+    ...environmentView(environment),
+    stack: { id: stack.id, name: stack.name },
+    cluster: { id: cluster.id, name: cluster.name },
+    currentRelease: deployed ? releaseSummaryView(deployed.release) : null,
+    currentDeploymentId: deployed?.deploymentId ?? null,
+  };
+}

@@ -1,0 +1,81 @@
+/** Row → API shapes of stacks, environments, releases, overlays and secrets (the OpenAPI schemas of the same names). */
+import type { ReleaseSummary, Release } from "./releases-repo.js";
+import type { SecretMetadata } from "./secrets-repo.js";
+
+export interface StackRow {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  created_by: string | null;
+  created_at: Date;
+}
+
+export interface EnvironmentRow {
+  id: string;
+  org_id: string;
+  stack_id: string;
+  name: string;
+  cluster_id: string;
+  deploy_timeout_seconds: number;
+  created_at: Date;
+}
+
+export interface OverlayRow {
+  environment_id: string;
+  env_json: unknown;
+  compose_patch_yaml: string;
+  updated_at: Date;
+  updated_by: string | null;
+}
+
+export const stackView = (s: StackRow) => ({
+  id: s.id,
+  orgId: s.org_id,
+  name: s.name,
+  description: s.description,
+  createdBy: s.created_by,
+  createdAt: s.created_at.toISOString(),
+});
+export type StackView = ReturnType<typeof stackView>;
+
+export const environmentView = (e: EnvironmentRow) => ({
+  id: e.id,
+  stackId: e.stack_id,
+  name: e.name,
+  clusterId: e.cluster_id,
+  deployTimeoutSeconds: e.deploy_timeout_seconds,
+  createdAt: e.created_at.toISOString(),
+});
+export type EnvironmentView = ReturnType<typeof environmentView>;
+
+export const releaseSummaryView = (r: ReleaseSummary) => ({
+  id: r.id,
+  stackId: r.stackId,
+  version: r.version,
+  sourceType: r.sourceType,
+  sourceRef: r.sourceRef,
+  sha256: r.composeSha256,
+  warnings: r.warnings,
+  createdBy: r.createdBy,
+  createdAt: r.createdAt.toISOString(),
+});
+export type ReleaseSummaryView = ReturnType<typeof releaseSummaryView>;
+
+export const releaseView = (r: Release) => ({ ...releaseSummaryView(r), composeYaml: r.composeYaml });
+
+export const overlayView = (o: OverlayRow) => ({
+  environmentId: o.environment_id,
+  envJson: o.env_json,
+  composePatchYaml: o.compose_patch_yaml,
+  updatedBy: o.updated_by,
+  updatedAt: o.updated_at.toISOString(),
+});
+
+export const secretView = (s: SecretMetadata) => ({
+  name: s.name,
+  services: s.services,
+  version: s.version,
+  updatedBy: s.updatedBy,
+  updatedAt: s.updatedAt.toISOString(),
+});

@@ -1,0 +1,32 @@
+import type { Page } from "playwright-core";
+import { Shell } from "./Shell.js";
+
+export class ClustersPage extends Shell {
+  constructor(page: Page) {
+    super(page);
+  }
+
+  /** Adds a cluster and returns what the one-time dialog shows, leaving the dialog open. */
+  async addCluster(name: string): Promise<{ registrationToken: string; agentCommand: string }> {
+    await this.page.getByRole("button", { name: "Add cluster" }).click();
+    const dialog = this.page.getByRole("dialog", { name: "Add cluster" });
+    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByRole("button", { name: "Add cluster" }).click();
+    await this.page.getByRole("dialog", { name: `Cluster ${name} added` }).waitFor();
+    return { registrationToken: await this.secret("Registration token"), agentCommand: await this.secret("Agent command") };
+  }
+
+  async closeDialog(): Promise<void> {
+    await this.page.getByRole("dialog").getByRole("button", { name: "Done" }).click();
+    await this.page.getByRole("dialog").waitFor({ state: "detached" });
+  }
+
+  async statusOf(name: string): Promise<string> {
+    return this.page.getByRole("row").filter({ hasText: name }).locator(".badge").innerText();
+  }
+
+  async open(name: string): Promise<void> {
+    await this.page.getByRole("link", { name, exact: true }).click();
+    await this.page.getByRole("heading", { name: "Facts" }).waitFor();
+  }
+}

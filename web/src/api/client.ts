@@ -1,0 +1,278 @@
+/**
+ * The one place the UI talks HTTP: bearer auth, JSON, the API's error shape as `ApiError`, and silent
+ * session refresh (rotate the refresh token on 401 TOKEN_EXPIRED, retry once; any other 401 ends the session).
+ */
+import type { LoginResult, TokenPair } from "./types.js";
+
+/** Status 0: the request never got an HTTP answer. */
+export const NETWORK_ERROR = "NETWORK_ERROR";
+
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+
+  constructor(
+    readonly status: number,
+    /** The API's stable `error.code` (e.g. CLUSTER_NOT_FOUND); match on this, never on the message. */
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** For 403 PERMISSION_DENIED: the permission the caller lacks. */
+  get missingPermission(): string | null {
+    const d = this.details;
+    if (d && typeof d === "object" && "missingPermission" in d && typeof d.missingPermission === "string") {
+      return d.missingPermission;
+    }
+    return null;
+  }
+}
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
+
+/**
+ * Where the refresh token lives between page loads. The access token stays in memory only, so a script
+ * injected into the page cannot lift a long-lived credential from storage. The refresh token has to survive a
+ * reload, and localStorage is readable by such a script too; we accept that because it is single-use (rotated
+ * on every refresh, and replaying a used one revokes the whole session server-side) and ends with logout. An
+ * httpOnly cookie would hide it from scripts but needs the gateway to set one and to defend against CSRF.
+ */
+export interface SessionStore {
+  load(): string | null;
+  save(refreshToken: string | null): void;
+}
+
+export const REFRESH_TOKEN_STORAGE_KEY = "stackyard.refreshToken";
+
+export function localStorageSessionStore(storage: Storage = window.localStorage): SessionStore {
+  return {
+    load: () => storage.getItem(REFRESH_TOKEN_STORAGE_KEY),
+    save: (token) =>
+      token === null ? storage.removeItem(REFRESH_TOKEN_STORAGE_KEY) : storage.setItem(REFRESH_TOKEN_STORAGE_KEY, token),
+  };
+}
+
+/**
+ * Runs a refresh under a lock shared by every tab of the origin: two tabs presenting the same refresh token
+ * would look like token theft and revoke the session. Without Web Locks, refreshes are serialized per tab only.
+ */
+export function browserRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  return locks ? (locks.request("stackyard-refresh", fn) as Promise<T>) : fn();
+}
+
+export type Query = Record<string, string | number | null | undefined>;
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Query;
+  signal?: AbortSignal;
+}
+
+export interface ApiClientOptions {
+  store: SessionStore;
+  fetch?: typeof fetch;
+  /** Prefix of every path; empty means same origin. */
+  baseUrl?: string;
+  withRefreshLock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  now?: () => number;
+}
+
+/** Refresh this long before the access token's stated expiry, so clock skew does not cost a failed request. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+interface AccessToken {
+  token: string;
+  expiresAt: number;
+}
+
+type SessionEndedListener = (reason: ApiError) => void;
+
+export class ApiClient {
+  private access: AccessToken | null = null;
+  private refreshing: Promise<AccessToken> | null = null;
+  private readonly listeners = new Set<SessionEndedListener>();
+  private readonly fetchImpl: typeof fetch;
+  private readonly baseUrl: string;
+  private readonly store: SessionStore;
+  private readonly withRefreshLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly now: () => number;
+
+  constructor(options: ApiClientOptions) {
+    this.store = options.store;
+    // Bound: calling an unbound window.fetch throws "Illegal invocation".
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.baseUrl = options.baseUrl ?? "";
+    this.withRefreshLock = options.withRefreshLock ?? ((fn) => fn());
+    this.now = options.now ?? Date.now;
+  }
+
+  /** True when a request can be authenticated without asking for a password. */
+  hasSession(): boolean {
+    return this.access !== null || this.store.load() !== null;
+  }
+
+  /** Called when the session is over (any 401 that a refresh cannot fix); returns an unsubscribe function. */
+  onSessionEnded(listener: SessionEndedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async login(input: { email: string; password: string; orgId?: string }): Promise<LoginResult> {
+    const previous = this.access;
+    const result = await this.send<LoginResult>("POST", "/v1/auth/login", { body: input }, null);
+    this.keep(result);
+    // Switching org opens a new session; end the old one rather than leave it valid until it expires.
+    if (previous) await this.send("POST", "/v1/auth/logout", {}, previous.token).catch(() => undefined);
+    return result;
+  }
+
+  /** Ends the session on the server (best effort) and forgets every token. */
+  async logout(): Promise<void> {
+    const access = this.access;
+    this.forget();
+    if (access) await this.send("POST", "/v1/auth/logout", {}, access.token).catch(() => undefined);
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>("GET", path, query ? { query } : {});
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>("POST", path, body === undefined ? {} : { body });
+  }
+
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>("PUT", path, body === undefined ? {} : { body });
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>("DELETE", path);
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    let token = await this.currentAccessToken();
+    try {
+      return await this.send<T>(method, path, options, token);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) throw e;
+      if (e.code !== "TOKEN_EXPIRED") throw this.endSession(e);
+    }
+    token = (await this.refresh()).token;
+    try {
+      return await this.send<T>(method, path, options, token);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) throw this.endSession(e);
+      throw e;
+    }
+  }
+
+  private async currentAccessToken(): Promise<string | null> {
+    if (this.access && this.access.expiresAt - EXPIRY_MARGIN_MS > this.now()) return this.access.token;
+    // After a reload only the refresh token is left; without it, the request goes out anonymous and its 401
+    // ends the (already absent) session.
+    if (!this.access && this.store.load() === null) return null;
+    return (await this.refresh()).token;
+  }
+
+  /** One refresh at a time per tab; concurrent callers share it. */
+  private refresh(): Promise<AccessToken> {
+    this.refreshing ??= this.withRefreshLock(() => this.rotate()).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async rotate(): Promise<AccessToken> {
+    // Read inside the lock: another tab may have rotated the token while this one waited.
+    const refreshToken = this.store.load();
+    if (refreshToken === null) throw this.endSession(new ApiError(401, "UNAUTHENTICATED", "You are not logged in"));
+    try {
+      const pair = await this.send<TokenPair>("POST", "/v1/auth/refresh", { body: { refreshToken } }, null);
+      return this.keep(pair);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) throw this.endSession(e);
+      throw e;
+    }
+  }
+
+  private keep(pair: TokenPair): AccessToken {
+    this.access = { token: pair.accessToken, expiresAt: Date.parse(pair.accessTokenExpiresAt) };
+    this.store.save(pair.refreshToken);
+    return this.access;
+  }
+
+  private forget(): void {
+    this.access = null;
+    this.store.save(null);
+  }
+
+  private endSession(reason: ApiError): ApiError {
+    this.forget();
+    for (const listener of this.listeners) listener(reason);
+    return reason;
+  }
+
+  private async send<T>(method: string, path: string, options: RequestOptions, token: string | null): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(options.body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.baseUrl + path + queryString(options.query), {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (cause) {
+      if (options.signal?.aborted) throw cause;
+      throw new ApiError(0, NETWORK_ERROR, "Cannot reach the Stackyard API. Check your connection and retry.", undefined, {
+        cause,
+      });
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    const parsed = parseJson(text);
+    if (!res.ok) throw errorFrom(res, parsed);
+    if (parsed === undefined) {
+      throw new ApiError(res.status, "INVALID_RESPONSE", `Expected JSON from ${method} ${path}`);
+    }
+    return parsed as T;
+  }
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFrom(res: Response, body: unknown): ApiError {
+  if (body && typeof body === "object" && "error" in body) {
+    const err = body.error;
+    if (err && typeof err === "object" && "code" in err && typeof err.code === "string") {
+      const message = "message" in err && typeof err.message === "string" ? err.message : res.statusText;
+      return new ApiError(res.status, err.code, message, "details" in err ? err.details : undefined);
+    }
+  }
+  return new ApiError(res.status, `HTTP_${res.status}`, res.statusText || `HTTP ${res.status}`);
+}

@@ -1,0 +1,44 @@
+import useSWR, { useSWRConfig, type SWRResponse } from "swr";
+import { useCallback } from "react";
+import type { ApiError } from "../client.js";
+import { keys } from "../keys.js";
+import type { LoginResult, Me, Permission } from "../types.js";
+import { useApiClient } from "./context.js";
+
+export function useMe(): SWRResponse<Me, ApiError> {
+  return useSWR<Me, ApiError>(keys.me());
+}
+
+export function hasPermission(me: Me | undefined, permission: Permission): boolean {
+  return me?.permissions.includes(permission) ?? false;
+}
+
+/** Drops every cached answer: after a login or logout nothing of the previous session may be shown. */
+export function useClearCache(): () => Promise<void> {
+  const { mutate } = useSWRConfig();
+  return useCallback(async () => {
+    await mutate(() => true, undefined, { revalidate: false });
+  }, [mutate]);
+}
+
+export function useLogin(): (input: { email: string; password: string; orgId?: string }) => Promise<LoginResult> {
+  const client = useApiClient();
+  const clear = useClearCache();
+  return useCallback(
+    async (input) => {
+      const result = await client.login(input);
+      await clear();
+      return result;
+    },
+    [client, clear],
+  );
+}
+
+export function useLogout(): () => Promise<void> {
+  const client = useApiClient();
+  const clear = useClearCache();
+  return useCallback(async () => {
+    await client.logout();
+    await clear();
+  }, [client, clear]);
+}

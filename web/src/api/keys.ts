@@ -1,0 +1,42 @@
+/**
+ * SWR key factories: a key is `[path, query?]`, and the global fetcher GETs exactly that. Build keys only here so
+ * a mutation revalidates the same key a list was read with.
+ */
+import type { Query } from "./client.js";
+
+export type ApiKey = readonly [path: string, query?: Query];
+
+const org = (orgId: string): string => `/v1/orgs/${encodeURIComponent(orgId)}`;
+
+export interface AuditFilters {
+  from?: string;
+  to?: string;
+  actor?: string;
+  action?: string;
+}
+
+export const AUDIT_PAGE_SIZE = 50;
+
+export const keys = {
+  me: (): ApiKey => ["/v1/auth/me"],
+  clusters: (orgId: string): ApiKey => [`${org(orgId)}/clusters`],
+  cluster: (orgId: string, clusterId: string): ApiKey => [`${org(orgId)}/clusters/${encodeURIComponent(clusterId)}`],
+  clusterNodes: (orgId: string, clusterId: string): ApiKey => [
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/nodes`,
+  ],
+  users: (orgId: string): ApiKey => [`${org(orgId)}/users`],
+  tokens: (orgId: string): ApiKey => [`${org(orgId)}/tokens`],
+  token: (orgId: string, tokenId: string): ApiKey => [`${org(orgId)}/tokens/${encodeURIComponent(tokenId)}`],
+  auditPage: (orgId: string, filters: AuditFilters, cursor: string | null): ApiKey => [
+    `${org(orgId)}/audit`,
+    { ...filters, limit: AUDIT_PAGE_SIZE, cursor },
+  ],
+};
+
+/** Paths of write endpoints that have no GET of their own. */
+export const actions = {
+  revokeCluster: (orgId: string, clusterId: string): string =>
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/revoke`,
+  registrationToken: (orgId: string, clusterId: string): string =>
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/registration-token`,
+};

@@ -1,0 +1,59 @@
+/** Names for the API's schemas; the shapes come only from `openapi.gen.ts` (generated from openapi/openapi.yaml). */
+import type { components } from "./openapi.gen.js";
+
+type Schemas = components["schemas"];
+
+export type Org = Schemas["Org"];
+export type User = Schemas["User"];
+export type Role = Schemas["Role"];
+export type Permission = Schemas["Permission"];
+export type Me = Schemas["Me"];
+export type MeOrg = Me["orgs"][number];
+export type TokenPair = Schemas["TokenPair"];
+export type LoginResult = Schemas["LoginResult"];
+export type ApiToken = Schemas["ApiToken"];
+export type CreatedApiToken = ApiToken & { token: string };
+export type AuditEvent = Schemas["AuditEvent"];
+export type Cluster = Schemas["Cluster"];
+export type ClusterStatus = Cluster["status"];
+export type ClusterNode = Schemas["ClusterNode"];
+export type RegistrationToken = Schemas["RegistrationToken"];
+export type CreatedCluster = RegistrationToken & { cluster: Cluster };
+export type ErrorBody = Schemas["Error"];
+
+export interface ListOf<T> {
+  items: T[];
+}
+
+export interface AuditPage {
+  items: AuditEvent[];
+  nextCursor: string | null;
+}
+
+// Records keyed by the generated unions, so a role or permission added to the API fails the type check here.
+const roleLabels: Record<Role, string> = {
+  ORG_ADMIN: "Org admin — everything",
+  CLUSTER_ADMIN: "Cluster admin — clusters and deployments",
+  APP_ADMIN: "App admin — stacks, releases, environments, secrets, deployments",
+  VIEWER: "Viewer — read only",
+};
+export const ROLES = Object.keys(roleLabels) as Role[];
+export const roleLabel = (role: Role): string => roleLabels[role];
+
+const permissionLabels: Record<Permission, string> = {
+  "orgs:read": "See the orgs you belong to",
+  "users:read": "List users",
+  "users:write": "Create users",
+  "tokens:read": "List API tokens",
+  "tokens:write": "Create and revoke API tokens",
+  "audit:read": "Read the audit log",
+  "clusters:read": "See clusters and nodes",
+  "clusters:write": "Add, re-register and revoke clusters",
+  "stacks:read": "See stacks, environments and releases",
+  "stacks:write": "Change stacks, environments and releases",
+  "secrets:write": "Set and delete secrets",
+  "deployments:read": "See deployments",
+  "deployments:write": "Deploy, roll back and scale",
+};
+export const PERMISSIONS = Object.keys(permissionLabels) as Permission[];
+export const permissionLabel = (p: string): string => (p in permissionLabels ? permissionLabels[p as Permission] : p);

@@ -1,0 +1,80 @@
+import { Navigate, Outlet, useNavigate } from "react-router-dom";
+import { hasPermission, useLogout, useMe } from "../api/hooks/session.js";
+import type { Me, Permission } from "../api/types.js";
+import { ErrorNotice } from "../components/ErrorNotice.js";
+import { Loading } from "../components/AsyncContent.js";
+import { ShellView, type NavItem } from "../components/ShellView.js";
+import { paths } from "./paths.js";
+import { useOrgId } from "./useOrgId.js";
+
+const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) => string }> = [
+  { label: "Clusters", permission: "clusters:read", to: paths.clusters },
+  { label: "API tokens", permission: "tokens:read", to: paths.tokens },
+  { label: "Users", permission: "users:read", to: paths.users },
+  { label: "Audit", permission: "audit:read", to: paths.audit },
+];
+
+export function navFor(me: Me): NavItem[] {
+  return NAV.filter((n) => hasPermission(me, n.permission)).map((n) => ({ label: n.label, to: n.to(me.org.id) }));
+}
+
+/** An org's pages: the session must be in that org (the API scopes every token to one org). */
+export function Shell() {
+  const orgId = useOrgId();
+  const me = useMe();
+  const navigate = useNavigate();
+  const logout = useLogout();
+  if (!me.data) {
+    return (
+      <div className="content">
+        {me.error ? <ErrorNotice error={me.error} onRetry={() => void me.mutate()} /> : <Loading />}
+      </div>
+    );
+  }
+  const switchOrg = (target: string) => {
+    const org = me.data?.orgs.find((o) => o.id === target);
+    navigate(paths.login({ org: target, orgName: org?.name, email: me.data?.user.email, next: paths.clusters(target) }));
+  };
+  const onLogout = () => void logout().then(() => navigate(paths.login()));
+  const body =
+    me.data.org.id === orgId ? (
+      <Outlet />
+    ) : (
+      <OtherOrg me={me.data} orgId={orgId} onSwitch={() => switchOrg(orgId)} />
+    );
+  return (
+    <ShellView me={me.data} nav={navFor(me.data)} onSwitchOrg={switchOrg} onLogout={onLogout}>
+      {body}
+    </ShellView>
+  );
+}
+
+function OtherOrg(props: { me: Me; orgId: string; onSwitch: () => void }) {
+  const target = props.me.orgs.find((o) => o.id === props.orgId);
+  if (!target) {
+    return (
+      <div className="notice notice-error" role="alert">
+        <strong>This page belongs to an organization you are not a member of.</strong>
+        <p>
+          You are signed in to <b>{props.me.org.name}</b>. <a href={paths.clusters(props.me.org.id)}>Go to its clusters</a>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="notice" role="alert">
+      <strong>This page is in {target.name}.</strong>
+      <p>You are signed in to {props.me.org.name}. Each organization has its own login.</p>
+      <button type="button" onClick={props.onSwitch}>
+        Log in to {target.name}
+      </button>
+    </div>
+  );
+}
+
+/** `/`: the current org's first page. */
+export function Home() {
+  const me = useMe();
+  if (me.data) return <Navigate to={paths.clusters(me.data.org.id)} replace />;
+  return <div className="content">{me.error ? <ErrorNotice error={me.error} onRetry={() => void me.mutate()} /> : <Loading />}</div>;
+}

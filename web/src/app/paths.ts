@@ -1,0 +1,20 @@
+/** Every in-app URL, built in one place so links and routes agree. */
+const org = (orgId: string): string => `/orgs/${encodeURIComponent(orgId)}`;
+
+export const paths = {
+  login: (params: { next?: string; org?: string; orgName?: string; email?: string; reason?: string } = {}): string => {
+    const q = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => Boolean(e[1])));
+    const s = q.toString();
+    return s ? `/login?${s}` : "/login";
+  },
+  clusters: (orgId: string): string => `${org(orgId)}/clusters`,
+  cluster: (orgId: string, clusterId: string): string => `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}`,
+  tokens: (orgId: string): string => `${org(orgId)}/tokens`,
+  users: (orgId: string): string => `${org(orgId)}/users`,
+  audit: (orgId: string): string => `${org(orgId)}/audit`,
+};
+
+/** Only same-app paths may be redirect targets after login (no `//evil.example` or absolute URLs). */
+export function safeNext(next: string | null): string | null {
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : null;
+}

@@ -1,0 +1,32 @@
+import { useEffect, useState } from "react";
+
+export function formatAge(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  const suffix = ms >= 0 ? "ago" : "from now";
+  if (s < 10) return ms >= 0 ? "just now" : "in a few seconds";
+  if (s < 60) return `${s} s ${suffix}`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ${suffix}`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h} h ${suffix}`;
+  return `${Math.round(h / 24)} days ${suffix}`;
+}
+
+export function formatDateTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** "3 min ago", kept current, with the exact time on hover. */
+export function RelativeTime(props: { iso: string | null | undefined; never?: string }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(timer);
+  }, []);
+  if (!props.iso) return <span className="muted">{props.never ?? "never"}</span>;
+  return (
+    <time dateTime={props.iso} title={formatDateTime(props.iso)}>
+      {formatAge(now - Date.parse(props.iso))}
+    </time>
+  );
+}

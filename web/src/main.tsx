@@ -1,0 +1,18 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { BrowserRouter } from "react-router-dom";
+import { ApiClient, browserRefreshLock, localStorageSessionStore } from "./api/client.js";
+import { App } from "./app/App.js";
+import "./styles.css";
+
+const client = new ApiClient({ store: localStorageSessionStore(), withRefreshLock: browserRefreshLock });
+const root = document.getElementById("root");
+if (!root) throw new Error("index.html has no #root");
+
+createRoot(root).render(
+  <StrictMode>
+    <BrowserRouter>
+      <App client={client} />
+    </BrowserRouter>
+  </StrictMode>,
+);

@@ -1,0 +1,109 @@
+import { useState } from "react";
+import { useNavigate, useParams } from "react-router-dom";
+import {
+  useCluster,
+  useClusterNodes,
+  useDeleteCluster,
+  useIssueRegistrationToken,
+  useRevokeCluster,
+} from "../../api/hooks/clusters.js";
+import { hasPermission, useMe } from "../../api/hooks/session.js";
+import { paths } from "../../app/paths.js";
+import { useOrgId } from "../../app/useOrgId.js";
+import { OneTimeSecret } from "../../components/CopyButton.js";
+import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { ClusterView } from "./ClusterView.js";
+
+type Open = null | "token" | "revoke" | "delete";
+
+export function ClusterPage() {
+  const orgId = useOrgId();
+  const clusterId = useParams().clusterId ?? "";
+  const navigate = useNavigate();
+  const me = useMe();
+  const cluster = useCluster(orgId, clusterId);
+  const nodes = useClusterNodes(orgId, clusterId);
+  const issue = useIssueRegistrationToken(orgId, clusterId);
+  const revoke = useRevokeCluster(orgId, clusterId);
+  const remove = useDeleteCluster(orgId, clusterId);
+  const [open, setOpen] = useState<Open>(null);
+
+  const close = () => {
+    setOpen(null);
+    issue.reset();
+    revoke.reset();
+    remove.reset();
+  };
+  const name = cluster.data?.name ?? "this cluster";
+  return (
+    <>
+      <ClusterView
+        cluster={{
+          data: cluster.data,
+          error: cluster.error,
+          isLoading: cluster.isLoading,
+          onRetry: () => void cluster.mutate(),
+        }}
+        nodes={{
+          data: nodes.data?.items,
+          error: nodes.error,
+          isLoading: nodes.isLoading,
+          onRetry: () => void nodes.mutate(),
+        }}
+        backHref={paths.clusters(orgId)}
+        canWrite={hasPermission(me.data, "clusters:write")}
+        onNewToken={() => {
+          setOpen("token");
+          void issue.trigger();
+        }}
+        onRevoke={() => setOpen("revoke")}
+        onDelete={() => setOpen("delete")}
+      />
+      {open === "token" && (
+        <Dialog title="New registration token" onClose={close} dismissable={!issue.data}>
+          {issue.isMutating && <p>Issuing…</p>}
+          {issue.error ? <ErrorNotice error={issue.error} compact /> : null}
+          {issue.data && (
+            <>
+              <p>Any unused token issued before is no longer valid. Run this on a manager node of the Swarm:</p>
+              <OneTimeSecret label="Agent command" value={issue.data.agentCommand} />
+              <OneTimeSecret label="Registration token" value={issue.data.registrationToken} />
+            </>
+          )}
+          <div className="actions">
+            <button type="button" onClick={close}>
+              Done
+            </button>
+          </div>
+        </Dialog>
+      )}
+      {open === "revoke" && (
+        <ConfirmDialog
+          title={`Revoke the agent of ${name}?`}
+          confirmLabel="Revoke agent"
+          busy={revoke.isMutating}
+          error={revoke.error ? <ErrorNotice error={revoke.error} compact /> : null}
+          onCancel={close}
+          onConfirm={() => void revoke.trigger().then((r) => r && close())}
+        >
+          The agent is disconnected at once and its credentials stop working. The cluster stays; a new registration
+          token attaches an agent again.
+        </ConfirmDialog>
+      )}
+      {open === "delete" && (
+        <ConfirmDialog
+          title={`Delete ${name}?`}
+          confirmLabel="Delete cluster"
+          busy={remove.isMutating}
+          error={remove.error ? <ErrorNotice error={remove.error} compact /> : null}
+          onCancel={close}
+          onConfirm={() => void remove.trigger().then((r) => r && navigate(paths.clusters(orgId)))}
+        >
+          The agent is disconnected and the cluster is removed from Stackyard. Services already running on the Swarm
+          are left alone.
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

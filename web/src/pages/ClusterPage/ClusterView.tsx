@@ -1,0 +1,193 @@
+import { Link } from "react-router-dom";
+import type { Cluster, ClusterNode } from "../../api/types.js";
+import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
+import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
+import { formatDateTime, RelativeTime } from "../../components/RelativeTime.js";
+import { StatusBadge } from "../../components/StatusBadge.js";
+import { factOf } from "../ClustersPage/ClustersView.js";
+
+const FACTS: Array<[key: string, label: string]> = [
+  ["agentVersion", "Agent version"],
+  ["hostname", "Agent host"],
+  ["dockerVersion", "Docker"],
+  ["apiVersion", "Docker API"],
+  ["os", "OS"],
+  ["arch", "Architecture"],
+  ["swarmState", "Swarm state"],
+  ["nodeCount", "Nodes"],
+  ["managerCount", "Managers"],
+  ["dockerError", "Docker error"],
+];
+
+export function ClusterView(props: {
+  cluster: AsyncState<Cluster>;
+  nodes: AsyncState<ClusterNode[]>;
+  backHref: string;
+  canWrite: boolean;
+  onNewToken: () => void;
+  onRevoke: () => void;
+  onDelete: () => void;
+}) {
+  return (
+    <>
+      <p className="crumbs">
+        <Link to={props.backHref}>← Clusters</Link>
+      </p>
+      <AsyncContent state={props.cluster} loadingLabel="Loading cluster…">
+        {(c) => (
+          <>
+            <PageHeader
+              title={
+                <>
+                  {c.name} <StatusBadge status={c.status} />
+                </>
+              }
+              subtitle={
+                <>
+                  Last seen <RelativeTime iso={c.lastSeenAt} /> · added {formatDateTime(c.createdAt)}
+                </>
+              }
+              actions={
+                <>
+                  <PermittedButton
+                    allowed={props.canWrite}
+                    permission="clusters:write"
+                    className="secondary"
+                    onClick={props.onNewToken}
+                  >
+                    New registration token
+                  </PermittedButton>
+                  <PermittedButton
+                    allowed={props.canWrite && c.status !== "revoked"}
+                    permission="clusters:write"
+                    className="danger"
+                    onClick={props.onRevoke}
+                  >
+                    Revoke agent
+                  </PermittedButton>
+                  <PermittedButton
+                    allowed={props.canWrite}
+                    permission="clusters:write"
+                    className="danger outline"
+                    onClick={props.onDelete}
+                  >
+                    Delete
+                  </PermittedButton>
+                </>
+              }
+            />
+            {c.status === "pending" && (
+              <div className="notice">
+                No agent has registered yet. Run the agent command from when the cluster was added, or issue a new
+                registration token.
+              </div>
+            )}
+            {c.status === "revoked" && (
+              <div className="notice">
+                The agent’s credentials are revoked. Issue a new registration token to attach an agent again.
+              </div>
+            )}
+            <section className="card">
+              <h2>Facts</h2>
+              <dl className="facts">
+                {FACTS.map(([key, label]) => {
+                  const value = factOf(c, key);
+                  return value === null ? null : (
+                    <div key={key}>
+                      <dt>{label}</dt>
+                      <dd>{value}</dd>
+                    </div>
+                  );
+                })}
+                <div>
+                  <dt>Manager node</dt>
+                  <dd>{c.facts.isManager === true ? "yes" : c.facts.isManager === false ? "no" : "—"}</dd>
+                </div>
+                <div>
+                  <dt>Inventory</dt>
+                  <dd>
+                    <RelativeTime iso={c.inventoryAt} never="not reported yet" />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Agent key</dt>
+                  <dd className="mono small">{c.agentPublicKey ?? "—"}</dd>
+                </div>
+              </dl>
+            </section>
+          </>
+        )}
+      </AsyncContent>
+      <section className="card">
+        <h2>Nodes</h2>
+        <AsyncContent
+          state={props.nodes}
+          loadingLabel="Loading nodes…"
+          isEmpty={(n) => n.length === 0}
+          empty={<p className="muted">The agent has not reported any Swarm nodes yet.</p>}
+        >
+          {(nodes) => <NodesTable nodes={nodes} />}
+        </AsyncContent>
+      </section>
+    </>
+  );
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+export function formatResources(resources: Record<string, unknown>): string {
+  const cpus = num(resources.nanoCpus);
+  const mem = num(resources.memoryBytes);
+  const parts = [];
+  if (cpus !== null) parts.push(`${+(cpus / 1e9).toFixed(2)} CPU`);
+  if (mem !== null) parts.push(`${+(mem / 2 ** 30).toFixed(1)} GiB`);
+  return parts.join(" · ") || "—";
+}
+
+function NodesTable(props: { nodes: ClusterNode[] }) {
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th>Hostname</th>
+          <th>Role</th>
+          <th>Availability</th>
+          <th>Status</th>
+          <th>Resources</th>
+          <th>Engine</th>
+          <th>Labels</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.nodes.map((n) => (
+          <tr key={n.id}>
+            <td>
+              {n.hostname}
+              {typeof n.resources.address === "string" && <div className="muted small">{n.resources.address}</div>}
+            </td>
+            <td>{n.role}</td>
+            <td>
+              <StatusBadge status={n.availability} />
+            </td>
+            <td>
+              <StatusBadge status={n.status} />
+            </td>
+            <td>{formatResources(n.resources)}</td>
+            <td>{typeof n.resources.engineVersion === "string" ? n.resources.engineVersion : "—"}</td>
+            <td>
+              {Object.entries(n.labels).length === 0 ? (
+                <span className="muted">—</span>
+              ) : (
+                Object.entries(n.labels).map(([k, v]) => (
+                  <span key={k} className="chip">
+                    {k}={v}
+                  </span>
+                ))
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

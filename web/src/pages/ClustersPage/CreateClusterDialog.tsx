@@ -1,0 +1,74 @@
+import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import type { CreatedCluster } from "../../api/types.js";
+import { OneTimeSecret } from "../../components/CopyButton.js";
+import { Dialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
+
+const NAME_PATTERN = "[a-z0-9][a-z0-9\\-]{0,62}";
+
+/** Asks for a name, then shows the one-time registration token and the agent command line. */
+export function CreateClusterDialog(props: {
+  busy: boolean;
+  error: unknown;
+  created: CreatedCluster | undefined;
+  clusterHref: (clusterId: string) => string;
+  onSubmit: (name: string) => void;
+  onClose: () => void;
+}) {
+  const [name, setName] = useState("");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSubmit(name.trim());
+  };
+  if (props.created) {
+    const { cluster, registrationToken, agentCommand, registrationTokenExpiresAt } = props.created;
+    return (
+      <Dialog title={`Cluster ${cluster.name} added`} onClose={props.onClose} dismissable={false}>
+        <p>
+          Run this on a manager node of the Swarm. The token works once and expires{" "}
+          {new Date(registrationTokenExpiresAt).toLocaleString()}.
+        </p>
+        <OneTimeSecret label="Agent command" value={agentCommand} />
+        <OneTimeSecret label="Registration token" value={registrationToken} />
+        <div className="actions">
+          <Link to={props.clusterHref(cluster.id)} onClick={props.onClose}>
+            Open cluster
+          </Link>
+          <button type="button" onClick={props.onClose}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog title="Add cluster" onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Name
+          <input
+            name="name"
+            required
+            pattern={NAME_PATTERN}
+            maxLength={63}
+            placeholder="prod-eu-1"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            autoFocus
+          />
+          <span className="muted small">Lowercase letters, digits and dashes.</span>
+        </label>
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={props.busy}>
+            {props.busy ? "Adding…" : "Add cluster"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
