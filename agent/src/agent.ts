@@ -9,6 +9,7 @@ import { serveCommands, type CommandHandlers } from "./commands.js";
 import type { RunConfig } from "./config.js";
 import type { DockerEngine } from "./docker/engine.js";
 import type { AgentError } from "./errors.js";
+import type { AckedPublish } from "./events.js";
 import { buildHeartbeat } from "./heartbeat.js";
 import { InventoryReporter, collectInventory, isInventoryRelevant } from "./inventory.js";
 import { openLink, type AgentLink } from "./link.js";
@@ -18,9 +19,28 @@ import { runRenewal } from "./renew.js";
 import { createBackoff, every, sleep } from "./schedule.js";
 import { loadState, saveState, type AgentState } from "./state.js";
 
+/** What command handlers may use of the running agent, for work that outlives a command's reply. */
+export interface AgentServices {
+  clusterId: string;
+  /** Acknowledged JetStream publish on the agent's connection (deployment events). */
+  publish: AckedPublish;
+  log: Logger;
+  now: () => number;
+  /** Aborted when the agent stops. */
+  signal: AbortSignal;
+}
+
+/** Handlers plus the background work they start (deployments), which the agent lets finish reporting on stop. */
+export interface CommandService {
+  handlers: CommandHandlers;
+  /** Resolves once work started by commands has ended and reported; called on stop, before the link closes. */
+  drain(): Promise<void>;
+}
+
 export interface RunAgentDeps {
   engine: DockerEngine;
-  handlers: CommandHandlers;
+  /** Plain handlers, or a factory for handlers that need the connection once it exists. */
+  handlers: CommandHandlers | ((services: AgentServices) => CommandService);
   log: Logger;
   hostname: string;
   now?: () => number;
@@ -58,11 +78,22 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
   const signal = controller.signal;
   const startedAt = now();
 
+  const js = nc.jetstream();
+  const service: CommandService =
+    typeof deps.handlers === "function"
+      ? deps.handlers({
+          clusterId: state.clusterId,
+          publish: (subject, data, opts) => js.publish(subject, data, opts),
+          log,
+          now,
+          signal,
+        })
+      : { handlers: deps.handlers, drain: async () => undefined };
   const commands = serveCommands(nc, {
     clusterId: state.clusterId,
     commandSigningPublicKey: state.commandSigningPublicKey,
     replayGuard: new ReplayGuard(),
-    handlers: deps.handlers,
+    handlers: service.handlers,
     now,
     log,
     signal,
@@ -152,7 +183,12 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
     stopping ??= (async () => {
       controller.abort();
       inventory.stop();
-      await Promise.race([commands.idle(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([commands.idle(), service.drain()]),
+        new Promise((r) => (graceTimer = setTimeout(r, STOP_GRACE_MS))),
+      ]);
+      clearTimeout(graceTimer);
       await Promise.allSettled([heartbeats, dockerEvents, renewal]);
       await link.close().catch((err: unknown) => log.warn("closing the NATS connection failed", { err }));
       log.info("agent stopped");

@@ -1,20 +1,20 @@
 /** The `stackyard-agent` command line. Exit codes: 0 success, 1 failure, 2 invalid configuration. */
 import { hostname } from "node:os";
 import { pathToFileURL } from "node:url";
-import { runAgent } from "./agent.js";
-import type { CommandHandlers } from "./commands.js";
+import { runAgent, type AgentServices, type CommandService } from "./agent.js";
 import { parseAgentConfig, USAGE } from "./config.js";
-import type { DockerEngine } from "./docker/engine.js";
+import { createDockerCli, type DockerCli } from "./docker/cli.js";
 import { createDockerodeEngine } from "./docker/dockerode-engine.js";
+import type { DeployEngine } from "./deploy/types.js";
 import { AgentConfigError, AgentError } from "./errors.js";
+import { createCommandService } from "./handlers/index.js";
 import { createLogger } from "./logger.js";
 import { registerAgent } from "./register.js";
-import { createGetStatusHandler } from "./status.js";
 import { AGENT_VERSION } from "./version.js";
 
 /** The command types this build of the agent carries out. */
-export function commandHandlers(engine: DockerEngine): CommandHandlers {
-  return { GetStatus: createGetStatusHandler(engine) };
+export function commandHandlers(engine: DeployEngine, cli: DockerCli): (services: AgentServices) => CommandService {
+  return (services) => createCommandService({ engine, cli }, services);
 }
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
@@ -43,7 +43,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
       await registerAgent(config, { engine, fetch, hostname: hostname(), log, now: Date.now });
       return 0;
     }
-    const agent = await runAgent(config, { engine, handlers: commandHandlers(engine), log, hostname: hostname() });
+    const cli = createDockerCli({ socketPath: config.dockerSocket });
+    const agent = await runAgent(config, {
+      engine,
+      handlers: commandHandlers(engine, cli),
+      log,
+      hostname: hostname(),
+    });
     const stopped = new Promise<null>((resolve) => {
       const onSignal = (name: string) => () => {
         log.info("stopping", { signal: name });

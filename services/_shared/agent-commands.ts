@@ -10,7 +10,7 @@ import {
   type CommandPayloads,
   type CommandResults,
 } from "../../nats/protocol/messages.js";
-import { commandSubject, type CommandType } from "../../nats/protocol/subjects.js";
+import { commandRequestOptions, commandSubject, type CommandType } from "../../nats/protocol/subjects.js";
 import { AppError } from "./errors.js";
 
 export class AgentUnreachableError extends AppError {
@@ -56,12 +56,11 @@ export async function sendAgentCommand<T extends CommandType>(
   });
   let data: Uint8Array;
   try {
+    // Replies come back on agent.<cluster>.reply.<commandId>: the only reply path that also works through leaf nodes.
     const reply = await nc.request(
       commandSubject(target.clusterId, type),
       new TextEncoder().encode(JSON.stringify(envelope)),
-      {
-        timeout: opts.timeoutMs,
-      },
+      commandRequestOptions(target.clusterId, envelope.id, opts.timeoutMs),
     );
     data = reply.data;
   } catch (err) {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createDb, migrateLatest, migrateRollbackAll, pendingMigrations, type Db } from "./db.js";
-import { testDatabaseUrl, truncateAll } from "./testing/database.js";
+import { ensureProcessDatabase, testDatabaseUrl, truncateAll } from "./testing/database.js";
 
 /** Canary: every table and column the domain needs. A schema change without a migration breaks this. */
 const EXPECTED_COLUMNS: Record<string, string[]> = {
@@ -176,6 +176,7 @@ describe("migrations (real Postgres)", function () {
   let db: Db;
 
   before(async () => {
+    await ensureProcessDatabase();
     db = createDb(testDatabaseUrl(), 3);
   });
   after(async () => {

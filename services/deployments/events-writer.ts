@@ -7,6 +7,7 @@
 import type { Db } from "../_shared/db.js";
 import type { DeploymentEvent, DeploymentOutcome } from "../../nats/protocol/messages.js";
 import { validateMessage } from "../../nats/protocol/messages.js";
+import { parseAgentSubject } from "../../nats/protocol/subjects.js";
 import type { MasterKeys } from "../stacks/secrets-crypto.js";
 import { loadSecretValues } from "../stacks/secrets-repo.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
@@ -76,8 +77,9 @@ export class DeploymentEventWriter {
   async write(batch: IncomingEvent[]): Promise<WrittenBatch[]> {
     const byDeployment = new Map<string, { clusterId: string; events: DeploymentEvent[] }>();
     for (const msg of batch) {
-      const [, clusterId, , deploymentId] = msg.subject.split(".");
-      if (!clusterId || !deploymentId) continue;
+      const parsed = parseAgentSubject(msg.subject);
+      if (!parsed || parsed.kind !== "events" || !parsed.id) continue;
+      const { clusterId, id: deploymentId } = parsed;
       let event: DeploymentEvent;
       try {
         event = validateMessage("DeploymentEvent", JSON.parse(this.decoder.decode(msg.data)));

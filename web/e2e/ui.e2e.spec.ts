@@ -3,12 +3,13 @@
  * admin does first — log in, add a cluster, create and revoke an API token, and find it all in the audit log.
  */
 import { expect } from "chai";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { build } from "vite";
 import type { Db } from "../../services/_shared/db.js";
 import { createTestDb } from "../../services/_shared/testing/database.js";
 import { createOrgWithAdmin, TEST_PASSWORD, uniqueName, type TestOrg } from "../../services/_shared/testing/fixtures.js";
@@ -23,6 +24,7 @@ import { startWebServer, type WebServer } from "./web-server.js";
 
 const WEB_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
+const VITE_BIN = fileURLToPath(new URL("../../node_modules/vite/bin/vite.js", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
 
@@ -41,7 +43,18 @@ describe("web UI in a real browser (real control plane)", function () {
   before(async () => {
     // Build into a private folder so the test always runs the current source and never races another build.
     distDir = await mkdtemp(join(tmpdir(), "stackyard-web-"));
-    await build({ configFile: join(WEB_ROOT, "vite.config.ts"), logLevel: "warn", build: { outDir: distDir, sourcemap: false } });
+    // A child process: vite's resolver and the tsx loader of this process do not mix.
+    await promisify(execFile)(process.execPath, [
+      VITE_BIN,
+      "build",
+      "--config",
+      join(WEB_ROOT, "vite.config.ts"),
+      "--outDir",
+      distDir,
+      "--emptyOutDir",
+      "--logLevel",
+      "warn",
+    ]);
     db = await createTestDb();
     nats = await startTestNatsServer();
     platform = await startTestPlatform(nats);

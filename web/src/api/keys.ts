@@ -27,6 +27,18 @@ export const keys = {
   users: (orgId: string): ApiKey => [`${org(orgId)}/users`],
   tokens: (orgId: string): ApiKey => [`${org(orgId)}/tokens`],
   token: (orgId: string, tokenId: string): ApiKey => [`${org(orgId)}/tokens/${encodeURIComponent(tokenId)}`],
+  stacks: (orgId: string): ApiKey => [`${org(orgId)}/stacks`],
+  stack: (orgId: string, stackId: string): ApiKey => [`${org(orgId)}/stacks/${encodeURIComponent(stackId)}`],
+  environments: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/environments`],
+  releases: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/releases`, { limit: 200 }],
+  release: (releaseId: string): ApiKey => [`/v1/releases/${encodeURIComponent(releaseId)}`],
+  environment: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}`],
+  overlay: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/overlay`],
+  secrets: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/secrets`],
+  diff: (envId: string, from: string, to: string | null): ApiKey => [
+    `/v1/environments/${encodeURIComponent(envId)}/diff`,
+    { from, to },
+  ],
   auditPage: (orgId: string, filters: AuditFilters, cursor: string | null): ApiKey => [
     `${org(orgId)}/audit`,
     { ...filters, limit: AUDIT_PAGE_SIZE, cursor },
@@ -35,6 +47,9 @@ export const keys = {
 
 /** Paths of write endpoints that have no GET of their own. */
 export const actions = {
+  createRelease: (stackId: string): string => `/v1/stacks/${encodeURIComponent(stackId)}/releases`,
+  secret: (envId: string, name: string): string =>
+    `/v1/environments/${encodeURIComponent(envId)}/secrets/${encodeURIComponent(name)}`,
   revokeCluster: (orgId: string, clusterId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/revoke`,
   registrationToken: (orgId: string, clusterId: string): string =>

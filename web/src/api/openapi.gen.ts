@@ -321,6 +321,407 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/stacks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** Stacks of the org, by name */
+    get: operations["listStacks"];
+    put?: never;
+    /** Create a stack; its name is the Swarm stack name (lower-case, unique in the org) */
+    post: operations["createStack"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/stacks/{stackId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    /** One stack with its environments and its newest release */
+    get: operations["getStack"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/stacks/{stackId}/environments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    /** Environments of a stack, by name */
+    get: operations["listEnvironments"];
+    put?: never;
+    /** Create an environment of the stack on a cluster of the same org (with an empty overlay) */
+    post: operations["createEnvironment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** One environment with its stack, cluster and current release (that of the last successful deployment) */
+    get: operations["getEnvironment"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/stacks/{stackId}/releases": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    /** Releases of a stack, newest first (without the compose text) */
+    get: operations["listReleases"];
+    put?: never;
+    /**
+     * Freeze a compose file (uploaded, or read from a git ref resolved to a commit) as the next version
+     * @description The compose file is validated (YAML, what `docker stack deploy` accepts, the compose-spec schema); keys Swarm
+     *     ignores are accepted and listed in `warnings`. Releases are immutable: there is no update route.
+     */
+    post: operations["createRelease"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/releases/{releaseId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        releaseId: components["parameters"]["releaseId"];
+      };
+      cookie?: never;
+    };
+    /** One release with its frozen compose file */
+    get: operations["getRelease"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/overlay": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** The environment's overlay (variables and compose patch) */
+    get: operations["getOverlay"];
+    /**
+     * Replace the environment's overlay
+     * @description `composePatchYaml` is merged over the release with compose override semantics (`!reset` and `!override`
+     *     honoured; an explicit `null` removes a key); `envJson` variables are then set on every service (`global`)
+     *     or on one service (`services.<name>`, which wins).
+     */
+    put: operations["putOverlay"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/secrets": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** The environment's secrets — metadata only, never a value */
+    get: operations["listSecrets"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/secrets/{name}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        name: components["parameters"]["secretName"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /** Create (201) or rotate (200, version + 1) a secret; the value is encrypted and never returned */
+    put: operations["putSecret"];
+    post?: never;
+    /** Delete a secret (deployments after this no longer mount it) */
+    delete: operations["deleteSecret"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/render": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * The desired state for a release (default the newest) — release + overlay + variables + secret references
+     * @description Secrets appear as external Swarm secrets named `<stack>_<name>_v<version>`, mounted into the services that use
+     *     them; their values never appear.
+     */
+    get: operations["renderEnvironment"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/diff": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * Unified and per-service diff of two rendered desired states
+     * @description `from` is a release id or `current` (default): the release of the last successful deployment, rendered
+     *     with the overlay and secrets as they are now (empty when nothing was deployed). `to` defaults to the newest
+     *     release.
+     */
+    get: operations["diffEnvironment"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/deployments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** Deployment history of an environment, newest first */
+    get: operations["listDeployments"];
+    put?: never;
+    /**
+     * Deploy a release to the environment (asynchronous; 202 with the deployment at once)
+     * @description Send an `Idempotency-Key` header: the same key with the same body returns the same deployment; with a
+     *     different body it answers 422 IDEMPOTENCY_KEY_REUSED. Keys are per org and expire after 24 h.
+     *     Deployments of one environment run one at a time; later ones wait (PENDING) in order.
+     */
+    post: operations["createDeployment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/rollback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Deploy an older release again (default: the one deployed successfully before the current). Volumes and data are not rolled back. */
+    post: operations["rollbackEnvironment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/status": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** Live services and tasks from the agent (or the last inventory when unreachable), with drift against the desired release */
+    get: operations["environmentStatus"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/services/{service}/scale": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Set a service's replica count and wait for it to converge */
+    post: operations["scaleService"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/services/{service}/logs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    /** Recent log lines of a service, fetched by the agent (size-limited) */
+    get: operations["serviceLogs"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/deployments/{deploymentId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    /** One deployment */
+    get: operations["getDeployment"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/deployments/{deploymentId}/cancel": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel a queued or running deployment (a running one is stopped on the agent; the stack is left as it is) */
+    post: operations["cancelDeployment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/deployments/{deploymentId}/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * Server-sent events of a deployment — stored events in order, then live ones; closes after the last
+     * @description Each event is `id: <seq>`, `event: deployment-event`, `data: <DeploymentEvent JSON>`. Resume with the
+     *     `Last-Event-ID` header (or `?lastEventId=`). A comment line is sent every 15 s as keep-alive. After the
+     *     terminal event an `event: end` with the final deployment closes the stream.
+     */
+    get: operations["deploymentEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/agent/register": {
     parameters: {
       query?: never;
@@ -392,6 +793,257 @@ export interface components {
       };
       resources: Record<string, unknown>;
       updatedAt: components["schemas"]["Timestamp"];
+    };
+    /** @description A valid Swarm stack name (the prefix of every service name) */
+    StackName: string;
+    Stack: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      orgId: string;
+      name: components["schemas"]["StackName"];
+      description: string;
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+    };
+    StackDetail: components["schemas"]["Stack"] & {
+      environments: components["schemas"]["Environment"][];
+      latestRelease: components["schemas"]["ReleaseSummary"] | null;
+    };
+    Environment: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      stackId: string;
+      name: string;
+      /** Format: uuid */
+      clusterId: string;
+      deployTimeoutSeconds: number;
+      createdAt: components["schemas"]["Timestamp"];
+    };
+    EnvironmentDetail: components["schemas"]["Environment"] & {
+      stack: {
+        /** Format: uuid */
+        id: string;
+        name: string;
+      };
+      cluster: {
+        /** Format: uuid */
+        id: string;
+        name: string;
+      };
+      /** @description The release of the last successful deployment; null before the first */
+      currentRelease: components["schemas"]["ReleaseSummary"] | null;
+      /** Format: uuid */
+      currentDeploymentId: string | null;
+    };
+    ComposeWarning: {
+      /** @enum {unknown} */
+      code: "COMPOSE_KEY_IGNORED" | "COMPOSE_LOCAL_FILE";
+      service: string | null;
+      key: string;
+      message: string;
+    };
+    ReleaseSummary: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      stackId: string;
+      version: number;
+      /** @enum {unknown} */
+      sourceType: "upload" | "git";
+      /** @description git: <repoUrl>@<commit>:<path> */
+      sourceRef: string | null;
+      sha256: string;
+      warnings: components["schemas"]["ComposeWarning"][];
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+    };
+    Release: components["schemas"]["ReleaseSummary"] & {
+      composeYaml: string;
+    };
+    CreateReleaseRequest:
+      | {
+          /** @constant */
+          sourceType: "upload";
+          composeYaml: string;
+          /** @description Free text, e.g. the CI build that uploaded it */
+          sourceRef?: string;
+        }
+      | {
+          /** @constant */
+          sourceType: "git";
+          git: {
+            repoUrl: string;
+            /** @description Branch, tag or commit */
+            ref: string;
+            /** @description Compose file in the repository */
+            path: string;
+          };
+        };
+    EnvVariables: {
+      [key: string]: string;
+    };
+    EnvOverlay: {
+      global?: components["schemas"]["EnvVariables"];
+      services?: {
+        [key: string]: components["schemas"]["EnvVariables"];
+      };
+    };
+    Overlay: {
+      /** Format: uuid */
+      environmentId: string;
+      envJson: components["schemas"]["EnvOverlay"];
+      composePatchYaml: string;
+      /** Format: uuid */
+      updatedBy: string | null;
+      updatedAt: components["schemas"]["Timestamp"];
+    };
+    Secret: {
+      name: string;
+      services: string[];
+      version: number;
+      /** Format: uuid */
+      updatedBy: string | null;
+      updatedAt: components["schemas"]["Timestamp"];
+    };
+    SecretWritten: components["schemas"]["Secret"] & {
+      /** @description false when an existing secret was rotated */
+      created: boolean;
+    };
+    SecretRef: {
+      name: string;
+      version: number;
+      /** @description The Swarm secret: <stack>_<name>_v<version> */
+      externalName: string;
+      services: string[];
+    };
+    RenderedState: {
+      /** Format: uuid */
+      environmentId: string;
+      /** Format: uuid */
+      releaseId: string;
+      releaseVersion: number;
+      yaml: string;
+      secretRefs: components["schemas"]["SecretRef"][];
+      warnings: components["schemas"]["ComposeWarning"][];
+    };
+    DiffSide: {
+      /** @enum {unknown} */
+      kind: "current" | "release";
+      /** Format: uuid */
+      releaseId: string | null;
+      releaseVersion: number | null;
+    };
+    AddedRemoved: {
+      added: string[];
+      removed: string[];
+    };
+    ServiceChange: {
+      name: string;
+      image?: {
+        from: string | null;
+        to: string | null;
+      };
+      /** @description A number for replicated services, the mode (global, global-job) otherwise */
+      replicas?: {
+        from: number | string | null;
+        to: number | string | null;
+      };
+      envKeys?: {
+        added: string[];
+        removed: string[];
+        changed: string[];
+      };
+      ports?: components["schemas"]["AddedRemoved"];
+      secrets?: components["schemas"]["AddedRemoved"];
+      networks?: components["schemas"]["AddedRemoved"];
+      resources?: {
+        from: unknown;
+        to: unknown;
+      };
+      otherKeys?: string[];
+    };
+    EnvironmentDiff: {
+      /** Format: uuid */
+      environmentId: string;
+      from: components["schemas"]["DiffSide"];
+      to: components["schemas"]["DiffSide"];
+      /** @description Unified diff of the two rendered compose files */
+      unified: string;
+      services: {
+        added: string[];
+        removed: string[];
+        changed: components["schemas"]["ServiceChange"][];
+      };
+    };
+    Deployment: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      environmentId: string;
+      /** Format: uuid */
+      releaseId: string;
+      releaseVersion: number | null;
+      /** @enum {unknown} */
+      kind: "deploy" | "rollback";
+      /** @enum {unknown} */
+      status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+      createdAt: components["schemas"]["Timestamp"];
+      /** Format: date-time */
+      startedAt: string | null;
+      /** Format: date-time */
+      finishedAt: string | null;
+      durationMs: number | null;
+      createdBy: string | null;
+      createdByType: string | null;
+      errorMessage: string | null;
+    };
+    DeploymentEvent: {
+      seq: number;
+      ts: components["schemas"]["Timestamp"];
+      /** @enum {unknown} */
+      level: "debug" | "info" | "warn" | "error";
+      message: string;
+      data: Record<string, unknown>;
+    };
+    EnvironmentStatus: {
+      /** Format: uuid */
+      environmentId: string;
+      stackName: string;
+      /** @enum {unknown} */
+      source: "agent" | "inventory";
+      observedAt: components["schemas"]["Timestamp"];
+      ageSeconds: number;
+      agentError: string | null;
+      desiredRelease: null | {
+        /** Format: uuid */
+        id: string;
+        version: number;
+      };
+      inSync: boolean;
+      missingServices: string[];
+      services: {
+        name: string;
+        swarmName: string;
+        image: string;
+        /** @enum {unknown} */
+        mode: "replicated" | "global";
+        desiredReplicas: number;
+        runningReplicas: number;
+        drift: string[];
+        tasks: {
+          id: string;
+          state: string;
+          desiredState: string;
+          message: string;
+          error: string | null;
+          nodeId: string | null;
+          timestamp: string;
+        }[];
+      }[];
     };
     /** @enum {unknown} */
     Role: "ORG_ADMIN" | "CLUSTER_ADMIN" | "APP_ADMIN" | "VIEWER";
@@ -576,6 +1228,15 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
+    /** @description The compose file (or patch) is larger than COMPOSE_MAX_BYTES (code COMPOSE_TOO_LARGE) */
+    PayloadTooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["Error"];
+      };
+    };
     /** @description Throttled; see the Retry-After header */
     TooManyRequests: {
       headers: {
@@ -588,6 +1249,14 @@ export interface components {
     };
   };
   parameters: {
+    deploymentId: string;
+    /** @description The compose service key (without the stack prefix) */
+    service: string;
+    idempotencyKey: string;
+    stackId: string;
+    envId: string;
+    releaseId: string;
+    secretName: string;
     clusterId: string;
     orgId: string;
   };
@@ -1199,6 +1868,751 @@ export interface operations {
           "application/json": {
             items: components["schemas"]["ClusterNode"][];
           };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listStacks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stacks */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["Stack"][];
+          };
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  createStack: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name: components["schemas"]["StackName"];
+          description?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Stack"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getStack: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The stack */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["StackDetail"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listEnvironments: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Environments */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["Environment"][];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createEnvironment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description A slug: dev, staging, prod, … */
+          name: string;
+          /** Format: uuid */
+          clusterId: string;
+          /** @default 600 */
+          deployTimeoutSeconds?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Environment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getEnvironment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The environment */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EnvironmentDetail"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listReleases: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Next page: the version of the last release of the previous page */
+        beforeVersion?: number;
+      };
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Releases */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["ReleaseSummary"][];
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createRelease: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CreateReleaseRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Release"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      413: components["responses"]["PayloadTooLarge"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getRelease: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        releaseId: components["parameters"]["releaseId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The release */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Release"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getOverlay: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The overlay */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Overlay"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putOverlay: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          envJson: components["schemas"]["EnvOverlay"];
+          composePatchYaml: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The new overlay */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Overlay"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      413: components["responses"]["PayloadTooLarge"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listSecrets: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Secrets */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["Secret"][];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        name: components["parameters"]["secretName"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          value: string;
+          /** @description Services that mount it; absent or empty means every service */
+          services?: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Rotated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SecretWritten"];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SecretWritten"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        name: components["parameters"]["secretName"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted; the metadata it had */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Secret"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  renderEnvironment: {
+    parameters: {
+      query?: {
+        releaseId?: string;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rendered compose file */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RenderedState"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  diffEnvironment: {
+    parameters: {
+      query?: {
+        from?: "current" | string;
+        to?: string;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The diff */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EnvironmentDiff"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listDeployments: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description createdAt of the last item of the previous page */
+        before?: string;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["Deployment"][];
+            nextBefore: string | null;
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+      };
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          releaseId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  rollbackEnvironment: {
+    parameters: {
+      query?: never;
+      header?: {
+        "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+      };
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          releaseId?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  environmentStatus: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Status */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EnvironmentStatus"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  scaleService: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          replicas: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Scaled */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** Format: uuid */
+            environmentId: string;
+            service: string;
+            swarmService: string;
+            previousReplicas: number;
+            replicas: number;
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  serviceLogs: {
+    parameters: {
+      query?: {
+        tail?: number;
+        /** @description seconds since the epoch */
+        since?: number;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Lines */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            service: string;
+            truncated: boolean;
+            lines: {
+              /** @enum {unknown} */
+              stream: "stdout" | "stderr";
+              ts: string | null;
+              line: string;
+            }[];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The deployment */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  cancelDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Canceled (or cancellation sent to the agent; watch the events) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deploymentEvents: {
+    parameters: {
+      query?: {
+        lastEventId?: number;
+      };
+      header?: {
+        "Last-Event-ID"?: string;
+      };
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
         };
       };
       404: components["responses"]["NotFound"];

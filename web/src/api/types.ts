@@ -19,6 +19,19 @@ export type ClusterStatus = Cluster["status"];
 export type ClusterNode = Schemas["ClusterNode"];
 export type RegistrationToken = Schemas["RegistrationToken"];
 export type CreatedCluster = RegistrationToken & { cluster: Cluster };
+export type Stack = Schemas["Stack"];
+export type StackDetail = Schemas["StackDetail"];
+export type Environment = Schemas["Environment"];
+export type EnvironmentDetail = Schemas["EnvironmentDetail"];
+export type ReleaseSummary = Schemas["ReleaseSummary"];
+export type Release = Schemas["Release"];
+export type ComposeWarning = Schemas["ComposeWarning"];
+export type Overlay = Schemas["Overlay"];
+export type EnvOverlay = Schemas["EnvOverlay"];
+export type Secret = Schemas["Secret"];
+export type SecretWritten = Schemas["SecretWritten"];
+export type EnvironmentDiff = Schemas["EnvironmentDiff"];
+export type ServiceChange = Schemas["ServiceChange"];
 export type ErrorBody = Schemas["Error"];
 
 export interface ListOf<T> {

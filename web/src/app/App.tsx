@@ -1,7 +1,13 @@
 import { Link, Navigate, Route, Routes } from "react-router-dom";
+import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
 import { ApiProvider } from "../api/hooks/context.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
+import { DiffPage } from "../pages/DiffPage/DiffPage.js";
+import { EnvironmentPage } from "../pages/EnvironmentPage/EnvironmentPage.js";
+import { ReleasePage } from "../pages/ReleasePage/ReleasePage.js";
+import { StackPage } from "../pages/StackPage/StackPage.js";
+import { StacksPage } from "../pages/StacksPage/StacksPage.js";
 import { ClusterPage } from "../pages/ClusterPage/ClusterPage.js";
 import { ClustersPage } from "../pages/ClustersPage/ClustersPage.js";
 import { LoginPage } from "../pages/LoginPage/LoginPage.js";
@@ -11,9 +17,9 @@ import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
 
 /** The route table; the caller supplies the router (BrowserRouter in the app, MemoryRouter in tests). */
-export function App(props: { client: ApiClient }) {
+export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
   return (
-    <ApiProvider client={props.client}>
+    <ApiProvider client={props.client} {...(props.swr ? { swr: props.swr } : {})}>
       <SessionWatcher />
       <Routes>
         <Route path="/login" element={<LoginPage />} />
@@ -21,6 +27,11 @@ export function App(props: { client: ApiClient }) {
           <Route path="/" element={<Home />} />
           <Route path="/orgs/:orgId" element={<Shell />}>
             <Route index element={<Navigate to="clusters" replace />} />
+            <Route path="stacks" element={<StacksPage />} />
+            <Route path="stacks/:stackId" element={<StackPage />} />
+            <Route path="releases/:releaseId" element={<ReleasePage />} />
+            <Route path="environments/:envId" element={<EnvironmentPage />} />
+            <Route path="environments/:envId/diff" element={<DiffPage />} />
             <Route path="clusters" element={<ClustersPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />

@@ -15,7 +15,7 @@ export function SessionWatcher() {
   useEffect(() => {
     const toLogin = (reason: string) => {
       void clear();
-      if (!window.location.pathname.startsWith("/login")) navigate(paths.login({ next: here, reason }));
+      if (!here.startsWith("/login")) navigate(paths.login({ next: here, reason }));
     };
     const unsubscribe = client.onSessionEnded((e) => toLogin(e.code));
     const onStorage = (e: StorageEvent) => {

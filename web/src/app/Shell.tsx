@@ -1,4 +1,4 @@
-import { Navigate, Outlet, useNavigate } from "react-router-dom";
+import { Link, Navigate, Outlet, useNavigate } from "react-router-dom";
 import { hasPermission, useLogout, useMe } from "../api/hooks/session.js";
 import type { Me, Permission } from "../api/types.js";
 import { ErrorNotice } from "../components/ErrorNotice.js";
@@ -8,6 +8,7 @@ import { paths } from "./paths.js";
 import { useOrgId } from "./useOrgId.js";
 
 const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) => string }> = [
+  { label: "Stacks", permission: "stacks:read", to: paths.stacks },
   { label: "Clusters", permission: "clusters:read", to: paths.clusters },
   { label: "API tokens", permission: "tokens:read", to: paths.tokens },
   { label: "Users", permission: "users:read", to: paths.users },
@@ -56,7 +57,7 @@ function OtherOrg(props: { me: Me; orgId: string; onSwitch: () => void }) {
       <div className="notice notice-error" role="alert">
         <strong>This page belongs to an organization you are not a member of.</strong>
         <p>
-          You are signed in to <b>{props.me.org.name}</b>. <a href={paths.clusters(props.me.org.id)}>Go to its clusters</a>
+          You are signed in to <b>{props.me.org.name}</b>. <Link to={paths.clusters(props.me.org.id)}>Go to its clusters</Link>
         </p>
       </div>
     );

@@ -9,6 +9,12 @@ export const paths = {
   },
   clusters: (orgId: string): string => `${org(orgId)}/clusters`,
   cluster: (orgId: string, clusterId: string): string => `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}`,
+  stacks: (orgId: string): string => `${org(orgId)}/stacks`,
+  stack: (orgId: string, stackId: string): string => `${org(orgId)}/stacks/${encodeURIComponent(stackId)}`,
+  release: (orgId: string, releaseId: string): string => `${org(orgId)}/releases/${encodeURIComponent(releaseId)}`,
+  environment: (orgId: string, envId: string): string => `${org(orgId)}/environments/${encodeURIComponent(envId)}`,
+  diff: (orgId: string, envId: string, to: string, from = "current"): string =>
+    `${org(orgId)}/environments/${encodeURIComponent(envId)}/diff?${new URLSearchParams({ from, to }).toString()}`,
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,

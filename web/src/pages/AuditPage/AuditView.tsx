@@ -35,6 +35,10 @@ export function localInputToIso(value: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** UUIDs are cut to their first block (the full id is on hover); other ids such as "bootstrap" stay whole. */
+const shortId = (id: string): string => (UUID.test(id) ? id.slice(0, 8) : id);
+
 export function AuditView(props: {
   filters: AuditFilters;
   onFilter: (filters: AuditFilters) => void;
@@ -48,7 +52,7 @@ export function AuditView(props: {
   const actorText = (e: AuditEvent): string => {
     if (!e.actorId) return e.actorType;
     const user = userById.get(e.actorId);
-    return user ? user.email : `${e.actorType} ${e.actorId.slice(0, 8)}`;
+    return user ? user.email : `${e.actorType} ${shortId(e.actorId)}`;
   };
   return (
     <>
@@ -82,13 +86,17 @@ export function AuditView(props: {
                       <code>{e.action}</code>
                     </td>
                     <td title={e.targetId ?? undefined}>
-                      {e.targetType ? `${e.targetType} ${e.targetId?.slice(0, 8) ?? ""}` : "—"}
+                      {e.targetType ? `${e.targetType} ${e.targetId ? shortId(e.targetId) : ""}` : "—"}
                     </td>
                     <td className="small" title={e.userAgent ?? undefined}>
                       {e.ip ?? "—"}
                     </td>
-                    <td className="mono small details">
-                      {Object.keys(e.data).length ? JSON.stringify(e.data) : ""}
+                    <td className="small details">
+                      {Object.entries(e.data).map(([k, v]) => (
+                        <div key={k}>
+                          <span className="muted">{k}:</span> {typeof v === "string" ? v : JSON.stringify(v)}
+                        </div>
+                      ))}
                     </td>
                   </tr>
                 ))}

@@ -1,0 +1,347 @@
+import { expect } from "chai";
+import { ReplayGuard, createCommandSigningKey, signCommand } from "../../../nats/protocol/envelope.js";
+import {
+  decodeMessage,
+  validateMessage,
+  type CommandRejected,
+  type CommandResult,
+  type DeployStack,
+  type DeploymentEvent,
+} from "../../../nats/protocol/messages.js";
+import { commandSubject, type CommandType } from "../../../nats/protocol/subjects.js";
+import type { AgentServices } from "../agent.js";
+import { processCommand, type CommandHandlers } from "../commands.js";
+import { DockerCliError, type DockerCli, type StackDeployOptions } from "../docker/cli.js";
+import { FakeEngine, fakeService, fakeTask } from "../deploy/testing/fake-engine.js";
+import type { StackSnapshot } from "../deploy/types.js";
+import type { AckedPublish } from "../events.js";
+import { createLogger } from "../logger.js";
+import { DeploymentManager, createDeploymentHandlers, secretMasker, terminalEvent } from "./deployments.js";
+
+const CLUSTER = "c1";
+const SECRET = "hunter2-super-secret";
+const log = createLogger({ level: "error", write: () => undefined });
+const cp = createCommandSigningKey();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class FakeCli implements DockerCli {
+  calls: StackDeployOptions[] = [];
+  lines: Array<{ stream: "stdout" | "stderr"; line: string }> = [];
+  /** When set, stackDeploy only returns once its signal aborts (a hanging CLI). */
+  hang = false;
+
+  async stackDeploy(opts: StackDeployOptions): Promise<void> {
+    this.calls.push(opts);
+    for (const l of this.lines) opts.onLine(l);
+    if (this.hang) {
+      await new Promise<void>((resolve) => opts.signal.addEventListener("abort", () => resolve(), { once: true }));
+      throw new DockerCliError("DOCKER_CLI_ABORTED", "docker stack deploy was canceled", [], null, "SIGTERM", []);
+    }
+  }
+  async stackRemove(): Promise<void> {}
+}
+
+const web = fakeService({ id: "svc-web", name: "st_web", desiredReplicas: 2 });
+const empty: StackSnapshot = { services: [], tasks: [] };
+const converged: StackSnapshot = {
+  services: [web],
+  tasks: [fakeTask({ serviceId: "svc-web" }), fakeTask({ serviceId: "svc-web" })],
+};
+const unschedulable: StackSnapshot = {
+  services: [web],
+  tasks: [fakeTask({ serviceId: "svc-web", state: "pending", message: "no suitable node" })],
+};
+
+function setup(snapshots: StackSnapshot[]) {
+  const engine = new FakeEngine();
+  engine.snapshots = snapshots;
+  const cli = new FakeCli();
+  const published: Array<{ subject: string; msgID: string; raw: string; event: DeploymentEvent }> = [];
+  const publish: AckedPublish = async (subject, data, opts) => {
+    published.push({
+      subject,
+      msgID: opts.msgID,
+      raw: new TextDecoder().decode(data),
+      event: decodeMessage("DeploymentEvent", data),
+    });
+    return { stream: "STACKYARD_AGENT_EVENTS", seq: published.length, duplicate: false, domain: "" };
+  };
+  const agentStop = new AbortController();
+  const services: AgentServices = { clusterId: CLUSTER, publish, log, now: Date.now, signal: agentStop.signal };
+  const manager = new DeploymentManager({
+    engine,
+    cli,
+    services,
+    tuning: { pollIntervalMs: 2, stabilizationMs: 0 },
+    rememberFinished: 3,
+  });
+  const handlers: CommandHandlers = createDeploymentHandlers(manager);
+  const terminal = async (deploymentId: string, timeoutMs = 5_000): Promise<DeploymentEvent> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const last = published.find((p) => p.event.deploymentId === deploymentId && p.event.outcome !== null);
+      if (last) return last.event;
+      if (Date.now() > deadline) throw new Error(`no terminal event for ${deploymentId}`);
+      await sleep(5);
+    }
+  };
+  const events = (deploymentId: string) =>
+    published.filter((p) => p.event.deploymentId === deploymentId).map((p) => p.event);
+  return { engine, cli, published, manager, handlers, agentStop, terminal, events };
+}
+
+function deployPayload(over: Partial<DeployStack> = {}): DeployStack {
+  return {
+    deploymentId: "dep-1",
+    stackName: "st",
+    composeYaml: "services:\n  web:\n    image: stackyard/busybox:test\n",
+    env: {},
+    secrets: [{ name: "st_db_v1", value: SECRET }],
+    prune: false,
+    resolveImage: "never",
+    withRegistryAuth: true,
+    timeoutSeconds: 30,
+    firstSeq: 3,
+    ...over,
+  };
+}
+
+/** Runs a command through the real verification and dispatch, as the agent does. */
+async function send<T extends CommandType>(handlers: CommandHandlers, type: T, payload: unknown, signal?: AbortSignal) {
+  const envelope = signCommand(cp.seed, {
+    type,
+    orgId: "o1",
+    clusterId: CLUSTER,
+    payload: payload as never,
+  });
+  const { reply } = await processCommand(
+    commandSubject(CLUSTER, type),
+    new TextEncoder().encode(JSON.stringify(envelope)),
+    {
+      clusterId: CLUSTER,
+      commandSigningPublicKey: cp.publicKey,
+      replayGuard: new ReplayGuard(),
+      handlers,
+      now: Date.now,
+      log,
+      signal: signal ?? new AbortController().signal,
+    },
+  );
+  return reply;
+}
+
+const resultOf = (reply: unknown) => (validateMessage("CommandResult", reply) as CommandResult).result;
+const rejectionOf = (reply: unknown) => validateMessage("CommandRejected", reply) as CommandRejected;
+
+describe("deployment command handlers", () => {
+  it("answers started at once, then streams every step from firstSeq and ends succeeded", async () => {
+    const { cli, handlers, terminal, events, published } = setup([empty, converged]);
+    cli.lines = [
+      { stream: "stdout", line: "Creating network st_default" },
+      { stream: "stdout", line: "Creating service st_web" },
+    ];
+    const reply = await send(handlers, "DeployStack", deployPayload());
+    expect(resultOf(reply)).to.deep.equal({ deploymentId: "dep-1", status: "started" });
+
+    const last = await terminal("dep-1");
+    expect(last).to.include({ outcome: "succeeded", level: "info" });
+    expect(last.message).to.equal("stack st deployed: 1 service(s) running as desired");
+    expect(last.data).to.deep.include({ status: "SUCCEEDED" });
+
+    const seqs = events("dep-1").map((e) => e.seq);
+    expect(seqs[0]).to.equal(3);
+    expect(seqs).to.deep.equal(seqs.map((_, i) => 3 + i));
+    expect(published.every((p) => p.subject === "agent-events.c1.dep-1")).to.equal(true);
+    expect(published.map((p) => p.msgID)).to.include("dep-1-3");
+    const messages = events("dep-1").map((e) => e.message);
+    expect(messages).to.include.members(["Creating network st_default", "Creating service st_web"]);
+    expect(events("dep-1").filter((e) => e.outcome !== null)).to.have.length(1);
+    expect(cli.calls).to.have.length(1);
+  });
+
+  it("never publishes a secret value, even when the CLI or a task echoes it", async () => {
+    const crash = (n: number) =>
+      fakeTask({
+        serviceId: "svc-web",
+        state: "failed",
+        desiredState: "shutdown",
+        error: `bad password ${SECRET}`,
+        exitCode: 1,
+        timestamp: `2026-01-01T00:02:0${n}Z`,
+      });
+    const [f1, f2, f3] = [crash(1), crash(2), crash(3)];
+    const { cli, engine, handlers, terminal, published } = setup([
+      empty,
+      { services: [web], tasks: [f1!] },
+      { services: [web], tasks: [f1!, f2!] },
+      { services: [web], tasks: [f1!, f2!, f3!] },
+    ]);
+    cli.lines = [{ stream: "stderr", line: `warning: value ${SECRET} looks odd` }];
+    await send(handlers, "DeployStack", deployPayload());
+    const last = await terminal("dep-1");
+    expect(last.outcome).to.equal("failed");
+    expect(engine.createdSecrets.map((s) => s.data)).to.deep.equal([SECRET]);
+    expect(published.length).to.be.greaterThan(3);
+    for (const p of published) expect(p.raw).to.not.include(SECRET);
+    expect(published.map((p) => p.event.message)).to.include("warning: value ******** looks odd");
+  });
+
+  it("ends failed with the task error when the service keeps crashing", async () => {
+    const crash = (n: number) =>
+      fakeTask({
+        serviceId: "svc-web",
+        state: "failed",
+        desiredState: "shutdown",
+        error: "task: non-zero exit (1)",
+        exitCode: 1,
+        timestamp: `2026-01-01T00:01:0${n}Z`,
+      });
+    const [f1, f2, f3] = [crash(1), crash(2), crash(3)];
+    const { handlers, terminal } = setup([
+      empty,
+      { services: [web], tasks: [f1!] },
+      { services: [web], tasks: [f1!, f2!] },
+      { services: [web], tasks: [f1!, f2!, f3!] },
+    ]);
+    await send(handlers, "DeployStack", deployPayload());
+    const last = await terminal("dep-1");
+    expect(last).to.include({ outcome: "failed", level: "error" });
+    expect(last.message).to.match(/^deployment failed: service st_web: 3 tasks failed .*non-zero exit \(1\)/);
+  });
+
+  it("reports a deploy timeout of the real executor as timed_out", async function () {
+    this.timeout(10_000);
+    const { handlers, terminal } = setup([empty, unschedulable]);
+    await send(handlers, "DeployStack", deployPayload({ timeoutSeconds: 1 }));
+    const last = await terminal("dep-1");
+    expect(last.outcome).to.equal("timed_out");
+    expect(last.message).to.match(/^deployment failed: timed out after 1s waiting for st_web 0\/2/);
+  });
+
+  it("deploys a deployment id once: a repeated command is a duplicate, running or finished", async () => {
+    const { cli, handlers, terminal } = setup([empty, converged]);
+    cli.hang = true;
+    expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "started" });
+    expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "duplicate" });
+    expect(resultOf(await send(handlers, "CancelDeployment", { deploymentId: "dep-1", reason: null }))).to.deep.equal({
+      deploymentId: "dep-1",
+      cancelled: true,
+    });
+    await terminal("dep-1");
+    expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "duplicate" });
+    expect(
+      resultOf(await send(handlers, "RollbackStack", { ...deployPayload(), targetReleaseId: "r1" })),
+    ).to.deep.include({ status: "duplicate" });
+    expect(cli.calls).to.have.length(1);
+  });
+
+  it("forgets the oldest finished ids past its memory bound", async () => {
+    const { handlers, terminal, cli } = setup([empty, converged]);
+    for (const id of ["a", "b", "c", "d"]) {
+      await send(handlers, "DeployStack", deployPayload({ deploymentId: id }));
+      await terminal(id);
+    }
+    expect(resultOf(await send(handlers, "DeployStack", deployPayload({ deploymentId: "d" })))).to.deep.include({
+      status: "duplicate",
+    });
+    expect(resultOf(await send(handlers, "DeployStack", deployPayload({ deploymentId: "a" })))).to.deep.include({
+      status: "started",
+    });
+    await terminal("a");
+    expect(cli.calls).to.have.length(5);
+  });
+
+  it("cancels a running deployment: cancelled outcome with who asked and what was left", async () => {
+    const { cli, handlers, terminal } = setup([empty, converged]);
+    cli.hang = true;
+    await send(handlers, "DeployStack", deployPayload());
+    await sleep(20);
+    const reply = await send(handlers, "CancelDeployment", { deploymentId: "dep-1", reason: "canceled by a@b.test" });
+    expect(resultOf(reply)).to.deep.equal({ deploymentId: "dep-1", cancelled: true });
+    const last = await terminal("dep-1");
+    expect(last).to.include({ outcome: "cancelled", level: "warn" });
+    expect(last.message).to.match(
+      /^deployment canceled \(canceled by a@b\.test\): docker stack deploy was interrupted/,
+    );
+    expect(cli.calls[0]?.signal.aborted).to.equal(true);
+  });
+
+  it("answers cancelled: false for a deployment that is not running here", async () => {
+    const { handlers } = setup([empty]);
+    const reply = await send(handlers, "CancelDeployment", { deploymentId: "nope", reason: null });
+    expect(resultOf(reply)).to.deep.equal({ deploymentId: "nope", cancelled: false });
+  });
+
+  it("refuses a second concurrent deployment of the same stack with STACK_BUSY", async () => {
+    const { cli, handlers, manager, terminal } = setup([empty, converged]);
+    cli.hang = true;
+    await send(handlers, "DeployStack", deployPayload());
+    const busy = rejectionOf(await send(handlers, "DeployStack", deployPayload({ deploymentId: "dep-2" })));
+    expect(busy.code).to.equal("STACK_BUSY");
+    expect(busy.reason).to.include("dep-1");
+    expect(
+      resultOf(await send(handlers, "DeployStack", deployPayload({ deploymentId: "o", stackName: "other" }))),
+    ).to.deep.include({ status: "started" });
+    manager.cancel("dep-1", null);
+    manager.cancel("o", null);
+    await terminal("dep-1");
+    await terminal("o");
+  });
+
+  it("starts a rollback with a warning that volumes and data are not rolled back", async () => {
+    const { handlers, terminal, events } = setup([empty, converged]);
+    await send(handlers, "RollbackStack", { ...deployPayload(), targetReleaseId: "rel-1" });
+    await terminal("dep-1");
+    const [first] = events("dep-1");
+    expect(first).to.include({ seq: 3, level: "warn" });
+    expect(first?.message).to.equal("rolling back to release rel-1: volumes and data are not rolled back");
+  });
+
+  it("on agent stop aborts running deployments, reports that the agent stopped, and drains", async () => {
+    const { cli, handlers, manager, agentStop, published } = setup([empty, converged]);
+    cli.hang = true;
+    await send(handlers, "DeployStack", deployPayload());
+    await sleep(20);
+    agentStop.abort();
+    await manager.drain();
+    const last = published.at(-1)?.event;
+    expect(last).to.include({ outcome: "failed", level: "error" });
+    expect(last?.message).to.match(/^the agent stopped during the deployment: /);
+    expect(manager.isRunning("dep-1")).to.equal(false);
+
+    const refused = rejectionOf(await send(handlers, "DeployStack", deployPayload({ deploymentId: "late" })));
+    expect(refused.code).to.equal("AGENT_STOPPING");
+  });
+});
+
+describe("terminal events", () => {
+  it("maps every executor result to an outcome", () => {
+    const services = [{ name: "st_web", desired: 2, running: 0, image: "i", healthy: false, lastError: "boom" }];
+    expect(terminalEvent({ status: "SUCCEEDED", services }, null, "st").outcome).to.equal("succeeded");
+    expect(terminalEvent({ status: "FAILED", error: "boom", services }, null, "st")).to.deep.include({
+      outcome: "failed",
+    });
+    expect(
+      terminalEvent({ status: "FAILED", error: "timed out after 60s waiting", services }, null, "st").outcome,
+    ).to.equal("timed_out");
+    const canceled = { status: "CANCELED" as const, error: "canceled: the stack was not changed", services };
+    expect(terminalEvent(canceled, { kind: "cancel", reason: null }, "st").event.message).to.equal(
+      "deployment canceled: the stack was not changed",
+    );
+    expect(terminalEvent(canceled, { kind: "shutdown" }, "st")).to.deep.include({ outcome: "failed" });
+    expect(terminalEvent(canceled, null, "st").outcome).to.equal("cancelled");
+    expect(terminalEvent(canceled, null, "st").event.data).to.deep.equal({
+      status: "CANCELED",
+      services: [{ service: "st_web", image: "i", running: 0, desired: 2, healthy: false, lastError: "boom" }],
+    });
+  });
+
+  it("masks secret values in messages and data, longest first, leaving short values alone", () => {
+    const mask = secretMasker(["abc", "secret", "secret-longer"]);
+    expect(mask({ level: "info", message: "x secret-longer y secret abc", data: { e: "secret" } })).to.deep.equal({
+      level: "info",
+      message: "x ******** y ******** abc",
+      data: { e: "********" },
+    });
+  });
+});

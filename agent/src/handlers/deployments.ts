@@ -1,0 +1,252 @@
+/**
+ * DeployStack, RollbackStack and CancelDeployment. A deployment outlives its command: the reply says `started` at
+ * once, the executor runs in the background, and every step reaches the control plane as a deployment event
+ * (numbered from the command's `firstSeq`), the last one carrying the outcome. A deployment id runs at most once
+ * per agent process: a redelivered command gets `duplicate`. After an agent restart that memory is gone, which is
+ * safe because the control plane only dispatches PENDING deployments.
+ */
+import type { DeployStack, DeploymentOutcome, RollbackStack } from "../../../nats/protocol/messages.js";
+import type { AgentServices } from "../agent.js";
+import type { CommandContext, CommandHandlers } from "../commands.js";
+import type { DockerCli } from "../docker/cli.js";
+import { runDeployment, type DeployDeps } from "../deploy/executor.js";
+import type { DeployEngine, DeployEvent, DeployResult, ServiceHealth } from "../deploy/types.js";
+import { DeploymentEventStream, type DeploymentEventInput } from "../events.js";
+import type { Logger } from "../logger.js";
+import { AgentStoppingError, StackBusyError } from "./errors.js";
+
+/** How many finished deployment ids are remembered for deduplication. */
+export const REMEMBERED_DEPLOYMENTS = 10_000;
+/** Secret values shorter than this are not masked: masking "1" would mangle every line. */
+const MIN_MASKED_LENGTH = 4;
+const MASK = "********";
+/** The executor's wording of a deploy timeout (executor.ts `stopped()`); tested against the real executor. */
+const TIMED_OUT = /^timed out after \d+s/;
+
+/** Executor settings; production uses the executor's defaults, tests shorten them. */
+export type DeployTuning = Pick<DeployDeps, "pollIntervalMs" | "stabilizationMs" | "failedTaskThreshold">;
+
+export interface DeploymentManagerDeps {
+  engine: DeployEngine;
+  cli: DockerCli;
+  services: AgentServices;
+  tuning?: DeployTuning;
+  rememberFinished?: number;
+}
+
+type StopCause = { kind: "cancel"; reason: string | null } | { kind: "shutdown" };
+
+interface RunningDeployment {
+  stackName: string;
+  controller: AbortController;
+  stop: StopCause | null;
+}
+
+export interface Terminal {
+  outcome: DeploymentOutcome;
+  event: DeploymentEventInput;
+}
+
+/** The last event of a deployment: its outcome and, unless it succeeded, why. */
+export function terminalEvent(result: DeployResult, stop: StopCause | null, stackName: string): Terminal {
+  const data = { status: result.status, services: result.services.map(serviceData) };
+  if (result.status === "SUCCEEDED") {
+    return {
+      outcome: "succeeded",
+      event: {
+        level: "info",
+        message: `stack ${stackName} deployed: ${result.services.length} service(s) running as desired`,
+        data,
+      },
+    };
+  }
+  const error = result.error ?? "no reason given";
+  if (result.status === "FAILED") {
+    return {
+      outcome: TIMED_OUT.test(error) ? "timed_out" : "failed",
+      event: { level: "error", message: `deployment failed: ${error}`, data },
+    };
+  }
+  const left = error.replace(/^canceled: /, "");
+  if (stop?.kind === "shutdown") {
+    // Nobody asked for this: to the control plane it is a failed deployment, with the cause spelled out.
+    return {
+      outcome: "failed",
+      event: { level: "error", message: `the agent stopped during the deployment: ${left}`, data },
+    };
+  }
+  const by = stop?.kind === "cancel" && stop.reason ? ` (${stop.reason})` : "";
+  return { outcome: "cancelled", event: { level: "warn", message: `deployment canceled${by}: ${left}`, data } };
+}
+
+function serviceData(s: ServiceHealth): Record<string, unknown> {
+  return {
+    service: s.name,
+    image: s.image,
+    running: s.running,
+    desired: s.desired,
+    healthy: s.healthy,
+    ...(s.lastError ? { lastError: s.lastError } : {}),
+  };
+}
+
+/**
+ * Replaces the command's secret values in an event. The control plane masks too; this keeps values the CLI or a
+ * task error might echo from ever leaving the host.
+ */
+export function secretMasker(values: readonly string[]): (event: DeploymentEventInput) => DeploymentEventInput {
+  const masked = [...new Set(values)].filter((v) => v.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
+  if (masked.length === 0) return (event) => event;
+  const mask = (text: string): string => masked.reduce((out, v) => out.split(v).join(MASK), text);
+  return (event) => ({
+    level: event.level,
+    message: mask(event.message),
+    ...(event.data ? { data: JSON.parse(mask(JSON.stringify(event.data))) as Record<string, unknown> } : {}),
+  });
+}
+
+export class DeploymentManager {
+  private readonly running = new Map<string, RunningDeployment>();
+  private readonly finished = new Set<string>();
+  /** Deployments whose terminal event is still being delivered, too. */
+  private readonly active = new Set<Promise<void>>();
+  private readonly limit: number;
+
+  constructor(private readonly deps: DeploymentManagerDeps) {
+    this.limit = deps.rememberFinished ?? REMEMBERED_DEPLOYMENTS;
+    const { signal } = deps.services;
+    const onStop = () => {
+      for (const run of this.running.values()) {
+        run.stop ??= { kind: "shutdown" };
+        run.controller.abort();
+      }
+    };
+    if (signal.aborted) onStop();
+    else signal.addEventListener("abort", onStop, { once: true });
+  }
+
+  /** Starts the deployment in the background, or says it is a duplicate; throws when it cannot start at all. */
+  start(payload: DeployStack | RollbackStack, log: Logger): "started" | "duplicate" {
+    const id = payload.deploymentId;
+    if (this.running.has(id) || this.finished.has(id)) {
+      log.info("deployment already started here; not deploying again", { deploymentId: id });
+      return "duplicate";
+    }
+    if (this.deps.services.signal.aborted) throw new AgentStoppingError(`deployment ${id} was not started`);
+    for (const [otherId, other] of this.running) {
+      if (other.stackName === payload.stackName) throw new StackBusyError(payload.stackName, otherId);
+    }
+    const run: RunningDeployment = { stackName: payload.stackName, controller: new AbortController(), stop: null };
+    this.running.set(id, run);
+    const task = this.execute(payload, run, log.child({ deploymentId: id, stack: payload.stackName }));
+    this.active.add(task);
+    void task.finally(() => this.active.delete(task));
+    return "started";
+  }
+
+  /** Aborts a deployment running here; false when there is none with that id (unknown or already ended). */
+  cancel(deploymentId: string, reason: string | null): boolean {
+    const run = this.running.get(deploymentId);
+    if (!run) return false;
+    run.stop ??= { kind: "cancel", reason };
+    run.controller.abort();
+    return true;
+  }
+
+  isRunning(deploymentId: string): boolean {
+    return this.running.has(deploymentId);
+  }
+
+  /** Resolves when every deployment started so far has ended and its events were delivered (or given up on). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.active]);
+  }
+
+  private async execute(payload: DeployStack | RollbackStack, run: RunningDeployment, log: Logger): Promise<void> {
+    const { services } = this.deps;
+    const stream = new DeploymentEventStream({
+      publish: services.publish,
+      clusterId: services.clusterId,
+      deploymentId: payload.deploymentId,
+      firstSeq: payload.firstSeq,
+      now: services.now,
+      log,
+    });
+    const mask = secretMasker(payload.secrets.map((s) => s.value));
+    const emit = (event: DeployEvent) => stream.emit(mask(event));
+    log.info("deployment started", { firstSeq: payload.firstSeq, secrets: payload.secrets.length });
+    if ("targetReleaseId" in payload) {
+      emit({
+        level: "warn",
+        message: `rolling back to release ${payload.targetReleaseId}: volumes and data are not rolled back`,
+        data: { rollback: true, targetReleaseId: payload.targetReleaseId },
+      });
+    }
+
+    let result: DeployResult;
+    try {
+      result = await runDeployment(
+        {
+          deploymentId: payload.deploymentId,
+          stackName: payload.stackName,
+          composeYaml: payload.composeYaml,
+          env: payload.env,
+          secrets: payload.secrets,
+          prune: payload.prune,
+          resolveImage: payload.resolveImage,
+          withRegistryAuth: payload.withRegistryAuth,
+          timeoutSeconds: payload.timeoutSeconds,
+        },
+        {
+          engine: this.deps.engine,
+          cli: this.deps.cli,
+          emit,
+          signal: run.controller.signal,
+          now: services.now,
+          ...this.deps.tuning,
+        },
+      );
+    } catch (err) {
+      // runDeployment reports failures in its result; reaching this is a bug, whose details stay in the local log.
+      log.error("deployment executor crashed", { err });
+      result = { status: "FAILED", error: "the agent failed to run the deployment; see its log", services: [] };
+    }
+
+    const terminal = terminalEvent(result, run.stop, payload.stackName);
+    // Forget the run before reporting its end: the control plane may dispatch the stack's next deployment as
+    // soon as it stores the terminal event, and that one must not be refused as STACK_BUSY.
+    this.remember(payload.deploymentId);
+    this.running.delete(payload.deploymentId);
+    log.info("deployment ended", { status: result.status, outcome: terminal.outcome });
+    await stream.finish(terminal.outcome, mask(terminal.event));
+    if (stream.dropped > 0) log.warn("some deployment events could not be delivered", { dropped: stream.dropped });
+  }
+
+  private remember(deploymentId: string): void {
+    this.finished.add(deploymentId);
+    if (this.finished.size > this.limit) {
+      const oldest = this.finished.values().next();
+      if (!oldest.done) this.finished.delete(oldest.value);
+    }
+  }
+}
+
+export function createDeploymentHandlers(
+  manager: DeploymentManager,
+): Pick<Required<CommandHandlers>, "DeployStack" | "RollbackStack" | "CancelDeployment"> {
+  const start = async (payload: DeployStack | RollbackStack, ctx: CommandContext) => ({
+    deploymentId: payload.deploymentId,
+    status: manager.start(payload, ctx.log),
+  });
+  return {
+    DeployStack: start,
+    RollbackStack: start,
+    CancelDeployment: async (payload, ctx) => {
+      const cancelled = manager.cancel(payload.deploymentId, payload.reason);
+      ctx.log.info(cancelled ? "deployment cancel requested" : "cancel for a deployment not running here", {
+        deploymentId: payload.deploymentId,
+      });
+      return { deploymentId: payload.deploymentId, cancelled };
+    },
+  };
+}

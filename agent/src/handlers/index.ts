@@ -1,0 +1,33 @@
+/** Every command this agent carries out, wired to the Docker engine and CLI. */
+import type { AgentServices, CommandService } from "../agent.js";
+import type { DockerCli } from "../docker/cli.js";
+import type { DeployEngine } from "../deploy/types.js";
+import { createGetStatusHandler } from "../status.js";
+import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "./deployments.js";
+import { createLogsHandler } from "./logs.js";
+import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
+
+export interface CommandServiceDeps {
+  engine: DeployEngine;
+  cli: DockerCli;
+  deploy?: DeployTuning;
+  scale?: ScaleHandlerOptions;
+}
+
+export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
+  const deployments = new DeploymentManager({
+    engine: deps.engine,
+    cli: deps.cli,
+    services,
+    ...(deps.deploy ? { tuning: deps.deploy } : {}),
+  });
+  return {
+    handlers: {
+      ...createDeploymentHandlers(deployments),
+      ScaleService: createScaleHandler(deps.engine, { now: services.now, ...deps.scale }),
+      GetLogs: createLogsHandler(deps.engine),
+      GetStatus: createGetStatusHandler(deps.engine),
+    },
+    drain: () => deployments.drain(),
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * Deployments at service level: real gateway, Postgres, NATS/JetStream and the real worker and event writer;
+ * the agent is a scripted stand-in (the real one is exercised by test/e2e).
+ */
+import { expect } from "chai";
+import type { Db } from "../_shared/db.js";
+import { createTestDb } from "../_shared/testing/database.js";
+import { startFakeAgent, type FakeAgent } from "../_shared/testing/fake-agent.js";
+import { createOrgWithAdmin, createUserWithRole, uniqueName, type TestOrg } from "../_shared/testing/fixtures.js";
+import { ContractClient } from "../_shared/testing/http.js";
+import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { putSecret } from "../stacks/secrets-repo.js";
+import { parseMasterKeys } from "../stacks/secrets-crypto.js";
+import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
+import type { CommandEnvelope, DeployStack } from "../../nats/protocol/messages.js";
+
+interface Deployment {
+  id: string;
+  status: string;
+  releaseId: string;
+  kind: string;
+  errorMessage: string | null;
+}
+interface SseEvent {
+  id: string | null;
+  event: string;
+  data: { seq?: number; message?: string; status?: string };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function readSse(url: string, headers: Record<string, string>): Promise<SseEvent[]> {
+  const res = await fetch(url, { headers });
+  expect(res.status).to.equal(200);
+  expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
+  const text = await res.text(); // the server closes after the terminal event
+  return text
+    .split("\n\n")
+    .filter((block) => block.split("\n").some((l) => l.startsWith("data: ")))
+    .map((block) => {
+      const lines = block.split("\n");
+      const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? null;
+      return { id: field("id"), event: field("event") ?? "message", data: JSON.parse(field("data") ?? "{}") };
+    });
+}
+
+describe("deployments (real gateway, Postgres, JetStream; scripted agent)", function () {
+  this.timeout(90_000);
+  let nats: TestNatsServer;
+  let platform: TestPlatform;
+  let db: Db;
+  let api: ContractClient;
+  let org: TestOrg;
+  let agent: FakeAgent;
+  let envId: string;
+  let release1: string;
+  let release2: string;
+  /** What the scripted agent does with each DeployStack. */
+  let onDeploy: (payload: DeployStack, command: CommandEnvelope) => Promise<void> | void;
+
+  const deploy = (releaseId: string, key?: string) =>
+    api.request<Deployment & { error?: { code: string } }>("POST", `/v1/environments/${envId}/deployments`, {
+      body: { releaseId },
+      headers: { ...org.admin.auth, ...(key ? { "idempotency-key": key } : {}) },
+    });
+  const get = async (id: string) => (await api.get<Deployment>(`/v1/deployments/${id}`, org.admin.auth)).body;
+  const waitStatus = (id: string, status: string) =>
+    until(`deployment ${id} ${status}`, async () => ((await get(id)).status === status ? true : undefined));
+
+  /** A well-behaved agent: output lines, then success. */
+  const succeed = async (p: DeployStack) => {
+    await agent.emit(p.deploymentId, p.firstSeq, "Creating network web_default");
+    await agent.emit(p.deploymentId, p.firstSeq + 1, "Creating service web_app", { level: "info" });
+    await agent.emit(p.deploymentId, p.firstSeq + 2, "all services converged", { outcome: "succeeded" });
+  };
+
+  before(async () => {
+    db = await createTestDb();
+    nats = await startTestNatsServer();
+    platform = await startTestPlatform(nats, { DEPLOY_AGENT_WAIT_SECONDS: "3", DEPLOY_DISPATCH_TIMEOUT_MS: "1500" });
+    api = new ContractClient(platform.baseUrl);
+    org = await createOrgWithAdmin(api);
+    agent = await startFakeAgent(api, nats.url, { orgId: org.orgId, auth: org.admin.auth }, "fake");
+    agent.handlers.set("DeployStack", (command) => {
+      const payload = command.payload as unknown as DeployStack;
+      setTimeout(() => void onDeploy(payload, command), 50);
+      return { deploymentId: payload.deploymentId, status: "started" };
+    });
+    onDeploy = succeed;
+    const stack = await api.request<{ id: string }>("POST", `/v1/orgs/${org.orgId}/stacks`, {
+      body: { name: uniqueName("web").replace(/[^a-z0-9-]/g, "") },
+      headers: org.admin.auth,
+    });
+    const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
+      body: { name: "prod", clusterId: agent.clusterId },
+      headers: org.admin.auth,
+    });
+    envId = env.body.id;
+    const compose = (tag: string) =>
+      `services:\n  app:\n    image: nginx:${tag}\n    deploy:\n      replicas: 2\n    secrets: [db_password]\nsecrets:\n  db_password:\n    external: true\n`;
+    const mk = async (tag: string) =>
+      (
+        await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/releases`, {
+          body: { sourceType: "upload", composeYaml: compose(tag) },
+          headers: org.admin.auth,
+        })
+      ).body.id;
+    release1 = await mk("1.25");
+    release2 = await mk("1.27");
+    await putSecret(
+      db,
+      org.orgId,
+      {
+        environmentId: envId,
+        name: "db_password",
+        value: Buffer.from("hunter2-super-secret"),
+        services: [],
+        actor: org.admin.userId,
+      },
+      parseMasterKeys(TEST_MASTER_KEY),
+    );
+  });
+  after(async () => {
+    await agent?.close();
+    await platform?.stop();
+    await nats?.stop();
+    await db?.destroy();
+  });
+
+  it("accepts a deploy at once (202 PENDING), runs it through the agent and ends SUCCEEDED", async () => {
+    const res = await deploy(release1, "key-1");
+    expect(res.status).to.equal(202);
+    expect(res.body.status).to.equal("PENDING");
+    await waitStatus(res.body.id, "SUCCEEDED");
+    const command = agent.received.find(
+      (c) => c.type === "DeployStack" && (c.payload as { deploymentId: string }).deploymentId === res.body.id,
+    )!;
+    const payload = command.payload as unknown as DeployStack;
+    expect(command.orgId).to.equal(org.orgId);
+    expect(payload.composeYaml).to.include("nginx:1.25");
+    expect(payload.secrets).to.have.length(1);
+    expect(payload.secrets[0]!.name).to.match(/_db_password_v1$/);
+    const rows = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq");
+    expect(rows.map((r) => Number(r.seq))).to.deep.equal(rows.map((_r, i) => i));
+    const finished = await get(res.body.id);
+    expect(finished.status).to.equal("SUCCEEDED");
+  });
+
+  it("returns the same deployment for the same Idempotency-Key, and 422 for another body", async () => {
+    const first = await deploy(release2, "key-2");
+    const again = await deploy(release2, "key-2");
+    expect(again.status).to.equal(202);
+    expect(again.body.id).to.equal(first.body.id);
+    const other = await deploy(release1, "key-2");
+    expect(other.status).to.equal(422);
+    expect(other.body.error?.code).to.equal("IDEMPOTENCY_KEY_REUSED");
+    await waitStatus(first.body.id, "SUCCEEDED");
+    expect(
+      agent.received.filter((c) => (c.payload as { deploymentId?: string }).deploymentId === first.body.id),
+    ).to.have.length(1);
+  });
+
+  it("persists each event exactly once even when the agent publishes it twice, and masks secret values", async () => {
+    onDeploy = async (p) => {
+      await agent.emit(p.deploymentId, p.firstSeq, "password is hunter2-super-secret, do not log");
+      await agent.emit(p.deploymentId, p.firstSeq, "password is hunter2-super-secret, do not log"); // redelivery
+      await agent.emit(p.deploymentId, p.firstSeq + 1, "done", { outcome: "succeeded" });
+      await agent.emit(p.deploymentId, p.firstSeq + 1, "done", { outcome: "succeeded" });
+    };
+    const res = await deploy(release1);
+    await waitStatus(res.body.id, "SUCCEEDED");
+    await sleep(200);
+    const rows = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq");
+    const seqs = rows.map((r) => Number(r.seq));
+    expect(new Set(seqs).size).to.equal(seqs.length);
+    expect(JSON.stringify(rows)).to.not.include("hunter2-super-secret");
+    expect(rows.some((r) => String(r.message).includes("********"))).to.equal(true);
+    onDeploy = succeed;
+  });
+
+  it("runs one deployment per environment at a time; the next waits its turn", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    onDeploy = async (p) => {
+      await agent.emit(p.deploymentId, p.firstSeq, "slow deploy");
+      await gate;
+      await agent.emit(p.deploymentId, p.firstSeq + 1, "done", { outcome: "succeeded" });
+    };
+    const a = await deploy(release1);
+    await waitStatus(a.body.id, "RUNNING");
+    const b = await deploy(release2);
+    await sleep(1_500);
+    expect((await get(b.body.id)).status).to.equal("PENDING");
+    onDeploy = succeed;
+    release();
+    await waitStatus(a.body.id, "SUCCEEDED");
+    await waitStatus(b.body.id, "SUCCEEDED");
+  });
+
+  it("streams events over SSE in order, resumes from Last-Event-ID and closes after the end", async () => {
+    const res = await deploy(release2);
+    const url = `${platform.baseUrl}/v1/deployments/${res.body.id}/events`;
+    const live = readSse(url, org.admin.auth); // opened before the deployment finishes
+    const events = await live;
+    const data = events.filter((e) => e.event === "deployment-event");
+    const seqs = data.map((e) => e.data.seq!);
+    expect(seqs).to.deep.equal([...seqs].sort((x, y) => x - y));
+    expect(seqs[0]).to.equal(0);
+    expect(data.map((e) => e.data.message)).to.include("Creating service web_app");
+    expect(events[events.length - 1]!.event).to.equal("end");
+    const resumed = await readSse(url, { ...org.admin.auth, "last-event-id": String(seqs[1]) });
+    expect(resumed.filter((e) => e.event === "deployment-event").map((e) => e.data.seq)).to.deep.equal(seqs.slice(2));
+  });
+
+  it("lets a VIEWER read but not deploy, and refuses a token without deployments:write", async () => {
+    const viewer = await createUserWithRole(api, org, "VIEWER");
+    expect((await api.get(`/v1/environments/${envId}/deployments`, viewer.auth)).status).to.equal(200);
+    const denied = await api.request("POST", `/v1/environments/${envId}/deployments`, {
+      body: { releaseId: release1 },
+      headers: viewer.auth,
+    });
+    expect(denied.status).to.equal(403);
+    const token = await api.request<{ token: string }>("POST", `/v1/orgs/${org.orgId}/tokens`, {
+      body: { name: "ro", scopes: ["deployments:read"] },
+      headers: org.admin.auth,
+    });
+    const withToken = await api.request("POST", `/v1/environments/${envId}/deployments`, {
+      body: { releaseId: release1 },
+      headers: { authorization: `Bearer ${token.body.token}` },
+    });
+    expect(withToken.status).to.equal(403);
+  });
+
+  it("rolls back to the previous successful release with a warning about volumes", async () => {
+    const res = await api.request<Deployment>("POST", `/v1/environments/${envId}/rollback`, {
+      headers: org.admin.auth,
+    });
+    expect(res.status).to.equal(202);
+    expect(res.body.kind).to.equal("rollback");
+    expect(res.body.releaseId).to.equal(release1);
+    await waitStatus(res.body.id, "SUCCEEDED");
+    const [first] = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq").limit(1);
+    expect(first.level).to.equal("warn");
+    expect(first.message).to.match(/volumes and data are NOT rolled back/);
+  });
+
+  it("cancels a queued deployment and refuses to cancel a finished one", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    onDeploy = async (p) => {
+      await gate;
+      await agent.emit(p.deploymentId, p.firstSeq, "done", { outcome: "succeeded" });
+    };
+    const running = await deploy(release1);
+    await waitStatus(running.body.id, "RUNNING");
+    const queued = await deploy(release2);
+    const canceled = await api.request<Deployment>("POST", `/v1/deployments/${queued.body.id}/cancel`, {
+      headers: org.admin.auth,
+    });
+    expect(canceled.status).to.equal(200);
+    expect(canceled.body.status).to.equal("CANCELED");
+    onDeploy = succeed;
+    release();
+    await waitStatus(running.body.id, "SUCCEEDED");
+    const again = await api.request<{ error: { code: string } }>("POST", `/v1/deployments/${running.body.id}/cancel`, {
+      headers: org.admin.auth,
+    });
+    expect(again.status).to.equal(409);
+    expect(again.body.error.code).to.equal("DEPLOYMENT_FINISHED");
+    expect(
+      agent.received.some((c) => (c.payload as { deploymentId?: string }).deploymentId === queued.body.id),
+    ).to.equal(false);
+  });
+
+  it("a deployment waits for an offline agent, says so, and fails after the wait limit", async () => {
+    await agent.close();
+    const res = await deploy(release2);
+    await waitStatus(res.body.id, "FAILED");
+    const final = await get(res.body.id);
+    expect(final.errorMessage).to.match(/agent offline/);
+    const messages = (await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq")).map(
+      (r) => r.message,
+    );
+    expect(messages).to.include("waiting for the cluster's agent to connect");
+  });
+
+  it("has a history newest first", async () => {
+    const list = await api.get<{ items: Deployment[] }>(
+      `/v1/environments/${envId}/deployments?limit=3`,
+      org.admin.auth,
+    );
+    expect(list.status).to.equal(200);
+    expect(list.body.items).to.have.length(3);
+    expect(list.body.items[0]!.status).to.equal("FAILED");
+  });
+});

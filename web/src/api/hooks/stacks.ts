@@ -1,0 +1,107 @@
+import useSWR, { type SWRResponse } from "swr";
+import type { ApiError } from "../client.js";
+import { actions, keys } from "../keys.js";
+import type {
+  Environment,
+  EnvironmentDetail,
+  EnvironmentDiff,
+  EnvOverlay,
+  ListOf,
+  Overlay,
+  Release,
+  ReleaseSummary,
+  Secret,
+  SecretWritten,
+  Stack,
+  StackDetail,
+} from "../types.js";
+import { useApiMutation, type Mutation } from "./mutation.js";
+
+export function useStacks(orgId: string): SWRResponse<ListOf<Stack>, ApiError> {
+  return useSWR<ListOf<Stack>, ApiError>(keys.stacks(orgId));
+}
+
+export function useStack(orgId: string, stackId: string): SWRResponse<StackDetail, ApiError> {
+  return useSWR<StackDetail, ApiError>(keys.stack(orgId, stackId));
+}
+
+export function useReleases(stackId: string | null): SWRResponse<ListOf<ReleaseSummary>, ApiError> {
+  return useSWR<ListOf<ReleaseSummary>, ApiError>(stackId ? keys.releases(stackId) : null);
+}
+
+export function useRelease(releaseId: string): SWRResponse<Release, ApiError> {
+  return useSWR<Release, ApiError>(keys.release(releaseId), { revalidateIfStale: false });
+}
+
+export function useEnvironment(envId: string): SWRResponse<EnvironmentDetail, ApiError> {
+  return useSWR<EnvironmentDetail, ApiError>(keys.environment(envId));
+}
+
+export function useOverlay(envId: string): SWRResponse<Overlay, ApiError> {
+  return useSWR<Overlay, ApiError>(keys.overlay(envId));
+}
+
+export function useSecrets(envId: string): SWRResponse<ListOf<Secret>, ApiError> {
+  return useSWR<ListOf<Secret>, ApiError>(keys.secrets(envId));
+}
+
+/** `from` is "current" or a release id; nothing is fetched until `to` (a release id) is known. */
+export function useDiff(envId: string, from: string, to: string | null): SWRResponse<EnvironmentDiff, ApiError> {
+  return useSWR<EnvironmentDiff, ApiError>(to ? keys.diff(envId, from, to) : null);
+}
+
+export function useCreateStack(orgId: string): Mutation<{ name: string; description?: string }, Stack> {
+  return useApiMutation(keys.stacks(orgId), (client, arg: { name: string; description?: string }) =>
+    client.post<Stack>(keys.stacks(orgId)[0], arg),
+  );
+}
+
+export interface CreateEnvironmentInput {
+  name: string;
+  clusterId: string;
+  deployTimeoutSeconds?: number;
+}
+
+export function useCreateEnvironment(orgId: string, stackId: string): Mutation<CreateEnvironmentInput, Environment> {
+  return useApiMutation(
+    keys.stack(orgId, stackId),
+    (client, arg: CreateEnvironmentInput) => client.post<Environment>(keys.environments(stackId)[0], arg),
+    [keys.environments(stackId)],
+  );
+}
+
+export function useUploadRelease(
+  orgId: string,
+  stackId: string,
+): Mutation<{ composeYaml: string; sourceRef?: string }, Release> {
+  return useApiMutation(
+    keys.releases(stackId),
+    (client, arg: { composeYaml: string; sourceRef?: string }) =>
+      client.post<Release>(actions.createRelease(stackId), { sourceType: "upload", ...arg }),
+    [keys.stack(orgId, stackId)],
+  );
+}
+
+export function usePutOverlay(envId: string): Mutation<{ envJson: EnvOverlay; composePatchYaml: string }, Overlay> {
+  return useApiMutation(keys.overlay(envId), (client, arg: { envJson: EnvOverlay; composePatchYaml: string }) =>
+    client.put<Overlay>(keys.overlay(envId)[0], arg),
+  );
+}
+
+export interface PutSecretInput {
+  name: string;
+  value: string;
+  services: string[];
+}
+
+export function usePutSecret(envId: string): Mutation<PutSecretInput, SecretWritten> {
+  return useApiMutation(keys.secrets(envId), (client, { name, value, services }: PutSecretInput) =>
+    client.put<SecretWritten>(actions.secret(envId, name), { value, services }),
+  );
+}
+
+export function useDeleteSecret(envId: string): Mutation<string, Secret> {
+  return useApiMutation(keys.secrets(envId), (client, name: string) =>
+    client.delete<Secret>(actions.secret(envId, name)),
+  );
+}

@@ -1,0 +1,105 @@
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { expect } from "chai";
+import { ApiClient } from "../../api/client.js";
+import { apiError, fakeFetch, json, memoryStore, tokenPair, type RecordedRequest } from "../../../test/fake-fetch.js";
+import { renderApp } from "../../../test/render.js";
+
+const ORG = "11111111-1111-4111-8111-111111111111";
+const user = { id: "u1", orgId: ORG, email: "ops@acme.test", role: "ORG_ADMIN", createdAt: "", lastLoginAt: null };
+const me = {
+  user,
+  org: { id: ORG, name: "acme", createdAt: "" },
+  role: "ORG_ADMIN",
+  permissions: ["clusters:read", "clusters:write", "tokens:read", "tokens:write", "audit:read", "users:read"],
+  actorType: "user",
+  tokenId: null,
+  orgs: [{ id: ORG, name: "acme", role: "ORG_ADMIN", userId: "u1" }],
+};
+
+/** The API as the login flow sees it: one password is right, everything else answers like the real gateway. */
+function backend(password: string) {
+  return (req: RecordedRequest) => {
+    if (req.path === "/v1/auth/login") {
+      const body = req.body as { password: string };
+      return body.password === password ? json(200, { ...tokenPair(1), user }) : apiError(401, "INVALID_CREDENTIALS");
+    }
+    if (!req.authorization) return apiError(401, "UNAUTHENTICATED");
+    if (req.path === "/v1/auth/me") return json(200, me);
+    if (req.path === `/v1/orgs/${ORG}/clusters`) return json(200, { items: [] });
+    if (req.path === `/v1/orgs/${ORG}/tokens`) return json(200, { items: [] });
+    return apiError(404, "NOT_FOUND");
+  };
+}
+
+function fillAndSubmit(email: string, password: string) {
+  fireEvent.change(screen.getByLabelText("Email"), { target: { value: email } });
+  fireEvent.change(screen.getByLabelText("Password"), { target: { value: password } });
+  fireEvent.click(screen.getByRole("button", { name: "Log in" }));
+}
+
+describe("login flow", () => {
+  it("sends a visitor without a session to /login, remembering the page", async () => {
+    const { fetch, calls } = fakeFetch(backend("right"));
+    const app = renderApp(new ApiClient({ store: memoryStore(), fetch }), `/orgs/${ORG}/tokens`);
+    await screen.findByRole("form", { name: "Log in" });
+    expect(app.location()).to.equal(`/login?next=${encodeURIComponent(`/orgs/${ORG}/tokens`)}`);
+    expect(calls, "no API call before logging in").to.deep.equal([]);
+  });
+
+  it("shows the error on a wrong password and stays on the login page", async () => {
+    const { fetch, calls } = fakeFetch(backend("right"));
+    const app = renderApp(new ApiClient({ store: memoryStore(), fetch }), "/login");
+    fillAndSubmit("ops@acme.test", "wrong");
+    expect((await screen.findByRole("alert")).textContent).to.contain("Wrong email or password");
+    expect(calls.map((c) => c.path)).to.deep.equal(["/v1/auth/login"]);
+    expect(calls[0]?.body).to.deep.equal({ email: "ops@acme.test", password: "wrong" });
+    expect(app.location()).to.equal("/login");
+  });
+
+  it("on success goes to the org's clusters page", async () => {
+    const store = memoryStore();
+    const { fetch } = fakeFetch(backend("right"));
+    const app = renderApp(new ApiClient({ store, fetch }), "/login");
+    fillAndSubmit("ops@acme.test", "right");
+    await screen.findByRole("heading", { name: "Clusters" });
+    expect(app.location()).to.equal(`/orgs/${ORG}/clusters`);
+    expect(store.load()).to.equal("refresh-1");
+    expect(screen.getByText("No clusters yet.")).to.exist;
+  });
+
+  it("returns to the remembered page after logging in", async () => {
+    const { fetch } = fakeFetch(backend("right"));
+    const next = `/orgs/${ORG}/tokens`;
+    const app = renderApp(new ApiClient({ store: memoryStore(), fetch }), `/login?next=${encodeURIComponent(next)}`);
+    fillAndSubmit("ops@acme.test", "right");
+    await screen.findByRole("heading", { name: "API tokens" });
+    expect(app.location()).to.equal(next);
+  });
+
+  it("ignores a `next` that leaves the app", async () => {
+    const { fetch } = fakeFetch(backend("right"));
+    const app = renderApp(new ApiClient({ store: memoryStore(), fetch }), "/login?next=//evil.example/x");
+    fillAndSubmit("ops@acme.test", "right");
+    await waitFor(() => expect(app.location()).to.equal(`/orgs/${ORG}/clusters`));
+  });
+
+  it("logs into the org chosen in the switcher", async () => {
+    const { fetch, calls } = fakeFetch(backend("right"));
+    renderApp(new ApiClient({ store: memoryStore(), fetch }), `/login?org=${ORG}&orgName=acme&email=ops%40acme.test`);
+    expect(screen.getByText("Log in to acme")).to.exist;
+    fillAndSubmit("ops@acme.test", "right");
+    await screen.findByRole("heading", { name: "Clusters" });
+    expect(calls[0]?.body).to.deep.equal({ email: "ops@acme.test", password: "right", orgId: ORG });
+  });
+
+  it("sends back to /login when the session ends while using the app", async () => {
+    const { fetch } = fakeFetch((req) =>
+      req.path === "/v1/auth/refresh" ? apiError(401, "SESSION_REVOKED") : apiError(500, "INTERNAL"),
+    );
+    const app = renderApp(new ApiClient({ store: memoryStore("refresh-1"), fetch }), `/orgs/${ORG}/clusters`);
+    await screen.findByText("Your session was ended. Log in again.");
+    expect(app.location()).to.equal(
+      `/login?next=${encodeURIComponent(`/orgs/${ORG}/clusters`)}&reason=SESSION_REVOKED`,
+    );
+  });
+});

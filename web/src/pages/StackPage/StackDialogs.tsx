@@ -1,0 +1,154 @@
+import { useState, type ChangeEvent, type FormEvent } from "react";
+import type { CreateEnvironmentInput } from "../../api/hooks/stacks.js";
+import type { Cluster } from "../../api/types.js";
+import { Dialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
+
+/** Matches HTTP_BODY_LIMIT_BYTES' default; a bigger file would only come back as 413. */
+const MAX_COMPOSE_BYTES = 1024 * 1024;
+
+export function UploadReleaseDialog(props: {
+  busy: boolean;
+  error: unknown;
+  onSubmit: (input: { composeYaml: string; sourceRef?: string }) => void;
+  onClose: () => void;
+}) {
+  const [composeYaml, setComposeYaml] = useState("");
+  const [sourceRef, setSourceRef] = useState("");
+  const [fileError, setFileError] = useState<string | null>(null);
+  const onFile = (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    setFileError(null);
+    if (!file) return;
+    if (file.size > MAX_COMPOSE_BYTES) {
+      setFileError(`${file.name} is larger than 1 MiB.`);
+      return;
+    }
+    void file.text().then((text) => {
+      setComposeYaml(text);
+      if (!sourceRef) setSourceRef(file.name);
+    });
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSubmit({ composeYaml, ...(sourceRef.trim() ? { sourceRef: sourceRef.trim() } : {}) });
+  };
+  return (
+    <Dialog title="Upload release" onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <p className="muted small">
+          The compose file is validated and frozen as the next version. Releases never change; upload again to make a new
+          one.
+        </p>
+        <label>
+          Compose file
+          <input type="file" accept=".yml,.yaml,text/yaml,application/yaml" onChange={onFile} />
+        </label>
+        {fileError && <div className="notice notice-error compact">{fileError}</div>}
+        <label>
+          …or paste it
+          <textarea
+            name="composeYaml"
+            className="code"
+            rows={14}
+            required
+            spellCheck={false}
+            placeholder={"services:\n  web:\n    image: nginx:1.27"}
+            value={composeYaml}
+            onChange={(e) => setComposeYaml(e.target.value)}
+          />
+        </label>
+        <label>
+          Source note
+          <input
+            name="sourceRef"
+            maxLength={500}
+            placeholder="e.g. CI build #123"
+            value={sourceRef}
+            onChange={(e) => setSourceRef(e.target.value)}
+          />
+        </label>
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={props.busy || !composeYaml.trim()}>
+            {props.busy ? "Uploading…" : "Create release"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function CreateEnvironmentDialog(props: {
+  clusters: Cluster[] | undefined;
+  clustersError: unknown;
+  busy: boolean;
+  error: unknown;
+  onSubmit: (input: CreateEnvironmentInput) => void;
+  onClose: () => void;
+}) {
+  const [name, setName] = useState("");
+  const [clusterId, setClusterId] = useState("");
+  const [timeout, setTimeoutSeconds] = useState("600");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSubmit({ name: name.trim(), clusterId, deployTimeoutSeconds: Number(timeout) });
+  };
+  const clusters = props.clusters?.filter((c) => c.status !== "revoked");
+  return (
+    <Dialog title="New environment" onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Name
+          <input
+            name="name"
+            required
+            pattern="[a-z0-9][a-z0-9\-]{0,62}"
+            placeholder="staging"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            autoFocus
+          />
+        </label>
+        <label>
+          Cluster
+          <select name="clusterId" required value={clusterId} onChange={(e) => setClusterId(e.target.value)}>
+            <option value="" disabled>
+              {clusters === undefined ? "Loading clusters…" : clusters.length ? "Choose a cluster" : "No clusters"}
+            </option>
+            {clusters?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.status})
+              </option>
+            ))}
+          </select>
+        </label>
+        {props.clustersError ? <ErrorNotice error={props.clustersError} compact /> : null}
+        <label>
+          Deploy timeout (seconds)
+          <input
+            type="number"
+            name="deployTimeoutSeconds"
+            min={10}
+            max={86400}
+            required
+            value={timeout}
+            onChange={(e) => setTimeoutSeconds(e.target.value)}
+          />
+        </label>
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={props.busy || !clusterId}>
+            {props.busy ? "Creating…" : "Create environment"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
