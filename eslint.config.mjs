@@ -31,4 +31,9 @@ export default tseslint.config(
       "no-console": ["error", { allow: ["error", "log"] }],
     },
   },
+  {
+    // chai assertions read as expressions (`expect(x).to.be.true`).
+    files: ["**/*.spec.ts", "**/*.spec.tsx"],
+    rules: { "@typescript-eslint/no-unused-expressions": "off" },
+  },
 );

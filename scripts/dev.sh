@@ -7,6 +7,8 @@ ensure_node
 source "$STATE_DIR/env.sh"
 cd "$ROOT"
 npm run --silent migrate
+log "building the web UI (served by the gateway)"
+npm run --silent web:build >/dev/null
 port="${HTTP_PORT:-8080}"
 node --import tsx scripts/first-run.ts "http://127.0.0.1:$port"
 log "starting all services; API on http://127.0.0.1:$port (health: /healthz, readiness: /readyz, spec: /openapi.yaml)"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: bootstrap every dependency, then typecheck, lint and run every suite against the real parts.
+# `make test`: bootstrap every dependency, then typecheck, lint and run every suite against the real parts:
+# unit and integration suites (Postgres, NATS, dockerd), the end-to-end deploy suite on the real Swarm,
+# the web component tests and the browser suite in Debian's Chromium.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bash "$ROOT/scripts/deps.sh"
 ensure_node
@@ -10,5 +12,16 @@ log "typecheck"
 npm run --silent typecheck
 log "lint"
 npm run --silent lint
-log "tests"
-npm test --silent
+log "OpenAPI types of the web client are up to date"
+npm run --silent web:gen-api >/dev/null
+git diff --exit-code -- web/src/api/openapi.gen.ts || { log "web/src/api/openapi.gen.ts is stale: run npm run web:gen-api"; exit 1; }
+log "web build"
+npm run --silent web:build >/dev/null
+failed=0
+log "service, agent and end-to-end suites"
+npm test --silent || failed=1
+log "web component tests"
+npm run --silent test:web || failed=1
+log "browser suite (Chromium)"
+npm run --silent test:web-e2e || failed=1
+exit "$failed"

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, SERVICE_NAMES } from "./config.js";
 
 const valid = {
   DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
@@ -24,7 +24,8 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("config", () => {
   it("applies defaults for everything optional", () => {
     const config = loadConfig(valid);
-    expect(config.http).to.deep.equal({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1024 * 1024 });
+    expect(config.http).to.include({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1024 * 1024 });
+    expect(config.http.webDistDir).to.match(/web\/dist$/);
     expect(config.services).to.deep.equal([
       "api",
       "auth",
@@ -68,13 +69,8 @@ describe("config", () => {
 
   it("accepts an explicit service subset and 'all'", () => {
     expect(loadConfig({ ...valid, SERVICES: "api" }).services).to.deep.equal(["api"]);
-    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal([
-      "api",
-      "auth",
-      "audit",
-      "clusters",
-      "stacks",
-    ]);
+    expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal([...SERVICE_NAMES]);
+    expect(loadConfig({ ...valid, SERVICES: "deploy-worker" }).services).to.deep.equal(["deploy-worker"]);
   });
 
   it("rejects short or duplicate JWT keys", () => {

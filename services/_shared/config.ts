@@ -1,4 +1,5 @@
 import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "../stacks/secrets-crypto.js";
+import { WEB_DIST_DIR } from "./paths.js";
 
 /**
  * The only module that reads process.env. Everything is validated at start; all problems are reported
@@ -32,7 +33,13 @@ export interface Config {
   nodeId: string | undefined;
   services: ServiceName[];
   logLevel: LogLevel;
-  http: { host: string; port: number; bodyLimitBytes: number };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    /** The built web UI the gateway serves (ignored when it holds no build). */
+    webDistDir: string;
+  };
   database: { url: string; poolMax: number };
   nats: {
     url: string;
@@ -215,6 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
       host: r.optional("HTTP_HOST", DEFAULT_HTTP_HOST),
       port: r.int("HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535),
       bodyLimitBytes: r.int("HTTP_BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT_BYTES, 1024, 64 * 1024 * 1024),
+      webDistDir: r.optional("WEB_DIST_DIR", WEB_DIST_DIR),
     },
     database: {
       url: r.url("DATABASE_URL", ["postgres:", "postgresql:"], "e.g. postgres://user:pass@127.0.0.1:5432/stackyard"),

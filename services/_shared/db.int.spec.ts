@@ -124,6 +124,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_by",
     "created_by_type",
     "error_message",
+    "rendered_yaml",
   ],
   deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
@@ -188,7 +189,7 @@ describe("migrations (real Postgres)", function () {
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);
     const reverted = await migrateRollbackAll(db);
-    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 2); // + the trigger and inventory migrations
+    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 3); // + the trigger, inventory and rendered-yaml migrations
     expect(await columnsByTable(db)).to.deep.equal({});
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);

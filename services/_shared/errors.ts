@@ -74,7 +74,11 @@ export interface ErrorBody {
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
   const e = err as { code?: unknown; type?: unknown; message?: unknown; data?: unknown; name?: unknown };
   const status = typeof e.code === "number" && e.code >= 400 && e.code <= 599 ? e.code : 500;
-  if (status >= 500 && status !== 503) {
+  // Deliberate upstream errors (502 agent refused, 503 unavailable, 504) keep their code; anything else that is
+  // 5xx is a bug whose message must not leak.
+  const deliberate =
+    (status === 502 || status === 503 || status === 504) && typeof e.type === "string" && e.type !== "";
+  if (status >= 500 && !deliberate) {
     return { status, body: { error: { code: "INTERNAL", message: "internal error" } } };
   }
   const code = typeof e.type === "string" && e.type ? e.type : httpDefaultCode(status);

@@ -5,3 +5,4 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const MIGRATIONS_DIR = join(REPO_ROOT, "migrations");
 export const OPENAPI_FILE = join(REPO_ROOT, "openapi", "openapi.yaml");
+export const WEB_DIST_DIR = join(REPO_ROOT, "web", "dist");

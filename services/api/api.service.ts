@@ -17,6 +17,7 @@ import { createAuthenticator } from "../auth/authenticate.js";
 import { checkReadiness } from "./readiness.js";
 import { buildRouteTable, type RestParams, type RouteOperation } from "./routes.js";
 import { DeploymentStreamHub, type ReplayPage, type StreamEvent } from "./sse.js";
+import { createStaticUiMiddleware } from "./static-ui.js";
 
 export interface ApiServiceDeps {
   config: Config;
@@ -29,6 +30,12 @@ export const CREDENTIALS_REVOKED_EVENT = "auth.credentials.revoked";
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
   res.end(JSON.stringify(body));
+}
+
+/** Environments and releases live at top-level URLs, whatever collection created them. */
+function canonicalLocation(collectionPath: string, id: string): string {
+  const top = /\/(environments|releases)$/.exec(collectionPath);
+  return top ? `/v1/${top[1]}/${id}` : `${collectionPath}/${id}`;
 }
 
 function createdId(data: unknown): string | undefined {
@@ -75,6 +82,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   });
 
   const streams = new DeploymentStreamHub();
+  const staticUi = createStaticUiMiddleware(config.http.webDistDir);
 
   /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
   const sseHandler = (op: RouteOperation) =>
@@ -115,6 +123,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       ip: config.http.host,
       port: config.http.port,
       log4XXResponses: false,
+      use: staticUi ? [staticUi] : [],
       logRequest: "debug",
       logResponseData: null,
       routes: [
@@ -160,7 +169,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               // Location of what was created: its own id, or that of the resource the response wraps.
               const path = (req.originalUrl ?? req.url ?? "").split("?")[0] ?? "";
               const id = createdId(data);
-              ctx.meta.$location = id ? `${path}/${id}` : path;
+              ctx.meta.$location = id ? canonicalLocation(path, id) : path;
             }
             return data;
           },

@@ -60,11 +60,11 @@ export class DeploymentStreamHub {
     const set = this.clients.get(deploymentId) ?? new Set<Client>();
     this.clients.set(deploymentId, set);
     let closed = false;
-    let keepalive: NodeJS.Timeout | undefined;
+    const timers: { keepalive?: NodeJS.Timeout } = {};
     const finish = (deployment?: { id: string; status: string }) => {
       if (closed) return;
       closed = true;
-      clearInterval(keepalive);
+      clearInterval(timers.keepalive);
       set.delete(client);
       if (set.size === 0) this.clients.delete(deploymentId);
       if (deployment) res.write(`event: end\ndata: ${JSON.stringify(deployment)}\n\n`);
@@ -95,10 +95,10 @@ export class DeploymentStreamHub {
     });
     res.write(": stream open\n\n");
     res.on("close", () => finish());
-    keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+    timers.keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
 
     // Replay, page by page, until caught up.
-    let status = first.deployment.status;
+    let status: string;
     for (;;) {
       for (const e of first.events) send(e);
       status = first.deployment.status;

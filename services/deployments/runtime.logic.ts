@@ -1,7 +1,8 @@
 /** Live operations on an environment's stack through its agent: status (with drift), scale, logs. */
 import type { NatsConnection } from "nats";
 import { parse } from "yaml";
-import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/audit.repo.js";
@@ -142,6 +143,14 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
   };
 }
 
+/** The agent's "no such service" becomes the API's 404; other refusals stay 502 with the agent's code. */
+function notFoundIfUnknownService(err: unknown, service: string): never {
+  if (err instanceof AgentRejectedError && err.agentCode === "SERVICE_NOT_FOUND") {
+    throw new NotFoundError("SERVICE_NOT_FOUND", `the stack has no service "${service}"`);
+  }
+  throw err;
+}
+
 export async function scaleService(
   deps: RuntimeDeps & { scaleTimeoutMs: number },
   scope: TenantScope,
@@ -158,7 +167,7 @@ export async function scaleService(
     "ScaleService",
     { stackName, service: input.service, replicas: input.replicas },
     { timeoutMs: deps.scaleTimeoutMs, ttlMs: deps.scaleTimeoutMs },
-  );
+  ).catch((err: unknown) => notFoundIfUnknownService(err, input.service));
   await scope.transaction((tx) =>
     recordAudit(
       tx,
@@ -197,6 +206,6 @@ export async function serviceLogs(
     "GetLogs",
     { stackName, service: input.service, tail: input.tail, since: input.since, maxBytes: MAX_LOG_RESPONSE_BYTES },
     { timeoutMs: deps.statusTimeoutMs * 2 },
-  );
+  ).catch((err: unknown) => notFoundIfUnknownService(err, input.service));
   return { service: input.service, lines: result.lines, truncated: result.truncated };
 }

@@ -105,6 +105,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       return fail(`the agent refused the deployment: ${(err as Error).message}`);
     }
     await transition(trx, deploymentId, "RUNNING");
+    await trx("deployments").where({ id: deploymentId }).update({ rendered_yaml: command.payload.composeYaml });
     if (dispatched) deps.onEvents(deploymentId, [dispatched], "RUNNING");
     return "done";
   });

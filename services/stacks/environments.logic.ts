@@ -209,12 +209,15 @@ export async function diffEnvironment(scope: TenantScope, environmentId: string,
   const toState = await render(scope, environment, to);
   let from: { kind: "current" | "release"; releaseId: string | null; releaseVersion: number | null; yaml: string };
   if (query.from === undefined || query.from === "current") {
-    const release = (await lastDeployedRelease(scope, environmentId))?.release;
+    const deployed = await lastDeployedRelease(scope, environmentId);
+    const release = deployed?.release;
+    // What was actually sent when it was deployed; re-rendered only for deployments older than that record.
+    const yaml = deployed?.renderedYaml ?? (release ? (await render(scope, environment, release)).yaml : "");
     from = {
       kind: "current",
       releaseId: release?.id ?? null,
       releaseVersion: release?.version ?? null,
-      yaml: release ? (await render(scope, environment, release)).yaml : "",
+      yaml,
     };
   } else {
     const release = await releaseFor(scope, environment, query.from);

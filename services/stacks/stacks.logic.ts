@@ -151,6 +151,8 @@ export async function listEnvironments(scope: TenantScope, stackId: string) {
 export interface DeployedRelease {
   deploymentId: string;
   finishedAt: Date | null;
+  /** The compose the deployment sent (null for deployments recorded before this was kept). */
+  renderedYaml: string | null;
   release: Release;
 }
 
@@ -166,12 +168,13 @@ export async function lastDeployedRelease(
       { column: "finished_at", order: "desc" },
       { column: "created_at", order: "desc" },
     ])
-    .first("id", "release_id", "finished_at")) as
-    { id: string; release_id: string; finished_at: Date | null } | undefined;
+    .first("id", "release_id", "finished_at", "rendered_yaml")) as
+    { id: string; release_id: string; finished_at: Date | null; rendered_yaml: string | null } | undefined;
   if (!row) return undefined;
   return {
     deploymentId: row.id,
     finishedAt: row.finished_at,
+    renderedYaml: row.rendered_yaml,
     release: await getRelease(scope.db, scope.orgId, row.release_id),
   };
 }

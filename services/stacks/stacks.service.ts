@@ -27,6 +27,7 @@ import {
   type CreateReleaseBody,
   type ReleaseSettings,
 } from "./releases.logic.js";
+import { MasterKeyGuard } from "./master-key-guard.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import {
   createEnvironment,
@@ -56,6 +57,8 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
     gitTimeoutMs: config.stacks.gitTimeoutMs,
     gitAllowedSchemes: config.stacks.gitAllowedSchemes,
   };
+
+  const masterKey = new MasterKeyGuard(() => verifyMasterKeys(db, keys));
 
   return {
     name: "stacks",
@@ -109,6 +112,7 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
 
       async putSecret(ctx: Ctx<SecretInput, Record<string, unknown>, SecretParams>) {
         const { scope, principal, request } = actionScope(db, ctx);
+        masterKey.assertUsable();
         const { envId, name } = ctx.params.params;
         const result = await putEnvironmentSecret(scope, principal, envId, name, ctx.params.body, keys, request);
         // 201 for a new secret, the spec's default 200 for a rotation.
@@ -129,8 +133,10 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
     },
     async started() {
       // A wrong CONTROLPLANE_MASTER_KEY must stop the process now, not fail the first deployment that needs a secret.
-      const { checkedKeyIds } = await verifyMasterKeys(db, keys);
-      this.logger.info({ msg: "master keys verified", activeKeyId: keys.activeKeyId, keyIdsInUse: checkedKeyIds });
+      await masterKey.start(this.logger);
+    },
+    stopped() {
+      masterKey.stop();
     },
   };
 }

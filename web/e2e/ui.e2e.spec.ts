@@ -12,13 +12,20 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { Db } from "../../services/_shared/db.js";
 import { createTestDb } from "../../services/_shared/testing/database.js";
-import { createOrgWithAdmin, TEST_PASSWORD, uniqueName, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import {
+  createOrgWithAdmin,
+  TEST_PASSWORD,
+  uniqueName,
+  type TestOrg,
+} from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
 import { AuditPage } from "./pages/AuditPage.js";
 import { ClustersPage } from "./pages/ClustersPage.js";
+import { EnvironmentPage } from "./pages/EnvironmentPage.js";
 import { LoginPage } from "./pages/LoginPage.js";
+import { StacksPage } from "./pages/StacksPages.js";
 import { TokensPage } from "./pages/TokensPage.js";
 import { startWebServer, type WebServer } from "./web-server.js";
 
@@ -27,6 +34,10 @@ const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url
 const VITE_BIN = fileURLToPath(new URL("../../node_modules/vite/bin/vite.js", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
+
+const COMPOSE_V1 = "services:\n  web:\n    image: nginx:1.26\n";
+const COMPOSE_V2 =
+  "services:\n  web:\n    image: nginx:1.27\n  worker:\n    image: busybox:1.36\n    command: [sleep, infinity]\n";
 
 describe("web UI in a real browser (real control plane)", function () {
   this.timeout(120_000);
@@ -39,6 +50,7 @@ describe("web UI in a real browser (real control plane)", function () {
   let context: BrowserContext;
   let page: Page;
   let org: TestOrg;
+  const clusterName = `edge-${Date.now().toString(36)}`;
 
   before(async () => {
     // Build into a private folder so the test always runs the current source and never races another build.
@@ -62,6 +74,7 @@ describe("web UI in a real browser (real control plane)", function () {
     web = await startWebServer({ distDir, apiBaseUrl: platform.baseUrl });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    context.setDefaultTimeout(10_000);
     page = await context.newPage();
   });
 
@@ -99,7 +112,7 @@ describe("web UI in a real browser (real control plane)", function () {
 
   it("adds a cluster and shows its one-time registration token and agent command", async () => {
     const clusters = new ClustersPage(page);
-    const name = `edge-${Date.now().toString(36)}`;
+    const name = clusterName;
     const shown = await clusters.addCluster(name);
     expect(shown.registrationToken).to.match(/^syr_[A-Za-z0-9_-]{20,}$/);
     expect(shown.agentCommand).to.contain(`--token ${shown.registrationToken}`);
@@ -114,6 +127,59 @@ describe("web UI in a real browser (real control plane)", function () {
     await page.reload();
     await page.getByRole("heading", { name: "Facts" }).waitFor();
     expect(page.url()).to.equal(url);
+  });
+
+  it("creates a stack, uploads two releases and an environment on the cluster", async () => {
+    const stacks = new StacksPage(page);
+    await stacks.navigate("Stacks");
+    await page.getByText("No stacks yet.").waitFor();
+    await stacks.create("shop", "the web shop");
+    await stacks.uploadRelease(COMPOSE_V1, "build 1");
+    await page.getByText("image: nginx:1.26").waitFor();
+    await page.getByRole("link", { name: "← Stack" }).click();
+    await stacks.uploadRelease(COMPOSE_V2, "build 2");
+    await page.getByRole("link", { name: "← Stack" }).click();
+    expect(await stacks.releaseVersions()).to.deep.equal(["v2", "v1"]);
+    await stacks.createEnvironment("staging", clusterName);
+    await page.getByRole("link", { name: "staging", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: "shop / staging" }).waitFor();
+    await page.getByText("nothing deployed yet").waitFor();
+  });
+
+  it("edits the environment's overlay and secrets (never showing a value)", async () => {
+    const env = new EnvironmentPage(page);
+    await env.saveOverlay(
+      "LOG_LEVEL=debug\n\n[web]\nPORT=8080\n",
+      "services:\n  web:\n    deploy:\n      replicas: 3\n",
+    );
+    await page.reload();
+    expect(await page.getByLabel("Variables").inputValue()).to.equal("LOG_LEVEL=debug\n\n[web]\nPORT=8080\n");
+
+    await env.addSecret("db_password", "s3cret-value-1", "web");
+    expect(await env.secretVersion("db_password")).to.equal("v1");
+    await env.rotateSecret("db_password", "s3cret-value-2");
+    expect(await env.secretVersion("db_password")).to.equal("v2");
+    expect(await page.content()).not.to.contain("s3cret-value");
+    await env.addSecret("unused", "x", "");
+    await env.deleteSecret("unused");
+  });
+
+  it("shows the diff of the newest release against what is deployed, services and unified", async () => {
+    const env = new EnvironmentPage(page);
+    await env.compareWith(2);
+    const changes = await env.serviceChanges();
+    expect(changes.join("\n")).to.contain("added").and.to.contain("web").and.to.contain("worker");
+    const lines = await env.diffLines();
+    expect(lines.some((l) => l.kind === "add" && l.text.includes("nginx:1.27"))).to.equal(true);
+    expect(lines.some((l) => l.kind === "add" && /LOG_LEVEL: "?debug/.test(l.text))).to.equal(true);
+
+    await page.getByRole("form", { name: "Compare" }).getByLabel("From").selectOption({ label: "v1" });
+    await page.waitForURL((u) => u.searchParams.get("from") !== "current");
+    await page.getByText("nginx:1.26 → nginx:1.27").waitFor();
+    const fromV1 = await env.diffLines();
+    expect(fromV1.some((l) => l.kind === "del" && l.text.includes("nginx:1.26"))).to.equal(true);
+    await page.reload();
+    await page.getByText("nginx:1.26 → nginx:1.27").waitFor();
   });
 
   it("creates an API token that works against the API, then revokes it", async () => {
@@ -138,7 +204,14 @@ describe("web UI in a real browser (real control plane)", function () {
     const audit = new AuditPage(page);
     await audit.navigate("Audit");
     const all = await audit.actions();
-    expect(all).to.include.members(["auth.login", "auth.login_failed", "cluster.create", "token.create", "token.revoke"]);
+    expect(all).to.include.members([
+      "auth.login",
+      "auth.login_failed",
+      "cluster.create",
+      "token.create",
+      "token.revoke",
+    ]);
+    expect(all).to.include.members(["stack.create", "release.create", "environment.create", "overlay.update"]);
     expect(all.indexOf("token.revoke")).to.be.lessThan(all.indexOf("token.create"), "newest first");
 
     await audit.filterByAction("token.*");

@@ -49,7 +49,13 @@ export async function startWebServer(options: { distDir: string; apiBaseUrl: str
 
 function proxy(req: IncomingMessage, res: ServerResponse, api: URL): void {
   const upstream = request(
-    { host: api.hostname, port: api.port, method: req.method, path: req.url, headers: { ...req.headers, host: api.host } },
+    {
+      host: api.hostname,
+      port: api.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: api.host },
+    },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

@@ -12,14 +12,17 @@ const log = createLogger({ level: "error", write: () => undefined });
 const cp = createCommandSigningKey();
 const NOW = 1_700_000_000_000;
 
+type LogOptions = { tail: number; since?: number; maxBytes: number };
+
 /** listServices follows the scripted snapshots too, so "before" and "after" the scale can differ. */
 class ScriptedEngine extends FakeEngine {
-  logCalls: Array<{ serviceId: string; opts: { tail: number; since?: number; maxBytes: number } }> = [];
+  logCalls: Array<{ serviceId: string; opts: LogOptions }> = [];
   override async listServices(filter?: { stack?: string }): Promise<RolloutService[]> {
     const snap = this.snapshots[Math.min(this.inspectCalls, this.snapshots.length - 1)];
     return (snap?.services ?? []).filter((s) => !filter?.stack || s.stack === filter.stack);
   }
-  override async serviceLogs(serviceId: string, opts: { tail: number; since?: number; maxBytes: number }) {
+  // Defaults only to match FakeEngine's parameterless signature; the handler always passes both.
+  override async serviceLogs(serviceId = "", opts: LogOptions = { tail: 0, maxBytes: 0 }) {
     this.logCalls.push({ serviceId, opts });
     return this.logLines;
   }

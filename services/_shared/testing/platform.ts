@@ -4,7 +4,7 @@ import type { Service } from "moleculer";
 import { loadConfig, type Config } from "../config.js";
 import { startServices, type RunningPlatform } from "../../registry.js";
 import { testDatabaseUrl } from "./database.js";
-import type { TestNatsServer } from "./nats-server.js";
+import { freePort, type TestNatsServer } from "./nats-server.js";
 
 /** Fixed test signing key; tests that forge tokens use it too. */
 export const TEST_JWT_SECRET = Buffer.alloc(32, 42);
@@ -19,13 +19,15 @@ export interface TestPlatform extends RunningPlatform {
 }
 
 export async function startTestPlatform(nats: TestNatsServer, env: Record<string, string> = {}): Promise<TestPlatform> {
+  const httpPort = await freePort();
   const config = loadConfig({
     DATABASE_URL: testDatabaseUrl(),
     NATS_URL: nats.url,
     NATS_CREDS: nats.controlPlaneCredsFile,
     NATS_IDENTITY_FILE: nats.identityFile,
     NATS_SYSTEM_CREDS: nats.systemCredsFile,
-    HTTP_PORT: "0",
+    // A fixed free port (not 0) so the public URL in agent command lines is right.
+    HTTP_PORT: String(httpPort),
     LOG_LEVEL: "warn",
     AUTH_JWT_KEYS: TEST_JWT_KEYS,
     STACKYARD_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,

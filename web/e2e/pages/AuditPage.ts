@@ -16,6 +16,8 @@ export class AuditPage extends Shell {
   /** The actions of the rows on screen, newest first. */
   async actions(): Promise<string[]> {
     await this.page.locator("table.audit, .empty").first().waitFor();
-    return this.page.locator("tr[data-action]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action") ?? ""));
+    return this.page
+      .locator("tr[data-action]")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action") ?? ""));
   }
 }

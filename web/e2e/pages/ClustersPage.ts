@@ -10,10 +10,13 @@ export class ClustersPage extends Shell {
   async addCluster(name: string): Promise<{ registrationToken: string; agentCommand: string }> {
     await this.page.getByRole("button", { name: "Add cluster" }).click();
     const dialog = this.page.getByRole("dialog", { name: "Add cluster" });
-    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByLabel("Name", { exact: true }).fill(name);
     await dialog.getByRole("button", { name: "Add cluster" }).click();
     await this.page.getByRole("dialog", { name: `Cluster ${name} added` }).waitFor();
-    return { registrationToken: await this.secret("Registration token"), agentCommand: await this.secret("Agent command") };
+    return {
+      registrationToken: await this.secret("Registration token"),
+      agentCommand: await this.secret("Agent command"),
+    };
   }
 
   async closeDialog(): Promise<void> {

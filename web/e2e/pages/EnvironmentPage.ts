@@ -17,9 +17,9 @@ export class EnvironmentPage extends Shell {
   async addSecret(name: string, value: string, services: string): Promise<void> {
     await this.page.getByRole("button", { name: "Add secret" }).click();
     const dialog = this.page.getByRole("dialog", { name: "Add secret" });
-    await dialog.getByLabel("Name").fill(name);
-    await dialog.getByLabel("Value").fill(value);
-    await dialog.getByLabel("Services").fill(services);
+    await dialog.getByLabel("Name", { exact: true }).fill(name);
+    await dialog.getByLabel("Value", { exact: true }).fill(value);
+    await dialog.getByLabel("Services", { exact: true }).fill(services);
     await dialog.getByRole("button", { name: "Add secret" }).click();
     await dialog.waitFor({ state: "detached" });
   }
@@ -51,9 +51,11 @@ export class EnvironmentPage extends Shell {
 
   /** Lines of the unified diff with their kind (add, del, ctx, hunk, meta). */
   async diffLines(): Promise<Array<{ kind: string; text: string }>> {
-    return this.page.locator(".diff .code-line").evaluateAll((lines) =>
-      lines.map((l) => ({ kind: l.getAttribute("data-kind") ?? "", text: l.lastElementChild?.textContent ?? "" })),
-    );
+    return this.page
+      .locator(".diff .code-line")
+      .evaluateAll((lines) =>
+        lines.map((l) => ({ kind: l.getAttribute("data-kind") ?? "", text: l.lastElementChild?.textContent ?? "" })),
+      );
   }
 
   serviceChanges(): Promise<string[]> {

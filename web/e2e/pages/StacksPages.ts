@@ -10,7 +10,7 @@ export class StacksPage extends Shell {
   async create(name: string, description: string): Promise<void> {
     await this.page.getByRole("button", { name: "New stack" }).click();
     const dialog = this.page.getByRole("dialog", { name: "New stack" });
-    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByLabel("Name", { exact: true }).fill(name);
     await dialog.getByLabel("Description").fill(description);
     await dialog.getByRole("button", { name: "Create stack" }).click();
     await this.page.getByRole("heading", { level: 1, name }).waitFor();
@@ -29,8 +29,9 @@ export class StacksPage extends Shell {
   async createEnvironment(name: string, clusterName: string): Promise<void> {
     await this.page.getByRole("button", { name: "New environment" }).click();
     const dialog = this.page.getByRole("dialog", { name: "New environment" });
-    await dialog.getByLabel("Name").fill(name);
-    await dialog.getByLabel("Cluster").selectOption({ label: new RegExp(`^${clusterName} `) as unknown as string });
+    await dialog.getByLabel("Name", { exact: true }).fill(name);
+    const option = await dialog.locator("option", { hasText: `${clusterName} (` }).getAttribute("value");
+    await dialog.getByLabel("Cluster").selectOption(option ?? "");
     await dialog.getByRole("button", { name: "Create environment" }).click();
     await dialog.waitFor({ state: "detached" });
     await this.page.getByRole("link", { name, exact: true }).waitFor();

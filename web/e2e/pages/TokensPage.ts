@@ -10,7 +10,7 @@ export class TokensPage extends Shell {
   async create(name: string, scopes: string[]): Promise<string> {
     await this.page.getByRole("button", { name: "Create token" }).click();
     const dialog = this.page.getByRole("dialog", { name: "Create API token" });
-    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByLabel("Name", { exact: true }).fill(name);
     for (const scope of scopes) await dialog.getByRole("checkbox", { name: new RegExp(`^${scope} `) }).check();
     await dialog.getByRole("button", { name: "Create token" }).click();
     await this.page.getByRole("dialog", { name: `Token ${name} created` }).waitFor();
@@ -25,7 +25,10 @@ export class TokensPage extends Shell {
 
   async revoke(name: string): Promise<void> {
     await this.row(name).getByRole("button", { name: "Revoke" }).click();
-    await this.page.getByRole("dialog", { name: `Revoke token ${name}?` }).getByRole("button", { name: "Revoke token" }).click();
+    await this.page
+      .getByRole("dialog", { name: `Revoke token ${name}?` })
+      .getByRole("button", { name: "Revoke token" })
+      .click();
     await this.page.getByRole("dialog").waitFor({ state: "detached" });
   }
 

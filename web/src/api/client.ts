@@ -51,7 +51,9 @@ export function localStorageSessionStore(storage: Storage = window.localStorage)
   return {
     load: () => storage.getItem(REFRESH_TOKEN_STORAGE_KEY),
     save: (token) =>
-      token === null ? storage.removeItem(REFRESH_TOKEN_STORAGE_KEY) : storage.setItem(REFRESH_TOKEN_STORAGE_KEY, token),
+      token === null
+        ? storage.removeItem(REFRESH_TOKEN_STORAGE_KEY)
+        : storage.setItem(REFRESH_TOKEN_STORAGE_KEY, token),
   };
 }
 
@@ -234,9 +236,15 @@ export class ApiClient {
       });
     } catch (cause) {
       if (options.signal?.aborted) throw cause;
-      throw new ApiError(0, NETWORK_ERROR, "Cannot reach the Stackyard API. Check your connection and retry.", undefined, {
-        cause,
-      });
+      throw new ApiError(
+        0,
+        NETWORK_ERROR,
+        "Cannot reach the Stackyard API. Check your connection and retry.",
+        undefined,
+        {
+          cause,
+        },
+      );
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();

@@ -34,15 +34,13 @@ export function Shell() {
   }
   const switchOrg = (target: string) => {
     const org = me.data?.orgs.find((o) => o.id === target);
-    navigate(paths.login({ org: target, orgName: org?.name, email: me.data?.user.email, next: paths.clusters(target) }));
+    navigate(
+      paths.login({ org: target, orgName: org?.name, email: me.data?.user.email, next: paths.clusters(target) }),
+    );
   };
   const onLogout = () => void logout().then(() => navigate(paths.login()));
   const body =
-    me.data.org.id === orgId ? (
-      <Outlet />
-    ) : (
-      <OtherOrg me={me.data} orgId={orgId} onSwitch={() => switchOrg(orgId)} />
-    );
+    me.data.org.id === orgId ? <Outlet /> : <OtherOrg me={me.data} orgId={orgId} onSwitch={() => switchOrg(orgId)} />;
   return (
     <ShellView me={me.data} nav={navFor(me.data)} onSwitchOrg={switchOrg} onLogout={onLogout}>
       {body}
@@ -57,7 +55,8 @@ function OtherOrg(props: { me: Me; orgId: string; onSwitch: () => void }) {
       <div className="notice notice-error" role="alert">
         <strong>This page belongs to an organization you are not a member of.</strong>
         <p>
-          You are signed in to <b>{props.me.org.name}</b>. <Link to={paths.clusters(props.me.org.id)}>Go to its clusters</Link>
+          You are signed in to <b>{props.me.org.name}</b>.{" "}
+          <Link to={paths.clusters(props.me.org.id)}>Go to its clusters</Link>
         </p>
       </div>
     );
@@ -77,5 +76,9 @@ function OtherOrg(props: { me: Me; orgId: string; onSwitch: () => void }) {
 export function Home() {
   const me = useMe();
   if (me.data) return <Navigate to={paths.clusters(me.data.org.id)} replace />;
-  return <div className="content">{me.error ? <ErrorNotice error={me.error} onRetry={() => void me.mutate()} /> : <Loading />}</div>;
+  return (
+    <div className="content">
+      {me.error ? <ErrorNotice error={me.error} onRetry={() => void me.mutate()} /> : <Loading />}
+    </div>
+  );
 }

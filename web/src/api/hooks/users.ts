@@ -16,5 +16,7 @@ export function useUsers(orgId: string, enabled = true): SWRResponse<ListOf<User
 }
 
 export function useCreateUser(orgId: string): Mutation<CreateUserInput, User> {
-  return useApiMutation(keys.users(orgId), (client, arg: CreateUserInput) => client.post<User>(keys.users(orgId)[0], arg));
+  return useApiMutation(keys.users(orgId), (client, arg: CreateUserInput) =>
+    client.post<User>(keys.users(orgId)[0], arg),
+  );
 }

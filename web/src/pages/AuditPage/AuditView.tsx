@@ -12,11 +12,15 @@ const ACTION_SUGGESTIONS = [
   "auth.login_failed",
   "auth.logout",
   "token.*",
-  "token.create",
-  "token.revoke",
   "user.create",
   "cluster.*",
-  "cluster.create",
+  "stack.create",
+  "environment.create",
+  "release.create",
+  "overlay.update",
+  "secret.*",
+  "deployment.*",
+  "service.scale",
   "org.create",
 ];
 
@@ -57,7 +61,12 @@ export function AuditView(props: {
   return (
     <>
       <PageHeader title="Audit log" subtitle="Every change in this organization, newest first." />
-      <FilterForm key={JSON.stringify(props.filters)} filters={props.filters} users={props.users} onFilter={props.onFilter} />
+      <FilterForm
+        key={JSON.stringify(props.filters)}
+        filters={props.filters}
+        users={props.users}
+        onFilter={props.onFilter}
+      />
       <AsyncContent
         state={props.state}
         loadingLabel="Loading audit events…"

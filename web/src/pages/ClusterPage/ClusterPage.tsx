@@ -100,8 +100,8 @@ export function ClusterPage() {
           onCancel={close}
           onConfirm={() => void remove.trigger().then((r) => r && navigate(paths.clusters(orgId)))}
         >
-          The agent is disconnected and the cluster is removed from Stackyard. Services already running on the Swarm
-          are left alone.
+          The agent is disconnected and the cluster is removed from Stackyard. Services already running on the Swarm are
+          left alone.
         </ConfirmDialog>
       )}
     </>

@@ -4,6 +4,7 @@ import type { CreatedCluster } from "../../api/types.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { Field } from "../../components/Field.js";
 
 const NAME_PATTERN = "[a-z0-9][a-z0-9\\-]{0,62}";
 
@@ -45,8 +46,7 @@ export function CreateClusterDialog(props: {
   return (
     <Dialog title="Add cluster" onClose={props.onClose}>
       <form onSubmit={submit}>
-        <label>
-          Name
+        <Field label="Name" hint={<>Lowercase letters, digits and dashes.</>}>
           <input
             name="name"
             required
@@ -57,8 +57,7 @@ export function CreateClusterDialog(props: {
             onChange={(e) => setName(e.target.value)}
             autoFocus
           />
-          <span className="muted small">Lowercase letters, digits and dashes.</span>
-        </label>
+        </Field>
         {props.error ? <ErrorNotice error={props.error} compact /> : null}
         <div className="actions">
           <button type="button" className="secondary" onClick={props.onClose}>

@@ -11,7 +11,8 @@ const sideLabel = (side: EnvironmentDiff["from"]): string =>
       : `current (v${side.releaseVersion})`
     : `v${side.releaseVersion ?? "?"}`;
 
-const show = (v: unknown): string => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
+const show = (v: unknown): string =>
+  v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
 
 export function DiffView(props: {
   title: string;
@@ -27,7 +28,10 @@ export function DiffView(props: {
       <p className="crumbs">
         <Link to={props.backHref}>← Environment</Link>
       </p>
-      <PageHeader title={props.title} subtitle="What would change on the cluster: rendered with this environment’s overlay and secrets." />
+      <PageHeader
+        title={props.title}
+        subtitle="What would change on the cluster: rendered with this environment’s overlay and secrets."
+      />
       <form className="filters card" aria-label="Compare" onSubmit={(e) => e.preventDefault()}>
         <label>
           From

@@ -32,7 +32,8 @@ export function EnvironmentView(props: {
                 On cluster <Link to={props.clusterHref(env.cluster.id)}>{env.cluster.name}</Link> ·{" "}
                 {env.currentRelease ? (
                   <>
-                    running <Link to={props.releaseHref(env.currentRelease.id)}>release v{env.currentRelease.version}</Link>
+                    running{" "}
+                    <Link to={props.releaseHref(env.currentRelease.id)}>release v{env.currentRelease.version}</Link>
                   </>
                 ) : (
                   "nothing deployed yet"

@@ -3,6 +3,7 @@ import type { EnvOverlay, Overlay } from "../../api/types.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { formatDateTime } from "../../components/RelativeTime.js";
 import { formatOverlayText, parseOverlayText } from "./overlay-text.js";
+import { Field } from "../../components/Field.js";
 
 /** Edits a loaded overlay; remount it (key) when the saved overlay changes, to start from the server's copy. */
 export function OverlayEditor(props: {
@@ -30,8 +31,10 @@ export function OverlayEditor(props: {
   return (
     <form onSubmit={submit} aria-label="Overlay">
       <div className="two-columns">
-        <label>
-          Variables
+        <Field
+          label="Variables"
+          hint={<>KEY=value for every service; lines under [service] for one service (they win).</>}
+        >
           <textarea
             name="variables"
             className="code"
@@ -42,10 +45,11 @@ export function OverlayEditor(props: {
             value={variables}
             onChange={(e) => setVariables(e.target.value)}
           />
-          <span className="muted small">KEY=value for every service; lines under [service] for one service (they win).</span>
-        </label>
-        <label>
-          Compose patch (YAML)
+        </Field>
+        <Field
+          label="Compose patch (YAML)"
+          hint={<>Merged over each release with compose override rules (!reset, !override).</>}
+        >
           <textarea
             name="composePatchYaml"
             className="code"
@@ -56,8 +60,7 @@ export function OverlayEditor(props: {
             value={patch}
             onChange={(e) => setPatch(e.target.value)}
           />
-          <span className="muted small">Merged over each release with compose override rules (!reset, !override).</span>
-        </label>
+        </Field>
       </div>
       {parseError && <div className="notice notice-error compact">{parseError}</div>}
       {props.error ? <ErrorNotice error={props.error} compact /> : null}

@@ -5,6 +5,7 @@ import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js"
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
+import { Field } from "../../components/Field.js";
 
 const NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}";
 
@@ -46,7 +47,15 @@ export function SecretsPanel(props: {
               {secrets.map((s) => (
                 <tr key={s.name} data-secret={s.name}>
                   <td className="mono">{s.name}</td>
-                  <td>{s.services.length ? s.services.map((x) => <span key={x} className="chip">{x}</span>) : "all"}</td>
+                  <td>
+                    {s.services.length
+                      ? s.services.map((x) => (
+                          <span key={x} className="chip">
+                            {x}
+                          </span>
+                        ))
+                      : "all"}
+                  </td>
                   <td>v{s.version}</td>
                   <td>
                     <RelativeTime iso={s.updatedAt} />
@@ -107,8 +116,10 @@ export function SecretDialog(props: {
             autoFocus={!props.existing}
           />
         </label>
-        <label>
-          {props.existing ? "New value" : "Value"}
+        <Field
+          label={props.existing ? "New value" : "Value"}
+          hint={<>Encrypted at rest; it cannot be read back here.</>}
+        >
           <textarea
             name="value"
             className="code masked"
@@ -120,18 +131,18 @@ export function SecretDialog(props: {
             onChange={(e) => setValue(e.target.value)}
             autoFocus={props.existing !== null}
           />
-          <span className="muted small">Encrypted at rest; it cannot be read back here.</span>
-        </label>
-        <label>
-          Services
+        </Field>
+        <Field
+          label="Services"
+          hint={<>Comma-separated names of the services that mount it; empty means every service.</>}
+        >
           <input
             name="services"
             placeholder="all services"
             value={services}
             onChange={(e) => setServices(e.target.value)}
           />
-          <span className="muted small">Comma-separated names of the services that mount it; empty means every service.</span>
-        </label>
+        </Field>
         {props.error ? <ErrorNotice error={props.error} compact /> : null}
         <div className="actions">
           <button type="button" className="secondary" onClick={props.onClose}>

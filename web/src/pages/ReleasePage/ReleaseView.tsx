@@ -36,7 +36,12 @@ export function ReleaseView(props: { state: AsyncState<Release>; stackHref: (sta
               <ul>
                 {r.warnings.map((w, i) => (
                   <li key={i}>
-                    {w.service && <code>{w.service}</code>} <code>{w.key}</code>: {w.message}
+                    {w.service && (
+                      <>
+                        service <code>{w.service}</code>:{" "}
+                      </>
+                    )}
+                    {w.message}
                   </li>
                 ))}
               </ul>

@@ -37,8 +37,8 @@ export function UploadReleaseDialog(props: {
     <Dialog title="Upload release" onClose={props.onClose}>
       <form onSubmit={submit}>
         <p className="muted small">
-          The compose file is validated and frozen as the next version. Releases never change; upload again to make a new
-          one.
+          The compose file is validated and frozen as the next version. Releases never change; upload again to make a
+          new one.
         </p>
         <label>
           Compose file

@@ -36,7 +36,11 @@ export function StackView(props: {
                   >
                     Upload release
                   </PermittedButton>
-                  <PermittedButton allowed={props.canWrite} permission="stacks:write" onClick={props.onCreateEnvironment}>
+                  <PermittedButton
+                    allowed={props.canWrite}
+                    permission="stacks:write"
+                    onClick={props.onCreateEnvironment}
+                  >
                     New environment
                   </PermittedButton>
                 </>
@@ -47,7 +51,9 @@ export function StackView(props: {
               {stack.environments.length === 0 ? (
                 <div className="empty">
                   <p>No environments yet.</p>
-                  <p className="muted">An environment deploys this stack to one cluster, with its own overlay and secrets.</p>
+                  <p className="muted">
+                    An environment deploys this stack to one cluster, with its own overlay and secrets.
+                  </p>
                 </div>
               ) : (
                 <table className="table">

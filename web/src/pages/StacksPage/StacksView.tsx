@@ -6,6 +6,7 @@ import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
+import { Field } from "../../components/Field.js";
 
 export function StacksView(props: {
   state: AsyncState<Stack[]>;
@@ -79,8 +80,7 @@ export function CreateStackDialog(props: {
   return (
     <Dialog title="New stack" onClose={props.onClose}>
       <form onSubmit={submit}>
-        <label>
-          Name
+        <Field label="Name" hint={<>The Swarm stack name: lowercase letters, digits, dashes and underscores.</>}>
           <input
             name="name"
             required
@@ -90,11 +90,15 @@ export function CreateStackDialog(props: {
             onChange={(e) => setName(e.target.value)}
             autoFocus
           />
-          <span className="muted small">The Swarm stack name: lowercase letters, digits, dashes and underscores.</span>
-        </label>
+        </Field>
         <label>
           Description
-          <input name="description" maxLength={1000} value={description} onChange={(e) => setDescription(e.target.value)} />
+          <input
+            name="description"
+            maxLength={1000}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />
         </label>
         {props.error ? <ErrorNotice error={props.error} compact /> : null}
         <div className="actions">

@@ -74,7 +74,11 @@ export function CreateTokenDialog(props: {
             {PERMISSIONS.map((p) => {
               const allowed = props.grantable.includes(p);
               return (
-                <label key={p} className={allowed ? "check" : "check disabled"} title={allowed ? undefined : "Your role does not have it"}>
+                <label
+                  key={p}
+                  className={allowed ? "check" : "check disabled"}
+                  title={allowed ? undefined : "Your role does not have it"}
+                >
                   <input
                     type="checkbox"
                     name="scope"

@@ -6,6 +6,7 @@ import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
+import { Field } from "../../components/Field.js";
 
 /** The API's rule, checked here too so the form says it before the round trip. */
 export const MIN_PASSWORD_LENGTH = 12;
@@ -84,10 +85,19 @@ export function CreateUserDialog(props: {
       <form onSubmit={submit}>
         <label>
           Email
-          <input type="email" name="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+          <input
+            type="email"
+            name="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            autoFocus
+          />
         </label>
-        <label>
-          Initial password
+        <Field
+          label="Initial password"
+          hint={<>At least {MIN_PASSWORD_LENGTH} characters, not the email. Hand it over safely.</>}
+        >
           <input
             type="password"
             name="password"
@@ -98,8 +108,7 @@ export function CreateUserDialog(props: {
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
-          <span className="muted small">At least {MIN_PASSWORD_LENGTH} characters, not the email. Hand it over safely.</span>
-        </label>
+        </Field>
         <label>
           Role
           <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role)}>

@@ -1,0 +1,570 @@
+/**
+ * The product's core loop end to end: the real control plane (every service in-process, real Postgres and a real
+ * nats-server in operator mode), the real agent as a child process registered with a one-time token, and the
+ * real dockerd of this machine in single-node Swarm mode, deploying a locally built image. Everything goes
+ * through the REST API, whose every answer is checked against the OpenAPI contract.
+ *
+ * The stack is named `e2e<random>`; `after` removes it, its networks and its secrets.
+ */
+import { expect } from "chai";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { Db } from "../../services/_shared/db.js";
+import { createTestDb } from "../../services/_shared/testing/database.js";
+import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import { ContractClient } from "../../services/_shared/testing/http.js";
+import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
+import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const AGENT_MAIN = join(ROOT, "agent/src/main.ts");
+const IMAGE = "stackyard/busybox:test";
+const OFFLINE_AFTER_SECONDS = 6;
+const SECRET_NAME = "db_password";
+const SECRET_VALUE = `e2e-secret-${randomBytes(12).toString("hex")}`;
+const POLL_MS = 300;
+
+interface Deployment {
+  id: string;
+  status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+  releaseId: string;
+  kind: string;
+  errorMessage: string | null;
+}
+interface SseEvent {
+  id: string | null;
+  event: string;
+  data: Record<string, unknown>;
+}
+interface StoredEvent {
+  seq: number;
+  level: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+interface ServiceSpec {
+  Spec: {
+    Mode: { Replicated?: { Replicas: number } };
+    TaskTemplate: {
+      ContainerSpec: { Env?: string[]; Command?: string[]; Secrets?: Array<{ SecretName: string }> };
+    };
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+async function docker(...args: string[]): Promise<string> {
+  return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
+}
+
+/** One SSE message block (`id:`, `event:`, `data:` lines); null for a keep-alive comment. */
+function parseSseBlock(block: string): SseEvent | null {
+  const lines = block.split("\n").filter((l) => l !== "" && !l.startsWith(":"));
+  const field = (name: string) =>
+    lines
+      .find((l) => l.startsWith(`${name}:`))
+      ?.slice(name.length + 1)
+      .replace(/^ /, "") ?? null;
+  const data = lines
+    .filter((l) => l.startsWith("data:"))
+    .map((l) => l.slice(5).replace(/^ /, ""))
+    .join("\n");
+  if (!data) return null;
+  return { id: field("id"), event: field("event") ?? "message", data: JSON.parse(data) as Record<string, unknown> };
+}
+
+/** Reads a whole SSE response (the server closes it after the terminal event) into its events. */
+async function readSse(url: string, headers: Record<string, string>): Promise<SseEvent[]> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+  expect(res.status).to.equal(200);
+  expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
+  return (await res.text())
+    .split("\n\n")
+    .map(parseSseBlock)
+    .filter((e): e is SseEvent => e !== null);
+}
+
+/** Follows a live SSE stream until an event matches, then hangs up (a running deployment's stream stays open). */
+async function waitForSseEvent(
+  url: string,
+  headers: Record<string, string>,
+  match: (event: SseEvent) => boolean,
+  timeoutMs: number,
+): Promise<SseEvent> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const res = await fetch(url, { headers, signal: controller.signal });
+    expect(res.status).to.equal(200);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const event = parseSseBlock(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (event && match(event)) return event;
+      }
+    }
+    throw new Error(`${url} ended without the expected event`);
+  } catch (err) {
+    if (controller.signal.aborted) {
+      throw new Error(`no matching event on ${url} within ${timeoutMs} ms`, { cause: err });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
+/** A child process with its output kept for the failure message. */
+interface AgentProcess {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function spawnAgent(args: string[], env: Record<string, string>): AgentProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", AGENT_MAIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    if (output.length > 500) output.splice(0, output.length - 500);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+function compose(opts: { command: string[]; replicas: number; env?: Record<string, string>; constraint?: string }) {
+  const env = opts.env
+    ? `    environment:\n${Object.entries(opts.env)
+        .map(([k, v]) => `      ${k}: "${v}"`)
+        .join("\n")}\n`
+    : "";
+  const placement = opts.constraint ? `      placement:\n        constraints: ["${opts.constraint}"]\n` : "";
+  // A 1 s stop grace (sleep as PID 1 ignores SIGTERM) and 1 s update monitor keep every rollout short.
+  return `services:
+  app:
+    image: ${IMAGE}
+    command: ${JSON.stringify(opts.command)}
+${env}    stop_grace_period: 1s
+    deploy:
+      replicas: ${opts.replicas}
+      update_config: { parallelism: 2, monitor: 1s }
+      restart_policy: { condition: any, delay: 1s }
+${placement}`;
+}
+
+describe("the deploy loop on a real single-node Swarm (real agent, real control plane)", function () {
+  this.timeout(120_000);
+  const stackName = `e2e${randomBytes(4).toString("hex")}`;
+  const swarmService = `${stackName}_app`;
+  let db: Db;
+  let nats: TestNatsServer;
+  let platform: TestPlatform;
+  let api: ContractClient;
+  let org: TestOrg;
+  let stateDir: string;
+  let agent: AgentProcess | null = null;
+  let clusterId: string;
+  let envId: string;
+  const releases: Record<"v1" | "v2" | "crash" | "stuck", string> = { v1: "", v2: "", crash: "", stuck: "" };
+  const deployments: Record<string, string> = {};
+
+  const auth = () => org.admin.auth;
+  const getDeployment = async (id: string) => {
+    const res = await api.get<Deployment>(`/v1/deployments/${id}`, auth());
+    expect(res.status).to.equal(200);
+    return res.body;
+  };
+  const waitForStatus = async (id: string, want: Deployment["status"], timeoutMs = 60_000): Promise<Deployment> => {
+    const final = await until(
+      `deployment ${id} to end`,
+      async () => {
+        const d = await getDeployment(id);
+        return d.status === "PENDING" || d.status === "RUNNING" ? undefined : d;
+      },
+      timeoutMs,
+    );
+    if (final.status !== want) {
+      const events = await readSse(`${platform.baseUrl}/v1/deployments/${id}/events`, auth());
+      const log = events.map((e) => `${e.id ?? "-"} ${e.event} ${String(e.data.message ?? "")}`).join("\n");
+      throw new Error(`deployment ${id} ended ${final.status} (${final.errorMessage}), not ${want}; events:\n${log}`);
+    }
+    return final;
+  };
+  const deploy = async (releaseId: string, key = randomBytes(8).toString("hex")) => {
+    const res = await api.request<Deployment>("POST", `/v1/environments/${envId}/deployments`, {
+      body: { releaseId },
+      headers: { ...auth(), "idempotency-key": key },
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(202);
+    return res.body;
+  };
+  const storedEvents = async (id: string): Promise<StoredEvent[]> => {
+    const events = await readSse(`${platform.baseUrl}/v1/deployments/${id}/events`, auth());
+    return events.filter((e) => e.event === "deployment-event").map((e) => e.data as unknown as StoredEvent);
+  };
+  const inspectService = async (): Promise<ServiceSpec> =>
+    (JSON.parse(await docker("service", "inspect", swarmService)) as ServiceSpec[])[0]!;
+  const runningTasks = async (): Promise<number> =>
+    (await docker("service", "ps", swarmService, "--filter", "desired-state=running", "--format", "{{.CurrentState}}"))
+      .split("\n")
+      .filter((l) => l.startsWith("Running")).length;
+
+  before(async function () {
+    this.timeout(180_000);
+    await run("bash", [join(ROOT, "scripts/build-test-image.sh")], { timeout: 170_000 });
+    const swarm = await docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}");
+    if (swarm !== "active true") throw new Error(`dockerd must be a Swarm manager for this suite (got "${swarm}")`);
+
+    db = await createTestDb();
+    nats = await startTestNatsServer();
+    platform = await startTestPlatform(nats, { CLUSTER_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS) });
+    api = new ContractClient(platform.baseUrl);
+    org = await createOrgWithAdmin(api);
+    stateDir = await mkdtemp(join(tmpdir(), "stackyard-e2e-agent-"));
+
+    const cluster = await api.request<{ cluster: { id: string; status: string }; registrationToken: string }>(
+      "POST",
+      `/v1/orgs/${org.orgId}/clusters`,
+      { body: { name: "e2e-swarm" }, headers: auth() },
+    );
+    expect(cluster.status).to.equal(201);
+    clusterId = cluster.body.cluster.id;
+    expect(cluster.body.cluster.status).to.equal("pending");
+
+    const register = spawnAgent(["register", "--url", platform.baseUrl, "--state-dir", stateDir], {
+      STACKYARD_AGENT_TOKEN: cluster.body.registrationToken,
+    });
+    const code = await register.exited;
+    expect(code, register.output.join("\n")).to.equal(0);
+
+    agent = spawnAgent(["run", "--state-dir", stateDir], {
+      STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS: "1000",
+      STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS: "200",
+      STACKYARD_AGENT_LOG_LEVEL: "info",
+    });
+
+    const stack = await api.request<{ id: string }>("POST", `/v1/orgs/${org.orgId}/stacks`, {
+      body: { name: stackName },
+      headers: auth(),
+    });
+    expect(stack.status).to.equal(201);
+    const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
+      body: { name: "prod", clusterId, deployTimeoutSeconds: 60 },
+      headers: auth(),
+    });
+    expect(env.status).to.equal(201);
+    envId = env.body.id;
+
+    const release = async (composeYaml: string) => {
+      const res = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/releases`, {
+        body: { sourceType: "upload", composeYaml },
+        headers: auth(),
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      return res.body.id;
+    };
+    releases.v1 = await release(compose({ command: ["sleep", "3600"], replicas: 2 }));
+    releases.v2 = await release(
+      compose({ command: ["sh", "-c", "echo started-v2; exec sleep 3600"], replicas: 2, env: { FEATURE: "on" } }),
+    );
+    releases.crash = await release(compose({ command: ["sh", "-c", "exit 1"], replicas: 1 }));
+    releases.stuck = await release(
+      compose({ command: ["sleep", "3600"], replicas: 1, constraint: "node.labels.nope == 1" }),
+    );
+
+    const secret = await api.request("PUT", `/v1/environments/${envId}/secrets/${SECRET_NAME}`, {
+      body: { value: SECRET_VALUE },
+      headers: auth(),
+    });
+    expect(secret.status).to.equal(201);
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    if (agent && agent.child.exitCode === null) {
+      agent.child.kill("SIGTERM");
+      await Promise.race([agent.exited, sleep(15_000)]);
+      if (agent.child.exitCode === null) agent.child.kill("SIGKILL");
+    }
+    await docker("stack", "rm", stackName).catch(() => undefined);
+    await until(
+      `stack ${stackName} to be removed`,
+      async () => {
+        const services = await docker(
+          "service",
+          "ls",
+          "-q",
+          "--filter",
+          `label=com.docker.stack.namespace=${stackName}`,
+        );
+        const networks = await docker(
+          "network",
+          "ls",
+          "-q",
+          "--filter",
+          `label=com.docker.stack.namespace=${stackName}`,
+        );
+        return services === "" && networks === "" ? true : undefined;
+      },
+      60_000,
+    ).catch((err: unknown) => console.error(String(err)));
+    const secrets = (await docker("secret", "ls", "--format", "{{.Name}}").catch(() => ""))
+      .split("\n")
+      .filter((name) => name.startsWith(`${stackName}_`));
+    for (const name of secrets) await docker("secret", "rm", name).catch(() => undefined);
+    await platform?.stop();
+    await nats?.stop();
+    await db?.destroy();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed" && agent) {
+      console.error(`--- agent output (last 80 lines) ---\n${agent.output.slice(-80).join("\n")}`);
+    }
+  });
+
+  it("1. lists the real node and turns the cluster online within seconds", async () => {
+    const nodeId = await docker("info", "--format", "{{.Swarm.NodeID}}");
+    const cluster = await until(
+      "the cluster to turn online",
+      async () => {
+        const res = await api.get<{ status: string }>(`/v1/orgs/${org.orgId}/clusters/${clusterId}`, auth());
+        return res.body.status === "online" ? res.body : undefined;
+      },
+      20_000,
+    );
+    expect(cluster.status).to.equal("online");
+    const nodes = await until(
+      "the node inventory",
+      async () => {
+        const res = await api.get<{ items: Array<{ nodeId: string; role: string; status: string }> }>(
+          `/v1/orgs/${org.orgId}/clusters/${clusterId}/nodes`,
+          auth(),
+        );
+        return res.body.items.length > 0 ? res.body.items : undefined;
+      },
+      20_000,
+    );
+    expect(nodes.map((n) => n.nodeId)).to.include(nodeId);
+    expect(nodes.find((n) => n.nodeId === nodeId)).to.include({ role: "manager", status: "ready" });
+  });
+
+  it("2. deploys release 1 (2 replicas): 202 PENDING, then SUCCEEDED, 2/2 running, no drift", async () => {
+    const key = `e2e-${randomBytes(6).toString("hex")}`;
+    const created = await deploy(releases.v1, key);
+    expect(created.status).to.equal("PENDING");
+    expect((await deploy(releases.v1, key)).id, "same Idempotency-Key, same deployment").to.equal(created.id);
+    deployments.v1 = created.id;
+
+    await waitForStatus(created.id, "SUCCEEDED");
+    const ls = await docker(
+      "service",
+      "ls",
+      "--filter",
+      `label=com.docker.stack.namespace=${stackName}`,
+      "--format",
+      "{{.Name}} {{.Replicas}}",
+    );
+    expect(ls).to.equal(`${swarmService} 2/2`);
+
+    const status = await api.get<{
+      source: string;
+      inSync: boolean;
+      desiredRelease: { id: string } | null;
+      services: Array<{ name: string; desiredReplicas: number; runningReplicas: number; drift: string[] }>;
+    }>(`/v1/environments/${envId}/status`, auth());
+    expect(status.status).to.equal(200);
+    expect(status.body).to.deep.include({ source: "agent", inSync: true });
+    expect(status.body.desiredRelease?.id).to.equal(releases.v1);
+    expect(status.body.services).to.have.length(1);
+    expect(status.body.services[0]).to.deep.include({ name: "app", desiredReplicas: 2, runningReplicas: 2, drift: [] });
+  });
+
+  it("3. streams the deployment's events over SSE in seq order, with the CLI's real output, and resumes", async () => {
+    const url = `${platform.baseUrl}/v1/deployments/${deployments.v1}/events`;
+    const events = await readSse(url, auth());
+    const stored = events.filter((e) => e.event === "deployment-event");
+    const seqs = stored.map((e) => Number(e.id));
+    expect(seqs.length).to.be.greaterThan(5);
+    expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size, "no gaps or repeats").to.equal(seqs.length);
+    expect(seqs.at(-1)! - seqs[0]! + 1, "gap-free").to.equal(seqs.length);
+    expect(stored.map((e) => e.data.seq)).to.deep.equal(seqs);
+    const messages = stored.map((e) => String(e.data.message));
+    expect(messages).to.include(`Creating service ${swarmService}`);
+    expect(messages.some((m) => m.startsWith(`Creating network ${stackName}_default`))).to.equal(true);
+    expect(events.at(-1)?.event).to.equal("end");
+    expect(events.at(-1)?.data).to.deep.include({ status: "SUCCEEDED" });
+
+    const from = seqs[Math.floor(seqs.length / 2)]!;
+    const resumed = await readSse(url, { ...auth(), "last-event-id": String(from) });
+    const resumedSeqs = resumed.filter((e) => e.event === "deployment-event").map((e) => Number(e.id));
+    expect(resumedSeqs).to.deep.equal(seqs.filter((s) => s > from));
+    expect(resumed.at(-1)?.event).to.equal("end");
+  });
+
+  it("4. mounts the environment's secret as a versioned Swarm secret; its value is in no stored event", async () => {
+    const secretName = `${stackName}_${SECRET_NAME}_v1`;
+    expect((await docker("secret", "ls", "--format", "{{.Name}}")).split("\n")).to.include(secretName);
+    const spec = await inspectService();
+    expect(spec.Spec.TaskTemplate.ContainerSpec.Secrets?.map((s) => s.SecretName)).to.include(secretName);
+    const container = (
+      await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${swarmService}`)
+    ).split("\n")[0]!;
+    expect(await docker("exec", container, "cat", `/run/secrets/${SECRET_NAME}`)).to.equal(SECRET_VALUE);
+
+    const stored = JSON.stringify(await db("deployment_events").select("message", "data_json"));
+    expect(stored, "the secret's creation was reported, by name").to.include(`created secret ${secretName}`);
+    expect(stored).to.not.include(SECRET_VALUE);
+  });
+
+  it("5. deploys release 2 (a new env var): SUCCEEDED and the live spec has it", async () => {
+    const created = await deploy(releases.v2);
+    deployments.v2 = created.id;
+    await waitForStatus(created.id, "SUCCEEDED");
+    const spec = await inspectService();
+    expect(spec.Spec.TaskTemplate.ContainerSpec.Env).to.include("FEATURE=on");
+    expect(await runningTasks()).to.equal(2);
+  });
+
+  it("5b. serves the service's recent log lines, fetched by the agent", async () => {
+    const lines = await until(
+      "the new tasks' log lines",
+      async () => {
+        const res = await api.get<{ lines: Array<{ line: string; ts: string | null }>; truncated: boolean }>(
+          `/v1/environments/${envId}/services/app/logs?tail=20`,
+          auth(),
+        );
+        expect(res.status, JSON.stringify(res.body)).to.equal(200);
+        return res.body.lines.filter((l) => l.line === "started-v2").length === 2 ? res.body : undefined;
+      },
+      20_000,
+    );
+    expect(lines.truncated).to.equal(false);
+    expect(lines.lines[0]?.ts).to.match(/^\d{4}-\d{2}-\d{2}T/);
+    const missing = await api.get<{ error: { code: string } }>(`/v1/environments/${envId}/services/nope/logs`, auth());
+    expect(missing.status, "the agent refuses an unknown service").to.equal(404);
+    expect(missing.body.error.code).to.equal("SERVICE_NOT_FOUND");
+  });
+
+  it("6. scales to 3: the answer comes after 3 tasks run", async () => {
+    const res = await api.request<{ swarmService: string; previousReplicas: number; replicas: number }>(
+      "POST",
+      `/v1/environments/${envId}/services/app/scale`,
+      { body: { replicas: 3 }, headers: auth() },
+    );
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body).to.deep.include({ swarmService, previousReplicas: 2, replicas: 3 });
+    expect(await runningTasks()).to.equal(3);
+    expect((await inspectService()).Spec.Mode.Replicated?.Replicas).to.equal(3);
+  });
+
+  it("7. rolls back: a new deployment of release 1, warned about data, and release 1's spec is live again", async () => {
+    const res = await api.request<Deployment>("POST", `/v1/environments/${envId}/rollback`, {
+      body: {},
+      headers: auth(),
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(202);
+    expect(res.body).to.deep.include({ kind: "rollback", releaseId: releases.v1 });
+    expect(res.body.id).to.not.equal(deployments.v1);
+    await waitForStatus(res.body.id, "SUCCEEDED");
+
+    const events = await storedEvents(res.body.id);
+    expect(events[0]?.level).to.equal("warn");
+    expect(events[0]?.message).to.match(/volumes and data are NOT rolled back/i);
+    const spec = await inspectService();
+    expect(spec.Spec.TaskTemplate.ContainerSpec.Env ?? []).to.not.include("FEATURE=on");
+    expect(spec.Spec.Mode.Replicated?.Replicas).to.equal(2);
+    await until("2 running tasks", async () => ((await runningTasks()) === 2 ? true : undefined), 20_000);
+  });
+
+  it("8. a release whose container exits at once ends FAILED with the task error in the events", async () => {
+    const created = await deploy(releases.crash);
+    const failed = await waitForStatus(created.id, "FAILED");
+    expect(failed.errorMessage).to.match(/non-zero exit \(1\)|update paused/);
+    const events = await storedEvents(created.id);
+    const messages = events.map((e) => e.message).join("\n");
+    expect(messages).to.match(/non-zero exit \(1\)/);
+    expect(events.at(-1)?.data).to.deep.include({ terminal: true, status: "FAILED" });
+  });
+
+  it("9. cancels a deployment waiting on a never-converging service: CANCELED", async () => {
+    const created = await deploy(releases.stuck);
+    await waitForSseEvent(
+      `${platform.baseUrl}/v1/deployments/${created.id}/events`,
+      auth(),
+      (e) => /waiting for services to converge/.test(String(e.data.message)),
+      30_000,
+    );
+    // Let a few convergence polls see the task stuck pending.
+    await sleep(1_500);
+    const res = await api.request<Deployment>("POST", `/v1/deployments/${created.id}/cancel`, { headers: auth() });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    const canceled = await waitForStatus(created.id, "CANCELED", 30_000);
+    expect(canceled.errorMessage).to.match(/^deployment canceled/);
+    const events = await storedEvents(created.id);
+    expect(events.at(-1)?.message).to.match(/stack left as deployed so far/);
+  });
+
+  it("10. stopping the agent fails its running deployment with the reason, and the cluster turns offline", async function () {
+    this.timeout(60_000);
+    expect(agent).to.not.equal(null);
+    const created = await deploy(releases.stuck);
+    await waitForSseEvent(
+      `${platform.baseUrl}/v1/deployments/${created.id}/events`,
+      auth(),
+      (e) => /waiting for services to converge/.test(String(e.data.message)),
+      30_000,
+    );
+    agent!.child.kill("SIGTERM");
+    expect(await agent!.exited).to.equal(0);
+    const failed = await waitForStatus(created.id, "FAILED", 10_000);
+    expect(failed.errorMessage).to.match(/^the agent stopped during the deployment: /);
+
+    const stoppedAt = Date.now();
+    await until(
+      "the cluster to turn offline",
+      async () => {
+        const res = await api.get<{ status: string }>(`/v1/orgs/${org.orgId}/clusters/${clusterId}`, auth());
+        return res.body.status === "offline" ? true : undefined;
+      },
+      (OFFLINE_AFTER_SECONDS + 20) * 1000,
+    );
+    expect(Date.now() - stoppedAt).to.be.greaterThan((OFFLINE_AFTER_SECONDS - 2) * 1000);
+  });
+});
