@@ -18,12 +18,11 @@ import {
   TEST_JWT_SECRET,
   type TestPlatform,
 } from "../_shared/testing/platform.js";
+import { sleep } from "../_shared/testing/wait.js";
 
 interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("identity: auth, orgs, users, tokens, audit (real gateway, Postgres, NATS)", function () {
   this.timeout(60_000);

@@ -10,9 +10,9 @@ import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nat
 import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
 import { signRenewRequest } from "../../nats/protocol/envelope.js";
 import { agentInboxPrefix, agentSubjects } from "../../nats/protocol/subjects.js";
+import { sleep, until } from "../_shared/testing/wait.js";
 
 const enc = new TextEncoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const docker = {
   dockerVersion: "20.10.24",
   apiVersion: "1.41",
@@ -33,16 +33,6 @@ interface Registered {
   natsUrls: string[];
   commandSigningPublicKey: string;
   expiresAt: number;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("clusters and agent credentials (real gateway, Postgres, NATS in operator mode)", function () {

@@ -14,6 +14,7 @@ import { putSecret } from "../stacks/secrets-repo.js";
 import { parseMasterKeys } from "../stacks/secrets-crypto.js";
 import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
 import type { CommandEnvelope, DeployStack } from "../../nats/protocol/messages.js";
+import { sleep, until } from "../_shared/testing/wait.js";
 
 interface Deployment {
   id: string;
@@ -26,18 +27,6 @@ interface SseEvent {
   id: string | null;
   event: string;
   data: { seq?: number; message?: string; status?: string };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function readSse(url: string, headers: Record<string, string>): Promise<SseEvent[]> {

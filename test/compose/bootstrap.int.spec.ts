@@ -70,7 +70,9 @@ describe("compose bootstrap (real Postgres)", function () {
 
   const handoff = (file: string) => readFile(join(options.handoffDir, file), "utf8").then((s) => s.trim());
   const tokenRow = (token: string) =>
-    db("cluster_registration_tokens").where({ token_hash: sha256(token) }).first<{ used_at: Date | null } | undefined>();
+    db("cluster_registration_tokens")
+      .where({ token_hash: sha256(token) })
+      .first<{ used_at: Date | null } | undefined>();
 
   it("sets up everything on the first run and prints the admin password once", async () => {
     const result = await runBootstrap(options);

@@ -75,8 +75,8 @@ describe("docker-compose.dev.yml", () => {
         const dependency = compose.services[target];
         expect(dependency, `${name} depends on unknown service ${target}`).to.not.equal(undefined);
         if (condition === "service_healthy") {
-          expect(dependency!.healthcheck, `${name} waits for ${target} to be healthy: it needs a healthcheck`).to.not
-            .be.undefined;
+          expect(dependency!.healthcheck, `${name} waits for ${target} to be healthy: it needs a healthcheck`).to.not.be
+            .undefined;
         }
         if (condition === "service_completed_successfully") {
           // A one-shot restarted by its policy never "completes" for a dependant.
@@ -135,7 +135,12 @@ describe("docker-compose.dev.yml", () => {
   it("never puts a control-plane secret value in the file: secrets come from the state volume", () => {
     for (const [name, service] of Object.entries(compose.services)) {
       const env = serviceEnv(service);
-      for (const key of ["AUTH_JWT_KEYS", "CONTROLPLANE_MASTER_KEY", "STACKYARD_BOOTSTRAP_TOKEN", "STACKYARD_AGENT_TOKEN"]) {
+      for (const key of [
+        "AUTH_JWT_KEYS",
+        "CONTROLPLANE_MASTER_KEY",
+        "STACKYARD_BOOTSTRAP_TOKEN",
+        "STACKYARD_AGENT_TOKEN",
+      ]) {
         expect(env, `${name} sets ${key} inline`).to.not.have.property(key);
       }
     }

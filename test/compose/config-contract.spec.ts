@@ -88,7 +88,9 @@ describe("compose config contract", () => {
 
   it("runs the gateway, the API services and the deploy workers from one image, chosen by SERVICES", () => {
     expect(controlplane.cmd).to.deep.equal(["node", "--import", "tsx", "services/main.ts"]);
-    const running = controlPlaneServices().filter(([, s]) => (s.command ?? controlplane.cmd).includes("services/main.ts"));
+    const running = controlPlaneServices().filter(([, s]) =>
+      (s.command ?? controlplane.cmd).includes("services/main.ts"),
+    );
     expect(running.map(([name]) => name)).to.have.members(["controlplane", "deploy-worker"]);
     const all = running.flatMap(([, s]) => (serviceEnv(s).SERVICES ?? "").split(","));
     expect(all).to.have.members([...SERVICE_NAMES]);
@@ -149,14 +151,14 @@ describe("compose config contract", () => {
     expect(config.services).to.deep.equal([...SERVICE_NAMES]);
     // It writes the state the services read, and the hand-off the agent reads.
     const stateVolume = mounts(service).find((m) => m.target === composeEnv.STACKYARD_STATE_DIR)?.source;
-    expect(mounts(compose.services.controlplane!).find((m) => m.target === composeEnv.STACKYARD_STATE_DIR)?.source).to.equal(
-      stateVolume,
-    );
+    expect(
+      mounts(compose.services.controlplane!).find((m) => m.target === composeEnv.STACKYARD_STATE_DIR)?.source,
+    ).to.equal(stateVolume);
     const handoffVolume = mounts(service).find((m) => m.target === composeEnv.STACKYARD_AGENT_HANDOFF_DIR)?.source;
     const agentEnv = serviceEnv(compose.services.agent!);
-    expect(mounts(compose.services.agent!).find((m) => m.target === agentEnv.STACKYARD_AGENT_HANDOFF_DIR)?.source).to.equal(
-      handoffVolume,
-    );
+    expect(
+      mounts(compose.services.agent!).find((m) => m.target === agentEnv.STACKYARD_AGENT_HANDOFF_DIR)?.source,
+    ).to.equal(handoffVolume);
   });
 
   describe("docker/controlplane-entrypoint.sh", () => {

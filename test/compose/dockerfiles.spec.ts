@@ -19,7 +19,8 @@ const SCRIPTS = [
   "docker/dind/swarm-node.sh",
 ];
 
-const runs = (stage: DockerfileStage): string[] => stage.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
+const runs = (stage: DockerfileStage): string[] =>
+  stage.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
 const buildFlags = (): string[] => {
   const script = readFileSync(join(ROOT, "scripts/build.sh"), "utf8");
   return [...script.matchAll(/^\s+(--[a-z-]+)\)/gm)].map((m) => m[1]!);
@@ -44,7 +45,10 @@ describe("Dockerfiles", () => {
         expect(build!.from).to.match(NODE_22);
         const calls = runs(build!).filter((r) => r.includes("scripts/build.sh"));
         expect(calls.length, "dependency layer and full build").to.be.greaterThanOrEqual(2);
-        expect(calls.some((c) => !c.includes("--install-only")), "a full build, not only the install").to.equal(true);
+        expect(
+          calls.some((c) => !c.includes("--install-only")),
+          "a full build, not only the install",
+        ).to.equal(true);
         for (const call of calls) {
           expect(call).to.match(/^bash scripts\/build\.sh\b/);
           for (const flag of call.match(/--[a-z-]+/g) ?? []) expect(buildFlags()).to.include(flag);
@@ -63,7 +67,10 @@ describe("Dockerfiles", () => {
         for (const stage of stages) {
           for (const { keyword, args } of stage.instructions) {
             if (keyword !== "COPY" || args.startsWith("--from=")) continue;
-            const sources = args.split(" ").filter((a) => !a.startsWith("--")).slice(0, -1);
+            const sources = args
+              .split(" ")
+              .filter((a) => !a.startsWith("--"))
+              .slice(0, -1);
             for (const source of sources) expect(existsSync(join(ROOT, source)), `${path}: ${source}`).to.equal(true);
           }
         }

@@ -20,6 +20,7 @@ import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+import { sleep, until as untilEvery } from "../../services/_shared/testing/wait.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -29,6 +30,8 @@ const OFFLINE_AFTER_SECONDS = 6;
 const SECRET_NAME = "db_password";
 const SECRET_VALUE = `e2e-secret-${randomBytes(12).toString("hex")}`;
 const POLL_MS = 300;
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
+  untilEvery(what, probe, timeoutMs, POLL_MS);
 
 interface Deployment {
   id: string;
@@ -55,25 +58,6 @@ interface ServiceSpec {
       ContainerSpec: { Env?: string[]; Command?: string[]; Secrets?: Array<{ SecretName: string }> };
     };
   };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    }
-    await sleep(POLL_MS);
-  }
 }
 
 async function docker(...args: string[]): Promise<string> {

@@ -4,7 +4,9 @@ export interface RecordedRequest {
   path: string;
   search: string;
   authorization: string | null;
+  headers: Headers;
   body: unknown;
+  signal: AbortSignal | null;
 }
 
 export type Handler = (req: RecordedRequest) => Response | Promise<Response>;
@@ -27,7 +29,9 @@ export function fakeFetch(handler: Handler): { fetch: typeof fetch; calls: Recor
       path: url.pathname,
       search: url.search,
       authorization: headers.get("authorization"),
+      headers,
       body: typeof init?.body === "string" ? (JSON.parse(init.body) as unknown) : undefined,
+      signal: init?.signal ?? null,
     };
     calls.push(req);
     return handler(req);
@@ -48,3 +52,40 @@ export const tokenPair = (n: number, expiresInMs = 900_000) => ({
   refreshToken: `refresh-${n}`,
   refreshTokenExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
 });
+
+/**
+ * An event-stream response whose body is delivered in the given chunks (strings or raw bytes), one per macrotask,
+ * so a reader sees them arrive separately. `cancelled` resolves when the reader hangs up.
+ */
+export function sseResponse(chunks: Array<string | Uint8Array>, options: { holdOpen?: boolean } = {}) {
+  const encoder = new TextEncoder();
+  let onCancel: () => void = () => undefined;
+  const cancelled = new Promise<void>((resolve) => (onCancel = resolve));
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await new Promise((r) => setTimeout(r, 1));
+      const chunk = chunks[i++];
+      if (chunk === undefined) {
+        // Held open: a live stream with nothing more to say (the reader must hang up itself).
+        if (options.holdOpen) return new Promise<void>(() => undefined);
+        controller.close();
+        return;
+      }
+      controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+    },
+    cancel() {
+      onCancel();
+    },
+  });
+  const response = new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+  return { response, cancelled };
+}
+
+/** The wire form of one deployment event. */
+export function sseEvent(event: { seq: number; level?: string; message: string; data?: Record<string, unknown> }) {
+  const full = { ts: "2026-01-01T10:00:00.000Z", level: "info", data: {}, ...event };
+  return `id: ${event.seq}\nevent: deployment-event\ndata: ${JSON.stringify(full)}\n\n`;
+}
+
+export const sseEnd = (id: string, status: string) => `event: end\ndata: ${JSON.stringify({ id, status })}\n\n`;

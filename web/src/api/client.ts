@@ -2,6 +2,7 @@
  * The one place the UI talks HTTP: bearer auth, JSON, the API's error shape as `ApiError`, and silent
  * session refresh (rotate the refresh token on 401 TOKEN_EXPIRED, retry once; any other 401 ends the session).
  */
+import { readSse, type SseMessage } from "./sse.js";
 import type { LoginResult, TokenPair } from "./types.js";
 
 /** Status 0: the request never got an HTTP answer. */
@@ -71,6 +72,8 @@ export type Query = Record<string, string | number | null | undefined>;
 export interface RequestOptions {
   body?: unknown;
   query?: Query;
+  /** Extra request headers (Idempotency-Key, Last-Event-ID); authorization and content type are the client's. */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -155,17 +158,33 @@ export class ApiClient {
     return this.request<T>("DELETE", path);
   }
 
-  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    return this.authorized((token) => this.send<T>(method, path, options, token));
+  }
+
+  /**
+   * GETs a server-sent event stream with the session's token (refreshed like any request) and yields its
+   * messages. HTTP errors before the stream starts throw `ApiError` from the first iteration; stopping the
+   * iteration (or aborting `signal`) closes the connection.
+   */
+  async *stream(path: string, options: Omit<RequestOptions, "body"> = {}): AsyncGenerator<SseMessage, void, undefined> {
+    const res = await this.authorized((token) => this.open("GET", path, options, token, "text/event-stream"));
+    if (!res.body) throw new ApiError(res.status, "INVALID_RESPONSE", `Expected an event stream from GET ${path}`);
+    yield* readSse(res.body, options.signal);
+  }
+
+  /** Runs `attempt` with the access token; on 401 TOKEN_EXPIRED refreshes once and retries. */
+  private async authorized<T>(attempt: (token: string | null) => Promise<T>): Promise<T> {
     let token = await this.currentAccessToken();
     try {
-      return await this.send<T>(method, path, options, token);
+      return await attempt(token);
     } catch (e) {
       if (!(e instanceof ApiError) || e.status !== 401) throw e;
       if (e.code !== "TOKEN_EXPIRED") throw this.endSession(e);
     }
     token = (await this.refresh()).token;
     try {
-      return await this.send<T>(method, path, options, token);
+      return await attempt(token);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) throw this.endSession(e);
       throw e;
@@ -219,7 +238,24 @@ export class ApiClient {
   }
 
   private async send<T>(method: string, path: string, options: RequestOptions, token: string | null): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json" };
+    const res = await this.open(method, path, options, token, "application/json");
+    if (res.status === 204) return undefined as T;
+    const parsed = parseJson(await res.text());
+    if (parsed === undefined) {
+      throw new ApiError(res.status, "INVALID_RESPONSE", `Expected JSON from ${method} ${path}`);
+    }
+    return parsed as T;
+  }
+
+  /** One HTTP exchange: a network failure or a non-2xx answer becomes an `ApiError`; a 2xx is returned unread. */
+  private async open(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    token: string | null,
+    accept: string,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...options.headers, accept };
     if (token) headers.authorization = `Bearer ${token}`;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -246,14 +282,8 @@ export class ApiClient {
         },
       );
     }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    const parsed = parseJson(text);
-    if (!res.ok) throw errorFrom(res, parsed);
-    if (parsed === undefined) {
-      throw new ApiError(res.status, "INVALID_RESPONSE", `Expected JSON from ${method} ${path}`);
-    }
-    return parsed as T;
+    if (!res.ok) throw errorFrom(res, parseJson(await res.text()));
+    return res;
   }
 }
 

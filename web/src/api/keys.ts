@@ -16,6 +16,7 @@ export interface AuditFilters {
 }
 
 export const AUDIT_PAGE_SIZE = 50;
+export const LOG_TAIL = 200;
 
 export const keys = {
   me: (): ApiKey => ["/v1/auth/me"],
@@ -39,6 +40,17 @@ export const keys = {
     `/v1/environments/${encodeURIComponent(envId)}/diff`,
     { from, to },
   ],
+  /** One page of an environment's deployments, newest first; `before` is the previous page's `nextBefore`. */
+  deploymentsPage: (envId: string, limit: number, before: string | null): ApiKey => [
+    `/v1/environments/${encodeURIComponent(envId)}/deployments`,
+    { limit, before },
+  ],
+  deployment: (deploymentId: string): ApiKey => [`/v1/deployments/${encodeURIComponent(deploymentId)}`],
+  environmentStatus: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/status`],
+  serviceLogs: (envId: string, service: string): ApiKey => [
+    `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/logs`,
+    { tail: LOG_TAIL },
+  ],
   auditPage: (orgId: string, filters: AuditFilters, cursor: string | null): ApiKey => [
     `${org(orgId)}/audit`,
     { ...filters, limit: AUDIT_PAGE_SIZE, cursor },
@@ -52,6 +64,12 @@ export const actions = {
     `/v1/environments/${encodeURIComponent(envId)}/secrets/${encodeURIComponent(name)}`,
   revokeCluster: (orgId: string, clusterId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/revoke`,
+  deploy: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/deployments`,
+  rollback: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/rollback`,
+  cancelDeployment: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/cancel`,
+  deploymentEvents: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/events`,
+  scale: (envId: string, service: string): string =>
+    `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/scale`,
   registrationToken: (orgId: string, clusterId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/registration-token`,
 };

@@ -1,7 +1,9 @@
 /** Names for the API's schemas; the shapes come only from `openapi.gen.ts` (generated from openapi/openapi.yaml). */
-import type { components } from "./openapi.gen.js";
+import type { components, operations } from "./openapi.gen.js";
 
 type Schemas = components["schemas"];
+type Ok<Op extends keyof operations, Status extends number = 200> =
+  operations[Op]["responses"] extends Record<Status, { content: { "application/json": infer Body } }> ? Body : never;
 
 export type Org = Schemas["Org"];
 export type User = Schemas["User"];
@@ -33,6 +35,19 @@ export type SecretWritten = Schemas["SecretWritten"];
 export type EnvironmentDiff = Schemas["EnvironmentDiff"];
 export type ServiceChange = Schemas["ServiceChange"];
 export type ErrorBody = Schemas["Error"];
+export type Deployment = Schemas["Deployment"];
+export type DeploymentStatus = Deployment["status"];
+export type DeploymentEvent = Schemas["DeploymentEvent"];
+export type DeploymentPage = Ok<"listDeployments">;
+export type EnvironmentStatus = Schemas["EnvironmentStatus"];
+export type ServiceStatus = EnvironmentStatus["services"][number];
+export type ServiceTask = ServiceStatus["tasks"][number];
+export type ScaleResult = Ok<"scaleService">;
+export type ServiceLogs = Ok<"serviceLogs">;
+export type LogLine = ServiceLogs["lines"][number];
+
+export const TERMINAL_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ["SUCCEEDED", "FAILED", "CANCELED"];
+export const isDeploymentActive = (status: DeploymentStatus): boolean => status === "PENDING" || status === "RUNNING";
 
 export interface ListOf<T> {
   items: T[];

@@ -3,6 +3,7 @@ import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
 import { ApiProvider } from "../api/hooks/context.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
+import { DeploymentPage } from "../pages/DeploymentPage/DeploymentPage.js";
 import { DiffPage } from "../pages/DiffPage/DiffPage.js";
 import { EnvironmentPage } from "../pages/EnvironmentPage/EnvironmentPage.js";
 import { ReleasePage } from "../pages/ReleasePage/ReleasePage.js";
@@ -32,6 +33,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="releases/:releaseId" element={<ReleasePage />} />
             <Route path="environments/:envId" element={<EnvironmentPage />} />
             <Route path="environments/:envId/diff" element={<DiffPage />} />
+            <Route path="deployments/:deploymentId" element={<DeploymentPage />} />
             <Route path="clusters" element={<ClustersPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />

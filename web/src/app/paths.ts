@@ -15,6 +15,8 @@ export const paths = {
   environment: (orgId: string, envId: string): string => `${org(orgId)}/environments/${encodeURIComponent(envId)}`,
   diff: (orgId: string, envId: string, to: string, from = "current"): string =>
     `${org(orgId)}/environments/${encodeURIComponent(envId)}/diff?${new URLSearchParams({ from, to }).toString()}`,
+  deployment: (orgId: string, deploymentId: string): string =>
+    `${org(orgId)}/deployments/${encodeURIComponent(deploymentId)}`,
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,

@@ -12,16 +12,6 @@ export function PageHeader(props: { title: ReactNode; subtitle?: ReactNode; acti
   );
 }
 
-/** Where a feature of a later milestone will be mounted; says so rather than showing invented data. */
-export function FutureSlot(props: { title: string; children: ReactNode }) {
-  return (
-    <section className="card future-slot" data-slot={props.title}>
-      <h2>{props.title}</h2>
-      <p className="muted">{props.children}</p>
-    </section>
-  );
-}
-
 /** A write button that is disabled, with the reason on hover, when the caller lacks the permission. */
 export function PermittedButton(props: {
   allowed: boolean;

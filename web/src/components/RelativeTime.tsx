@@ -30,3 +30,14 @@ export function RelativeTime(props: { iso: string | null | undefined; never?: st
     </time>
   );
 }
+
+/** "850 ms", "12 s", "3 min 5 s", "1 h 2 min". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+}

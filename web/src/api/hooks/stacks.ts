@@ -33,8 +33,9 @@ export function useRelease(releaseId: string): SWRResponse<Release, ApiError> {
   return useSWR<Release, ApiError>(keys.release(releaseId), { revalidateIfStale: false });
 }
 
-export function useEnvironment(envId: string): SWRResponse<EnvironmentDetail, ApiError> {
-  return useSWR<EnvironmentDetail, ApiError>(keys.environment(envId));
+/** Null fetches nothing (for callers that learn the id from another answer). */
+export function useEnvironment(envId: string | null): SWRResponse<EnvironmentDetail, ApiError> {
+  return useSWR<EnvironmentDetail, ApiError>(envId ? keys.environment(envId) : null);
 }
 
 export function useOverlay(envId: string): SWRResponse<Overlay, ApiError> {

@@ -4,7 +4,7 @@ import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js"
 import { UnifiedDiff } from "../../components/Code.js";
 import { PageHeader } from "../../components/PageHeader.js";
 
-const sideLabel = (side: EnvironmentDiff["from"]): string =>
+export const sideLabel = (side: EnvironmentDiff["from"]): string =>
   side.kind === "current"
     ? side.releaseVersion === null
       ? "nothing deployed"
@@ -75,7 +75,8 @@ export function DiffView(props: {
   );
 }
 
-function ServicesDiff(props: { diff: EnvironmentDiff }) {
+/** What changes per service: added, removed, and changed with the keys that differ. */
+export function ServicesDiff(props: { diff: EnvironmentDiff }) {
   const { added, removed, changed } = props.diff.services;
   if (!added.length && !removed.length && !changed.length) return <p className="muted">No service changes.</p>;
   return (

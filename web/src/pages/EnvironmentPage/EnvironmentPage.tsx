@@ -1,5 +1,14 @@
-import { useState } from "react";
+import { useCallback, useState } from "react";
 import { useParams } from "react-router-dom";
+import {
+  useCancelDeployment,
+  useDeploy,
+  useDeployments,
+  useEnvironmentStatus,
+  useRollback,
+  useScaleService,
+  useServiceLogs,
+} from "../../api/hooks/deployments.js";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import {
   useDeleteSecret,
@@ -10,15 +19,29 @@ import {
   useReleases,
   useSecrets,
 } from "../../api/hooks/stacks.js";
-import type { Secret } from "../../api/types.js";
+import { useUsers } from "../../api/hooks/users.js";
+import { isDeploymentActive, type Deployment, type Secret, type ServiceStatus } from "../../api/types.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
+import { actorName } from "../../components/actor.js";
 import { AsyncContent } from "../../components/AsyncContent.js";
 import { ConfirmDialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { consoleDeployment, CurrentDeployment, DeploymentHistory } from "./DeploymentsPanel.js";
 import { EnvironmentView } from "./EnvironmentView.js";
 import { OverlayEditor } from "./OverlayEditor.js";
+import { ReleaseDialog } from "./ReleaseDialog.js";
 import { SecretDialog, SecretsPanel } from "./SecretsPanel.js";
+import { LogsDialog, ScaleDialog, ServicesPanel } from "./ServicesPanel.js";
+
+export const HISTORY_PAGE_SIZE = 10;
+
+/** The release a rollback goes back to by default, as the API picks it: the last successful one before the current. */
+export function previousSuccessfulRelease(newestFirst: readonly Deployment[]): string | null {
+  const succeeded = newestFirst.filter((d) => d.status === "SUCCEEDED");
+  const current = succeeded[0]?.releaseId;
+  return succeeded.find((d) => d.releaseId !== current)?.releaseId ?? null;
+}
 
 export function EnvironmentPage() {
   const orgId = useOrgId();
@@ -26,16 +49,74 @@ export function EnvironmentPage() {
   const me = useMe();
   const env = useEnvironment(envId);
   const releases = useReleases(env.data?.stackId ?? null);
+  const users = useUsers(orgId, hasPermission(me.data, "users:read"));
+  const history = useDeployments(envId, HISTORY_PAGE_SIZE);
+  const deployments = history.data?.flatMap((p) => p.items);
+  const current = deployments ? consoleDeployment(deployments) : undefined;
+  const busy = current ? isDeploymentActive(current.status) : false;
+  const status = useEnvironmentStatus(envId, busy);
+
+  const canDeploy = hasPermission(me.data, "deployments:write");
+  const canWriteStacks = hasPermission(me.data, "stacks:write");
+  const canWriteSecrets = hasPermission(me.data, "secrets:write");
+
+  const [releaseDialog, setReleaseDialog] = useState<"deploy" | "rollback" | null>(null);
+  const [canceling, setCanceling] = useState<Deployment | null>(null);
+  const [scaling, setScaling] = useState<ServiceStatus | null>(null);
+  const [logsOf, setLogsOf] = useState<string | null>(null);
+  const [editing, setEditing] = useState<{ existing: Secret | null } | null>(null);
+  const [deleting, setDeleting] = useState<Secret | null>(null);
+
   const overlay = useOverlay(envId);
   const saveOverlay = usePutOverlay(envId);
   const secrets = useSecrets(envId);
   const putSecret = usePutSecret(envId);
   const deleteSecret = useDeleteSecret(envId);
-  const [editing, setEditing] = useState<{ existing: Secret | null } | null>(null);
-  const [deleting, setDeleting] = useState<Secret | null>(null);
-  const canWriteStacks = hasPermission(me.data, "stacks:write");
-  const canWriteSecrets = hasPermission(me.data, "secrets:write");
+  const deploy = useDeploy(envId);
+  const rollback = useRollback(envId);
+  const cancel = useCancelDeployment(canceling?.id ?? "");
+  const scale = useScaleService(envId);
+  const logs = useServiceLogs(envId, logsOf);
 
+  const { mutate: refreshHistory } = history;
+  const { mutate: refreshEnv } = env;
+  const { mutate: refreshStatus } = status;
+  const onDeploymentEnd = useCallback(() => {
+    void refreshHistory();
+    void refreshEnv();
+    void refreshStatus();
+  }, [refreshHistory, refreshEnv, refreshStatus]);
+
+  const releaseItems = releases.data?.items ?? [];
+  const currentReleaseId = env.data?.currentRelease?.id ?? null;
+  const previous = deployments ? previousSuccessfulRelease(deployments) : null;
+  const deployBlocked = !canDeploy
+    ? "Needs the deployments:write permission"
+    : releaseItems.length === 0
+      ? "This stack has no releases yet"
+      : null;
+  const rollbackBlocked =
+    deployBlocked ??
+    (currentReleaseId === null
+      ? "Nothing is deployed yet"
+      : releaseItems.length < 2
+        ? "There is no other release to roll back to"
+        : null);
+  const who = (d: Deployment) => actorName(d.createdBy, d.createdByType, me.data, users.data?.items ?? []);
+
+  const closeRelease = () => {
+    setReleaseDialog(null);
+    deploy.reset();
+    rollback.reset();
+  };
+  const closeCancel = () => {
+    setCanceling(null);
+    cancel.reset();
+  };
+  const closeScale = () => {
+    setScaling(null);
+    scale.reset();
+  };
   const closeSecret = () => {
     setEditing(null);
     putSecret.reset();
@@ -44,15 +125,66 @@ export function EnvironmentPage() {
     setDeleting(null);
     deleteSecret.reset();
   };
+  const releaseMutation = releaseDialog === "rollback" ? rollback : deploy;
+  const hasMore = Boolean(history.data?.[history.data.length - 1]?.nextBefore);
+
   return (
     <>
       <EnvironmentView
         state={{ data: env.data, error: env.error, isLoading: env.isLoading, onRetry: () => void env.mutate() }}
-        releases={releases.data?.items ?? []}
+        releases={releaseItems}
         stackHref={(id) => paths.stack(orgId, id)}
         clusterHref={(id) => paths.cluster(orgId, id)}
         releaseHref={(id) => paths.release(orgId, id)}
         diffHref={(to) => paths.diff(orgId, envId, to)}
+        deployBlocked={deployBlocked}
+        rollbackBlocked={rollbackBlocked}
+        onDeploy={() => setReleaseDialog("deploy")}
+        onRollback={() => setReleaseDialog("rollback")}
+        deployment={
+          <CurrentDeployment
+            state={{
+              data: current,
+              error: history.error,
+              isLoading: history.isLoading,
+              onRetry: () => void history.mutate(),
+            }}
+            actorName={who}
+            deploymentHref={(id) => paths.deployment(orgId, id)}
+            canCancel={canDeploy}
+            onCancel={setCanceling}
+            onEnd={onDeploymentEnd}
+          />
+        }
+        services={
+          <ServicesPanel
+            state={{
+              data: status.data,
+              error: status.error,
+              isLoading: status.isLoading,
+              onRetry: () => void status.mutate(),
+            }}
+            canScale={canDeploy}
+            onScale={setScaling}
+            onLogs={(s) => setLogsOf(s.name)}
+          />
+        }
+        history={
+          <DeploymentHistory
+            state={{
+              data: deployments,
+              error: history.error,
+              isLoading: history.isLoading,
+              onRetry: () => void history.mutate(),
+            }}
+            actorName={who}
+            deploymentHref={(id) => paths.deployment(orgId, id)}
+            releaseHref={(id) => paths.release(orgId, id)}
+            hasMore={hasMore}
+            loadingMore={history.isValidating && history.data !== undefined && history.data.length < history.size}
+            onLoadMore={() => void history.setSize(history.size + 1)}
+          />
+        }
         overlay={
           <AsyncContent
             state={{
@@ -90,6 +222,67 @@ export function EnvironmentPage() {
           />
         }
       />
+      {releaseDialog && (
+        <ReleaseDialog
+          mode={releaseDialog}
+          envId={envId}
+          releases={releaseItems}
+          currentReleaseId={currentReleaseId}
+          initialReleaseId={releaseDialog === "rollback" ? previous : (releaseItems[0]?.id ?? null)}
+          notes={previous ? { [previous]: "previous successful" } : {}}
+          busy={releaseMutation.isMutating}
+          error={releaseMutation.error}
+          onSubmit={(input) =>
+            void releaseMutation.trigger(input).then((d) => {
+              if (!d) return;
+              closeRelease();
+              void history.mutate();
+            })
+          }
+          onClose={closeRelease}
+        />
+      )}
+      {canceling && (
+        <ConfirmDialog
+          title={`Cancel the deployment of v${canceling.releaseVersion ?? "?"}?`}
+          confirmLabel="Cancel deployment"
+          cancelLabel="Keep it"
+          busy={cancel.isMutating}
+          error={cancel.error ? <ErrorNotice error={cancel.error} compact /> : null}
+          onCancel={closeCancel}
+          onConfirm={() =>
+            void cancel.trigger().then((d) => {
+              if (!d) return;
+              closeCancel();
+              void history.mutate();
+            })
+          }
+        >
+          {canceling.status === "PENDING"
+            ? "It has not started; it is removed from the queue."
+            : "The agent stops it where it is: services already updated stay updated. Deploy again or roll back to get to a known state."}
+        </ConfirmDialog>
+      )}
+      {scaling && (
+        <ScaleDialog
+          service={scaling}
+          busy={scale.isMutating}
+          error={scale.error}
+          onSubmit={(replicas) =>
+            void scale.trigger({ service: scaling.name, replicas }).then((r) => r && closeScale())
+          }
+          onClose={closeScale}
+        />
+      )}
+      {logsOf && (
+        <LogsDialog
+          service={logsOf}
+          state={{ data: logs.data, error: logs.error, isLoading: logs.isLoading, onRetry: () => void logs.mutate() }}
+          refreshing={logs.isValidating}
+          onRefresh={() => void logs.mutate()}
+          onClose={() => setLogsOf(null)}
+        />
+      )}
       {editing && (
         <SecretDialog
           existing={editing.existing}

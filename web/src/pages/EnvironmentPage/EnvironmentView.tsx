@@ -2,11 +2,11 @@ import { useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import type { EnvironmentDetail, ReleaseSummary } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
-import { FutureSlot, PageHeader } from "../../components/PageHeader.js";
+import { PageHeader } from "../../components/PageHeader.js";
 
 /**
- * The environment page's frame. `overlay` and `secrets` are rendered by the page (they have their own data);
- * the deployment slots are where the deployments milestone mounts deploy/rollback, the console and services.
+ * The environment page's frame. The sections with data of their own (the current deployment and its console,
+ * services, history, overlay, secrets) are rendered by the page and passed in.
  */
 export function EnvironmentView(props: {
   state: AsyncState<EnvironmentDetail>;
@@ -15,6 +15,14 @@ export function EnvironmentView(props: {
   clusterHref: (clusterId: string) => string;
   releaseHref: (releaseId: string) => string;
   diffHref: (toReleaseId: string) => string;
+  /** Why Deploy / Roll back cannot be used now (a missing permission, nothing to deploy); null when they can. */
+  deployBlocked: string | null;
+  rollbackBlocked: string | null;
+  onDeploy: () => void;
+  onRollback: () => void;
+  deployment: ReactNode;
+  services: ReactNode;
+  history: ReactNode;
   overlay: ReactNode;
   secrets: ReactNode;
 }) {
@@ -40,22 +48,42 @@ export function EnvironmentView(props: {
                 )}
               </>
             }
+            actions={
+              <>
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={props.rollbackBlocked !== null}
+                  title={props.rollbackBlocked ?? undefined}
+                  onClick={props.onRollback}
+                >
+                  Roll back…
+                </button>
+                <button
+                  type="button"
+                  disabled={props.deployBlocked !== null}
+                  title={props.deployBlocked ?? undefined}
+                  onClick={props.onDeploy}
+                >
+                  Deploy…
+                </button>
+              </>
+            }
           />
+          <section className="card" aria-label="Current deployment">
+            {props.deployment}
+          </section>
+          <section className="card" aria-label="Services">
+            {props.services}
+          </section>
+          <section className="card" aria-label="Deployment history">
+            <h2>Deployments</h2>
+            {props.history}
+          </section>
           <section className="card">
             <h2>Compare</h2>
             <CompareForm releases={props.releases} diffHref={props.diffHref} />
           </section>
-          <FutureSlot title="Deploy and roll back">
-            Deploying a release (with its diff before confirming) and rolling back are added with the deployments
-            milestone.
-          </FutureSlot>
-          <FutureSlot title="Services">
-            The live services table (image, desired and running replicas, drift, scale) appears here with the
-            deployments milestone.
-          </FutureSlot>
-          <FutureSlot title="Deployments">
-            Deployment history and the live deployment console appear here with the deployments milestone.
-          </FutureSlot>
           <section className="card">
             <h2>Overlay</h2>
             {props.overlay}

@@ -1,0 +1,176 @@
+import { useEffect, useReducer, useRef } from "react";
+import useSWR, { type SWRResponse } from "swr";
+import useSWRInfinite, { type SWRInfiniteResponse } from "swr/infinite";
+import type { ApiError } from "../client.js";
+import { followDeploymentEvents, type DeploymentEnd, type StreamState } from "../deployment-events.js";
+import { actions, keys, type ApiKey } from "../keys.js";
+import {
+  isDeploymentActive,
+  type Deployment,
+  type DeploymentEvent,
+  type DeploymentPage,
+  type EnvironmentStatus,
+  type ScaleResult,
+  type ServiceLogs,
+} from "../types.js";
+import { useApiClient } from "./context.js";
+import { useApiMutation, type Mutation } from "./mutation.js";
+
+/** While something runs, lists and status move every few seconds; otherwise they rarely do. */
+const ACTIVE_POLL_MS = 3_000;
+const IDLE_STATUS_POLL_MS = 15_000;
+
+/** Paged with `before`: page n is fetched with the `nextBefore` of page n-1; null means there is no older page. */
+export function useDeployments(envId: string, pageSize: number): SWRInfiniteResponse<DeploymentPage, ApiError> {
+  return useSWRInfinite<DeploymentPage, ApiError>(
+    (index: number, previous: DeploymentPage | null): ApiKey | null => {
+      if (index === 0) return keys.deploymentsPage(envId, pageSize, null);
+      if (!previous?.nextBefore) return null;
+      return keys.deploymentsPage(envId, pageSize, previous.nextBefore);
+    },
+    {
+      revalidateFirstPage: true,
+      refreshInterval: (pages) =>
+        pages?.some((p) => p.items.some((d) => isDeploymentActive(d.status))) ? ACTIVE_POLL_MS : 0,
+    },
+  );
+}
+
+export function useDeployment(deploymentId: string): SWRResponse<Deployment, ApiError> {
+  return useSWR<Deployment, ApiError>(keys.deployment(deploymentId), {
+    refreshInterval: (d) => (d && isDeploymentActive(d.status) ? ACTIVE_POLL_MS : 0),
+  });
+}
+
+/** Services as the agent sees them; polled faster while a deployment is moving them. */
+export function useEnvironmentStatus(envId: string, busy: boolean): SWRResponse<EnvironmentStatus, ApiError> {
+  return useSWR<EnvironmentStatus, ApiError>(keys.environmentStatus(envId), {
+    refreshInterval: busy ? ACTIVE_POLL_MS : IDLE_STATUS_POLL_MS,
+  });
+}
+
+/** The last lines of a service; fetched once per open (the agent reads them from dockerd), refreshed on demand. */
+export function useServiceLogs(envId: string, service: string | null): SWRResponse<ServiceLogs, ApiError> {
+  return useSWR<ServiceLogs, ApiError>(service ? keys.serviceLogs(envId, service) : null, {
+    revalidateOnFocus: false,
+    revalidateIfStale: false,
+  });
+}
+
+export interface DeployInput {
+  releaseId: string;
+  /** The same key for a retried request makes the API return the deployment it already created. */
+  idempotencyKey: string;
+}
+
+export function useDeploy(envId: string): Mutation<DeployInput, Deployment> {
+  return useApiMutation(
+    keys.environment(envId),
+    (client, { releaseId, idempotencyKey }: DeployInput) =>
+      client.request<Deployment>("POST", actions.deploy(envId), {
+        body: { releaseId },
+        headers: { "idempotency-key": idempotencyKey },
+      }),
+    [keys.environmentStatus(envId)],
+  );
+}
+
+export function useRollback(envId: string): Mutation<DeployInput, Deployment> {
+  return useApiMutation(
+    keys.environment(envId),
+    (client, { releaseId, idempotencyKey }: DeployInput) =>
+      client.request<Deployment>("POST", actions.rollback(envId), {
+        body: { releaseId },
+        headers: { "idempotency-key": idempotencyKey },
+      }),
+    [keys.environmentStatus(envId)],
+  );
+}
+
+export function useCancelDeployment(deploymentId: string): Mutation<void, Deployment> {
+  return useApiMutation(keys.deployment(deploymentId), (client) =>
+    client.post<Deployment>(actions.cancelDeployment(deploymentId)),
+  );
+}
+
+export interface ScaleInput {
+  service: string;
+  replicas: number;
+}
+
+export function useScaleService(envId: string): Mutation<ScaleInput, ScaleResult> {
+  return useApiMutation(keys.environmentStatus(envId), (client, { service, replicas }: ScaleInput) =>
+    client.post<ScaleResult>(actions.scale(envId, service), { replicas }),
+  );
+}
+
+export interface DeploymentStream {
+  events: DeploymentEvent[];
+  end: DeploymentEnd | null;
+  state: StreamState | "ended" | "failed";
+  /** Why the stream failed for good, or why it is reconnecting. */
+  error: unknown;
+}
+
+type StreamAction =
+  | { type: "reset" }
+  | { type: "event"; event: DeploymentEvent }
+  | { type: "end"; end: DeploymentEnd }
+  | { type: "state"; state: StreamState; error?: unknown }
+  | { type: "failed"; error: unknown };
+
+const initialStream: DeploymentStream = { events: [], end: null, state: "connecting", error: null };
+
+function streamReducer(s: DeploymentStream, a: StreamAction): DeploymentStream {
+  switch (a.type) {
+    case "reset":
+      return initialStream;
+    case "event":
+      return { ...s, events: [...s.events, a.event] };
+    case "end":
+      return { ...s, end: a.end, state: "ended", error: null };
+    case "state":
+      return { ...s, state: a.state, error: a.error ?? null };
+    case "failed":
+      return { ...s, state: "failed", error: a.error };
+  }
+}
+
+/**
+ * The events of a deployment, live. Each mount replays the stream from its first event, so a reloaded page shows
+ * the whole log and then follows it; within a mount, a dropped connection resumes after the last seq seen.
+ * `onEnd` is called once, with the final status, when the stream ends.
+ */
+export function useDeploymentEvents(
+  deploymentId: string | null,
+  onEnd?: (end: DeploymentEnd) => void,
+): DeploymentStream {
+  const client = useApiClient();
+  const [stream, dispatch] = useReducer(streamReducer, initialStream);
+  const onEndRef = useRef(onEnd);
+  useEffect(() => {
+    onEndRef.current = onEnd;
+  });
+  useEffect(() => {
+    dispatch({ type: "reset" });
+    if (!deploymentId) return;
+    const controller = new AbortController();
+    followDeploymentEvents(
+      client,
+      deploymentId,
+      {
+        onEvent: (event) => dispatch({ type: "event", event }),
+        onEnd: (end) => {
+          dispatch({ type: "end", end });
+          onEndRef.current?.(end);
+        },
+        onState: (state, error) => dispatch({ type: "state", state, error }),
+      },
+      { signal: controller.signal },
+    ).catch((error: unknown) => {
+      if (!controller.signal.aborted) dispatch({ type: "failed", error });
+    });
+    return () => controller.abort();
+  }, [client, deploymentId]);
+  return stream;
+}

@@ -1,0 +1,281 @@
+import { useState, type FormEvent } from "react";
+import type { EnvironmentStatus, ServiceLogs, ServiceStatus, ServiceTask } from "../../api/types.js";
+import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
+import { Dialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { Field } from "../../components/Field.js";
+import { formatAge, formatDateTime } from "../../components/RelativeTime.js";
+
+const MAX_REPLICAS = 1000;
+/** Task problems shown per service; the rest are counted. */
+const SHOWN_TASK_ERRORS = 3;
+
+const isProblem = (t: ServiceTask): boolean =>
+  t.error !== null || ["failed", "rejected", "orphaned"].includes(t.state.toLowerCase());
+
+/** The services of the environment's stack as the agent sees them, against the desired release. */
+export function ServicesPanel(props: {
+  state: AsyncState<EnvironmentStatus>;
+  canScale: boolean;
+  onScale: (service: ServiceStatus) => void;
+  onLogs: (service: ServiceStatus) => void;
+}) {
+  return (
+    <>
+      <div className="section-head">
+        <h2>Services</h2>
+        {props.state.data && <SourceNote status={props.state.data} />}
+      </div>
+      <AsyncContent state={props.state} loadingLabel="Asking the agent for the services…">
+        {(status) => (
+          <>
+            {status.agentError && (
+              <div className="notice notice-warn compact">
+                <strong>The agent did not answer; this is the last inventory it sent.</strong>
+                <p className="small">{status.agentError}</p>
+              </div>
+            )}
+            {status.missingServices.length > 0 && (
+              <div className="notice notice-warn compact">
+                <strong>Not running:</strong> {status.missingServices.join(", ")}
+                <p className="small muted">These services are in the desired release but not on the cluster.</p>
+              </div>
+            )}
+            {status.services.length === 0 ? (
+              <div className="empty">
+                <p>No services of this environment run on the cluster.</p>
+                <p className="muted">Deploy a release to start them.</p>
+              </div>
+            ) : (
+              <ServicesTable status={status} {...props} />
+            )}
+          </>
+        )}
+      </AsyncContent>
+    </>
+  );
+}
+
+function SourceNote(props: { status: EnvironmentStatus }) {
+  const s = props.status;
+  return (
+    <span className="muted small source-note">
+      {s.desiredRelease ? `desired: v${s.desiredRelease.version} · ` : "nothing deployed · "}
+      {s.source === "agent" ? "live from the agent" : `last inventory, ${formatAge(s.ageSeconds * 1000)}`}{" "}
+      {s.desiredRelease &&
+        (s.inSync ? (
+          <span className="badge badge-good">in sync</span>
+        ) : (
+          <span className="badge badge-warn">out of sync</span>
+        ))}
+    </span>
+  );
+}
+
+function ServicesTable(props: {
+  status: EnvironmentStatus;
+  canScale: boolean;
+  onScale: (service: ServiceStatus) => void;
+  onLogs: (service: ServiceStatus) => void;
+}) {
+  return (
+    <table className="table services">
+      <thead>
+        <tr>
+          <th>Service</th>
+          <th>Image</th>
+          <th>Replicas</th>
+          <th>Drift</th>
+          <th>Tasks</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {props.status.services.map((s) => {
+          const short = s.runningReplicas < s.desiredReplicas;
+          return (
+            <tr key={s.name} data-service={s.name}>
+              <td>
+                <strong>{s.name}</strong>
+                <div className="muted small mono">{s.swarmName}</div>
+              </td>
+              <td className="mono small image">{s.image}</td>
+              <td className="nowrap" data-testid="replicas">
+                <span className={short ? "replicas short" : "replicas"}>
+                  {s.runningReplicas}/{s.desiredReplicas}
+                </span>
+                {s.mode === "global" && <div className="muted small">global</div>}
+              </td>
+              <td>
+                {s.drift.length === 0 ? (
+                  <span className="muted">—</span>
+                ) : (
+                  s.drift.map((d) => (
+                    <span key={d} className="badge badge-warn drift" title="Differs from the desired release">
+                      {d}
+                    </span>
+                  ))
+                )}
+              </td>
+              <td>
+                <TaskSummary tasks={s.tasks} />
+              </td>
+              <td className="row-actions nowrap">
+                <button
+                  type="button"
+                  className="secondary small"
+                  disabled={!props.canScale || s.mode === "global"}
+                  title={
+                    !props.canScale
+                      ? "Needs the deployments:write permission"
+                      : s.mode === "global"
+                        ? "A global service runs one task per node"
+                        : undefined
+                  }
+                  onClick={() => props.onScale(s)}
+                >
+                  Scale
+                </button>{" "}
+                <button type="button" className="secondary small" onClick={() => props.onLogs(s)}>
+                  Logs
+                </button>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function TaskSummary(props: { tasks: ServiceTask[] }) {
+  const running = props.tasks.filter((t) => t.state.toLowerCase() === "running").length;
+  const problems = props.tasks.filter(isProblem);
+  return (
+    <div className="tasks">
+      <span className="muted small">
+        {running} running{props.tasks.length > running ? ` of ${props.tasks.length}` : ""}
+      </span>
+      {problems.slice(0, SHOWN_TASK_ERRORS).map((t) => (
+        <div key={t.id} className="task-error small" title={`task ${t.id} · ${t.timestamp}`}>
+          {t.state}: {t.error ?? t.message}
+        </div>
+      ))}
+      {problems.length > SHOWN_TASK_ERRORS && (
+        <div className="muted small">and {problems.length - SHOWN_TASK_ERRORS} more failed tasks</div>
+      )}
+    </div>
+  );
+}
+
+/** Sets a service's replica count; the API answers once the new count of tasks runs. */
+export function ScaleDialog(props: {
+  service: ServiceStatus;
+  busy: boolean;
+  error: unknown;
+  onSubmit: (replicas: number) => void;
+  onClose: () => void;
+}) {
+  const [value, setValue] = useState(String(props.service.desiredReplicas));
+  const replicas = Number(value);
+  const valid = value !== "" && Number.isInteger(replicas) && replicas >= 0 && replicas <= MAX_REPLICAS;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (valid) props.onSubmit(replicas);
+  };
+  return (
+    <Dialog title={`Scale ${props.service.name}`} onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <Field
+          label="Replicas"
+          hint={
+            <>
+              Now {props.service.desiredReplicas} desired, {props.service.runningReplicas} running. The next deploy sets
+              the count of the release again.
+            </>
+          }
+        >
+          <input
+            type="number"
+            name="replicas"
+            min={0}
+            max={MAX_REPLICAS}
+            step={1}
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            autoFocus
+          />
+        </Field>
+        {valid && replicas === 0 && (
+          <p className="notice notice-warn compact">Scaling to 0 stops every task of {props.service.name}.</p>
+        )}
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={props.busy || !valid}>
+            {props.busy ? "Scaling… waiting for the tasks" : valid ? `Scale to ${replicas}` : "Scale"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** dockerd stamps lines with nanoseconds; Date parses milliseconds. */
+function LogTime(props: { ts: string | null }) {
+  const d = props.ts ? new Date(props.ts.replace(/(\.\d{3})\d+/, "$1")) : null;
+  if (!props.ts || !d || Number.isNaN(d.getTime())) return <time />;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return (
+    <time dateTime={props.ts} title={formatDateTime(d.toISOString())}>
+      {pad(d.getHours())}:{pad(d.getMinutes())}:{pad(d.getSeconds())}
+    </time>
+  );
+}
+
+/** The last lines a service wrote, stdout and stderr interleaved as dockerd returns them. */
+export function LogsDialog(props: {
+  service: string;
+  state: AsyncState<ServiceLogs>;
+  refreshing: boolean;
+  onRefresh: () => void;
+  onClose: () => void;
+}) {
+  return (
+    <Dialog title={`Logs of ${props.service}`} onClose={props.onClose} wide>
+      <AsyncContent
+        state={props.state}
+        loadingLabel="Fetching the logs through the agent…"
+        isEmpty={(l) => l.lines.length === 0}
+        empty={<p className="muted">This service has written nothing yet.</p>}
+      >
+        {(logs) => (
+          <>
+            <ol className="console" aria-label={`Logs of ${props.service}`}>
+              {logs.lines.map((l, i) => (
+                <li key={i} className={`console-line tone-${l.stream === "stderr" ? "stderr" : "info"}`}>
+                  <LogTime ts={l.ts} />
+                  <span className="console-msg">{l.line}</span>
+                </li>
+              ))}
+            </ol>
+            <p className="muted small">
+              {logs.lines.length} lines{logs.truncated ? " (cut to the size limit)" : ""}; stderr in red.
+            </p>
+          </>
+        )}
+      </AsyncContent>
+      <div className="actions">
+        <button type="button" className="secondary" disabled={props.refreshing} onClick={props.onRefresh}>
+          {props.refreshing ? "Refreshing…" : "Refresh"}
+        </button>
+        <button type="button" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+    </Dialog>
+  );
+}
