@@ -1,7 +1,7 @@
 # Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help deps dev migrate test bench typecheck lint format reset nats-stop
+.PHONY: help deps dev migrate test bench build typecheck lint format reset nats-stop
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ migrate: ## apply pending database migrations to DATABASE_URL
 
 test: ## every suite: typecheck, lint, unit, integration and end-to-end against real services
 	bash scripts/test.sh
+
+build: ## the build CI and the Dockerfiles share: npm ci, typecheck, web build
+	bash scripts/run.sh bash scripts/build.sh
 
 bench: ## benchmarks; prints the figures
 	bash scripts/run.sh npm run --silent bench

@@ -54,6 +54,6 @@ npm run --silent typecheck
 
 if [ "$want_web" = 1 ] && [ -f web/vite.config.ts ]; then
   log "build: web UI (vite) into web/dist"
-  npx --no-install vite build --config web/vite.config.ts --logLevel warn
+  npm run --silent web:build -- --logLevel warn
 fi
 log "build: done"

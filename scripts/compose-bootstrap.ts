@@ -50,7 +50,7 @@ const MASTER_KEY_ID = "k1";
 const REQUEST: RequestInfo = { ip: null, userAgent: "compose-bootstrap" };
 
 export type BootstrapErrorCode =
-  "BOOTSTRAP_ENV_MISSING" | "BOOTSTRAP_NATS_PREPARE_FAILED" | "BOOTSTRAP_CLUSTER_REVOKED";
+  "BOOTSTRAP_ENV_MISSING" | "BOOTSTRAP_NATS_PREPARE_FAILED" | "BOOTSTRAP_NO_ORG_ADMIN" | "BOOTSTRAP_CLUSTER_REVOKED";
 
 export class BootstrapError extends Error {
   override name = "BootstrapError";
@@ -158,7 +158,7 @@ export async function ensureFirstOrg(db: Db): Promise<FirstOrg> {
     .where({ role: "ORG_ADMIN" })
     .orderBy("created_at")
     .first<{ id: string; email: string } | undefined>("id", "email");
-  if (!admin) throw new Error(`org ${org.id} has no ORG_ADMIN`);
+  if (!admin) throw new BootstrapError("BOOTSTRAP_NO_ORG_ADMIN", `org ${org.id} has no ORG_ADMIN to act for`);
   return {
     orgId: org.id,
     // The bootstrap acts for the org's first admin, so the audit log names a real, accountable user.

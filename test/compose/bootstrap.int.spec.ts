@@ -59,7 +59,7 @@ describe("compose bootstrap (real Postgres)", function () {
       },
       stateDir,
       handoffDir: join(dir, "handoff"),
-      uiUrl: "http://127.0.0.1:8081",
+      uiUrl: "http://127.0.0.1:8080",
       newAgentToken: false,
       log: (line) => logged.push(line),
     };

@@ -61,7 +61,6 @@ describe("docker-compose.dev.yml", () => {
       "bootstrap",
       "controlplane",
       "deploy-worker",
-      "web",
       "swarm-manager",
       "swarm-worker",
       "agent",

@@ -133,13 +133,11 @@ describe("compose config contract", () => {
     expect(compose.services.nats!.ports).to.include(`127.0.0.1:${nats.port}:${nats.port}`);
   });
 
-  it("the gateway's port is the one its healthcheck, its published port and the web proxy use", async () => {
+  it("the gateway's port is the one its healthcheck and its published port use", () => {
     const service = compose.services.controlplane!;
     const port = serviceEnv(service).HTTP_PORT!;
     expect(JSON.stringify(service.healthcheck?.test)).to.include(`127.0.0.1:${port}/readyz`);
     expect(service.ports?.[0]).to.match(new RegExp(`:${port}$`));
-    const nginx = await readFile(join(ROOT, "docker/nginx.conf"), "utf8");
-    expect(nginx).to.include(`http://controlplane:${port};`);
   });
 
   it("bootstrap: its environment, with the secrets it generates, passes loadConfig", async () => {

@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { WEB_DIST_DIR } from "../../services/_shared/paths.js";
 import { ROOT, loadCompose, readDockerfile, type DockerfileStage } from "./compose.js";
 
-const DOCKERFILES = ["docker/Dockerfile.controlplane", "docker/Dockerfile.agent", "docker/Dockerfile.web"];
+const DOCKERFILES = ["docker/Dockerfile.controlplane", "docker/Dockerfile.agent"];
 const NODE_22 = /^node:22-[a-z0-9.-]+$/;
 const SCRIPTS = [
   "scripts/build.sh",
@@ -79,9 +80,21 @@ describe("Dockerfiles", () => {
   }
 
   it("runs the control plane and the agent on Node 22", () => {
-    for (const path of ["docker/Dockerfile.controlplane", "docker/Dockerfile.agent"]) {
-      expect(readDockerfile(path).at(-1)!.from, path).to.match(NODE_22);
-    }
+    for (const path of DOCKERFILES) expect(readDockerfile(path).at(-1)!.from, path).to.match(NODE_22);
+  });
+
+  it("ships the built UI in the control-plane image where the gateway serves it from (web/dist under the app)", () => {
+    const stages = readDockerfile("docker/Dockerfile.controlplane");
+    const fullBuild = runs(stages.find((s) => s.name === "build")!).find(
+      (r) => r.includes("scripts/build.sh") && !r.includes("--install-only"),
+    );
+    expect(fullBuild).to.not.include("--no-web");
+    const runtime = stages.at(-1)!;
+    const copies = runtime.instructions.filter((i) => i.keyword === "COPY").map((i) => i.args);
+    // WEB_DIST_DIR defaults to <repo root>/web/dist, the repo root being where services/ lives.
+    expect(copies).to.include("--from=build /src/services ./services");
+    expect(copies).to.include("--from=build /src/web/dist ./web/dist");
+    expect(WEB_DIST_DIR).to.equal(join(ROOT, "web", "dist"));
   });
 
   it("keeps dependencies, local state and secrets out of the build context", () => {

@@ -3,13 +3,7 @@
  * admin does first — log in, add a cluster, create and revoke an API token, and find it all in the audit log.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { Db } from "../../services/_shared/db.js";
 import { createTestDb } from "../../services/_shared/testing/database.js";
 import {
@@ -21,6 +15,7 @@ import {
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+import { buildWeb, openBrowser, screenshotFailure, type BrowserSession, type BuiltWeb } from "./harness.js";
 import { AuditPage } from "./pages/AuditPage.js";
 import { ClustersPage } from "./pages/ClustersPage.js";
 import { EnvironmentPage } from "./pages/EnvironmentPage.js";
@@ -28,12 +23,6 @@ import { LoginPage } from "./pages/LoginPage.js";
 import { StacksPage } from "./pages/StacksPages.js";
 import { TokensPage } from "./pages/TokensPage.js";
 import { startWebServer, type WebServer } from "./web-server.js";
-
-const WEB_ROOT = fileURLToPath(new URL("..", import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const VITE_BIN = fileURLToPath(new URL("../../node_modules/vite/bin/vite.js", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
 
 const COMPOSE_V1 = "services:\n  web:\n    image: nginx:1.26\n";
 const COMPOSE_V2 =
@@ -45,54 +34,34 @@ describe("web UI in a real browser (real control plane)", function () {
   let nats: TestNatsServer;
   let platform: TestPlatform;
   let web: WebServer;
-  let distDir: string;
-  let browser: Browser;
-  let context: BrowserContext;
+  let built: BuiltWeb | undefined;
+  let session: BrowserSession | undefined;
   let page: Page;
   let org: TestOrg;
   const clusterName = `edge-${Date.now().toString(36)}`;
 
   before(async () => {
-    // Build into a private folder so the test always runs the current source and never races another build.
-    distDir = await mkdtemp(join(tmpdir(), "stackyard-web-"));
-    // A child process: vite's resolver and the tsx loader of this process do not mix.
-    await promisify(execFile)(process.execPath, [
-      VITE_BIN,
-      "build",
-      "--config",
-      join(WEB_ROOT, "vite.config.ts"),
-      "--outDir",
-      distDir,
-      "--emptyOutDir",
-      "--logLevel",
-      "warn",
-    ]);
+    built = await buildWeb();
     db = await createTestDb();
     nats = await startTestNatsServer();
     platform = await startTestPlatform(nats);
     org = await createOrgWithAdmin(new ContractClient(platform.baseUrl), uniqueName("ui"));
-    web = await startWebServer({ distDir, apiBaseUrl: platform.baseUrl });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
+    web = await startWebServer({ distDir: built.distDir, apiBaseUrl: platform.baseUrl });
+    session = await openBrowser();
+    page = session.page;
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== "failed" || !page) return;
-    await mkdir(ARTIFACTS, { recursive: true });
-    const name = (this.currentTest.title || "failure").replace(/[^a-z0-9]+/gi, "-").toLowerCase();
-    await page.screenshot({ path: join(ARTIFACTS, `ui-${name}.png`), fullPage: true }).catch(() => undefined);
+    await screenshotFailure(this.currentTest, page, "ui");
   });
 
   after(async () => {
-    await context?.close();
-    await browser?.close();
+    await session?.close();
     await web?.close();
     await platform?.stop();
     await nats?.stop();
     await db?.destroy();
-    if (distDir) await rm(distDir, { recursive: true, force: true });
+    await built?.remove();
   });
 
   it("refuses a wrong password and says so", async () => {

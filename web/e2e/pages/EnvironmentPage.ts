@@ -1,5 +1,13 @@
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { Shell } from "./Shell.js";
+
+/** Deployments take real time on a real Swarm. */
+const DEPLOY_TIMEOUT_MS = 90_000;
+
+export interface ConsoleLine {
+  tone: string;
+  text: string;
+}
 
 export class EnvironmentPage extends Shell {
   constructor(page: Page) {
@@ -60,5 +68,160 @@ export class EnvironmentPage extends Shell {
 
   serviceChanges(): Promise<string[]> {
     return this.page.locator(".service-diff > li").allInnerTexts();
+  }
+
+  /** The card of the deployment the console follows. */
+  currentDeployment(): Locator {
+    return this.page.getByRole("region", { name: "Current deployment" });
+  }
+
+  /** Picks release `version` in the open Deploy/Roll back dialog. */
+  private async choose(dialog: Locator, version: number): Promise<void> {
+    const value = await dialog.locator("option", { hasText: new RegExp(`^v${version} ·`) }).getAttribute("value");
+    await dialog.getByRole("combobox").selectOption(value ?? "");
+  }
+
+  /**
+   * Opens Deploy, chooses the release, waits for its diff and confirms; returns the services diff it showed.
+   * Ends when the console follows the new deployment.
+   */
+  async deploy(version: number): Promise<string[]> {
+    await this.page.getByRole("button", { name: "Deploy…" }).click();
+    const dialog = this.page.getByRole("dialog", { name: "Deploy a release" });
+    await this.choose(dialog, version);
+    await dialog.getByRole("heading", { name: /^What changes:/ }).waitFor();
+    const changes = await dialog.locator(".service-diff > li").allInnerTexts();
+    await this.page.screenshot({ path: `/tmp/shots/deploy-dialog-${version}.png` }); // REVIEW-ONLY
+    await dialog.getByRole("button", { name: `Deploy v${version}` }).click();
+    await dialog.waitFor({ state: "detached" });
+    await this.currentDeployment()
+      .getByRole("heading", { name: `Deploy of v${version}` })
+      .waitFor();
+    return changes;
+  }
+
+  /** Opens Roll back and returns what it offers before confirming: the warning and the preselected release. */
+  async openRollback(): Promise<{ warning: string; chosen: string }> {
+    await this.page.getByRole("button", { name: "Roll back…" }).click();
+    const dialog = this.page.getByRole("dialog", { name: "Roll back" });
+    await dialog.getByRole("heading", { name: /^What changes:/ }).waitFor();
+    const select = dialog.getByRole("combobox");
+    const chosen = await select.evaluate((el) => {
+      const s = el as HTMLSelectElement;
+      return s.options[s.selectedIndex]?.text ?? "";
+    });
+    return { warning: await dialog.getByTestId("rollback-warning").innerText(), chosen };
+  }
+
+  async confirmRollback(version: number): Promise<void> {
+    const dialog = this.page.getByRole("dialog", { name: "Roll back" });
+    await dialog.getByRole("button", { name: `Roll back to v${version}` }).click();
+    await dialog.waitFor({ state: "detached" });
+    await this.currentDeployment()
+      .getByRole("heading", { name: `Rollback to v${version}` })
+      .waitFor();
+  }
+
+  /** Waits until the console of the current deployment shows its end, and returns the final status. */
+  async waitForDeploymentEnd(): Promise<string> {
+    const end = this.currentDeployment().locator("[data-end]");
+    await end.waitFor({ timeout: DEPLOY_TIMEOUT_MS });
+    return (await end.getAttribute("data-end")) ?? "";
+  }
+
+  consoleLines(scope: Locator = this.currentDeployment()): Promise<ConsoleLine[]> {
+    return scope.locator(".console-line[data-seq]").evaluateAll((lines) =>
+      lines.map((l) => ({
+        tone: l.getAttribute("data-tone") ?? "",
+        text: l.querySelector(".console-msg")?.textContent ?? "",
+      })),
+    );
+  }
+
+  async waitForConsoleLine(pattern: RegExp): Promise<void> {
+    await this.currentDeployment()
+      .locator(".console-msg", { hasText: pattern })
+      .first()
+      .waitFor({ timeout: DEPLOY_TIMEOUT_MS });
+  }
+
+  async cancelCurrentDeployment(): Promise<void> {
+    await this.currentDeployment().getByRole("button", { name: "Cancel deployment" }).click();
+    const dialog = this.page.getByRole("dialog", { name: /^Cancel the deployment/ });
+    await dialog.getByRole("button", { name: "Cancel deployment" }).click();
+    await dialog.waitFor({ state: "detached", timeout: 30_000 });
+  }
+
+  private service(name: string): Locator {
+    return this.page.locator(`tr[data-service="${name}"]`);
+  }
+
+  /** "running/desired" of a service, as the services table shows it. */
+  replicas(name: string): Promise<string> {
+    return this.service(name).getByTestId("replicas").locator(".replicas").innerText();
+  }
+
+  async waitForReplicas(name: string, text: string): Promise<void> {
+    await this.service(name)
+      .getByTestId("replicas")
+      .locator(".replicas", { hasText: new RegExp(`^${text}$`) })
+      .waitFor({ timeout: 60_000 });
+  }
+
+  drift(name: string): Promise<string[]> {
+    return this.service(name).locator(".drift").allInnerTexts();
+  }
+
+  async scale(name: string, replicas: number): Promise<void> {
+    await this.service(name).getByRole("button", { name: "Scale" }).click();
+    const dialog = this.page.getByRole("dialog", { name: `Scale ${name}` });
+    await dialog.getByLabel("Replicas").fill(String(replicas));
+    await this.page.screenshot({ path: "/tmp/shots/scale-dialog.png" }); // REVIEW-ONLY
+    await dialog.getByRole("button", { name: `Scale to ${replicas}` }).click();
+    // The API answers once the tasks run.
+    await dialog.waitFor({ state: "detached", timeout: 60_000 });
+  }
+
+  /** Opens the logs of a service and refreshes until a line matches; closes the dialog. */
+  async waitForLogLine(name: string, pattern: RegExp): Promise<string> {
+    await this.service(name).getByRole("button", { name: "Logs" }).click();
+    const dialog = this.page.getByRole("dialog", { name: `Logs of ${name}` });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await dialog.getByRole("button", { name: "Refresh" }).waitFor();
+      const line = dialog.locator(".console-msg", { hasText: pattern }).first();
+      if (await line.count()) {
+        await this.page.screenshot({ path: "/tmp/shots/logs-dialog.png" }); // REVIEW-ONLY
+        const text = await line.innerText();
+        await dialog.getByRole("button", { name: "Done" }).click();
+        return text;
+      }
+      if (Date.now() > deadline) throw new Error(`no log line of ${name} matched ${pattern}`);
+      await this.page.waitForTimeout(1_000);
+      await dialog.getByRole("button", { name: "Refresh" }).click();
+    }
+  }
+
+  /** Rows of the deployment history: status and release, newest first. */
+  history(): Promise<Array<{ status: string; release: string }>> {
+    return this.page
+      .getByRole("region", { name: "Deployment history" })
+      .locator("tr[data-deployment]")
+      .evaluateAll((rows) =>
+        rows.map((r) => ({
+          status: r.getAttribute("data-status") ?? "",
+          release: r.querySelector("td:nth-child(2)")?.textContent ?? "",
+        })),
+      );
+  }
+
+  async openDeployment(row: number): Promise<void> {
+    await this.page
+      .getByRole("region", { name: "Deployment history" })
+      .locator("tr[data-deployment]")
+      .nth(row)
+      .getByRole("link", { name: "Details" })
+      .click();
+    await this.page.getByRole("heading", { name: "Events" }).waitFor();
   }
 }

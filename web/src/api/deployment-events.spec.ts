@@ -21,7 +21,9 @@ function follow(client: ApiClient, signal = new AbortController().signal) {
 
 describe("following a deployment's events", () => {
   it("sends the bearer token and no Last-Event-ID on the first connection", async () => {
-    const { fetch, calls } = fakeFetch(() => sseResponse([sseEvent({ seq: 0, message: "a" }), sseEnd(D, "SUCCEEDED")]).response);
+    const { fetch, calls } = fakeFetch(
+      () => sseResponse([sseEvent({ seq: 0, message: "a" }), sseEnd(D, "SUCCEEDED")]).response,
+    );
     const f = follow(new ApiClient({ store: memoryStore(), fetch }));
     await f.done;
     expect(calls).to.have.length(1);

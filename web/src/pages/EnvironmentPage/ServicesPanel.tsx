@@ -149,12 +149,21 @@ function ServicesTable(props: {
 }
 
 function TaskSummary(props: { tasks: ServiceTask[] }) {
-  const running = props.tasks.filter((t) => t.state.toLowerCase() === "running").length;
-  const problems = props.tasks.filter(isProblem);
+  // Swarm keeps a few finished tasks per slot as history; only those meant to run say how the service is doing.
+  const current = props.tasks.filter((t) => t.desiredState.toLowerCase() === "running");
+  const running = current.filter((t) => t.state.toLowerCase() === "running").length;
+  // Failures of replaced tasks stay in the history; they matter only while the service is short of tasks.
+  const healthy = current.length > 0 && running === current.length;
+  const problems = healthy
+    ? []
+    : [
+        ...current.filter((t) => t.state.toLowerCase() !== "running"),
+        ...props.tasks.filter((t) => !current.includes(t) && isProblem(t)),
+      ];
   return (
     <div className="tasks">
       <span className="muted small">
-        {running} running{props.tasks.length > running ? ` of ${props.tasks.length}` : ""}
+        {running} running{current.length > running ? ` of ${current.length}` : ""}
       </span>
       {problems.slice(0, SHOWN_TASK_ERRORS).map((t) => (
         <div key={t.id} className="task-error small" title={`task ${t.id} · ${t.timestamp}`}>
@@ -162,7 +171,7 @@ function TaskSummary(props: { tasks: ServiceTask[] }) {
         </div>
       ))}
       {problems.length > SHOWN_TASK_ERRORS && (
-        <div className="muted small">and {problems.length - SHOWN_TASK_ERRORS} more failed tasks</div>
+        <div className="muted small">and {problems.length - SHOWN_TASK_ERRORS} more</div>
       )}
     </div>
   );
@@ -273,7 +282,7 @@ export function LogsDialog(props: {
           {props.refreshing ? "Refreshing…" : "Refresh"}
         </button>
         <button type="button" onClick={props.onClose}>
-          Close
+          Done
         </button>
       </div>
     </Dialog>

@@ -1,0 +1,319 @@
+/**
+ * The deploy loop in a real browser against everything real: the built UI in Debian's Chromium, the control plane
+ * (every service in-process, Postgres, nats-server in operator mode), the agent as a child process registered with
+ * the token the UI shows, and this machine's dockerd as a single-node Swarm running a locally built image.
+ *
+ * The stack is named `ui<random>`; `after` removes it from the Swarm and waits until it is gone.
+ */
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import type { Db } from "../../services/_shared/db.js";
+import { createTestDb } from "../../services/_shared/testing/database.js";
+import { createOrgWithAdmin, TEST_PASSWORD, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import { ContractClient } from "../../services/_shared/testing/http.js";
+import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
+import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+import { buildWeb, openBrowser, REPO_ROOT, screenshotFailure, type BrowserSession, type BuiltWeb } from "./harness.js";
+import { AuditPage } from "./pages/AuditPage.js";
+import { ClustersPage } from "./pages/ClustersPage.js";
+import { EnvironmentPage } from "./pages/EnvironmentPage.js";
+import { LoginPage } from "./pages/LoginPage.js";
+import { StacksPage } from "./pages/StacksPages.js";
+import {
+  docker,
+  prepareSwarm,
+  removeStack,
+  spawnAgent,
+  stopAgent,
+  TEST_IMAGE,
+  until,
+  type AgentProcess,
+} from "./swarm.js";
+import { startWebServer, type WebServer } from "./web-server.js";
+
+const SCREENSHOT = join(REPO_ROOT, "docs/screenshots/environment.png");
+
+function compose(opts: { command: string[]; replicas: number; env?: Record<string, string>; constraint?: string }) {
+  const env = opts.env
+    ? `    environment:\n${Object.entries(opts.env)
+        .map(([k, v]) => `      ${k}: "${v}"`)
+        .join("\n")}\n`
+    : "";
+  const placement = opts.constraint ? `      placement:\n        constraints: ["${opts.constraint}"]\n` : "";
+  // A 1 s stop grace (sleep as PID 1 ignores SIGTERM) and 1 s update monitor keep every rollout short.
+  return `services:
+  app:
+    image: ${TEST_IMAGE}
+    command: ${JSON.stringify(opts.command)}
+${env}    stop_grace_period: 1s
+    deploy:
+      replicas: ${opts.replicas}
+      update_config: { parallelism: 2, monitor: 1s }
+      restart_policy: { condition: any, delay: 1s }
+${placement}`;
+}
+
+const V1 = compose({ command: ["sleep", "3600"], replicas: 1 });
+const V2 = compose({ command: ["sh", "-c", "echo started-v2; exec sleep 3600"], replicas: 1, env: { FEATURE: "on" } });
+const STUCK = compose({ command: ["sleep", "3600"], replicas: 1, constraint: "node.labels.nope == 1" });
+
+/** The README's picture: the environment page from its header to the end of the deployment history. */
+async function saveEnvironmentScreenshot(page: Page): Promise<void> {
+  await mkdir(join(REPO_ROOT, "docs/screenshots"), { recursive: true });
+  const history = await page.getByRole("region", { name: "Deployment history" }).boundingBox();
+  if (!history) throw new Error("the deployment history is not on screen");
+  const height = Math.ceil(history.y + history.height + 16);
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 1280, height: Math.max(height, 600) });
+  await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height } });
+  if (size) await page.setViewportSize(size);
+}
+
+interface ServiceSpec {
+  Spec: {
+    Mode: { Replicated?: { Replicas: number } };
+    TaskTemplate: { ContainerSpec: { Env?: string[] } };
+  };
+}
+
+describe("the deploy loop in a real browser (real control plane, real agent, real Swarm)", function () {
+  this.timeout(120_000);
+  const stackName = `ui${randomBytes(4).toString("hex")}`;
+  const swarmService = `${stackName}_app`;
+  const clusterName = `swarm-${randomBytes(3).toString("hex")}`;
+  let db: Db;
+  let nats: TestNatsServer;
+  let platform: TestPlatform;
+  let org: TestOrg;
+  let web: WebServer;
+  let built: BuiltWeb | undefined;
+  let session: BrowserSession | undefined;
+  let page: Page;
+  let stateDir: string | undefined;
+  let agent: AgentProcess | null = null;
+  let stackDeployed = false;
+
+  const inspectService = async (): Promise<ServiceSpec> =>
+    (JSON.parse(await docker("service", "inspect", swarmService)) as ServiceSpec[])[0]!;
+
+  /** From a release page (after an upload) back to the environment. */
+  const backToEnvironment = async () => {
+    await page.getByRole("link", { name: "← Stack" }).click();
+    await page.getByRole("link", { name: "prod", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: `${stackName} / prod` }).waitFor();
+  };
+  const uploadFromEnvironment = async (composeYaml: string, note: string) => {
+    await page.getByRole("link", { name: `← ${stackName}` }).click();
+    await new StacksPage(page).uploadRelease(composeYaml, note);
+    await backToEnvironment();
+  };
+
+  before(async function () {
+    this.timeout(240_000);
+    await prepareSwarm();
+    built = await buildWeb();
+    db = await createTestDb();
+    nats = await startTestNatsServer();
+    platform = await startTestPlatform(nats);
+    org = await createOrgWithAdmin(new ContractClient(platform.baseUrl));
+    web = await startWebServer({ distDir: built.distDir, apiBaseUrl: platform.baseUrl });
+    session = await openBrowser();
+    page = session.page;
+    stateDir = await mkdtemp(join(tmpdir(), "stackyard-ui-agent-"));
+  });
+
+  afterEach(async function () {
+    await screenshotFailure(this.currentTest, page, "deploy");
+    if (this.currentTest?.state === "failed" && agent) {
+      console.error(`--- agent output (last 60 lines) ---\n${agent.output.slice(-60).join("\n")}`);
+    }
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    await session?.close();
+    await stopAgent(agent);
+    if (stackDeployed) await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
+    await web?.close();
+    await platform?.stop();
+    await nats?.stop();
+    await db?.destroy();
+    await built?.remove();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("logs in, adds a cluster and registers a real agent with the token the UI shows", async () => {
+    const login = new LoginPage(page, web.url);
+    await login.goto("/");
+    await login.login(org.admin.email, TEST_PASSWORD);
+    const clusters = new ClustersPage(page);
+    const shown = await clusters.addCluster(clusterName);
+    await clusters.closeDialog();
+
+    const register = spawnAgent(["register", "--url", platform.baseUrl, "--state-dir", stateDir!], {
+      STACKYARD_AGENT_TOKEN: shown.registrationToken,
+    });
+    expect(await register.exited, register.output.join("\n")).to.equal(0);
+    agent = spawnAgent(["run", "--state-dir", stateDir!], {
+      STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS: "1000",
+      STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS: "200",
+      STACKYARD_AGENT_LOG_LEVEL: "info",
+    });
+
+    await until(
+      "the cluster to show online",
+      async () => {
+        await page.reload();
+        return (await clusters.statusOf(clusterName)) === "online" ? true : undefined;
+      },
+      30_000,
+    );
+  });
+
+  it("creates a stack with a release and an environment on that cluster", async () => {
+    const stacks = new StacksPage(page);
+    await stacks.navigate("Stacks");
+    await stacks.create(stackName, "deployed by the browser suite");
+    await stacks.uploadRelease(V1, "v1");
+    await page.getByRole("link", { name: "← Stack" }).click();
+    await stacks.createEnvironment("prod", clusterName);
+    await page.getByRole("link", { name: "prod", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: `${stackName} / prod` }).waitFor();
+    await page.getByText("Nothing has been deployed to this environment yet.").waitFor();
+  });
+
+  it("deploys release 1 after showing its diff; the live console reaches SUCCEEDED and the service runs", async () => {
+    const env = new EnvironmentPage(page);
+    const changes = await env.deploy(1);
+    stackDeployed = true;
+    expect(changes.join("\n")).to.match(/added\s+app/);
+
+    expect(await env.waitForDeploymentEnd()).to.equal("SUCCEEDED");
+    const lines = await env.consoleLines();
+    expect(lines[0]?.text).to.equal("queued: deploy of release v1 to environment prod");
+    expect(lines.map((l) => l.text)).to.include(`Creating service ${swarmService}`);
+    await page.getByText("running release v1").waitFor();
+    await env.waitForReplicas("app", "1/1");
+    expect(await env.drift("app")).to.deep.equal([]);
+  });
+
+  it("scales the service to 2 from the services table: 2/2 on the cluster, drift against the release", async () => {
+    const env = new EnvironmentPage(page);
+    await env.scale("app", 2);
+    await env.waitForReplicas("app", "2/2");
+    expect(await env.drift("app")).to.deep.equal(["replicas 2 ≠ desired 1"]);
+    expect((await inspectService()).Spec.Mode.Replicated?.Replicas).to.equal(2);
+  });
+
+  it("deploys release 2 and keeps following its console across a page reload", async () => {
+    const env = new EnvironmentPage(page);
+    await uploadFromEnvironment(V2, "v2");
+    const changes = await env.deploy(2);
+    expect(changes.join("\n")).to.match(/changed\s+app/);
+    await page.reload();
+    await env.currentDeployment().getByRole("heading", { name: "Deploy of v2" }).waitFor();
+
+    expect(await env.waitForDeploymentEnd()).to.equal("SUCCEEDED");
+    const lines = await env.consoleLines();
+    expect(lines[0]?.text, "replayed from the first event").to.equal(
+      "queued: deploy of release v2 to environment prod",
+    );
+    const seqs = await env
+      .currentDeployment()
+      .locator(".console-line[data-seq]")
+      .evaluateAll((ls) => ls.map((l) => Number(l.getAttribute("data-seq"))));
+    expect(seqs).to.deep.equal(
+      seqs.map((_, i) => seqs[0]! + i),
+      "in order, no gap, no repeat",
+    );
+    expect(lines.some((l) => l.text.startsWith(`Updating service ${swarmService}`))).to.equal(true);
+    expect((await inspectService()).Spec.TaskTemplate.ContainerSpec.Env).to.include("FEATURE=on");
+    await env.waitForReplicas("app", "1/1");
+    expect(await env.history()).to.deep.equal([
+      { status: "SUCCEEDED", release: "v2" },
+      { status: "SUCCEEDED", release: "v1" },
+    ]);
+    expect(await env.waitForLogLine("app", /^started-v2$/)).to.equal("started-v2");
+
+    await saveEnvironmentScreenshot(page);
+  });
+
+  it("rolls back to the previous successful release, warning that volumes and data are not rolled back", async () => {
+    const env = new EnvironmentPage(page);
+    const offered = await env.openRollback();
+    await page.screenshot({ path: "/tmp/shots/rollback-dialog.png" }); // REVIEW-ONLY
+    expect(offered.warning).to.contain("Volumes and data are NOT rolled back");
+    expect(offered.chosen).to.match(/^v1 · .*previous successful/);
+    await env.confirmRollback(1);
+
+    expect(await env.waitForDeploymentEnd()).to.equal("SUCCEEDED");
+    const [first] = await env.consoleLines();
+    expect(first?.tone).to.equal("warn");
+    expect(first?.text).to.match(/volumes and data are NOT rolled back/i);
+    await page.getByText("running release v1").waitFor();
+    expect((await inspectService()).Spec.TaskTemplate.ContainerSpec.Env ?? []).to.not.include("FEATURE=on");
+    expect((await env.history()).map((h) => `${h.status} ${h.release}`)).to.deep.equal([
+      "SUCCEEDED v1",
+      "SUCCEEDED v2",
+      "SUCCEEDED v1",
+    ]);
+  });
+
+  it("shows a deployment's own page with its whole event log, bookmarkable", async () => {
+    const env = new EnvironmentPage(page);
+    await env.openDeployment(0);
+    expect(new URL(page.url()).pathname).to.match(new RegExp(`^/orgs/${org.orgId}/deployments/[0-9a-f-]{36}$`));
+    await page.getByRole("heading", { level: 1, name: /Rollback to v1/ }).waitFor();
+    const end = page.locator("[data-end]");
+    await end.waitFor();
+    expect(await end.getAttribute("data-end")).to.equal("SUCCEEDED");
+    const before = await env.consoleLines(page.locator("main"));
+    expect(before.length).to.be.greaterThan(3);
+    expect(await page.getByRole("button", { name: "Cancel deployment" }).count()).to.equal(0);
+
+    await page.screenshot({ path: "/tmp/shots/deployment-page.png", fullPage: true }); // REVIEW-ONLY
+    await page.reload();
+    await end.waitFor();
+    expect(await env.consoleLines(page.locator("main"))).to.deep.equal(before);
+    await page.getByRole("link", { name: `← ${stackName} / prod` }).click();
+    await page.getByRole("heading", { level: 1, name: `${stackName} / prod` }).waitFor();
+  });
+
+  it("cancels a deployment that waits for a service that can never be placed: CANCELED", async () => {
+    const env = new EnvironmentPage(page);
+    await uploadFromEnvironment(STUCK, "stuck");
+    await env.deploy(3);
+    await env.waitForConsoleLine(/waiting for services to converge/);
+    await page.waitForTimeout(4000); // REVIEW-ONLY
+    await page.screenshot({ path: "/tmp/shots/stuck.png", fullPage: true }); // REVIEW-ONLY
+    await env.cancelCurrentDeployment();
+    expect(await env.waitForDeploymentEnd()).to.equal("CANCELED");
+    expect((await env.history())[0]).to.deep.equal({ status: "CANCELED", release: "v3" });
+  });
+
+  it("finds the deploys, the scale, the rollback and the cancel in the audit log", async () => {
+    const audit = new AuditPage(page);
+    await audit.navigate("Audit");
+    const all = await audit.actions();
+    expect(all).to.include.members([
+      "deployment.create",
+      "service.scale",
+      "deployment.rollback",
+      "deployment.cancel",
+      "cluster.create",
+    ]);
+    await audit.filterByAction("deployment.*");
+    const deploymentActions = await audit.actions();
+    expect(deploymentActions).to.deep.equal([
+      "deployment.cancel",
+      "deployment.create",
+      "deployment.rollback",
+      "deployment.create",
+      "deployment.create",
+    ]);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * The real side of the browser deploy loop: the agent as a child process and the docker CLI of this machine (a
+ * single-node Swarm manager). Mirrors the setup of test/e2e/deploy.e2e.spec.ts.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { REPO_ROOT } from "./harness.js";
+
+const run = promisify(execFile);
+const AGENT_MAIN = join(REPO_ROOT, "agent/src/main.ts");
+const POLL_MS = 300;
+
+export const TEST_IMAGE = "stackyard/busybox:test";
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+export async function docker(...args: string[]): Promise<string> {
+  return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
+}
+
+/** Builds stackyard/busybox:test (no registry is reachable) and checks that dockerd is a Swarm manager. */
+export async function prepareSwarm(): Promise<void> {
+  await run("bash", [join(REPO_ROOT, "scripts/build-test-image.sh")], { timeout: 170_000 });
+  const swarm = await docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}");
+  if (swarm !== "active true") throw new Error(`dockerd must be a Swarm manager for this suite (got "${swarm}")`);
+}
+
+/** A child process with its output kept for the failure message. */
+export interface AgentProcess {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+export function spawnAgent(args: string[], env: Record<string, string>): AgentProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", AGENT_MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    if (output.length > 500) output.splice(0, output.length - 500);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+export async function stopAgent(agent: AgentProcess | null): Promise<void> {
+  if (!agent || agent.child.exitCode !== null) return;
+  agent.child.kill("SIGTERM");
+  await Promise.race([agent.exited, sleep(15_000)]);
+  if (agent.child.exitCode === null) agent.child.kill("SIGKILL");
+}
+
+/** `docker stack rm`, then waits until its services and networks are gone, and removes its secrets. */
+export async function removeStack(stackName: string): Promise<void> {
+  await docker("stack", "rm", stackName).catch(() => undefined);
+  const label = `label=com.docker.stack.namespace=${stackName}`;
+  await until(
+    `stack ${stackName} to be removed`,
+    async () => {
+      const services = await docker("service", "ls", "-q", "--filter", label);
+      const networks = await docker("network", "ls", "-q", "--filter", label);
+      return services === "" && networks === "" ? true : undefined;
+    },
+    60_000,
+  );
+  const secrets = (await docker("secret", "ls", "--format", "{{.Name}}").catch(() => ""))
+    .split("\n")
+    .filter((name) => name.startsWith(`${stackName}_`));
+  for (const name of secrets) await docker("secret", "rm", name).catch(() => undefined);
+}

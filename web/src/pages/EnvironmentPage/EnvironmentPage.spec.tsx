@@ -1,0 +1,302 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { expect } from "chai";
+import { ApiClient } from "../../api/client.js";
+import type { Deployment, EnvironmentStatus, ReleaseSummary } from "../../api/types.js";
+import {
+  apiError,
+  fakeFetch,
+  json,
+  memoryStore,
+  sseEnd,
+  sseEvent,
+  sseResponse,
+  tokenPair,
+  type RecordedRequest,
+} from "../../../test/fake-fetch.js";
+import { renderApp } from "../../../test/render.js";
+import { consoleDeployment } from "./DeploymentsPanel.js";
+import { previousSuccessfulRelease } from "./EnvironmentPage.js";
+
+const ORG = "11111111-1111-4111-8111-111111111111";
+const ENV = "22222222-2222-4222-8222-222222222222";
+const STACK = "33333333-3333-4333-8333-333333333333";
+const USER = "44444444-4444-4444-8444-444444444444";
+const release = (version: number): ReleaseSummary => ({
+  id: `r${version}`,
+  stackId: STACK,
+  version,
+  sourceType: "upload",
+  sourceRef: `build ${version}`,
+  sha256: "ab".repeat(32),
+  warnings: [],
+  createdBy: USER,
+  createdAt: new Date(Date.now() - version * 60_000).toISOString(),
+});
+const deployment = (id: string, version: number, status: Deployment["status"], kind = "deploy"): Deployment => ({
+  id,
+  environmentId: ENV,
+  releaseId: `r${version}`,
+  releaseVersion: version,
+  kind: kind as Deployment["kind"],
+  status,
+  createdAt: "2026-01-01T10:00:00.000Z",
+  startedAt: "2026-01-01T10:00:01.000Z",
+  finishedAt: status === "SUCCEEDED" ? "2026-01-01T10:00:09.000Z" : null,
+  durationMs: status === "SUCCEEDED" ? 8_000 : null,
+  createdBy: USER,
+  createdByType: "user",
+  errorMessage: null,
+});
+
+const me = {
+  user: { id: USER, orgId: ORG, email: "ops@acme.test", role: "APP_ADMIN", createdAt: "", lastLoginAt: null },
+  org: { id: ORG, name: "acme", createdAt: "" },
+  role: "APP_ADMIN",
+  permissions: ["stacks:read", "stacks:write", "secrets:write", "deployments:read", "deployments:write"],
+  actorType: "user",
+  tokenId: null,
+  orgs: [{ id: ORG, name: "acme", role: "APP_ADMIN", userId: USER }],
+};
+
+const status: EnvironmentStatus = {
+  environmentId: ENV,
+  stackName: "shop",
+  source: "agent",
+  observedAt: "2026-01-01T10:01:00.000Z",
+  ageSeconds: 0,
+  agentError: null,
+  desiredRelease: { id: "r2", version: 2 },
+  inSync: false,
+  missingServices: [],
+  services: [
+    {
+      name: "web",
+      swarmName: "shop_web",
+      image: "nginx:1.27",
+      mode: "replicated",
+      desiredReplicas: 3,
+      runningReplicas: 2,
+      drift: ["replicas 3 ≠ desired 2"],
+      tasks: [
+        {
+          id: "t1",
+          state: "running",
+          desiredState: "running",
+          message: "started",
+          error: null,
+          nodeId: "n1",
+          timestamp: "",
+        },
+        {
+          id: "t2",
+          state: "running",
+          desiredState: "running",
+          message: "started",
+          error: null,
+          nodeId: "n1",
+          timestamp: "",
+        },
+        {
+          id: "t3",
+          state: "pending",
+          desiredState: "running",
+          message: "no suitable node (insufficient memory)",
+          error: null,
+          nodeId: null,
+          timestamp: "",
+        },
+      ],
+    },
+  ],
+};
+
+/** The environment as the API shows it: v2 deployed (after v1), v3 uploaded but not deployed. */
+function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedRequest) => Response } = {}) {
+  return (req: RecordedRequest): Response => {
+    const p = req.path;
+    if (req.method === "POST") {
+      posts.push(req);
+      if (answers.post) return answers.post(req);
+    }
+    if (p === "/v1/auth/refresh") return json(200, tokenPair(1));
+    if (p === "/v1/auth/me") return json(200, me);
+    if (p === `/v1/environments/${ENV}`) {
+      return json(200, {
+        id: ENV,
+        stackId: STACK,
+        name: "staging",
+        clusterId: "c1",
+        deployTimeoutSeconds: 300,
+        createdAt: "",
+        stack: { id: STACK, name: "shop" },
+        cluster: { id: "c1", name: "edge" },
+        currentRelease: release(2),
+        currentDeploymentId: "d2",
+      });
+    }
+    if (p === `/v1/stacks/${STACK}/releases`) return json(200, { items: [release(3), release(2), release(1)] });
+    if (p === `/v1/environments/${ENV}/deployments`) {
+      return json(200, {
+        items: [deployment("d2", 2, "SUCCEEDED"), deployment("d1", 1, "SUCCEEDED")],
+        nextBefore: null,
+      });
+    }
+    if (p === "/v1/deployments/d2/events") {
+      return sseResponse([sseEvent({ seq: 0, message: "queued: deploy of release v2" }), sseEnd("d2", "SUCCEEDED")])
+        .response;
+    }
+    if (p === `/v1/environments/${ENV}/status`) return json(200, status);
+    if (p === `/v1/environments/${ENV}/overlay`) {
+      return json(200, { environmentId: ENV, envJson: {}, composePatchYaml: "", updatedBy: null, updatedAt: "x" });
+    }
+    if (p === `/v1/environments/${ENV}/secrets`) return json(200, { items: [] });
+    if (p === `/v1/environments/${ENV}/diff`) {
+      const to = new URLSearchParams(req.search).get("to") ?? "";
+      const version = Number(to.slice(1));
+      return json(200, {
+        environmentId: ENV,
+        from: { kind: "current", releaseId: "r2", releaseVersion: 2 },
+        to: { kind: "release", releaseId: to, releaseVersion: version },
+        unified: `-    image: nginx:1.27\n+    image: nginx:1.${25 + version}\n`,
+        services: {
+          added: [],
+          removed: [],
+          changed: [{ name: "web", image: { from: "nginx:1.27", to: `nginx:1.${25 + version}` } }],
+        },
+      });
+    }
+    return apiError(404, "NOT_FOUND");
+  };
+}
+
+function open(handler: (req: RecordedRequest) => Response) {
+  const { fetch } = fakeFetch(handler);
+  return renderApp(new ApiClient({ store: memoryStore("refresh-0"), fetch }), `/orgs/${ORG}/environments/${ENV}`);
+}
+
+describe("EnvironmentPage", () => {
+  it("follows the last deployment's console and lists the history, the services and their drift", async () => {
+    open(backend([]));
+    await screen.findByRole("heading", { level: 1, name: "shop / staging" });
+    const current = screen.getByRole("region", { name: "Current deployment" });
+    await within(current).findByText("queued: deploy of release v2");
+    await within(current).findByText("Finished:");
+    expect(within(current).getByRole("heading").textContent).to.match(/^Deploy of v2/);
+
+    const history = screen.getByRole("region", { name: "Deployment history" });
+    const rows = within(history).getAllByRole("row").slice(1);
+    expect(rows.map((r) => r.getAttribute("data-status"))).to.deep.equal(["SUCCEEDED", "SUCCEEDED"]);
+    expect(rows[0]?.textContent).to.contain("you (ops@acme.test)").and.to.contain("8 s");
+
+    const services = screen.getByRole("region", { name: "Services" });
+    const web = await within(services).findByText("shop_web");
+    const row = web.closest("tr")!;
+    expect(row.textContent).to.contain("2/3").and.to.contain("replicas 3 ≠ desired 2");
+    expect(row.textContent).to.contain("pending: no suitable node (insufficient memory)");
+    expect(within(services).getByText("out of sync")).to.exist;
+  });
+
+  it("shows the diff of the chosen release before deploying, and retries with the same Idempotency-Key", async () => {
+    const posts: RecordedRequest[] = [];
+    let attempts = 0;
+    open(
+      backend(posts, {
+        post: () =>
+          ++attempts === 1 ? apiError(503, "SERVICE_UNAVAILABLE") : json(202, deployment("d3", 3, "PENDING")),
+      }),
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Deploy…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
+    await within(dialog).findByText("nginx:1.27 → nginx:1.28");
+    expect(within(dialog).getByRole("heading").textContent).to.equal("What changes: current (v2) → v3");
+
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy v3" }));
+    await within(dialog).findByRole("alert");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy v3" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).to.equal(null));
+
+    const deploys = posts.filter((r) => r.path === `/v1/environments/${ENV}/deployments`);
+    expect(deploys.map((r) => r.body)).to.deep.equal([{ releaseId: "r3" }, { releaseId: "r3" }]);
+    const keys = deploys.map((r) => r.headers.get("idempotency-key"));
+    expect(keys[0]).to.match(/^[0-9a-f-]{36}$/);
+    expect(keys[1], "a retry of the same choice is the same request").to.equal(keys[0]);
+  });
+
+  it("choosing another release gets a new Idempotency-Key", async () => {
+    const posts: RecordedRequest[] = [];
+    open(backend(posts, { post: () => json(202, deployment("d3", 1, "PENDING")) }));
+    fireEvent.click(await screen.findByRole("button", { name: "Deploy…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
+    const select = within(dialog).getByRole("combobox");
+    fireEvent.change(select, { target: { value: "r1" } });
+    await within(dialog).findByText("nginx:1.27 → nginx:1.26");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy v1" }));
+    await waitFor(() => expect(posts).to.have.length(1));
+    expect(posts[0]?.body).to.deep.equal({ releaseId: "r1" });
+  });
+
+  it("warns that volumes and data are not rolled back and preselects the previous successful release", async () => {
+    const posts: RecordedRequest[] = [];
+    open(backend(posts, { post: () => json(202, deployment("d3", 1, "PENDING", "rollback")) }));
+    fireEvent.click(await screen.findByRole("button", { name: "Roll back…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Roll back" });
+    expect(within(dialog).getByTestId("rollback-warning").textContent).to.contain(
+      "Volumes and data are NOT rolled back.",
+    );
+    const select = within(dialog).getByRole<HTMLSelectElement>("combobox");
+    expect(select.value).to.equal("r1");
+    expect(
+      [...select.options].map((o) => o.value),
+      "the deployed release is not offered",
+    ).to.deep.equal(["r3", "r1"]);
+    expect(select.options[select.selectedIndex]?.text).to.contain("previous successful");
+    await within(dialog).findByText("nginx:1.27 → nginx:1.26");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Roll back to v1" }));
+    await waitFor(() => expect(posts).to.have.length(1));
+    expect(posts[0]?.path).to.equal(`/v1/environments/${ENV}/rollback`);
+    expect(posts[0]?.body).to.deep.equal({ releaseId: "r1" });
+    expect(posts[0]?.headers.get("idempotency-key")).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it("scales a service with the number entered", async () => {
+    const posts: RecordedRequest[] = [];
+    open(
+      backend(posts, {
+        post: () =>
+          json(200, { environmentId: ENV, service: "web", swarmService: "shop_web", previousReplicas: 3, replicas: 5 }),
+      }),
+    );
+    const services = await screen.findByRole("region", { name: "Services" });
+    const row = (await within(services).findByText("shop_web")).closest("tr")!;
+    fireEvent.click(within(row).getByRole("button", { name: "Scale" }));
+    const dialog = await screen.findByRole("dialog", { name: "Scale web" });
+    fireEvent.change(within(dialog).getByLabelText("Replicas"), { target: { value: "5" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Scale to 5" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).to.equal(null));
+    expect(posts.map((r) => [r.path, r.body])).to.deep.equal([
+      [`/v1/environments/${ENV}/services/web/scale`, { replicas: 5 }],
+    ]);
+  });
+});
+
+describe("which deployment the environment page follows", () => {
+  it("is the running one, else the oldest queued one, else the newest", () => {
+    const d = (id: string, s: Deployment["status"]) => deployment(id, 1, s);
+    expect(consoleDeployment([d("c", "PENDING"), d("b", "RUNNING"), d("a", "SUCCEEDED")])?.id).to.equal("b");
+    expect(consoleDeployment([d("c", "PENDING"), d("b", "PENDING"), d("a", "FAILED")])?.id).to.equal("b");
+    expect(consoleDeployment([d("b", "FAILED"), d("a", "SUCCEEDED")])?.id).to.equal("b");
+    expect(consoleDeployment([])).to.equal(null);
+  });
+
+  it("rolls back by default to the last successful release before the current one", () => {
+    expect(
+      previousSuccessfulRelease([
+        deployment("d4", 3, "FAILED"),
+        deployment("d3", 2, "SUCCEEDED"),
+        deployment("d2", 2, "SUCCEEDED"),
+        deployment("d1", 1, "SUCCEEDED"),
+      ]),
+    ).to.equal("r1");
+    expect(previousSuccessfulRelease([deployment("d1", 1, "SUCCEEDED")])).to.equal(null);
+  });
+});
