@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Page } from "playwright-core";
 import type { Db } from "../../services/_shared/db.js";
 import { createTestDb } from "../../services/_shared/testing/database.js";
@@ -17,25 +17,19 @@ import { createOrgWithAdmin, TEST_PASSWORD, type TestOrg } from "../../services/
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+import { until } from "../../services/_shared/testing/wait.js";
 import { buildWeb, openBrowser, REPO_ROOT, screenshotFailure, type BrowserSession, type BuiltWeb } from "./harness.js";
 import { AuditPage } from "./pages/AuditPage.js";
 import { ClustersPage } from "./pages/ClustersPage.js";
 import { EnvironmentPage } from "./pages/EnvironmentPage.js";
 import { LoginPage } from "./pages/LoginPage.js";
 import { StacksPage } from "./pages/StacksPages.js";
-import {
-  docker,
-  prepareSwarm,
-  removeStack,
-  spawnAgent,
-  stopAgent,
-  TEST_IMAGE,
-  until,
-  type AgentProcess,
-} from "./swarm.js";
-import { startWebServer, type WebServer } from "./web-server.js";
+import { docker, prepareSwarm, removeStack, spawnAgent, stopAgent, TEST_IMAGE, type AgentProcess } from "./swarm.js";
 
-const SCREENSHOT = join(REPO_ROOT, "docs/screenshots/environment.png");
+/** The README's screenshot is refreshed only on request, so a test run leaves the tree clean. */
+const SCREENSHOT = process.env.STACKYARD_UPDATE_SCREENSHOTS
+  ? join(REPO_ROOT, "docs/screenshots/environment.png")
+  : join(REPO_ROOT, "test-artifacts/environment.png");
 
 function compose(opts: { command: string[]; replicas: number; env?: Record<string, string>; constraint?: string }) {
   const env = opts.env
@@ -63,7 +57,7 @@ const STUCK = compose({ command: ["sleep", "3600"], replicas: 1, constraint: "no
 
 /** The README's picture: the environment page from its header to the end of the deployment history. */
 async function saveEnvironmentScreenshot(page: Page): Promise<void> {
-  await mkdir(join(REPO_ROOT, "docs/screenshots"), { recursive: true });
+  await mkdir(dirname(SCREENSHOT), { recursive: true });
   const history = await page.getByRole("region", { name: "Deployment history" }).boundingBox();
   if (!history) throw new Error("the deployment history is not on screen");
   const height = Math.ceil(history.y + history.height + 16);
@@ -89,13 +83,11 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
   let nats: TestNatsServer;
   let platform: TestPlatform;
   let org: TestOrg;
-  let web: WebServer;
   let built: BuiltWeb | undefined;
   let session: BrowserSession | undefined;
   let page: Page;
   let stateDir: string | undefined;
   let agent: AgentProcess | null = null;
-  let stackDeployed = false;
 
   const inspectService = async (): Promise<ServiceSpec> =>
     (JSON.parse(await docker("service", "inspect", swarmService)) as ServiceSpec[])[0]!;
@@ -118,9 +110,9 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     built = await buildWeb();
     db = await createTestDb();
     nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats);
+    // The gateway serves the build, as in production.
+    platform = await startTestPlatform(nats, { WEB_DIST_DIR: built.distDir });
     org = await createOrgWithAdmin(new ContractClient(platform.baseUrl));
-    web = await startWebServer({ distDir: built.distDir, apiBaseUrl: platform.baseUrl });
     session = await openBrowser();
     page = session.page;
     stateDir = await mkdtemp(join(tmpdir(), "stackyard-ui-agent-"));
@@ -137,8 +129,7 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     this.timeout(120_000);
     await session?.close();
     await stopAgent(agent);
-    if (stackDeployed) await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
-    await web?.close();
+    await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
     await platform?.stop();
     await nats?.stop();
     await db?.destroy();
@@ -147,7 +138,7 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
   });
 
   it("logs in, adds a cluster and registers a real agent with the token the UI shows", async () => {
-    const login = new LoginPage(page, web.url);
+    const login = new LoginPage(page, platform.baseUrl);
     await login.goto("/");
     await login.login(org.admin.email, TEST_PASSWORD);
     const clusters = new ClustersPage(page);
@@ -171,6 +162,7 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
         return (await clusters.statusOf(clusterName)) === "online" ? true : undefined;
       },
       30_000,
+      1_000,
     );
   });
 
@@ -189,7 +181,6 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
   it("deploys release 1 after showing its diff; the live console reaches SUCCEEDED and the service runs", async () => {
     const env = new EnvironmentPage(page);
     const changes = await env.deploy(1);
-    stackDeployed = true;
     expect(changes.join("\n")).to.match(/added\s+app/);
 
     expect(await env.waitForDeploymentEnd()).to.equal("SUCCEEDED");
@@ -245,7 +236,6 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
   it("rolls back to the previous successful release, warning that volumes and data are not rolled back", async () => {
     const env = new EnvironmentPage(page);
     const offered = await env.openRollback();
-    await page.screenshot({ path: "/tmp/shots/rollback-dialog.png" }); // REVIEW-ONLY
     expect(offered.warning).to.contain("Volumes and data are NOT rolled back");
     expect(offered.chosen).to.match(/^v1 · .*previous successful/);
     await env.confirmRollback(1);
@@ -275,7 +265,6 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     expect(before.length).to.be.greaterThan(3);
     expect(await page.getByRole("button", { name: "Cancel deployment" }).count()).to.equal(0);
 
-    await page.screenshot({ path: "/tmp/shots/deployment-page.png", fullPage: true }); // REVIEW-ONLY
     await page.reload();
     await end.waitFor();
     expect(await env.consoleLines(page.locator("main"))).to.deep.equal(before);
@@ -288,8 +277,6 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     await uploadFromEnvironment(STUCK, "stuck");
     await env.deploy(3);
     await env.waitForConsoleLine(/waiting for services to converge/);
-    await page.waitForTimeout(4000); // REVIEW-ONLY
-    await page.screenshot({ path: "/tmp/shots/stuck.png", fullPage: true }); // REVIEW-ONLY
     await env.cancelCurrentDeployment();
     expect(await env.waitForDeploymentEnd()).to.equal("CANCELED");
     expect((await env.history())[0]).to.deep.equal({ status: "CANCELED", release: "v3" });

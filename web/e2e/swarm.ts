@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { sleep, until } from "../../services/_shared/testing/wait.js";
 import { REPO_ROOT } from "./harness.js";
 
 const run = promisify(execFile);
@@ -12,25 +13,6 @@ const AGENT_MAIN = join(REPO_ROOT, "agent/src/main.ts");
 const POLL_MS = 300;
 
 export const TEST_IMAGE = "stackyard/busybox:test";
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    }
-    await sleep(POLL_MS);
-  }
-}
 
 export async function docker(...args: string[]): Promise<string> {
   return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
@@ -86,6 +68,7 @@ export async function removeStack(stackName: string): Promise<void> {
       return services === "" && networks === "" ? true : undefined;
     },
     60_000,
+    POLL_MS,
   );
   const secrets = (await docker("secret", "ls", "--format", "{{.Name}}").catch(() => ""))
     .split("\n")

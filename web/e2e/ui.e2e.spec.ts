@@ -22,7 +22,6 @@ import { EnvironmentPage } from "./pages/EnvironmentPage.js";
 import { LoginPage } from "./pages/LoginPage.js";
 import { StacksPage } from "./pages/StacksPages.js";
 import { TokensPage } from "./pages/TokensPage.js";
-import { startWebServer, type WebServer } from "./web-server.js";
 
 const COMPOSE_V1 = "services:\n  web:\n    image: nginx:1.26\n";
 const COMPOSE_V2 =
@@ -33,7 +32,6 @@ describe("web UI in a real browser (real control plane)", function () {
   let db: Db;
   let nats: TestNatsServer;
   let platform: TestPlatform;
-  let web: WebServer;
   let built: BuiltWeb | undefined;
   let session: BrowserSession | undefined;
   let page: Page;
@@ -44,9 +42,9 @@ describe("web UI in a real browser (real control plane)", function () {
     built = await buildWeb();
     db = await createTestDb();
     nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats);
+    // The gateway serves the build, as in production.
+    platform = await startTestPlatform(nats, { WEB_DIST_DIR: built.distDir });
     org = await createOrgWithAdmin(new ContractClient(platform.baseUrl), uniqueName("ui"));
-    web = await startWebServer({ distDir: built.distDir, apiBaseUrl: platform.baseUrl });
     session = await openBrowser();
     page = session.page;
   });
@@ -57,7 +55,6 @@ describe("web UI in a real browser (real control plane)", function () {
 
   after(async () => {
     await session?.close();
-    await web?.close();
     await platform?.stop();
     await nats?.stop();
     await db?.destroy();
@@ -65,7 +62,7 @@ describe("web UI in a real browser (real control plane)", function () {
   });
 
   it("refuses a wrong password and says so", async () => {
-    const login = new LoginPage(page, web.url);
+    const login = new LoginPage(page, platform.baseUrl);
     await login.goto("/");
     expect(new URL(page.url()).pathname).to.equal("/login");
     await login.submit(org.admin.email, "not the password");
@@ -73,7 +70,7 @@ describe("web UI in a real browser (real control plane)", function () {
   });
 
   it("logs in and lands on the clusters page of the org", async () => {
-    const login = new LoginPage(page, web.url);
+    const login = new LoginPage(page, platform.baseUrl);
     await login.submit(org.admin.email, TEST_PASSWORD);
     await page.waitForURL(`**/orgs/${org.orgId}/clusters`);
     await page.getByText("No clusters yet.").waitFor();
@@ -194,7 +191,7 @@ describe("web UI in a real browser (real control plane)", function () {
     const bookmarked = new URL(page.url());
     await audit.logout();
     await page.goto(bookmarked.toString());
-    const login = new LoginPage(page, web.url);
+    const login = new LoginPage(page, platform.baseUrl);
     await page.getByRole("form", { name: "Log in" }).waitFor();
     await login.login(org.admin.email, TEST_PASSWORD);
     await page.waitForURL((u) => u.pathname === bookmarked.pathname && u.search === bookmarked.search);

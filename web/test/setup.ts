@@ -15,7 +15,17 @@ for (const key of Object.getOwnPropertyNames(dom.window)) {
   if (key in globalThis) continue;
   globals[key] = win[key];
 }
-for (const key of ["window", "document", "navigator", "localStorage", "sessionStorage", "location", "history"]) {
+// FormData too: React builds one from a submitted <form>, which must be jsdom's element for jsdom's FormData.
+for (const key of [
+  "window",
+  "document",
+  "navigator",
+  "localStorage",
+  "sessionStorage",
+  "location",
+  "history",
+  "FormData",
+]) {
   Object.defineProperty(globalThis, key, { value: win[key], configurable: true, writable: true });
 }
 // Tells React that updates in tests are wrapped in act() by Testing Library.

@@ -91,7 +91,6 @@ export class EnvironmentPage extends Shell {
     await this.choose(dialog, version);
     await dialog.getByRole("heading", { name: /^What changes:/ }).waitFor();
     const changes = await dialog.locator(".service-diff > li").allInnerTexts();
-    await this.page.screenshot({ path: `/tmp/shots/deploy-dialog-${version}.png` }); // REVIEW-ONLY
     await dialog.getByRole("button", { name: `Deploy v${version}` }).click();
     await dialog.waitFor({ state: "detached" });
     await this.currentDeployment()
@@ -176,7 +175,6 @@ export class EnvironmentPage extends Shell {
     await this.service(name).getByRole("button", { name: "Scale" }).click();
     const dialog = this.page.getByRole("dialog", { name: `Scale ${name}` });
     await dialog.getByLabel("Replicas").fill(String(replicas));
-    await this.page.screenshot({ path: "/tmp/shots/scale-dialog.png" }); // REVIEW-ONLY
     await dialog.getByRole("button", { name: `Scale to ${replicas}` }).click();
     // The API answers once the tasks run.
     await dialog.waitFor({ state: "detached", timeout: 60_000 });
@@ -191,7 +189,6 @@ export class EnvironmentPage extends Shell {
       await dialog.getByRole("button", { name: "Refresh" }).waitFor();
       const line = dialog.locator(".console-msg", { hasText: pattern }).first();
       if (await line.count()) {
-        await this.page.screenshot({ path: "/tmp/shots/logs-dialog.png" }); // REVIEW-ONLY
         const text = await line.innerText();
         await dialog.getByRole("button", { name: "Done" }).click();
         return text;

@@ -35,10 +35,14 @@ function detailOf(event: DeploymentEvent): string | undefined {
 /** The live event log of one deployment (SSE), from its first event to its end. */
 export function DeploymentConsole(props: {
   deploymentId: string;
+  onEvent?: (event: DeploymentEvent) => void;
   onEnd?: (end: DeploymentEnd) => void;
   tall?: boolean;
 }) {
-  const stream = useDeploymentEvents(props.deploymentId, props.onEnd);
+  const stream = useDeploymentEvents(props.deploymentId, {
+    ...(props.onEvent ? { onEvent: props.onEvent } : {}),
+    ...(props.onEnd ? { onEnd: props.onEnd } : {}),
+  });
   return <ConsoleView stream={stream} tall={props.tall ?? false} />;
 }
 

@@ -3,7 +3,8 @@ import { useEffect, useState } from "react";
 export function formatAge(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
   const suffix = ms >= 0 ? "ago" : "from now";
-  if (s < 10) return ms >= 0 ? "just now" : "in a few seconds";
+  // Server and browser clocks differ a little; a moment "from now" is just now.
+  if (s < 10) return "just now";
   if (s < 60) return `${s} s ${suffix}`;
   const m = Math.round(s / 60);
   if (m < 60) return `${m} min ${suffix}`;

@@ -139,17 +139,17 @@ function streamReducer(s: DeploymentStream, a: StreamAction): DeploymentStream {
 /**
  * The events of a deployment, live. Each mount replays the stream from its first event, so a reloaded page shows
  * the whole log and then follows it; within a mount, a dropped connection resumes after the last seq seen.
- * `onEnd` is called once, with the final status, when the stream ends.
+ * `onEvent` is called for every event as it arrives, `onEnd` once with the final status.
  */
 export function useDeploymentEvents(
   deploymentId: string | null,
-  onEnd?: (end: DeploymentEnd) => void,
+  callbacks: { onEvent?: (event: DeploymentEvent) => void; onEnd?: (end: DeploymentEnd) => void } = {},
 ): DeploymentStream {
   const client = useApiClient();
   const [stream, dispatch] = useReducer(streamReducer, initialStream);
-  const onEndRef = useRef(onEnd);
+  const callbacksRef = useRef(callbacks);
   useEffect(() => {
-    onEndRef.current = onEnd;
+    callbacksRef.current = callbacks;
   });
   useEffect(() => {
     dispatch({ type: "reset" });
@@ -159,10 +159,13 @@ export function useDeploymentEvents(
       client,
       deploymentId,
       {
-        onEvent: (event) => dispatch({ type: "event", event }),
+        onEvent: (event) => {
+          dispatch({ type: "event", event });
+          callbacksRef.current.onEvent?.(event);
+        },
         onEnd: (end) => {
           dispatch({ type: "end", end });
-          onEndRef.current?.(end);
+          callbacksRef.current.onEnd?.(end);
         },
         onState: (state, error) => dispatch({ type: "state", state, error }),
       },

@@ -1,6 +1,6 @@
 import { Link } from "react-router-dom";
 import type { DeploymentEnd } from "../../api/deployment-events.js";
-import { isDeploymentActive, type Deployment } from "../../api/types.js";
+import { isDeploymentActive, type Deployment, type DeploymentEvent } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { DeploymentConsole } from "../../components/DeploymentConsole.js";
 import { formatDuration, RelativeTime } from "../../components/RelativeTime.js";
@@ -32,6 +32,7 @@ export function CurrentDeployment(props: {
   deploymentHref: (id: string) => string;
   canCancel: boolean;
   onCancel: (d: Deployment) => void;
+  onEvent: (event: DeploymentEvent) => void;
   onEnd: (end: DeploymentEnd) => void;
 }) {
   return (
@@ -63,7 +64,7 @@ export function CurrentDeployment(props: {
               By {props.actorName(d)} · <RelativeTime iso={d.createdAt} /> · {durationText(d)}
             </p>
             {d.errorMessage && <p className="deployment-error">{d.errorMessage}</p>}
-            <DeploymentConsole key={d.id} deploymentId={d.id} onEnd={props.onEnd} />
+            <DeploymentConsole key={d.id} deploymentId={d.id} onEvent={props.onEvent} onEnd={props.onEnd} />
           </div>
         )
       }

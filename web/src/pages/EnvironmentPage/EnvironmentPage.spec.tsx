@@ -114,7 +114,7 @@ const status: EnvironmentStatus = {
 function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedRequest) => Response } = {}) {
   return (req: RecordedRequest): Response => {
     const p = req.path;
-    if (req.method === "POST") {
+    if (req.method === "POST" && !p.startsWith("/v1/auth/")) {
       posts.push(req);
       if (answers.post) return answers.post(req);
     }
@@ -208,7 +208,7 @@ describe("EnvironmentPage", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Deploy…" }));
     const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
     await within(dialog).findByText("nginx:1.27 → nginx:1.28");
-    expect(within(dialog).getByRole("heading").textContent).to.equal("What changes: current (v2) → v3");
+    expect(within(dialog).getByRole("heading", { level: 3 }).textContent).to.equal("What changes: current (v2) → v3");
 
     fireEvent.click(within(dialog).getByRole("button", { name: "Deploy v3" }));
     await within(dialog).findByRole("alert");
@@ -224,15 +224,26 @@ describe("EnvironmentPage", () => {
 
   it("choosing another release gets a new Idempotency-Key", async () => {
     const posts: RecordedRequest[] = [];
-    open(backend(posts, { post: () => json(202, deployment("d3", 1, "PENDING")) }));
+    open(
+      backend(posts, {
+        post: (req) =>
+          (req.body as { releaseId: string }).releaseId === "r3"
+            ? apiError(503, "SERVICE_UNAVAILABLE")
+            : json(202, deployment("d3", 1, "PENDING")),
+      }),
+    );
     fireEvent.click(await screen.findByRole("button", { name: "Deploy…" }));
     const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
-    const select = within(dialog).getByRole("combobox");
-    fireEvent.change(select, { target: { value: "r1" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy v3" }));
+    await within(dialog).findByRole("alert");
+    fireEvent.change(within(dialog).getByRole("combobox"), { target: { value: "r1" } });
     await within(dialog).findByText("nginx:1.27 → nginx:1.26");
     fireEvent.click(within(dialog).getByRole("button", { name: "Deploy v1" }));
-    await waitFor(() => expect(posts).to.have.length(1));
-    expect(posts[0]?.body).to.deep.equal({ releaseId: "r1" });
+    await waitFor(() => expect(screen.queryByRole("dialog")).to.equal(null));
+    expect(posts.map((r) => r.body)).to.deep.equal([{ releaseId: "r3" }, { releaseId: "r1" }]);
+    const [first, second] = posts.map((r) => r.headers.get("idempotency-key"));
+    expect(second).to.match(/^[0-9a-f-]{36}$/);
+    expect(second, "a different request must not reuse the key").to.not.equal(first);
   });
 
   it("warns that volumes and data are not rolled back and preselects the previous successful release", async () => {

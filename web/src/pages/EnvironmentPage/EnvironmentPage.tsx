@@ -1,4 +1,4 @@
-import { useCallback, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 import { useParams } from "react-router-dom";
 import {
   useCancelDeployment,
@@ -35,6 +35,7 @@ import { SecretDialog, SecretsPanel } from "./SecretsPanel.js";
 import { LogsDialog, ScaleDialog, ServicesPanel } from "./ServicesPanel.js";
 
 export const HISTORY_PAGE_SIZE = 10;
+const PROGRESS_REFRESH_MS = 1_000;
 
 /** The release a rollback goes back to by default, as the API picks it: the last successful one before the current. */
 export function previousSuccessfulRelease(newestFirst: readonly Deployment[]): string | null {
@@ -81,6 +82,14 @@ export function EnvironmentPage() {
   const { mutate: refreshHistory } = history;
   const { mutate: refreshEnv } = env;
   const { mutate: refreshStatus } = status;
+  // The list is polled; a queued deployment that starts shows it first in its events, so they prompt a refresh.
+  const lastProgressRefresh = useRef(0);
+  const currentStatus = current?.status;
+  const onDeploymentEvent = useCallback(() => {
+    if (currentStatus !== "PENDING" || Date.now() - lastProgressRefresh.current < PROGRESS_REFRESH_MS) return;
+    lastProgressRefresh.current = Date.now();
+    void refreshHistory();
+  }, [currentStatus, refreshHistory]);
   const onDeploymentEnd = useCallback(() => {
     void refreshHistory();
     void refreshEnv();
@@ -153,6 +162,7 @@ export function EnvironmentPage() {
             deploymentHref={(id) => paths.deployment(orgId, id)}
             canCancel={canDeploy}
             onCancel={setCanceling}
+            onEvent={onDeploymentEvent}
             onEnd={onDeploymentEnd}
           />
         }

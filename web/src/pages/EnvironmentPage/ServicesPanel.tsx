@@ -272,7 +272,8 @@ export function LogsDialog(props: {
               ))}
             </ol>
             <p className="muted small">
-              {logs.lines.length} lines{logs.truncated ? " (cut to the size limit)" : ""}; stderr in red.
+              {logs.lines.length} line{logs.lines.length === 1 ? "" : "s"}
+              {logs.truncated ? " (cut to the size limit)" : ""}; stderr in red.
             </p>
           </>
         )}
