@@ -122,9 +122,9 @@ describe("web UI in a real browser (real control plane)", function () {
     expect(await page.getByLabel("Variables").inputValue()).to.equal("LOG_LEVEL=debug\n\n[web]\nPORT=8080\n");
 
     await env.addSecret("db_password", "s3cret-value-1", "web");
-    expect(await env.secretVersion("db_password")).to.equal("v1");
+    expect(await env.waitForSecretVersion("db_password", "v1")).to.equal("v1");
     await env.rotateSecret("db_password", "s3cret-value-2");
-    expect(await env.secretVersion("db_password")).to.equal("v2");
+    expect(await env.waitForSecretVersion("db_password", "v2")).to.equal("v2");
     expect(await page.content()).not.to.contain("s3cret-value");
     await env.addSecret("unused", "x", "");
     await env.deleteSecret("unused");

@@ -46,8 +46,11 @@ export class EnvironmentPage extends Shell {
     await this.page.locator(`tr[data-secret="${name}"]`).waitFor({ state: "detached" });
   }
 
-  secretVersion(name: string): Promise<string> {
-    return this.page.locator(`tr[data-secret="${name}"] td:nth-child(3)`).innerText();
+  /** The list refreshes after the dialog closes: wait for the version to show rather than reading it at once. */
+  async waitForSecretVersion(name: string, version: string, timeoutMs = 10_000): Promise<string> {
+    const cell = this.page.locator(`tr[data-secret="${name}"] td:nth-child(3)`, { hasText: version });
+    await cell.waitFor({ timeout: timeoutMs });
+    return cell.innerText();
   }
 
   /** Opens the diff of `version` against what is deployed. */
