@@ -7,25 +7,27 @@
  * The stack is named `e2e<random>`; `after` removes it, its networks and its secrets.
  */
 import { expect } from "chai";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { Db } from "../../services/_shared/db.js";
 import { createTestDb } from "../../services/_shared/testing/database.js";
 import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+import {
+  docker,
+  prepareSwarm,
+  removeStack,
+  spawnAgent,
+  stopAgent,
+  testStackCompose as compose,
+  type AgentProcess,
+} from "../../services/_shared/testing/swarm.js";
 import { sleep, until as untilEvery } from "../../services/_shared/testing/wait.js";
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const AGENT_MAIN = join(ROOT, "agent/src/main.ts");
-const IMAGE = "stackyard/busybox:test";
 const OFFLINE_AFTER_SECONDS = 6;
 const SECRET_NAME = "db_password";
 const SECRET_VALUE = `e2e-secret-${randomBytes(12).toString("hex")}`;
@@ -58,10 +60,6 @@ interface ServiceSpec {
       ContainerSpec: { Env?: string[]; Command?: string[]; Secrets?: Array<{ SecretName: string }> };
     };
   };
-}
-
-async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
 }
 
 /** One SSE message block (`id:`, `event:`, `data:` lines); null for a keep-alive comment. */
@@ -127,49 +125,6 @@ async function waitForSseEvent(
 }
 
 /** A child process with its output kept for the failure message. */
-interface AgentProcess {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-function spawnAgent(args: string[], env: Record<string, string>): AgentProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", AGENT_MAIN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-    if (output.length > 500) output.splice(0, output.length - 500);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output, exited };
-}
-
-function compose(opts: { command: string[]; replicas: number; env?: Record<string, string>; constraint?: string }) {
-  const env = opts.env
-    ? `    environment:\n${Object.entries(opts.env)
-        .map(([k, v]) => `      ${k}: "${v}"`)
-        .join("\n")}\n`
-    : "";
-  const placement = opts.constraint ? `      placement:\n        constraints: ["${opts.constraint}"]\n` : "";
-  // A 1 s stop grace (sleep as PID 1 ignores SIGTERM) and 1 s update monitor keep every rollout short.
-  return `services:
-  app:
-    image: ${IMAGE}
-    command: ${JSON.stringify(opts.command)}
-${env}    stop_grace_period: 1s
-    deploy:
-      replicas: ${opts.replicas}
-      update_config: { parallelism: 2, monitor: 1s }
-      restart_policy: { condition: any, delay: 1s }
-${placement}`;
-}
-
 describe("the deploy loop on a real single-node Swarm (real agent, real control plane)", function () {
   this.timeout(120_000);
   const stackName = `e2e${randomBytes(4).toString("hex")}`;
@@ -229,9 +184,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
 
   before(async function () {
     this.timeout(180_000);
-    await run("bash", [join(ROOT, "scripts/build-test-image.sh")], { timeout: 170_000 });
-    const swarm = await docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}");
-    if (swarm !== "active true") throw new Error(`dockerd must be a Swarm manager for this suite (got "${swarm}")`);
+    await prepareSwarm();
 
     db = await createTestDb();
     nats = await startTestNatsServer();
@@ -299,37 +252,8 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
 
   after(async function () {
     this.timeout(120_000);
-    if (agent && agent.child.exitCode === null) {
-      agent.child.kill("SIGTERM");
-      await Promise.race([agent.exited, sleep(15_000)]);
-      if (agent.child.exitCode === null) agent.child.kill("SIGKILL");
-    }
-    await docker("stack", "rm", stackName).catch(() => undefined);
-    await until(
-      `stack ${stackName} to be removed`,
-      async () => {
-        const services = await docker(
-          "service",
-          "ls",
-          "-q",
-          "--filter",
-          `label=com.docker.stack.namespace=${stackName}`,
-        );
-        const networks = await docker(
-          "network",
-          "ls",
-          "-q",
-          "--filter",
-          `label=com.docker.stack.namespace=${stackName}`,
-        );
-        return services === "" && networks === "" ? true : undefined;
-      },
-      60_000,
-    ).catch((err: unknown) => console.error(String(err)));
-    const secrets = (await docker("secret", "ls", "--format", "{{.Name}}").catch(() => ""))
-      .split("\n")
-      .filter((name) => name.startsWith(`${stackName}_`));
-    for (const name of secrets) await docker("secret", "rm", name).catch(() => undefined);
+    await stopAgent(agent);
+    await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
     await platform?.stop();
     await nats?.stop();
     await db?.destroy();

@@ -24,32 +24,22 @@ import { ClustersPage } from "./pages/ClustersPage.js";
 import { EnvironmentPage } from "./pages/EnvironmentPage.js";
 import { LoginPage } from "./pages/LoginPage.js";
 import { StacksPage } from "./pages/StacksPages.js";
-import { docker, prepareSwarm, removeStack, spawnAgent, stopAgent, TEST_IMAGE, type AgentProcess } from "./swarm.js";
+import {
+  docker,
+  prepareSwarm,
+  removeStack,
+  spawnAgent,
+  stopAgent,
+  testStackCompose,
+  type AgentProcess,
+} from "../../services/_shared/testing/swarm.js";
 
 /** The README's screenshot is refreshed only on request, so a test run leaves the tree clean. */
 const SCREENSHOT = process.env.STACKYARD_UPDATE_SCREENSHOTS
   ? join(REPO_ROOT, "docs/screenshots/environment.png")
   : join(REPO_ROOT, "test-artifacts/environment.png");
 
-function compose(opts: { command: string[]; replicas: number; env?: Record<string, string>; constraint?: string }) {
-  const env = opts.env
-    ? `    environment:\n${Object.entries(opts.env)
-        .map(([k, v]) => `      ${k}: "${v}"`)
-        .join("\n")}\n`
-    : "";
-  const placement = opts.constraint ? `      placement:\n        constraints: ["${opts.constraint}"]\n` : "";
-  // A 1 s stop grace (sleep as PID 1 ignores SIGTERM) and 1 s update monitor keep every rollout short.
-  return `services:
-  app:
-    image: ${TEST_IMAGE}
-    command: ${JSON.stringify(opts.command)}
-${env}    stop_grace_period: 1s
-    deploy:
-      replicas: ${opts.replicas}
-      update_config: { parallelism: 2, monitor: 1s }
-      restart_policy: { condition: any, delay: 1s }
-${placement}`;
-}
+const compose = testStackCompose;
 
 const V1 = compose({ command: ["sleep", "3600"], replicas: 1 });
 const V2 = compose({ command: ["sh", "-c", "echo started-v2; exec sleep 3600"], replicas: 1, env: { FEATURE: "on" } });

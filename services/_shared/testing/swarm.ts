@@ -1,12 +1,12 @@
 /**
- * The real side of the browser deploy loop: the agent as a child process and the docker CLI of this machine (a
- * single-node Swarm manager). Mirrors the setup of test/e2e/deploy.e2e.spec.ts.
+ * The real side of the end-to-end suites (test/e2e and the browser deploy loop): the agent as a child process,
+ * the docker CLI of this machine (a single-node Swarm manager) and the locally built test image.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { sleep, until } from "../../services/_shared/testing/wait.js";
-import { REPO_ROOT } from "./harness.js";
+import { REPO_ROOT } from "../paths.js";
+import { sleep, until } from "./wait.js";
 
 const run = promisify(execFile);
 const AGENT_MAIN = join(REPO_ROOT, "agent/src/main.ts");
@@ -74,4 +74,30 @@ export async function removeStack(stackName: string): Promise<void> {
     .split("\n")
     .filter((name) => name.startsWith(`${stackName}_`));
   for (const name of secrets) await docker("secret", "rm", name).catch(() => undefined);
+}
+
+/** A one-service stack on the test image; short stop grace and update monitor keep every rollout quick. */
+export function testStackCompose(opts: {
+  command: string[];
+  replicas: number;
+  env?: Record<string, string>;
+  constraint?: string;
+}): string {
+  const env = opts.env
+    ? `    environment:\n${Object.entries(opts.env)
+        .map(([k, v]) => `      ${k}: "${v}"`)
+        .join("\n")}\n`
+    : "";
+  const placement = opts.constraint ? `      placement:\n        constraints: ["${opts.constraint}"]\n` : "";
+  // sleep as PID 1 ignores SIGTERM: a 1 s stop grace and a 1 s update monitor keep rollouts short.
+  return `services:
+  app:
+    image: ${TEST_IMAGE}
+    command: ${JSON.stringify(opts.command)}
+${env}    stop_grace_period: 1s
+    deploy:
+      replicas: ${opts.replicas}
+      update_config: { parallelism: 2, monitor: 1s }
+      restart_policy: { condition: any, delay: 1s }
+${placement}`;
 }
