@@ -237,12 +237,30 @@ describe("stacks, environments, releases, overlays, secrets, render and diff (re
       expect(before.body.currentRelease).to.equal(null);
       const r1 = await upload(stack.id, RELEASE_1);
       const r2 = await upload(stack.id, RELEASE_2);
+      type StackDetail = {
+        environments: Array<{ id: string; lastDeployment: { status: string; releaseVersion: number } | null }>;
+      };
+      const never = await api.get<StackDetail>(`/v1/orgs/${org.orgId}/stacks/${stack.id}`, org.admin.auth);
+      expect(never.body.environments.find((e) => e.id === envId)?.lastDeployment).to.equal(null);
       await db("deployments").insert([
-        { org_id: org.orgId, environment_id: envId, release_id: r1.id, status: "SUCCEEDED", finished_at: new Date() },
+        {
+          org_id: org.orgId,
+          environment_id: envId,
+          release_id: r1.id,
+          status: "SUCCEEDED",
+          finished_at: new Date(),
+          created_at: new Date(Date.now() - 1000),
+        },
         { org_id: org.orgId, environment_id: envId, release_id: r2.id, status: "FAILED", finished_at: new Date() },
       ]);
       const after = await api.get<Detail>(`/v1/environments/${envId}`, org.admin.auth);
       expect(after.body.currentRelease?.id).to.equal(r1.id);
+      // The stack page shows each environment's newest deployment, whatever its outcome.
+      const listed = await api.get<StackDetail>(`/v1/orgs/${org.orgId}/stacks/${stack.id}`, org.admin.auth);
+      expect(listed.body.environments.find((e) => e.id === envId)?.lastDeployment).to.deep.include({
+        status: "FAILED",
+        releaseVersion: 2,
+      });
       expect((await api.get(`/v1/environments/${envId}`, other.admin.auth)).status).to.equal(404);
     });
   });

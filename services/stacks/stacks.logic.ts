@@ -77,9 +77,35 @@ export async function getStack(scope: TenantScope, stackId: string) {
     listReleases(scope.db, scope.orgId, stackId, { limit: 1 }),
   ]);
   const release = latest[0];
+  // The newest deployment of each environment, in one query.
+  const last = (await scope
+    .from("deployments")
+    .join("stack_releases", "stack_releases.id", "deployments.release_id")
+    .whereIn(
+      "deployments.environment_id",
+      environments.map((e) => e.id),
+    )
+    .distinctOn("deployments.environment_id")
+    .orderBy([{ column: "deployments.environment_id" }, { column: "deployments.created_at", order: "desc" }])
+    .select(
+      "deployments.environment_id",
+      "deployments.id",
+      "deployments.status",
+      "deployments.created_at",
+      "stack_releases.version",
+    )) as Array<{ environment_id: string; id: string; status: string; created_at: Date; version: number }>;
+  const lastByEnvironment = new Map(last.map((d) => [d.environment_id, d]));
   return {
     ...stackView(stack),
-    environments: environments.map(environmentView),
+    environments: environments.map((e) => {
+      const d = lastByEnvironment.get(e.id);
+      return {
+        ...environmentView(e),
+        lastDeployment: d
+          ? { id: d.id, status: d.status, releaseVersion: d.version, createdAt: d.created_at.toISOString() }
+          : null,
+      };
+    }),
     latestRelease: release ? releaseSummaryView(release) : null,
   };
 }

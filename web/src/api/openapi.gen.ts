@@ -808,7 +808,7 @@ export interface components {
       createdAt: components["schemas"]["Timestamp"];
     };
     StackDetail: components["schemas"]["Stack"] & {
-      environments: components["schemas"]["Environment"][];
+      environments: components["schemas"]["StackEnvironment"][];
       latestRelease: components["schemas"]["ReleaseSummary"] | null;
     };
     Environment: {
@@ -821,6 +821,17 @@ export interface components {
       clusterId: string;
       deployTimeoutSeconds: number;
       createdAt: components["schemas"]["Timestamp"];
+    };
+    StackEnvironment: components["schemas"]["Environment"] & {
+      /** @description The environment's newest deployment, whatever its status (null before the first) */
+      lastDeployment: null | {
+        /** Format: uuid */
+        id: string;
+        /** @enum {unknown} */
+        status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        releaseVersion: number;
+        createdAt: components["schemas"]["Timestamp"];
+      };
     };
     EnvironmentDetail: components["schemas"]["Environment"] & {
       stack: {

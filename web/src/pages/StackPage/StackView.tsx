@@ -3,6 +3,7 @@ import type { Environment, ReleaseSummary, StackDetail } from "../../api/types.j
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { formatDateTime, RelativeTime } from "../../components/RelativeTime.js";
+import { StatusBadge } from "../../components/StatusBadge.js";
 
 export function StackView(props: {
   stack: AsyncState<StackDetail>;
@@ -61,6 +62,7 @@ export function StackView(props: {
                     <tr>
                       <th>Name</th>
                       <th>Cluster</th>
+                      <th>Last deployment</th>
                       <th>Deploy timeout</th>
                       <th>Created</th>
                     </tr>
@@ -72,6 +74,16 @@ export function StackView(props: {
                           <Link to={props.environmentHref(e)}>{e.name}</Link>
                         </td>
                         <td>{props.clusterName(e.clusterId)}</td>
+                        <td>
+                          {e.lastDeployment ? (
+                            <>
+                              v{e.lastDeployment.releaseVersion} <StatusBadge status={e.lastDeployment.status} />{" "}
+                              <RelativeTime iso={e.lastDeployment.createdAt} />
+                            </>
+                          ) : (
+                            <span className="muted">never deployed</span>
+                          )}
+                        </td>
                         <td>{e.deployTimeoutSeconds} s</td>
                         <td>
                           <RelativeTime iso={e.createdAt} />
