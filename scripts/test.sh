@@ -18,10 +18,16 @@ git diff --exit-code -- web/src/api/openapi.gen.ts || { log "web/src/api/openapi
 log "web build"
 npm run --silent web:build >/dev/null
 failed=0
+results="$(mktemp)"
 log "service, agent and end-to-end suites"
-npm test --silent || failed=1
+npm test --silent 2>&1 | tee -a "$results" || failed=1
 log "web component tests"
-npm run --silent test:web || failed=1
+npm run --silent test:web 2>&1 | tee -a "$results" || failed=1
 log "browser suite (Chromium)"
-npm run --silent test:web-e2e || failed=1
+npm run --silent test:web-e2e 2>&1 | tee -a "$results" || failed=1
+# One closing line for all suites (mocha prints one per run).
+passed_total=$(sed 's/\x1b\[[0-9;]*m//g' "$results" | awk '/^ +[0-9]+ passing/ {n += $1} END {print n + 0}')
+failed_total=$(sed 's/\x1b\[[0-9;]*m//g' "$results" | awk '/^ +[0-9]+ failing/ {n += $1} END {print n + 0}')
+rm -f "$results"
+echo "${passed_total} passed, ${failed_total} failed"
 exit "$failed"
