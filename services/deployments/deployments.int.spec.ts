@@ -272,6 +272,45 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     ).to.equal(false);
   });
 
+  it("reports drift against what was actually deployed (release + overlay), live from the agent", async () => {
+    const overlay = await api.request("PUT", `/v1/environments/${envId}/overlay`, {
+      body: { envJson: {}, composePatchYaml: "services:\n  app:\n    deploy:\n      replicas: 3\n" },
+      headers: org.admin.auth,
+    });
+    expect(overlay.status).to.equal(200);
+    const res = await deploy(release1);
+    await waitStatus(res.body.id, "SUCCEEDED");
+    const [row] = await db("deployments").where({ id: res.body.id }).select("rendered_yaml");
+    expect(row.rendered_yaml).to.include("replicas: 3");
+    let live = { desiredReplicas: 3, runningReplicas: 3, image: "nginx:1.25" };
+    agent.handlers.set("GetStatus", (command) => ({
+      stackName: (command.payload as { stackName: string }).stackName,
+      exists: true,
+      services: [
+        {
+          id: "s1",
+          name: `${(command.payload as { stackName: string }).stackName}_app`,
+          mode: "replicated",
+          updatedAt: new Date().toISOString(),
+          tasks: [],
+          ...live,
+        },
+      ],
+    }));
+    type Status = { source: string; inSync: boolean; services: Array<{ name: string; drift: string[] }> };
+    const inSync = await api.get<Status>(`/v1/environments/${envId}/status`, org.admin.auth);
+    expect(inSync.status).to.equal(200);
+    expect(inSync.body).to.deep.include({ source: "agent", inSync: true });
+    expect(inSync.body.services[0]).to.deep.include({ name: "app", drift: [] });
+    live = { desiredReplicas: 1, runningReplicas: 1, image: "nginx:1.27" };
+    const drifted = await api.get<Status>(`/v1/environments/${envId}/status`, org.admin.auth);
+    expect(drifted.body.inSync).to.equal(false);
+    expect(drifted.body.services[0]!.drift).to.deep.equal([
+      "image nginx:1.27 ≠ desired nginx:1.25",
+      "replicas 1 ≠ desired 3",
+    ]);
+  });
+
   it("a deployment waits for an offline agent, says so, and fails after the wait limit", async () => {
     await agent.close();
     const res = await deploy(release2);

@@ -25,17 +25,24 @@ interface DesiredService {
   replicas: number | null;
 }
 
-/** Image and replicas per service of the release the environment last deployed successfully. */
+/**
+ * Image and replicas per service of what the environment last deployed successfully: the compose it sent
+ * (release + overlay), or the release's own compose for deployments recorded before that was kept.
+ */
 async function desiredRelease(scope: TenantScope, environmentId: string) {
   const row = (await scope
     .from("deployments")
     .join("stack_releases", "stack_releases.id", "deployments.release_id")
     .where({ "deployments.environment_id": environmentId, "deployments.status": "SUCCEEDED" })
     .orderBy("deployments.finished_at", "desc")
-    .first("stack_releases.id", "stack_releases.version", "stack_releases.compose_yaml")) as
-    { id: string; version: number; compose_yaml: string } | undefined;
+    .first(
+      "stack_releases.id",
+      "stack_releases.version",
+      "stack_releases.compose_yaml",
+      "deployments.rendered_yaml",
+    )) as { id: string; version: number; compose_yaml: string; rendered_yaml: string | null } | undefined;
   if (!row) return null;
-  const doc = parse(row.compose_yaml) as {
+  const doc = parse(row.rendered_yaml ?? row.compose_yaml) as {
     services?: Record<string, { image?: string; deploy?: { replicas?: number; mode?: string } }>;
   };
   const services: Record<string, DesiredService> = {};
