@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { ContractClient } from "../_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { type TestNatsServer } from "../_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
-import { createTestDb } from "../_shared/testing/database.js";
 import type { Db } from "../_shared/db.js";
+import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 describe("gateway health endpoints (real Postgres + NATS)", function () {
   this.timeout(30_000);
@@ -13,15 +13,10 @@ describe("gateway health endpoints (real Postgres + NATS)", function () {
   let api: ContractClient;
 
   before(async () => {
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats);
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack());
   });
   after(async () => {
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
   });
 
   it("/healthz answers 200 while the process is up", async () => {

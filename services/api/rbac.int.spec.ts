@@ -8,12 +8,12 @@ import type { Service } from "moleculer";
 import type { Db } from "../_shared/db.js";
 import { loadOpenApi, specOperations } from "../_shared/openapi.js";
 import { ROLES, ROLE_PERMISSIONS, type Role } from "../_shared/permissions.js";
-import { createTestDb } from "../_shared/testing/database.js";
 import { createOrgWithAdmin, createUserWithRole, type TestOrg, type TestUser } from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
-import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { type TestPlatform } from "../_shared/testing/platform.js";
 import type { RouteOperation } from "./routes.js";
+import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 const routes = specOperations(loadOpenApi()).filter((op) => op.operation["x-action"]);
 const guarded = routes.filter((op) => !(Array.isArray(op.operation.security) && op.operation.security.length === 0));
@@ -35,10 +35,7 @@ describe("RBAC and tenant isolation, generated from openapi.yaml (real gateway)"
   const users = new Map<Role, TestUser>();
 
   before(async () => {
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats);
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack());
     orgA = await createOrgWithAdmin(api);
     orgB = await createOrgWithAdmin(api);
     users.set("ORG_ADMIN", orgA.admin);
@@ -46,9 +43,7 @@ describe("RBAC and tenant isolation, generated from openapi.yaml (real gateway)"
       users.set(role, await createUserWithRole(api, orgA, role));
   });
   after(async () => {
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
   });
 
   it("serves exactly the routes the spec declares, each backed by a registered action", () => {

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import jwt from "jsonwebtoken";
 import type { Db } from "../_shared/db.js";
-import { createTestDb } from "../_shared/testing/database.js";
 import {
   createOrgWithAdmin,
   createUserWithRole,
@@ -11,14 +10,10 @@ import {
   type TestOrg,
 } from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
-import {
-  startTestPlatform,
-  TEST_BOOTSTRAP_TOKEN,
-  TEST_JWT_SECRET,
-  type TestPlatform,
-} from "../_shared/testing/platform.js";
+import { type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { TEST_BOOTSTRAP_TOKEN, TEST_JWT_SECRET, type TestPlatform } from "../_shared/testing/platform.js";
 import { sleep } from "../_shared/testing/wait.js";
+import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
@@ -33,15 +28,10 @@ describe("identity: auth, orgs, users, tokens, audit (real gateway, Postgres, NA
   let org: TestOrg;
 
   before(async () => {
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats);
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack());
   });
   after(async () => {
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
   });
 
   describe("first run and org creation", () => {

@@ -3,14 +3,14 @@ import { createHash } from "node:crypto";
 import { connect, jwtAuthenticator, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import type { Db } from "../_shared/db.js";
-import { createTestDb } from "../_shared/testing/database.js";
 import { createOrgWithAdmin, createUserWithRole, type TestOrg } from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
-import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { type TestPlatform } from "../_shared/testing/platform.js";
 import { signRenewRequest } from "../../nats/protocol/envelope.js";
 import { agentInboxPrefix, agentSubjects } from "../../nats/protocol/subjects.js";
 import { sleep, until } from "../_shared/testing/wait.js";
+import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 const enc = new TextEncoder();
 const docker = {
@@ -44,16 +44,11 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
   let org: TestOrg;
 
   before(async () => {
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats, { CLUSTER_OFFLINE_AFTER_SECONDS: "5" });
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack({ CLUSTER_OFFLINE_AFTER_SECONDS: "5" }));
     org = await createOrgWithAdmin(api);
   });
   after(async () => {
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
   });
 
   async function createCluster(name: string) {

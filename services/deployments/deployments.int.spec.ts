@@ -4,17 +4,17 @@
  */
 import { expect } from "chai";
 import type { Db } from "../_shared/db.js";
-import { createTestDb } from "../_shared/testing/database.js";
 import { startFakeAgent, type FakeAgent } from "../_shared/testing/fake-agent.js";
 import { createOrgWithAdmin, createUserWithRole, uniqueName, type TestOrg } from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
-import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { type TestPlatform } from "../_shared/testing/platform.js";
 import { putSecret } from "../stacks/secrets-repo.js";
 import { parseMasterKeys } from "../stacks/secrets-crypto.js";
 import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
 import type { CommandEnvelope, DeployStack } from "../../nats/protocol/messages.js";
 import { sleep, until } from "../_shared/testing/wait.js";
+import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 interface Deployment {
   id: string;
@@ -75,10 +75,10 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
   };
 
   before(async () => {
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats, { DEPLOY_AGENT_WAIT_SECONDS: "3", DEPLOY_DISPATCH_TIMEOUT_MS: "1500" });
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack({
+      DEPLOY_AGENT_WAIT_SECONDS: "3",
+      DEPLOY_DISPATCH_TIMEOUT_MS: "1500",
+    }));
     org = await createOrgWithAdmin(api);
     agent = await startFakeAgent(api, nats.url, { orgId: org.orgId, auth: org.admin.auth }, "fake");
     agent.handlers.set("DeployStack", (command) => {
@@ -122,9 +122,7 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
   });
   after(async () => {
     await agent?.close();
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
   });
 
   it("accepts a deploy at once (202 PENDING), runs it through the agent and ends SUCCEEDED", async () => {

@@ -6,14 +6,14 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { ServiceBroker } from "moleculer";
 import type { Db } from "../_shared/db.js";
-import { createTestDb } from "../_shared/testing/database.js";
 import { createOrgWithAdmin, createUserWithRole, type TestOrg } from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
-import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { type TestNatsServer } from "../_shared/testing/nats-server.js";
+import { type TestPlatform } from "../_shared/testing/platform.js";
 import { MasterKeyConfigError, parseMasterKeys } from "./secrets-crypto.js";
 import { createStacksService } from "./stacks.service.js";
 import { testMasterKeySpec } from "./test-fixtures.js";
+import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -72,19 +72,14 @@ describe("stacks, environments, releases, overlays, secrets, render and diff (re
   let otherClusterId: string;
 
   before(async () => {
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats);
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack());
     org = await createOrgWithAdmin(api);
     other = await createOrgWithAdmin(api);
     clusterId = await createCluster(org, "main");
     otherClusterId = await createCluster(other, "theirs");
   });
   after(async () => {
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
   });
 
   async function createCluster(owner: TestOrg, name: string): Promise<string> {

@@ -12,11 +12,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Db } from "../../services/_shared/db.js";
-import { createTestDb } from "../../services/_shared/testing/database.js";
 import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
-import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
-import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
+import { type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
+import { type TestPlatform } from "../../services/_shared/testing/platform.js";
 import {
   docker,
   prepareSwarm,
@@ -27,6 +26,7 @@ import {
   type AgentProcess,
 } from "../../services/_shared/testing/swarm.js";
 import { sleep, until as untilEvery } from "../../services/_shared/testing/wait.js";
+import { startTestStack, stopTestStack } from "../../services/_shared/testing/stack.js";
 
 const OFFLINE_AFTER_SECONDS = 6;
 const SECRET_NAME = "db_password";
@@ -186,10 +186,9 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     this.timeout(180_000);
     await prepareSwarm();
 
-    db = await createTestDb();
-    nats = await startTestNatsServer();
-    platform = await startTestPlatform(nats, { CLUSTER_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS) });
-    api = new ContractClient(platform.baseUrl);
+    ({ db, nats, platform, api } = await startTestStack({
+      CLUSTER_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS),
+    }));
     org = await createOrgWithAdmin(api);
     stateDir = await mkdtemp(join(tmpdir(), "stackyard-e2e-agent-"));
 
@@ -254,9 +253,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     this.timeout(120_000);
     await stopAgent(agent);
     await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
-    await platform?.stop();
-    await nats?.stop();
-    await db?.destroy();
+    await stopTestStack({ db, nats, platform });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
