@@ -319,6 +319,14 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
       (r) => r.message,
     );
     expect(messages).to.include("waiting for the cluster's agent to connect");
+    // Status falls back to the last inventory, saying how old it is and why.
+    const status = await api.get<{ source: string; agentError: string | null; ageSeconds: number }>(
+      `/v1/environments/${envId}/status`,
+      org.admin.auth,
+    );
+    expect(status.status).to.equal(200);
+    expect(status.body.source).to.equal("inventory");
+    expect(status.body.agentError).to.match(/not connected|did not answer/);
   });
 
   it("has a history newest first", async () => {
