@@ -1,10 +1,9 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { AppError } from "../_shared/errors.js";
 import { checkRepoUrl, resolveGitSource, type GitSourceOptions } from "./git-source.js";
+import { createTestGitRepo } from "./test-fixtures.js";
 
 const COMPOSE_V1 = "services:\n  web:\n    image: nginx:1.26\n";
 const COMPOSE_V2 = "services:\n  web:\n    image: nginx:1.27\n";
@@ -17,26 +16,10 @@ describe("resolveGitSource (real git, local bare repository)", () => {
   const options: GitSourceOptions = { maxBytes: 4096, timeoutMs: 15_000, allowedSchemes: ["file"] };
 
   before(() => {
-    root = mkdtempSync(join(tmpdir(), "stackyard-git-test-"));
-    const work = join(root, "work");
-    const bare = join(root, "origin.git");
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync("git", args, {
-        cwd,
-        encoding: "utf8",
-        env: {
-          PATH: process.env.PATH,
-          HOME: root,
-          GIT_CONFIG_NOSYSTEM: "1",
-          GIT_AUTHOR_NAME: "t",
-          GIT_AUTHOR_EMAIL: "t@example.com",
-          GIT_COMMITTER_NAME: "t",
-          GIT_COMMITTER_EMAIL: "t@example.com",
-        },
-      }).trim();
+    const repo = createTestGitRepo("stackyard-git-test-");
+    const { work, bare, git } = repo;
+    root = repo.root;
     mkdirSync(join(work, "deploy"), { recursive: true });
-    git(root, "init", "--quiet", "--bare", "--initial-branch=main", bare);
-    git(root, "init", "--quiet", "--initial-branch=main", work);
     writeFileSync(join(work, "deploy", "compose.yml"), COMPOSE_V1);
     writeFileSync(join(work, "big.yml"), "#".repeat(10_000));
     git(work, "add", ".");

@@ -1,7 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { ServiceBroker } from "moleculer";
@@ -14,6 +12,7 @@ import { MasterKeyConfigError, parseMasterKeys } from "./secrets-crypto.js";
 import { createStacksService } from "./stacks.service.js";
 import { testMasterKeySpec } from "./test-fixtures.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
+import { createTestGitRepo } from "./test-fixtures.js";
 
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -354,26 +353,10 @@ describe("stacks, environments, releases, overlays, secrets, render and diff (re
       let commit: string;
 
       before(() => {
-        root = mkdtempSync(join(tmpdir(), "stackyard-stacks-git-"));
-        const work = join(root, "work");
-        const bare = join(root, "origin.git");
-        const git = (cwd: string, ...args: string[]) =>
-          execFileSync("git", args, {
-            cwd,
-            encoding: "utf8",
-            env: {
-              PATH: process.env.PATH,
-              HOME: root,
-              GIT_CONFIG_NOSYSTEM: "1",
-              GIT_AUTHOR_NAME: "t",
-              GIT_AUTHOR_EMAIL: "t@example.com",
-              GIT_COMMITTER_NAME: "t",
-              GIT_COMMITTER_EMAIL: "t@example.com",
-            },
-          }).trim();
+        const repo = createTestGitRepo("stackyard-stacks-git-");
+        const { work, bare, git } = repo;
+        root = repo.root;
         mkdirSync(join(work, "deploy"), { recursive: true });
-        git(root, "init", "--quiet", "--bare", "--initial-branch=main", bare);
-        git(root, "init", "--quiet", "--initial-branch=main", work);
         writeFileSync(join(work, "deploy", "compose.yml"), RELEASE_2);
         git(work, "add", ".");
         git(work, "commit", "--quiet", "-m", "v1");
