@@ -2,8 +2,8 @@
  * clusters: REST actions for clusters and agent registration, plus the agent link: heartbeats, inventory and
  * credential renewal consumed from NATS (queue groups, so any number of instances share the load).
  */
-import { readFile } from "node:fs/promises";
-import { connect, credsAuthenticator, type NatsConnection, type Subscription } from "nats";
+import type { NatsConnection, Subscription } from "nats";
+import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
@@ -182,18 +182,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
     },
     async started() {
       identity = await loadNatsIdentity(config.nats.identityFile);
-      link = await connect({
-        servers: config.nats.url,
-        authenticator: credsAuthenticator(await readFile(config.nats.credsFile)),
-        name: "stackyard-clusters",
-        maxReconnectAttempts: -1,
-      });
-      system = await connect({
-        servers: config.nats.url,
-        authenticator: credsAuthenticator(await readFile(config.nats.systemCredsFile)),
-        name: "stackyard-clusters-system",
-        maxReconnectAttempts: -1,
-      });
+      link = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-clusters");
+      system = await connectNats(config.nats.url, config.nats.systemCredsFile, "stackyard-clusters-system");
       this.subscribe(
         CONTROL_PLANE_SUBSCRIPTIONS.heartbeats,
         (s: string, d: Uint8Array) => this.onHeartbeat(s, d),

@@ -7,26 +7,11 @@ import { actorOf, recordAudit } from "../audit/audit.repo.js";
 import { appendEvents } from "./events.repo.js";
 import { transitionOrThrow } from "./state-machine.js";
 import { deploymentView, type DeploymentRow, type DeploymentView } from "./views.js";
+import { findEnvironment } from "../stacks/stacks.logic.js";
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 export const ROLLBACK_WARNING =
   "rollback restores the services of an older release; volumes and data are NOT rolled back";
-
-export interface EnvironmentRow {
-  id: string;
-  org_id: string;
-  stack_id: string;
-  name: string;
-  cluster_id: string;
-  deploy_timeout_seconds: number;
-}
-
-export async function findEnvironment(scope: TenantScope, environmentId: string): Promise<EnvironmentRow> {
-  const env = (await scope.from<EnvironmentRow>("environments").where({ id: environmentId }).first()) as
-    EnvironmentRow | undefined;
-  if (!env) throw new NotFoundError("ENVIRONMENT_NOT_FOUND", "no such environment");
-  return env;
-}
 
 export async function findDeployment(scope: TenantScope, deploymentId: string, lock = false): Promise<DeploymentRow> {
   const q = scope.from<DeploymentRow>("deployments").where({ id: deploymentId });

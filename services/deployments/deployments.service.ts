@@ -3,7 +3,7 @@
  * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
  * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
  */
-import type { ServiceSchema } from "moleculer";
+import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
@@ -18,15 +18,15 @@ import {
   cancelPending,
   createDeployment,
   findDeployment,
-  findEnvironment,
   getDeployment,
   listDeployments,
   previousSuccessfulRelease,
 } from "./deployments.logic.js";
+import { findEnvironment } from "../stacks/stacks.logic.js";
 import { appendEvents, listEvents } from "./events.repo.js";
 import { DeploymentEventWriter, type IncomingEvent } from "./events-writer.js";
 import { deployJobSubject, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
-import { connectControlPlane } from "./nats-link.js";
+import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { transition } from "./state-machine.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
@@ -38,6 +38,11 @@ export interface DeploymentEventsBroadcast {
   deploymentId: string;
   events: DeploymentEventView[];
   status: string | null;
+}
+
+/** Tells every gateway about newly persisted events (fire and forget: SSE clients can always replay). */
+export function broadcastDeploymentEvents(broker: ServiceBroker, payload: DeploymentEventsBroadcast): void {
+  void broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
 }
 
 export const EVENTS_PAGE_LIMIT = 1_000;
@@ -195,8 +200,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         });
       },
       broadcastEvents(deploymentId: string, events: DeploymentEventView[], status: string | null) {
-        const payload: DeploymentEventsBroadcast = { deploymentId, events, status };
-        void this.broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
+        broadcastDeploymentEvents(this.broker, { deploymentId, events, status });
       },
       /** Drains the agent events stream in small batches: a batch closes a few ms after its first message. */
       async runEventWriter() {
@@ -231,7 +235,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
     },
     async started() {
       const identity = await loadNatsIdentity(config.nats.identityFile);
-      nc = await connectControlPlane(config, "stackyard-deployments");
+      nc = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-deployments");
       js = nc.jetstream();
       await ensureDeploymentStreams(await nc.jetstreamManager());
       runtime = {

@@ -7,17 +7,12 @@ import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/audit.repo.js";
 import type { GetStatusResult } from "../../nats/protocol/messages.js";
-import { findEnvironment, type EnvironmentRow } from "./deployments.logic.js";
+import { findEnvironment, findStack } from "../stacks/stacks.logic.js";
 
 export interface RuntimeDeps {
   nc: NatsConnection;
   commandSigningSeed: string;
   statusTimeoutMs: number;
-}
-
-async function stackOf(scope: TenantScope, env: EnvironmentRow): Promise<string> {
-  const stack = (await scope.from("stacks").where({ id: env.stack_id }).first("name")) as { name: string };
-  return stack.name;
 }
 
 interface DesiredService {
@@ -60,7 +55,7 @@ const withoutDigest = (image: string): string => image.split("@")[0] ?? image;
 
 export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, environmentId: string) {
   const env = await findEnvironment(scope, environmentId);
-  const stackName = await stackOf(scope, env);
+  const stackName = (await findStack(scope, env.stack_id)).name;
   const desired = await desiredRelease(scope, environmentId);
   let live: GetStatusResult["services"];
   let source: "agent" | "inventory";
@@ -166,7 +161,7 @@ export async function scaleService(
   request: RequestInfo,
 ) {
   const env = await findEnvironment(scope, input.environmentId);
-  const stackName = await stackOf(scope, env);
+  const stackName = (await findStack(scope, env.stack_id)).name;
   const result = await sendAgentCommand(
     deps.nc,
     deps.commandSigningSeed,
@@ -205,7 +200,7 @@ export async function serviceLogs(
   input: { environmentId: string; service: string; tail: number; since: number | null },
 ) {
   const env = await findEnvironment(scope, input.environmentId);
-  const stackName = await stackOf(scope, env);
+  const stackName = (await findStack(scope, env.stack_id)).name;
   const result = await sendAgentCommand(
     deps.nc,
     deps.commandSigningSeed,

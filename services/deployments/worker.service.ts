@@ -7,10 +7,9 @@ import type { ConsumerMessages, NatsConnection } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { loadNatsIdentity } from "../clusters/nats-admin.js";
-import { DEPLOYMENT_EVENTS_BROADCAST, type DeploymentEventsBroadcast } from "./deployments.service.js";
+import { broadcastDeploymentEvents } from "./deployments.service.js";
 import { DEPLOY_JOBS_STREAM, DEPLOY_WORKERS_CONSUMER, ensureDeploymentStreams } from "./jetstream.js";
-import { connectControlPlane } from "./nats-link.js";
-import type { DeploymentEventView } from "./views.js";
+import { connectNats } from "../_shared/nats.js";
 import { failStaleDeployments, processDeployJob, type WorkerDeps } from "./worker.js";
 
 /** Retry delays: a busy environment re-checks soon; an offline agent less often. */
@@ -26,10 +25,6 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
   return {
     name: "deploy-worker",
     methods: {
-      broadcastEvents(deploymentId: string, events: DeploymentEventView[], status: string | null) {
-        const payload: DeploymentEventsBroadcast = { deploymentId, events, status };
-        void this.broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
-      },
       async consumeJobs(deps: WorkerDeps) {
         const consumer = await nc.jetstream().consumers.get(DEPLOY_JOBS_STREAM.name, DEPLOY_WORKERS_CONSUMER);
         messages = await consumer.consume({ max_messages: 8 });
@@ -49,7 +44,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
     },
     async started() {
       const identity = await loadNatsIdentity(config.nats.identityFile);
-      nc = await connectControlPlane(config, "stackyard-deploy-worker");
+      nc = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-deploy-worker");
       await ensureDeploymentStreams(await nc.jetstreamManager());
       const deps: WorkerDeps = {
         db,
@@ -58,7 +53,8 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
         commandSigningSeed: identity.commandSigningSeed,
         agentWaitTtlMs: config.deployments.agentWaitSeconds * 1000,
         dispatchTimeoutMs: config.deployments.dispatchTimeoutMs,
-        onEvents: (id, events, status) => this.broadcastEvents(id, events, status),
+        onEvents: (deploymentId, events, status) =>
+          broadcastDeploymentEvents(this.broker, { deploymentId, events, status }),
       };
       this.consumeJobs(deps).catch((err: unknown) =>
         this.logger.error({ msg: "job consumer stopped", error: String(err) }),

@@ -84,6 +84,17 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null>, timeoutMs =
   }
 }
 
+/** A service no node can ever run (its placement constraint matches nothing): it never converges. */
+const unplaceableCompose = (): string => `version: "3.8"
+services:
+  web:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    deploy:
+      placement:
+        constraints: [node.labels.nope == 1]
+`;
+
 describe("deploy executor on a real Swarm", function () {
   this.timeout(60_000);
 
@@ -246,15 +257,7 @@ services:
 
   it("cancels a deployment that waits on a never-converging service", async () => {
     const name = stack("stuck");
-    const compose = `version: "3.8"
-services:
-  web:
-    image: ${IMAGE}
-    command: ["sleep", "3600"]
-    deploy:
-      placement:
-        constraints: [node.labels.nope == 1]
-`;
+    const compose = unplaceableCompose();
     const events: DeployEvent[] = [];
     const controller = new AbortController();
     const running = runDeployment(request(name, compose), deps(events, controller.signal));
@@ -282,15 +285,7 @@ services:
 
   it("times out a never-converging deployment with a clear message", async () => {
     const name = stack("slow");
-    const compose = `version: "3.8"
-services:
-  web:
-    image: ${IMAGE}
-    command: ["sleep", "3600"]
-    deploy:
-      placement:
-        constraints: [node.labels.nope == 1]
-`;
+    const compose = unplaceableCompose();
     const events: DeployEvent[] = [];
     const result = await runDeployment(request(name, compose, { timeoutSeconds: 3 }), deps(events));
     expect(result.status).to.equal("FAILED");
