@@ -1,7 +1,7 @@
 # Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help deps dev migrate test bench build typecheck lint format reset nats-stop
+.PHONY: help deps dev smoke-dev migrate test bench build typecheck lint format reset nats-stop
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -12,8 +12,11 @@ deps: ## install/start Node 22, npm packages, Postgres, our NATS, dockerd (swarm
 dev: ## run the whole platform locally (NATS + migrations + all services), prints the URL
 	bash scripts/dev.sh
 
-migrate: ## apply pending database migrations to DATABASE_URL
-	bash scripts/run.sh npm run --silent migrate
+smoke-dev: ## what CI checks of make dev: system Node first, ready, first-run login, UI, clean Ctrl-C
+	bash scripts/smoke-dev.sh
+
+migrate: ## apply pending database migrations to DATABASE_URL (needs only Postgres)
+	bash scripts/migrate.sh
 
 test: ## every suite: typecheck, lint, unit, integration and end-to-end against real services
 	bash scripts/test.sh

@@ -23,39 +23,7 @@ ensure_node
 ensure_node_modules
 
 # --- Postgres -------------------------------------------------------------------------------------------
-PG_DEFAULT_BASE="postgres://postgres:postgres@127.0.0.1:5432"
-ensure_postgres() {
-  if [ -n "${DATABASE_URL:-}" ]; then
-    log "using DATABASE_URL from the environment"
-    return
-  fi
-  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then
-    log "reusing the Postgres on 127.0.0.1:5432"
-    return
-  fi
-  local installed_now=0
-  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-    log "installing Postgres (apt)"
-    apt_install postgresql postgresql-client
-    installed_now=1
-  fi
-  local version
-  version="$(ls /etc/postgresql | sort -V | tail -1)"
-  if [ -z "$(ls /etc/postgresql/"$version" 2>/dev/null)" ]; then
-    as_root pg_createcluster "$version" main >/dev/null
-  fi
-  log "starting Postgres $version"
-  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-  pg_isready -q -h 127.0.0.1 -p 5432 || { log "Postgres did not start"; exit 1; }
-  if [ "$installed_now" = 1 ]; then
-    # A fresh Debian cluster asks for a password on TCP: give the postgres role the one our default URL uses.
-    as_root runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres'"
-  fi
-}
 ensure_postgres
-DEV_DATABASE_URL="${DATABASE_URL:-$PG_DEFAULT_BASE/stackyard}"
-TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-$PG_DEFAULT_BASE/stackyard_test}}"
 node --import tsx "$ROOT/scripts/create-databases.ts" "$DEV_DATABASE_URL" "$TEST_DATABASE_URL"
 
 # --- NATS (our own server, operator/JWT mode) --------------------------------------------------------------
