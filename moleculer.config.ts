@@ -21,6 +21,9 @@ export function createBrokerOptions(config: Config): BrokerOptions {
         maxReconnectAttempts: -1,
       },
     },
+    // services/main.ts owns SIGINT/SIGTERM and stops the broker once; moleculer's own handlers would stop it a
+    // second time, draining connections that are already draining.
+    skipProcessEventRegistration: true,
     serializer: "JSON",
     requestTimeout: config.requestTimeoutMs,
     retryPolicy: { enabled: false },

@@ -40,11 +40,15 @@ DATABASE_URL="$PG_DEFAULT_BASE/$db" HTTP_PORT="$port" setsid make dev >"$logfile
 pgid=$!
 
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ]; do
-  kill -0 "$pgid" 2>/dev/null || { wait "$pgid"; fail "make dev exited (status $?) before /readyz answered 200"; }
+  if ! kill -0 "$pgid" 2>/dev/null; then
+    wait "$pgid" && rc=0 || rc=$?
+    fail "make dev exited (status $rc) before /readyz answered 200"
+  fi
   [ $(($(date +%s) - started)) -lt "$ready_timeout" ] || fail "/readyz did not answer 200 within ${ready_timeout}s"
   sleep 2
 done
 log "smoke: /readyz 200 after $(($(date +%s) - started))s"
+grep -q "using .*node (v$NODE_MAJOR\." "$logfile" || fail "make dev did not run the services on Node $NODE_MAJOR"
 
 [ "$(grep -c '^ *password: ' "$logfile")" = 1 ] || fail "make dev did not print the first-run password exactly once"
 email="$(sed -n 's/^ *email: *//p' "$logfile" | head -1)"
@@ -68,7 +72,9 @@ kill -0 "$pgid" 2>/dev/null && fail "make dev still runs 30s after SIGINT"
 wait "$pgid" && rc=0 || rc=$?
 # make re-raises the interrupt (130) once its recipe has ended; anything else is a crash.
 [ "$rc" = 0 ] || [ "$rc" = 130 ] || fail "make dev exited with status $rc after SIGINT"
-grep -q '"level":"fatal"' "$logfile" && fail "make dev logged a fatal error"
+if grep -qE '"level":"(error|fatal)"' "$logfile"; then
+  fail "make dev logged an error: $(grep -m1 -E '"level":"(error|fatal)"' "$logfile" | cut -c1-300)"
+fi
 left="$(pgrep -g "$pgid" -a || true)"
 [ -z "$left" ] || fail "processes of make dev still run after it exited: $left"
 port_holder "$port" >/dev/null && fail "port $port is still open after make dev exited"
