@@ -56,6 +56,7 @@ describe("inventory mapping", () => {
       desiredReplicas: 2,
       runningReplicas: 2,
       stack: "web",
+      environmentId: null,
       updatedAt: "2024-01-01T00:00:00Z",
     });
     expect(inventory.stacks).to.deep.equal([

@@ -3,6 +3,7 @@
  * of its content so the control plane skips unchanged ones, and the agent only sends one when it changed, on
  * (re)connect, or as a periodic resync.
  */
+import { OWNERSHIP_LABELS } from "../../nats/protocol/labels.js";
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../nats/protocol/envelope.js";
 import type { Inventory, InventoryNode, InventoryService, InventoryStack } from "../../nats/protocol/messages.js";
@@ -24,7 +25,10 @@ export function toInventoryNode(node: SwarmNode): InventoryNode {
   };
 }
 
-/** Deliberately leaves out env, labels and secret names: the control plane has them from the release. */
+/**
+ * Deliberately leaves out env, labels and secret names (the control plane has them from the release), except the
+ * ownership label that tells which environment a service belongs to.
+ */
 export function toInventoryService(service: SwarmService): InventoryService {
   return {
     id: service.id,
@@ -34,6 +38,7 @@ export function toInventoryService(service: SwarmService): InventoryService {
     desiredReplicas: service.desiredReplicas,
     runningReplicas: service.runningReplicas,
     stack: service.stack,
+    environmentId: service.labels[OWNERSHIP_LABELS.environment] ?? null,
     updatedAt: service.updatedAt,
   };
 }

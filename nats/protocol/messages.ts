@@ -196,12 +196,24 @@ export interface InventoryService {
   runningReplicas: number;
   /** The `com.docker.stack.namespace` label. */
   stack: string | null;
+  /** The `io.stackyard.environment` ownership label (labels.ts): null for a service Stackyard did not deploy. */
+  environmentId: string | null;
   updatedAt: string;
 }
 const inventoryService: JSONSchemaType<InventoryService> = {
   type: "object",
   additionalProperties: false,
-  required: ["id", "name", "image", "mode", "desiredReplicas", "runningReplicas", "stack", "updatedAt"],
+  required: [
+    "id",
+    "name",
+    "image",
+    "mode",
+    "desiredReplicas",
+    "runningReplicas",
+    "stack",
+    "environmentId",
+    "updatedAt",
+  ],
   properties: {
     id: nonEmpty(128),
     name: nonEmpty(255),
@@ -210,6 +222,7 @@ const inventoryService: JSONSchemaType<InventoryService> = {
     desiredReplicas: count,
     runningReplicas: count,
     stack: { anyOf: [text(255), NULL] },
+    environmentId: { anyOf: [text(128), NULL] },
     updatedAt: text(64),
   },
 };
@@ -316,16 +329,19 @@ const dockerEvent: JSONSchemaType<DockerEvent> = {
 // ---- commands (control plane → agent payloads) ----------------------------------------------------------------
 
 export interface SecretPayload {
-  /** The versioned Swarm secret name the compose file refers to, e.g. `web_db_password_v3`. */
+  /** The Swarm secret name the compose file refers to, e.g. `shop-prod_db_password_3f9c0a1b2c4d`. */
   name: string;
+  /** The environment secret it is a version of (`db_password`): versions of one secret are kept and pruned together. */
+  secret: string;
   value: string;
 }
 const secretPayload: JSONSchemaType<SecretPayload> = {
   type: "object",
   additionalProperties: false,
-  required: ["name", "value"],
+  required: ["name", "secret", "value"],
   properties: {
     name: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$" },
+    secret: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$" },
     value: text(MAX_SECRET_VALUE_CHARS),
   },
 };
@@ -341,6 +357,15 @@ export interface DeployStack {
   /** Variables for compose interpolation. */
   env: Record<string, string>;
   secrets: SecretPayload[];
+  /** Ownership labels (labels.ts) the agent puts on the secrets it creates; the compose file carries them too. */
+  labels: Record<string, string>;
+  /**
+   * Deploy even when services of the stack are not labelled as this environment's (`labels`); without it the
+   * agent refuses with SWARM_STACK_NOT_OWNED.
+   */
+  adopt: boolean;
+  /** Versions of each secret left on the swarm after a successful deploy, the current one included. */
+  keepSecretVersions: number;
   prune: boolean;
   resolveImage: ResolveImageMode;
   withRegistryAuth: boolean;
@@ -363,6 +388,15 @@ const deployStackProperties = {
     additionalProperties: { type: "string", maxLength: 64 * 1024 },
   },
   secrets: { type: "array", maxItems: 200, items: secretPayload },
+  labels: {
+    type: "object",
+    maxProperties: 16,
+    required: [],
+    propertyNames: { pattern: "^[a-z0-9][a-z0-9._-]{0,127}$" },
+    additionalProperties: { type: "string", maxLength: 256 },
+  },
+  adopt: { type: "boolean" },
+  keepSecretVersions: { type: "integer", minimum: 1, maximum: 50 },
   prune: { type: "boolean" },
   resolveImage: { type: "string", enum: RESOLVE_IMAGE_MODES },
   withRegistryAuth: { type: "boolean" },
@@ -375,6 +409,9 @@ const deployStackRequired = [
   "composeYaml",
   "env",
   "secrets",
+  "labels",
+  "adopt",
+  "keepSecretVersions",
   "prune",
   "resolveImage",
   "withRegistryAuth",

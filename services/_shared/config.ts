@@ -23,6 +23,9 @@ export const MAX_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 30;
 export const MIN_JWT_SECRET_BYTES = 32;
+/** Swarm secret versions of each environment secret kept after a successful deploy, for `docker service rollback`. */
+export const DEFAULT_SECRET_VERSIONS_KEPT = 3;
+export const MAX_SECRET_VERSIONS_KEPT = 50;
 
 export interface JwtKey {
   kid: string;
@@ -66,6 +69,8 @@ export interface Config {
     statusTimeoutMs: number;
     /** RUNNING longer than the environment's timeout plus this, without a result: FAILED. */
     staleGraceSeconds: number;
+    /** Versions of each secret kept on the swarm after a successful deploy (the current one included). */
+    secretVersionsKept: number;
   };
   clusters: {
     /** Base URL agents use to register, shown in the agent command line. */
@@ -250,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
       scaleTimeoutSeconds: r.int("SCALE_TIMEOUT_SECONDS", 120, 5, 900),
       statusTimeoutMs: r.int("AGENT_STATUS_TIMEOUT_MS", 5_000, 200, 60_000),
       staleGraceSeconds: r.int("DEPLOY_STALE_GRACE_SECONDS", 60, 5, 3600),
+      secretVersionsKept: r.int("SECRET_VERSIONS_KEPT", DEFAULT_SECRET_VERSIONS_KEPT, 1, MAX_SECRET_VERSIONS_KEPT),
     },
     clusters: {
       publicUrl: r.optional(

@@ -71,7 +71,16 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "updated_at",
   ],
   stacks: ["id", "org_id", "name", "description", "created_by", "created_at"],
-  environments: ["id", "org_id", "stack_id", "name", "cluster_id", "deploy_timeout_seconds", "created_at"],
+  environments: [
+    "id",
+    "org_id",
+    "stack_id",
+    "name",
+    "cluster_id",
+    "deploy_timeout_seconds",
+    "created_at",
+    "swarm_stack",
+  ],
   stack_releases: [
     "id",
     "org_id",
@@ -110,6 +119,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_at",
     "updated_at",
     "updated_by",
+    "content_digest",
   ],
   deployments: [
     "id",
@@ -125,6 +135,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_by_type",
     "error_message",
     "rendered_yaml",
+    "adopt",
+    "error_code",
   ],
   deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
@@ -189,7 +201,9 @@ describe("migrations (real Postgres)", function () {
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);
     const reverted = await migrateRollbackAll(db);
-    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 3); // + the trigger, inventory and rendered-yaml migrations
+    // + the trigger, inventory and rendered-yaml migrations, and the 9 of environment isolation (swarm stack,
+    // secret content digest, deployment adopt and error code)
+    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 3 + 9);
     expect(await columnsByTable(db)).to.deep.equal({});
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);
@@ -232,7 +246,7 @@ describe("migrations (real Postgres)", function () {
       const [cluster] = await db("clusters").insert({ org_id: orgId, name: "c1" }).returning("id");
       const [stack] = await db("stacks").where({ org_id: orgId }).select("id");
       const [env] = await db("environments")
-        .insert({ org_id: orgId, stack_id: stack.id, name: "prod", cluster_id: cluster.id })
+        .insert({ org_id: orgId, stack_id: stack.id, name: "prod", cluster_id: cluster.id, swarm_stack: "web-prod" })
         .returning("id");
       const [dep] = await db("deployments")
         .insert({ org_id: orgId, environment_id: env.id, release_id: releaseId })
@@ -245,6 +259,78 @@ describe("migrations (real Postgres)", function () {
         .ignore()
         .returning("id");
       expect(second).to.have.length(0);
+    });
+
+    it("keep a Swarm stack name to one environment per cluster, and refuse names Swarm would not take", async () => {
+      const { orgId } = await seedRelease(db);
+      const [c1] = await db("clusters").insert({ org_id: orgId, name: "c1" }).returning("id");
+      const [c2] = await db("clusters").insert({ org_id: orgId, name: "c2" }).returning("id");
+      const [stack] = await db("stacks").where({ org_id: orgId }).select("id");
+      const env = (name: string, cluster: string, swarmStack: string) =>
+        db("environments").insert({
+          org_id: orgId,
+          stack_id: stack.id,
+          name,
+          cluster_id: cluster,
+          swarm_stack: swarmStack,
+        });
+      await env("dev", c1.id, "web-dev");
+      await env("staging", c2.id, "web-dev"); // another cluster: fine
+      const refused = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          return err;
+        }
+        throw new Error("the insert was accepted");
+      };
+      expect(await refused(env("qa", c1.id, "web-dev"))).to.include({
+        code: "23505",
+        constraint: "environments_cluster_swarm_stack_unique",
+      });
+      expect(await refused(env("qa", c1.id, "Web_Dev"))).to.include({
+        constraint: "environments_swarm_stack_format",
+      });
+      expect(await refused(env("qa", c1.id, null as unknown as string))).to.include({ code: "23502" });
+    });
+
+    it("backfill Swarm stacks: the environment that deployed last keeps its stack's name, the others get their own", async () => {
+      const { orgId, releaseId } = await seedRelease(db);
+      const [cluster] = await db("clusters").insert({ org_id: orgId, name: "c1" }).returning("id");
+      const [stack] = await db("stacks").where({ org_id: orgId }).select("id");
+      const ids: Record<string, string> = {};
+      for (const name of ["dev", "prod", "qa"]) {
+        const [row] = await db("environments")
+          .insert({ org_id: orgId, stack_id: stack.id, name, cluster_id: cluster.id, swarm_stack: `tmp-${name}` })
+          .returning("id");
+        ids[name] = row.id;
+      }
+      const deployed = (env: string, at: string) =>
+        db("deployments").insert({
+          org_id: orgId,
+          environment_id: ids[env],
+          release_id: releaseId,
+          status: "SUCCEEDED",
+          finished_at: at,
+        });
+      await deployed("dev", "2026-01-01T00:00:00Z");
+      await deployed("prod", "2026-02-01T00:00:00Z");
+      // Re-run the three swarm-stack migrations over these rows, as an upgrade would.
+      const migrations = [
+        "20261201000400_add_environment_swarm_stack_unique_per_cluster",
+        "20261201000300_require_environment_swarm_stack",
+        "20261201000200_backfill_environment_swarm_stack",
+      ];
+      const load = async (name: string) =>
+        (await import(`../../migrations/${name}.js`)) as { up(k: Db): Promise<void>; down(k: Db): Promise<void> };
+      for (const name of migrations) await (await load(name)).down(db);
+      for (const name of [...migrations].reverse()) await (await load(name)).up(db);
+      const rows = await db("environments").select("name", "swarm_stack").orderBy("name");
+      expect(rows).to.deep.equal([
+        { name: "dev", swarm_stack: "web-dev" },
+        { name: "prod", swarm_stack: "web" },
+        { name: "qa", swarm_stack: "web-qa" },
+      ]);
     });
 
     it("refuse a row that points at another org's parent", async () => {

@@ -22,6 +22,8 @@ interface Deployment {
   releaseId: string;
   kind: string;
   errorMessage: string | null;
+  errorCode: string | null;
+  adopt: boolean;
 }
 interface SseEvent {
   id: string | null;
@@ -137,7 +139,19 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(command.orgId).to.equal(org.orgId);
     expect(payload.composeYaml).to.include("nginx:1.25");
     expect(payload.secrets).to.have.length(1);
-    expect(payload.secrets[0]!.name).to.match(/_db_password_v1$/);
+    expect(payload.secrets[0]!.name).to.match(/^[a-z0-9-]+-prod_db_password_[0-9a-f]{12}$/);
+    expect(payload.secrets[0]!.secret).to.equal("db_password");
+    // The environment's own Swarm stack, labels that say whose it is, and no adoption unless asked.
+    expect(payload.stackName).to.match(/-prod$/);
+    expect(payload.labels).to.deep.equal({
+      "io.stackyard.environment": envId,
+      "io.stackyard.org": org.orgId,
+      "io.stackyard.release": release1,
+      "io.stackyard.deployment": res.body.id,
+    });
+    expect(payload.adopt).to.equal(false);
+    expect(payload.keepSecretVersions).to.equal(3);
+    expect(payload.composeYaml).to.include(`io.stackyard.deployment: "${res.body.id}"`);
     const rows = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq");
     expect(rows.map((r) => Number(r.seq))).to.deep.equal(rows.map((_r, i) => i));
     const finished = await get(res.body.id);
@@ -307,6 +321,74 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
       "image nginx:1.27 ≠ desired nginx:1.25",
       "replicas 1 ≠ desired 3",
     ]);
+  });
+
+  it("refuses (409) a deploy onto a Swarm stack the inventory shows is not this environment's; adopt: true takes it, audited", async () => {
+    const env = await api.get<{ swarmStack: string }>(`/v1/environments/${envId}`, org.admin.auth);
+    const swarmStack = env.body.swarmStack;
+    const foreign = {
+      id: "svc-hand-made",
+      name: `${swarmStack}_app`,
+      image: "nginx:1.25",
+      mode: "replicated",
+      desiredReplicas: 1,
+      runningReplicas: 1,
+      stack: swarmStack,
+      environmentId: null,
+      updatedAt: "2026-01-01T00:00:00Z",
+    };
+    const before = await db("clusters").where({ id: agent.clusterId }).first("inventory_json");
+    await db("clusters")
+      .where({ id: agent.clusterId })
+      .update({ inventory_json: JSON.stringify({ services: [foreign], stacks: [], nodes: [] }) });
+    try {
+      const count = async () => Number((await db("deployments").where({ environment_id: envId }).count())[0]!.count);
+      const n = await count();
+      const refused = await deploy(release2);
+      expect(refused.status, JSON.stringify(refused.body)).to.equal(409);
+      expect(refused.body.error?.code).to.equal("SWARM_STACK_NOT_OWNED");
+      expect(await count(), "nothing half-written").to.equal(n);
+
+      const adopted = await api.request<Deployment>("POST", `/v1/environments/${envId}/deployments`, {
+        body: { releaseId: release2, adopt: true },
+        headers: org.admin.auth,
+      });
+      expect(adopted.status, JSON.stringify(adopted.body)).to.equal(202);
+      expect(adopted.body.adopt).to.equal(true);
+      await waitStatus(adopted.body.id, "SUCCEEDED");
+      const command = agent.received.find(
+        (c) => c.type === "DeployStack" && (c.payload as { deploymentId: string }).deploymentId === adopted.body.id,
+      )!;
+      expect((command.payload as unknown as DeployStack).adopt).to.equal(true);
+      const audit = await db("audit_events")
+        .where({ org_id: org.orgId, action: "environment.adopt_swarm_stack", target_id: envId })
+        .select("data_json");
+      expect(audit).to.have.length(1);
+      expect(audit[0]!.data_json).to.deep.equal({ swarmStack, deploymentId: adopted.body.id });
+    } finally {
+      await db("clusters")
+        .where({ id: agent.clusterId })
+        .update({ inventory_json: before?.inventory_json ?? null });
+    }
+  });
+
+  it("a deploy the agent refuses as not its environment's ends FAILED with the stable code", async () => {
+    onDeploy = async (p) => {
+      await agent.emit(p.deploymentId, p.firstSeq, "deployment failed: the Swarm stack is not this environment's", {
+        level: "error",
+        outcome: "failed",
+        data: { code: "SWARM_STACK_NOT_OWNED" },
+      });
+    };
+    try {
+      const res = await deploy(release1);
+      await waitStatus(res.body.id, "FAILED");
+      const failed = await get(res.body.id);
+      expect(failed).to.deep.include({ errorCode: "SWARM_STACK_NOT_OWNED", adopt: false });
+      expect(failed.errorMessage).to.match(/not this environment's/);
+    } finally {
+      onDeploy = succeed;
+    }
   });
 
   it("a deployment waits for an offline agent, says so, and fails after the wait limit", async () => {

@@ -41,6 +41,8 @@ export interface CreateDeploymentInput {
   releaseId: string;
   kind: "deploy" | "rollback";
   idempotencyKey: string | null;
+  /** Take over the environment's Swarm stack even when its services are not labelled as this environment's. */
+  adopt?: boolean;
 }
 
 export interface CreatedDeployment {
@@ -61,6 +63,7 @@ export async function createDeployment(
       environmentId: input.environmentId,
       releaseId: input.releaseId,
       kind: input.kind,
+      ...(input.adopt ? { adopt: true } : {}),
     });
     if (input.idempotencyKey) {
       // Same-key requests wait for each other, so exactly one creates the deployment.
@@ -80,11 +83,14 @@ export async function createDeployment(
     }
     const env = await findEnvironment(tx, input.environmentId);
     const release = await releaseOfStack(tx, env.stack_id, input.releaseId);
+    const adopt = input.adopt === true;
+    if (!adopt) await refuseForeignSwarmStack(tx, env);
     const [row] = (await tx
       .insert("deployments", {
         environment_id: env.id,
         release_id: release.id,
         kind: input.kind,
+        adopt,
         status: "PENDING",
         created_by: principal.actorId,
         created_by_type: principal.actorType,
@@ -114,12 +120,63 @@ export async function createDeployment(
         action: input.kind === "rollback" ? "deployment.rollback" : "deployment.create",
         targetType: "deployment",
         targetId: deployment.id,
-        data: { environmentId: env.id, releaseId: release.id, releaseVersion: release.version },
+        data: {
+          environmentId: env.id,
+          releaseId: release.id,
+          releaseVersion: release.version,
+          swarmStack: env.swarm_stack,
+          ...(adopt ? { adopt: true } : {}),
+        },
       },
       request,
     );
+    if (adopt) {
+      await recordAudit(
+        tx,
+        {
+          ...actorOf(principal),
+          action: "environment.adopt_swarm_stack",
+          targetType: "environment",
+          targetId: env.id,
+          data: { swarmStack: env.swarm_stack, deploymentId: deployment.id },
+        },
+        request,
+      );
+    }
     return { deployment: deploymentView({ ...deployment, release_version: release.version }), replayed: false };
   });
+}
+
+export class SwarmStackNotOwnedError extends ConflictError {
+  constructor(swarmStack: string, services: string[]) {
+    super(
+      "SWARM_STACK_NOT_OWNED",
+      `the Swarm stack "${swarmStack}" on the cluster has services that are not this environment's (${services.join(", ")}): deploy with adopt: true to take it over`,
+      { swarmStack, services },
+    );
+  }
+}
+
+/**
+ * The REST-side pre-check from the cluster's last inventory: services of the environment's Swarm stack labelled
+ * for another environment (or for none) refuse the deploy now. The agent checks again against the live swarm.
+ */
+async function refuseForeignSwarmStack(
+  scope: TenantScope,
+  env: { id: string; cluster_id: string; swarm_stack: string },
+) {
+  const cluster = (await scope.from("clusters").where({ id: env.cluster_id }).first("inventory_json")) as
+    | {
+        inventory_json: {
+          services?: Array<{ name: string; stack: string | null; environmentId?: string | null }>;
+        } | null;
+      }
+    | undefined;
+  const foreign = (cluster?.inventory_json?.services ?? [])
+    .filter((s) => s.stack === env.swarm_stack && s.environmentId !== env.id)
+    .map((s) => s.name)
+    .sort();
+  if (foreign.length > 0) throw new SwarmStackNotOwnedError(env.swarm_stack, foreign);
 }
 
 /** The release a rollback goes back to by default: the one deployed successfully before the current one. */

@@ -60,7 +60,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   return {
     name: "deployments",
     actions: {
-      async create(ctx: Ctx<{ releaseId: string }, Record<string, unknown>, { envId: string }>) {
+      async create(ctx: Ctx<{ releaseId: string; adopt?: boolean }, Record<string, unknown>, { envId: string }>) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await createDeployment(
           scope,
@@ -70,6 +70,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
             releaseId: ctx.params.body.releaseId,
             kind: "deploy",
             idempotencyKey: this.idempotencyKey(ctx),
+            adopt: ctx.params.body.adopt === true,
           },
           request,
         );

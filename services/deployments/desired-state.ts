@@ -7,6 +7,7 @@ import { UnprocessableError } from "../_shared/errors.js";
 import type { MasterKeys } from "../stacks/secrets-crypto.js";
 import { loadSecretValues } from "../stacks/secrets-repo.js";
 import { renderDesiredState } from "../stacks/render.js";
+import { ownershipLabels } from "../stacks/swarm-stack.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
 
 export interface DeploymentContext {
@@ -15,6 +16,10 @@ export interface DeploymentContext {
   environmentId: string;
   clusterId: string;
   stackName: string;
+  /** The environment's Swarm stack: what `docker stack deploy` and every Swarm object name use. */
+  swarmStack: string;
+  /** The deployment may take over a Swarm stack whose services are not labelled as this environment's. */
+  adopt: boolean;
   releaseId: string;
   releaseVersion: number;
   composeYaml: string;
@@ -34,6 +39,8 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
           environment_id: string;
           cluster_id: string;
           stack_name: string;
+          swarm_stack: string;
+          adopt: boolean;
           release_id: string;
           version: number;
           compose_yaml: string;
@@ -45,6 +52,8 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
       "d.environment_id",
       "e.cluster_id",
       "s.name as stack_name",
+      "e.swarm_stack",
+      "d.adopt",
       "d.release_id",
       "r.version",
       "r.compose_yaml",
@@ -57,6 +66,8 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     environmentId: row.environment_id,
     clusterId: row.cluster_id,
     stackName: row.stack_name,
+    swarmStack: row.swarm_stack,
+    adopt: row.adopt,
     releaseId: row.release_id,
     releaseVersion: row.version,
     composeYaml: row.compose_yaml,
@@ -75,18 +86,32 @@ export async function buildDeployCommand(
   keys: MasterKeys,
   ctx: DeploymentContext,
   previousServices: string[] | null,
+  options: { keepSecretVersions: number },
 ): Promise<DeployCommand> {
   const overlay = await db("stack_overlays")
     .where({ org_id: ctx.orgId, environment_id: ctx.environmentId })
     .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml");
   const secrets = await loadSecretValues(db, ctx.orgId, ctx.environmentId, keys);
+  const ownership = {
+    orgId: ctx.orgId,
+    environmentId: ctx.environmentId,
+    releaseId: ctx.releaseId,
+    deploymentId: ctx.deploymentId,
+  };
   let rendered;
   try {
     rendered = renderDesiredState({
-      stackName: ctx.stackName,
+      swarmStack: ctx.swarmStack,
+      ownership,
       releaseCompose: ctx.composeYaml,
       overlay: { envJson: overlay?.env_json ?? {}, composePatchYaml: overlay?.compose_patch_yaml ?? "" },
-      secrets: secrets.map((s) => ({ name: s.name, version: s.version, services: s.services })),
+      secrets: secrets.map((s) => ({
+        id: s.id,
+        name: s.name,
+        version: s.version,
+        contentDigest: s.contentDigest,
+        services: s.services,
+      })),
     });
   } catch (err) {
     throw new UnprocessableError("RENDER_FAILED", `the desired state cannot be rendered: ${(err as Error).message}`);
@@ -96,7 +121,7 @@ export async function buildDeployCommand(
     const secret = secrets.find((s) => s.name === ref.name && s.version === ref.version);
     if (!secret)
       throw new UnprocessableError("SECRET_MISSING", `secret ${ref.name} v${ref.version} is referenced but missing`);
-    return { name: ref.externalName, value: secret.value.toString("utf8") };
+    return { name: ref.externalName, secret: ref.name, value: secret.value.toString("utf8") };
   });
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
@@ -104,10 +129,13 @@ export async function buildDeployCommand(
   return {
     payload: {
       deploymentId: ctx.deploymentId,
-      stackName: ctx.stackName,
+      stackName: ctx.swarmStack,
       composeYaml: rendered.yaml,
       env: {},
       secrets: payloadSecrets,
+      labels: ownershipLabels(ownership),
+      adopt: ctx.adopt,
+      keepSecretVersions: options.keepSecretVersions,
       prune,
       resolveImage: "never",
       withRegistryAuth: true,

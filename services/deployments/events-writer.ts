@@ -23,6 +23,9 @@ export const OUTCOME_STATUS: Record<DeploymentOutcome, DeploymentStatus> = {
   cancelled: "CANCELED",
 };
 
+/** What the agent may put in a terminal event's `data.code` (the protocol's error code shape). */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
 interface DeploymentInfo {
   orgId: string;
   clusterId: string;
@@ -117,8 +120,10 @@ export class DeploymentEventWriter {
         let status: DeploymentStatus | null = null;
         if (terminal?.outcome) {
           const to = OUTCOME_STATUS[terminal.outcome];
+          const code = terminal.data?.code;
           const row = await transition(trx, deploymentId, to, {
             errorMessage: to === "SUCCEEDED" ? null : maskSecrets(terminal.message, info.secretValues),
+            errorCode: to !== "SUCCEEDED" && typeof code === "string" && ERROR_CODE.test(code) ? code : null,
           });
           if (row) status = to;
         }

@@ -1,4 +1,4 @@
-/** Live operations on an environment's stack through its agent: status (with drift), scale, logs. */
+/** Live operations on an environment's Swarm stack through its agent: status (with drift), scale, logs. */
 import type { NatsConnection } from "nats";
 import { parse } from "yaml";
 import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
@@ -7,7 +7,7 @@ import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/audit.repo.js";
 import type { GetStatusResult } from "../../nats/protocol/messages.js";
-import { findEnvironment, findStack } from "../stacks/stacks.logic.js";
+import { findEnvironment } from "../stacks/stacks.logic.js";
 
 export interface RuntimeDeps {
   nc: NatsConnection;
@@ -55,7 +55,7 @@ const withoutDigest = (image: string): string => image.split("@")[0] ?? image;
 
 export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, environmentId: string) {
   const env = await findEnvironment(scope, environmentId);
-  const stackName = (await findStack(scope, env.stack_id)).name;
+  const stackName = env.swarm_stack;
   const desired = await desiredRelease(scope, environmentId);
   let live: GetStatusResult["services"];
   let source: "agent" | "inventory";
@@ -161,7 +161,7 @@ export async function scaleService(
   request: RequestInfo,
 ) {
   const env = await findEnvironment(scope, input.environmentId);
-  const stackName = (await findStack(scope, env.stack_id)).name;
+  const stackName = env.swarm_stack;
   const result = await sendAgentCommand(
     deps.nc,
     deps.commandSigningSeed,
@@ -200,7 +200,7 @@ export async function serviceLogs(
   input: { environmentId: string; service: string; tail: number; since: number | null },
 ) {
   const env = await findEnvironment(scope, input.environmentId);
-  const stackName = (await findStack(scope, env.stack_id)).name;
+  const stackName = env.swarm_stack;
   const result = await sendAgentCommand(
     deps.nc,
     deps.commandSigningSeed,

@@ -31,7 +31,7 @@ export async function transition(
   db: Knex | Knex.Transaction,
   deploymentId: string,
   to: DeploymentStatus,
-  fields: { errorMessage?: string | null } = {},
+  fields: { errorMessage?: string | null; errorCode?: string | null } = {},
 ): Promise<DeploymentRow | null> {
   const from = (Object.keys(ALLOWED_TRANSITIONS) as DeploymentStatus[]).filter((s) => canTransition(s, to));
   const terminal = to !== "RUNNING";
@@ -43,6 +43,7 @@ export async function transition(
       ...(to === "RUNNING" ? { started_at: db.fn.now() } : {}),
       ...(terminal ? { finished_at: db.fn.now() } : {}),
       ...(fields.errorMessage !== undefined ? { error_message: fields.errorMessage } : {}),
+      ...(fields.errorCode !== undefined ? { error_code: fields.errorCode } : {}),
     })
     .returning("*")) as DeploymentRow[];
   return row ?? null;

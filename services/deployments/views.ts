@@ -17,6 +17,8 @@ export interface DeploymentRow {
   created_by: string | null;
   created_by_type: string | null;
   error_message: string | null;
+  error_code: string | null;
+  adopt: boolean;
 }
 
 export interface DeploymentEventRow {
@@ -46,6 +48,8 @@ export const deploymentView = (d: DeploymentRow & { release_version?: number }) 
   createdBy: d.created_by,
   createdByType: d.created_by_type,
   errorMessage: d.error_message,
+  errorCode: d.error_code,
+  adopt: d.adopt,
 });
 export type DeploymentView = ReturnType<typeof deploymentView>;
 

@@ -53,6 +53,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
         commandSigningSeed: identity.commandSigningSeed,
         agentWaitTtlMs: config.deployments.agentWaitSeconds * 1000,
         dispatchTimeoutMs: config.deployments.dispatchTimeoutMs,
+        keepSecretVersions: config.deployments.secretVersionsKept,
         onEvents: (deploymentId, events, status) =>
           broadcastDeploymentEvents(this.broker, { deploymentId, events, status }),
       };

@@ -22,6 +22,8 @@ export interface WorkerDeps {
   /** How long a deployment may wait for an offline agent before it fails. */
   agentWaitTtlMs: number;
   dispatchTimeoutMs: number;
+  /** Versions of each secret the agent keeps on the swarm after a successful deploy (current one included). */
+  keepSecretVersions: number;
   /** Called with events written here, for live streaming. */
   onEvents(deploymentId: string, events: DeploymentEventView[], status: string | null): void;
 }
@@ -67,15 +69,22 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
     }
     let command;
     try {
-      command = await buildDeployCommand(db, deps.masterKeys, ctx, await lastDeployedServices(db, ctx.environmentId));
+      command = await buildDeployCommand(db, deps.masterKeys, ctx, await lastDeployedServices(db, ctx.environmentId), {
+        keepSecretVersions: deps.keepSecretVersions,
+      });
     } catch (err) {
       return fail((err as Error).message);
     }
     const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [
       {
         level: "info",
-        message: `dispatching release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent`,
-        data: { secrets: command.payload.secrets.length, prune: command.payload.prune },
+        message: `dispatching release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})`,
+        data: {
+          secrets: command.payload.secrets.length,
+          prune: command.payload.prune,
+          swarmStack: ctx.swarmStack,
+          ...(ctx.adopt ? { adopt: true } : {}),
+        },
       },
     ]);
     try {

@@ -9,10 +9,13 @@ import { actorOf, recordAudit } from "../audit/audit.repo.js";
 import { diffRendered } from "./diff.js";
 import { parseComposePatch, parseEnvOverlay, type EnvOverlay } from "./overlay-merge.js";
 import { getRelease, listReleases, type Release } from "./releases-repo.js";
-import { renderDesiredState, type RenderedState } from "./render.js";
+import { parse } from "yaml";
+import { OWNERSHIP_LABELS } from "../../nats/protocol/labels.js";
+import type { JsonValue } from "./json.js";
+import { renderDesiredState, toYaml, type RenderedState } from "./render.js";
 import type { MasterKeys } from "./secrets-crypto.js";
 import { deleteSecret, listSecrets, putSecret } from "./secrets-repo.js";
-import { findEnvironment, findStack, lastDeployedRelease } from "./stacks.logic.js";
+import { findEnvironment, lastDeployedRelease } from "./stacks.logic.js";
 import { overlayView, secretView, type EnvironmentRow, type OverlayRow } from "./views.js";
 
 const OVERLAY_COLUMNS = ["environment_id", "env_json", "compose_patch_yaml", "updated_at", "updated_by"] as const;
@@ -165,17 +168,42 @@ async function releaseFor(scope: TenantScope, environment: EnvironmentRow, relea
 }
 
 async function render(scope: TenantScope, environment: EnvironmentRow, release: Release): Promise<RenderedState> {
-  const [stack, overlay, secrets] = await Promise.all([
-    findStack(scope, environment.stack_id),
+  const [overlay, secrets] = await Promise.all([
     findOverlay(scope, environment.id),
     listSecrets(scope.db, scope.orgId, environment.id),
   ]);
   return renderDesiredState({
-    stackName: stack.name,
+    swarmStack: environment.swarm_stack,
+    ownership: { orgId: scope.orgId, environmentId: environment.id, releaseId: release.id },
     releaseCompose: release.composeYaml,
     overlay: { envJson: overlay.env_json, composePatchYaml: overlay.compose_patch_yaml },
-    secrets: secrets.map((s) => ({ name: s.name, version: s.version, services: s.services })),
+    secrets: secrets.map((s) => ({
+      id: s.id,
+      name: s.name,
+      version: s.version,
+      contentDigest: s.contentDigest,
+      services: s.services,
+    })),
   });
+}
+
+/** Every deployment labels its objects with its own id: not a difference worth showing between two states. */
+function withoutDeploymentLabels(yaml: string): string {
+  if (yaml === "") return yaml;
+  const document = parse(yaml) as unknown;
+  const strip = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(strip);
+    else if (typeof value === "object" && value !== null) {
+      const record = value as Record<string, unknown>;
+      const labels = record.labels;
+      if (typeof labels === "object" && labels !== null && !Array.isArray(labels)) {
+        delete (labels as Record<string, unknown>)[OWNERSHIP_LABELS.deployment];
+      }
+      Object.values(record).forEach(strip);
+    }
+  };
+  strip(document);
+  return toYaml(document as JsonValue);
 }
 
 /** The desired state of the environment for a release (default: the newest): never a secret value. */
@@ -234,7 +262,7 @@ export async function diffEnvironment(scope: TenantScope, environmentId: string,
         ? "current (nothing deployed)"
         : `current (release ${version})`
       : `release ${version ?? ""}`;
-  const diff = diffRendered(from.yaml, toState.yaml, {
+  const diff = diffRendered(withoutDeploymentLabels(from.yaml), withoutDeploymentLabels(toState.yaml), {
     from: label(from.kind, from.releaseVersion),
     to: label("release", to.version),
   });

@@ -54,7 +54,8 @@ const SAMPLE_VALUES: Record<string, string> = {
 describe("rendered state against the real docker CLI", () => {
   it("is accepted by docker stack config and read back with the same values", async () => {
     const { yaml, document } = renderDesiredState({
-      stackName: "shop",
+      swarmStack: "shop-prod",
+      ownership: { orgId: "org-1", environmentId: "env-1", releaseId: "rel-1", deploymentId: "dep-1" },
       releaseCompose: [
         "services:",
         "  web:",
@@ -70,7 +71,7 @@ describe("rendered state against the real docker CLI", () => {
         envJson: { global: { PRICE: "5$", FLAG: "yes" } },
         composePatchYaml: "services:\n  web:\n    deploy: { replicas: 3 }\n",
       },
-      secrets: [{ name: "db_password", version: 7, services: ["web"] }],
+      secrets: [{ id: "row-1", name: "db_password", version: 7, contentDigest: "d".repeat(64), services: ["web"] }],
     });
     const result = await dockerStackConfig(yaml);
     expect(result.ok, result.stderr).to.equal(true);
@@ -81,7 +82,17 @@ describe("rendered state against the real docker CLI", () => {
     expect(web.deploy).to.deep.include({ replicas: 3 });
     // The overlay's literal `$` survives the CLI's interpolation; YAML-1.1 words stay strings.
     expect(web.environment).to.deep.include({ PRICE: "5$", FLAG: "yes", MODE: "release" });
-    expect(seen.secrets).to.deep.include({ db_password: { name: "shop_db_password_v7", external: true } });
+    const secretName = (document.secrets as Record<string, { name: string }>).db_password?.name;
+    expect(secretName).to.match(/^shop-prod_db_password_[0-9a-f]{12}$/);
+    expect(seen.secrets).to.deep.include({ db_password: { name: secretName, external: true } });
+    // The ownership labels reach the service (deploy.labels) and the default network the CLI will create.
+    expect((web.deploy as { labels?: unknown }).labels).to.deep.include({
+      "io.stackyard.environment": "env-1",
+      "io.stackyard.deployment": "dep-1",
+    });
+    expect((seen as { networks?: Record<string, { labels?: unknown }> }).networks?.default?.labels).to.deep.include({
+      "io.stackyard.environment": "env-1",
+    });
     expect(document.services).to.have.keys("web", "worker");
   });
 

@@ -1,9 +1,11 @@
 /**
- * The desired state of an environment: release compose + overlay patch + overlay variables + secret references.
- * This is exactly what a deployment sends to the cluster, so it is deterministic (sorted keys, one quoting
- * style) and diffable, and it never contains a secret value: secrets are external Swarm secrets whose name
- * carries the version, so a rotated value is a new Swarm secret and the services using it are updated.
+ * The desired state of an environment: release compose + overlay patch + overlay variables + secret references
+ * + ownership labels. This is exactly what a deployment sends to the cluster, so it is deterministic (sorted keys,
+ * one quoting style) and diffable, and it never contains a secret value: secrets are external Swarm secrets whose
+ * name is derived from the environment and that write of the secret, so a rotated (or deleted and re-created)
+ * value is a new Swarm secret and the services using it are updated.
  */
+import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { UnprocessableError } from "../_shared/errors.js";
 import {
@@ -14,19 +16,30 @@ import {
 } from "./compose-validation.js";
 import { compareCodePoints, isJsonObject, sortKeysDeep, type JsonObject, type JsonValue } from "./json.js";
 import { applyEnv, mergeCompose, parseComposePatch } from "./overlay-merge.js";
+import { ownershipLabels, type Ownership } from "./swarm-stack.js";
 
 /** Swarm's limit on secret names. */
 export const MAX_SWARM_SECRET_NAME_LENGTH = 64;
 
+/** Hex characters of the hash that ends a Swarm secret name. */
+export const SWARM_SECRET_HASH_CHARS = 12;
+
 export interface RenderSecret {
+  /** The environment_secrets row: a secret deleted and created again is a new row. */
+  id: string;
   name: string;
   version: number;
+  /** sha256 of that write's ciphertext (environment_secrets.content_digest): never the value's own digest. */
+  contentDigest: string;
   /** Services that mount it; empty means every service. */
   services: string[];
 }
 
 export interface RenderInput {
-  stackName: string;
+  /** The environment's Swarm stack (environments.swarm_stack). */
+  swarmStack: string;
+  /** Who the rendered objects belong to: their ownership labels, and the environment in secret names. */
+  ownership: Ownership;
   releaseCompose: string;
   overlay: { envJson: unknown; composePatchYaml: string };
   secrets: RenderSecret[];
@@ -51,8 +64,20 @@ export interface RenderedState {
 /** The release was validated when it was created; its size limit applied then. */
 const NO_SIZE_LIMIT = Number.MAX_SAFE_INTEGER;
 
-export function swarmSecretName(stackName: string, name: string, version: number): string {
-  return `${stackName}_${name}_v${version}`;
+/**
+ * `<swarmStack>_<name>_<hash>`, the hash over environment, row, version and content digest: two environments,
+ * two versions, or a secret deleted and created again never share a Swarm secret name.
+ */
+export function swarmSecretName(
+  swarmStack: string,
+  environmentId: string,
+  secret: Pick<RenderSecret, "id" | "name" | "version" | "contentDigest">,
+): string {
+  const hash = createHash("sha256")
+    .update([environmentId, secret.id, String(secret.version), secret.contentDigest].join("\0"))
+    .digest("hex")
+    .slice(0, SWARM_SECRET_HASH_CHARS);
+  return `${swarmStack}_${secret.name}_${hash}`;
 }
 
 export function renderDesiredState(input: RenderInput): RenderedState {
@@ -62,9 +87,10 @@ export function renderDesiredState(input: RenderInput): RenderedState {
   }
   const patched = mergeCompose(release, parseComposePatch(input.overlay.composePatchYaml, NO_SIZE_LIMIT));
   const withEnv = applyEnv(patched, input.overlay.envJson ?? {});
-  const { document, secretRefs } = attachSecrets(withEnv, input.stackName, input.secrets);
+  const { document, secretRefs } = attachSecrets(withEnv, input.swarmStack, input.ownership, input.secrets);
+  attachOwnershipLabels(document, ownershipLabels(input.ownership));
   // The overlay may have broken what the release got right (removed an image, added a key Swarm refuses).
-  const warnings = checkComposeDocument(document, input.stackName);
+  const warnings = checkComposeDocument(document, input.swarmStack);
   const sorted = sortKeysDeep(document) as JsonObject;
   return { yaml: toYaml(sorted), document: sorted, secretRefs, warnings };
 }
@@ -82,7 +108,8 @@ export function toYaml(document: JsonValue): string {
 
 function attachSecrets(
   input: JsonObject,
-  stackName: string,
+  swarmStack: string,
+  ownership: Ownership,
   secrets: RenderSecret[],
 ): { document: JsonObject; secretRefs: SecretRef[] } {
   const document = structuredClone(input);
@@ -90,7 +117,7 @@ function attachSecrets(
   const declared: JsonObject = isJsonObject(document.secrets) ? document.secrets : {};
   const secretRefs: SecretRef[] = [];
   for (const secret of [...secrets].sort((a, b) => compareCodePoints(a.name, b.name))) {
-    const externalName = swarmSecretName(stackName, secret.name, secret.version);
+    const externalName = swarmSecretName(swarmStack, ownership.environmentId, secret);
     if (externalName.length > MAX_SWARM_SECRET_NAME_LENGTH) {
       throw new UnprocessableError(
         "RENDER_SECRET_NAME_TOO_LONG",
@@ -116,4 +143,56 @@ function mountSecret(service: JsonObject, name: string): void {
   const present = mounts.some((m) => m === name || (isJsonObject(m) && m.source === name));
   if (!present) mounts.push({ source: name, target: name });
   service.secrets = mounts;
+}
+
+/**
+ * Ownership labels on every object `docker stack deploy` creates: each service (`deploy.labels`, the Swarm
+ * service's own labels, so changing them restarts no task) and each network, secret and config the document
+ * declares, except external ones. The default network is declared when a service uses it, to carry them too.
+ * They win over labels of the same name in the release.
+ */
+function attachOwnershipLabels(document: JsonObject, labels: Record<string, string>): void {
+  const services = isJsonObject(document.services) ? document.services : {};
+  let usesDefaultNetwork = false;
+  for (const service of Object.values(services)) {
+    if (!isJsonObject(service)) continue;
+    const deploy = isJsonObject(service.deploy) ? service.deploy : {};
+    deploy.labels = withLabels(deploy.labels, labels);
+    service.deploy = deploy;
+    const networks = service.networks;
+    if (networks === undefined || networks === null) usesDefaultNetwork = true;
+    else if (Array.isArray(networks) ? networks.includes("default") : isJsonObject(networks) && "default" in networks)
+      usesDefaultNetwork = true;
+  }
+  if (usesDefaultNetwork) {
+    const networks = isJsonObject(document.networks) ? document.networks : {};
+    if (networks.default === undefined || networks.default === null) networks.default = {};
+    document.networks = networks;
+  }
+  for (const kind of ["networks", "secrets", "configs"] as const) {
+    const declared = document[kind];
+    if (!isJsonObject(declared)) continue;
+    for (const [name, definition] of Object.entries(declared)) {
+      const object = isJsonObject(definition) ? definition : {};
+      if (object.external === true || isJsonObject(object.external)) continue;
+      object.labels = withLabels(object.labels, labels);
+      declared[name] = object;
+    }
+  }
+}
+
+/** Compose labels are a mapping or a list of `key=value`; the result is a mapping. */
+function withLabels(existing: JsonValue | undefined, labels: Record<string, string>): JsonObject {
+  const out: JsonObject = {};
+  if (Array.isArray(existing)) {
+    for (const entry of existing) {
+      if (typeof entry !== "string") continue;
+      const eq = entry.indexOf("=");
+      if (eq < 0) out[entry] = "";
+      else out[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+  } else if (isJsonObject(existing)) {
+    Object.assign(out, existing);
+  }
+  return Object.assign(out, labels);
 }

@@ -69,7 +69,16 @@ describe("secrets repository (real Postgres)", () => {
     const list = await listSecrets(db, fx.orgId, fx.environmentId);
     expect(list.map((s) => s.name)).to.deep.equal(["api.key", "db_password"]);
     for (const item of list) {
-      expect(Object.keys(item).sort()).to.deep.equal(["name", "services", "updatedAt", "updatedBy", "version"]);
+      expect(Object.keys(item).sort()).to.deep.equal([
+        "contentDigest",
+        "id",
+        "name",
+        "services",
+        "updatedAt",
+        "updatedBy",
+        "version",
+      ]);
+      expect(item.contentDigest).to.match(/^[0-9a-f]{64}$/);
     }
     expect(JSON.stringify(list)).not.to.include(VALUE);
   });

@@ -2,6 +2,7 @@
  * Environment secrets: values go in, metadata comes out. Only `loadSecretValues` (for the deployment worker)
  * decrypts, and only in memory. Every query is filtered by the caller's org.
  */
+import { createHash } from "node:crypto";
 import type { Knex } from "knex";
 import { NotFoundError, UnprocessableError } from "../_shared/errors.js";
 import { compareCodePoints } from "./json.js";
@@ -24,10 +25,14 @@ export const MAX_SECRET_BYTES = 500 * 1024 - 1;
 const MAX_SECRET_SERVICES = 100;
 
 export interface SecretMetadata {
+  /** The row: deleting a secret and creating it again gives a new id (and so a new Swarm secret name). */
+  id: string;
   name: string;
   /** The services it is mounted into; empty means every service. */
   services: string[];
   version: number;
+  /** Names the Swarm secret of this write (see render.ts `swarmSecretName`); not a digest of the value. */
+  contentDigest: string;
   updatedAt: Date;
   updatedBy: string | null;
 }
@@ -47,27 +52,42 @@ export interface PutSecretResult extends SecretMetadata {
 }
 
 export interface SecretValue {
+  id: string;
   name: string;
   version: number;
+  contentDigest: string;
   services: string[];
   value: Buffer;
 }
 
 interface MetadataRow {
+  id: string;
   name: string;
   services: string[];
   version: number;
+  content_digest: string;
   updated_at: Date;
   updated_by: string | null;
 }
 
-const METADATA_COLUMNS = ["name", "services", "version", "updated_at", "updated_by"] as const;
+const METADATA_COLUMNS = ["id", "name", "services", "version", "content_digest", "updated_at", "updated_by"] as const;
+
+/** Digest of one encrypted write: fresh nonce per write, so every write has its own. */
+export function contentDigestOf(encrypted: { nonce: Buffer; ciphertext: Buffer; authTag: Buffer }): string {
+  return createHash("sha256")
+    .update(encrypted.nonce)
+    .update(encrypted.ciphertext)
+    .update(encrypted.authTag)
+    .digest("hex");
+}
 
 function toMetadata(row: MetadataRow): SecretMetadata {
   return {
+    id: row.id,
     name: row.name,
     services: row.services,
     version: row.version,
+    contentDigest: row.content_digest,
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };
@@ -108,6 +128,7 @@ export async function putSecret(
       nonce: encrypted.nonce,
       auth_tag: encrypted.authTag,
       key_id: encrypted.keyId,
+      content_digest: contentDigestOf(encrypted),
       services,
       updated_at: trx.fn.now(),
       updated_by: input.actor,
@@ -160,7 +181,7 @@ export async function loadSecretValues(
   keys: MasterKeys,
 ): Promise<SecretValue[]> {
   const rows = await db("environment_secrets")
-    .select<Array<SecretRow & { services: string[] }>>(
+    .select<Array<SecretRow & { services: string[]; content_digest: string }>>(
       "id",
       "org_id",
       "environment_id",
@@ -171,12 +192,15 @@ export async function loadSecretValues(
       "auth_tag",
       "key_id",
       "services",
+      "content_digest",
     )
     .where({ org_id: orgId, environment_id: environmentId })
     .orderBy("name");
   return rows.map((row) => ({
+    id: row.id,
     name: row.name,
     version: row.version,
+    contentDigest: row.content_digest,
     services: row.services,
     value: decryptSecret(keys, recordOf(row), identityOf(row)),
   }));

@@ -533,10 +533,12 @@ describe("stacks, environments, releases, overlays, secrets, render and diff (re
       }>(`/v1/environments/${envId}/render`, org.admin.auth);
       expect(res.status).to.equal(200);
       expect(res.body.releaseId).to.equal(r2.id);
-      expect(res.body.secretRefs).to.deep.equal([
-        { name: "db_password", version: 2, externalName: "desired_db_password_v2", services: ["web"] },
-      ]);
-      expect(res.body.yaml).to.include("desired_db_password_v2");
+      // `<swarm stack>_<name>_<hash of environment, row, version, content>`: the environment's own Swarm stack.
+      const externalName = res.body.secretRefs[0]?.externalName ?? "";
+      expect(externalName).to.match(/^desired-prod_db_password_[0-9a-f]{12}$/);
+      expect(res.body.secretRefs).to.deep.equal([{ name: "db_password", version: 2, externalName, services: ["web"] }]);
+      expect(res.body.yaml).to.include(externalName);
+      expect(res.body.yaml).to.include(`io.stackyard.environment: "${envId}"`);
       expect(res.body.yaml).to.include("WORKERS");
       expect(res.body.yaml).to.include("replicas: 5");
       expect(res.body.yaml).to.not.include(ROTATED);

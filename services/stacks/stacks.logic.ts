@@ -4,12 +4,15 @@ import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/audit.repo.js";
 import { getRelease, listReleases, type Release } from "./releases-repo.js";
+import { checkSwarmStack, defaultSwarmStack } from "./swarm-stack.js";
 import { environmentView, releaseSummaryView, stackView, type EnvironmentRow, type StackRow } from "./views.js";
 
 /** SQLSTATE of a unique-constraint violation: the loser of a race between two identical creations. */
 const UNIQUE_VIOLATION = "23505";
 
 const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown }).code === UNIQUE_VIOLATION;
+/** The constraint (migrations/…_add_environment_swarm_stack_unique_per_cluster.ts) that keeps Swarm stacks apart. */
+const SWARM_STACK_UNIQUE = "environments_cluster_swarm_stack_unique";
 
 export async function findStack(scope: TenantScope, stackId: string): Promise<StackRow> {
   const row = (await scope.from<StackRow>("stacks").where({ id: stackId }).first()) as StackRow | undefined;
@@ -114,6 +117,8 @@ export interface CreateEnvironmentInput {
   name: string;
   clusterId: string;
   deployTimeoutSeconds?: number;
+  /** The Swarm stack to deploy into; default `<stack>-<environment>`. */
+  swarmStack?: string;
 }
 
 /** The environment and its (empty) overlay, created together. */
@@ -124,23 +129,37 @@ export async function createEnvironment(
   input: CreateEnvironmentInput,
   request: RequestInfo,
 ) {
+  if (input.swarmStack !== undefined) checkSwarmStack(input.swarmStack);
   const exists = () =>
     new ConflictError("ENVIRONMENT_EXISTS", `the stack already has an environment named "${input.name}"`, {
       name: input.name,
     });
+  let swarmStack = input.swarmStack;
+  const taken = () =>
+    new ConflictError(
+      "SWARM_STACK_TAKEN",
+      `another environment on this cluster already deploys into the Swarm stack "${swarmStack ?? ""}": choose another swarmStack`,
+      { swarmStack },
+    );
   try {
     return await scope.transaction(async (tx) => {
-      await findStack(tx, stackId);
+      const stack = await findStack(tx, stackId);
       // Another org's cluster is as absent as a cluster that does not exist.
       if (!(await tx.from("clusters").where({ id: input.clusterId }).first("id"))) {
         throw new NotFoundError("CLUSTER_NOT_FOUND", "no such cluster");
       }
       if (await tx.from("environments").where({ stack_id: stackId, name: input.name }).first("id")) throw exists();
+      swarmStack ??= defaultSwarmStack(stack.name, input.name);
+      // Clusters belong to one org, so the org scope sees every environment of the cluster.
+      if (await tx.from("environments").where({ cluster_id: input.clusterId, swarm_stack: swarmStack }).first("id")) {
+        throw taken();
+      }
       const [row] = (await tx
         .insert("environments", {
           stack_id: stackId,
           name: input.name,
           cluster_id: input.clusterId,
+          swarm_stack: swarmStack,
           ...(input.deployTimeoutSeconds !== undefined ? { deploy_timeout_seconds: input.deployTimeoutSeconds } : {}),
         })
         .returning("*")) as EnvironmentRow[];
@@ -153,13 +172,14 @@ export async function createEnvironment(
           action: "environment.create",
           targetType: "environment",
           targetId: row.id,
-          data: { stackId, name: row.name, clusterId: row.cluster_id },
+          data: { stackId, name: row.name, clusterId: row.cluster_id, swarmStack: row.swarm_stack },
         },
         request,
       );
       return environmentView(row);
     });
   } catch (err) {
+    if (isUniqueViolation(err) && (err as { constraint?: unknown }).constraint === SWARM_STACK_UNIQUE) throw taken();
     if (isUniqueViolation(err)) throw exists();
     throw err;
   }

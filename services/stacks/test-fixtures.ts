@@ -28,7 +28,7 @@ export async function insertStackFixture(db: Knex, label = "t"): Promise<StackFi
     .returning<{ id: string }[]>("id");
   if (!stack) throw new Error("stack insert returned no row");
   const [environment] = await db("environments")
-    .insert({ org_id: org.id, stack_id: stack.id, cluster_id: cluster.id, name: "prod" })
+    .insert({ org_id: org.id, stack_id: stack.id, cluster_id: cluster.id, name: "prod", swarm_stack: "web-prod" })
     .returning<{ id: string }[]>("id");
   if (!environment) throw new Error("environment insert returned no row");
   return { orgId: org.id, clusterId: cluster.id, stackId: stack.id, environmentId: environment.id };

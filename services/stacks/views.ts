@@ -17,6 +17,7 @@ export interface EnvironmentRow {
   stack_id: string;
   name: string;
   cluster_id: string;
+  swarm_stack: string;
   deploy_timeout_seconds: number;
   created_at: Date;
 }
@@ -44,6 +45,7 @@ export const environmentView = (e: EnvironmentRow) => ({
   stackId: e.stack_id,
   name: e.name,
   clusterId: e.cluster_id,
+  swarmStack: e.swarm_stack,
   deployTimeoutSeconds: e.deploy_timeout_seconds,
   createdAt: e.created_at.toISOString(),
 });

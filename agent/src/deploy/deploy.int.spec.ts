@@ -42,6 +42,9 @@ function request(stackName: string, composeYaml: string, over: Partial<DeployReq
     composeYaml,
     env: {},
     secrets: [],
+    labels: {},
+    adopt: false,
+    keepSecretVersions: 1,
     prune: true,
     resolveImage: "never",
     withRegistryAuth: true,
@@ -137,7 +140,7 @@ describe("deploy executor on a real Swarm", function () {
       const result = await runDeployment(
         request(name, webCompose({ release: "1", secretName: secretV1 }), {
           env: { GREETING: "hello" },
-          secrets: [{ name: secretV1, value: "db-password-1" }],
+          secrets: [{ name: secretV1, secret: "db", value: "db-password-1" }],
         }),
         deps(events),
       );
@@ -186,7 +189,7 @@ describe("deploy executor on a real Swarm", function () {
       const result = await runDeployment(
         request(name, webCompose({ release: "2", secretName: secretV2 }), {
           env: { GREETING: "bonjour" },
-          secrets: [{ name: secretV2, value: "db-password-2" }],
+          secrets: [{ name: secretV2, secret: "db", value: "db-password-2" }],
         }),
         deps(events),
       );

@@ -1,6 +1,7 @@
 /** Errors of the deploy/scale/logs operations, with stable codes the command handlers map to protocol replies. */
 
-export type DeployErrorCode = "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST";
+export type DeployErrorCode =
+  "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST" | "SWARM_STACK_NOT_OWNED";
 
 export class DeployError extends Error {
   constructor(
@@ -28,5 +29,21 @@ export class ServiceNotScalableError extends DeployError {
 export class InvalidRequestError extends DeployError {
   constructor(message: string) {
     super("INVALID_REQUEST", message);
+  }
+}
+
+/**
+ * The Swarm stack has services that are not labelled as the deploying environment's (made by hand, by another
+ * tool, or by another environment): deploying would take them over. Only a deployment with `adopt` may.
+ */
+export class SwarmStackNotOwnedError extends DeployError {
+  constructor(
+    readonly stackName: string,
+    readonly services: string[],
+  ) {
+    super(
+      "SWARM_STACK_NOT_OWNED",
+      `the Swarm stack ${stackName} already has services that are not this environment's (${services.join(", ")}); deploy with adopt to take it over`,
+    );
   }
 }

@@ -13,6 +13,9 @@ function request(over: Partial<DeployRequest> = {}): DeployRequest {
     composeYaml: "services: {}\n",
     env: { GREETING: "hello" },
     secrets: [],
+    labels: {},
+    adopt: false,
+    keepSecretVersions: 1,
     prune: true,
     resolveImage: "never",
     withRegistryAuth: true,
@@ -232,7 +235,10 @@ describe("runDeployment", () => {
   it("does nothing when the signal is already aborted", async () => {
     const { cli, engine, controller, deps } = setup([empty]);
     controller.abort();
-    const result = await runDeployment(request({ secrets: [{ name: "st_db_v1", value: SECRET_VALUE }] }), deps);
+    const result = await runDeployment(
+      request({ secrets: [{ name: "st_db_v1", secret: "db", value: SECRET_VALUE }] }),
+      deps,
+    );
     expect(result.status).to.equal("CANCELED");
     expect(cli.calls).to.have.length(0);
     expect(engine.createdSecrets).to.have.length(0);
@@ -262,8 +268,8 @@ describe("runDeployment", () => {
     const result = await runDeployment(
       request({
         secrets: [
-          { name: "st_db_v1", value: SECRET_VALUE },
-          { name: "st_api_v2", value: SECRET_VALUE },
+          { name: "st_db_v1", secret: "db", value: SECRET_VALUE },
+          { name: "st_api_v2", secret: "api", value: SECRET_VALUE },
         ],
       }),
       deps,
@@ -273,7 +279,7 @@ describe("runDeployment", () => {
       {
         name: "st_api_v2",
         data: SECRET_VALUE,
-        labels: { "com.stackyard.stack": "st", "com.stackyard.managed": "true" },
+        labels: { "io.stackyard.secret": "api", "com.stackyard.stack": "st", "com.stackyard.managed": "true" },
       },
     ]);
     expect(JSON.stringify(events)).not.to.include(SECRET_VALUE);
@@ -296,7 +302,10 @@ describe("runDeployment", () => {
     engine.otherServices = [
       { ...fakeService({ id: "o", name: "other_x", stack: "other" }), secretNames: ["st_shared_v1"] },
     ];
-    const result = await runDeployment(request({ secrets: [{ name: "st_db_v2", value: SECRET_VALUE }] }), deps);
+    const result = await runDeployment(
+      request({ secrets: [{ name: "st_db_v2", secret: "db", value: SECRET_VALUE }] }),
+      deps,
+    );
     expect(result.status).to.equal("SUCCEEDED");
     expect(engine.removedSecrets).to.deep.equal(["old1"]);
     expect(events.some((e) => e.message === "removed unused secret st_db_v1")).to.equal(true);
@@ -328,5 +337,101 @@ describe("runDeployment", () => {
     expect(r.status).to.equal("FAILED");
     expect(r.error).to.match(/could not read the stack state 10 times in a row/);
     expect(events.filter((e) => e.message.startsWith("could not read the stack state:"))).to.have.length(1);
+  });
+
+  describe("ownership of the Swarm stack", () => {
+    const ENV = "env-1";
+    const owned = { "io.stackyard.environment": ENV, "io.stackyard.org": "org-1", "io.stackyard.release": "rel-1" };
+    const snapshot = (labels: Record<string, string>): StackSnapshot => ({
+      services: [fakeService({ id: "svc-web", name: "st_web", labels })],
+      tasks: converged.tasks,
+    });
+
+    it("refuses a stack whose services are not labelled as this environment's: FAILED with a code, nothing done", async () => {
+      const { cli, engine, events, deps } = setup([snapshot({}), snapshot({})]);
+      const result = await runDeployment(
+        request({ labels: owned, secrets: [{ name: "st_db_1", secret: "db", value: SECRET_VALUE }] }),
+        deps,
+      );
+      expect(result).to.deep.include({ status: "FAILED", errorCode: "SWARM_STACK_NOT_OWNED" });
+      expect(result.error).to.match(
+        /^the Swarm stack st already has services that are not this environment's \(st_web\)/,
+      );
+      expect(cli.calls, "docker stack deploy never ran").to.have.length(0);
+      expect(engine.createdSecrets).to.have.length(0);
+      expect(events.at(-1)).to.deep.include({ level: "error" });
+      expect(events.at(-1)?.data).to.deep.include({ code: "SWARM_STACK_NOT_OWNED" });
+    });
+
+    it("refuses another environment's services just the same", async () => {
+      const { cli, deps } = setup([snapshot({ ...owned, "io.stackyard.environment": "env-2" })]);
+      const result = await runDeployment(request({ labels: owned }), deps);
+      expect(result).to.deep.include({ status: "FAILED", errorCode: "SWARM_STACK_NOT_OWNED" });
+      expect(cli.calls).to.have.length(0);
+    });
+
+    it("adopts the stack when the deployment says so, with a warning naming the services", async () => {
+      const { cli, events, deps } = setup([snapshot({}), snapshot({})]);
+      const result = await runDeployment(request({ labels: owned, adopt: true }), deps);
+      expect(result.status).to.equal("SUCCEEDED");
+      expect(cli.calls).to.have.length(1);
+      const warning = events.find((e) => e.message.startsWith("adopting Swarm stack st"));
+      expect(warning).to.deep.include({ level: "warn", data: { adopt: true, services: ["st_web"] } });
+    });
+
+    it("deploys onto its own services without a word about adoption", async () => {
+      const { cli, events, deps } = setup([snapshot(owned), snapshot(owned)]);
+      const result = await runDeployment(request({ labels: owned }), deps);
+      expect(result.status).to.equal("SUCCEEDED");
+      expect(cli.calls).to.have.length(1);
+      expect(events.some((e) => e.message.startsWith("adopting"))).to.equal(false);
+    });
+
+    it("labels the secrets it creates as the environment's, with the secret's own name", async () => {
+      const { engine, deps } = setup([empty, snapshot(owned)]);
+      await runDeployment(
+        request({ labels: owned, secrets: [{ name: "st_db_0123456789ab", secret: "db", value: SECRET_VALUE }] }),
+        deps,
+      );
+      expect(engine.createdSecrets[0]?.labels).to.deep.equal({
+        ...owned,
+        "io.stackyard.secret": "db",
+        "com.stackyard.stack": "st",
+        "com.stackyard.managed": "true",
+      });
+    });
+  });
+
+  it("after success keeps the newest N versions of each deployed secret; removes the rest, never another environment's", async () => {
+    const labels = (secret: string, env = "env-1") => ({
+      "com.stackyard.stack": "st",
+      "com.stackyard.managed": "true",
+      "io.stackyard.environment": env,
+      "io.stackyard.secret": secret,
+    });
+    const mine: StackSnapshot = {
+      services: [fakeService({ id: "svc-web", name: "st_web", labels: { "io.stackyard.environment": "env-1" } })],
+      tasks: converged.tasks,
+    };
+    const { engine, deps } = setup([empty, mine]);
+    engine.secrets = [
+      { id: "db1", name: "st_db_1", labels: labels("db"), createdAt: "2026-01-01T00:00:01Z" },
+      { id: "db2", name: "st_db_2", labels: labels("db"), createdAt: "2026-01-01T00:00:02Z" },
+      { id: "db3", name: "st_db_3", labels: labels("db"), createdAt: "2026-01-01T00:00:03Z" },
+      { id: "db4", name: "st_db_4", labels: labels("db"), createdAt: "2026-01-01T00:00:04Z" },
+      { id: "gone1", name: "st_gone_1", labels: labels("gone"), createdAt: "2026-01-01T00:00:05Z" },
+      { id: "foreign", name: "st_db_x", labels: labels("db", "env-2"), createdAt: "2026-01-01T00:00:00Z" },
+    ];
+    const result = await runDeployment(
+      request({
+        labels: { "io.stackyard.environment": "env-1" },
+        keepSecretVersions: 3,
+        secrets: [{ name: "st_db_4", secret: "db", value: SECRET_VALUE }],
+      }),
+      deps,
+    );
+    expect(result.status).to.equal("SUCCEEDED");
+    // db4 is current, db3 and db2 are the 2 newest older ones; "gone" is no longer deployed at all.
+    expect([...engine.removedSecrets].sort()).to.deep.equal(["db1", "gone1"]);
   });
 });

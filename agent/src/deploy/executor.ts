@@ -14,6 +14,8 @@ import {
   type Baseline,
   type StackAssessment,
 } from "./convergence.js";
+import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
+import { DeployError, SwarmStackNotOwnedError } from "./errors.js";
 import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
 import type { DeployEngine, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
 
@@ -84,15 +86,17 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
         timeoutSeconds: req.timeoutSeconds,
         secrets: req.secrets.map((s) => s.name),
         envVars: Object.keys(req.env).length,
+        ...(req.adopt ? { adopt: true } : {}),
       },
     });
     if (run.signal.aborted) return stopped();
 
     const baseline = await readBaseline(deps, req.stackName);
     if (run.signal.aborted) return stopped();
+    await checkOwnership(deps, req);
 
     phase = "secrets";
-    await ensureSecrets(engine, req.stackName, req.secrets, emit);
+    await ensureSecrets(engine, req.stackName, req.secrets, emit, req.labels);
     if (run.signal.aborted) return stopped();
 
     phase = "deploy";
@@ -146,7 +150,8 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     if (run.signal.aborted && stopReason) return stopped();
     const error = describeFailure(err);
     emit({ level: "error", message: `deployment failed: ${error}`, data: { phase, code: errorCode(err) } });
-    return { status: "FAILED", error, services };
+    // Refusals of the agent's own (DeployError) carry their code to the deployment; other failures keep the message.
+    return { status: "FAILED", error, ...(err instanceof DeployError ? { errorCode: err.code } : {}), services };
   } finally {
     clearTimeout(timer);
     deps.signal.removeEventListener("abort", onCancel);
@@ -158,9 +163,32 @@ async function readBaseline(deps: DeployDeps, stackName: string): Promise<Baseli
   return takeBaseline(await deps.engine.inspectStack(stackName));
 }
 
+/**
+ * Refuses (SwarmStackNotOwnedError) a stack whose services are not labelled as this environment's, unless the
+ * deployment adopts it: a stack made by hand or by another environment is never taken over silently.
+ */
+async function checkOwnership(deps: DeployDeps, req: DeployRequest): Promise<void> {
+  const environmentId = req.labels[OWNERSHIP_LABELS.environment];
+  if (environmentId === undefined) return;
+  const foreign = (await deps.engine.listServices({ stack: req.stackName }))
+    .filter((s) => s.labels[OWNERSHIP_LABELS.environment] !== environmentId)
+    .map((s) => s.name)
+    .sort();
+  if (foreign.length === 0) return;
+  if (!req.adopt) throw new SwarmStackNotOwnedError(req.stackName, foreign);
+  deps.emit({
+    level: "warn",
+    message: `adopting Swarm stack ${req.stackName}: ${foreign.length} service(s) not labelled as this environment's (${foreign.join(", ")}) are taken over`,
+    data: { adopt: true, services: foreign },
+  });
+}
+
 async function cleanUpSecrets(deps: DeployDeps, req: DeployRequest): Promise<void> {
   try {
-    await removeUnusedSecrets(deps.engine, req.stackName, new Set(req.secrets.map((s) => s.name)), deps.emit);
+    await removeUnusedSecrets(deps.engine, req.stackName, new Set(req.secrets.map((s) => s.name)), deps.emit, {
+      keepVersions: req.keepSecretVersions,
+      environmentId: req.labels[OWNERSHIP_LABELS.environment] ?? null,
+    });
   } catch (err) {
     // The deployment itself succeeded; stale secrets are retried after the next successful one.
     deps.emit({ level: "warn", message: `could not clean up unused secrets: ${describeFailure(err)}` });

@@ -13,7 +13,13 @@ export interface DeployRequest {
   /** Variables for compose interpolation, passed to the docker CLI's environment (never logged). */
   env: Record<string, string>;
   /** Versioned Swarm secrets the compose file references as external; created when missing. */
-  secrets: Array<{ name: string; value: string }>;
+  secrets: Array<{ name: string; secret: string; value: string }>;
+  /** Ownership labels (io.stackyard.*): put on created secrets, and expected on the stack's existing services. */
+  labels: Record<string, string>;
+  /** Take over a stack whose services are not labelled as this environment's. */
+  adopt: boolean;
+  /** Versions of each secret kept after a successful deploy, the current one included. */
+  keepSecretVersions: number;
   prune: boolean;
   resolveImage: ResolveImage;
   withRegistryAuth: boolean;
@@ -35,6 +41,8 @@ export interface ServiceHealth {
 export interface DeployResult {
   status: DeployStatus;
   error?: string;
+  /** Stable code of the failure, when it has one (e.g. SWARM_STACK_NOT_OWNED). */
+  errorCode?: string;
   services: ServiceHealth[];
 }
 

@@ -96,7 +96,10 @@ function deployPayload(over: Partial<DeployStack> = {}): DeployStack {
     stackName: "st",
     composeYaml: "services:\n  web:\n    image: stackyard/busybox:test\n",
     env: {},
-    secrets: [{ name: "st_db_v1", value: SECRET }],
+    secrets: [{ name: "st_db_v1", secret: "db", value: SECRET }],
+    labels: {},
+    adopt: false,
+    keepSecretVersions: 1,
     prune: false,
     resolveImage: "never",
     withRegistryAuth: true,
@@ -236,7 +239,7 @@ describe("deployment command handlers", () => {
   });
 
   it("forgets the oldest finished ids past its memory bound", async () => {
-    const { handlers, terminal, cli } = setup([empty, converged]);
+    const { handlers, terminal, cli, published } = setup([empty, converged]);
     for (const id of ["a", "b", "c", "d"]) {
       await send(handlers, "DeployStack", deployPayload({ deploymentId: id }));
       await terminal(id);
@@ -247,7 +250,12 @@ describe("deployment command handlers", () => {
     expect(resultOf(await send(handlers, "DeployStack", deployPayload({ deploymentId: "a" })))).to.deep.include({
       status: "started",
     });
-    await terminal("a");
+    // Wait for the second run of "a" to end (terminal() alone would find the first run's terminal event).
+    const deadline = Date.now() + 5_000;
+    while (published.filter((p) => p.event.deploymentId === "a" && p.event.outcome !== null).length < 2) {
+      if (Date.now() > deadline) throw new Error("no terminal event for the second run of a");
+      await sleep(5);
+    }
     expect(cli.calls).to.have.length(5);
   });
 

@@ -64,7 +64,11 @@ export function terminalEvent(result: DeployResult, stop: StopCause | null, stac
   if (result.status === "FAILED") {
     return {
       outcome: TIMED_OUT.test(error) ? "timed_out" : "failed",
-      event: { level: "error", message: `deployment failed: ${error}`, data },
+      event: {
+        level: "error",
+        message: `deployment failed: ${error}`,
+        data: { ...data, ...(result.errorCode ? { code: result.errorCode } : {}) },
+      },
     };
   }
   const left = error.replace(/^canceled: /, "");
@@ -192,6 +196,9 @@ export class DeploymentManager {
           composeYaml: payload.composeYaml,
           env: payload.env,
           secrets: payload.secrets,
+          labels: payload.labels,
+          adopt: payload.adopt,
+          keepSecretVersions: payload.keepSecretVersions,
           prune: payload.prune,
           resolveImage: payload.resolveImage,
           withRegistryAuth: payload.withRegistryAuth,
