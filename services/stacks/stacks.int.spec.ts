@@ -216,6 +216,61 @@ describe("stacks, environments, releases, overlays, secrets, render and diff (re
       expect(await db("environments").where({ stack_id: stack.id })).to.have.length(0);
     });
 
+    it("gives each environment its own Swarm stack: <stack>-<env> by default, or the one asked for", async () => {
+      const stack = await createStack("swarm-names");
+      type Env = { id: string; swarmStack: string };
+      const post = (body: Record<string, unknown>) =>
+        api.request<Env & ErrorBody>("POST", `/v1/stacks/${stack.id}/environments`, {
+          body: { clusterId, ...body },
+          headers: org.admin.auth,
+        });
+      const dev = await post({ name: "dev" });
+      expect(dev.status).to.equal(201);
+      expect(dev.body.swarmStack).to.equal("swarm-names-dev");
+      const staging = await post({ name: "staging", swarmStack: "shop_staging" });
+      expect(staging.status).to.equal(201);
+      expect(staging.body.swarmStack).to.equal("shop_staging");
+      const detail = await api.get<Env>(`/v1/environments/${staging.body.id}`, org.admin.auth);
+      expect(detail.body.swarmStack).to.equal("shop_staging");
+      const audit = await db("audit_events")
+        .where({ action: "environment.create", target_id: staging.body.id })
+        .first("data_json");
+      expect(audit?.data_json).to.deep.include({ swarmStack: "shop_staging" });
+
+      // Names Swarm refuses: 422 with a code, nothing written.
+      for (const swarmStack of ["Shop", "-shop", "shop.prod", "s".repeat(64), ""]) {
+        const bad = await post({ name: "qa", swarmStack });
+        expect(bad.status, swarmStack).to.equal(422);
+        expect(bad.body.error.code).to.equal("SWARM_STACK_INVALID");
+      }
+      // Taken on the cluster (by this stack's dev, or by another stack's environment): 409, nothing written.
+      const other = await createStack("swarm-names-other");
+      for (const [stackId, swarmStack] of [
+        [stack.id, "swarm-names-dev"],
+        [other.id, "shop_staging"],
+      ] as const) {
+        const taken = await api.request<ErrorBody>("POST", `/v1/stacks/${stackId}/environments`, {
+          body: { name: "qa", clusterId, swarmStack },
+          headers: org.admin.auth,
+        });
+        expect(taken.status).to.equal(409);
+        expect(taken.body.error.code).to.equal("SWARM_STACK_TAKEN");
+      }
+      expect(await db("environments").whereIn("stack_id", [stack.id, other.id]).pluck("name")).to.have.members([
+        "dev",
+        "staging",
+      ]);
+      expect(await db("stack_overlays").whereIn("environment_id", [dev.body.id, staging.body.id])).to.have.length(2);
+      // A default that would be taken is refused the same way, never silently renamed.
+      const clash = await createStack("swarm");
+      const clashing = await api.request<ErrorBody>("POST", `/v1/stacks/${clash.id}/environments`, {
+        body: { name: "names-dev", clusterId },
+        headers: org.admin.auth,
+      });
+      expect(clashing.status).to.equal(409);
+      expect(clashing.body.error.code).to.equal("SWARM_STACK_TAKEN");
+    });
+
     it("shows the environment with its current release: that of the last successful deployment", async () => {
       const stack = await createStack("envs-detail");
       const envId = await createEnvironment(stack.id, "prod");

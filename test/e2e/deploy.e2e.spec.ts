@@ -4,7 +4,8 @@
  * real dockerd of this machine in single-node Swarm mode, deploying a locally built image. Everything goes
  * through the REST API, whose every answer is checked against the OpenAPI contract.
  *
- * The stack is named `e2e<random>`; `after` removes it, its networks and its secrets.
+ * The stack is named `e2e<random>` and its environment `prod`, so the Swarm stack is `e2e<random>-prod`; `after`
+ * removes it, its networks and its secrets.
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
@@ -128,7 +129,9 @@ async function waitForSseEvent(
 describe("the deploy loop on a real single-node Swarm (real agent, real control plane)", function () {
   this.timeout(120_000);
   const stackName = `e2e${randomBytes(4).toString("hex")}`;
-  const swarmService = `${stackName}_app`;
+  /** The environment's Swarm stack: `<stack>-<environment>` by default. */
+  const swarmStack = `${stackName}-prod`;
+  const swarmService = `${swarmStack}_app`;
   let db: Db;
   let nats: TestNatsServer;
   let platform: TestPlatform;
@@ -218,11 +221,13 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
       headers: auth(),
     });
     expect(stack.status).to.equal(201);
-    const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
-      body: { name: "prod", clusterId, deployTimeoutSeconds: 60 },
-      headers: auth(),
-    });
+    const env = await api.request<{ id: string; swarmStack: string }>(
+      "POST",
+      `/v1/stacks/${stack.body.id}/environments`,
+      { body: { name: "prod", clusterId, deployTimeoutSeconds: 60 }, headers: auth() },
+    );
     expect(env.status).to.equal(201);
+    expect(env.body.swarmStack).to.equal(swarmStack);
     envId = env.body.id;
 
     const release = async (composeYaml: string) => {
@@ -252,7 +257,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
   after(async function () {
     this.timeout(120_000);
     await stopAgent(agent);
-    await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
+    await removeStack(swarmStack).catch((err: unknown) => console.error(String(err)));
     await stopTestStack({ db, nats, platform });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
@@ -301,7 +306,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
       "service",
       "ls",
       "--filter",
-      `label=com.docker.stack.namespace=${stackName}`,
+      `label=com.docker.stack.namespace=${swarmStack}`,
       "--format",
       "{{.Name}} {{.Replicas}}",
     );
@@ -332,7 +337,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     expect(stored.map((e) => e.data.seq)).to.deep.equal(seqs);
     const messages = stored.map((e) => String(e.data.message));
     expect(messages).to.include(`Creating service ${swarmService}`);
-    expect(messages.some((m) => m.startsWith(`Creating network ${stackName}_default`))).to.equal(true);
+    expect(messages.some((m) => m.startsWith(`Creating network ${swarmStack}_default`))).to.equal(true);
     expect(events.at(-1)?.event).to.equal("end");
     expect(events.at(-1)?.data).to.deep.include({ status: "SUCCEEDED" });
 
@@ -344,10 +349,10 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
   });
 
   it("4. mounts the environment's secret as a versioned Swarm secret; its value is in no stored event", async () => {
-    const secretName = `${stackName}_${SECRET_NAME}_v1`;
-    expect((await docker("secret", "ls", "--format", "{{.Name}}")).split("\n")).to.include(secretName);
     const spec = await inspectService();
-    expect(spec.Spec.TaskTemplate.ContainerSpec.Secrets?.map((s) => s.SecretName)).to.include(secretName);
+    const secretName = spec.Spec.TaskTemplate.ContainerSpec.Secrets?.map((s) => s.SecretName)[0] ?? "";
+    expect(secretName).to.match(new RegExp(`^${swarmStack}_${SECRET_NAME}_[0-9a-f]{12}$`));
+    expect((await docker("secret", "ls", "--format", "{{.Name}}")).split("\n")).to.include(secretName);
     const container = (
       await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${swarmService}`)
     ).split("\n")[0]!;

@@ -67,7 +67,9 @@ interface ServiceSpec {
 describe("the deploy loop in a real browser (real control plane, real agent, real Swarm)", function () {
   this.timeout(120_000);
   const stackName = `ui${randomBytes(4).toString("hex")}`;
-  const swarmService = `${stackName}_app`;
+  /** The environment's Swarm stack: `<stack>-<environment>` by default. */
+  const swarmStack = `${stackName}-prod`;
+  const swarmService = `${swarmStack}_app`;
   const clusterName = `swarm-${randomBytes(3).toString("hex")}`;
   let db: Db;
   let nats: TestNatsServer;
@@ -119,7 +121,7 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     this.timeout(120_000);
     await session?.close();
     await stopAgent(agent);
-    await removeStack(stackName).catch((err: unknown) => console.error(String(err)));
+    await removeStack(swarmStack).catch((err: unknown) => console.error(String(err)));
     await platform?.stop();
     await nats?.stop();
     await db?.destroy();
@@ -165,6 +167,7 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     await stacks.createEnvironment("prod", clusterName);
     await page.getByRole("link", { name: "prod", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: `${stackName} / prod` }).waitFor();
+    await page.getByTitle("docker stack deploy name").getByText(swarmStack, { exact: true }).waitFor();
     await page.getByText("Nothing has been deployed to this environment yet.").waitFor();
   });
 

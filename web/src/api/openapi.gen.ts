@@ -819,6 +819,8 @@ export interface components {
       name: string;
       /** Format: uuid */
       clusterId: string;
+      /** @description The Swarm stack the environment deploys into, unique on its cluster */
+      swarmStack: components["schemas"]["StackName"];
       deployTimeoutSeconds: number;
       createdAt: components["schemas"]["Timestamp"];
     };
@@ -1011,6 +1013,10 @@ export interface components {
       createdBy: string | null;
       createdByType: string | null;
       errorMessage: string | null;
+      /** @description Stable code of the failure when there is one (e.g. SWARM_STACK_NOT_OWNED) */
+      errorCode: string | null;
+      /** @description The deployment was asked to take over a Swarm stack it does not own */
+      adopt: boolean;
     };
     DeploymentEvent: {
       seq: number;
@@ -1023,6 +1029,7 @@ export interface components {
     EnvironmentStatus: {
       /** Format: uuid */
       environmentId: string;
+      /** @description The environment's Swarm stack (swarmStack) */
       stackName: string;
       /** @enum {unknown} */
       source: "agent" | "inventory";
@@ -2011,6 +2018,12 @@ export interface operations {
           clusterId: string;
           /** @default 600 */
           deployTimeoutSeconds?: number;
+          /**
+           * @description The Swarm stack the environment deploys into (`docker stack deploy … <swarmStack>`): 1-63 of
+           *     a-z 0-9 _ - starting with a letter or digit (else 422 SWARM_STACK_INVALID), unique on the
+           *     cluster (else 409 SWARM_STACK_TAKEN). Default `<stack>-<environment>`, e.g. `shop-staging`.
+           */
+          swarmStack?: string;
         };
       };
     };
@@ -2027,6 +2040,7 @@ export interface operations {
       400: components["responses"]["BadRequest"];
       404: components["responses"]["NotFound"];
       409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
       default: components["responses"]["Error"];
     };
   };
@@ -2397,6 +2411,14 @@ export interface operations {
         "application/json": {
           /** Format: uuid */
           releaseId: string;
+          /**
+           * @description Take over the environment's Swarm stack although its services are not labelled as this
+           *     environment's (a stack made by hand, or by another tool). Audited. Without it such a deploy is
+           *     refused: 409 SWARM_STACK_NOT_OWNED when the cluster's last inventory shows it, else the
+           *     deployment ends FAILED with errorCode SWARM_STACK_NOT_OWNED.
+           * @default false
+           */
+          adopt?: boolean;
         };
       };
     };
@@ -2411,6 +2433,7 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       422: components["responses"]["Unprocessable"];
       default: components["responses"]["Error"];
     };

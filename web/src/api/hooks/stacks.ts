@@ -61,6 +61,8 @@ export interface CreateEnvironmentInput {
   name: string;
   clusterId: string;
   deployTimeoutSeconds?: number;
+  /** The Swarm stack to deploy into; the server's default is `<stack>-<environment>`. */
+  swarmStack?: string;
 }
 
 export function useCreateEnvironment(orgId: string, stackId: string): Mutation<CreateEnvironmentInput, Environment> {

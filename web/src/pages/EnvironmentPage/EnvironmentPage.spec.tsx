@@ -46,6 +46,8 @@ const deployment = (id: string, version: number, status: Deployment["status"], k
   createdBy: USER,
   createdByType: "user",
   errorMessage: null,
+  errorCode: null,
+  adopt: false,
 });
 
 const me = {
@@ -126,6 +128,7 @@ function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedReque
         stackId: STACK,
         name: "staging",
         clusterId: "c1",
+        swarmStack: "shop-staging",
         deployTimeoutSeconds: 300,
         createdAt: "",
         stack: { id: STACK, name: "shop" },
@@ -178,6 +181,9 @@ describe("EnvironmentPage", () => {
   it("follows the last deployment's console and lists the history, the services and their drift", async () => {
     open(backend([]));
     await screen.findByRole("heading", { level: 1, name: "shop / staging" });
+    expect(screen.getByTitle("docker stack deploy name").textContent, "the environment's Swarm stack").to.equal(
+      "shop-staging",
+    );
     const current = screen.getByRole("region", { name: "Current deployment" });
     await within(current).findByText("queued: deploy of release v2");
     await within(current).findByText("Finished:");

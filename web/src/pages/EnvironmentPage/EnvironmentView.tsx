@@ -37,7 +37,8 @@ export function EnvironmentView(props: {
             title={`${env.stack.name} / ${env.name}`}
             subtitle={
               <>
-                On cluster <Link to={props.clusterHref(env.cluster.id)}>{env.cluster.name}</Link> ·{" "}
+                On cluster <Link to={props.clusterHref(env.cluster.id)}>{env.cluster.name}</Link> as Swarm stack{" "}
+                <code title="docker stack deploy name">{env.swarmStack}</code> ·{" "}
                 {env.currentRelease ? (
                   <>
                     running{" "}

@@ -83,6 +83,8 @@ export function UploadReleaseDialog(props: {
 }
 
 export function CreateEnvironmentDialog(props: {
+  /** The stack's name, for the default Swarm stack shown as a placeholder. */
+  stackName: string | undefined;
   clusters: Cluster[] | undefined;
   clustersError: unknown;
   busy: boolean;
@@ -93,9 +95,15 @@ export function CreateEnvironmentDialog(props: {
   const [name, setName] = useState("");
   const [clusterId, setClusterId] = useState("");
   const [timeout, setTimeoutSeconds] = useState("600");
+  const [swarmStack, setSwarmStack] = useState("");
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    props.onSubmit({ name: name.trim(), clusterId, deployTimeoutSeconds: Number(timeout) });
+    props.onSubmit({
+      name: name.trim(),
+      clusterId,
+      deployTimeoutSeconds: Number(timeout),
+      ...(swarmStack.trim() ? { swarmStack: swarmStack.trim() } : {}),
+    });
   };
   const clusters = props.clusters?.filter((c) => c.status !== "revoked");
   return (
@@ -127,6 +135,20 @@ export function CreateEnvironmentDialog(props: {
           </select>
         </label>
         {props.clustersError ? <ErrorNotice error={props.clustersError} compact /> : null}
+        <label>
+          Swarm stack
+          <input
+            name="swarmStack"
+            pattern="[a-z0-9][a-z0-9_\-]{0,62}"
+            placeholder={`${props.stackName ?? "stack"}-${name.trim() || "environment"}`}
+            value={swarmStack}
+            onChange={(e) => setSwarmStack(e.target.value)}
+          />
+        </label>
+        <p className="muted small">
+          The <code>docker stack deploy</code> name of this environment, unique on the cluster. Leave empty for the
+          default shown.
+        </p>
         <label>
           Deploy timeout (seconds)
           <input

@@ -45,6 +45,7 @@ export function StackPage() {
       />
       {open === "env" && (
         <CreateEnvironmentDialog
+          stackName={stack.data?.name}
           clusters={clusters.data?.items}
           clustersError={clusters.error}
           busy={createEnv.isMutating}
