@@ -156,6 +156,14 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(rows.map((r) => Number(r.seq))).to.deep.equal(rows.map((_r, i) => i));
     const finished = await get(res.body.id);
     expect(finished.status).to.equal("SUCCEEDED");
+    // The deployed state carries its deployment's id as a label; that alone is no difference to review.
+    const diff = await api.get<{ unified: string; services: { changed: unknown[] } }>(
+      `/v1/environments/${envId}/diff?to=${release1}`,
+      org.admin.auth,
+    );
+    expect(diff.status).to.equal(200);
+    expect(diff.body.services.changed).to.deep.equal([]);
+    expect(diff.body.unified.split("\n").filter((l) => /^[-+](?![-+])/.test(l))).to.deep.equal([]);
   });
 
   it("returns the same deployment for the same Idempotency-Key, and 422 for another body", async () => {
