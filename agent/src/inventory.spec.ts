@@ -15,6 +15,20 @@ import { FakeEngine, swarmNode, swarmService } from "./testing/fake-engine.js";
 const silent = createLogger({ level: "error", write: () => undefined });
 
 describe("inventory mapping", () => {
+  it("reports which environment a service belongs to, from its ownership label only", async () => {
+    const engine = new FakeEngine();
+    engine.services = [
+      swarmService({ labels: { "io.stackyard.environment": "env-1", secret: "never sent" } }),
+      swarmService({ id: "svc-2", name: "hand_app", stack: "hand", labels: {} }),
+    ];
+    const inventory = validateMessage("Inventory", await collectInventory(engine, "c1", 1_700_000_000_000));
+    expect(inventory.services.map((s) => [s.name, s.environmentId])).to.have.deep.members([
+      ["hand_app", null],
+      ["web_app", "env-1"],
+    ]);
+    expect(JSON.stringify(inventory)).to.not.include("never sent");
+  });
+
   it("maps nodes, services and stacks from the engine into a valid Inventory", async () => {
     const engine = new FakeEngine();
     engine.nodes = [

@@ -36,6 +36,14 @@ describe("config", () => {
       "deploy-worker",
     ]);
     expect(config.logLevel).to.equal("info");
+    expect(config.deployments.secretVersionsKept).to.equal(3);
+  });
+
+  it("reads SECRET_VERSIONS_KEPT within 1-50", () => {
+    expect(loadConfig({ ...valid, SECRET_VERSIONS_KEPT: "5" }).deployments.secretVersionsKept).to.equal(5);
+    for (const bad of ["0", "51", "two"]) {
+      expect(problemsOf({ ...valid, SECRET_VERSIONS_KEPT: bad }).join("\n")).to.match(/SECRET_VERSIONS_KEPT/);
+    }
   });
 
   it("lists every missing variable in one error", () => {

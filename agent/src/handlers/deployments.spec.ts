@@ -337,6 +337,12 @@ describe("terminal events", () => {
       "deployment canceled: the stack was not changed",
     );
     expect(terminalEvent(canceled, { kind: "shutdown" }, "st")).to.deep.include({ outcome: "failed" });
+    // A refusal with a stable code carries it to the control plane (deployments.error_code).
+    const refused = { status: "FAILED" as const, error: "not ours", errorCode: "SWARM_STACK_NOT_OWNED", services };
+    expect(terminalEvent(refused, null, "st").event.data).to.deep.include({ code: "SWARM_STACK_NOT_OWNED" });
+    expect(terminalEvent({ status: "FAILED", error: "boom", services }, null, "st").event.data).to.not.have.property(
+      "code",
+    );
     expect(terminalEvent(canceled, null, "st").outcome).to.equal("cancelled");
     expect(terminalEvent(canceled, null, "st").event.data).to.deep.equal({
       status: "CANCELED",
