@@ -271,6 +271,27 @@ describe("stacks, environments, releases, overlays, secrets, render and diff (re
       expect(clashing.body.error.code).to.equal("SWARM_STACK_TAKEN");
     });
 
+    it("lets exactly one of two concurrent creations take a Swarm stack name (the database decides)", async () => {
+      const [a, b] = [await createStack("race-a"), await createStack("race-b")];
+      const results = await Promise.all(
+        [a, b].map((stack) =>
+          api.request<ErrorBody>("POST", `/v1/stacks/${stack.id}/environments`, {
+            body: { name: "prod", clusterId, swarmStack: "race-prod" },
+            headers: org.admin.auth,
+          }),
+        ),
+      );
+      expect(results.map((r) => r.status).sort()).to.deep.equal([201, 409]);
+      expect(results.find((r) => r.status === 409)?.body.error.code).to.equal("SWARM_STACK_TAKEN");
+      expect(await db("environments").where({ cluster_id: clusterId, swarm_stack: "race-prod" })).to.have.length(1);
+      expect(
+        await db("environments")
+          .whereIn("environments.stack_id", [a.id, b.id])
+          .join("stack_overlays", "stack_overlays.environment_id", "environments.id"),
+        "no overlay without its environment",
+      ).to.have.length(1);
+    });
+
     it("shows the environment with its current release: that of the last successful deployment", async () => {
       const stack = await createStack("envs-detail");
       const envId = await createEnvironment(stack.id, "prod");

@@ -62,6 +62,7 @@ export function StackView(props: {
                     <tr>
                       <th>Name</th>
                       <th>Cluster</th>
+                      <th>Swarm stack</th>
                       <th>Last deployment</th>
                       <th>Deploy timeout</th>
                       <th>Created</th>
@@ -74,6 +75,9 @@ export function StackView(props: {
                           <Link to={props.environmentHref(e)}>{e.name}</Link>
                         </td>
                         <td>{props.clusterName(e.clusterId)}</td>
+                        <td>
+                          <code>{e.swarmStack}</code>
+                        </td>
                         <td>
                           {e.lastDeployment ? (
                             <>
