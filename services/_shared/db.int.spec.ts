@@ -317,9 +317,9 @@ describe("migrations (real Postgres)", function () {
       await deployed("prod", "2026-02-01T00:00:00Z");
       // Re-run the three swarm-stack migrations over these rows, as an upgrade would.
       const migrations = [
-        "20261201000400_add_environment_swarm_stack_unique_per_cluster",
-        "20261201000300_require_environment_swarm_stack",
-        "20261201000200_backfill_environment_swarm_stack",
+        "20261201100400_add_environment_swarm_stack_unique_per_cluster",
+        "20261201100300_require_environment_swarm_stack",
+        "20261201100200_backfill_environment_swarm_stack",
       ];
       const load = async (name: string) =>
         (await import(`../../migrations/${name}.js`)) as { up(k: Db): Promise<void>; down(k: Db): Promise<void> };
