@@ -12,6 +12,8 @@ log "typecheck"
 npm run --silent typecheck
 log "lint"
 npm run --silent lint
+log "OpenAPI lint (Redocly, redocly.yaml)"
+npm run --silent lint:openapi
 log "OpenAPI types of the web client are up to date"
 npm run --silent web:gen-api >/dev/null
 git diff --exit-code -- web/src/api/openapi.gen.ts || { log "web/src/api/openapi.gen.ts is stale: run npm run web:gen-api"; exit 1; }

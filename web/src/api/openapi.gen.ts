@@ -1168,7 +1168,7 @@ export interface components {
     };
     Error: {
       error: {
-        /** @description Stable machine-readable code */
+        /** @description Stable machine-readable code, e.g. STACK_NOT_FOUND */
         code: string;
         message: string;
         details?: unknown;
@@ -1542,6 +1542,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
@@ -1601,6 +1602,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
@@ -1722,6 +1724,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
@@ -1907,6 +1910,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
