@@ -676,13 +676,27 @@ export interface ErrorReply {
   code: string;
   reason: string;
 }
-const errorCode: JSONSchemaType<string> = { type: "string", pattern: "^[A-Z][A-Z0-9_]{0,63}$" };
-const errorReply: JSONSchemaType<ErrorReply> = {
+/** A stable reply code: UPPER_SNAKE, at most 64 characters. */
+export const STABLE_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** The code of a refusal whose error carried no stable code of its own. */
+export const FALLBACK_REPLY_CODE = "REJECTED";
+export const MAX_REASON_CHARS = 4096;
+const errorCode: JSONSchemaType<string> = { type: "string", pattern: STABLE_CODE.source };
+const errorReplySchema: JSONSchemaType<ErrorReply> = {
   type: "object",
   additionalProperties: false,
   required: ["ok", "code", "reason"],
-  properties: { ok: { type: "boolean", const: false }, code: errorCode, reason: text(4096) },
+  properties: { ok: { type: "boolean", const: false }, code: errorCode, reason: text(MAX_REASON_CHARS) },
 };
+
+/** A refusal as the wire carries it: an unstable code becomes FALLBACK_REPLY_CODE, the reason is bounded. */
+export function errorReply(code: string | undefined, reason: string): ErrorReply {
+  return {
+    ok: false,
+    code: code !== undefined && STABLE_CODE.test(code) ? code : FALLBACK_REPLY_CODE,
+    reason: reason.slice(0, MAX_REASON_CHARS),
+  };
+}
 
 /** A command the agent refused or could not carry out. */
 export interface CommandRejected extends ErrorReply {
@@ -745,7 +759,7 @@ const registerRequest: JSONSchemaType<RegisterRequest> = {
   additionalProperties: false,
   required: ["token", "publicKey", "hostname", "agentVersion", "docker"],
   properties: {
-    token: nonEmpty(512),
+    token: { type: "string", minLength: 10, maxLength: 200 },
     publicKey: publicKey("U"),
     hostname: text(255),
     agentVersion: nonEmpty(64),
@@ -813,6 +827,9 @@ const renewCredentialsResponse: JSONSchemaType<RenewCredentialsResponse> = {
   properties: { ok: { type: "boolean", const: true }, jwt: jwtString, expiresAt: epochMs },
 };
 
+/** The answer on `agent.<clusterId>.renew`: a fresh JWT, or a refusal. */
+export type RenewReply = RenewCredentialsResponse | ErrorReply;
+
 // ---- registry and validation -----------------------------------------------------------------------------------
 
 export interface MessageTypes extends CommandPayloads {
@@ -852,7 +869,7 @@ export const MESSAGE_SCHEMAS: { readonly [K in MessageType]: JSONSchemaType<Mess
   CommandResult: commandResult,
   CommandRejected: commandRejected,
   CommandRejectionReport: commandRejectionReport,
-  ErrorReply: errorReply,
+  ErrorReply: errorReplySchema,
   DeployStackResult: deployStackResult,
   ScaleServiceResult: scaleServiceResult,
   GetLogsResult: getLogsResult,
@@ -935,14 +952,34 @@ export function decodeMessage<K extends MessageType>(type: K, data: Uint8Array):
   return validateMessage(type, parsed);
 }
 
-/** A reply to a command: a result or a rejection, told apart by `ok`. */
-export function decodeCommandReply(data: Uint8Array): CommandReply {
+// Every reply on the bus, refusals included, is encoded and decoded here and nowhere else.
+
+function decodeReply<A extends MessageType, R extends MessageType>(
+  what: string,
+  data: Uint8Array,
+  accepted: A,
+  refused: R,
+): MessageTypes[A] | MessageTypes[R] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(decoder.decode(data));
   } catch (err) {
-    throw new ProtocolError("MALFORMED_MESSAGE", "command reply: not valid JSON", { cause: err });
+    throw new ProtocolError("MALFORMED_MESSAGE", `${what}: not valid JSON`, { cause: err });
   }
   const ok = typeof parsed === "object" && parsed !== null && (parsed as { ok?: unknown }).ok;
-  return ok === true ? validateMessage("CommandResult", parsed) : validateMessage("CommandRejected", parsed);
+  return ok === true ? validateMessage(accepted, parsed) : validateMessage(refused, parsed);
 }
+
+/** A reply to a command: a result or a rejection, told apart by `ok`. */
+export const encodeCommandReply = (reply: CommandReply): Uint8Array =>
+  reply.ok ? encodeMessage("CommandResult", reply) : encodeMessage("CommandRejected", reply);
+
+export const decodeCommandReply = (data: Uint8Array): CommandReply =>
+  decodeReply("command reply", data, "CommandResult", "CommandRejected");
+
+/** A reply to a credential renewal: a fresh JWT or an ErrorReply, told apart by `ok`. */
+export const encodeRenewReply = (reply: RenewReply): Uint8Array =>
+  reply.ok ? encodeMessage("RenewCredentialsResponse", reply) : encodeMessage("ErrorReply", reply);
+
+export const decodeRenewReply = (data: Uint8Array): RenewReply =>
+  decodeReply("renewal reply", data, "RenewCredentialsResponse", "ErrorReply");

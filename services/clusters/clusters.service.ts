@@ -2,7 +2,7 @@
  * clusters: REST actions for clusters and agent registration, plus the agent link: heartbeats, inventory and
  * credential renewal consumed from NATS (queue groups, so any number of instances share the load).
  */
-import type { NatsConnection, Subscription } from "nats";
+import type { Msg, NatsConnection, Subscription } from "nats";
 import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
@@ -11,8 +11,7 @@ import { requestInfo, type CallContext } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
 import type { RestParams } from "../api/routes.js";
 import type { NatsIdentity } from "../../nats/identity.js";
-import { verifyRenewRequest } from "../../nats/protocol/envelope.js";
-import { validateMessage } from "../../nats/protocol/messages.js";
+import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
 import {
@@ -30,6 +29,7 @@ import {
   type RegisterInput,
 } from "./clusters.logic.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
+import { answerRenewal } from "./renewal.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
@@ -107,7 +107,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         }
         throw lastError;
       },
-      async onHeartbeat(subject: string, data: Uint8Array) {
+      async onHeartbeat({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
         if (!isClusterId(clusterId)) return;
         const hb = validateMessage("Heartbeat", JSON.parse(decoder.decode(data)));
@@ -115,66 +115,46 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         heartbeats.add(clusterId, hb);
         if (heartbeats.size >= 1_000) await heartbeats.flush();
       },
-      async onInventory(subject: string, data: Uint8Array) {
+      async onInventory({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
         if (!isClusterId(clusterId)) return;
         const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
         if (inventory.clusterId !== clusterId) return;
         await applyInventory(db, clusterId, inventory);
       },
-      async onRenew(subject: string, data: Uint8Array): Promise<unknown> {
-        const clusterId = subject.split(".")[1] ?? "";
-        if (!isClusterId(clusterId)) return { ok: false, error: { code: "WRONG_CLUSTER", message: "unknown cluster" } };
-        const registered = await registeredAgentKey(db, clusterId);
-        if (!registered)
-          return {
-            ok: false,
-            error: { code: "CREDENTIAL_REVOKED", message: "no agent is registered for this cluster" },
-          };
-        const request = verifyRenewRequest(JSON.parse(decoder.decode(data)), {
-          registeredPublicKey: registered,
-          clusterId,
-          now: Date.now(),
+      /** Answers a renewal request; every reply, refusals included, goes through the protocol's encoder. */
+      async onRenew(msg: Msg) {
+        const reply = await answerRenewal(msg.subject, msg.data, {
+          registeredAgentKey: (clusterId) => registeredAgentKey(db, clusterId),
+          renew: (clusterId, publicKey) =>
+            renewAgentCredential(db, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
+          now: Date.now,
         });
-        const credential = await renewAgentCredential(
-          db,
-          identity,
-          clusterId,
-          request.publicKey,
-          settings.agentCredentialTtlSeconds,
-        );
-        return { ok: true, jwt: credential.jwt, expiresAt: credential.expiresAt.getTime() };
+        if (!reply.ok) {
+          this.logger.warn({
+            msg: "agent message rejected",
+            subject: msg.subject,
+            code: reply.code,
+            reason: reply.reason,
+          });
+        }
+        if (msg.reply) msg.respond(encodeRenewReply(reply));
       },
-      subscribe(subject: string, handler: (subject: string, data: Uint8Array) => Promise<unknown>, replies: boolean) {
+      subscribe(subject: string, handler: (msg: Msg) => Promise<unknown>) {
         if (!link) return;
         const sub = link.subscribe(subject, {
           queue: QUEUE,
           callback: (err, msg) => {
             if (err) return;
-            handler(msg.subject, msg.data).then(
-              (answer) => {
-                if (replies && msg.reply) msg.respond(new TextEncoder().encode(JSON.stringify(answer)));
-              },
-              (error: unknown) => {
-                const e = error as { type?: string; code?: string; message?: string };
-                this.logger.warn({
-                  msg: "agent message rejected",
-                  subject: msg.subject,
-                  code: e.type ?? e.code,
-                  reason: e.message,
-                });
-                if (replies && msg.reply) {
-                  msg.respond(
-                    new TextEncoder().encode(
-                      JSON.stringify({
-                        ok: false,
-                        error: { code: e.type ?? e.code ?? "REJECTED", message: e.message ?? "rejected" },
-                      }),
-                    ),
-                  );
-                }
-              },
-            );
+            handler(msg).catch((error: unknown) => {
+              const e = error as { type?: string; code?: string; message?: string };
+              this.logger.warn({
+                msg: "agent message rejected",
+                subject: msg.subject,
+                code: e.type ?? e.code,
+                reason: e.message,
+              });
+            });
           },
         });
         subscriptions.push(sub);
@@ -184,17 +164,9 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       identity = await loadNatsIdentity(config.nats.identityFile);
       link = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-clusters");
       system = await connectNats(config.nats.url, config.nats.systemCredsFile, "stackyard-clusters-system");
-      this.subscribe(
-        CONTROL_PLANE_SUBSCRIPTIONS.heartbeats,
-        (s: string, d: Uint8Array) => this.onHeartbeat(s, d),
-        false,
-      );
-      this.subscribe(
-        CONTROL_PLANE_SUBSCRIPTIONS.inventory,
-        (s: string, d: Uint8Array) => this.onInventory(s, d),
-        false,
-      );
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (s: string, d: Uint8Array) => this.onRenew(s, d), true);
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
       await link.flush();
       const onError = (what: string) => (err: unknown) =>
         this.logger.error({ msg: `${what} failed`, error: String(err) });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ALLOWED_TRANSITIONS, canTransition } from "./state-machine.js";
-import { maskSecrets } from "./desired-state.js";
+import { maskSecrets } from "../../nats/protocol/masking.js";
 import { DEPLOYMENT_STATUSES } from "./views.js";
 import { OUTCOME_STATUS } from "./events-writer.js";
 

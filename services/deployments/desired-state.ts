@@ -129,12 +129,3 @@ export async function lastDeployedServices(db: Db, environmentId: string): Promi
   const doc = parse(row.compose_yaml) as { services?: Record<string, unknown> } | null;
   return Object.keys(doc?.services ?? {});
 }
-
-/** Replaces every known secret value in a line; longer values first so overlapping ones mask fully. */
-export function maskSecrets(text: string, values: readonly string[]): string {
-  let out = text;
-  for (const v of [...values].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) {
-    out = out.split(v).join("********");
-  }
-  return out;
-}

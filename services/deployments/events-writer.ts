@@ -11,7 +11,7 @@ import { parseAgentSubject } from "../../nats/protocol/subjects.js";
 import type { MasterKeys } from "../stacks/secrets-crypto.js";
 import { loadSecretValues } from "../stacks/secrets-repo.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
-import { maskSecrets } from "./desired-state.js";
+import { secretMasker } from "../../nats/protocol/masking.js";
 import { insertEvents } from "./events.repo.js";
 import { transition } from "./state-machine.js";
 import type { DeploymentEventView, DeploymentStatus } from "./views.js";
@@ -96,6 +96,7 @@ export class DeploymentEventWriter {
       const info = await this.infoOf(deploymentId);
       if (!info || info.clusterId !== group.clusterId) continue;
       const terminal = group.events.find((e) => e.outcome !== null);
+      const mask = secretMasker(info.secretValues);
       const result = await this.db.transaction(async (trx) => {
         const stored = await insertEvents(
           trx,
@@ -105,11 +106,9 @@ export class DeploymentEventWriter {
             seq: e.seq,
             ts: new Date(e.ts),
             level: e.level,
-            message: maskSecrets(e.message, info.secretValues),
+            message: mask.text(e.message),
             data: {
-              ...(e.data
-                ? (JSON.parse(maskSecrets(JSON.stringify(e.data), info.secretValues)) as Record<string, unknown>)
-                : {}),
+              ...(e.data ? mask.json(e.data) : {}),
               ...(e.outcome ? { terminal: true, outcome: e.outcome, status: OUTCOME_STATUS[e.outcome] } : {}),
             },
           })),
@@ -118,7 +117,7 @@ export class DeploymentEventWriter {
         if (terminal?.outcome) {
           const to = OUTCOME_STATUS[terminal.outcome];
           const row = await transition(trx, deploymentId, to, {
-            errorMessage: to === "SUCCEEDED" ? null : maskSecrets(terminal.message, info.secretValues),
+            errorMessage: to === "SUCCEEDED" ? null : mask.text(terminal.message),
           });
           if (row) status = to;
         }
