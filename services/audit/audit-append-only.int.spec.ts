@@ -13,9 +13,10 @@ describe("audit_events is append-only (real Postgres)", function () {
   after(() => db.destroy());
 
   beforeEach(async () => {
-    [{ id: orgId }] = (await db("orgs")
+    const [org] = (await db("orgs")
       .insert({ name: `audit-${Date.now()}` })
       .returning("id")) as { id: string }[];
+    orgId = org!.id;
     await db("audit_events").insert({ org_id: orgId, actor_type: "user", actor_id: "u1", action: "stack.create" });
   });
 
