@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
+import { clientIp } from "../_shared/client-ip.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } from "../_shared/errors.js";
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
@@ -107,13 +108,16 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   };
 
   const requestInfo = (req: IncomingMessage): RequestInfo => {
-    const forwarded = config.auth.trustProxy
-      ? String(req.headers["x-forwarded-for"] ?? "")
-          .split(",")[0]
-          ?.trim()
-      : "";
+    const forwarded = req.headers["x-forwarded-for"];
     const ua = req.headers["user-agent"];
-    return { ip: forwarded || req.socket.remoteAddress || null, userAgent: typeof ua === "string" ? ua : null };
+    return {
+      ip: clientIp(
+        req.socket.remoteAddress,
+        Array.isArray(forwarded) ? forwarded.join(",") : forwarded,
+        config.auth.trustedProxies,
+      ),
+      userAgent: typeof ua === "string" ? ua : null,
+    };
   };
 
   return {
