@@ -5,9 +5,9 @@ import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../
 import { NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import type { GetStatusResult } from "../../nats/protocol/messages.js";
-import { findEnvironment, findStack } from "../stacks/stacks.logic.js";
+import { findEnvironment, findStack } from "../stacks/index.js";
 
 export interface RuntimeDeps {
   nc: NatsConnection;
