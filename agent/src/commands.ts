@@ -8,7 +8,10 @@ import type { Msg, NatsConnection, Subscription } from "nats";
 import { ReplayGuard, verifyCommand } from "../../nats/protocol/envelope.js";
 import { CommandRejectedError, ProtocolError } from "../../nats/protocol/errors.js";
 import {
+  encodeCommandReply,
   encodeMessage,
+  errorReply,
+  STABLE_CODE,
   validateCommandPayload,
   validateCommandResult,
   type CommandEnvelope,
@@ -60,10 +63,9 @@ export interface ProcessedCommand {
 }
 
 const decoder = new TextDecoder();
-const STABLE_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 function rejected(code: string, reason: string, commandId: string | null, type: string | null): CommandRejected {
-  return { ok: false, code, reason: reason.slice(0, 4096), commandId, type };
+  return { ...errorReply(code, reason), commandId, type };
 }
 
 export async function processCommand(
@@ -184,10 +186,7 @@ export function serveCommands(nc: NatsConnection, opts: CommandProcessorOptions)
     } else {
       processed = await processCommand(msg.subject, msg.data, opts);
     }
-    const encoded = processed.reply.ok
-      ? encodeMessage("CommandResult", processed.reply)
-      : encodeMessage("CommandRejected", processed.reply);
-    if (msg.reply) msg.respond(encoded);
+    if (msg.reply) msg.respond(encodeCommandReply(processed.reply));
     else opts.log.warn("command without a reply subject; the result is dropped", { subject: msg.subject });
     if (processed.report) nc.publish(subjects.rejected, encodeMessage("CommandRejectionReport", processed.report));
   };

@@ -6,7 +6,7 @@
  */
 import { signRenewRequest } from "../../nats/protocol/envelope.js";
 import { ProtocolError } from "../../nats/protocol/errors.js";
-import { validateMessage, type RenewCredentialsResponse } from "../../nats/protocol/messages.js";
+import { decodeRenewReply, type RenewCredentialsResponse } from "../../nats/protocol/messages.js";
 import { agentSubjects } from "../../nats/protocol/subjects.js";
 import { AgentError } from "./errors.js";
 import { decodeUserJwt } from "./jwt.js";
@@ -38,23 +38,21 @@ export interface RenewalDeps {
   log: Logger;
 }
 
-function parseRenewReply(data: Uint8Array): RenewCredentialsResponse {
-  let json: unknown;
+/** The agent's reading of a renewal reply: the fresh credential, or an AgentError naming the refusal's code. */
+export function parseRenewReply(data: Uint8Array): RenewCredentialsResponse {
+  let reply;
   try {
-    json = JSON.parse(new TextDecoder().decode(data));
-  } catch (err) {
-    throw new AgentError("RENEWAL_FAILED", "the renewal reply is not JSON", { cause: err });
-  }
-  try {
-    if ((json as { ok?: unknown } | null)?.ok === true) return validateMessage("RenewCredentialsResponse", json);
-    const refusal = validateMessage("ErrorReply", json);
-    throw new AgentError("RENEWAL_FAILED", `the control plane refused to renew: ${refusal.code}: ${refusal.reason}`);
+    reply = decodeRenewReply(data);
   } catch (err) {
     if (err instanceof ProtocolError) {
       throw new AgentError("RENEWAL_FAILED", `unexpected renewal reply: ${err.reason}`, { cause: err });
     }
     throw err;
   }
+  if (!reply.ok) {
+    throw new AgentError("RENEWAL_FAILED", `the control plane refused to renew: ${reply.code}: ${reply.reason}`);
+  }
+  return reply;
 }
 
 export async function renewCredentials(deps: RenewalDeps): Promise<AgentState> {

@@ -70,6 +70,11 @@ export async function sendAgentCommand<T extends CommandType>(
       throw new AgentUnreachableError(`the cluster's agent did not answer within ${opts.timeoutMs} ms`);
     throw err;
   }
+  return readAgentReply(type, data);
+}
+
+/** The control plane's reading of an agent's reply: the typed result, or AgentRejectedError with the agent's code. */
+export function readAgentReply<T extends CommandType>(type: T, data: Uint8Array): CommandResults[T] {
   const answer = decodeCommandReply(data);
   if (!answer.ok) throw new AgentRejectedError(answer.code, answer.reason);
   return validateCommandResult(type, answer.result);

@@ -75,6 +75,19 @@ describe("config", () => {
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });
 
+  it("trusts X-Forwarded-For only from the proxy CIDRs listed, and refuses the old trust-everyone switch", () => {
+    expect(loadConfig(valid).auth.trustedProxies.empty).to.equal(true);
+    const proxies = loadConfig({ ...valid, HTTP_TRUSTED_PROXIES: "10.0.0.0/8, 127.0.0.1/32" }).auth.trustedProxies;
+    expect(proxies.has("10.20.30.40")).to.equal(true);
+    expect(proxies.has("192.0.2.1")).to.equal(false);
+    expect(problemsOf({ ...valid, HTTP_TRUSTED_PROXIES: "10.0.0.0/40" })).to.deep.equal([
+      'HTTP_TRUSTED_PROXIES: "10.0.0.0/40" is not an IPv4 or IPv6 CIDR (e.g. 10.0.0.0/8)',
+    ]);
+    expect(problemsOf({ ...valid, HTTP_TRUST_PROXY: "true" })[0]).to.match(
+      /HTTP_TRUST_PROXY is replaced by HTTP_TRUSTED_PROXIES/,
+    );
+  });
+
   it("accepts an explicit service subset and 'all'", () => {
     expect(loadConfig({ ...valid, SERVICES: "api" }).services).to.deep.equal(["api"]);
     expect(loadConfig({ ...valid, SERVICES: "all" }).services).to.deep.equal([...SERVICE_NAMES]);

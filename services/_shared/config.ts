@@ -1,5 +1,6 @@
-import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "../stacks/secrets-crypto.js";
+import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "./master-keys.js";
 import { WEB_DIST_DIR } from "./paths.js";
+import { TrustedProxies } from "./client-ip.js";
 
 /**
  * The only module that reads process.env. Everything is validated at start; all problems are reported
@@ -92,8 +93,8 @@ export interface Config {
     credentialCacheTtlSeconds: number;
     /** System bootstrap credential allowing org creation after the first run; undefined disables it. */
     bootstrapToken: string | undefined;
-    /** Trust X-Forwarded-For from the proxy in front of the gateway (only behind a proxy you run). */
-    trustProxy: boolean;
+    /** Your proxies in front of the gateway (CIDRs): X-Forwarded-For is read back to the first hop outside them. */
+    trustedProxies: TrustedProxies;
   };
 }
 
@@ -178,6 +179,24 @@ class EnvReader {
       if (err instanceof MasterKeyConfigError) this.problems.push(...err.problems.map((p) => `${name}: ${p}`));
       else throw err;
       return { activeKeyId: "", keys: new Map() };
+    }
+  }
+
+  trustedProxies(name: string): TrustedProxies {
+    if (this.env.HTTP_TRUST_PROXY !== undefined) {
+      this.problems.push(
+        `HTTP_TRUST_PROXY is replaced by ${name}: list your proxies' CIDRs (e.g. 10.0.0.0/8); trusting every sender of X-Forwarded-For let clients forge their address`,
+      );
+    }
+    const cidrs = (this.env[name] ?? "")
+      .split(",")
+      .map((c) => c.trim())
+      .filter(Boolean);
+    try {
+      return new TrustedProxies(cidrs);
+    } catch (err) {
+      this.problems.push(`${name}: ${(err as Error).message}`);
+      return new TrustedProxies([]);
     }
   }
 
@@ -290,7 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
         300,
       ),
       bootstrapToken: env.STACKYARD_BOOTSTRAP_TOKEN?.trim() || undefined,
-      trustProxy: r.bool("HTTP_TRUST_PROXY", false),
+      trustedProxies: r.trustedProxies("HTTP_TRUSTED_PROXIES"),
     },
   };
   if (config.auth.bootstrapToken !== undefined && config.auth.bootstrapToken.length < 32) {

@@ -1,5 +1,7 @@
+import { readdirSync } from "node:fs";
 import { expect } from "chai";
 import { createDb, migrateLatest, migrateRollbackAll, pendingMigrations, type Db } from "./db.js";
+import { MIGRATIONS_DIR } from "./paths.js";
 import { ensureProcessDatabase, testDatabaseUrl, truncateAll } from "./testing/database.js";
 
 /** Canary: every table and column the domain needs. A schema change without a migration breaks this. */
@@ -141,6 +143,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
   login_throttle: ["key", "failures", "window_started_at", "locked_until"],
+  login_trusted_sources: ["user_id", "ip", "last_success_at"],
   audit_events: [
     "id",
     "org_id",
@@ -201,9 +204,9 @@ describe("migrations (real Postgres)", function () {
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);
     const reverted = await migrateRollbackAll(db);
-    // + the trigger, inventory and rendered-yaml migrations, and the 9 of environment isolation (swarm stack,
-    // secret content digest, deployment adopt and error code)
-    expect(reverted.length).to.equal(Object.keys(EXPECTED_COLUMNS).length + 3 + 9);
+    // Every migration file, newest first: each one has a down that runs.
+    const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".ts"));
+    expect(reverted).to.deep.equal(files.sort().reverse());
     expect(await columnsByTable(db)).to.deep.equal({});
     await migrateLatest(db);
     expect(await pendingMigrations(db)).to.deep.equal([]);

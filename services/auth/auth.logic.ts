@@ -4,9 +4,19 @@ import { UnauthorizedError } from "../_shared/errors.js";
 import { effectivePermissions } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { recordAudit } from "../audit/audit.repo.js";
+import { recordAudit } from "../audit/index.js";
 import { signAccessToken, type AccessTokenSettings } from "./access-tokens.js";
-import { assertNotThrottled, clearLoginFailures, recordLoginFailure } from "./login-throttle.js";
+import {
+  ACCOUNT_POLICY,
+  SOURCE_POLICY,
+  accountKey,
+  clearAccountFailures,
+  isTrustedSource,
+  releaseAttempt,
+  rememberTrustedSource,
+  reserveAttempt,
+  sourceKey,
+} from "./login-throttle.js";
 import { burnVerification, normaliseEmail, verifySecret } from "./passwords.js";
 import { revokeFamily, rotateSession, startSession } from "./sessions.repo.js";
 import { orgView, userView, type OrgRow, type UserRow, type UserView } from "./views.js";
@@ -37,16 +47,21 @@ export async function login(
   request: RequestInfo,
 ): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
-  await assertNotThrottled(deps.db, { email, ip: request.ip });
 
   // Pre-authentication lookup: the email (and optional org) identify the account; no tenant is known yet.
   const query = deps.db<UserRow>("users").where({ email });
   if (input.orgId) query.andWhere({ org_id: input.orgId });
   const user = await query.orderBy("created_at", "asc").first();
 
+  // Both gates reserve the attempt before any hashing; the source gate first, so an attempt it refuses never
+  // counts against the account.
+  const ip = request.ip;
+  const gatedBySource = ip !== null && !(user && (await isTrustedSource(deps.db, user.id, ip)));
+  if (gatedBySource) await reserveAttempt(deps.db, sourceKey(ip), SOURCE_POLICY);
+  await reserveAttempt(deps.db, accountKey(user?.org_id ?? input.orgId ?? null, email), ACCOUNT_POLICY);
+
   const valid = user ? await verifySecret(user.password_hash, input.password) : await burnVerification(input.password);
   if (!user || !valid) {
-    await recordLoginFailure(deps.db, { email, ip: request.ip });
     if (user) {
       await recordAudit(
         new TenantScope(deps.db, user.org_id),
@@ -57,7 +72,11 @@ export async function login(
     throw INVALID_CREDENTIALS();
   }
 
-  await clearLoginFailures(deps.db, email);
+  await clearAccountFailures(deps.db, user.org_id, email);
+  if (ip !== null) {
+    if (gatedBySource) await releaseAttempt(deps.db, sourceKey(ip));
+    await rememberTrustedSource(deps.db, user.id, ip);
+  }
   return deps.db.transaction(async (trx) => {
     const [updated] = await trx<UserRow>("users")
       .where({ id: user.id })

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { generateApiToken, parseApiToken } from "./api-tokens.js";
 import { signAccessToken, verifyAccessToken } from "./access-tokens.js";
-import { EMAIL_POLICY, lockSeconds } from "./login-throttle.js";
+import { ACCOUNT_POLICY, lockSeconds } from "./login-throttle.js";
 import { assertPasswordPolicy } from "./passwords.js";
-import { redact } from "../audit/audit.repo.js";
+import { redact } from "../audit/index.js";
 import { effectivePermissions } from "../_shared/permissions.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 
@@ -40,10 +40,10 @@ describe("auth building blocks", () => {
   });
 
   it("locks out exponentially after the free failures, up to the cap", () => {
-    expect(lockSeconds(EMAIL_POLICY, 5)).to.equal(0);
-    expect(lockSeconds(EMAIL_POLICY, 6)).to.equal(30);
-    expect(lockSeconds(EMAIL_POLICY, 7)).to.equal(60);
-    expect(lockSeconds(EMAIL_POLICY, 30)).to.equal(900);
+    expect(lockSeconds(ACCOUNT_POLICY, 5)).to.equal(0);
+    expect(lockSeconds(ACCOUNT_POLICY, 6)).to.equal(30);
+    expect(lockSeconds(ACCOUNT_POLICY, 7)).to.equal(60);
+    expect(lockSeconds(ACCOUNT_POLICY, 30)).to.equal(900);
   });
 
   it("enforces the password policy", () => {

@@ -1,6 +1,13 @@
 /**
- * Login throttling per email and per client IP, stored in Postgres (see the migration for why).
- * After `freeFailures` failures in a window, each further failure locks the key for an exponentially growing time.
+ * Login throttling, stored in Postgres (see the login_throttle migration for why). Every attempt *reserves* its
+ * place before the password hash is checked, in one atomic upsert, so a parallel burst cannot slip past the
+ * check: at most `freeFailures` attempts per window (plus one each time a lock runs out) reach argon2.
+ *  - the account gate, per (org, email): after `freeFailures` failures each further failure locks the account's
+ *    logins for an exponentially growing time;
+ *  - the source gate, per client IP: after its budget, that address is slowed to one attempt every few seconds,
+ *    except for accounts that already logged in successfully from it (`login_trusted_sources`), so one attacker
+ *    behind a shared NAT or proxy cannot lock the whole office out.
+ * A successful login gives its reservations back.
  */
 import type { Db } from "../_shared/db.js";
 import { TooManyRequestsError } from "../_shared/errors.js";
@@ -12,87 +19,103 @@ export interface ThrottlePolicy {
   maxLockSeconds: number;
 }
 
-export const EMAIL_POLICY: ThrottlePolicy = {
+export const ACCOUNT_POLICY: ThrottlePolicy = {
   windowSeconds: 900,
   freeFailures: 5,
   baseLockSeconds: 30,
   maxLockSeconds: 900,
 };
-export const IP_POLICY: ThrottlePolicy = {
+/** Over its budget, an address gets one attempt per `baseLockSeconds`: slowed, never locked for long. */
+export const SOURCE_POLICY: ThrottlePolicy = {
   windowSeconds: 900,
   freeFailures: 30,
-  baseLockSeconds: 30,
-  maxLockSeconds: 900,
+  baseLockSeconds: 2,
+  maxLockSeconds: 2,
 };
+/** How long a successful login from an address keeps that (account, address) pair past the source gate. */
+export const TRUSTED_SOURCE_DAYS = 30;
 
-export interface ThrottleKeys {
-  email: string;
-  ip: string | null;
-}
-
-const keysOf = (k: ThrottleKeys): Array<[string, ThrottlePolicy]> => {
-  const keys: Array<[string, ThrottlePolicy]> = [[`email:${k.email}`, EMAIL_POLICY]];
-  if (k.ip) keys.push([`ip:${k.ip}`, IP_POLICY]);
-  return keys;
-};
-
-/** Throws 429 with the seconds to wait when either key is locked. */
-export async function assertNotThrottled(db: Db, keys: ThrottleKeys, now = new Date()): Promise<void> {
-  const rows = await db<{ key: string; locked_until: Date | null }>("login_throttle")
-    .whereIn(
-      "key",
-      keysOf(keys).map(([k]) => k),
-    )
-    .select("key", "locked_until");
-  const waits = rows
-    .filter((r) => r.locked_until && r.locked_until > now)
-    .map((r) => Math.ceil((r.locked_until!.getTime() - now.getTime()) / 1000));
-  if (waits.length > 0) {
-    const retryAfter = Math.max(...waits);
-    throw new TooManyRequestsError("LOGIN_THROTTLED", `too many failed logins; retry in ${retryAfter} s`, retryAfter);
-  }
-}
+export const accountKey = (orgId: string | null, email: string): string => `account:${orgId ?? "-"}:${email}`;
+export const sourceKey = (ip: string): string => `ip:${ip}`;
 
 export function lockSeconds(policy: ThrottlePolicy, failures: number): number {
   if (failures <= policy.freeFailures) return 0;
   return Math.min(policy.maxLockSeconds, policy.baseLockSeconds * 2 ** (failures - policy.freeFailures - 1));
 }
 
-export async function recordLoginFailure(db: Db, keys: ThrottleKeys, now = new Date()): Promise<void> {
-  for (const [key, policy] of keysOf(keys)) {
-    await db.transaction(async (trx) => {
-      const row = await trx<{ key: string; failures: number; window_started_at: Date }>("login_throttle")
-        .where("key", key)
-        .forUpdate()
-        .first();
-      const windowExpired = !row || now.getTime() - row.window_started_at.getTime() > policy.windowSeconds * 1000;
-      const failures = windowExpired ? 1 : row.failures + 1;
-      const lock = lockSeconds(policy, failures);
-      const values = {
-        failures,
-        window_started_at: windowExpired ? now : row.window_started_at,
-        locked_until: lock > 0 ? new Date(now.getTime() + lock * 1000) : null,
-      };
-      if (row) await trx("login_throttle").where({ key }).update(values);
-      else
-        await trx("login_throttle")
-          .insert({ key, ...values })
-          .onConflict("key")
-          .merge();
-    });
-  }
+/**
+ * Counts one attempt against `key`, or throws 429 when the key is locked. One statement: concurrent attempts
+ * serialise on the row, and the attempt that crosses the budget sets the lock the next ones see.
+ */
+export async function reserveAttempt(db: Db, key: string, policy: ThrottlePolicy, now = new Date()): Promise<void> {
+  const windowStart = new Date(now.getTime() - policy.windowSeconds * 1000);
+  const next = "(CASE WHEN t.window_started_at < :windowStart THEN 1 ELSE t.failures + 1 END)";
+  const lockFor = (failures: string) =>
+    `CASE WHEN ${failures} > :free THEN :now::timestamptz + make_interval(secs => LEAST(:maxLock, :baseLock * power(2, ${failures} - :free - 1))) END`;
+  const params = {
+    key,
+    now,
+    windowStart,
+    free: policy.freeFailures,
+    baseLock: policy.baseLockSeconds,
+    maxLock: policy.maxLockSeconds,
+  };
+  const reserved = await db.raw<{ rows: unknown[] }>(
+    `INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
+     VALUES (:key, 1, :now, ${lockFor("1")})
+     ON CONFLICT (key) DO UPDATE SET
+       failures = ${next},
+       window_started_at = CASE WHEN t.window_started_at < :windowStart THEN :now ELSE t.window_started_at END,
+       locked_until = ${lockFor(next)}
+     WHERE t.locked_until IS NULL OR t.locked_until <= :now
+     RETURNING t.failures`,
+    params,
+  );
+  if (reserved.rows.length > 0) return;
+  const row = await db<{ key: string; locked_until: Date | null }>("login_throttle").where("key", key).first();
+  const retryAfter = Math.max(1, Math.ceil(((row?.locked_until?.getTime() ?? now.getTime()) - now.getTime()) / 1000));
+  throw new TooManyRequestsError("LOGIN_THROTTLED", `too many failed logins; retry in ${retryAfter} s`, retryAfter);
 }
 
-export async function clearLoginFailures(db: Db, email: string): Promise<void> {
+/** Gives back one reservation of `key` (the attempt succeeded); the row goes when nothing is left. */
+export async function releaseAttempt(db: Db, key: string): Promise<void> {
+  await db.raw(
+    `WITH gone AS (DELETE FROM login_throttle WHERE key = :key AND failures <= 1 AND locked_until IS NULL RETURNING key)
+     UPDATE login_throttle SET failures = failures - 1 WHERE key = :key AND failures > 1 AND NOT EXISTS (SELECT 1 FROM gone)`,
+    { key },
+  );
+}
+
+export async function clearAccountFailures(db: Db, orgId: string, email: string): Promise<void> {
   await db("login_throttle")
-    .where({ key: `email:${email}` })
+    .whereIn("key", [accountKey(orgId, email), accountKey(null, email)])
     .delete();
 }
 
-/** Housekeeping: forget windows that ended long ago (never unexpired locks). */
+export async function isTrustedSource(db: Db, userId: string, ip: string, now = new Date()): Promise<boolean> {
+  const since = new Date(now.getTime() - TRUSTED_SOURCE_DAYS * 24 * 3600 * 1000);
+  const row = await db("login_trusted_sources")
+    .where({ user_id: userId, ip })
+    .andWhere("last_success_at", ">=", since)
+    .first("user_id");
+  return row !== undefined;
+}
+
+export async function rememberTrustedSource(db: Db, userId: string, ip: string, now = new Date()): Promise<void> {
+  await db("login_trusted_sources")
+    .insert({ user_id: userId, ip, last_success_at: now })
+    .onConflict(["user_id", "ip"])
+    .merge(["last_success_at"]);
+}
+
+/** Housekeeping: forget windows that ended long ago (never unexpired locks) and trusted sources gone stale. */
 export async function pruneLoginThrottle(db: Db, now = new Date()): Promise<number> {
-  return db("login_throttle")
+  const pruned = await db("login_throttle")
     .where("window_started_at", "<", new Date(now.getTime() - 24 * 3600 * 1000))
     .andWhere((q) => q.whereNull("locked_until").orWhere("locked_until", "<", now))
     .delete();
+  await db("login_trusted_sources")
+    .where("last_success_at", "<", new Date(now.getTime() - TRUSTED_SOURCE_DAYS * 24 * 3600 * 1000))
+    .delete();
+  return pruned;
 }

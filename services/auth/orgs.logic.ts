@@ -4,9 +4,10 @@ import type { Db } from "../_shared/db.js";
 import { ConflictError, ForbiddenError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { recordAudit } from "../audit/audit.repo.js";
+import { recordAudit } from "../audit/index.js";
 import { assertPasswordPolicy, hashSecret, normaliseEmail } from "./passwords.js";
 import { orgView, userView, type OrgRow, type UserRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
 /** Serialises concurrent first-run attempts so exactly one can win. */
 const ORG_BOOTSTRAP_LOCK = 0x5354_4b59;
@@ -18,10 +19,7 @@ export function bootstrapTokenMatches(expected: string | undefined, presented: s
   return timingSafeEqual(a, b);
 }
 
-export interface CreateOrgInput {
-  name: string;
-  admin: { email: string; password: string };
-}
+export type CreateOrgInput = OpBody<"createOrg">;
 
 export async function createOrg(db: Db, input: CreateOrgInput, how: { bootstrapToken: boolean }, request: RequestInfo) {
   const email = normaliseEmail(input.admin.email);

@@ -1,18 +1,14 @@
 /** API tokens: created with a subset of the creator's permissions, shown once, revocable, optionally expiring. */
 import { ForbiddenError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
-import type { Permission } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import { generateApiToken } from "./api-tokens.js";
 import { hashSecret } from "./passwords.js";
 import { apiTokenView, type ApiTokenRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
-export interface CreateTokenInput {
-  name: string;
-  scopes: Permission[];
-  expiresAt?: string | null | undefined;
-}
+export type CreateTokenInput = OpBody<"createToken">;
 
 export async function createApiToken(
   scope: TenantScope,

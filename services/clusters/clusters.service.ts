@@ -2,17 +2,16 @@
  * clusters: REST actions for clusters and agent registration, plus the agent link: heartbeats, inventory and
  * credential renewal consumed from NATS (queue groups, so any number of instances share the load).
  */
-import type { NatsConnection, Subscription } from "nats";
+import type { Msg, NatsConnection, Subscription } from "nats";
 import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
-import { requestInfo, type CallContext } from "../_shared/principal.js";
+import { requestInfo } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { RestParams } from "../api/routes.js";
+import type { OpCtx } from "../_shared/rest.js";
 import type { NatsIdentity } from "../../nats/identity.js";
-import { verifyRenewRequest } from "../../nats/protocol/envelope.js";
-import { validateMessage } from "../../nats/protocol/messages.js";
+import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
 import {
@@ -27,15 +26,13 @@ import {
   renewAgentCredential,
   revokeCluster,
   type ClustersSettings,
-  type RegisterInput,
 } from "./clusters.logic.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
+import { answerRenewal } from "./renewal.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
 const QUEUE = "stackyard-clusters";
-
-type Ctx<B = unknown, P = Record<string, string>> = CallContext<RestParams<B, Record<string, unknown>, P>>;
 
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   const settings: ClustersSettings = {
@@ -56,20 +53,18 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   return {
     name: "clusters",
     actions: {
-      create(ctx: Ctx<{ name: string }>) {
+      create(ctx: OpCtx<"createCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createCluster(scope, principal, ctx.params.body, settings, request);
       },
-      list: (ctx: Ctx) => listClusters(actionScope(db, ctx).scope, settings),
-      get: (ctx: Ctx<unknown, { clusterId: string }>) =>
-        getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
-      nodes: (ctx: Ctx<unknown, { clusterId: string }>) =>
-        listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
-      registrationToken(ctx: Ctx<unknown, { clusterId: string }>) {
+      list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
+      get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
+      nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      registrationToken(ctx: OpCtx<"issueRegistrationToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return issueNewRegistrationToken(scope, principal, ctx.params.params.clusterId, settings, request);
       },
-      async revoke(ctx: Ctx<unknown, { clusterId: string }>) {
+      async revoke(ctx: OpCtx<"revokeCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: false,
@@ -77,7 +72,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         await this.pushRevocations();
         return result.cluster;
       },
-      async remove(ctx: Ctx<unknown, { clusterId: string }>) {
+      async remove(ctx: OpCtx<"deleteCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: true,
@@ -85,7 +80,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         await this.pushRevocations();
         return result.cluster;
       },
-      async register(ctx: Ctx<RegisterInput>) {
+      async register(ctx: OpCtx<"registerAgent">) {
         const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
         if (result.replacedKeys.length > 0) await this.pushRevocations();
         return result.response;
@@ -107,7 +102,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         }
         throw lastError;
       },
-      async onHeartbeat(subject: string, data: Uint8Array) {
+      async onHeartbeat({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
         if (!isClusterId(clusterId)) return;
         const hb = validateMessage("Heartbeat", JSON.parse(decoder.decode(data)));
@@ -115,66 +110,46 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         heartbeats.add(clusterId, hb);
         if (heartbeats.size >= 1_000) await heartbeats.flush();
       },
-      async onInventory(subject: string, data: Uint8Array) {
+      async onInventory({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
         if (!isClusterId(clusterId)) return;
         const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
         if (inventory.clusterId !== clusterId) return;
         await applyInventory(db, clusterId, inventory);
       },
-      async onRenew(subject: string, data: Uint8Array): Promise<unknown> {
-        const clusterId = subject.split(".")[1] ?? "";
-        if (!isClusterId(clusterId)) return { ok: false, error: { code: "WRONG_CLUSTER", message: "unknown cluster" } };
-        const registered = await registeredAgentKey(db, clusterId);
-        if (!registered)
-          return {
-            ok: false,
-            error: { code: "CREDENTIAL_REVOKED", message: "no agent is registered for this cluster" },
-          };
-        const request = verifyRenewRequest(JSON.parse(decoder.decode(data)), {
-          registeredPublicKey: registered,
-          clusterId,
-          now: Date.now(),
+      /** Answers a renewal request; every reply, refusals included, goes through the protocol's encoder. */
+      async onRenew(msg: Msg) {
+        const reply = await answerRenewal(msg.subject, msg.data, {
+          registeredAgentKey: (clusterId) => registeredAgentKey(db, clusterId),
+          renew: (clusterId, publicKey) =>
+            renewAgentCredential(db, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
+          now: Date.now,
         });
-        const credential = await renewAgentCredential(
-          db,
-          identity,
-          clusterId,
-          request.publicKey,
-          settings.agentCredentialTtlSeconds,
-        );
-        return { ok: true, jwt: credential.jwt, expiresAt: credential.expiresAt.getTime() };
+        if (!reply.ok) {
+          this.logger.warn({
+            msg: "agent message rejected",
+            subject: msg.subject,
+            code: reply.code,
+            reason: reply.reason,
+          });
+        }
+        if (msg.reply) msg.respond(encodeRenewReply(reply));
       },
-      subscribe(subject: string, handler: (subject: string, data: Uint8Array) => Promise<unknown>, replies: boolean) {
+      subscribe(subject: string, handler: (msg: Msg) => Promise<unknown>) {
         if (!link) return;
         const sub = link.subscribe(subject, {
           queue: QUEUE,
           callback: (err, msg) => {
             if (err) return;
-            handler(msg.subject, msg.data).then(
-              (answer) => {
-                if (replies && msg.reply) msg.respond(new TextEncoder().encode(JSON.stringify(answer)));
-              },
-              (error: unknown) => {
-                const e = error as { type?: string; code?: string; message?: string };
-                this.logger.warn({
-                  msg: "agent message rejected",
-                  subject: msg.subject,
-                  code: e.type ?? e.code,
-                  reason: e.message,
-                });
-                if (replies && msg.reply) {
-                  msg.respond(
-                    new TextEncoder().encode(
-                      JSON.stringify({
-                        ok: false,
-                        error: { code: e.type ?? e.code ?? "REJECTED", message: e.message ?? "rejected" },
-                      }),
-                    ),
-                  );
-                }
-              },
-            );
+            handler(msg).catch((error: unknown) => {
+              const e = error as { type?: string; code?: string; message?: string };
+              this.logger.warn({
+                msg: "agent message rejected",
+                subject: msg.subject,
+                code: e.type ?? e.code,
+                reason: e.message,
+              });
+            });
           },
         });
         subscriptions.push(sub);
@@ -184,17 +159,9 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       identity = await loadNatsIdentity(config.nats.identityFile);
       link = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-clusters");
       system = await connectNats(config.nats.url, config.nats.systemCredsFile, "stackyard-clusters-system");
-      this.subscribe(
-        CONTROL_PLANE_SUBSCRIPTIONS.heartbeats,
-        (s: string, d: Uint8Array) => this.onHeartbeat(s, d),
-        false,
-      );
-      this.subscribe(
-        CONTROL_PLANE_SUBSCRIPTIONS.inventory,
-        (s: string, d: Uint8Array) => this.onInventory(s, d),
-        false,
-      );
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (s: string, d: Uint8Array) => this.onRenew(s, d), true);
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
       await link.flush();
       const onError = (what: string) => (err: unknown) =>
         this.logger.error({ msg: `${what} failed`, error: String(err) });

@@ -2,12 +2,11 @@
  * What a deployment sends to the agent: the release rendered for its environment (overlay patch, env vars,
  * versioned secret references) plus the secret values, decrypted in memory only for this command.
  */
+import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { UnprocessableError } from "../_shared/errors.js";
-import type { MasterKeys } from "../stacks/secrets-crypto.js";
-import { loadSecretValues } from "../stacks/secrets-repo.js";
-import { renderDesiredState } from "../stacks/render.js";
-import { ownershipLabels } from "../stacks/swarm-stack.js";
+import type { MasterKeys } from "../_shared/master-keys.js";
+import { loadSecretValues, ownershipLabels, renderDesiredState } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
 
 export interface DeploymentContext {
@@ -88,10 +87,12 @@ export async function buildDeployCommand(
   previousServices: string[] | null,
   options: { keepSecretVersions: number },
 ): Promise<DeployCommand> {
-  const overlay = await db("stack_overlays")
-    .where({ org_id: ctx.orgId, environment_id: ctx.environmentId })
+  const scope = systemScope(db, ctx.orgId, "deploy-worker");
+  const overlay = await scope
+    .from("stack_overlays")
+    .where({ environment_id: ctx.environmentId })
     .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml");
-  const secrets = await loadSecretValues(db, ctx.orgId, ctx.environmentId, keys);
+  const secrets = await loadSecretValues(scope, ctx.environmentId, keys);
   const ownership = {
     orgId: ctx.orgId,
     environmentId: ctx.environmentId,
@@ -156,13 +157,4 @@ export async function lastDeployedServices(db: Db, environmentId: string): Promi
   const { parse } = await import("yaml");
   const doc = parse(row.compose_yaml) as { services?: Record<string, unknown> } | null;
   return Object.keys(doc?.services ?? {});
-}
-
-/** Replaces every known secret value in a line; longer values first so overlapping ones mask fully. */
-export function maskSecrets(text: string, values: readonly string[]): string {
-  let out = text;
-  for (const v of [...values].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) {
-    out = out.split(v).join("********");
-  }
-  return out;
 }

@@ -4,24 +4,18 @@
  * deployment to its final status. Events for a deployment of another cluster are dropped: an agent may only
  * speak for its own cluster, and the subject (enforced by NATS permissions) says which one it is.
  */
+import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
-import type { DeploymentEvent, DeploymentOutcome } from "../../nats/protocol/messages.js";
+import type { DeploymentEvent } from "../../nats/protocol/messages.js";
 import { validateMessage } from "../../nats/protocol/messages.js";
 import { parseAgentSubject } from "../../nats/protocol/subjects.js";
-import type { MasterKeys } from "../stacks/secrets-crypto.js";
-import { loadSecretValues } from "../stacks/secrets-repo.js";
+import type { MasterKeys } from "../_shared/master-keys.js";
+import { loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
-import { maskSecrets } from "./desired-state.js";
+import { secretMasker } from "../../nats/protocol/masking.js";
 import { insertEvents } from "./events.repo.js";
-import { transition } from "./state-machine.js";
+import { OUTCOME_STATUS, transition } from "./lifecycle.js";
 import type { DeploymentEventView, DeploymentStatus } from "./views.js";
-
-export const OUTCOME_STATUS: Record<DeploymentOutcome, DeploymentStatus> = {
-  succeeded: "SUCCEEDED",
-  failed: "FAILED",
-  timed_out: "FAILED",
-  cancelled: "CANCELED",
-};
 
 /** What the agent may put in a terminal event's `data.code` (the protocol's error code shape). */
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -65,7 +59,11 @@ export class DeploymentEventWriter {
         "d.environment_id",
       );
     if (!row) return null;
-    const secrets = await loadSecretValues(this.db, row.org_id, row.environment_id, this.masterKeys);
+    const secrets = await loadSecretValues(
+      systemScope(this.db, row.org_id, "event-writer"),
+      row.environment_id,
+      this.masterKeys,
+    );
     const info = {
       orgId: row.org_id,
       clusterId: row.cluster_id,
@@ -99,6 +97,7 @@ export class DeploymentEventWriter {
       const info = await this.infoOf(deploymentId);
       if (!info || info.clusterId !== group.clusterId) continue;
       const terminal = group.events.find((e) => e.outcome !== null);
+      const mask = secretMasker(info.secretValues);
       const result = await this.db.transaction(async (trx) => {
         const stored = await insertEvents(
           trx,
@@ -108,11 +107,9 @@ export class DeploymentEventWriter {
             seq: e.seq,
             ts: new Date(e.ts),
             level: e.level,
-            message: maskSecrets(e.message, info.secretValues),
+            message: mask.text(e.message),
             data: {
-              ...(e.data
-                ? (JSON.parse(maskSecrets(JSON.stringify(e.data), info.secretValues)) as Record<string, unknown>)
-                : {}),
+              ...(e.data ? mask.json(e.data) : {}),
               ...(e.outcome ? { terminal: true, outcome: e.outcome, status: OUTCOME_STATUS[e.outcome] } : {}),
             },
           })),
@@ -122,7 +119,7 @@ export class DeploymentEventWriter {
           const to = OUTCOME_STATUS[terminal.outcome];
           const code = terminal.data?.code;
           const row = await transition(trx, deploymentId, to, {
-            errorMessage: to === "SUCCEEDED" ? null : maskSecrets(terminal.message, info.secretValues),
+            errorMessage: to === "SUCCEEDED" ? null : mask.text(terminal.message),
             errorCode: to !== "SUCCEEDED" && typeof code === "string" && ERROR_CODE.test(code) ? code : null,
           });
           if (row) status = to;

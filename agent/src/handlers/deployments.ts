@@ -6,6 +6,7 @@
  * safe because the control plane only dispatches PENDING deployments.
  */
 import type { DeployStack, DeploymentOutcome, RollbackStack } from "../../../nats/protocol/messages.js";
+import { secretMasker as protocolSecretMasker } from "../../../nats/protocol/masking.js";
 import type { AgentServices } from "../agent.js";
 import type { CommandContext, CommandHandlers } from "../commands.js";
 import type { DockerCli } from "../docker/cli.js";
@@ -17,9 +18,6 @@ import { AgentStoppingError, StackBusyError } from "./errors.js";
 
 /** How many finished deployment ids are remembered for deduplication. */
 export const REMEMBERED_DEPLOYMENTS = 10_000;
-/** Secret values shorter than this are not masked: masking "1" would mangle every line. */
-const MIN_MASKED_LENGTH = 4;
-const MASK = "********";
 /** The executor's wording of a deploy timeout (executor.ts `stopped()`); tested against the real executor. */
 const TIMED_OUT = /^timed out after \d+s/;
 
@@ -99,13 +97,11 @@ function serviceData(s: ServiceHealth): Record<string, unknown> {
  * task error might echo from ever leaving the host.
  */
 export function secretMasker(values: readonly string[]): (event: DeploymentEventInput) => DeploymentEventInput {
-  const masked = [...new Set(values)].filter((v) => v.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
-  if (masked.length === 0) return (event) => event;
-  const mask = (text: string): string => masked.reduce((out, v) => out.split(v).join(MASK), text);
+  const mask = protocolSecretMasker(values);
   return (event) => ({
     level: event.level,
-    message: mask(event.message),
-    ...(event.data ? { data: JSON.parse(mask(JSON.stringify(event.data))) as Record<string, unknown> } : {}),
+    message: mask.text(event.message),
+    ...(event.data ? { data: mask.json(event.data) } : {}),
   });
 }
 

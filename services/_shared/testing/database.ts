@@ -67,7 +67,11 @@ export async function truncateAll(db: Db): Promise<void> {
     .where("schemaname", "public")
     .whereNot("tablename", "like", "knex_%");
   if (rows.length === 0) return;
-  await db.raw(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} CASCADE`);
+  await db.transaction(async (trx) => {
+    // The audit trail refuses TRUNCATE except in a declared retention transaction (the append-only migration).
+    await trx.raw("SET LOCAL stackyard.audit_retention = 'on'");
+    await trx.raw(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} CASCADE`);
+  });
 }
 
 /** A connection to this process's migrated, emptied test database. */

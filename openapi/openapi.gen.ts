@@ -1175,7 +1175,7 @@ export interface components {
     };
     Error: {
       error: {
-        /** @description Stable machine-readable code */
+        /** @description Stable machine-readable code, e.g. STACK_NOT_FOUND */
         code: string;
         message: string;
         details?: unknown;
@@ -1549,6 +1549,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
@@ -1608,6 +1609,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
@@ -1729,6 +1731,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
@@ -1914,6 +1917,7 @@ export interface operations {
           };
         };
       };
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };

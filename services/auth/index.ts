@@ -1,0 +1,3 @@
+/** auth: what other domains (and the gateway) may use. */
+export { createAuthenticator } from "./authenticate.js";
+export { createAuthService } from "./auth.service.js";

@@ -1,0 +1,6 @@
+/** stacks: what other domains may use (deployments renders and deploys what stacks holds). */
+export { renderDesiredState } from "./render.js";
+export { loadSecretValues, putSecret } from "./secrets-repo.js";
+export { findEnvironment, findStack } from "./stacks.logic.js";
+export { ownershipLabels } from "./swarm-stack.js";
+export { createStacksService } from "./stacks.service.js";
