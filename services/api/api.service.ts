@@ -129,6 +129,8 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       log4XXResponses: false,
       use: staticUi ? [staticUi] : [],
       logRequest: "debug",
+      // Request bodies carry passwords, tokens and secret values: never log them, at any level.
+      logRequestParams: null,
       logResponseData: null,
       routes: [
         {
