@@ -9,6 +9,7 @@ import type { RestParams } from "../api/routes.js";
 import { CREDENTIALS_REVOKED_EVENT } from "../api/api.service.js";
 import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
 import { bootstrapTokenMatches, createOrg, listOrgs, type CreateOrgInput } from "./orgs.logic.js";
+import { tokenHashKeys } from "./api-tokens.js";
 import { createApiToken, listApiTokens, revokeApiToken, type CreateTokenInput } from "./tokens.logic.js";
 import { createUser, listUsers } from "./users.logic.js";
 
@@ -29,6 +30,11 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
       ttlSeconds: config.auth.accessTokenTtlSeconds,
     },
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+  };
+
+  const tokenPolicy = {
+    hashKeys: tokenHashKeys(config.auth.jwtKeys),
+    maxLifetimeDays: config.auth.apiTokenMaxLifetimeDays,
   };
 
   return {
@@ -75,7 +81,7 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
 
       createToken(ctx: Ctx<CreateTokenInput & { scopes: Permission[] }>) {
         const { scope, principal, request } = actionScope(db, ctx);
-        return createApiToken(scope, principal, ctx.params.body, request);
+        return createApiToken(scope, principal, ctx.params.body, request, tokenPolicy);
       },
 
       listTokens(ctx: Ctx) {
