@@ -8,7 +8,7 @@ import { actionScope } from "../_shared/service-context.js";
 import type { RestParams } from "../api/routes.js";
 import { CREDENTIALS_REVOKED_EVENT } from "../api/api.service.js";
 import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
-import { bootstrapTokenMatches, createOrg, listOrgs, type CreateOrgInput } from "./orgs.logic.js";
+import { authorizeOrgCreation, createOrg, listOrgs, type CreateOrgInput } from "./orgs.logic.js";
 import { tokenHashKeys } from "./api-tokens.js";
 import { createApiToken, listApiTokens, revokeApiToken, type CreateTokenInput } from "./tokens.logic.js";
 import { createUser, listUsers } from "./users.logic.js";
@@ -62,14 +62,11 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
 
       listOrgs: (ctx: Ctx) => listOrgs(db, requirePrincipal(ctx)),
 
-      createOrg(ctx: Ctx<CreateOrgInput>) {
+      async createOrg(ctx: Ctx<CreateOrgInput>) {
         const presented = (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken;
-        return createOrg(
-          db,
-          ctx.params.body,
-          { bootstrapToken: bootstrapTokenMatches(config.auth.bootstrapToken, presented) },
-          requestInfo(ctx),
-        );
+        const request = requestInfo(ctx);
+        const how = await authorizeOrgCreation(db, config.auth.bootstrapToken, presented, request);
+        return createOrg(db, ctx.params.body, how, request);
       },
 
       listUsers: (ctx: Ctx) => listUsers(actionScope(db, ctx).scope),
