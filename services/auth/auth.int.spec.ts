@@ -144,6 +144,51 @@ describe("identity: auth, orgs, users, tokens, audit (real gateway, Postgres, NA
       expect(res.body.orgs.map((o) => o.id)).to.deep.equal([org.orgId]);
     });
 
+    it("shows a session only its own org, though an admin elsewhere made an account for the same email", async () => {
+      const victim = await createOrgWithAdmin(api); // the victim's own org, the oldest account of the email
+      const attacker = await createOrgWithAdmin(api);
+      const planted = "attacker's password 42!";
+      const made = await api.request("POST", `/v1/orgs/${attacker.orgId}/users`, {
+        body: { email: victim.admin.email, password: planted, role: "VIEWER" },
+        headers: attacker.admin.auth,
+      });
+      expect(made.status).to.equal(201);
+      // Logged in as the victim's email inside their own org, the attacker learns nothing of the victim's orgs.
+      const asVictim = await loginAs(api, victim.admin.email, attacker.orgId, planted);
+      const me = await api.get<{ orgs: Array<{ id: string }> }>("/v1/auth/me", asVictim.auth);
+      expect(me.body.orgs.map((o) => o.id)).to.deep.equal([attacker.orgId]);
+      const orgs = await api.get<{ items: Array<{ id: string }> }>("/v1/orgs", asVictim.auth);
+      expect(orgs.body.items.map((o) => o.id)).to.deep.equal([attacker.orgId]);
+
+      // Without an org, the password picks the account: never simply the oldest one of the email.
+      const byPassword = await api.request<{ user: { orgId: string } }>("POST", "/v1/auth/login", {
+        body: { email: victim.admin.email, password: planted },
+      });
+      expect(byPassword.status).to.equal(200);
+      expect(byPassword.body.user.orgId).to.equal(attacker.orgId);
+
+      // The same password opening two accounts: the caller chooses, and sees only the orgs it proved.
+      const third = await createOrgWithAdmin(api);
+      expect(
+        (
+          await api.request("POST", `/v1/orgs/${third.orgId}/users`, {
+            body: { email: victim.admin.email, password: TEST_PASSWORD, role: "VIEWER" },
+            headers: third.admin.auth,
+          })
+        ).status,
+      ).to.equal(201);
+      const ambiguous = await api.request<ErrorBody & { error: { details: { orgs: Array<{ id: string }> } } }>(
+        "POST",
+        "/v1/auth/login",
+        { body: { email: victim.admin.email, password: TEST_PASSWORD } },
+      );
+      expect(ambiguous.status).to.equal(409);
+      expect(ambiguous.body.error.code).to.equal("ORG_SELECTION_REQUIRED");
+      expect(ambiguous.body.error.details.orgs.map((o) => o.id).sort()).to.deep.equal(
+        [victim.orgId, third.orgId].sort(),
+      );
+    });
+
     it("answers a missing credential with 401 UNAUTHENTICATED", async () => {
       const res = await api.get<ErrorBody>("/v1/auth/me");
       expect(res.status).to.equal(401);

@@ -83,13 +83,9 @@ export async function createOrg(db: Db, input: CreateOrgInput, how: { bootstrapT
   });
 }
 
-/** The orgs the caller's email has an account in. */
+/** The caller's org: accounts elsewhere under the same email are not the caller's to list (emails are unverified). */
 export async function listOrgs(db: Db, principal: Principal) {
-  const rows = await db<OrgRow>("orgs")
-    .join("users", "users.org_id", "orgs.id")
-    .where("users.email", principal.email)
-    .orderBy("orgs.name")
-    .select("orgs.*");
+  const rows = await db<OrgRow>("orgs").where({ id: principal.orgId });
   return { items: rows.map(orgView) };
 }
 
