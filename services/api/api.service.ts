@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
 import { clientIp } from "../_shared/client-ip.js";
@@ -15,7 +15,8 @@ import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
 import { createAuthenticator } from "../auth/authenticate.js";
-import { checkReadiness } from "./readiness.js";
+import { bootstrapTokenMatches } from "../auth/orgs.logic.js";
+import { checkReadiness, withoutDetails } from "./readiness.js";
 import { buildRouteTable, type RestParams, type RouteOperation } from "./routes.js";
 import { DeploymentStreamHub, type ReplayPage, type StreamEvent } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
@@ -67,6 +68,9 @@ interface MatchedAlias {
   action: string | null;
 }
 
+const singleHeader = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? undefined : value;
+
 export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<ApiSettingsSchema> {
   const openapiYaml = readFileSync(OPENAPI_FILE, "utf8");
   const routeTable = buildRouteTable(loadOpenApi());
@@ -83,7 +87,9 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   });
 
   const streams = new DeploymentStreamHub();
-  const staticUi = createStaticUiMiddleware(config.http.webDistDir);
+  const staticUi = createStaticUiMiddleware(config.http.webDistDir, {
+    https: config.clusters.publicUrl.startsWith("https:"),
+  });
 
   /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
   const sseHandler = (op: RouteOperation) =>
@@ -146,14 +152,21 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               sendJson(res, 200, { status: "ok", node: this.broker.nodeID });
             },
             async "GET readyz"(
-              this: { readiness(): ReturnType<typeof checkReadiness> },
-              _req: IncomingMessage,
+              this: { readiness(): ReturnType<typeof checkReadiness>; logger: Service["logger"] },
+              req: IncomingMessage,
               res: ServerResponse,
             ) {
               const readiness = await this.readiness();
+              if (!readiness.ready) this.logger.warn({ msg: "not ready", checks: readiness.checks });
+              // The reasons name hosts and driver errors: only the installation's operator (the system bootstrap
+              // credential) reads them here; everyone else reads the logs' copy.
+              const operator = bootstrapTokenMatches(
+                config.auth.bootstrapToken,
+                singleHeader(req.headers["x-bootstrap-token"]),
+              );
               sendJson(res, readiness.ready ? 200 : 503, {
                 status: readiness.ready ? "ready" : "not_ready",
-                ...readiness,
+                ...(operator ? readiness : withoutDetails(readiness)),
               });
             },
             "GET openapi.yaml"(_req: IncomingMessage, res: ServerResponse) {
