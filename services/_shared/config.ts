@@ -1,4 +1,4 @@
-import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "../stacks/secrets-crypto.js";
+import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "./master-keys.js";
 import { WEB_DIST_DIR } from "./paths.js";
 import { TrustedProxies } from "./client-ip.js";
 

@@ -14,11 +14,17 @@ import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } fro
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
-import { createAuthenticator } from "../auth/authenticate.js";
-import { bootstrapTokenMatches } from "../auth/orgs.logic.js";
+import { bootstrapTokenMatches, createAuthenticator } from "../auth/index.js";
 import { checkReadiness, withoutDetails } from "./readiness.js";
-import { buildRouteTable, type RestParams, type RouteOperation } from "./routes.js";
-import { DeploymentStreamHub, type ReplayPage, type StreamEvent } from "./sse.js";
+import {
+  CREDENTIALS_REVOKED_EVENT,
+  DEPLOYMENT_EVENTS_BROADCAST,
+  type CredentialsRevoked,
+  type DeploymentEventsBroadcast,
+} from "../_shared/bus-events.js";
+import type { RestParams } from "../_shared/rest.js";
+import { buildRouteTable, type RouteOperation } from "./routes.js";
+import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
 
 export interface ApiServiceDeps {
@@ -27,7 +33,6 @@ export interface ApiServiceDeps {
 }
 
 /** Broadcast by the auth service whenever a token or session is revoked. */
-export const CREDENTIALS_REVOKED_EVENT = "auth.credentials.revoked";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
@@ -227,10 +232,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       },
     },
     events: {
-      "deployments.events"(ctx: Context<{ deploymentId: string; events: StreamEvent[]; status: string | null }>) {
+      [DEPLOYMENT_EVENTS_BROADCAST](ctx: Context<DeploymentEventsBroadcast>) {
         streams.publish(ctx.params.deploymentId, ctx.params.events, ctx.params.status);
       },
-      [CREDENTIALS_REVOKED_EVENT](ctx: Context<{ tokenId?: string; sessionId?: string; userId?: string }>) {
+      [CREDENTIALS_REVOKED_EVENT](ctx: Context<CredentialsRevoked>) {
         authenticator.forget(ctx.params);
       },
     },

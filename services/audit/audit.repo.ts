@@ -5,6 +5,7 @@
 import { BadRequestError } from "../_shared/errors.js";
 import type { ActorType, Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
+import type { OpQuery } from "../_shared/rest.js";
 
 export interface AuditEntry {
   actorType: ActorType;
@@ -48,14 +49,8 @@ export async function recordAudit(scope: TenantScope, entry: AuditEntry, request
   });
 }
 
-export interface AuditQuery {
-  from?: string;
-  to?: string;
-  actor?: string;
-  action?: string;
-  limit: number;
-  cursor?: string;
-}
+/** The query of `GET /orgs/{orgId}/audit` (from openapi.yaml), with the page size always set. */
+export type AuditQuery = OpQuery<"listAudit"> & { limit: number };
 
 export interface AuditEventView {
   id: string;

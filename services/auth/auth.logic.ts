@@ -4,7 +4,7 @@ import { ConflictError, UnauthorizedError } from "../_shared/errors.js";
 import { effectivePermissions } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { recordAudit } from "../audit/audit.repo.js";
+import { recordAudit } from "../audit/index.js";
 import { signAccessToken, type AccessTokenSettings } from "./access-tokens.js";
 import {
   ACCOUNT_POLICY,

@@ -4,10 +4,11 @@ import type { Db } from "../_shared/db.js";
 import { ConflictError, ForbiddenError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { recordAudit } from "../audit/audit.repo.js";
+import { recordAudit } from "../audit/index.js";
 import { BOOTSTRAP_POLICY, bootstrapKey, releaseAttempt, reserveAttempt } from "./login-throttle.js";
 import { assertPasswordPolicy, hashSecret, normaliseEmail } from "./passwords.js";
 import { orgView, userView, type OrgRow, type UserRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
 /** Serialises concurrent first-run attempts so exactly one can win. */
 const ORG_BOOTSTRAP_LOCK = 0x5354_4b59;
@@ -19,10 +20,7 @@ export function bootstrapTokenMatches(expected: string | undefined, presented: s
   return timingSafeEqual(a, b);
 }
 
-export interface CreateOrgInput {
-  name: string;
-  admin: { email: string; password: string };
-}
+export type CreateOrgInput = OpBody<"createOrg">;
 
 const orgCreationForbidden = () =>
   new ForbiddenError(

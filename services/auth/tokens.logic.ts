@@ -3,18 +3,14 @@
  * the configured lifetime). A token minted by a token never outlives its parent and is revoked with it.
  */
 import { ForbiddenError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
-import type { Permission } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import { generateApiToken, hashTokenSecret, type TokenHashKey } from "./api-tokens.js";
 import { apiTokenView, type ApiTokenRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
-export interface CreateTokenInput {
-  name: string;
-  scopes: Permission[];
-  expiresAt?: string | null | undefined;
-}
+export type CreateTokenInput = OpBody<"createToken">;
 
 export interface TokenPolicy {
   hashKeys: readonly TokenHashKey[];

@@ -7,9 +7,9 @@ import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
-import { requestInfo, type CallContext } from "../_shared/principal.js";
+import { requestInfo } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { RestParams } from "../api/routes.js";
+import type { OpCtx } from "../_shared/rest.js";
 import type { NatsIdentity } from "../../nats/identity.js";
 import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
@@ -26,7 +26,6 @@ import {
   renewAgentCredential,
   revokeCluster,
   type ClustersSettings,
-  type RegisterInput,
 } from "./clusters.logic.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
@@ -34,8 +33,6 @@ import { answerRenewal } from "./renewal.js";
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
 const QUEUE = "stackyard-clusters";
-
-type Ctx<B = unknown, P = Record<string, string>> = CallContext<RestParams<B, Record<string, unknown>, P>>;
 
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   const settings: ClustersSettings = {
@@ -56,20 +53,18 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   return {
     name: "clusters",
     actions: {
-      create(ctx: Ctx<{ name: string }>) {
+      create(ctx: OpCtx<"createCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createCluster(scope, principal, ctx.params.body, settings, request);
       },
-      list: (ctx: Ctx) => listClusters(actionScope(db, ctx).scope, settings),
-      get: (ctx: Ctx<unknown, { clusterId: string }>) =>
-        getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
-      nodes: (ctx: Ctx<unknown, { clusterId: string }>) =>
-        listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
-      registrationToken(ctx: Ctx<unknown, { clusterId: string }>) {
+      list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
+      get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
+      nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      registrationToken(ctx: OpCtx<"issueRegistrationToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return issueNewRegistrationToken(scope, principal, ctx.params.params.clusterId, settings, request);
       },
-      async revoke(ctx: Ctx<unknown, { clusterId: string }>) {
+      async revoke(ctx: OpCtx<"revokeCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: false,
@@ -77,7 +72,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         await this.pushRevocations();
         return result.cluster;
       },
-      async remove(ctx: Ctx<unknown, { clusterId: string }>) {
+      async remove(ctx: OpCtx<"deleteCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: true,
@@ -85,7 +80,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         await this.pushRevocations();
         return result.cluster;
       },
-      async register(ctx: Ctx<RegisterInput>) {
+      async register(ctx: OpCtx<"registerAgent">) {
         const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
         if (result.replacedKeys.length > 0) await this.pushRevocations();
         return result.response;

@@ -3,6 +3,7 @@
  * implementation lives in dockerode-engine.ts; unit tests pass a fake. `docker stack deploy` is not here: it
  * goes through the docker CLI (cli.ts), since the Engine API has no stack concept.
  */
+import type { InventoryService } from "../../../nats/protocol/messages.js";
 
 export interface EngineInfo {
   dockerVersion: string;
@@ -30,20 +31,11 @@ export interface SwarmNode {
   address: string | null;
 }
 
-export interface SwarmService {
-  id: string;
-  name: string;
-  image: string;
-  mode: "replicated" | "global";
-  /** Desired replicas; for global services, the number of eligible nodes is used by callers. */
-  desiredReplicas: number;
-  runningReplicas: number;
-  /** The `com.docker.stack.namespace` label, when the service belongs to a stack. */
-  stack: string | null;
+/** The inventory's service shape (desired replicas of a global service: its eligible nodes), plus the spec. */
+export interface SwarmService extends InventoryService {
   labels: Record<string, string>;
   env: string[];
   secretNames: string[];
-  updatedAt: string;
   /** Spec version index, required by the Engine API to update a service. */
   version: number;
 }

@@ -1,0 +1,3 @@
+/** deployments: the REST service and the deploy worker. */
+export { createDeploymentsService } from "./deployments.service.js";
+export { createDeployWorkerService } from "./worker.service.js";
