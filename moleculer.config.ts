@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { BrokerOptions } from "moleculer";
 import { credsAuthenticator } from "nats";
 import type { Config } from "./services/_shared/config.js";
-import { redactingJsonFormatter } from "./services/_shared/log-redaction.js";
+import { redactingJsonFormatter } from "./services/_shared/redaction.js";
 
 export function createBrokerOptions(config: Config): BrokerOptions {
   const creds = readFileSync(config.nats.credsFile);

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { redactForLog, redactingJsonFormatter, redactString } from "./log-redaction.js";
+import { redactSecrets, redactingJsonFormatter, redactString } from "./redaction.js";
 
 describe("log redaction", () => {
   it("replaces values under credential-like keys at any depth, keeping the shape", () => {
     expect(
-      redactForLog({
+      redactSecrets({
         body: { email: "a@b.test", password: "hunter2", admin: { password: "x" } },
         headers: { authorization: "Bearer abc", "x-bootstrap-token": "t" },
         secrets: [{ name: "db", value: "v" }],
@@ -29,7 +29,7 @@ describe("log redaction", () => {
     const out = redactString(text);
     expect(out).to.not.match(/stk_ab12|eyJhbGci|SUAAAA|srt_yyy|abc\.def/);
     expect(out).to.contain("Bearer [redacted]");
-    const err = redactForLog(new Error(`bad token stk_ab12cd34_${"z".repeat(40)}`)) as Error;
+    const err = redactSecrets(new Error(`bad token stk_ab12cd34_${"z".repeat(40)}`)) as Error;
     expect(err.message).to.equal("bad token [redacted]");
   });
 

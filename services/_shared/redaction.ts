@@ -1,7 +1,7 @@
 /**
- * Every log line of a control-plane process passes through here (moleculer.config.ts installs it as the logger's
- * formatter): values under credential-like keys, and strings shaped like our tokens, never reach the output,
- * whatever a caller logs and at whatever level. Same JSON shape as moleculer's "json" formatter.
+ * Secrets out of what we keep or print: values under credential-like keys, and strings shaped like our tokens.
+ * Every log line of a control-plane process passes through it (moleculer.config.ts installs the formatter below,
+ * same JSON shape as moleculer's "json" formatter), and so does the data of every audit event.
  */
 const SENSITIVE_KEY = /pass(word)?|secret|token|value|seed|jwt|key$|authorization|cookie|creds|credential/i;
 const SENSITIVE_STRINGS: RegExp[] = [
@@ -24,7 +24,7 @@ export function redactString(text: string): string {
   return out;
 }
 
-export function redactForLog(value: unknown, depth = 0): unknown {
+export function redactSecrets(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactString(value);
   if (value instanceof Error) {
     const copy = new Error(redactString(value.message));
@@ -33,13 +33,13 @@ export function redactForLog(value: unknown, depth = 0): unknown {
     return copy;
   }
   if (depth >= MAX_DEPTH || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((v) => redactForLog(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>).map(([k, v]) => [
       k,
       SENSITIVE_KEY.test(k) && v !== null && v !== undefined && typeof v !== "boolean"
         ? REDACTED
-        : redactForLog(v, depth + 1),
+        : redactSecrets(v, depth + 1),
     ]),
   );
 }
@@ -53,6 +53,6 @@ export function redactingJsonFormatter(
   bindings: Record<string, unknown>,
   helpers: { printArgs: PrintArgs },
 ): string[] {
-  const msg = helpers.printArgs(args.map((a) => redactForLog(a))).join(" ");
+  const msg = helpers.printArgs(args.map((a) => redactSecrets(a))).join(" ");
   return [JSON.stringify({ ts: Date.now(), level, msg: redactString(msg), ...bindings })];
 }
