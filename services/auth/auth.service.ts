@@ -5,6 +5,7 @@ import type { Db } from "../_shared/db.js";
 import { requestInfo, requirePrincipal, type CallMeta } from "../_shared/principal.js";
 import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
+import { systemDb } from "../_shared/tenant.js";
 import { CREDENTIALS_REVOKED_EVENT } from "../_shared/bus-events.js";
 import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
 import { authorizeOrgCreation, createOrg, listOrgs } from "./orgs.logic.js";
@@ -19,7 +20,8 @@ export interface AuthServiceDeps {
 
 export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchema {
   const deps: AuthDeps = {
-    db,
+    // Login, refresh and logout find the account (and so the org) from the credential itself, before any scope.
+    db: systemDb(db, "login"),
     accessTokens: {
       keys: config.auth.jwtKeys,
       issuer: config.auth.issuer,
