@@ -23,6 +23,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 30;
+export const DEFAULT_API_TOKEN_MAX_LIFETIME_DAYS = 365;
 export const MIN_JWT_SECRET_BYTES = 32;
 /** Swarm secret versions of each environment secret kept after a successful deploy, for `docker service rollback`. */
 export const DEFAULT_SECRET_VERSIONS_KEPT = 3;
@@ -93,6 +94,8 @@ export interface Config {
     credentialCacheTtlSeconds: number;
     /** System bootstrap credential allowing org creation after the first run; undefined disables it. */
     bootstrapToken: string | undefined;
+    /** Longest lifetime of an API token; a token without an expiry gets this one. */
+    apiTokenMaxLifetimeDays: number;
     /** Your proxies in front of the gateway (CIDRs): X-Forwarded-For is read back to the first hop outside them. */
     trustedProxies: TrustedProxies;
   };
@@ -309,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
         300,
       ),
       bootstrapToken: env.STACKYARD_BOOTSTRAP_TOKEN?.trim() || undefined,
+      apiTokenMaxLifetimeDays: r.int("API_TOKEN_MAX_LIFETIME_DAYS", DEFAULT_API_TOKEN_MAX_LIFETIME_DAYS, 1, 3650),
       trustedProxies: r.trustedProxies("HTTP_TRUSTED_PROXIES"),
     },
   };

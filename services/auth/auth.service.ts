@@ -5,9 +5,11 @@ import type { Db } from "../_shared/db.js";
 import { requestInfo, requirePrincipal, type CallMeta } from "../_shared/principal.js";
 import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
+import { systemDb } from "../_shared/tenant.js";
 import { CREDENTIALS_REVOKED_EVENT } from "../_shared/bus-events.js";
 import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
-import { bootstrapTokenMatches, createOrg, listOrgs } from "./orgs.logic.js";
+import { authorizeOrgCreation, createOrg, listOrgs } from "./orgs.logic.js";
+import { tokenHashKeys } from "./api-tokens.js";
 import { createApiToken, listApiTokens, revokeApiToken } from "./tokens.logic.js";
 import { createUser, listUsers } from "./users.logic.js";
 
@@ -18,7 +20,8 @@ export interface AuthServiceDeps {
 
 export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchema {
   const deps: AuthDeps = {
-    db,
+    // Login, refresh and logout find the account (and so the org) from the credential itself, before any scope.
+    db: systemDb(db, "login"),
     accessTokens: {
       keys: config.auth.jwtKeys,
       issuer: config.auth.issuer,
@@ -26,6 +29,11 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
       ttlSeconds: config.auth.accessTokenTtlSeconds,
     },
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+  };
+
+  const tokenPolicy = {
+    hashKeys: tokenHashKeys(config.auth.jwtKeys),
+    maxLifetimeDays: config.auth.apiTokenMaxLifetimeDays,
   };
 
   return {
@@ -52,14 +60,11 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
 
       listOrgs: (ctx: OpCtx<"listOrgs">) => listOrgs(db, requirePrincipal(ctx)),
 
-      createOrg(ctx: OpCtx<"createOrg">) {
+      async createOrg(ctx: OpCtx<"createOrg">) {
         const presented = (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken;
-        return createOrg(
-          db,
-          ctx.params.body,
-          { bootstrapToken: bootstrapTokenMatches(config.auth.bootstrapToken, presented) },
-          requestInfo(ctx),
-        );
+        const request = requestInfo(ctx);
+        const how = await authorizeOrgCreation(db, config.auth.bootstrapToken, presented, request);
+        return createOrg(db, ctx.params.body, how, request);
       },
 
       listUsers: (ctx: OpCtx<"listUsers">) => listUsers(actionScope(db, ctx).scope),
@@ -71,7 +76,7 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
 
       createToken(ctx: OpCtx<"createToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
-        return createApiToken(scope, principal, ctx.params.body, request);
+        return createApiToken(scope, principal, ctx.params.body, request, tokenPolicy);
       },
 
       listTokens(ctx: OpCtx<"listTokens">) {

@@ -9,6 +9,7 @@ import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { requestInfo } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
+import { systemDb } from "../_shared/tenant.js";
 import type { OpCtx } from "../_shared/rest.js";
 import type { NatsIdentity } from "../../nats/identity.js";
 import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
@@ -47,7 +48,9 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   let system: NatsConnection | undefined;
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const heartbeats = new HeartbeatBatcher(db);
+  // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
+  const ingestDb = systemDb(db, "agent-ingest");
+  const heartbeats = new HeartbeatBatcher(ingestDb);
   const decoder = new TextDecoder();
 
   return {
@@ -115,14 +118,14 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         if (!isClusterId(clusterId)) return;
         const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
         if (inventory.clusterId !== clusterId) return;
-        await applyInventory(db, clusterId, inventory);
+        await applyInventory(ingestDb, clusterId, inventory);
       },
       /** Answers a renewal request; every reply, refusals included, goes through the protocol's encoder. */
       async onRenew(msg: Msg) {
         const reply = await answerRenewal(msg.subject, msg.data, {
-          registeredAgentKey: (clusterId) => registeredAgentKey(db, clusterId),
+          registeredAgentKey: (clusterId) => registeredAgentKey(ingestDb, clusterId),
           renew: (clusterId, publicKey) =>
-            renewAgentCredential(db, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
+            renewAgentCredential(ingestDb, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
           now: Date.now,
         });
         if (!reply.ok) {
@@ -168,7 +171,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       timers.push(setInterval(() => heartbeats.flush().catch(onError("heartbeat flush")), HEARTBEAT_FLUSH_MS));
       timers.push(
         setInterval(
-          () => sweepOffline(db, settings.offlineAfterSeconds).catch(onError("offline sweep")),
+          () => sweepOffline(ingestDb, settings.offlineAfterSeconds).catch(onError("offline sweep")),
           OFFLINE_SWEEP_MS,
         ),
       );
