@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { BrokerOptions } from "moleculer";
 import { credsAuthenticator } from "nats";
 import type { Config } from "./services/_shared/config.js";
+import { natsTlsOptions } from "./services/_shared/nats.js";
 
 export function createBrokerOptions(config: Config): BrokerOptions {
   const creds = readFileSync(config.nats.credsFile);
@@ -17,6 +18,7 @@ export function createBrokerOptions(config: Config): BrokerOptions {
       options: {
         servers: config.nats.url,
         authenticator: credsAuthenticator(creds),
+        tls: natsTlsOptions(config.nats),
         name: `stackyard-${config.services.join("+")}`,
         maxReconnectAttempts: -1,
       },

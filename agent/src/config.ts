@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { AgentConfigError } from "./errors.js";
+import { insecureNatsUrls } from "./link.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 
 export const DEFAULT_STATE_DIR = "/var/lib/stackyard-agent";
@@ -183,10 +184,7 @@ export function parseAgentConfig(argv: string[], env: Env): AgentConfig {
         .map((s) => s.trim())
         .filter(Boolean)
     : null;
-  for (const u of natsUrls ?? []) {
-    if (!/^(nats|tls|wss?):\/\/[^\s]+$/.test(u))
-      problems.push(`--nats-url entry "${u}" must be a nats://, tls:// or ws(s):// URL`);
-  }
+  for (const problem of insecureNatsUrls(natsUrls ?? [])) problems.push(`--nats-url: ${problem}`);
   if (natsAuthRaw === "none" && natsUrls === null) {
     problems.push("--nats-auth none needs --nats-url: only a local leaf node accepts the agent without credentials");
   }

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from "nats";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createUser } from "nkeys.js";
 import { ReplayGuard, createCommandSigningKey, signCommand, signRenewRequest } from "../../nats/protocol/envelope.js";
 import { decodeCommandReply, decodeMessage, validateMessage } from "../../nats/protocol/messages.js";
@@ -11,6 +13,7 @@ import {
   commandSubject,
   type CommandType,
 } from "../../nats/protocol/subjects.js";
+import { ensureNatsTls } from "../../nats/tls.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { serveCommands, type CommandServer } from "./commands.js";
 import { AgentError } from "./errors.js";
@@ -54,13 +57,20 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
     server = await startTestNatsServer();
     cp = await connect({
       servers: server.url,
+      tls: server.tls,
       authenticator: credsAuthenticator(await readFile(server.controlPlaneCredsFile)),
     });
     const jsm = await cp.jetstreamManager();
     await jsm.streams.add({ name: AGENT_EVENTS_STREAM.name, subjects: [...AGENT_EVENTS_STREAM.subjects] });
-    const { state } = await registeredAgentState(server.identity, { clusterId: A, natsUrl: server.url, signing });
+    const { state } = await registeredAgentState(server.identity, {
+      clusterId: A,
+      natsUrl: server.url,
+      natsCa: server.caPem,
+      signing,
+    });
     link = await openLink({
       servers: state.natsUrls,
+      ca: state.natsCa ?? null,
       clusterId: A,
       auth: { jwt: () => state.jwt, seed: enc.encode(state.seed) },
       log,
@@ -209,12 +219,17 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
   });
 
   it("refuses the JWT with any seed but the agent's own", async () => {
-    const { state } = await registeredAgentState(server.identity, { clusterId: A, natsUrl: server.url });
+    const { state } = await registeredAgentState(server.identity, {
+      clusterId: A,
+      natsUrl: server.url,
+      natsCa: server.caPem,
+    });
     const thief = new TextDecoder().decode(createUser().getSeed());
     let error: unknown;
     try {
       const stolen = await openLink({
         servers: state.natsUrls,
+        ca: state.natsCa ?? null,
         clusterId: A,
         auth: { jwt: () => state.jwt, seed: enc.encode(thief) },
         log,
@@ -225,5 +240,40 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
     }
     expect(error).to.be.instanceOf(AgentError);
     expect((error as AgentError).code).to.equal("CREDENTIALS_REJECTED");
+  });
+
+  it("verifies the server with the pinned CA only: a server whose certificate another CA signed is refused", async () => {
+    const { state } = await registeredAgentState(server.identity, { clusterId: A, natsUrl: server.url });
+    const otherDir = await mkdtemp(join(tmpdir(), "stackyard-other-ca-"));
+    try {
+      const otherCa = await readFile((await ensureNatsTls(otherDir)).caFile, "utf8");
+      let error: unknown;
+      try {
+        const link = await openLink({
+          servers: state.natsUrls,
+          ca: otherCa,
+          clusterId: A,
+          auth: { jwt: () => state.jwt, seed: enc.encode(state.seed) },
+          log,
+        });
+        await link.close();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(AgentError);
+      expect((error as AgentError).code).to.equal("NATS_TLS_FAILED");
+      expect((error as AgentError).message).to.match(/pinned at registration/);
+      // The same credentials with the server's own CA connect.
+      const good = await openLink({
+        servers: state.natsUrls,
+        ca: server.caPem,
+        clusterId: A,
+        auth: { jwt: () => state.jwt, seed: enc.encode(state.seed) },
+        log,
+      });
+      await good.close();
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
   });
 });

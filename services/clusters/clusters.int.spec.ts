@@ -31,6 +31,7 @@ interface Registered {
   orgId: string;
   jwt: string;
   natsUrls: string[];
+  natsCa?: string;
   commandSigningPublicKey: string;
   expiresAt: number;
 }
@@ -71,6 +72,7 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
   async function connectAgent(reg: Registered, user: ReturnType<typeof createUser>): Promise<NatsConnection> {
     return connect({
       servers: nats.url,
+      tls: nats.tls,
       authenticator: jwtAuthenticator(reg.jwt, user.getSeed()),
       inboxPrefix: agentInboxPrefix(reg.clusterId),
       reconnect: false,
@@ -106,6 +108,8 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     expect(first.res.status).to.equal(200);
     expect(first.res.body.clusterId).to.equal(created.cluster.id);
     expect(first.res.body.natsUrls).to.deep.equal([nats.url]);
+    // The CA the agent pins: the one that signed this server's certificate.
+    expect(first.res.body.natsCa).to.equal(nats.caPem);
     const second = await register(created.registrationToken);
     expect(second.res.status).to.equal(401);
     expect(second.res.body.error?.code).to.equal("REGISTRATION_TOKEN_INVALID");

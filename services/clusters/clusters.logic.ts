@@ -14,6 +14,8 @@ import { clusterView, nodeView, type ClusterNodeRow, type ClusterRow } from "./v
 export interface ClustersSettings {
   publicUrl: string;
   agentNatsUrls: string[];
+  /** PEM of the NATS server's CA, handed to registering agents to pin (NATS_TLS_CA_FILE). */
+  agentNatsCa?: string;
   registrationTokenTtlSeconds: number;
   agentCredentialTtlSeconds: number;
   offlineAfterSeconds: number;
@@ -198,6 +200,7 @@ export async function registerAgent(
         orgId: cluster.org_id,
         jwt: credential.jwt,
         natsUrls: settings.agentNatsUrls,
+        ...(settings.agentNatsCa !== undefined ? { natsCa: settings.agentNatsCa } : {}),
         commandSigningPublicKey: commandSigningPublicKey(identity.commandSigningSeed),
         expiresAt: credential.expiresAt.getTime(),
       },

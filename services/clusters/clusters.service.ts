@@ -2,6 +2,7 @@
  * clusters: REST actions for clusters and agent registration, plus the agent link: heartbeats, inventory and
  * credential renewal consumed from NATS (queue groups, so any number of instances share the load).
  */
+import { readFile } from "node:fs/promises";
 import type { Msg, NatsConnection, Subscription } from "nats";
 import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
@@ -162,8 +163,9 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
     },
     async started() {
       identity = await loadNatsIdentity(config.nats.identityFile);
-      link = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-clusters");
-      system = await connectNats(config.nats.url, config.nats.systemCredsFile, "stackyard-clusters-system");
+      if (config.nats.tlsCaFile) settings.agentNatsCa = await readFile(config.nats.tlsCaFile, "utf8");
+      link = await connectNats(config.nats, config.nats.credsFile, "stackyard-clusters");
+      system = await connectNats(config.nats, config.nats.systemCredsFile, "stackyard-clusters-system");
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));

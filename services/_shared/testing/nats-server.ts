@@ -1,6 +1,6 @@
 /** A real nats-server per test suite, from our own template, on free loopback ports in a temp dir. */
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +8,16 @@ import type { NatsIdentity } from "../../../nats/identity.js";
 import { natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../../../nats/server.js";
 
 export interface TestNatsServer {
+  /** `tls://127.0.0.1:<port>`: every listener requires TLS with a certificate of this server's own CA. */
   url: string;
   leafUrl: string;
+  monitorUrl: string;
+  /** The CA that signed this server's certificate (a fresh one per server). */
+  caFile: string;
+  /** Its PEM, as registration hands it to agents. */
+  caPem: string;
+  /** Connection options trusting that CA: `connect({ servers: server.url, tls: server.tls, ... })`. */
+  tls: { caFile: string };
   dir: string;
   identity: NatsIdentity;
   controlPlaneCredsFile: string;
@@ -45,7 +53,11 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
   await waitForPort(host, ports.client, 10_000);
   return {
     url: natsUrl(host, ports.client),
-    leafUrl: `nats-leaf://${host}:${ports.leafnode}`,
+    leafUrl: `tls://${host}:${ports.leafnode}`,
+    monitorUrl: `http://${host}:${ports.monitor}`,
+    caFile: prepared.tls.caFile,
+    caPem: await readFile(prepared.tls.caFile, "utf8"),
+    tls: { caFile: prepared.tls.caFile },
     dir,
     identity: prepared.identity,
     controlPlaneCredsFile: prepared.files.controlPlaneCredsFile,

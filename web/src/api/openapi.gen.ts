@@ -2666,6 +2666,8 @@ export interface operations {
             orgId: string;
             jwt: string;
             natsUrls: string[];
+            /** @description PEM of the CA that signed the NATS server's certificate (NATS_TLS_CA_FILE). The agent pins it and verifies the server with it alone. Absent when the server's certificate chains to a public CA. */
+            natsCa?: string;
             commandSigningPublicKey: string;
             /** @description Credential expiry, ms since epoch */
             expiresAt: number;
