@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { connect, credsAuthenticator, type Msg, type NatsConnection } from "nats";
+import { connect, credsAuthenticator, jwtAuthenticator, type Msg, type NatsConnection } from "nats";
+import { decode } from "nats-jwt";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { ReplayGuard, createCommandSigningKey, signCommand, signRenewRequest } f
 import { decodeCommandReply, decodeMessage, validateMessage } from "../../nats/protocol/messages.js";
 import {
   AGENT_EVENTS_STREAM,
+  AGENT_USER_LIMITS,
   agentSubjects,
   commandRequestOptions,
   commandSubject,
@@ -274,6 +276,32 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
       await good.close();
     } finally {
       await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it("carries explicit per-agent limits the server enforces: subscriptions and payload", async () => {
+    const { state } = await registeredAgentState(server.identity, {
+      clusterId: A,
+      natsUrl: server.url,
+      natsCa: server.caPem,
+    });
+    const claims = decode<{ subs: number; payload: number; data: number }>(state.jwt).nats;
+    expect({ subs: claims.subs, payload: claims.payload, data: claims.data }).to.deep.equal(AGENT_USER_LIMITS);
+    const nc = await connect({
+      servers: server.url,
+      tls: server.tls,
+      authenticator: jwtAuthenticator(state.jwt, enc.encode(state.seed)),
+      inboxPrefix: `_INBOX_${A}`,
+    });
+    try {
+      expect(nc.info?.max_payload).to.equal(AGENT_USER_LIMITS.payload);
+      const errors = watchViolations(nc);
+      for (let i = 0; i <= AGENT_USER_LIMITS.subs; i++) nc.subscribe(`cmd.${A}.limit${i}`);
+      await nc.flush().catch(() => undefined);
+      await sleep(300);
+      expect(errors.join(), "the subscription past the limit is refused").to.match(/PROTOCOL|subscriptions/i);
+    } finally {
+      await nc.close().catch(() => undefined);
     }
   });
 });
