@@ -1,5 +1,6 @@
 /** Clusters, their one-time registration tokens, agent registration, credential renewal and revocation. */
 import { createHash, randomBytes } from "node:crypto";
+import type { Knex } from "knex";
 import type { Db } from "../_shared/db.js";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
@@ -19,6 +20,30 @@ export interface ClustersSettings {
   registrationTokenTtlSeconds: number;
   agentCredentialTtlSeconds: number;
   offlineAfterSeconds: number;
+}
+
+/** Postgres exclusion_violation: the key already belongs to another cluster (agent_credentials constraint). */
+const EXCLUSION_VIOLATION = "23P01";
+const keyInUse = () =>
+  new ConflictError(
+    "AGENT_KEY_IN_USE",
+    "this public key is registered to another cluster; every agent needs a key of its own (register with --force to make a new one)",
+  );
+const rethrowKeyInUse = (err: unknown): never => {
+  if ((err as { code?: unknown }).code === EXCLUSION_VIOLATION) throw keyInUse();
+  throw err;
+};
+
+/**
+ * Refuses a key that another cluster holds (live, revoked or expired alike: a key stays with its first cluster
+ * until that cluster is deleted). Installation-wide on purpose: keys are unique across tenants.
+ */
+async function assertKeyFreeForCluster(trx: Db | Knex.Transaction, publicKey: string, clusterId: string) {
+  const other = await trx("agent_credentials")
+    .where({ public_nkey: publicKey })
+    .whereNot({ cluster_id: clusterId })
+    .first("id");
+  if (other) throw keyInUse();
 }
 
 export const hashRegistrationToken = (token: string): string => createHash("sha256").update(token).digest("hex");
@@ -156,6 +181,8 @@ export async function registerAgent(
     const scope = new TenantScope(trx, token.org_id);
     await scope.from("cluster_registration_tokens").where({ id: token.id }).update({ used_at: trx.fn.now() });
     const cluster = await findCluster(scope, token.cluster_id, true);
+    // Before anything changes: a refusal rolls back, so the token stays unused.
+    await assertKeyFreeForCluster(trx, input.publicKey, cluster.id);
     const replaced = (await scope
       .from("agent_credentials")
       .where({ cluster_id: cluster.id })
@@ -168,12 +195,14 @@ export async function registerAgent(
       input.publicKey,
       settings.agentCredentialTtlSeconds,
     );
-    await scope.insert("agent_credentials", {
-      cluster_id: cluster.id,
-      public_nkey: input.publicKey,
-      jwt_id: credential.jwtId,
-      expires_at: credential.expiresAt,
-    });
+    await scope
+      .insert("agent_credentials", {
+        cluster_id: cluster.id,
+        public_nkey: input.publicKey,
+        jwt_id: credential.jwtId,
+        expires_at: credential.expiresAt,
+      })
+      .catch(rethrowKeyInUse);
     await scope
       .from("clusters")
       .where({ id: cluster.id })
@@ -294,6 +323,7 @@ export async function renewAgentCredential(
         "CREDENTIAL_REVOKED",
         "this agent's credentials are revoked or expired; register again",
       );
+    await assertKeyFreeForCluster(trx, publicKey, clusterId);
     const credential = await mintAgentCredential(identity, clusterId, publicKey, ttlSeconds);
     const scope = new TenantScope(trx, current.org_id);
     // The JWT id is a hash of the claims: a renewal within the same second yields the very same JWT.
@@ -305,7 +335,8 @@ export async function renewAgentCredential(
         expires_at: credential.expiresAt,
       })
       .onConflict("jwt_id")
-      .ignore();
+      .ignore()
+      .catch(rethrowKeyInUse);
     await recordAudit(
       scope,
       {

@@ -166,6 +166,19 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       if (config.nats.tlsCaFile) settings.agentNatsCa = await readFile(config.nats.tlsCaFile, "utf8");
       link = await connectNats(config.nats, config.nats.credsFile, "stackyard-clusters");
       system = await connectNats(config.nats, config.nats.systemCredsFile, "stackyard-clusters-system");
+      // The server keeps pushed account JWTs in its resolver directory; a lost or fresh one would fall back to
+      // the preloaded JWT, which revokes nobody. So the database's revocations are pushed at every start and after
+      // every reconnect (the server may have restarted), before any agent message is handled.
+      await this.pushRevocations();
+      const sys = system;
+      void (async () => {
+        for await (const status of sys.status()) {
+          if (status.type !== "reconnect") continue;
+          await this.pushRevocations().catch((err: unknown) =>
+            this.logger.error({ msg: "re-pushing revocations after a NATS reconnect failed", error: String(err) }),
+          );
+        }
+      })();
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));

@@ -1,6 +1,6 @@
 /** A real nats-server per test suite, from our own template, on free loopback ports in a temp dir. */
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,11 @@ export interface TestNatsServer {
   systemCredsFile: string;
   identityFile: string;
   process: ChildProcess;
+  /**
+   * Stops and starts the server on the same ports and config. `freshResolver` empties its account-JWT store
+   * first, as a lost or replaced volume would: only the JWTs preloaded from the config remain.
+   */
+  restart(opts?: { freshResolver?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,9 +54,17 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
     monitor: await freePort(),
   };
   const prepared = await prepareNatsServer(dir, host, ports);
-  const child = await spawnNatsServer(prepared.configFile, { detached: false, logFile: join(dir, "nats-server.log") });
+  const logFile = join(dir, "nats-server.log");
+  let child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
   await waitForPort(host, ports.client, 10_000);
-  return {
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  };
+  const server: TestNatsServer = {
     url: natsUrl(host, ports.client),
     leafUrl: `tls://${host}:${ports.leafnode}`,
     monitorUrl: `http://${host}:${ports.monitor}`,
@@ -64,13 +77,21 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
     systemCredsFile: prepared.files.systemCredsFile,
     identityFile: prepared.files.identityFile,
     process: child,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
+    async restart(opts = {}) {
+      await kill();
+      if (opts.freshResolver) {
+        const resolverDir = join(dir, "resolver");
+        await rm(resolverDir, { recursive: true, force: true });
+        await mkdir(resolverDir, { recursive: true, mode: 0o700 });
       }
+      child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
+      server.process = child;
+      await waitForPort(host, ports.client, 10_000);
+    },
+    async stop() {
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }

@@ -2675,6 +2675,15 @@ export interface operations {
         };
       };
       401: components["responses"]["Unauthorized"];
+      /** @description `AGENT_KEY_IN_USE`: the public key is registered to another cluster (each agent needs its own key); the registration token is not spent */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };
