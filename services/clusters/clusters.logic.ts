@@ -35,15 +35,17 @@ const rethrowKeyInUse = (err: unknown): never => {
 };
 
 /**
- * Refuses a key that another cluster holds (live, revoked or expired alike: a key stays with its first cluster
- * until that cluster is deleted). Installation-wide on purpose: keys are unique across tenants.
+ * Refuses a key that another cluster holds (live, revoked or expired alike: a key stays with its first cluster),
+ * or that a deleted cluster's agent held and that is still revoked. Installation-wide on purpose: keys are unique
+ * across tenants.
  */
 async function assertKeyFreeForCluster(trx: Db | Knex.Transaction, publicKey: string, clusterId: string) {
   const other = await trx("agent_credentials")
     .where({ public_nkey: publicKey })
     .whereNot({ cluster_id: clusterId })
     .first("id");
-  if (other) throw keyInUse();
+  const revoked = await trx("revoked_agent_keys").where({ public_nkey: publicKey }).first("public_nkey");
+  if (other || revoked) throw keyInUse();
 }
 
 export const hashRegistrationToken = (token: string): string => createHash("sha256").update(token).digest("hex");
@@ -264,6 +266,7 @@ export async function revokeCluster(
           "CLUSTER_IN_USE",
           "environments still deploy to this cluster; move or delete them first",
         );
+      await keepRevokedKeys(tx, clusterId);
       await tx.from("clusters").where({ id: clusterId }).delete();
       view = clusterView({ ...cluster, status: "revoked" }, settings.offlineAfterSeconds);
     } else {
@@ -289,14 +292,48 @@ export async function revokeCluster(
   });
 }
 
+/**
+ * Copies the cluster's unexpired keys into `revoked_agent_keys` before the cluster (and, by cascade, its
+ * credential rows) is deleted, so they stay in the revocation list until their JWTs expire.
+ */
+async function keepRevokedKeys(tx: TenantScope, clusterId: string): Promise<void> {
+  const rows = (await tx
+    .from("agent_credentials")
+    .where({ cluster_id: clusterId })
+    .where("expires_at", ">", new Date())
+    .groupBy("public_nkey")
+    .select("public_nkey")
+    .max({ revoked_at: "revoked_at" })
+    .max({ expires_at: "expires_at" })) as Array<{ public_nkey: string; revoked_at: Date | null; expires_at: Date }>;
+  if (rows.length === 0) return;
+  // Installation-wide table (no org): the revocation list itself is installation-wide.
+  await tx
+    .db("revoked_agent_keys")
+    .insert(
+      rows.map((r) => ({
+        public_nkey: r.public_nkey,
+        revoked_at: r.revoked_at ?? new Date(),
+        expires_at: r.expires_at,
+      })),
+    )
+    .onConflict("public_nkey")
+    .merge({
+      revoked_at: tx.db.raw("greatest(revoked_agent_keys.revoked_at, excluded.revoked_at)"),
+      expires_at: tx.db.raw("greatest(revoked_agent_keys.expires_at, excluded.expires_at)"),
+    });
+}
+
 /** Every revoked agent key with the time it was revoked: the complete revocation list of the account. */
 export async function accountRevocations(db: Db): Promise<Record<string, number>> {
-  // Installation-wide: the account JWT carries every org's revoked agents. Credentials that expired long ago
-  // no longer need listing, since the server already refuses an expired JWT.
+  // Installation-wide: the account JWT carries every org's revoked agents, deleted clusters' included. Credentials
+  // that expired long ago no longer need listing, since the server already refuses an expired JWT.
   const rows = await db("agent_credentials")
     .whereNotNull("revoked_at")
     .where("expires_at", ">", db.fn.now())
-    .select<{ public_nkey: string; revoked_at: Date }[]>("public_nkey", "revoked_at");
+    .select<{ public_nkey: string; revoked_at: Date }[]>("public_nkey", "revoked_at")
+    .unionAll((q) =>
+      q.from("revoked_agent_keys").where("expires_at", ">", db.fn.now()).select("public_nkey", "revoked_at"),
+    );
   const result: Record<string, number> = {};
   for (const r of rows)
     result[r.public_nkey] = Math.max(result[r.public_nkey] ?? 0, Math.ceil(r.revoked_at.getTime() / 1000));

@@ -67,7 +67,7 @@ describe("revocations survive a NATS server that lost them (real gateway, Postgr
         reconnect: false,
         timeout: 3_000,
       });
-    return { clusterId: reg.body.clusterId, connectAgent };
+    return { clusterId: reg.body.clusterId, publicKey: user.getPublicKey(), connectAgent };
   }
 
   /** Whether the server lets the agent in right now. */
@@ -117,5 +117,43 @@ describe("revocations survive a NATS server that lost them (real gateway, Postgr
       20_000,
       250,
     );
+  });
+
+  it("keeps a deleted cluster's agent revoked, through a restart too, and its key out of other clusters", async () => {
+    const agent = await registeredAgent("deleted");
+    const live = await agent.connectAgent();
+    const closed = live.closed();
+    const res = await api.request("DELETE", `/v1/orgs/${org.orgId}/clusters/${agent.clusterId}`, {
+      headers: org.admin.auth,
+    });
+    expect(res.status).to.be.oneOf([200, 204]);
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error("still connected after 5 s")), 5_000)),
+    ]);
+    expect(await accepted(agent.connectAgent)).to.equal(false);
+    expect(await db("revoked_agent_keys").where({ public_nkey: agent.publicKey })).to.have.length(1);
+
+    await platform.stop();
+    await nats.restart({ freshResolver: true });
+    platform = await startTestPlatform(nats);
+    api = new ContractClient(platform.baseUrl);
+    expect(await accepted(agent.connectAgent), "still refused after the restart").to.equal(false);
+
+    const other = await api.request<{ registrationToken: string }>("POST", `/v1/orgs/${org.orgId}/clusters`, {
+      body: { name: "reuse" },
+      headers: org.admin.auth,
+    });
+    const reuse = await api.request<{ error: { code: string } }>("POST", "/v1/agent/register", {
+      body: {
+        token: other.body.registrationToken,
+        publicKey: agent.publicKey,
+        hostname: "m",
+        agentVersion: "0.1.0",
+        docker,
+      },
+    });
+    expect(reuse.status).to.equal(409);
+    expect(reuse.body.error.code).to.equal("AGENT_KEY_IN_USE");
   });
 });
