@@ -4,7 +4,7 @@
  * The CA's key never leaves the state directory; its certificate is what clients and agents pin.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { X509Certificate, randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -77,6 +77,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A server certificate this close to its end is issued again at the next start. */
+export const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+
+async function expiresWithin(certFile: string, ms: number): Promise<boolean> {
+  const cert = new X509Certificate(await readFile(certFile));
+  return new Date(cert.validTo).getTime() - Date.now() < ms;
+}
+
 const isIp = (host: string): boolean => /^[0-9.]+$/.test(host) || host.includes(":");
 const subjectAltName = (hosts: readonly string[]): string =>
   hosts.map((h) => (isIp(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
@@ -119,7 +127,12 @@ export async function ensureNatsTls(
   }
   const wanted = [...new Set(hosts)].join(",");
   const current = (await exists(files.hostsFile)) ? (await readFile(files.hostsFile, "utf8")).trim() : "";
-  if (current !== wanted || !(await exists(files.certFile)) || !(await exists(files.keyFile))) {
+  if (
+    current !== wanted ||
+    !(await exists(files.certFile)) ||
+    !(await exists(files.keyFile)) ||
+    (await expiresWithin(files.certFile, RENEW_BEFORE_MS))
+  ) {
     const csr = join(files.dir, "server.csr");
     const ext = join(files.dir, "server.ext");
     await writeFile(

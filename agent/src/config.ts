@@ -58,7 +58,9 @@ STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS, STACKYARD_AGENT_INVENTORY_INTERVAL_MS,
 STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS, STACKYARD_AGENT_INVENTORY_RESYNC_MS).
 Prefer STACKYARD_AGENT_TOKEN to --token: command lines are visible to other users of the host.
 Defaults: state dir ${DEFAULT_STATE_DIR}, Docker socket ${DEFAULT_DOCKER_SOCKET}, log level info.
---allow-http permits a plain-http control plane URL other than loopback (development only).`;
+--allow-http permits a plain-http control plane URL other than loopback (development only).
+NATS URLs must be tls:// or wss:// except on loopback (e.g. a local leaf node); the server is verified with the
+CA handed over at registration.`;
 
 type Env = Record<string, string | undefined>;
 
