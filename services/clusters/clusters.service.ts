@@ -34,6 +34,8 @@ import { answerRenewal } from "./renewal.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
+/** After a failed revocation push at start or reconnect, the next try. */
+export const REVOCATION_RETRY_MS = 5_000;
 const QUEUE = "stackyard-clusters";
 
 type Ctx<B = unknown, P = Record<string, string>> = CallContext<RestParams<B, Record<string, unknown>, P>>;
@@ -52,6 +54,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
   const heartbeats = new HeartbeatBatcher(db);
+  let revocationRetry: NodeJS.Timeout | undefined;
+  let stopping = false;
   const decoder = new TextDecoder();
 
   return {
@@ -107,6 +111,24 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
           }
         }
         throw lastError;
+      },
+      /**
+       * Pushes the database's revocations; when that fails (Postgres down at start, say) it retries in the background
+       * until it succeeds, so the service still starts and /readyz can say what is wrong.
+       */
+      async reconcileRevocations(reason: string): Promise<void> {
+        clearTimeout(revocationRetry);
+        try {
+          await this.pushRevocations();
+        } catch (err) {
+          if (stopping) return;
+          this.logger.error({
+            msg: `pushing revocations (${reason}) failed; retrying`,
+            error: String(err),
+            retryInMs: REVOCATION_RETRY_MS,
+          });
+          revocationRetry = setTimeout(() => void this.reconcileRevocations(reason), REVOCATION_RETRY_MS);
+        }
       },
       async onHeartbeat({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
@@ -169,14 +191,11 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       // The server keeps pushed account JWTs in its resolver directory; a lost or fresh one would fall back to
       // the preloaded JWT, which revokes nobody. So the database's revocations are pushed at every start and after
       // every reconnect (the server may have restarted), before any agent message is handled.
-      await this.pushRevocations();
+      await this.reconcileRevocations("start");
       const sys = system;
       void (async () => {
         for await (const status of sys.status()) {
-          if (status.type !== "reconnect") continue;
-          await this.pushRevocations().catch((err: unknown) =>
-            this.logger.error({ msg: "re-pushing revocations after a NATS reconnect failed", error: String(err) }),
-          );
+          if (status.type === "reconnect") await this.reconcileRevocations("NATS reconnect");
         }
       })();
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
@@ -194,6 +213,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       );
     },
     async stopped() {
+      stopping = true;
+      clearTimeout(revocationRetry);
       for (const t of timers) clearInterval(t);
       for (const s of subscriptions) s.unsubscribe();
       await heartbeats.flush().catch(() => undefined);
