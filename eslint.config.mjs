@@ -32,6 +32,46 @@ export default tseslint.config(
     },
   },
   {
+    // Domain boundaries: a domain reaches another only through that domain's index.ts, and _shared (below every
+    // domain) reaches none. The gateway (api/) is on top: no domain imports it.
+    files: ["services/**/*.ts"],
+    ignores: ["services/registry.ts", "services/main.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.\\./(auth|audit|clusters|stacks|deployments)/(?!index\\.js$)",
+              message: "Import another domain through its index.ts only.",
+            },
+            {
+              regex: "^(\\.\\./)+api/",
+              message: "The gateway is on top: domains must not import from services/api/.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["services/_shared/**/*.ts"],
+    ignores: ["services/_shared/testing/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.\\./(auth|audit|clusters|stacks|deployments|api)/",
+              message: "services/_shared is below every domain and must not import one.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // chai assertions read as expressions (`expect(x).to.be.true`).
     files: ["**/*.spec.ts", "**/*.spec.tsx"],
     rules: { "@typescript-eslint/no-unused-expressions": "off" },

@@ -7,6 +7,7 @@ import type { BrokerOptions } from "moleculer";
 import { credsAuthenticator } from "nats";
 import type { Config } from "./services/_shared/config.js";
 import { natsTlsOptions } from "./services/_shared/nats.js";
+import { redactingJsonFormatter } from "./services/_shared/redaction.js";
 
 export function createBrokerOptions(config: Config): BrokerOptions {
   const creds = readFileSync(config.nats.credsFile);
@@ -31,7 +32,13 @@ export function createBrokerOptions(config: Config): BrokerOptions {
     retryPolicy: { enabled: false },
     logger: {
       type: "Console",
-      options: { level: config.logLevel, formatter: "json", colors: false, moduleColors: false, autoPadding: false },
+      options: {
+        level: config.logLevel,
+        formatter: redactingJsonFormatter,
+        colors: false,
+        moduleColors: false,
+        autoPadding: false,
+      },
     },
     metrics: { enabled: false },
     tracing: { enabled: false },

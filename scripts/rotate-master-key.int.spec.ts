@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { TenantScope } from "../services/_shared/tenant.js";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import type { Db } from "../services/_shared/db.js";
@@ -39,8 +40,7 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
     const fixture = await insertStackFixture(db, "rotate");
     for (const name of ["a", "b", "c"]) {
       await putSecret(
-        db,
-        fixture.orgId,
+        new TenantScope(db, fixture.orgId),
         { environmentId: fixture.environmentId, name, value: `value-${name}`, services: [], actor: null },
         parseMasterKeys(oldSpec),
       );
@@ -55,7 +55,11 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.include('re-encrypted 3 secret(s) under "k2"; 0 left');
     expect((await db("environment_secrets").distinct("key_id")).map((r) => r.key_id)).to.deep.equal(["k2"]);
-    const values = await loadSecretValues(db, fixture.orgId, fixture.environmentId, parseMasterKeys(newSpec));
+    const values = await loadSecretValues(
+      new TenantScope(db, fixture.orgId),
+      fixture.environmentId,
+      parseMasterKeys(newSpec),
+    );
     expect(values.map((v) => v.value.toString())).to.deep.equal(["value-a", "value-b", "value-c"]);
     expect(values.map((v) => v.version)).to.deep.equal([1, 1, 1]);
   });

@@ -14,9 +14,9 @@ log "lint"
 npm run --silent lint
 log "OpenAPI lint (Redocly, redocly.yaml)"
 npm run --silent lint:openapi
-log "OpenAPI types of the web client are up to date"
-npm run --silent web:gen-api >/dev/null
-git diff --exit-code -- web/src/api/openapi.gen.ts || { log "web/src/api/openapi.gen.ts is stale: run npm run web:gen-api"; exit 1; }
+log "OpenAPI types (server and web client) are up to date"
+npm run --silent gen:openapi-types >/dev/null
+git diff --exit-code -- openapi/openapi.gen.ts || { log "openapi/openapi.gen.ts is stale: run npm run gen:openapi-types"; exit 1; }
 log "web build"
 npm run --silent web:build >/dev/null
 failed=0

@@ -1,13 +1,12 @@
 /** Which Moleculer service each SERVICES entry starts, and how a process wires its dependencies. */
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config.js";
-import { createApiService } from "./api/api.service.js";
-import { createAuditService } from "./audit/audit.service.js";
-import { createAuthService } from "./auth/auth.service.js";
-import { createClustersService } from "./clusters/clusters.service.js";
-import { createDeploymentsService } from "./deployments/deployments.service.js";
-import { createDeployWorkerService } from "./deployments/worker.service.js";
-import { createStacksService } from "./stacks/stacks.service.js";
+import { createApiService } from "./api/index.js";
+import { createAuditService } from "./audit/index.js";
+import { createAuthService } from "./auth/index.js";
+import { createClustersService } from "./clusters/index.js";
+import { createDeploymentsService, createDeployWorkerService } from "./deployments/index.js";
+import { createStacksService } from "./stacks/index.js";
 import type { Config, ServiceName } from "./_shared/config.js";
 import { createDb, type Db } from "./_shared/db.js";
 

@@ -25,7 +25,7 @@ import type { RunConfig } from "./config.js";
 import { DeploymentEventStream } from "./events.js";
 import { createLogger } from "./logger.js";
 import { loadState, saveState, stateFiles } from "./state.js";
-import { createGetStatusHandler } from "./status.js";
+import { createGetStatusHandler } from "./handlers/status.js";
 import { FakeEngine, swarmService } from "./testing/fake-engine.js";
 import { mintAgentJwt, registeredAgentState, startLeafNode, type LeafNode } from "./testing/nats.js";
 

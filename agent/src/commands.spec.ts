@@ -6,7 +6,7 @@ import { commandSubject, type CommandType } from "../../nats/protocol/subjects.j
 import { DeployError } from "./deploy/errors.js";
 import { processCommand, type CommandHandlers, type CommandProcessorOptions } from "./commands.js";
 import { createLogger } from "./logger.js";
-import { createGetStatusHandler } from "./status.js";
+import { createGetStatusHandler } from "./handlers/status.js";
 import { FakeEngine } from "./testing/fake-engine.js";
 
 const CLUSTER = "c1";

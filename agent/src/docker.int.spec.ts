@@ -7,7 +7,7 @@ import { AgentError } from "./errors.js";
 import { buildHeartbeat } from "./heartbeat.js";
 import { collectInventory } from "./inventory.js";
 import { checkDockerReady } from "./preflight.js";
-import { getStackStatus } from "./status.js";
+import { getStackStatus } from "./handlers/status.js";
 
 const run = promisify(execFile);
 

@@ -22,7 +22,7 @@ import { AgentError } from "./errors.js";
 import { DeploymentEventStream } from "./events.js";
 import { openLink, type AgentLink } from "./link.js";
 import { createLogger } from "./logger.js";
-import { createGetStatusHandler } from "./status.js";
+import { createGetStatusHandler } from "./handlers/status.js";
 import { FakeEngine } from "./testing/fake-engine.js";
 import { registeredAgentState } from "./testing/nats.js";
 

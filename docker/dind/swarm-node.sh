@@ -70,6 +70,26 @@ case "$role" in
 esac
 : "${SWARM_ADVERTISE_ADDR:?SWARM_ADVERTISE_ADDR is required (this node's fixed address on the swarm network)}"
 
+# Not privileged (docker/compose.unprivileged-dind.yml): Docker mounts /sys, /proc/sys and this container's cgroups
+# read-only, and the nested dockerd must create cgroups for its containers and set sysctls. With CAP_SYS_ADMIN and
+# no AppArmor they can be remounted read-write, which is how a privileged container has them.
+writable_sys() {
+  awk '($2 == "/sys" && $3 == "sysfs") || $2 == "/proc/sys" || $3 == "cgroup" || $3 == "cgroup2" { print $2, $4 }' \
+    /proc/self/mounts |
+    while read -r mountpoint options; do
+      case ",$options," in
+        *,ro,*) ;;
+        *) continue ;;
+      esac
+      if [ "$mountpoint" = /sys ]; then
+        mount -o remount,rw /sys
+      else
+        mount -o remount,bind,rw "$mountpoint"
+      fi || { log "cannot make $mountpoint writable: run the node privileged, or see docker/compose.unprivileged-dind.yml"; exit 1; }
+    done
+}
+writable_sys
+
 hosts="--host=unix:///var/run/docker.sock"
 if [ "$role" = manager ]; then
   mkdir -p "$AGENT_SOCKET_DIR"

@@ -2,7 +2,8 @@
  * One valid example of every protocol message, typed against the interfaces. Used by the protocol's own tests
  * and by tests on either side that need a well-formed message to start from.
  */
-import type { DeployStack, DockerFacts, MessageTypes } from "./messages.js";
+import { COMMANDS, COMMAND_TYPES, type CommandPayloads, type CommandResultMessages } from "./commands/index.js";
+import type { DockerFacts, MessageTypes } from "./messages.js";
 
 const CLUSTER = "0b0f7c8e-3d7a-4a59-9a53-5f1a2c3d4e5f";
 const ORG = "6a1e9f0c-8b2d-4c3e-9f4a-0b1c2d3e4f50";
@@ -27,22 +28,18 @@ const docker: DockerFacts = {
   managerCount: 1,
 };
 
-const deploy: DeployStack = {
-  deploymentId: DEPLOYMENT,
-  stackName: "web",
-  composeYaml: "services:\n  app:\n    image: busybox\n",
-  env: { TAG: "1.2.3" },
-  secrets: [{ name: "web_db_password_v3", value: "s3cret" }],
-  prune: true,
-  resolveImage: "never",
-  withRegistryAuth: false,
-  timeoutSeconds: 300,
-  firstSeq: 2,
-};
-
 export const EXAMPLE_IDS = { cluster: CLUSTER, org: ORG, deployment: DEPLOYMENT, command: COMMAND } as const;
 
+/** Each command's own example payload (by type) and result (by result name), from commands/. */
+const COMMAND_EXAMPLES = Object.fromEntries(
+  COMMAND_TYPES.flatMap((t) => [
+    [t, COMMANDS[t].example.payload],
+    [COMMANDS[t].resultName, COMMANDS[t].example.result],
+  ]),
+) as { readonly [K in keyof (CommandPayloads & CommandResultMessages)]: MessageTypes[K] };
+
 export const EXAMPLE_MESSAGES: { readonly [K in keyof MessageTypes]: MessageTypes[K] } = {
+  ...COMMAND_EXAMPLES,
   Heartbeat: {
     clusterId: CLUSTER,
     agentVersion: "0.1.0",
@@ -103,12 +100,6 @@ export const EXAMPLE_MESSAGES: { readonly [K in keyof MessageTypes]: MessageType
     id: "s1",
     name: "web_app",
   },
-  DeployStack: deploy,
-  RollbackStack: { ...deploy, targetReleaseId: "r-41" },
-  ScaleService: { stackName: "web", service: "app", replicas: 3 },
-  GetLogs: { stackName: "web", service: "app", tail: 100, since: null, maxBytes: 65_536 },
-  GetStatus: { stackName: "web" },
-  CancelDeployment: { deploymentId: DEPLOYMENT, reason: "cancelled by alice" },
   CommandEnvelope: {
     v: 1,
     id: COMMAND,
@@ -132,41 +123,6 @@ export const EXAMPLE_MESSAGES: { readonly [K in keyof MessageTypes]: MessageType
     reason: "the signature does not match the control plane's key",
   },
   ErrorReply: { ok: false, code: "CLUSTER_REVOKED", reason: "the cluster's agent was revoked" },
-  DeployStackResult: { deploymentId: DEPLOYMENT, status: "started" },
-  ScaleServiceResult: { service: "web_app", previousReplicas: 2, replicas: 3 },
-  GetLogsResult: {
-    lines: [{ stream: "stdout", ts: "2024-01-01T00:00:00.000000000Z", line: "hello" }],
-    truncated: false,
-  },
-  GetStatusResult: {
-    stackName: "web",
-    exists: true,
-    services: [
-      {
-        id: "s1",
-        name: "web_app",
-        image: "busybox:latest",
-        mode: "replicated",
-        desiredReplicas: 1,
-        runningReplicas: 1,
-        updatedAt: "2024-01-01T00:00:00Z",
-        tasks: [
-          {
-            id: "t1",
-            nodeId: "n1abc",
-            slot: 1,
-            state: "running",
-            desiredState: "running",
-            message: "started",
-            error: null,
-            exitCode: null,
-            timestamp: "2024-01-01T00:00:01Z",
-          },
-        ],
-      },
-    ],
-  },
-  CancelDeploymentResult: { deploymentId: DEPLOYMENT, cancelled: true },
   RegisterRequest: {
     token: "syr_0123456789abcdef",
     publicKey: USER_KEY,

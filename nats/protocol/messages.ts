@@ -7,54 +7,37 @@
  * "known to be absent" and every field is always present.
  */
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from "ajv";
+import {
+  COMMANDS,
+  COMMAND_TYPES,
+  type CommandPayloads,
+  type CommandResultMessages,
+  type CommandResults,
+  type CommandType,
+} from "./commands/index.js";
 import { ProtocolError } from "./errors.js";
-import { COMMAND_TYPES, type CommandType } from "./subjects.js";
+import {
+  count,
+  epochMs,
+  jsonObject,
+  nonEmpty,
+  NULL,
+  publicKey,
+  sha256Hex,
+  signature,
+  stringMap,
+  SWARM_SERVICE_REQUIRED,
+  swarmServiceProperties,
+  text,
+  type SwarmServiceSummary,
+  token,
+  uuid,
+} from "./schema.js";
+
+export * from "./commands/index.js";
+export * from "./schema.js";
 
 export const PROTOCOL_VERSION = 1;
-
-/** Stays well under the server's 1 MB max_payload together with the rest of a DeployStack envelope. */
-export const MAX_COMPOSE_CHARS = 512 * 1024;
-/** Docker's own limit for a secret is 500 KiB; the sum must still fit one message. */
-export const MAX_SECRET_VALUE_CHARS = 256 * 1024;
-export const MAX_LOG_BYTES = 512 * 1024;
-export const MAX_LOG_TAIL = 10_000;
-export const MAX_REPLICAS = 1_000;
-
-// ---- shared fragments -----------------------------------------------------------------------------------------
-
-const NULL = { type: "null", nullable: true } as const;
-const TOKEN_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
-const token: JSONSchemaType<string> = { type: "string", pattern: TOKEN_PATTERN };
-const uuid: JSONSchemaType<string> = {
-  type: "string",
-  pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-};
-const text = (maxLength: number): JSONSchemaType<string> => ({ type: "string", maxLength });
-const nonEmpty = (maxLength: number): JSONSchemaType<string> => ({ type: "string", minLength: 1, maxLength });
-const epochMs: JSONSchemaType<number> = { type: "integer", minimum: 0 };
-const count: JSONSchemaType<number> = { type: "integer", minimum: 0 };
-/** Docker stack names (compose project names): lowercase, digits, `-` and `_`. */
-export const STACK_NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$";
-const stackName: JSONSchemaType<string> = { type: "string", pattern: STACK_NAME_PATTERN };
-/** A service key inside a compose file; the Swarm service is `<stackName>_<service>`. */
-const serviceKey: JSONSchemaType<string> = { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" };
-const stringMap = (maxProperties: number): JSONSchemaType<Record<string, string>> => ({
-  type: "object",
-  maxProperties,
-  required: [],
-  additionalProperties: { type: "string", maxLength: 64 * 1024 },
-});
-const publicKey = (prefix: "U" | "A"): JSONSchemaType<string> => ({
-  type: "string",
-  pattern: `^${prefix}[A-Z2-7]{55}$`,
-});
-const signature: JSONSchemaType<string> = { type: "string", pattern: "^[A-Za-z0-9_-]{86}$" };
-const sha256Hex: JSONSchemaType<string> = { type: "string", pattern: "^[0-9a-f]{64}$" };
-const jsonObject: JSONSchemaType<Record<string, unknown>> = {
-  type: "object",
-  required: [],
-  additionalProperties: true,
-};
 
 // ---- Docker facts (registration and heartbeat) ----------------------------------------------------------------
 
@@ -186,32 +169,15 @@ const inventoryNode: JSONSchemaType<InventoryNode> = {
   },
 };
 
-export interface InventoryService {
-  id: string;
-  /** The Swarm service name (`<stack>_<service>` for stack services). */
-  name: string;
-  image: string;
-  mode: "replicated" | "global";
-  desiredReplicas: number;
-  runningReplicas: number;
+export interface InventoryService extends SwarmServiceSummary {
   /** The `com.docker.stack.namespace` label. */
   stack: string | null;
-  updatedAt: string;
 }
 const inventoryService: JSONSchemaType<InventoryService> = {
   type: "object",
   additionalProperties: false,
-  required: ["id", "name", "image", "mode", "desiredReplicas", "runningReplicas", "stack", "updatedAt"],
-  properties: {
-    id: nonEmpty(128),
-    name: nonEmpty(255),
-    image: text(1024),
-    mode: { type: "string", enum: ["replicated", "global"] },
-    desiredReplicas: count,
-    runningReplicas: count,
-    stack: { anyOf: [text(255), NULL] },
-    updatedAt: text(64),
-  },
+  required: [...SWARM_SERVICE_REQUIRED, "stack"],
+  properties: { ...swarmServiceProperties, stack: { anyOf: [text(255), NULL] } },
 };
 
 export interface InventoryStack {
@@ -312,312 +278,6 @@ const dockerEvent: JSONSchemaType<DockerEvent> = {
     name: { anyOf: [text(255), NULL] },
   },
 };
-
-// ---- commands (control plane → agent payloads) ----------------------------------------------------------------
-
-export interface SecretPayload {
-  /** The versioned Swarm secret name the compose file refers to, e.g. `web_db_password_v3`. */
-  name: string;
-  value: string;
-}
-const secretPayload: JSONSchemaType<SecretPayload> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["name", "value"],
-  properties: {
-    name: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$" },
-    value: text(MAX_SECRET_VALUE_CHARS),
-  },
-};
-
-export const RESOLVE_IMAGE_MODES = ["always", "changed", "never"] as const;
-export type ResolveImageMode = (typeof RESOLVE_IMAGE_MODES)[number];
-
-export interface DeployStack {
-  deploymentId: string;
-  stackName: string;
-  /** The fully rendered compose file, passed to `docker stack deploy -c -`. */
-  composeYaml: string;
-  /** Variables for compose interpolation. */
-  env: Record<string, string>;
-  secrets: SecretPayload[];
-  prune: boolean;
-  resolveImage: ResolveImageMode;
-  withRegistryAuth: boolean;
-  timeoutSeconds: number;
-  /**
-   * The seq of the agent's first event for this deployment: the control plane has already written the
-   * deployment's events before it, so both numberings form one gap-free sequence.
-   */
-  firstSeq: number;
-}
-const deployStackProperties = {
-  deploymentId: token,
-  stackName,
-  composeYaml: nonEmpty(MAX_COMPOSE_CHARS),
-  env: {
-    type: "object",
-    maxProperties: 1_000,
-    required: [],
-    propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,255}$" },
-    additionalProperties: { type: "string", maxLength: 64 * 1024 },
-  },
-  secrets: { type: "array", maxItems: 200, items: secretPayload },
-  prune: { type: "boolean" },
-  resolveImage: { type: "string", enum: RESOLVE_IMAGE_MODES },
-  withRegistryAuth: { type: "boolean" },
-  timeoutSeconds: { type: "integer", minimum: 1, maximum: 24 * 3600 },
-  firstSeq: { type: "integer", minimum: 0, maximum: 1_000_000 },
-} as const;
-const deployStackRequired = [
-  "deploymentId",
-  "stackName",
-  "composeYaml",
-  "env",
-  "secrets",
-  "prune",
-  "resolveImage",
-  "withRegistryAuth",
-  "timeoutSeconds",
-  "firstSeq",
-] as const;
-const deployStack: JSONSchemaType<DeployStack> = {
-  type: "object",
-  additionalProperties: false,
-  required: deployStackRequired,
-  properties: deployStackProperties,
-};
-
-/** A deploy of an older release: the same fields, plus which release it returns to. */
-export interface RollbackStack extends DeployStack {
-  targetReleaseId: string;
-}
-const rollbackStack: JSONSchemaType<RollbackStack> = {
-  type: "object",
-  additionalProperties: false,
-  required: [...deployStackRequired, "targetReleaseId"],
-  properties: { ...deployStackProperties, targetReleaseId: token },
-};
-
-export interface ScaleService {
-  stackName: string;
-  /** The compose service key; the Swarm service is `<stackName>_<service>`. */
-  service: string;
-  replicas: number;
-}
-const scaleService: JSONSchemaType<ScaleService> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["stackName", "service", "replicas"],
-  properties: { stackName, service: serviceKey, replicas: { type: "integer", minimum: 0, maximum: MAX_REPLICAS } },
-};
-
-export interface GetLogs {
-  stackName: string;
-  service: string;
-  tail: number;
-  /** Seconds since the epoch, as Docker takes it. */
-  since: number | null;
-  maxBytes: number;
-}
-const getLogs: JSONSchemaType<GetLogs> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["stackName", "service", "tail", "since", "maxBytes"],
-  properties: {
-    stackName,
-    service: serviceKey,
-    tail: { type: "integer", minimum: 1, maximum: MAX_LOG_TAIL },
-    since: { anyOf: [{ type: "integer", minimum: 0 }, NULL] },
-    maxBytes: { type: "integer", minimum: 1, maximum: MAX_LOG_BYTES },
-  },
-};
-
-export interface GetStatus {
-  stackName: string;
-}
-const getStatus: JSONSchemaType<GetStatus> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["stackName"],
-  properties: { stackName },
-};
-
-export interface CancelDeployment {
-  deploymentId: string;
-  reason: string | null;
-}
-const cancelDeployment: JSONSchemaType<CancelDeployment> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["deploymentId", "reason"],
-  properties: { deploymentId: token, reason: { anyOf: [text(1024), NULL] } },
-};
-
-// ---- command results --------------------------------------------------------------------------------------------
-
-export interface DeployStackResult {
-  deploymentId: string;
-  /** `duplicate`: a deployment with this id already ran or runs; nothing new was started. */
-  status: "started" | "duplicate";
-}
-const deployStackResult: JSONSchemaType<DeployStackResult> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["deploymentId", "status"],
-  properties: { deploymentId: token, status: { type: "string", enum: ["started", "duplicate"] } },
-};
-
-export interface ScaleServiceResult {
-  /** The Swarm service name. */
-  service: string;
-  previousReplicas: number;
-  replicas: number;
-}
-const scaleServiceResult: JSONSchemaType<ScaleServiceResult> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["service", "previousReplicas", "replicas"],
-  properties: { service: nonEmpty(255), previousReplicas: count, replicas: count },
-};
-
-export interface LogLine {
-  stream: "stdout" | "stderr";
-  ts: string | null;
-  line: string;
-}
-export interface GetLogsResult {
-  lines: LogLine[];
-  /** More output existed than `maxBytes` allowed. */
-  truncated: boolean;
-}
-const getLogsResult: JSONSchemaType<GetLogsResult> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["lines", "truncated"],
-  properties: {
-    lines: {
-      type: "array",
-      maxItems: MAX_LOG_TAIL,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["stream", "ts", "line"],
-        properties: {
-          stream: { type: "string", enum: ["stdout", "stderr"] },
-          ts: { anyOf: [text(64), NULL] },
-          line: text(MAX_LOG_BYTES),
-        },
-      },
-    },
-    truncated: { type: "boolean" },
-  },
-};
-
-export interface TaskStatus {
-  id: string;
-  nodeId: string | null;
-  slot: number | null;
-  state: string;
-  desiredState: string;
-  message: string;
-  error: string | null;
-  exitCode: number | null;
-  timestamp: string;
-}
-const taskStatus: JSONSchemaType<TaskStatus> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["id", "nodeId", "slot", "state", "desiredState", "message", "error", "exitCode", "timestamp"],
-  properties: {
-    id: nonEmpty(128),
-    nodeId: { anyOf: [text(128), NULL] },
-    slot: { anyOf: [count, NULL] },
-    state: text(64),
-    desiredState: text(64),
-    message: text(4096),
-    error: { anyOf: [text(4096), NULL] },
-    exitCode: { anyOf: [{ type: "integer" }, NULL] },
-    timestamp: text(64),
-  },
-};
-
-export interface ServiceStatus {
-  id: string;
-  name: string;
-  image: string;
-  mode: "replicated" | "global";
-  desiredReplicas: number;
-  runningReplicas: number;
-  updatedAt: string;
-  /** Newest first, at most `MAX_TASKS_PER_SERVICE`. */
-  tasks: TaskStatus[];
-}
-export const MAX_TASKS_PER_SERVICE = 50;
-
-export interface GetStatusResult {
-  stackName: string;
-  /** False when no service carries the stack's label. */
-  exists: boolean;
-  services: ServiceStatus[];
-}
-const getStatusResult: JSONSchemaType<GetStatusResult> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["stackName", "exists", "services"],
-  properties: {
-    stackName,
-    exists: { type: "boolean" },
-    services: {
-      type: "array",
-      maxItems: 1_000,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["id", "name", "image", "mode", "desiredReplicas", "runningReplicas", "updatedAt", "tasks"],
-        properties: {
-          id: nonEmpty(128),
-          name: nonEmpty(255),
-          image: text(1024),
-          mode: { type: "string", enum: ["replicated", "global"] },
-          desiredReplicas: count,
-          runningReplicas: count,
-          updatedAt: text(64),
-          tasks: { type: "array", maxItems: MAX_TASKS_PER_SERVICE, items: taskStatus },
-        },
-      },
-    },
-  },
-};
-
-export interface CancelDeploymentResult {
-  deploymentId: string;
-  /** False when the deployment was not running on this agent (already finished or unknown). */
-  cancelled: boolean;
-}
-const cancelDeploymentResult: JSONSchemaType<CancelDeploymentResult> = {
-  type: "object",
-  additionalProperties: false,
-  required: ["deploymentId", "cancelled"],
-  properties: { deploymentId: token, cancelled: { type: "boolean" } },
-};
-
-export interface CommandPayloads {
-  DeployStack: DeployStack;
-  RollbackStack: RollbackStack;
-  ScaleService: ScaleService;
-  GetLogs: GetLogs;
-  GetStatus: GetStatus;
-  CancelDeployment: CancelDeployment;
-}
-export interface CommandResults {
-  DeployStack: DeployStackResult;
-  RollbackStack: DeployStackResult;
-  ScaleService: ScaleServiceResult;
-  GetLogs: GetLogsResult;
-  GetStatus: GetStatusResult;
-  CancelDeployment: CancelDeploymentResult;
-}
 
 // ---- envelopes and replies --------------------------------------------------------------------------------------
 
@@ -835,7 +495,7 @@ export type RenewReply = RenewCredentialsResponse | ErrorReply;
 
 // ---- registry and validation -----------------------------------------------------------------------------------
 
-export interface MessageTypes extends CommandPayloads {
+export interface MessageTypes extends CommandPayloads, CommandResultMessages {
   Heartbeat: Heartbeat;
   Inventory: Inventory;
   DeploymentEvent: DeploymentEvent;
@@ -845,11 +505,6 @@ export interface MessageTypes extends CommandPayloads {
   CommandRejected: CommandRejected;
   CommandRejectionReport: CommandRejectionReport;
   ErrorReply: ErrorReply;
-  DeployStackResult: DeployStackResult;
-  ScaleServiceResult: ScaleServiceResult;
-  GetLogsResult: GetLogsResult;
-  GetStatusResult: GetStatusResult;
-  CancelDeploymentResult: CancelDeploymentResult;
   RegisterRequest: RegisterRequest;
   RegisterResponse: RegisterResponse;
   RenewCredentialsRequest: RenewCredentialsRequest;
@@ -857,40 +512,29 @@ export interface MessageTypes extends CommandPayloads {
 }
 export type MessageType = keyof MessageTypes;
 
+/** Every command's payload schema (by type) and result schema (by result name), from commands/. */
+const COMMAND_SCHEMAS = Object.fromEntries(
+  COMMAND_TYPES.flatMap((t) => [
+    [t, COMMANDS[t].payload],
+    [COMMANDS[t].resultName, COMMANDS[t].result],
+  ]),
+) as { readonly [K in keyof (CommandPayloads & CommandResultMessages)]: JSONSchemaType<MessageTypes[K]> };
+
 export const MESSAGE_SCHEMAS: { readonly [K in MessageType]: JSONSchemaType<MessageTypes[K]> } = {
+  ...COMMAND_SCHEMAS,
   Heartbeat: heartbeat,
   Inventory: inventory,
   DeploymentEvent: deploymentEvent,
   DockerEvent: dockerEvent,
-  DeployStack: deployStack,
-  RollbackStack: rollbackStack,
-  ScaleService: scaleService,
-  GetLogs: getLogs,
-  GetStatus: getStatus,
-  CancelDeployment: cancelDeployment,
   CommandEnvelope: commandEnvelope,
   CommandResult: commandResult,
   CommandRejected: commandRejected,
   CommandRejectionReport: commandRejectionReport,
   ErrorReply: errorReplySchema,
-  DeployStackResult: deployStackResult,
-  ScaleServiceResult: scaleServiceResult,
-  GetLogsResult: getLogsResult,
-  GetStatusResult: getStatusResult,
-  CancelDeploymentResult: cancelDeploymentResult,
   RegisterRequest: registerRequest,
   RegisterResponse: registerResponse,
   RenewCredentialsRequest: renewCredentialsRequest,
   RenewCredentialsResponse: renewCredentialsResponse,
-};
-
-const COMMAND_RESULT_TYPES: { readonly [T in CommandType]: MessageType } = {
-  DeployStack: "DeployStackResult",
-  RollbackStack: "DeployStackResult",
-  ScaleService: "ScaleServiceResult",
-  GetLogs: "GetLogsResult",
-  GetStatus: "GetStatusResult",
-  CancelDeployment: "CancelDeploymentResult",
 };
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -934,7 +578,7 @@ export const validateCommandPayload = <T extends CommandType>(type: T, value: un
   validateMessage(type, value);
 
 export function validateCommandResult<T extends CommandType>(type: T, value: unknown): CommandResults[T] {
-  return validateMessage(COMMAND_RESULT_TYPES[type], value) as CommandResults[T];
+  return validateMessage(COMMANDS[type].resultName, value) as CommandResults[T];
 }
 
 const encoder = new TextEncoder();

@@ -3,7 +3,7 @@
  * the two schemas must say the same thing.
  */
 import { expect } from "chai";
-import { loadOpenApi } from "../../services/_shared/openapi.js";
+import { loadOpenApi, specOperations } from "../../services/_shared/openapi.js";
 import { MESSAGE_SCHEMAS } from "./messages.js";
 
 type Schema = Record<string, unknown>;
@@ -32,17 +32,13 @@ function normalize(schema: unknown, resolve: (ref: string) => unknown): unknown 
 describe("the registration request schema", () => {
   it("is the same in the agent protocol and in openapi.yaml", () => {
     const doc = loadOpenApi();
-    const operation = Object.values(doc.paths)
-      .flatMap((item) => Object.values(item))
-      .find((op) => (op as { operationId?: string }).operationId === "registerAgent") as {
-      requestBody: { content: Record<string, { schema: unknown }> };
-    };
+    const operation = specOperations(doc).find((op) => op.operation.operationId === "registerAgent")!.operation;
     const resolve = (ref: string): unknown =>
       ref
         .replace(/^#\//, "")
         .split("/")
         .reduce<unknown>((node, part) => (node as Schema)[part], doc);
-    const fromSpec = normalize(operation.requestBody.content["application/json"]!.schema, resolve);
+    const fromSpec = normalize(operation.requestBody!.content["application/json"]!.schema, resolve);
     const fromProtocol = normalize(MESSAGE_SCHEMAS.RegisterRequest, resolve);
     expect(fromProtocol).to.deep.equal(fromSpec);
   });

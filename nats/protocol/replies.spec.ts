@@ -7,7 +7,7 @@ import { createUser } from "nkeys.js";
 import { processCommand, type CommandProcessorOptions } from "../../agent/src/commands.js";
 import { createLogger } from "../../agent/src/logger.js";
 import { parseRenewReply } from "../../agent/src/renew.js";
-import { createGetStatusHandler } from "../../agent/src/status.js";
+import { createGetStatusHandler } from "../../agent/src/handlers/status.js";
 import { FakeEngine } from "../../agent/src/testing/fake-engine.js";
 import { AgentRejectedError, readAgentReply } from "../../services/_shared/agent-commands.js";
 import { UnauthorizedError } from "../../services/_shared/errors.js";

@@ -33,15 +33,9 @@ export function assertSubjectToken(value: string, what: string): string {
   return value;
 }
 
-export const COMMAND_TYPES = [
-  "DeployStack",
-  "RollbackStack",
-  "ScaleService",
-  "GetLogs",
-  "GetStatus",
-  "CancelDeployment",
-] as const;
-export type CommandType = (typeof COMMAND_TYPES)[number];
+export { COMMAND_TYPES, type CommandType } from "./commands/index.js";
+
+import { COMMAND_TYPES, type CommandType } from "./commands/index.js";
 
 export const isCommandType = (value: string): value is CommandType =>
   (COMMAND_TYPES as readonly string[]).includes(value);

@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "../stacks/secrets-crypto.js";
+import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "./master-keys.js";
 import { WEB_DIST_DIR } from "./paths.js";
 import { TrustedProxies } from "./client-ip.js";
 
@@ -25,6 +25,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 30;
+export const DEFAULT_API_TOKEN_MAX_LIFETIME_DAYS = 365;
 export const MIN_JWT_SECRET_BYTES = 32;
 
 export interface JwtKey {
@@ -95,6 +96,8 @@ export interface Config {
     credentialCacheTtlSeconds: number;
     /** System bootstrap credential allowing org creation after the first run; undefined disables it. */
     bootstrapToken: string | undefined;
+    /** Longest lifetime of an API token; a token without an expiry gets this one. */
+    apiTokenMaxLifetimeDays: number;
     /** Your proxies in front of the gateway (CIDRs): X-Forwarded-For is read back to the first hop outside them. */
     trustedProxies: TrustedProxies;
   };
@@ -330,6 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
         300,
       ),
       bootstrapToken: env.STACKYARD_BOOTSTRAP_TOKEN?.trim() || undefined,
+      apiTokenMaxLifetimeDays: r.int("API_TOKEN_MAX_LIFETIME_DAYS", DEFAULT_API_TOKEN_MAX_LIFETIME_DAYS, 1, 3650),
       trustedProxies: r.trustedProxies("HTTP_TRUSTED_PROXIES"),
     },
   };

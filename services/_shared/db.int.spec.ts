@@ -34,6 +34,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_at",
     "revoked_at",
     "last_used_at",
+    "parent_token_id",
   ],
   clusters: [
     "id",

@@ -5,34 +5,35 @@
 import { readFileSync } from "node:fs";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import type { OpenAPIV3_1 } from "openapi-types";
 import { parse } from "yaml";
 import { OPENAPI_FILE } from "./paths.js";
 
-export interface OpenApiParameter {
-  name: string;
-  in: "path" | "query" | "header";
-  required?: boolean;
-  schema?: Record<string, unknown>;
-}
-export interface OpenApiOperation {
-  operationId: string;
-  security?: unknown[];
-  parameters?: OpenApiParameter[];
-  requestBody?: { required?: boolean; content: Record<string, { schema?: unknown }> };
-  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+/** Stackyard's own operation keywords. */
+export interface StackyardOperationExtensions {
   /** Moleculer action that serves the route; absent for the gateway's built-in routes. */
   "x-action"?: string;
   /** Permission from services/_shared/permissions.ts; absent for public and "any authenticated caller". */
   "x-permission"?: string;
+  /** "sse": the gateway streams the response itself. */
+  "x-stream"?: "sse";
 }
-export interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation> & { parameters?: Array<OpenApiParameter | Ref> }>;
-  components?: Record<string, Record<string, unknown>>;
-}
+export type OpenApiDocument = OpenAPIV3_1.Document<StackyardOperationExtensions>;
+/** A parameter with its reference resolved. */
+export type OpenApiParameter = OpenAPIV3_1.ParameterObject & { in: "path" | "query" | "header" };
+type MediaTypes = Record<string, { schema?: unknown }>;
+/** An operation with path-level parameters merged in and parameter/response references resolved. */
+export type OpenApiOperation = Omit<
+  OpenAPIV3_1.OperationObject<StackyardOperationExtensions>,
+  "parameters" | "requestBody" | "responses"
+> & {
+  operationId: string;
+  parameters: OpenApiParameter[];
+  requestBody?: { required?: boolean; content: MediaTypes };
+  responses: Record<string, { content?: MediaTypes }>;
+};
 
-interface Ref {
-  $ref: string;
-}
+type Ref = OpenAPIV3_1.ReferenceObject;
 
 export const HTTP_METHODS = ["get", "put", "post", "delete", "patch"] as const;
 
@@ -61,19 +62,25 @@ function deref<T>(doc: OpenApiDocument, value: T | Ref): T {
 
 /** Operations with path-level parameters merged in and parameter/response references resolved. */
 export function specOperations(doc: OpenApiDocument): SpecOperation[] {
-  return Object.entries(doc.paths).flatMap(([path, item]) =>
-    HTTP_METHODS.filter((m) => item[m]).map((m) => {
-      const raw = item[m]!;
-      const shared = (item.parameters ?? []).map((p) => deref<OpenApiParameter>(doc, p));
+  return Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
+    HTTP_METHODS.filter((m) => item?.[m]).map((m) => {
+      const raw = item![m]!;
+      const shared = (item!.parameters ?? []).map((p) => deref<OpenApiParameter>(doc, p as OpenApiParameter | Ref));
       const own = (raw.parameters ?? []).map((p) => deref<OpenApiParameter>(doc, p as OpenApiParameter | Ref));
       const parameters = [...shared.filter((p) => !own.some((o) => o.name === p.name && o.in === p.in)), ...own];
       const responses = Object.fromEntries(
-        Object.entries(raw.responses).map(([status, r]) => [
+        Object.entries(raw.responses ?? {}).map(([status, r]) => [
           status,
-          deref<OpenApiOperation["responses"][string]>(doc, r),
+          deref<OpenApiOperation["responses"][string]>(doc, r as OpenApiOperation["responses"][string] | Ref),
         ]),
       );
-      return { method: m.toUpperCase(), path, operation: { ...raw, parameters, responses } };
+      const requestBody = raw.requestBody ? deref<OpenApiOperation["requestBody"]>(doc, raw.requestBody) : undefined;
+      if (!raw.operationId) throw new Error(`openapi.yaml ${m.toUpperCase()} ${path}: no operationId`);
+      return {
+        method: m.toUpperCase(),
+        path,
+        operation: { ...raw, operationId: raw.operationId, parameters, requestBody, responses },
+      };
     }),
   );
 }

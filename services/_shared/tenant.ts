@@ -54,3 +54,19 @@ export class TenantScope {
     return (this.db as Db).transaction((trx) => work(new TenantScope(trx, this.orgId)));
   }
 }
+
+/**
+ * The paths that act for no caller: they find the org in the data itself (a job, an agent's subject, a login's
+ * email). Each one names itself, so that every bypass of a caller's tenant scope is visible in review.
+ */
+export type SystemPath = "deploy-worker" | "event-writer" | "agent-ingest" | "login" | "maintenance";
+
+/** A tenant scope a system path opens for an org it read from the data, not from a caller. */
+export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {
+  return new TenantScope(db, orgId);
+}
+
+/** The unscoped database handle of a system path (queries across orgs: sweeps, ingest, pre-auth lookups). */
+export function systemDb<T extends Db | Knex.Transaction>(db: T, _path: SystemPath): T {
+  return db;
+}

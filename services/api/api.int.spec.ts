@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ContractClient } from "../_shared/testing/http.js";
 import { type TestNatsServer } from "../_shared/testing/nats-server.js";
-import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
+import { TEST_BOOTSTRAP_TOKEN, startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
 import type { Db } from "../_shared/db.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
@@ -52,9 +52,16 @@ describe("gateway health endpoints (real Postgres + NATS)", function () {
       }>("/readyz");
       expect(res.status).to.equal(503);
       expect(res.body.ready).to.equal(false);
-      expect(res.body.checks.postgres.ok).to.equal(false);
-      expect(res.body.checks.postgres.error).to.match(/ECONNREFUSED|timeout|no answer/i);
-      expect(res.body.checks.migrations).to.deep.equal({ ok: false, error: "postgres unreachable" });
+      // Anonymous callers get the verdicts only: the reasons name hosts and driver errors.
+      expect(res.body.checks).to.deep.equal({ postgres: { ok: false }, nats: { ok: true }, migrations: { ok: false } });
+      const detailed = await new ContractClient(broken.baseUrl).get<{
+        ready: boolean;
+        checks: { postgres: { ok: boolean; error?: string }; migrations: { ok: boolean } };
+      }>("/readyz", { "x-bootstrap-token": TEST_BOOTSTRAP_TOKEN });
+      expect(detailed.status).to.equal(503);
+      expect(detailed.body.checks.postgres.ok).to.equal(false);
+      expect(detailed.body.checks.postgres.error).to.match(/ECONNREFUSED|timeout|no answer/i);
+      expect(detailed.body.checks.migrations).to.deep.equal({ ok: false, error: "postgres unreachable" });
     } finally {
       await broken.stop();
     }

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
 import { clientIp } from "../_shared/client-ip.js";
@@ -14,10 +14,17 @@ import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } fro
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
-import { createAuthenticator } from "../auth/authenticate.js";
-import { checkReadiness } from "./readiness.js";
-import { buildRouteTable, type RestParams, type RouteOperation } from "./routes.js";
-import { DeploymentStreamHub, type ReplayPage, type StreamEvent } from "./sse.js";
+import { bootstrapTokenMatches, createAuthenticator } from "../auth/index.js";
+import { checkReadiness, withoutDetails } from "./readiness.js";
+import {
+  CREDENTIALS_REVOKED_EVENT,
+  DEPLOYMENT_EVENTS_BROADCAST,
+  type CredentialsRevoked,
+  type DeploymentEventsBroadcast,
+} from "../_shared/bus-events.js";
+import type { RestParams } from "../_shared/rest.js";
+import { buildRouteTable, type RouteOperation } from "./routes.js";
+import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
 
 export interface ApiServiceDeps {
@@ -26,7 +33,6 @@ export interface ApiServiceDeps {
 }
 
 /** Broadcast by the auth service whenever a token or session is revoked. */
-export const CREDENTIALS_REVOKED_EVENT = "auth.credentials.revoked";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
@@ -67,6 +73,9 @@ interface MatchedAlias {
   action: string | null;
 }
 
+const singleHeader = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? undefined : value;
+
 export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<ApiSettingsSchema> {
   const openapiYaml = readFileSync(OPENAPI_FILE, "utf8");
   const routeTable = buildRouteTable(loadOpenApi());
@@ -83,7 +92,9 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   });
 
   const streams = new DeploymentStreamHub();
-  const staticUi = createStaticUiMiddleware(config.http.webDistDir);
+  const staticUi = createStaticUiMiddleware(config.http.webDistDir, {
+    https: config.clusters.publicUrl.startsWith("https:"),
+  });
 
   /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
   const sseHandler = (op: RouteOperation) =>
@@ -129,6 +140,8 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       log4XXResponses: false,
       use: staticUi ? [staticUi] : [],
       logRequest: "debug",
+      // Request bodies carry passwords, tokens and secret values: never log them, at any level.
+      logRequestParams: null,
       logResponseData: null,
       routes: [
         {
@@ -144,14 +157,21 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               sendJson(res, 200, { status: "ok", node: this.broker.nodeID });
             },
             async "GET readyz"(
-              this: { readiness(): ReturnType<typeof checkReadiness> },
-              _req: IncomingMessage,
+              this: { readiness(): ReturnType<typeof checkReadiness>; logger: Service["logger"] },
+              req: IncomingMessage,
               res: ServerResponse,
             ) {
               const readiness = await this.readiness();
+              if (!readiness.ready) this.logger.warn({ msg: "not ready", checks: readiness.checks });
+              // The reasons name hosts and driver errors: only the installation's operator (the system bootstrap
+              // credential) reads them here; everyone else reads the logs' copy.
+              const operator = bootstrapTokenMatches(
+                config.auth.bootstrapToken,
+                singleHeader(req.headers["x-bootstrap-token"]),
+              );
               sendJson(res, readiness.ready ? 200 : 503, {
                 status: readiness.ready ? "ready" : "not_ready",
-                ...readiness,
+                ...(operator ? readiness : withoutDetails(readiness)),
               });
             },
             "GET openapi.yaml"(_req: IncomingMessage, res: ServerResponse) {
@@ -212,10 +232,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       },
     },
     events: {
-      "deployments.events"(ctx: Context<{ deploymentId: string; events: StreamEvent[]; status: string | null }>) {
+      [DEPLOYMENT_EVENTS_BROADCAST](ctx: Context<DeploymentEventsBroadcast>) {
         streams.publish(ctx.params.deploymentId, ctx.params.events, ctx.params.status);
       },
-      [CREDENTIALS_REVOKED_EVENT](ctx: Context<{ tokenId?: string; sessionId?: string; userId?: string }>) {
+      [CREDENTIALS_REVOKED_EVENT](ctx: Context<CredentialsRevoked>) {
         authenticator.forget(ctx.params);
       },
     },

@@ -53,3 +53,12 @@ export async function checkReadiness(probes: ReadinessProbes, timeoutMs = PROBE_
   }
   return { ready: postgres.ok && nats.ok && migrations.ok, checks: { postgres, nats, migrations } };
 }
+
+/** What an anonymous caller sees: each check's verdict, never the error text (hosts, ports, driver messages). */
+export function withoutDetails(readiness: Readiness): Readiness {
+  const { postgres, nats, migrations } = readiness.checks;
+  return {
+    ready: readiness.ready,
+    checks: { postgres: { ok: postgres.ok }, nats: { ok: nats.ok }, migrations: { ok: migrations.ok } },
+  };
+}

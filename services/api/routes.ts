@@ -12,12 +12,7 @@ import {
   type OpenApiParameter,
 } from "../_shared/openapi.js";
 import { isPermission, type Permission } from "../_shared/permissions.js";
-
-export interface RestParams<B = unknown, Q = Record<string, unknown>, P = Record<string, string>> {
-  body: B;
-  query: Q;
-  params: P;
-}
+import type { RestParams } from "../_shared/rest.js";
 
 export interface RouteOperation {
   method: string;
@@ -88,7 +83,7 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
       isPublic: Array.isArray(operation.security) && operation.security.length === 0,
       permission: permission ?? null,
       successStatus,
-      stream: (operation as { "x-stream"?: string })["x-stream"] === "sse" ? "sse" : null,
+      stream: operation["x-stream"] === "sse" ? "sse" : null,
       validate(params) {
         if (!pathValidator(params.params)) throw validationError("path", pathValidator);
         if (!queryValidator(params.query)) throw validationError("query", queryValidator);

@@ -4,6 +4,7 @@
  * close after the terminal event. Live events that arrive during the replay are buffered and deduplicated by seq.
  */
 import type { ServerResponse } from "node:http";
+import { TERMINAL_STATUSES } from "../deployments/index.js";
 
 export interface StreamEvent {
   seq: number;
@@ -20,7 +21,7 @@ export interface ReplayPage {
 }
 
 export const KEEPALIVE_MS = 15_000;
-const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELED"]);
+const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 interface Client {
   lastSeq: number;

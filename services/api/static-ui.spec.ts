@@ -44,6 +44,30 @@ describe("serving the web UI from the gateway", () => {
     expect(res.headers.get("cache-control")).to.equal("no-cache");
   });
 
+  it("forbids inline script, foreign origins and framing; no HSTS over plain http", async () => {
+    const res = await fetch(`${base}/clusters/123`);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).to.include("script-src 'self'").and.include("frame-ancestors 'none'").and.include("object-src 'none'");
+    expect(csp).to.not.include("unsafe-inline");
+    expect(res.headers.get("x-frame-options")).to.equal("DENY");
+    expect(res.headers.get("x-content-type-options")).to.equal("nosniff");
+    expect(res.headers.get("strict-transport-security")).to.equal(null);
+    const js = await fetch(`${base}/assets/app-1234.js`);
+    expect(js.headers.get("content-security-policy")).to.equal(csp);
+  });
+
+  it("sends HSTS when the UI's public URL is https", async () => {
+    const ui = createStaticUiMiddleware(dir, { https: true })!;
+    const tls = createServer((req, res) => ui(req, res, () => res.writeHead(418).end()));
+    await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(tls.address() as AddressInfo).port}/`);
+      expect(res.headers.get("strict-transport-security")).to.match(/^max-age=31536000/);
+    } finally {
+      tls.close();
+    }
+  });
+
   it("leaves API paths and non-GET requests to the API", async () => {
     for (const path of ["/v1/auth/me", "/healthz", "/readyz", "/openapi.yaml"]) {
       expect((await fetch(base + path)).status, path).to.equal(418);

@@ -23,12 +23,43 @@ const TYPES: Record<string, string> = {
 
 type Next = (err?: unknown) => void;
 
+/**
+ * The UI is a same-origin bundle with no inline script or style: the policy allows nothing else, and no site may
+ * frame it (clickjacking). The API it talks to (fetch, SSE) is the same origin.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+export function securityHeaders(opts: { https: boolean }): Record<string, string> {
+  return {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    ...(opts.https ? { "strict-transport-security": "max-age=31536000; includeSubDomains" } : {}),
+  };
+}
+
 export function isApiPath(path: string): boolean {
   return API_PREFIXES.some((p) => path === p || (p.endsWith("/") && path.startsWith(p)));
 }
 
-/** Null when the folder holds no build (the gateway then serves the API only). */
-export function createStaticUiMiddleware(distDir: string) {
+/**
+ * Null when the folder holds no build (the gateway then serves the API only). `https`: the UI's public URL is
+ * https, so browsers are told to use nothing else (HSTS).
+ */
+export function createStaticUiMiddleware(distDir: string, opts: { https: boolean } = { https: false }) {
+  const headers = securityHeaders(opts);
   const root = normalize(distDir + sep);
   if (!existsSync(join(root, "index.html"))) return null;
   return function staticUi(req: IncomingMessage, res: ServerResponse, next: Next): void {
@@ -56,7 +87,7 @@ export function createStaticUiMiddleware(distDir: string) {
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream",
         "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
-        "x-content-type-options": "nosniff",
+        ...headers,
       });
       if (req.method === "HEAD") res.end();
       else createReadStream(file).pipe(res);

@@ -4,7 +4,9 @@
  */
 import { BadRequestError } from "../_shared/errors.js";
 import type { ActorType, Principal, RequestInfo } from "../_shared/principal.js";
+import { redactSecrets } from "../_shared/redaction.js";
 import type { TenantScope } from "../_shared/tenant.js";
+import type { OpQuery } from "../_shared/rest.js";
 
 export interface AuditEntry {
   actorType: ActorType;
@@ -15,21 +17,8 @@ export interface AuditEntry {
   data?: Record<string, unknown>;
 }
 
-const SENSITIVE_KEY = /pass(word)?|secret|token|value|seed|jwt|key$|authorization|cookie/i;
-
-/** Drops anything that looks like a credential or secret value, at any depth. */
-export function redact(data: unknown): unknown {
-  if (Array.isArray(data)) return data.map(redact);
-  if (data && typeof data === "object") {
-    return Object.fromEntries(
-      Object.entries(data as Record<string, unknown>).map(([k, v]) => [
-        k,
-        SENSITIVE_KEY.test(k) ? "[redacted]" : redact(v),
-      ]),
-    );
-  }
-  return data;
-}
+/** Drops anything that looks like a credential or secret value, at any depth (the same rule as the logs). */
+export const redact = (data: unknown): unknown => redactSecrets(data);
 
 export function actorOf(principal: Principal): Pick<AuditEntry, "actorType" | "actorId"> {
   return { actorType: principal.actorType, actorId: principal.actorId };
@@ -48,14 +37,8 @@ export async function recordAudit(scope: TenantScope, entry: AuditEntry, request
   });
 }
 
-export interface AuditQuery {
-  from?: string;
-  to?: string;
-  actor?: string;
-  action?: string;
-  limit: number;
-  cursor?: string;
-}
+/** The query of `GET /orgs/{orgId}/audit` (from openapi.yaml), with the page size always set. */
+export type AuditQuery = OpQuery<"listAudit"> & { limit: number };
 
 export interface AuditEventView {
   id: string;

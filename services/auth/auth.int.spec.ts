@@ -13,6 +13,7 @@ import { ContractClient } from "../_shared/testing/http.js";
 import { type TestNatsServer } from "../_shared/testing/nats-server.js";
 import { TEST_BOOTSTRAP_TOKEN, TEST_JWT_SECRET, type TestPlatform } from "../_shared/testing/platform.js";
 import { sleep } from "../_shared/testing/wait.js";
+import { hashSecret } from "./passwords.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 interface ErrorBody {
@@ -143,6 +144,51 @@ describe("identity: auth, orgs, users, tokens, audit (real gateway, Postgres, NA
       expect(res.body.orgs.map((o) => o.id)).to.deep.equal([org.orgId]);
     });
 
+    it("shows a session only its own org, though an admin elsewhere made an account for the same email", async () => {
+      const victim = await createOrgWithAdmin(api); // the victim's own org, the oldest account of the email
+      const attacker = await createOrgWithAdmin(api);
+      const planted = "attacker's password 42!";
+      const made = await api.request("POST", `/v1/orgs/${attacker.orgId}/users`, {
+        body: { email: victim.admin.email, password: planted, role: "VIEWER" },
+        headers: attacker.admin.auth,
+      });
+      expect(made.status).to.equal(201);
+      // Logged in as the victim's email inside their own org, the attacker learns nothing of the victim's orgs.
+      const asVictim = await loginAs(api, victim.admin.email, attacker.orgId, planted);
+      const me = await api.get<{ orgs: Array<{ id: string }> }>("/v1/auth/me", asVictim.auth);
+      expect(me.body.orgs.map((o) => o.id)).to.deep.equal([attacker.orgId]);
+      const orgs = await api.get<{ items: Array<{ id: string }> }>("/v1/orgs", asVictim.auth);
+      expect(orgs.body.items.map((o) => o.id)).to.deep.equal([attacker.orgId]);
+
+      // Without an org, the password picks the account: never simply the oldest one of the email.
+      const byPassword = await api.request<{ user: { orgId: string } }>("POST", "/v1/auth/login", {
+        body: { email: victim.admin.email, password: planted },
+      });
+      expect(byPassword.status).to.equal(200);
+      expect(byPassword.body.user.orgId).to.equal(attacker.orgId);
+
+      // The same password opening two accounts: the caller chooses, and sees only the orgs it proved.
+      const third = await createOrgWithAdmin(api);
+      expect(
+        (
+          await api.request("POST", `/v1/orgs/${third.orgId}/users`, {
+            body: { email: victim.admin.email, password: TEST_PASSWORD, role: "VIEWER" },
+            headers: third.admin.auth,
+          })
+        ).status,
+      ).to.equal(201);
+      const ambiguous = await api.request<ErrorBody & { error: { details: { orgs: Array<{ id: string }> } } }>(
+        "POST",
+        "/v1/auth/login",
+        { body: { email: victim.admin.email, password: TEST_PASSWORD } },
+      );
+      expect(ambiguous.status).to.equal(409);
+      expect(ambiguous.body.error.code).to.equal("ORG_SELECTION_REQUIRED");
+      expect(ambiguous.body.error.details.orgs.map((o) => o.id).sort()).to.deep.equal(
+        [victim.orgId, third.orgId].sort(),
+      );
+    });
+
     it("answers a missing credential with 401 UNAUTHENTICATED", async () => {
       const res = await api.get<ErrorBody>("/v1/auth/me");
       expect(res.status).to.equal(401);
@@ -268,7 +314,8 @@ describe("identity: auth, orgs, users, tokens, audit (real gateway, Postgres, NA
       const secret = res.body.token.split("_").slice(2).join("_");
       expect(JSON.stringify(list.body)).to.not.include(secret);
       const [row] = await db("api_tokens").where({ id: res.body.id });
-      expect(row.token_hash).to.match(/^\$argon2id\$/);
+      // A keyed hash (HMAC-SHA256 under a key derived from the signing key "test1"), never the secret.
+      expect(row.token_hash).to.match(/^hmac-sha256:test1:[A-Za-z0-9_-]{43}$/);
       expect(row.token_hash).to.not.include(secret);
     });
 
@@ -309,14 +356,88 @@ describe("identity: auth, orgs, users, tokens, audit (real gateway, Postgres, NA
       const res = await create({
         name: "short",
         scopes: ["audit:read"],
-        expiresAt: new Date(Date.now() + 1500).toISOString(),
+        expiresAt: new Date(Date.now() + 4000).toISOString(),
       });
       const auth = { authorization: `Bearer ${res.body.token}` };
       expect((await api.get(`/v1/orgs/${org.orgId}/audit`, auth)).status).to.equal(200);
-      await sleep(1700);
+      await sleep(Math.max(0, Date.parse((res.body as { expiresAt?: string }).expiresAt ?? "") - Date.now()) + 200);
       const after = await api.get<ErrorBody>(`/v1/orgs/${org.orgId}/audit`, auth);
       expect(after.status).to.equal(401);
       expect(after.body.error.code).to.equal("TOKEN_EXPIRED");
+    });
+
+    it("refuses a revoked or expired token before hashing anything", async () => {
+      const res = await create({ name: "dead", scopes: ["audit:read"] });
+      // A hash nothing can match: only a check that runs before hashing can answer TOKEN_REVOKED.
+      await db("api_tokens").where({ id: res.body.id }).update({ token_hash: "hmac-sha256:test1:unmatchable" });
+      const auth = { authorization: `Bearer ${res.body.token}` };
+      expect((await api.get<ErrorBody>(`/v1/orgs/${org.orgId}/audit`, auth)).body.error.code).to.equal("INVALID_TOKEN");
+      await db("api_tokens").where({ id: res.body.id }).update({ revoked_at: new Date() });
+      const revoked = await api.get<ErrorBody>(`/v1/orgs/${org.orgId}/audit`, auth);
+      expect(revoked.status).to.equal(401);
+      expect(revoked.body.error.code).to.equal("TOKEN_REVOKED");
+    });
+
+    it("gives every token an expiry within the longest lifetime, and refuses one beyond it", async () => {
+      const res = await create({ name: "forever", scopes: ["audit:read"] });
+      expect(res.status).to.equal(201);
+      const expiresAt = Date.parse((res.body as { expiresAt?: string }).expiresAt ?? "");
+      const year = 365 * 24 * 3600 * 1000;
+      expect(expiresAt).to.be.within(Date.now() + year - 60_000, Date.now() + year + 1000);
+      const tooFar = await create({
+        name: "too far",
+        scopes: ["audit:read"],
+        expiresAt: new Date(Date.now() + 2 * year).toISOString(),
+      });
+      expect(tooFar.status).to.equal(422);
+      expect(tooFar.body.error.code).to.equal("EXPIRY_TOO_FAR");
+    });
+
+    it("lets a token mint tokens that never outlive it and die with it", async () => {
+      const parentExpiry = new Date(Date.now() + 3600_000);
+      const parent = await create({
+        name: "pipeline",
+        scopes: ["tokens:write", "audit:read"],
+        expiresAt: parentExpiry.toISOString(),
+      });
+      expect(parent.status).to.equal(201);
+      const parentAuth = { authorization: `Bearer ${parent.body.token}` };
+      const beyond = await create(
+        { name: "child", scopes: ["audit:read"], expiresAt: new Date(Date.now() + 7200_000).toISOString() },
+        parentAuth,
+      );
+      expect(beyond.status).to.equal(422);
+      expect(beyond.body.error.code).to.equal("EXPIRY_BEYOND_PARENT");
+      const child = await create({ name: "child", scopes: ["audit:read"] }, parentAuth);
+      expect(child.status).to.equal(201);
+      expect(Date.parse((child.body as { expiresAt?: string }).expiresAt ?? "")).to.equal(parentExpiry.getTime());
+      const outScoped = await create({ name: "wider", scopes: ["users:read"] }, parentAuth);
+      expect(outScoped.status).to.equal(403);
+
+      const childAuth = { authorization: `Bearer ${child.body.token}` };
+      expect((await api.get(`/v1/orgs/${org.orgId}/audit`, childAuth)).status).to.equal(200); // now cached
+      const del = await api.request("DELETE", `/v1/orgs/${org.orgId}/tokens/${parent.body.id}`, {
+        headers: org.admin.auth,
+      });
+      expect(del.status).to.equal(200);
+      await sleep(100); // the broadcast crosses NATS
+      const after = await api.get<ErrorBody>(`/v1/orgs/${org.orgId}/audit`, childAuth);
+      expect(after.status).to.equal(401);
+      expect(after.body.error.code).to.equal("TOKEN_REVOKED");
+      const [row] = await db("api_tokens").where({ id: child.body.id });
+      expect(row.revoked_at).to.not.equal(null);
+    });
+
+    it("still accepts a token hashed with argon2 before keyed hashes, and upgrades its hash", async () => {
+      const res = await create({ name: "legacy", scopes: ["audit:read"] });
+      const secret = res.body.token.split("_").slice(2).join("_");
+      await db("api_tokens")
+        .where({ id: res.body.id })
+        .update({ token_hash: await hashSecret(secret) });
+      const auth = { authorization: `Bearer ${res.body.token}` };
+      expect((await api.get(`/v1/orgs/${org.orgId}/audit`, auth)).status).to.equal(200);
+      const [row] = await db("api_tokens").where({ id: res.body.id });
+      expect(row.token_hash).to.match(/^hmac-sha256:test1:/);
     });
 
     it("rejects a forged secret behind a real prefix", async () => {

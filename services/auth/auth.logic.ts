@@ -1,10 +1,10 @@
 /** Login, refresh, logout and "who am I" — plain functions over Postgres, no broker. */
 import type { Db } from "../_shared/db.js";
-import { UnauthorizedError } from "../_shared/errors.js";
+import { ConflictError, UnauthorizedError } from "../_shared/errors.js";
 import { effectivePermissions } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { recordAudit } from "../audit/audit.repo.js";
+import { recordAudit } from "../audit/index.js";
 import { signAccessToken, type AccessTokenSettings } from "./access-tokens.js";
 import {
   ACCOUNT_POLICY,
@@ -39,6 +39,9 @@ export interface LoginResult extends TokenPair {
   user: UserView;
 }
 
+/** Accounts of one email tried by a login without an org (each costs one password hash check). */
+export const MAX_LOGIN_CANDIDATES = 5;
+
 const INVALID_CREDENTIALS = () => new UnauthorizedError("INVALID_CREDENTIALS", "email or password is incorrect");
 
 export async function login(
@@ -48,34 +51,56 @@ export async function login(
 ): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
 
-  // Pre-authentication lookup: the email (and optional org) identify the account; no tenant is known yet.
+  // Pre-authentication lookup: the email (and optional org) name the candidate accounts; no tenant is known yet.
+  // Without an org, every account of that email is a candidate and the password decides which one: logging in
+  // never picks an account the caller has not proved the password of.
   const query = deps.db<UserRow>("users").where({ email });
   if (input.orgId) query.andWhere({ org_id: input.orgId });
-  const user = await query.orderBy("created_at", "asc").first();
+  const candidates = await query.orderBy("created_at", "asc").limit(MAX_LOGIN_CANDIDATES);
 
   // Both gates reserve the attempt before any hashing; the source gate first, so an attempt it refuses never
-  // counts against the account.
+  // counts against an account.
   const ip = request.ip;
-  const gatedBySource = ip !== null && !(user && (await isTrustedSource(deps.db, user.id, ip)));
-  if (gatedBySource) await reserveAttempt(deps.db, sourceKey(ip), SOURCE_POLICY);
-  await reserveAttempt(deps.db, accountKey(user?.org_id ?? input.orgId ?? null, email), ACCOUNT_POLICY);
+  let gatedBySource = ip !== null;
+  for (const c of candidates)
+    if (gatedBySource && ip !== null && (await isTrustedSource(deps.db, c.id, ip))) gatedBySource = false;
+  if (gatedBySource && ip !== null) await reserveAttempt(deps.db, sourceKey(ip), SOURCE_POLICY);
+  if (candidates.length === 0) await reserveAttempt(deps.db, accountKey(input.orgId ?? null, email), ACCOUNT_POLICY);
+  for (const c of candidates) await reserveAttempt(deps.db, accountKey(c.org_id, email), ACCOUNT_POLICY);
 
-  const valid = user ? await verifySecret(user.password_hash, input.password) : await burnVerification(input.password);
-  if (!user || !valid) {
-    if (user) {
-      await recordAudit(
-        new TenantScope(deps.db, user.org_id),
-        { actorType: "user", actorId: user.id, action: "auth.login_failed", targetType: "user", targetId: user.id },
-        request,
-      );
-    }
-    throw INVALID_CREDENTIALS();
+  const matched: UserRow[] = [];
+  for (const c of candidates) if (await verifySecret(c.password_hash, input.password)) matched.push(c);
+  if (candidates.length === 0) await burnVerification(input.password);
+  const failed = candidates.filter((c) => !matched.includes(c));
+  for (const c of failed) {
+    await recordAudit(
+      new TenantScope(deps.db, c.org_id),
+      { actorType: "user", actorId: c.id, action: "auth.login_failed", targetType: "user", targetId: c.id },
+      request,
+    );
   }
+  const user = matched[0];
+  if (!user) throw INVALID_CREDENTIALS();
 
-  await clearAccountFailures(deps.db, user.org_id, email);
+  for (const m of matched) await clearAccountFailures(deps.db, m.org_id, email);
   if (ip !== null) {
     if (gatedBySource) await releaseAttempt(deps.db, sourceKey(ip));
-    await rememberTrustedSource(deps.db, user.id, ip);
+    for (const m of matched) await rememberTrustedSource(deps.db, m.id, ip);
+  }
+  if (matched.length > 1) {
+    // The caller proved the password of each of these accounts, and of no other: they may see these orgs.
+    const orgs = await deps
+      .db<OrgRow>("orgs")
+      .whereIn(
+        "id",
+        matched.map((m) => m.org_id),
+      )
+      .orderBy("name");
+    throw new ConflictError(
+      "ORG_SELECTION_REQUIRED",
+      "this email and password open accounts in several organizations: choose one (orgId)",
+      { orgs: orgs.map((o) => ({ id: o.id, name: o.name })) },
+    );
   }
   return deps.db.transaction(async (trx) => {
     const [updated] = await trx<UserRow>("users")
@@ -173,18 +198,6 @@ export async function whoAmI(deps: AuthDeps, principal: Principal) {
   const org = await deps.db<OrgRow>("orgs").where({ id: principal.orgId }).first();
   if (!user || !org)
     throw new UnauthorizedError("INVALID_TOKEN", "the account behind this credential no longer exists");
-  // The org switcher: every org this email has an account in (the email is the caller's own, verified).
-  const memberships = await deps
-    .db("users")
-    .join("orgs", "orgs.id", "users.org_id")
-    .where("users.email", user.email)
-    .orderBy("orgs.name")
-    .select<{ id: string; name: string; role: string; user_id: string }[]>(
-      "orgs.id",
-      "orgs.name",
-      "users.role",
-      "users.id as user_id",
-    );
   return {
     user: userView(user),
     org: orgView(org),
@@ -192,6 +205,8 @@ export async function whoAmI(deps: AuthDeps, principal: Principal) {
     permissions: effectivePermissions(user.role, principal.actorType === "token" ? principal.permissions : null),
     actorType: principal.actorType,
     tokenId: principal.tokenId,
-    orgs: memberships.map((m) => ({ id: m.id, name: m.name, role: m.role, userId: m.user_id })),
+    // Only the org of this session: an email is not proof of owning the same address's accounts elsewhere (an
+    // admin of another org can create an account for any email). Other orgs are reached by logging in to them.
+    orgs: [{ id: org.id, name: org.name, role: user.role, userId: user.id }],
   };
 }

@@ -2,14 +2,15 @@
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
-import type { Role, Permission } from "../_shared/permissions.js";
-import { requestInfo, requirePrincipal, type CallContext, type CallMeta } from "../_shared/principal.js";
+import { requestInfo, requirePrincipal, type CallMeta } from "../_shared/principal.js";
+import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { RestParams } from "../api/routes.js";
-import { CREDENTIALS_REVOKED_EVENT } from "../api/api.service.js";
+import { systemDb } from "../_shared/tenant.js";
+import { CREDENTIALS_REVOKED_EVENT } from "../_shared/bus-events.js";
 import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
-import { bootstrapTokenMatches, createOrg, listOrgs, type CreateOrgInput } from "./orgs.logic.js";
-import { createApiToken, listApiTokens, revokeApiToken, type CreateTokenInput } from "./tokens.logic.js";
+import { authorizeOrgCreation, createOrg, listOrgs } from "./orgs.logic.js";
+import { tokenHashKeys } from "./api-tokens.js";
+import { createApiToken, listApiTokens, revokeApiToken } from "./tokens.logic.js";
 import { createUser, listUsers } from "./users.logic.js";
 
 export interface AuthServiceDeps {
@@ -17,11 +18,10 @@ export interface AuthServiceDeps {
   db: Db;
 }
 
-type Ctx<B = unknown, Q = Record<string, unknown>, P = Record<string, string>> = CallContext<RestParams<B, Q, P>>;
-
 export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchema {
   const deps: AuthDeps = {
-    db,
+    // Login, refresh and logout find the account (and so the org) from the credential itself, before any scope.
+    db: systemDb(db, "login"),
     accessTokens: {
       keys: config.auth.jwtKeys,
       issuer: config.auth.issuer,
@@ -31,13 +31,17 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
   };
 
+  const tokenPolicy = {
+    hashKeys: tokenHashKeys(config.auth.jwtKeys),
+    maxLifetimeDays: config.auth.apiTokenMaxLifetimeDays,
+  };
+
   return {
     name: "auth",
     actions: {
-      login: (ctx: Ctx<{ email: string; password: string; orgId?: string }>) =>
-        login(deps, ctx.params.body, requestInfo(ctx)),
+      login: (ctx: OpCtx<"login">) => login(deps, ctx.params.body, requestInfo(ctx)),
 
-      async refresh(ctx: Ctx<{ refreshToken: string }>) {
+      async refresh(ctx: OpCtx<"refresh">) {
         const result = await refresh(deps, ctx.params.body.refreshToken, requestInfo(ctx));
         if (!result.ok) {
           await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { sessionId: result.revokedFamilyId });
@@ -46,44 +50,41 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
         return result.tokens;
       },
 
-      async logout(ctx: Ctx) {
+      async logout(ctx: OpCtx<"logout">) {
         const familyId = await logout(deps, requirePrincipal(ctx), requestInfo(ctx));
         await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { sessionId: familyId });
         return null;
       },
 
-      me: (ctx: Ctx) => whoAmI(deps, requirePrincipal(ctx)),
+      me: (ctx: OpCtx<"me">) => whoAmI(deps, requirePrincipal(ctx)),
 
-      listOrgs: (ctx: Ctx) => listOrgs(db, requirePrincipal(ctx)),
+      listOrgs: (ctx: OpCtx<"listOrgs">) => listOrgs(db, requirePrincipal(ctx)),
 
-      createOrg(ctx: Ctx<CreateOrgInput>) {
+      async createOrg(ctx: OpCtx<"createOrg">) {
         const presented = (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken;
-        return createOrg(
-          db,
-          ctx.params.body,
-          { bootstrapToken: bootstrapTokenMatches(config.auth.bootstrapToken, presented) },
-          requestInfo(ctx),
-        );
+        const request = requestInfo(ctx);
+        const how = await authorizeOrgCreation(db, config.auth.bootstrapToken, presented, request);
+        return createOrg(db, ctx.params.body, how, request);
       },
 
-      listUsers: (ctx: Ctx) => listUsers(actionScope(db, ctx).scope),
+      listUsers: (ctx: OpCtx<"listUsers">) => listUsers(actionScope(db, ctx).scope),
 
-      createUser(ctx: Ctx<{ email: string; password: string; role: Role }>) {
+      createUser(ctx: OpCtx<"createUser">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createUser(scope, principal, ctx.params.body, request);
       },
 
-      createToken(ctx: Ctx<CreateTokenInput & { scopes: Permission[] }>) {
+      createToken(ctx: OpCtx<"createToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
-        return createApiToken(scope, principal, ctx.params.body, request);
+        return createApiToken(scope, principal, ctx.params.body, request, tokenPolicy);
       },
 
-      listTokens(ctx: Ctx) {
+      listTokens(ctx: OpCtx<"listTokens">) {
         const { scope, principal } = actionScope(db, ctx);
         return listApiTokens(scope, principal);
       },
 
-      async revokeToken(ctx: Ctx<unknown, Record<string, unknown>, { tokenId: string }>) {
+      async revokeToken(ctx: OpCtx<"revokeToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const token = await revokeApiToken(scope, principal, ctx.params.params.tokenId, request);
         await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { tokenId: token.id });

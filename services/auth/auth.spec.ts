@@ -3,7 +3,7 @@ import { generateApiToken, parseApiToken } from "./api-tokens.js";
 import { signAccessToken, verifyAccessToken } from "./access-tokens.js";
 import { ACCOUNT_POLICY, lockSeconds } from "./login-throttle.js";
 import { assertPasswordPolicy } from "./passwords.js";
-import { redact } from "../audit/audit.repo.js";
+import { redact } from "../audit/index.js";
 import { effectivePermissions } from "../_shared/permissions.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 

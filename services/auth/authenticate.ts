@@ -8,7 +8,14 @@ import { effectivePermissions, type Permission } from "../_shared/permissions.js
 import type { Principal } from "../_shared/principal.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 import { verifyAccessToken, type AccessTokenSettings } from "./access-tokens.js";
-import { credentialFingerprint, isApiTokenShaped, parseApiToken } from "./api-tokens.js";
+import {
+  credentialFingerprint,
+  hashTokenSecret,
+  isApiTokenShaped,
+  parseApiToken,
+  tokenHashKeys,
+  verifyTokenSecret,
+} from "./api-tokens.js";
 import { verifySecret } from "./passwords.js";
 import { isFamilyLive } from "./sessions.repo.js";
 import type { ApiTokenRow, UserRow } from "./views.js";
@@ -26,15 +33,30 @@ export function createAuthenticator(deps: {
   accessTokens: AccessTokenSettings;
   cacheTtlSeconds: number;
 }): Authenticator {
-  const cache = new TtlCache<Principal & { expiresAtMs: number | null }>(
+  const hashKeys = tokenHashKeys(deps.accessTokens.keys);
+  const cache = new TtlCache<Principal & { expiresAtMs: number | null; lineage: string[] }>(
     deps.cacheTtlSeconds * 1000,
     CREDENTIAL_CACHE_MAX_ENTRIES,
   );
 
-  function remember(key: string, principal: Principal, expiresAtMs: number | null): Principal {
+  function remember(key: string, principal: Principal, expiresAtMs: number | null, lineage: string[] = []): Principal {
     const ttl = Math.min(deps.cacheTtlSeconds * 1000, expiresAtMs === null ? Infinity : expiresAtMs - Date.now());
-    cache.set(key, { ...principal, expiresAtMs }, ttl);
+    cache.set(key, { ...principal, expiresAtMs, lineage }, ttl);
     return principal;
+  }
+
+  /** The tokens that minted this one, nearest first (bounded: a chain is a handful of CI tokens at most). */
+  async function ancestorsOf(parentId: string): Promise<Array<Pick<ApiTokenRow, "id" | "revoked_at" | "expires_at">>> {
+    const result = await deps.db.raw<{ rows: Array<Pick<ApiTokenRow, "id" | "revoked_at" | "expires_at">> }>(
+      `WITH RECURSIVE lineage AS (
+         SELECT id, parent_token_id, revoked_at, expires_at, 1 AS depth FROM api_tokens WHERE id = ?
+         UNION ALL
+         SELECT p.id, p.parent_token_id, p.revoked_at, p.expires_at, l.depth + 1
+           FROM api_tokens p JOIN lineage l ON p.id = l.parent_token_id WHERE l.depth < 32)
+       SELECT id, revoked_at, expires_at FROM lineage ORDER BY depth`,
+      [parentId],
+    );
+    return result.rows;
   }
 
   async function fromApiToken(token: string, key: string): Promise<Principal> {
@@ -48,13 +70,25 @@ export function createAuthenticator(deps: {
       })
       .where("api_tokens.token_prefix", parts.prefix)
       .first("api_tokens.*", "users.email", "users.role");
-    if (!row || !(await verifySecret(row.token_hash, parts.secret))) {
-      throw new UnauthorizedError("INVALID_TOKEN", "API token is invalid");
-    }
+    if (!row) throw new UnauthorizedError("INVALID_TOKEN", "API token is invalid");
+    // Dead tokens are refused before any hashing: the prefix is public, the verdict costs nothing.
     if (row.revoked_at) throw new UnauthorizedError("TOKEN_REVOKED", "API token was revoked");
     if (row.expires_at && row.expires_at <= new Date())
       throw new UnauthorizedError("TOKEN_EXPIRED", "API token expired");
-    await deps.db("api_tokens").where({ id: row.id }).update({ last_used_at: deps.db.fn.now() });
+    const lineage = row.parent_token_id ? await ancestorsOf(row.parent_token_id) : [];
+    if (lineage.some((a) => a.revoked_at || (a.expires_at && a.expires_at <= new Date()))) {
+      throw new UnauthorizedError("TOKEN_REVOKED", "the token that created this API token was revoked or expired");
+    }
+    const verdict = verifyTokenSecret(hashKeys, row.token_hash, parts.secret);
+    const valid = verdict === "legacy" ? await verifySecret(row.token_hash, parts.secret) : verdict;
+    if (!valid) throw new UnauthorizedError("INVALID_TOKEN", "API token is invalid");
+    await deps
+      .db("api_tokens")
+      .where({ id: row.id })
+      .update({
+        last_used_at: deps.db.fn.now(),
+        ...(verdict === "legacy" ? { token_hash: hashTokenSecret(hashKeys, parts.secret) } : {}),
+      });
     const principal: Principal = {
       orgId: row.org_id,
       userId: row.created_by,
@@ -66,7 +100,12 @@ export function createAuthenticator(deps: {
       tokenId: row.id,
       permissions: effectivePermissions(row.role, row.scopes as Permission[]),
     };
-    return remember(key, principal, row.expires_at ? row.expires_at.getTime() : null);
+    return remember(
+      key,
+      principal,
+      row.expires_at ? row.expires_at.getTime() : null,
+      lineage.map((a) => a.id),
+    );
   }
 
   async function fromAccessToken(token: string, key: string): Promise<Principal> {
@@ -99,7 +138,7 @@ export function createAuthenticator(deps: {
       const key = credentialFingerprint(credential);
       const cached = cache.get(key);
       if (cached) {
-        const { expiresAtMs: _expiry, ...principal } = cached;
+        const { expiresAtMs: _expiry, lineage: _lineage, ...principal } = cached;
         return principal;
       }
       return isApiTokenShaped(credential) ? fromApiToken(credential, key) : fromAccessToken(credential, key);
@@ -107,7 +146,7 @@ export function createAuthenticator(deps: {
     forget(revoked) {
       cache.deleteWhere(
         (p) =>
-          (revoked.tokenId !== undefined && p.tokenId === revoked.tokenId) ||
+          (revoked.tokenId !== undefined && (p.tokenId === revoked.tokenId || p.lineage.includes(revoked.tokenId))) ||
           (revoked.sessionId !== undefined && p.sessionId === revoked.sessionId) ||
           (revoked.userId !== undefined && p.userId === revoked.userId),
       );

@@ -2,8 +2,8 @@ import { expect } from "chai";
 import type { Db } from "../_shared/db.js";
 import { createTestDb } from "../_shared/testing/database.js";
 import { login, type AuthDeps } from "./auth.logic.js";
-import { ACCOUNT_POLICY, SOURCE_POLICY } from "./login-throttle.js";
-import { createOrg } from "./orgs.logic.js";
+import { ACCOUNT_POLICY, BOOTSTRAP_POLICY, SOURCE_POLICY } from "./login-throttle.js";
+import { authorizeOrgCreation, createOrg } from "./orgs.logic.js";
 
 /** The login gates against real Postgres: atomic under bursts, and per address without locking known users out. */
 describe("login throttle (real Postgres)", function () {
@@ -118,5 +118,34 @@ describe("login throttle (real Postgres)", function () {
     );
     expect(other.user.orgId).to.equal(sameEmailOtherOrg.org.id);
     expect(await attempt(b.email, password, "192.0.2.45")).to.equal(200);
+  });
+
+  it("refuses org creation without the bootstrap credential before any password work", async () => {
+    await newAccount(); // the installation is no longer empty
+    // A weak password would be a 422 if the password were looked at first: the 403 proves it never is.
+    const refused = await createOrg(
+      db,
+      { name: `late-${Date.now()}`, admin: { email: "late@throttle.test", password: "short" } },
+      { bootstrapToken: false },
+      { ip: "192.0.2.60", userAgent: "t" },
+    ).then(
+      () => 201,
+      (e: { code?: unknown; type?: string }) => `${String(e.code)} ${e.type}`,
+    );
+    expect(refused).to.equal("403 ORG_CREATION_FORBIDDEN");
+  });
+
+  it("counts wrong bootstrap credentials per address and locks that address out of guessing", async () => {
+    const expected = "the-real-bootstrap-credential-0123456789";
+    const request = { ip: "198.51.100.77", userAgent: "t" };
+    const outcome = (presented: string, req = request) =>
+      authorizeOrgCreation(db, expected, presented, req).then(
+        (how) => (how.bootstrapToken ? "ok" : "none"),
+        (e: { code?: unknown }) => String(e.code),
+      );
+    for (let i = 0; i <= BOOTSTRAP_POLICY.freeFailures; i++) expect(await outcome(`guess-${i}`)).to.equal("403");
+    expect(await outcome("another guess")).to.equal("429");
+    expect(await outcome(expected)).to.equal("429"); // no oracle while locked
+    expect(await outcome(expected, { ip: "198.51.100.78", userAgent: "t" })).to.equal("ok");
   });
 });

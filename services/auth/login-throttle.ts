@@ -32,11 +32,19 @@ export const SOURCE_POLICY: ThrottlePolicy = {
   baseLockSeconds: 2,
   maxLockSeconds: 2,
 };
+/** Wrong system bootstrap credentials per address: a few, then locked for growing times. */
+export const BOOTSTRAP_POLICY: ThrottlePolicy = {
+  windowSeconds: 900,
+  freeFailures: 5,
+  baseLockSeconds: 60,
+  maxLockSeconds: 3600,
+};
 /** How long a successful login from an address keeps that (account, address) pair past the source gate. */
 export const TRUSTED_SOURCE_DAYS = 30;
 
 export const accountKey = (orgId: string | null, email: string): string => `account:${orgId ?? "-"}:${email}`;
 export const sourceKey = (ip: string): string => `ip:${ip}`;
+export const bootstrapKey = (ip: string): string => `bootstrap:${ip}`;
 
 export function lockSeconds(policy: ThrottlePolicy, failures: number): number {
   if (failures <= policy.freeFailures) return 0;

@@ -4,9 +4,11 @@ import type { Db } from "../_shared/db.js";
 import { ConflictError, ForbiddenError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { recordAudit } from "../audit/audit.repo.js";
+import { recordAudit } from "../audit/index.js";
+import { BOOTSTRAP_POLICY, bootstrapKey, releaseAttempt, reserveAttempt } from "./login-throttle.js";
 import { assertPasswordPolicy, hashSecret, normaliseEmail } from "./passwords.js";
 import { orgView, userView, type OrgRow, type UserRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
 /** Serialises concurrent first-run attempts so exactly one can win. */
 const ORG_BOOTSTRAP_LOCK = 0x5354_4b59;
@@ -18,12 +20,35 @@ export function bootstrapTokenMatches(expected: string | undefined, presented: s
   return timingSafeEqual(a, b);
 }
 
-export interface CreateOrgInput {
-  name: string;
-  admin: { email: string; password: string };
+export type CreateOrgInput = OpBody<"createOrg">;
+
+const orgCreationForbidden = () =>
+  new ForbiddenError(
+    "ORG_CREATION_FORBIDDEN",
+    "orgs are created by the first-run bootstrap or with the system bootstrap credential",
+  );
+
+/**
+ * Who may create an org: anyone on an empty installation, afterwards only the holder of the bootstrap credential.
+ * A wrong credential counts against the caller's address (the same gate as logins), so it cannot be guessed at speed.
+ */
+export async function authorizeOrgCreation(
+  db: Db,
+  expected: string | undefined,
+  presented: string | undefined,
+  request: RequestInfo,
+): Promise<{ bootstrapToken: boolean }> {
+  if (presented === undefined) return { bootstrapToken: false };
+  const key = bootstrapKey(request.ip ?? "unknown");
+  await reserveAttempt(db, key, BOOTSTRAP_POLICY);
+  if (!bootstrapTokenMatches(expected, presented)) throw orgCreationForbidden();
+  await releaseAttempt(db, key);
+  return { bootstrapToken: true };
 }
 
 export async function createOrg(db: Db, input: CreateOrgInput, how: { bootstrapToken: boolean }, request: RequestInfo) {
+  // Refused before any password work: an unauthorised caller must not be able to make us run argon2.
+  if (!how.bootstrapToken && (await db("orgs").first("id"))) throw orgCreationForbidden();
   const email = normaliseEmail(input.admin.email);
   assertPasswordPolicy(input.admin.password, email);
   const passwordHash = await hashSecret(input.admin.password);
@@ -31,12 +56,7 @@ export async function createOrg(db: Db, input: CreateOrgInput, how: { bootstrapT
     await trx.raw("select pg_advisory_xact_lock(?)", [ORG_BOOTSTRAP_LOCK]);
     if (!how.bootstrapToken) {
       const existing = await trx("orgs").first("id");
-      if (existing) {
-        throw new ForbiddenError(
-          "ORG_CREATION_FORBIDDEN",
-          "orgs are created by the first-run bootstrap or with the system bootstrap credential",
-        );
-      }
+      if (existing) throw orgCreationForbidden();
     }
     const duplicate = await trx("orgs").whereRaw("lower(name) = lower(?)", [input.name.trim()]).first("id");
     if (duplicate) throw new ConflictError("ORG_EXISTS", `an org named "${input.name.trim()}" exists`);
@@ -61,13 +81,9 @@ export async function createOrg(db: Db, input: CreateOrgInput, how: { bootstrapT
   });
 }
 
-/** The orgs the caller's email has an account in. */
+/** The caller's org: accounts elsewhere under the same email are not the caller's to list (emails are unverified). */
 export async function listOrgs(db: Db, principal: Principal) {
-  const rows = await db<OrgRow>("orgs")
-    .join("users", "users.org_id", "orgs.id")
-    .where("users.email", principal.email)
-    .orderBy("orgs.name")
-    .select("orgs.*");
+  const rows = await db<OrgRow>("orgs").where({ id: principal.orgId });
   return { items: rows.map(orgView) };
 }
 

@@ -1,17 +1,20 @@
-/** API tokens: created with a subset of the creator's permissions, shown once, revocable, optionally expiring. */
+/**
+ * API tokens: created with a subset of the creator's permissions, shown once, revocable, always expiring (at most
+ * the configured lifetime). A token minted by a token never outlives its parent and is revoked with it.
+ */
 import { ForbiddenError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
-import type { Permission } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
-import { generateApiToken } from "./api-tokens.js";
-import { hashSecret } from "./passwords.js";
+import { actorOf, recordAudit } from "../audit/index.js";
+import { generateApiToken, hashTokenSecret, type TokenHashKey } from "./api-tokens.js";
 import { apiTokenView, type ApiTokenRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
-export interface CreateTokenInput {
-  name: string;
-  scopes: Permission[];
-  expiresAt?: string | null | undefined;
+export type CreateTokenInput = OpBody<"createToken">;
+
+export interface TokenPolicy {
+  hashKeys: readonly TokenHashKey[];
+  maxLifetimeDays: number;
 }
 
 export async function createApiToken(
@@ -19,6 +22,7 @@ export async function createApiToken(
   principal: Principal,
   input: CreateTokenInput,
   request: RequestInfo,
+  policy: TokenPolicy,
 ) {
   const beyond = input.scopes.filter((s) => !principal.permissions.includes(s));
   if (beyond.length > 0) {
@@ -30,12 +34,35 @@ export async function createApiToken(
       },
     );
   }
-  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
-  if (expiresAt && expiresAt <= new Date()) {
+  const now = Date.now();
+  const latest = new Date(now + policy.maxLifetimeDays * 24 * 3600 * 1000);
+  const requested = input.expiresAt ? new Date(input.expiresAt) : null;
+  if (requested && requested.getTime() <= now) {
     throw new UnprocessableError("EXPIRY_IN_PAST", "expiresAt must be in the future");
   }
+  if (requested && requested > latest) {
+    throw new UnprocessableError(
+      "EXPIRY_TOO_FAR",
+      `expiresAt is beyond the longest token lifetime (${policy.maxLifetimeDays} days, until ${latest.toISOString()})`,
+    );
+  }
+  let expiresAt = requested ?? latest;
+  if (principal.tokenId) {
+    const parent = (await scope.from<ApiTokenRow>("api_tokens").where({ id: principal.tokenId }).first()) as
+      ApiTokenRow | undefined;
+    if (!parent) throw new NotFoundError("TOKEN_NOT_FOUND", "the token making this request no longer exists");
+    if (parent.expires_at && expiresAt > parent.expires_at) {
+      if (requested) {
+        throw new UnprocessableError(
+          "EXPIRY_BEYOND_PARENT",
+          `a token cannot outlive the token that creates it (until ${parent.expires_at.toISOString()})`,
+        );
+      }
+      expiresAt = parent.expires_at;
+    }
+  }
   const generated = generateApiToken();
-  const tokenHash = await hashSecret(generated.secret);
+  const tokenHash = hashTokenSecret(policy.hashKeys, generated.secret);
   return scope.transaction(async (tx) => {
     const [row] = (await tx
       .insert("api_tokens", {
@@ -45,6 +72,7 @@ export async function createApiToken(
         token_hash: tokenHash,
         scopes: [...new Set(input.scopes)].sort(),
         expires_at: expiresAt,
+        parent_token_id: principal.tokenId,
       })
       .returning("*")) as ApiTokenRow[];
     await recordAudit(
@@ -58,7 +86,8 @@ export async function createApiToken(
           name: input.name,
           prefix: generated.prefix,
           scopes: row!.scopes,
-          expiresAt: expiresAt?.toISOString() ?? null,
+          expiresAt: expiresAt.toISOString(),
+          parentTokenId: principal.tokenId,
         },
       },
       request,
@@ -84,11 +113,24 @@ export async function revokeApiToken(scope: TenantScope, principal: Principal, t
     const row = (await q.first()) as ApiTokenRow | undefined;
     if (!row) throw new NotFoundError("TOKEN_NOT_FOUND", "no such API token");
     if (row.revoked_at) return apiTokenView(row);
+    const revokedAt = new Date();
     const [updated] = (await tx
       .from<ApiTokenRow>("api_tokens")
       .where({ id: tokenId })
-      .update({ revoked_at: new Date() })
+      .update({ revoked_at: revokedAt })
       .returning("*")) as ApiTokenRow[];
+    // Tokens it minted (and theirs) die with it; authentication also refuses a token whose ancestor is revoked.
+    const descendants: string[] = [];
+    for (let level = [tokenId]; level.length > 0;) {
+      const children = (await tx
+        .from<ApiTokenRow>("api_tokens")
+        .whereIn("parent_token_id", level)
+        .whereNull("revoked_at")
+        .update({ revoked_at: revokedAt })
+        .returning("id")) as Array<{ id: string }>;
+      level = children.map((c) => c.id);
+      descendants.push(...level);
+    }
     await recordAudit(
       tx,
       {
@@ -96,7 +138,7 @@ export async function revokeApiToken(scope: TenantScope, principal: Principal, t
         action: "token.revoke",
         targetType: "api_token",
         targetId: tokenId,
-        data: { name: row.name, prefix: row.token_prefix },
+        data: { name: row.name, prefix: row.token_prefix, alsoRevoked: descendants },
       },
       request,
     );

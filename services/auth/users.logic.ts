@@ -1,7 +1,7 @@
 /** Users of an org: ORG_ADMIN creates them with a role. */
 import { ConflictError } from "../_shared/errors.js";
 import type { Role } from "../_shared/permissions.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { assertPasswordPolicy, hashSecret, normaliseEmail } from "./passwords.js";

@@ -29,6 +29,7 @@ export interface ApiTokenRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  parent_token_id: string | null;
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

@@ -5,12 +5,12 @@ import type { Db } from "../_shared/db.js";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import type { NatsIdentity } from "../../nats/identity.js";
 import { commandSigningPublicKey } from "../../nats/protocol/envelope.js";
-import type { DockerFacts } from "../../nats/protocol/messages.js";
 import { mintAgentCredential } from "./nats-admin.js";
 import { clusterView, nodeView, type ClusterNodeRow, type ClusterRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
 export interface ClustersSettings {
   publicUrl: string;
@@ -149,13 +149,7 @@ export async function listNodes(scope: TenantScope, clusterId: string) {
   return { items: rows.map(nodeView) };
 }
 
-export interface RegisterInput {
-  token: string;
-  publicKey: string;
-  hostname: string;
-  agentVersion: string;
-  docker: DockerFacts;
-}
+export type RegisterInput = OpBody<"registerAgent">;
 
 /**
  * Spends a registration token (in the same transaction that records the new credential) and mints the agent's

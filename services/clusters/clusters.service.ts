@@ -8,9 +8,10 @@ import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
-import { requestInfo, type CallContext } from "../_shared/principal.js";
+import { requestInfo } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { RestParams } from "../api/routes.js";
+import { systemDb } from "../_shared/tenant.js";
+import type { OpCtx } from "../_shared/rest.js";
 import type { NatsIdentity } from "../../nats/identity.js";
 import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
@@ -27,7 +28,6 @@ import {
   renewAgentCredential,
   revokeCluster,
   type ClustersSettings,
-  type RegisterInput,
 } from "./clusters.logic.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
@@ -37,8 +37,6 @@ export const OFFLINE_SWEEP_MS = 5_000;
 /** After a failed revocation push at start or reconnect, the next try. */
 export const REVOCATION_RETRY_MS = 5_000;
 const QUEUE = "stackyard-clusters";
-
-type Ctx<B = unknown, P = Record<string, string>> = CallContext<RestParams<B, Record<string, unknown>, P>>;
 
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   const settings: ClustersSettings = {
@@ -53,7 +51,9 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   let system: NatsConnection | undefined;
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const heartbeats = new HeartbeatBatcher(db);
+  // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
+  const ingestDb = systemDb(db, "agent-ingest");
+  const heartbeats = new HeartbeatBatcher(ingestDb);
   let revocationRetry: NodeJS.Timeout | undefined;
   let stopping = false;
   const decoder = new TextDecoder();
@@ -61,20 +61,18 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   return {
     name: "clusters",
     actions: {
-      create(ctx: Ctx<{ name: string }>) {
+      create(ctx: OpCtx<"createCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createCluster(scope, principal, ctx.params.body, settings, request);
       },
-      list: (ctx: Ctx) => listClusters(actionScope(db, ctx).scope, settings),
-      get: (ctx: Ctx<unknown, { clusterId: string }>) =>
-        getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
-      nodes: (ctx: Ctx<unknown, { clusterId: string }>) =>
-        listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
-      registrationToken(ctx: Ctx<unknown, { clusterId: string }>) {
+      list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
+      get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
+      nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      registrationToken(ctx: OpCtx<"issueRegistrationToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return issueNewRegistrationToken(scope, principal, ctx.params.params.clusterId, settings, request);
       },
-      async revoke(ctx: Ctx<unknown, { clusterId: string }>) {
+      async revoke(ctx: OpCtx<"revokeCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: false,
@@ -82,7 +80,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         await this.pushRevocations();
         return result.cluster;
       },
-      async remove(ctx: Ctx<unknown, { clusterId: string }>) {
+      async remove(ctx: OpCtx<"deleteCluster">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: true,
@@ -90,7 +88,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         await this.pushRevocations();
         return result.cluster;
       },
-      async register(ctx: Ctx<RegisterInput>) {
+      async register(ctx: OpCtx<"registerAgent">) {
         const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
         if (result.replacedKeys.length > 0) await this.pushRevocations();
         return result.response;
@@ -143,14 +141,14 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         if (!isClusterId(clusterId)) return;
         const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
         if (inventory.clusterId !== clusterId) return;
-        await applyInventory(db, clusterId, inventory);
+        await applyInventory(ingestDb, clusterId, inventory);
       },
       /** Answers a renewal request; every reply, refusals included, goes through the protocol's encoder. */
       async onRenew(msg: Msg) {
         const reply = await answerRenewal(msg.subject, msg.data, {
-          registeredAgentKey: (clusterId) => registeredAgentKey(db, clusterId),
+          registeredAgentKey: (clusterId) => registeredAgentKey(ingestDb, clusterId),
           renew: (clusterId, publicKey) =>
-            renewAgentCredential(db, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
+            renewAgentCredential(ingestDb, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
           now: Date.now,
         });
         if (!reply.ok) {
@@ -207,7 +205,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       timers.push(setInterval(() => heartbeats.flush().catch(onError("heartbeat flush")), HEARTBEAT_FLUSH_MS));
       timers.push(
         setInterval(
-          () => sweepOffline(db, settings.offlineAfterSeconds).catch(onError("offline sweep")),
+          () => sweepOffline(ingestDb, settings.offlineAfterSeconds).catch(onError("offline sweep")),
           OFFLINE_SWEEP_MS,
         ),
       );

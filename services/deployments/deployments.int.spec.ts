@@ -2,6 +2,7 @@
  * Deployments at service level: real gateway, Postgres, NATS/JetStream and the real worker and event writer;
  * the agent is a scripted stand-in (the real one is exercised by test/e2e).
  */
+import { TenantScope } from "../_shared/tenant.js";
 import { expect } from "chai";
 import type { Db } from "../_shared/db.js";
 import { startFakeAgent, type FakeAgent } from "../_shared/testing/fake-agent.js";
@@ -9,8 +10,8 @@ import { createOrgWithAdmin, createUserWithRole, uniqueName, type TestOrg } from
 import { ContractClient } from "../_shared/testing/http.js";
 import { type TestNatsServer } from "../_shared/testing/nats-server.js";
 import { type TestPlatform } from "../_shared/testing/platform.js";
-import { putSecret } from "../stacks/secrets-repo.js";
-import { parseMasterKeys } from "../stacks/secrets-crypto.js";
+import { putSecret } from "../stacks/index.js";
+import { parseMasterKeys } from "../_shared/master-keys.js";
 import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
 import type { CommandEnvelope, DeployStack } from "../../nats/protocol/messages.js";
 import { sleep, until } from "../_shared/testing/wait.js";
@@ -108,8 +109,7 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     release1 = await mk("1.25");
     release2 = await mk("1.27");
     await putSecret(
-      db,
-      org.orgId,
+      new TenantScope(db, org.orgId),
       {
         environmentId: envId,
         name: "db_password",

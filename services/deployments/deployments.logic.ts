@@ -3,11 +3,11 @@ import { createHash } from "node:crypto";
 import { ConflictError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import { appendEvents } from "./events.repo.js";
-import { transitionOrThrow } from "./state-machine.js";
+import { finishDeployment } from "./lifecycle.js";
 import { deploymentView, type DeploymentRow, type DeploymentView } from "./views.js";
-import { findEnvironment } from "../stacks/stacks.logic.js";
+import { findEnvironment } from "../stacks/index.js";
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 export const ROLLBACK_WARNING =
@@ -180,21 +180,20 @@ export async function cancelPending(
   request: RequestInfo,
 ) {
   return scope.transaction(async (tx) => {
-    const row = await transitionOrThrow(tx.db, deployment, "CANCELED", {
+    const ended = await finishDeployment(tx.db, {
+      orgId: scope.orgId,
+      deploymentId: deployment.id,
+      status: "CANCELED",
       errorMessage: `canceled by ${principal.email} before it started`,
+      level: "warn",
+      message: `canceled by ${principal.email} before it started; nothing was changed on the cluster`,
+      current: deployment,
     });
-    await appendEvents(tx.db, scope.orgId, deployment.id, [
-      {
-        level: "warn",
-        message: `canceled by ${principal.email} before it started; nothing was changed on the cluster`,
-        data: { terminal: true, status: "CANCELED" },
-      },
-    ]);
     await recordAudit(
       tx,
       { ...actorOf(principal), action: "deployment.cancel", targetType: "deployment", targetId: deployment.id },
       request,
     );
-    return row;
+    return ended!.row;
   });
 }

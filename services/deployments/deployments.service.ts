@@ -3,17 +3,18 @@
  * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
  * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
  */
-import type { ServiceBroker, ServiceSchema } from "moleculer";
+import type { ServiceSchema } from "moleculer";
 import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
 import { ConflictError } from "../_shared/errors.js";
+import { broadcastDeploymentEvents } from "../_shared/bus-events.js";
+import type { OpCtx } from "../_shared/rest.js";
 import type { CallContext } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { RestParams } from "../api/routes.js";
-import { loadNatsIdentity } from "../clusters/nats-admin.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { loadNatsIdentity } from "../clusters/index.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import {
   cancelPending,
   createDeployment,
@@ -22,33 +23,18 @@ import {
   listDeployments,
   previousSuccessfulRelease,
 } from "./deployments.logic.js";
-import { findEnvironment } from "../stacks/stacks.logic.js";
-import { appendEvents, listEvents } from "./events.repo.js";
+import { findEnvironment } from "../stacks/index.js";
+import { listEvents } from "./events.repo.js";
 import { DeploymentEventWriter, type IncomingEvent } from "./events-writer.js";
 import { deployJobSubject, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
-import { transition } from "./state-machine.js";
+import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
-import { TERMINAL_STATUSES, type DeploymentEventView } from "./views.js";
-
-/** Broadcast to every gateway for SSE clients: events just persisted, and the status they led to. */
-export const DEPLOYMENT_EVENTS_BROADCAST = "deployments.events";
-export interface DeploymentEventsBroadcast {
-  deploymentId: string;
-  events: DeploymentEventView[];
-  status: string | null;
-}
-
-/** Tells every gateway about newly persisted events (fire and forget: SSE clients can always replay). */
-export function broadcastDeploymentEvents(broker: ServiceBroker, payload: DeploymentEventsBroadcast): void {
-  void broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
-}
+import type { DeploymentEventView } from "./views.js";
 
 export const EVENTS_PAGE_LIMIT = 1_000;
 const WRITER_BATCH_DELAY_MS = 5;
-
-type Ctx<B = unknown, Q = Record<string, unknown>, P = Record<string, string>> = CallContext<RestParams<B, Q, P>>;
 
 export function createDeploymentsService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   let nc: NatsConnection;
@@ -60,7 +46,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   return {
     name: "deployments",
     actions: {
-      async create(ctx: Ctx<{ releaseId: string }, Record<string, unknown>, { envId: string }>) {
+      async create(ctx: OpCtx<"createDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await createDeployment(
           scope,
@@ -76,11 +62,11 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         if (!result.replayed) await this.enqueue(result.deployment.id);
         return result.deployment;
       },
-      async rollback(ctx: Ctx<{ releaseId?: string }, Record<string, unknown>, { envId: string }>) {
+      async rollback(ctx: OpCtx<"rollbackEnvironment">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const envId = ctx.params.params.envId;
         await findEnvironment(scope, envId);
-        const releaseId = ctx.params.body.releaseId ?? (await previousSuccessfulRelease(scope, envId));
+        const releaseId = ctx.params.body?.releaseId ?? (await previousSuccessfulRelease(scope, envId));
         const result = await createDeployment(
           scope,
           principal,
@@ -90,31 +76,26 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         if (!result.replayed) await this.enqueue(result.deployment.id);
         return result.deployment;
       },
-      list(ctx: Ctx<unknown, { limit?: number; before?: string }, { envId: string }>) {
+      list(ctx: OpCtx<"listDeployments">) {
         const { scope } = actionScope(db, ctx);
         return listDeployments(scope, ctx.params.params.envId, {
           limit: ctx.params.query.limit ?? 50,
           before: ctx.params.query.before,
         });
       },
-      get: (ctx: Ctx<unknown, Record<string, unknown>, { deploymentId: string }>) =>
-        getDeployment(actionScope(db, ctx).scope, ctx.params.params.deploymentId),
+      get: (ctx: OpCtx<"getDeployment">) => getDeployment(actionScope(db, ctx).scope, ctx.params.params.deploymentId),
       /** Replay for the SSE stream (the gateway streams; this returns one page after `afterSeq`). */
-      async events(
-        ctx: Ctx<unknown, { lastEventId?: number }, { deploymentId: string }> & {
-          params: { afterSeq?: number | null };
-        },
-      ) {
+      async events(ctx: OpCtx<"deploymentEvents"> & { params: { afterSeq?: number | null } }) {
         const { scope } = actionScope(db, ctx);
         const deployment = await getDeployment(scope, ctx.params.params.deploymentId);
         const afterSeq = ctx.params.afterSeq ?? ctx.params.query.lastEventId ?? null;
         const events = await listEvents(scope, deployment.id, afterSeq, EVENTS_PAGE_LIMIT);
         return { deployment, events, more: events.length === EVENTS_PAGE_LIMIT };
       },
-      async cancel(ctx: Ctx<unknown, Record<string, unknown>, { deploymentId: string }>) {
+      async cancel(ctx: OpCtx<"cancelDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const deployment = await findDeployment(scope, ctx.params.params.deploymentId);
-        if (TERMINAL_STATUSES.includes(deployment.status)) {
+        if (isTerminal(deployment.status)) {
           throw new ConflictError("DEPLOYMENT_FINISHED", `the deployment already ended ${deployment.status}`);
         }
         if (deployment.status === "PENDING") {
@@ -146,27 +127,26 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         } catch (err) {
           if (!(err instanceof AgentUnreachableError)) throw err;
           // The agent is gone: nothing will report the end, so record it here.
-          await db.transaction(async (trx) => {
-            const row = await transition(trx, deployment.id, "CANCELED", {
-              errorMessage: "canceled while the agent was unreachable",
-            });
-            if (row) {
-              const events = await appendEvents(trx, scope.orgId, deployment.id, [
-                {
-                  level: "warn",
-                  message: "canceled while the agent was unreachable; the stack may be left mid-update",
-                  data: { terminal: true, status: "CANCELED" },
-                },
-              ]);
-              this.broadcastEvents(deployment.id, events, "CANCELED");
-            }
-          });
+          await db.transaction((trx) =>
+            finishDeployment(
+              trx,
+              {
+                orgId: scope.orgId,
+                deploymentId: deployment.id,
+                status: "CANCELED",
+                errorMessage: "canceled while the agent was unreachable",
+                level: "warn",
+                message: "canceled while the agent was unreachable; the stack may be left mid-update",
+              },
+              (id, events, status) => this.broadcastEvents(id, events, status),
+            ),
+          );
         }
         return getDeployment(scope, deployment.id);
       },
-      status: (ctx: Ctx<unknown, Record<string, unknown>, { envId: string }>) =>
+      status: (ctx: OpCtx<"environmentStatus">) =>
         environmentStatus(runtime, actionScope(db, ctx).scope, ctx.params.params.envId),
-      scale(ctx: Ctx<{ replicas: number }, Record<string, unknown>, { envId: string; service: string }>) {
+      scale(ctx: OpCtx<"scaleService">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return scaleService(
           runtime,
@@ -180,7 +160,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           request,
         );
       },
-      logs(ctx: Ctx<unknown, { tail?: number; since?: number }, { envId: string; service: string }>) {
+      logs(ctx: OpCtx<"serviceLogs">) {
         const { scope } = actionScope(db, ctx);
         return serviceLogs(runtime, scope, {
           environmentId: ctx.params.params.envId,
@@ -191,7 +171,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       },
     },
     methods: {
-      idempotencyKey(ctx: Ctx): string | null {
+      idempotencyKey(ctx: CallContext<unknown>): string | null {
         return (ctx.meta as { idempotencyKey?: string }).idempotencyKey ?? null;
       },
       async enqueue(deploymentId: string) {

@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import { ALLOWED_TRANSITIONS, canTransition } from "./state-machine.js";
+import { ALLOWED_TRANSITIONS, canTransition, OUTCOME_STATUS } from "./lifecycle.js";
 import { maskSecrets } from "../../nats/protocol/masking.js";
 import { DEPLOYMENT_STATUSES } from "./views.js";
-import { OUTCOME_STATUS } from "./events-writer.js";
 
 describe("deployment state machine", () => {
   it("allows exactly PENDING → RUNNING → terminal, and PENDING → FAILED | CANCELED", () => {

@@ -2,11 +2,12 @@
  * What a deployment sends to the agent: the release rendered for its environment (overlay patch, env vars,
  * versioned secret references) plus the secret values, decrypted in memory only for this command.
  */
+import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { UnprocessableError } from "../_shared/errors.js";
-import type { MasterKeys } from "../stacks/secrets-crypto.js";
-import { loadSecretValues } from "../stacks/secrets-repo.js";
-import { renderDesiredState } from "../stacks/render.js";
+import type { MasterKeys } from "../_shared/master-keys.js";
+import { loadSecretValues } from "../stacks/index.js";
+import { renderDesiredState } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
 
 export interface DeploymentContext {
@@ -76,10 +77,12 @@ export async function buildDeployCommand(
   ctx: DeploymentContext,
   previousServices: string[] | null,
 ): Promise<DeployCommand> {
-  const overlay = await db("stack_overlays")
-    .where({ org_id: ctx.orgId, environment_id: ctx.environmentId })
+  const scope = systemScope(db, ctx.orgId, "deploy-worker");
+  const overlay = await scope
+    .from("stack_overlays")
+    .where({ environment_id: ctx.environmentId })
     .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml");
-  const secrets = await loadSecretValues(db, ctx.orgId, ctx.environmentId, keys);
+  const secrets = await loadSecretValues(scope, ctx.environmentId, keys);
   let rendered;
   try {
     rendered = renderDesiredState({

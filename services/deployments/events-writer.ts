@@ -4,24 +4,18 @@
  * deployment to its final status. Events for a deployment of another cluster are dropped: an agent may only
  * speak for its own cluster, and the subject (enforced by NATS permissions) says which one it is.
  */
+import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
-import type { DeploymentEvent, DeploymentOutcome } from "../../nats/protocol/messages.js";
+import type { DeploymentEvent } from "../../nats/protocol/messages.js";
 import { validateMessage } from "../../nats/protocol/messages.js";
 import { parseAgentSubject } from "../../nats/protocol/subjects.js";
-import type { MasterKeys } from "../stacks/secrets-crypto.js";
-import { loadSecretValues } from "../stacks/secrets-repo.js";
+import type { MasterKeys } from "../_shared/master-keys.js";
+import { loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 import { secretMasker } from "../../nats/protocol/masking.js";
 import { insertEvents } from "./events.repo.js";
-import { transition } from "./state-machine.js";
+import { OUTCOME_STATUS, transition } from "./lifecycle.js";
 import type { DeploymentEventView, DeploymentStatus } from "./views.js";
-
-export const OUTCOME_STATUS: Record<DeploymentOutcome, DeploymentStatus> = {
-  succeeded: "SUCCEEDED",
-  failed: "FAILED",
-  timed_out: "FAILED",
-  cancelled: "CANCELED",
-};
 
 interface DeploymentInfo {
   orgId: string;
@@ -62,7 +56,11 @@ export class DeploymentEventWriter {
         "d.environment_id",
       );
     if (!row) return null;
-    const secrets = await loadSecretValues(this.db, row.org_id, row.environment_id, this.masterKeys);
+    const secrets = await loadSecretValues(
+      systemScope(this.db, row.org_id, "event-writer"),
+      row.environment_id,
+      this.masterKeys,
+    );
     const info = {
       orgId: row.org_id,
       clusterId: row.cluster_id,

@@ -5,9 +5,9 @@ import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../
 import { NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
-import type { GetStatusResult } from "../../nats/protocol/messages.js";
-import { findEnvironment, findStack } from "../stacks/stacks.logic.js";
+import { actorOf, recordAudit } from "../audit/index.js";
+import type { GetStatusResult, InventoryService } from "../../nats/protocol/messages.js";
+import { findEnvironment, findStack } from "../stacks/index.js";
 
 export interface RuntimeDeps {
   nc: NatsConnection;
@@ -82,16 +82,7 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
       .first("inventory_json", "inventory_at")) as
       | {
           inventory_json: {
-            services?: Array<{
-              id: string;
-              name: string;
-              image: string;
-              mode: "replicated" | "global";
-              desiredReplicas: number;
-              runningReplicas: number;
-              stack: string | null;
-              updatedAt: string;
-            }>;
+            services?: InventoryService[];
           } | null;
           inventory_at: Date | null;
         }

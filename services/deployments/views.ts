@@ -2,7 +2,6 @@
 
 export const DEPLOYMENT_STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ["SUCCEEDED", "FAILED", "CANCELED"];
 
 export interface DeploymentRow {
   id: string;

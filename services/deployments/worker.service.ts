@@ -6,10 +6,11 @@ import type { ServiceSchema } from "moleculer";
 import type { ConsumerMessages, NatsConnection } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
-import { loadNatsIdentity } from "../clusters/nats-admin.js";
-import { broadcastDeploymentEvents } from "./deployments.service.js";
+import { loadNatsIdentity } from "../clusters/index.js";
+import { broadcastDeploymentEvents } from "../_shared/bus-events.js";
 import { DEPLOY_JOBS_STREAM, DEPLOY_WORKERS_CONSUMER, ensureDeploymentStreams } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
+import { systemDb } from "../_shared/tenant.js";
 import { failStaleDeployments, processDeployJob, type WorkerDeps } from "./worker.js";
 
 /** Retry delays: a busy environment re-checks soon; an offline agent less often. */
@@ -47,7 +48,8 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
       nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deploy-worker");
       await ensureDeploymentStreams(await nc.jetstreamManager());
       const deps: WorkerDeps = {
-        db,
+        // The worker acts for no caller: each job names its deployment, and so its org.
+        db: systemDb(db, "deploy-worker"),
         nc,
         masterKeys: config.stacks.masterKeys,
         commandSigningSeed: identity.commandSigningSeed,
@@ -60,7 +62,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
         this.logger.error({ msg: "job consumer stopped", error: String(err) }),
       );
       sweep = setInterval(() => {
-        failStaleDeployments(db, config.deployments.staleGraceSeconds, deps.onEvents).catch((err: unknown) =>
+        failStaleDeployments(deps.db, config.deployments.staleGraceSeconds, deps.onEvents).catch((err: unknown) =>
           this.logger.error({ msg: "stale deployment sweep failed", error: String(err) }),
         );
       }, STALE_SWEEP_MS);

@@ -6,10 +6,10 @@
 import type { NatsConnection } from "nats";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
-import type { MasterKeys } from "../stacks/secrets-crypto.js";
+import type { MasterKeys } from "../_shared/master-keys.js";
 import { buildDeployCommand, lastDeployedServices, loadDeploymentContext } from "./desired-state.js";
 import { appendEvents } from "./events.repo.js";
-import { transition } from "./state-machine.js";
+import { finishDeployment, transition } from "./lifecycle.js";
 import type { DeploymentEventView } from "./views.js";
 
 export type JobOutcome = "done" | "busy" | "retry";
@@ -50,13 +50,14 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
     if (ahead) return "busy";
 
     const fail = async (message: string): Promise<JobOutcome> => {
-      const row = await transition(trx, deploymentId, "FAILED", { errorMessage: message });
-      if (row) {
-        const events = await appendEvents(trx, ctx.orgId, deploymentId, [
-          { level: "error", message, data: { terminal: true, status: "FAILED" } },
-        ]);
-        deps.onEvents(deploymentId, events, "FAILED");
-      }
+      const ending = {
+        orgId: ctx.orgId,
+        deploymentId,
+        status: "FAILED",
+        errorMessage: message,
+        level: "error",
+      } as const;
+      await finishDeployment(trx, ending, deps.onEvents);
       return "done";
     };
 
@@ -125,15 +126,13 @@ export async function failStaleDeployments(
   for (const d of stale) {
     const message =
       "no result from the agent within the deploy timeout: the agent restarted or lost its connection mid-deploy";
-    await db.transaction(async (trx) => {
-      const row = await transition(trx, d.id, "FAILED", { errorMessage: message });
-      if (row) {
-        const events = await appendEvents(trx, d.org_id, d.id, [
-          { level: "error", message, data: { terminal: true, status: "FAILED" } },
-        ]);
-        onEvents(d.id, events, "FAILED");
-      }
-    });
+    await db.transaction((trx) =>
+      finishDeployment(
+        trx,
+        { orgId: d.org_id, deploymentId: d.id, status: "FAILED", errorMessage: message, level: "error" },
+        onEvents,
+      ),
+    );
   }
   return stale.length;
 }

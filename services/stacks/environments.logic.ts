@@ -5,7 +5,7 @@
 import { NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import { diffRendered } from "./diff.js";
 import { parseComposePatch, parseEnvOverlay, type EnvOverlay } from "./overlay-merge.js";
 import { getRelease, listReleases, type Release } from "./releases-repo.js";
@@ -14,6 +14,7 @@ import type { MasterKeys } from "./secrets-crypto.js";
 import { deleteSecret, listSecrets, putSecret } from "./secrets-repo.js";
 import { findEnvironment, findStack, lastDeployedRelease } from "./stacks.logic.js";
 import { overlayView, secretView, type EnvironmentRow, type OverlayRow } from "./views.js";
+import type { OpBody, OpQuery } from "../_shared/rest.js";
 
 const OVERLAY_COLUMNS = ["environment_id", "env_json", "compose_patch_yaml", "updated_at", "updated_by"] as const;
 
@@ -32,10 +33,7 @@ export async function getOverlay(scope: TenantScope, environmentId: string) {
   return overlayView(await findOverlay(scope, environmentId));
 }
 
-export interface OverlayInput {
-  envJson: unknown;
-  composePatchYaml: string;
-}
+export type OverlayInput = OpBody<"putOverlay">;
 
 /** Replaces the overlay after checking both parts on their own (the merge with a release is checked at render). */
 export async function putOverlay(
@@ -83,10 +81,7 @@ export async function putOverlay(
   });
 }
 
-export interface SecretInput {
-  value: string;
-  services?: string[];
-}
+export type SecretInput = OpBody<"putSecret">;
 
 /** Creates (version 1) or rotates (version + 1) a secret; the value never leaves this function. */
 export async function putEnvironmentSecret(
@@ -101,8 +96,7 @@ export async function putEnvironmentSecret(
   return scope.transaction(async (tx) => {
     await findEnvironment(tx, environmentId);
     const result = await putSecret(
-      tx.db,
-      tx.orgId,
+      tx,
       { environmentId, name, value: input.value, services: input.services ?? [], actor: principal.userId },
       keys,
     );
@@ -123,7 +117,7 @@ export async function putEnvironmentSecret(
 
 export async function listEnvironmentSecrets(scope: TenantScope, environmentId: string) {
   await findEnvironment(scope, environmentId);
-  return { items: (await listSecrets(scope.db, scope.orgId, environmentId)).map(secretView) };
+  return { items: (await listSecrets(scope, environmentId)).map(secretView) };
 }
 
 export async function deleteEnvironmentSecret(
@@ -135,7 +129,7 @@ export async function deleteEnvironmentSecret(
 ) {
   return scope.transaction(async (tx) => {
     await findEnvironment(tx, environmentId);
-    const deleted = await deleteSecret(tx.db, tx.orgId, environmentId, name);
+    const deleted = await deleteSecret(tx, environmentId, name);
     await recordAudit(
       tx,
       {
@@ -154,11 +148,11 @@ export async function deleteEnvironmentSecret(
 /** A release of the environment's stack: the given one, or the newest. */
 async function releaseFor(scope: TenantScope, environment: EnvironmentRow, releaseId?: string): Promise<Release> {
   if (releaseId === undefined) {
-    const [latest] = await listReleases(scope.db, scope.orgId, environment.stack_id, { limit: 1 });
+    const [latest] = await listReleases(scope, environment.stack_id, { limit: 1 });
     if (!latest) throw new NotFoundError("RELEASE_NOT_FOUND", "the stack has no release yet");
-    return getRelease(scope.db, scope.orgId, latest.id);
+    return getRelease(scope, latest.id);
   }
-  const release = await getRelease(scope.db, scope.orgId, releaseId);
+  const release = await getRelease(scope, releaseId);
   // A release of another stack is not a release of this environment.
   if (release.stackId !== environment.stack_id) throw new NotFoundError("RELEASE_NOT_FOUND", "release not found");
   return release;
@@ -168,7 +162,7 @@ async function render(scope: TenantScope, environment: EnvironmentRow, release: 
   const [stack, overlay, secrets] = await Promise.all([
     findStack(scope, environment.stack_id),
     findOverlay(scope, environment.id),
-    listSecrets(scope.db, scope.orgId, environment.id),
+    listSecrets(scope, environment.id),
   ]);
   return renderDesiredState({
     stackName: stack.name,
@@ -194,10 +188,7 @@ export async function renderEnvironment(scope: TenantScope, environmentId: strin
 }
 
 /** `current` or a release id; `to` defaults to the newest release, `from` to current. */
-export interface DiffQuery {
-  from?: string;
-  to?: string;
-}
+export type DiffQuery = OpQuery<"diffEnvironment">;
 
 /**
  * `current` is the release of the last successful deployment, rendered with the environment's overlay and

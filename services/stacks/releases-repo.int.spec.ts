@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { TenantScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { AppError, toErrorResponse } from "../_shared/errors.js";
 import { createTestDb } from "../_shared/testing/database.js";
@@ -41,7 +42,9 @@ describe("releases repository (real Postgres)", () => {
 
   it("numbers 20 concurrent creations 1..20 without gaps or duplicates", async () => {
     const created = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => createRelease(db, fx.orgId, input({ composeYaml: `${COMPOSE}# ${i}\n` }))),
+      Array.from({ length: 20 }, (_, i) =>
+        createRelease(new TenantScope(db, fx.orgId), input({ composeYaml: `${COMPOSE}# ${i}\n` })),
+      ),
     );
     expect(created.map((r) => r.version).sort((a, b) => a - b)).to.deep.equal(
       Array.from({ length: 20 }, (_, i) => i + 1),
@@ -55,8 +58,7 @@ describe("releases repository (real Postgres)", () => {
       { code: "COMPOSE_KEY_IGNORED" as const, service: "web", key: "restart", message: "restart: ignored" },
     ];
     const release = await createRelease(
-      db,
-      other.orgId,
+      new TenantScope(db, other.orgId),
       input({ stackId: other.stackId, sourceType: "git", sourceRef: "https://x/r.git@abc:c.yml", warnings }),
     );
     expect(release).to.deep.include({
@@ -69,28 +71,28 @@ describe("releases repository (real Postgres)", () => {
       warnings,
     });
     expect(release.composeSha256).to.match(/^[0-9a-f]{64}$/);
-    expect(await getRelease(db, other.orgId, release.id)).to.deep.equal(release);
+    expect(await getRelease(new TenantScope(db, other.orgId), release.id)).to.deep.equal(release);
   });
 
   it("lists newest first without the compose text, and pages back by version", async () => {
-    const page = await listReleases(db, fx.orgId, fx.stackId, { limit: 5 });
+    const page = await listReleases(new TenantScope(db, fx.orgId), fx.stackId, { limit: 5 });
     expect(page.map((r) => r.version)).to.deep.equal([20, 19, 18, 17, 16]);
     expect(page[0]).not.to.have.property("composeYaml");
-    const next = await listReleases(db, fx.orgId, fx.stackId, { limit: 5, beforeVersion: 16 });
+    const next = await listReleases(new TenantScope(db, fx.orgId), fx.stackId, { limit: 5, beforeVersion: 16 });
     expect(next.map((r) => r.version)).to.deep.equal([15, 14, 13, 12, 11]);
   });
 
   it("keeps orgs apart", async () => {
-    const [mine] = await listReleases(db, fx.orgId, fx.stackId, { limit: 1 });
-    expect(await listReleases(db, other.orgId, fx.stackId)).to.deep.equal([]);
-    await expectAppError(getRelease(db, other.orgId, mine?.id ?? ""), 404, "RELEASE_NOT_FOUND");
-    await expectAppError(createRelease(db, other.orgId, input()), 404, "STACK_NOT_FOUND");
+    const [mine] = await listReleases(new TenantScope(db, fx.orgId), fx.stackId, { limit: 1 });
+    expect(await listReleases(new TenantScope(db, other.orgId), fx.stackId)).to.deep.equal([]);
+    await expectAppError(getRelease(new TenantScope(db, other.orgId), mine?.id ?? ""), 404, "RELEASE_NOT_FOUND");
+    await expectAppError(createRelease(new TenantScope(db, other.orgId), input()), 404, "STACK_NOT_FOUND");
   });
 
   it("cannot be changed: the database trigger's refusal becomes ReleaseImmutableError (409)", async () => {
-    const [release] = await listReleases(db, fx.orgId, fx.stackId, { limit: 1 });
+    const [release] = await listReleases(new TenantScope(db, fx.orgId), fx.stackId, { limit: 1 });
     const id = release?.id ?? "";
-    const { composeYaml } = await getRelease(db, fx.orgId, id);
+    const { composeYaml } = await getRelease(new TenantScope(db, fx.orgId), id);
     for (const change of [{ compose_yaml: "services: {}" }, { version: 99 }, { source_ref: "x" }]) {
       let caught: unknown;
       try {
@@ -112,7 +114,7 @@ describe("releases repository (real Postgres)", () => {
         },
       });
     }
-    expect((await getRelease(db, fx.orgId, id)).composeYaml).to.equal(composeYaml);
+    expect((await getRelease(new TenantScope(db, fx.orgId), id)).composeYaml).to.equal(composeYaml);
   });
 
   it("leaves other database errors alone", () => {

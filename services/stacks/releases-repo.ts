@@ -4,11 +4,9 @@
  * refusal as an API error.
  */
 import { createHash } from "node:crypto";
-import type { Knex } from "knex";
 import { ConflictError, NotFoundError } from "../_shared/errors.js";
+import { TenantScope } from "../_shared/tenant.js";
 import type { ComposeWarning } from "./compose-validation.js";
-
-type Db = Knex | Knex.Transaction;
 
 export type ReleaseSourceType = "upload" | "git";
 
@@ -112,23 +110,25 @@ export function sha256Hex(text: string): string {
  * The next version is max + 1 under a lock on the stack row, so concurrent creations queue instead of
  * colliding on (stack_id, version). Inside a caller's transaction this runs in a savepoint.
  */
-export async function createRelease(db: Db, orgId: string, input: CreateReleaseInput): Promise<Release> {
-  return db.transaction(async (trx) => {
+export async function createRelease(scope: TenantScope, input: CreateReleaseInput): Promise<Release> {
+  return scope.db.transaction(async (trx) => {
+    const tx = new TenantScope(trx, scope.orgId);
     // NO KEY UPDATE conflicts with itself (creations serialise) but not with the key-share locks that inserts
     // into tables referencing stacks take, so environments and releases can still be written meanwhile.
-    const stack = await trx("stacks")
+    const stack = await tx
+      .from("stacks")
       .select("id")
-      .where({ id: input.stackId, org_id: orgId })
+      .where({ id: input.stackId })
       .forNoKeyUpdate()
       .first<{ id: string } | undefined>();
     if (!stack) throw new NotFoundError("STACK_NOT_FOUND", "stack not found");
-    const { next } = (await trx("stack_releases")
-      .where({ stack_id: input.stackId, org_id: orgId })
+    const { next } = (await tx
+      .from("stack_releases")
+      .where({ stack_id: input.stackId })
       .select(trx.raw("coalesce(max(version), 0) + 1 as next"))
       .first<{ next: number }>()) ?? { next: 1 };
-    const [row] = await trx("stack_releases")
-      .insert({
-        org_id: orgId,
+    const [row] = await tx
+      .insert("stack_releases", {
         stack_id: input.stackId,
         version: next,
         source_type: input.sourceType,
@@ -146,25 +146,26 @@ export async function createRelease(db: Db, orgId: string, input: CreateReleaseI
 
 /** Newest first; `beforeVersion` pages further back. Without the compose text. */
 export async function listReleases(
-  db: Db,
-  orgId: string,
+  scope: TenantScope,
   stackId: string,
   page: { limit?: number; beforeVersion?: number } = {},
 ): Promise<ReleaseSummary[]> {
   const limit = Math.min(Math.max(page.limit ?? DEFAULT_RELEASE_PAGE_SIZE, 1), MAX_RELEASE_PAGE_SIZE);
-  const query = db("stack_releases")
+  const query = scope
+    .from("stack_releases")
     .select<ReleaseRow[]>(...SUMMARY_COLUMNS)
-    .where({ org_id: orgId, stack_id: stackId })
+    .where({ stack_id: stackId })
     .orderBy("version", "desc")
     .limit(limit);
   if (page.beforeVersion !== undefined) query.where("version", "<", page.beforeVersion);
   return (await query).map(toSummary);
 }
 
-export async function getRelease(db: Db, orgId: string, releaseId: string): Promise<Release> {
-  const row = await db("stack_releases")
+export async function getRelease(scope: TenantScope, releaseId: string): Promise<Release> {
+  const row = await scope
+    .from("stack_releases")
     .select<ReleaseRow[]>([...SUMMARY_COLUMNS, "compose_yaml"])
-    .where({ org_id: orgId, id: releaseId })
+    .where({ id: releaseId })
     .first();
   if (!row) throw new NotFoundError("RELEASE_NOT_FOUND", "release not found");
   return { ...toSummary(row), composeYaml: row.compose_yaml ?? "" };

@@ -1,12 +1,13 @@
 /** Release creation from an upload or a git ref (validated, frozen, versioned, audited) and release reads. */
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import { validateCompose } from "./compose-validation.js";
-import { resolveGitSource, type GitScheme, type GitSourceInput } from "./git-source.js";
+import { resolveGitSource, type GitScheme } from "./git-source.js";
 import { createRelease, getRelease, listReleases } from "./releases-repo.js";
 import { findStack } from "./stacks.logic.js";
 import { releaseSummaryView, releaseView } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
 export interface ReleaseSettings {
   composeMaxBytes: number;
@@ -14,8 +15,7 @@ export interface ReleaseSettings {
   gitAllowedSchemes: readonly GitScheme[];
 }
 
-export type CreateReleaseBody =
-  { sourceType: "upload"; composeYaml: string; sourceRef?: string } | { sourceType: "git"; git: GitSourceInput };
+export type CreateReleaseBody = OpBody<"createRelease">;
 
 export async function createStackRelease(
   scope: TenantScope,
@@ -40,7 +40,7 @@ export async function createStackRelease(
     stackName: stack.name,
   });
   return scope.transaction(async (tx) => {
-    const release = await createRelease(tx.db, tx.orgId, {
+    const release = await createRelease(tx, {
       stackId,
       sourceType: body.sourceType,
       sourceRef: source.sourceRef,
@@ -75,10 +75,10 @@ export async function listStackReleases(
   page: { limit?: number; beforeVersion?: number },
 ) {
   await findStack(scope, stackId);
-  const items = await listReleases(scope.db, scope.orgId, stackId, page);
+  const items = await listReleases(scope, stackId, page);
   return { items: items.map(releaseSummaryView) };
 }
 
 export async function getStackRelease(scope: TenantScope, releaseId: string) {
-  return releaseView(await getRelease(scope.db, scope.orgId, releaseId));
+  return releaseView(await getRelease(scope, releaseId));
 }

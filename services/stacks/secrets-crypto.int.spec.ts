@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { TenantScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { createTestDb } from "../_shared/testing/database.js";
 import { MasterKeyConfigError, parseMasterKeys, rotateSecrets, verifyMasterKeys } from "./secrets-crypto.js";
@@ -22,8 +23,7 @@ describe("master key rotation and start-up check (real Postgres)", () => {
   it("verifies, rotates in batches to the new active key, and then needs only the new key", async () => {
     for (let i = 0; i < 7; i++) {
       await putSecret(
-        db,
-        fx.orgId,
+        new TenantScope(db, fx.orgId),
         { environmentId: fx.environmentId, name: `s${i}`, value: `value-${i}`, services: [], actor: null },
         oldKeys,
       );
@@ -46,7 +46,7 @@ describe("master key rotation and start-up check (real Postgres)", () => {
     });
 
     const newOnly = parseMasterKeys(newSpec);
-    const values = await loadSecretValues(db, fx.orgId, fx.environmentId, newOnly);
+    const values = await loadSecretValues(new TenantScope(db, fx.orgId), fx.environmentId, newOnly);
     expect(values.map((v) => v.value.toString())).to.deep.equal([0, 1, 2, 3, 4, 5, 6].map((i) => `value-${i}`));
     expect(await rotateSecrets(db, bothKeys)).to.deep.equal({ reencrypted: 0 });
 

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { TenantScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { AppError } from "../_shared/errors.js";
 import { createTestDb } from "../_shared/testing/database.js";
@@ -26,8 +27,7 @@ describe("secrets repository (real Postgres)", () => {
 
   it("stores ciphertext only: the row neither equals nor contains the value", async () => {
     const created = await putSecret(
-      db,
-      fx.orgId,
+      new TenantScope(db, fx.orgId),
       { environmentId: fx.environmentId, name: "db_password", value: VALUE, services: ["web", "api", "web"], actor },
       keys,
     );
@@ -47,26 +47,24 @@ describe("secrets repository (real Postgres)", () => {
   it("rotates: version + 1, a new nonce, the new value", async () => {
     const before = await db("environment_secrets").where({ name: "db_password" }).first();
     const rotated = await putSecret(
-      db,
-      fx.orgId,
+      new TenantScope(db, fx.orgId),
       { environmentId: fx.environmentId, name: "db_password", value: "rotated", services: [], actor: null },
       keys,
     );
     expect(rotated).to.deep.include({ version: 2, services: [], created: false, updatedBy: null });
     const after = await db("environment_secrets").where({ name: "db_password" }).first();
     expect((after.nonce as Buffer).equals(before.nonce)).to.equal(false);
-    const values = await loadSecretValues(db, fx.orgId, fx.environmentId, keys);
+    const values = await loadSecretValues(new TenantScope(db, fx.orgId), fx.environmentId, keys);
     expect(values.map((v) => [v.name, v.version, v.value.toString()])).to.deep.equal([["db_password", 2, "rotated"]]);
   });
 
   it("lists metadata only, never a value", async () => {
     await putSecret(
-      db,
-      fx.orgId,
+      new TenantScope(db, fx.orgId),
       { environmentId: fx.environmentId, name: "api.key", value: VALUE, services: ["api"], actor },
       keys,
     );
-    const list = await listSecrets(db, fx.orgId, fx.environmentId);
+    const list = await listSecrets(new TenantScope(db, fx.orgId), fx.environmentId);
     expect(list.map((s) => s.name)).to.deep.equal(["api.key", "db_password"]);
     for (const item of list) {
       expect(Object.keys(item).sort()).to.deep.equal(["name", "services", "updatedAt", "updatedBy", "version"]);
@@ -75,27 +73,29 @@ describe("secrets repository (real Postgres)", () => {
   });
 
   it("keeps orgs apart: another org sees, changes and deletes nothing", async () => {
-    expect(await listSecrets(db, other.orgId, fx.environmentId)).to.deep.equal([]);
-    expect(await loadSecretValues(db, other.orgId, fx.environmentId, keys)).to.deep.equal([]);
+    expect(await listSecrets(new TenantScope(db, other.orgId), fx.environmentId)).to.deep.equal([]);
+    expect(await loadSecretValues(new TenantScope(db, other.orgId), fx.environmentId, keys)).to.deep.equal([]);
     await expectAppError(
       putSecret(
-        db,
-        other.orgId,
+        new TenantScope(db, other.orgId),
         { environmentId: fx.environmentId, name: "db_password", value: "x", services: [], actor: null },
         keys,
       ),
       404,
       "ENVIRONMENT_NOT_FOUND",
     );
-    await expectAppError(deleteSecret(db, other.orgId, fx.environmentId, "db_password"), 404, "SECRET_NOT_FOUND");
-    expect((await listSecrets(db, fx.orgId, fx.environmentId)).length).to.equal(2);
+    await expectAppError(
+      deleteSecret(new TenantScope(db, other.orgId), fx.environmentId, "db_password"),
+      404,
+      "SECRET_NOT_FOUND",
+    );
+    expect((await listSecrets(new TenantScope(db, fx.orgId), fx.environmentId)).length).to.equal(2);
   });
 
   it("creates version 1 exactly once under concurrent first writes", async () => {
     const writes = Array.from({ length: 8 }, (_, i) =>
       putSecret(
-        db,
-        fx.orgId,
+        new TenantScope(db, fx.orgId),
         { environmentId: fx.environmentId, name: "race", value: `v${i}`, services: [], actor: null },
         keys,
       ),
@@ -107,7 +107,11 @@ describe("secrets repository (real Postgres)", () => {
 
   it("validates name, size and services", async () => {
     const put = (name: string, value: string, services: string[] = []) =>
-      putSecret(db, fx.orgId, { environmentId: fx.environmentId, name, value, services, actor: null }, keys);
+      putSecret(
+        new TenantScope(db, fx.orgId),
+        { environmentId: fx.environmentId, name, value, services, actor: null },
+        keys,
+      );
     await expectAppError(put("-bad", "x"), 422, "SECRET_NAME_INVALID");
     await expectAppError(put("ok", ""), 422, "SECRET_VALUE_SIZE");
     await expectAppError(put("ok", "x".repeat(500 * 1024)), 422, "SECRET_VALUE_SIZE");
@@ -115,9 +119,13 @@ describe("secrets repository (real Postgres)", () => {
   });
 
   it("deletes and returns the deleted metadata", async () => {
-    const deleted = await deleteSecret(db, fx.orgId, fx.environmentId, "api.key");
+    const deleted = await deleteSecret(new TenantScope(db, fx.orgId), fx.environmentId, "api.key");
     expect(deleted).to.deep.include({ name: "api.key", version: 1, services: ["api"] });
-    await expectAppError(deleteSecret(db, fx.orgId, fx.environmentId, "api.key"), 404, "SECRET_NOT_FOUND");
+    await expectAppError(
+      deleteSecret(new TenantScope(db, fx.orgId), fx.environmentId, "api.key"),
+      404,
+      "SECRET_NOT_FOUND",
+    );
   });
 });
 

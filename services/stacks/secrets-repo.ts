@@ -1,20 +1,19 @@
 /**
  * Environment secrets: values go in, metadata comes out. Only `loadSecretValues` (for the deployment worker)
- * decrypts, and only in memory. Every query is filtered by the caller's org.
+ * decrypts, and only in memory. Every query goes through the caller's TenantScope.
  */
-import type { Knex } from "knex";
 import { NotFoundError, UnprocessableError } from "../_shared/errors.js";
+import { TenantScope } from "../_shared/tenant.js";
 import { compareCodePoints } from "./json.js";
 import {
   decryptSecret,
   encryptSecret,
   identityOf,
   recordOf,
+  SECRET_ROW_COLUMNS,
   type MasterKeys,
   type SecretRow,
 } from "./secrets-crypto.js";
-
-type Db = Knex | Knex.Transaction;
 
 /** The environment_secrets.name check, and what Swarm accepts inside a secret name. */
 export const SECRET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -74,30 +73,28 @@ function toMetadata(row: MetadataRow): SecretMetadata {
 }
 
 /** Creates the secret (version 1) or rotates it (version + 1); each write has a fresh nonce. */
-export async function putSecret(
-  db: Db,
-  orgId: string,
-  input: PutSecretInput,
-  keys: MasterKeys,
-): Promise<PutSecretResult> {
+export async function putSecret(scope: TenantScope, input: PutSecretInput, keys: MasterKeys): Promise<PutSecretResult> {
   const value = typeof input.value === "string" ? Buffer.from(input.value, "utf8") : input.value;
   const services = checkSecretInput(input.name, value, input.services);
-  return db.transaction(async (trx) => {
+  return scope.db.transaction(async (trx) => {
+    const tx = new TenantScope(trx, scope.orgId);
     // Serialises writers of one environment's secrets, so two first writes cannot both insert version 1.
     // NO KEY UPDATE leaves deployments (which reference the environment) free to be inserted meanwhile.
-    const environment = await trx("environments")
+    const environment = await tx
+      .from("environments")
       .select("id")
-      .where({ id: input.environmentId, org_id: orgId })
+      .where({ id: input.environmentId })
       .forNoKeyUpdate()
       .first<{ id: string } | undefined>();
     if (!environment) throw new NotFoundError("ENVIRONMENT_NOT_FOUND", "environment not found");
-    const existing = await trx("environment_secrets")
+    const existing = await tx
+      .from("environment_secrets")
       .select<{ id: string; version: number }[]>("id", "version")
-      .where({ org_id: orgId, environment_id: input.environmentId, name: input.name })
+      .where({ environment_id: input.environmentId, name: input.name })
       .first();
     const version = existing ? existing.version + 1 : 1;
     const encrypted = encryptSecret(keys, value, {
-      orgId,
+      orgId: scope.orgId,
       environmentId: input.environmentId,
       name: input.name,
       version,
@@ -113,12 +110,13 @@ export async function putSecret(
       updated_by: input.actor,
     };
     const [row] = existing
-      ? await trx("environment_secrets")
-          .where({ id: existing.id, org_id: orgId })
+      ? await tx
+          .from("environment_secrets")
+          .where({ id: existing.id })
           .update(columns)
           .returning<MetadataRow[]>(METADATA_COLUMNS)
-      : await trx("environment_secrets")
-          .insert({ ...columns, org_id: orgId, environment_id: input.environmentId, name: input.name })
+      : await tx
+          .insert("environment_secrets", { ...columns, environment_id: input.environmentId, name: input.name })
           .returning<MetadataRow[]>(METADATA_COLUMNS);
     if (!row) throw new Error("environment_secrets write returned no row");
     return { ...toMetadata(row), created: !existing };
@@ -126,23 +124,20 @@ export async function putSecret(
 }
 
 /** Metadata of an environment's secrets, by name. Never a value. */
-export async function listSecrets(db: Db, orgId: string, environmentId: string): Promise<SecretMetadata[]> {
-  const rows = await db("environment_secrets")
+export async function listSecrets(scope: TenantScope, environmentId: string): Promise<SecretMetadata[]> {
+  const rows = await scope
+    .from("environment_secrets")
     .select<MetadataRow[]>(...METADATA_COLUMNS)
-    .where({ org_id: orgId, environment_id: environmentId })
+    .where({ environment_id: environmentId })
     .orderBy("name");
   return rows.map(toMetadata);
 }
 
 /** Removes the secret; the deleted metadata is returned for the audit record. */
-export async function deleteSecret(
-  db: Db,
-  orgId: string,
-  environmentId: string,
-  name: string,
-): Promise<SecretMetadata> {
-  const [row] = await db("environment_secrets")
-    .where({ org_id: orgId, environment_id: environmentId, name })
+export async function deleteSecret(scope: TenantScope, environmentId: string, name: string): Promise<SecretMetadata> {
+  const [row] = await scope
+    .from("environment_secrets")
+    .where({ environment_id: environmentId, name })
     .delete()
     .returning<MetadataRow[]>(METADATA_COLUMNS);
   if (!row) throw new NotFoundError("SECRET_NOT_FOUND", `secret "${name}" not found`);
@@ -154,25 +149,14 @@ export async function deleteSecret(
  * does not decrypt throws (SecretDecryptionError): deploying without it would be worse.
  */
 export async function loadSecretValues(
-  db: Db,
-  orgId: string,
+  scope: TenantScope,
   environmentId: string,
   keys: MasterKeys,
 ): Promise<SecretValue[]> {
-  const rows = await db("environment_secrets")
-    .select<Array<SecretRow & { services: string[] }>>(
-      "id",
-      "org_id",
-      "environment_id",
-      "name",
-      "version",
-      "ciphertext",
-      "nonce",
-      "auth_tag",
-      "key_id",
-      "services",
-    )
-    .where({ org_id: orgId, environment_id: environmentId })
+  const rows = await scope
+    .from("environment_secrets")
+    .select<Array<SecretRow & { services: string[] }>>(...SECRET_ROW_COLUMNS, "services")
+    .where({ environment_id: environmentId })
     .orderBy("name");
   return rows.map((row) => ({
     name: row.name,

@@ -2,9 +2,10 @@
 import { ConflictError, NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/audit.repo.js";
+import { actorOf, recordAudit } from "../audit/index.js";
 import { getRelease, listReleases, type Release } from "./releases-repo.js";
 import { environmentView, releaseSummaryView, stackView, type EnvironmentRow, type StackRow } from "./views.js";
+import type { OpBody } from "../_shared/rest.js";
 
 /** SQLSTATE of a unique-constraint violation: the loser of a race between two identical creations. */
 const UNIQUE_VIOLATION = "23505";
@@ -24,10 +25,7 @@ export async function findEnvironment(scope: TenantScope, environmentId: string)
   return row;
 }
 
-export interface CreateStackInput {
-  name: string;
-  description?: string;
-}
+export type CreateStackInput = OpBody<"createStack">;
 
 export async function createStack(
   scope: TenantScope,
@@ -74,7 +72,7 @@ export async function getStack(scope: TenantScope, stackId: string) {
     scope.from<EnvironmentRow>("environments").where({ stack_id: stackId }).orderBy("name") as Promise<
       EnvironmentRow[]
     >,
-    listReleases(scope.db, scope.orgId, stackId, { limit: 1 }),
+    listReleases(scope, stackId, { limit: 1 }),
   ]);
   const release = latest[0];
   // The newest deployment of each environment, in one query.
@@ -110,11 +108,7 @@ export async function getStack(scope: TenantScope, stackId: string) {
   };
 }
 
-export interface CreateEnvironmentInput {
-  name: string;
-  clusterId: string;
-  deployTimeoutSeconds?: number;
-}
+export type CreateEnvironmentInput = OpBody<"createEnvironment">;
 
 /** The environment and its (empty) overlay, created together. */
 export async function createEnvironment(
@@ -201,7 +195,7 @@ export async function lastDeployedRelease(
     deploymentId: row.id,
     finishedAt: row.finished_at,
     renderedYaml: row.rendered_yaml,
-    release: await getRelease(scope.db, scope.orgId, row.release_id),
+    release: await getRelease(scope, row.release_id),
   };
 }
 

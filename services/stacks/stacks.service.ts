@@ -5,9 +5,8 @@
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
-import type { CallContext } from "../_shared/principal.js";
+import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { RestParams } from "../api/routes.js";
 import {
   deleteEnvironmentSecret,
   diffEnvironment,
@@ -16,17 +15,8 @@ import {
   putEnvironmentSecret,
   putOverlay,
   renderEnvironment,
-  type DiffQuery,
-  type OverlayInput,
-  type SecretInput,
 } from "./environments.logic.js";
-import {
-  createStackRelease,
-  getStackRelease,
-  listStackReleases,
-  type CreateReleaseBody,
-  type ReleaseSettings,
-} from "./releases.logic.js";
+import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import {
@@ -36,19 +26,12 @@ import {
   getStack,
   listEnvironments,
   listStacks,
-  type CreateEnvironmentInput,
-  type CreateStackInput,
 } from "./stacks.logic.js";
 
 export interface StacksServiceDeps {
   config: Config;
   db: Db;
 }
-
-type Ctx<B = unknown, Q = Record<string, unknown>, P = Record<string, string>> = CallContext<RestParams<B, Q, P>>;
-type StackParams = { stackId: string };
-type EnvParams = { envId: string };
-type SecretParams = { envId: string; name: string };
 
 export function createStacksService({ config, db }: StacksServiceDeps): ServiceSchema {
   const keys = config.stacks.masterKeys;
@@ -63,24 +46,23 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
   return {
     name: "stacks",
     actions: {
-      createStack(ctx: Ctx<CreateStackInput>) {
+      createStack(ctx: OpCtx<"createStack">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createStack(scope, principal, ctx.params.body, request);
       },
-      listStacks: (ctx: Ctx) => listStacks(actionScope(db, ctx).scope),
-      getStack: (ctx: Ctx<unknown, Record<string, unknown>, StackParams>) =>
-        getStack(actionScope(db, ctx).scope, ctx.params.params.stackId),
+      listStacks: (ctx: OpCtx<"listStacks">) => listStacks(actionScope(db, ctx).scope),
+      getStack: (ctx: OpCtx<"getStack">) => getStack(actionScope(db, ctx).scope, ctx.params.params.stackId),
 
-      createEnvironment(ctx: Ctx<CreateEnvironmentInput, Record<string, unknown>, StackParams>) {
+      createEnvironment(ctx: OpCtx<"createEnvironment">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createEnvironment(scope, principal, ctx.params.params.stackId, ctx.params.body, request);
       },
-      listEnvironments: (ctx: Ctx<unknown, Record<string, unknown>, StackParams>) =>
+      listEnvironments: (ctx: OpCtx<"listEnvironments">) =>
         listEnvironments(actionScope(db, ctx).scope, ctx.params.params.stackId),
-      getEnvironment: (ctx: Ctx<unknown, Record<string, unknown>, EnvParams>) =>
+      getEnvironment: (ctx: OpCtx<"getEnvironment">) =>
         getEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId),
 
-      createRelease(ctx: Ctx<CreateReleaseBody, Record<string, unknown>, StackParams>) {
+      createRelease(ctx: OpCtx<"createRelease">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createStackRelease(
           scope,
@@ -91,14 +73,13 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
           request,
         );
       },
-      listReleases: (ctx: Ctx<unknown, { limit?: number; beforeVersion?: number }, StackParams>) =>
+      listReleases: (ctx: OpCtx<"listReleases">) =>
         listStackReleases(actionScope(db, ctx).scope, ctx.params.params.stackId, ctx.params.query),
-      getRelease: (ctx: Ctx<unknown, Record<string, unknown>, { releaseId: string }>) =>
+      getRelease: (ctx: OpCtx<"getRelease">) =>
         getStackRelease(actionScope(db, ctx).scope, ctx.params.params.releaseId),
 
-      getOverlay: (ctx: Ctx<unknown, Record<string, unknown>, EnvParams>) =>
-        getOverlay(actionScope(db, ctx).scope, ctx.params.params.envId),
-      putOverlay(ctx: Ctx<OverlayInput, Record<string, unknown>, EnvParams>) {
+      getOverlay: (ctx: OpCtx<"getOverlay">) => getOverlay(actionScope(db, ctx).scope, ctx.params.params.envId),
+      putOverlay(ctx: OpCtx<"putOverlay">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return putOverlay(
           scope,
@@ -110,7 +91,7 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         );
       },
 
-      async putSecret(ctx: Ctx<SecretInput, Record<string, unknown>, SecretParams>) {
+      async putSecret(ctx: OpCtx<"putSecret">) {
         const { scope, principal, request } = actionScope(db, ctx);
         masterKey.assertUsable();
         const { envId, name } = ctx.params.params;
@@ -119,16 +100,16 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         if (result.created) ctx.meta.$statusCode = 201;
         return result;
       },
-      listSecrets: (ctx: Ctx<unknown, Record<string, unknown>, EnvParams>) =>
+      listSecrets: (ctx: OpCtx<"listSecrets">) =>
         listEnvironmentSecrets(actionScope(db, ctx).scope, ctx.params.params.envId),
-      deleteSecret(ctx: Ctx<unknown, Record<string, unknown>, SecretParams>) {
+      deleteSecret(ctx: OpCtx<"deleteSecret">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return deleteEnvironmentSecret(scope, principal, ctx.params.params.envId, ctx.params.params.name, request);
       },
 
-      render: (ctx: Ctx<unknown, { releaseId?: string }, EnvParams>) =>
+      render: (ctx: OpCtx<"renderEnvironment">) =>
         renderEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId, ctx.params.query.releaseId),
-      diff: (ctx: Ctx<unknown, DiffQuery, EnvParams>) =>
+      diff: (ctx: OpCtx<"diffEnvironment">) =>
         diffEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId, ctx.params.query),
     },
     async started() {

@@ -169,6 +169,52 @@ describe("docker-compose.dev.yml", () => {
     }
   });
 
+  it("selects the images of postgres, nats and the swarm nodes by variable, defaulting to the official ones", () => {
+    const images = (c: ComposeFile) =>
+      ["postgres", "nats", "swarm-manager", "swarm-worker"].map((name) => c.services[name]!.image);
+    expect(images(compose)).to.deep.equal([
+      "postgres:16-alpine",
+      "nats:2.10-alpine",
+      "docker:27-dind",
+      "docker:27-dind",
+    ]);
+    const custom = loadCompose({
+      STACKYARD_POSTGRES_IMAGE: "local/postgres",
+      STACKYARD_NATS_IMAGE: "local/nats",
+      STACKYARD_DIND_IMAGE: "local/dind",
+    });
+    expect(images(custom)).to.deep.equal(["local/postgres", "local/nats", "local/dind", "local/dind"]);
+  });
+
+  it("publishes every port on a port of the host that a variable can move", () => {
+    const moved = loadCompose({
+      STACKYARD_HTTP_PORT: "1",
+      STACKYARD_NATS_PORT: "2",
+      STACKYARD_NATS_WS_PORT: "3",
+      STACKYARD_NATS_LEAF_PORT: "4",
+    });
+    const published = Object.values(moved.services).flatMap((s) => (s.ports ?? []).map((p) => p.split(":")[1]));
+    expect(published.sort()).to.deep.equal(["1", "2", "3", "4"]);
+  });
+
+  describe("docker/compose.unprivileged-dind.yml (for a Docker that refuses privileged containers)", () => {
+    const override = loadCompose({}, join(ROOT, "docker/compose.unprivileged-dind.yml"));
+
+    it("changes only the swarm nodes, into unprivileged containers with every capability but CAP_SYS_RESOURCE", () => {
+      expect(Object.keys(override.services).sort()).to.deep.equal(["swarm-manager", "swarm-worker"]);
+      for (const service of Object.values(override.services)) {
+        expect(service.privileged).to.equal(false);
+        expect(service.cap_add).to.deep.equal(["ALL"]);
+        expect(service.cap_drop).to.deep.equal(["SYS_RESOURCE"]);
+        expect(service.security_opt).to.include.members(["seccomp=unconfined", "apparmor=unconfined"]);
+      }
+    });
+
+    it("validates against the compose-spec schema", () => {
+      expect(composeSchemaErrors(override)).to.deep.equal([]);
+    });
+  });
+
   it("is accepted by `docker-compose config` when the binary is installed", async function () {
     const binary = await which("docker-compose");
     if (!binary) this.skip();

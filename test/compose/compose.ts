@@ -17,7 +17,7 @@ export type Env = Record<string, string>;
 
 export interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile?: string };
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   command?: string[];
   entrypoint?: string[];
   environment?: Record<string, string | number | boolean | null> | string[];
@@ -30,6 +30,9 @@ export interface ComposeService {
   restart?: string;
   deploy?: { replicas?: number };
   privileged?: boolean;
+  cap_add?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
 }
 
 export interface ComposeFile {
@@ -165,26 +168,50 @@ export interface DockerfileStage {
   instructions: DockerfileInstruction[];
 }
 
-/** Dockerfile instructions per stage (comments dropped, `\` continuations joined). */
-export function readDockerfile(path: string): DockerfileStage[] {
+/** The `ARG NAME=default` instructions before the first FROM: the build args FROM lines may use. */
+export function dockerfileGlobalArgs(path: string): Env {
+  const args: Env = {};
+  for (const { keyword, args: rest } of dockerfileInstructions(path)) {
+    if (keyword === "FROM") break;
+    if (keyword !== "ARG") throw new Error(`${path}: ${keyword} before FROM`);
+    const eq = rest.indexOf("=");
+    if (eq < 0) args[rest] = "";
+    else args[rest.slice(0, eq)] = rest.slice(eq + 1).replace(/^"(.*)"$/, "$1");
+  }
+  return args;
+}
+
+function dockerfileInstructions(path: string): DockerfileInstruction[] {
   const text = readFileSync(join(ROOT, path), "utf8")
     .split("\n")
     .filter((line) => !/^\s*#/.test(line))
     .join("\n")
     .replace(/\\\n/g, " ");
-  const stages: DockerfileStage[] = [];
+  const instructions: DockerfileInstruction[] = [];
   for (const line of text.split("\n")) {
     const match = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line);
-    if (!match) continue;
-    const keyword = match[1]!.toUpperCase();
-    const args = match[2]!.trim().replace(/\s+/g, " ");
+    if (match) instructions.push({ keyword: match[1]!.toUpperCase(), args: match[2]!.trim().replace(/\s+/g, " ") });
+  }
+  return instructions;
+}
+
+/**
+ * Dockerfile instructions per stage (comments dropped, `\` continuations joined). FROM images are resolved the
+ * way `docker build` does: `${NAME}` from `buildArgs`, else the default of the global `ARG NAME=default`.
+ */
+export function readDockerfile(path: string, buildArgs: Env = {}): DockerfileStage[] {
+  const globals = { ...dockerfileGlobalArgs(path), ...buildArgs };
+  const stages: DockerfileStage[] = [];
+  for (const { keyword, args } of dockerfileInstructions(path)) {
     if (keyword === "FROM") {
       const [from = "", as, name] = args.split(" ");
-      stages.push({ from, name: as?.toUpperCase() === "AS" ? (name ?? null) : null, instructions: [] });
-    } else {
-      const stage = stages.at(-1);
-      if (!stage) throw new Error(`${path}: ${keyword} before FROM`);
-      stage.instructions.push({ keyword, args });
+      stages.push({
+        from: interpolate(from, globals),
+        name: as?.toUpperCase() === "AS" ? (name ?? null) : null,
+        instructions: [],
+      });
+    } else if (stages.length > 0) {
+      stages.at(-1)!.instructions.push({ keyword, args });
     }
   }
   return stages;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { WEB_DIST_DIR } from "../../services/_shared/paths.js";
-import { ROOT, loadCompose, readDockerfile, type DockerfileStage } from "./compose.js";
+import { ROOT, dockerfileGlobalArgs, loadCompose, readDockerfile, type DockerfileStage } from "./compose.js";
 
 const DOCKERFILES = ["docker/Dockerfile.controlplane", "docker/Dockerfile.agent"];
 const NODE_22 = /^node:22-[a-z0-9.-]+$/;
@@ -18,7 +18,26 @@ const SCRIPTS = [
   "docker/agent-entrypoint.sh",
   "docker/stackyard-agent",
   "docker/dind/swarm-node.sh",
+  "docker/standin/dind",
+  "docker/standin/dockerd-entrypoint.sh",
+  "docker/standin/modprobe",
+  "docker/standin/nats-entrypoint.sh",
+  "docker/standin/postgres-entrypoint.sh",
+  "scripts/build-base-images.sh",
+  "scripts/test-compose.sh",
 ];
+/** The base images, as build args: their defaults are the official images (scripts/build-base-images.sh builds
+ * offline stand-ins). */
+const OFFICIAL_BASES: Record<string, string> = {
+  NODE_IMAGE: "node:22-bookworm",
+  NODE_SLIM_IMAGE: "node:22-bookworm-slim",
+  DOCKER_CLI_IMAGE: "docker:27-cli",
+};
+const COMPOSE_BASE_VARIABLES: Record<string, string> = {
+  NODE_IMAGE: "STACKYARD_NODE_IMAGE",
+  NODE_SLIM_IMAGE: "STACKYARD_NODE_SLIM_IMAGE",
+  DOCKER_CLI_IMAGE: "STACKYARD_DOCKER_CLI_IMAGE",
+};
 
 const runs = (stage: DockerfileStage): string[] =>
   stage.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
@@ -56,6 +75,29 @@ describe("Dockerfiles", () => {
         }
         // Nothing else builds or installs: one build for CI, make and the images.
         expect(runs(build!).filter((r) => /\bnpm (ci|install|run)\b|\btsc\b|vite build/.test(r))).to.deep.equal([]);
+      });
+
+      it("takes every base image as a build arg defaulting to the official image, which compose can set", () => {
+        const globals = dockerfileGlobalArgs(path);
+        expect(Object.keys(globals), "ARGs before the first FROM").to.have.length.greaterThan(0);
+        for (const [name, value] of Object.entries(globals)) expect(value, name).to.equal(OFFICIAL_BASES[name]);
+        const stageNames = new Set(stages.map((s) => s.name));
+        const raw = readFileSync(join(ROOT, path), "utf8");
+        for (const match of raw.matchAll(/^FROM\s+(\S+)/gm)) {
+          const image = match[1]!;
+          if (!stageNames.has(image)) expect(image, `${path}: FROM ${image}`).to.match(/^\$\{[A-Z_]+\}$/);
+        }
+        // compose passes each arg from its own variable, with the same default, and a set variable reaches FROM.
+        const service = (env: Record<string, string>) =>
+          Object.values(loadCompose(env).services).find((s) => s.build?.dockerfile === path)!;
+        expect(service({}).build!.args).to.deep.equal(globals);
+        const custom = Object.fromEntries(
+          Object.keys(globals).map((name) => [COMPOSE_BASE_VARIABLES[name]!, `x/${name}`]),
+        );
+        const args = service(custom).build!.args!;
+        expect(args).to.deep.equal(Object.fromEntries(Object.keys(globals).map((name) => [name, `x/${name}`])));
+        const froms = readDockerfile(path, args).map((s) => s.from);
+        for (const name of Object.keys(globals)) expect(froms, name).to.include(`x/${name}`);
       });
 
       it("runs as a non-root user", () => {

@@ -3,47 +3,21 @@
  * implementation lives in dockerode-engine.ts; unit tests pass a fake. `docker stack deploy` is not here: it
  * goes through the docker CLI (cli.ts), since the Engine API has no stack concept.
  */
+import type { DockerFacts, InventoryNode, InventoryService } from "../../../nats/protocol/messages.js";
 
-export interface EngineInfo {
-  dockerVersion: string;
-  apiVersion: string;
-  os: string;
-  arch: string;
-  /** "active" when this engine is part of a swarm. */
-  swarmState: "inactive" | "pending" | "active" | "error" | "locked";
-  isManager: boolean;
-  nodeId: string | null;
-  clusterId: string | null;
-  nodeCount: number;
-  managerCount: number;
-}
+/** The engine facts are the protocol's (registration and heartbeat carry them as they are). */
+export type EngineInfo = DockerFacts;
 
-export interface SwarmNode {
-  id: string;
-  hostname: string;
-  role: "manager" | "worker";
-  availability: "active" | "pause" | "drain";
-  status: "unknown" | "down" | "ready" | "disconnected";
-  labels: Record<string, string>;
+/** The inventory's node shape, with the resources grouped as the Engine API reports them. */
+export interface SwarmNode extends Omit<InventoryNode, "nanoCpus" | "memoryBytes"> {
   resources: { nanoCpus: number; memoryBytes: number };
-  engineVersion: string | null;
-  address: string | null;
 }
 
-export interface SwarmService {
-  id: string;
-  name: string;
-  image: string;
-  mode: "replicated" | "global";
-  /** Desired replicas; for global services, the number of eligible nodes is used by callers. */
-  desiredReplicas: number;
-  runningReplicas: number;
-  /** The `com.docker.stack.namespace` label, when the service belongs to a stack. */
-  stack: string | null;
+/** The inventory's service shape (desired replicas of a global service: its eligible nodes), plus the spec. */
+export interface SwarmService extends InventoryService {
   labels: Record<string, string>;
   env: string[];
   secretNames: string[];
-  updatedAt: string;
   /** Spec version index, required by the Engine API to update a service. */
   version: number;
 }

@@ -2,7 +2,7 @@
 import type { AgentServices, CommandService } from "../agent.js";
 import type { DockerCli } from "../docker/cli.js";
 import type { DeployEngine } from "../deploy/types.js";
-import { createGetStatusHandler } from "../status.js";
+import { createGetStatusHandler } from "./status.js";
 import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "./deployments.js";
 import { createLogsHandler } from "./logs.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";

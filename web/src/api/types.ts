@@ -1,5 +1,5 @@
-/** Names for the API's schemas; the shapes come only from `openapi.gen.ts` (generated from openapi/openapi.yaml). */
-import type { components, operations } from "./openapi.gen.js";
+/** Names for the API's schemas; the shapes come only from `openapi/openapi.gen.ts` (generated from openapi.yaml). */
+import type { components, operations } from "../../../openapi/openapi.gen.js";
 
 type Schemas = components["schemas"];
 type Ok<Op extends keyof operations, Status extends number = 200> =

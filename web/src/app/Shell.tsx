@@ -51,13 +51,17 @@ export function Shell() {
 function OtherOrg(props: { me: Me; orgId: string; onSwitch: () => void }) {
   const target = props.me.orgs.find((o) => o.id === props.orgId);
   if (!target) {
+    // A session sees only its own org: whether this email also has an account there is for a login to tell.
     return (
-      <div className="notice notice-error" role="alert">
-        <strong>This page belongs to an organization you are not a member of.</strong>
+      <div className="notice" role="alert">
+        <strong>This page belongs to another organization.</strong>
         <p>
-          You are signed in to <b>{props.me.org.name}</b>.{" "}
+          You are signed in to <b>{props.me.org.name}</b>. Each organization has its own login.{" "}
           <Link to={paths.clusters(props.me.org.id)}>Go to its clusters</Link>
         </p>
+        <button type="button" onClick={props.onSwitch}>
+          Log in to that organization
+        </button>
       </div>
     );
   }

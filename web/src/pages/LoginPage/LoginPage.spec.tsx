@@ -56,6 +56,35 @@ describe("login flow", () => {
     expect(app.location()).to.equal("/login");
   });
 
+  it("lets the user choose when the email and password open accounts in several orgs", async () => {
+    const OTHER = "22222222-2222-4222-8222-222222222222";
+    const orgs = [
+      { id: OTHER, name: "beta" },
+      { id: ORG, name: "acme" },
+    ];
+    const { fetch, calls } = fakeFetch((req) => {
+      if (req.path === "/v1/auth/login") {
+        const body = req.body as { orgId?: string };
+        if (!body.orgId) {
+          return apiError(409, "ORG_SELECTION_REQUIRED", { orgs });
+        }
+        return json(200, { ...tokenPair(1), user });
+      }
+      return backend("right")(req);
+    });
+    const app = renderApp(new ApiClient({ store: memoryStore(), fetch }), "/login");
+    fillAndSubmit("ops@acme.test", "right");
+    await screen.findByRole("button", { name: "Log in to beta" });
+    expect(screen.getByRole("alert").textContent).to.contain("ORG_SELECTION_REQUIRED message");
+    fireEvent.click(screen.getByRole("button", { name: "Log in to acme" }));
+    await screen.findByRole("heading", { name: "Clusters" });
+    expect(calls.filter((c) => c.path === "/v1/auth/login").map((c) => c.body)).to.deep.equal([
+      { email: "ops@acme.test", password: "right" },
+      { email: "ops@acme.test", password: "right", orgId: ORG },
+    ]);
+    expect(app.location()).to.equal(`/orgs/${ORG}/clusters`);
+  });
+
   it("on success goes to the org's clusters page", async () => {
     const store = memoryStore();
     const { fetch } = fakeFetch(backend("right"));

@@ -13,11 +13,11 @@ export function LoginPage() {
   const [error, setError] = useState<unknown>(null);
   const orgId = params.get("org");
 
-  const onSubmit = async (email: string, password: string) => {
+  const onSubmit = async (email: string, password: string, chosenOrgId: string | null = orgId) => {
     setBusy(true);
     setError(null);
     try {
-      const result = await login({ email, password, ...(orgId ? { orgId } : {}) });
+      const result = await login({ email, password, ...(chosenOrgId ? { orgId: chosenOrgId } : {}) });
       navigate(safeNext(params.get("next")) ?? paths.clusters(result.user.orgId), { replace: true });
     } catch (e) {
       setError(e);
@@ -32,7 +32,7 @@ export function LoginPage() {
       reason={params.get("reason")}
       busy={busy}
       error={error}
-      onSubmit={(email, password) => void onSubmit(email, password)}
+      onSubmit={(email, password, chosenOrgId) => void onSubmit(email, password, chosenOrgId ?? orgId)}
     />
   );
 }

@@ -16,7 +16,8 @@ export function LoginView(props: {
   reason: string | null;
   busy: boolean;
   error: unknown;
-  onSubmit: (email: string, password: string) => void;
+  /** `orgId` when the caller picked one of the orgs an ORG_SELECTION_REQUIRED answer offered. */
+  onSubmit: (email: string, password: string, orgId?: string) => void;
 }) {
   const [email, setEmail] = useState(props.initialEmail);
   const [password, setPassword] = useState("");
@@ -31,7 +32,9 @@ export function LoginView(props: {
         <h1>Stackyard</h1>
         <p className="muted">{props.orgName ? `Log in to ${props.orgName}` : "Log in to your organization"}</p>
         {reason && !props.error ? <div className="notice">{reason}</div> : null}
-        {props.error ? <LoginError error={props.error} /> : null}
+        {props.error ? (
+          <LoginError error={props.error} onChooseOrg={(orgId) => props.onSubmit(email.trim(), password, orgId)} />
+        ) : null}
         <label>
           Email
           <input
@@ -63,8 +66,32 @@ export function LoginView(props: {
   );
 }
 
-function LoginError(props: { error: unknown }) {
+/** The orgs a 409 ORG_SELECTION_REQUIRED offers: those whose account this email and password opened. */
+function orgChoices(e: ApiError): Array<{ id: string; name: string }> {
+  const orgs = (e.details as { orgs?: unknown } | undefined)?.orgs;
+  return Array.isArray(orgs)
+    ? orgs.filter((o): o is { id: string; name: string } => typeof o?.id === "string" && typeof o?.name === "string")
+    : [];
+}
+
+function LoginError(props: { error: unknown; onChooseOrg: (orgId: string) => void }) {
   const e = props.error;
+  if (e instanceof ApiError && e.code === "ORG_SELECTION_REQUIRED") {
+    return (
+      <div className="notice" role="alert">
+        <p>{e.message}.</p>
+        <ul className="org-choices">
+          {orgChoices(e).map((o) => (
+            <li key={o.id}>
+              <button type="button" className="secondary" onClick={() => props.onChooseOrg(o.id)}>
+                Log in to {o.name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </div>
+    );
+  }
   if (e instanceof ApiError && e.code === "INVALID_CREDENTIALS") {
     return (
       <div className="notice notice-error" role="alert">

@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { MAX_TASKS_PER_SERVICE, validateMessage } from "../../nats/protocol/messages.js";
+import { MAX_TASKS_PER_SERVICE, validateMessage } from "../../../nats/protocol/messages.js";
 import { getStackStatus } from "./status.js";
-import { FakeEngine, swarmService, swarmTask } from "./testing/fake-engine.js";
+import { FakeEngine, swarmService, swarmTask } from "../testing/fake-engine.js";
 
 describe("GetStatus", () => {
   it("returns the stack's services with their tasks, newest first", async () => {

@@ -1,7 +1,7 @@
 /** The GetStatus command: a stack's services with their tasks, straight from the engine. */
-import { MAX_TASKS_PER_SERVICE, type GetStatusResult, type TaskStatus } from "../../nats/protocol/messages.js";
-import type { CommandHandler } from "./commands.js";
-import type { DockerEngine, SwarmTask } from "./docker/engine.js";
+import { MAX_TASKS_PER_SERVICE, type GetStatusResult, type TaskStatus } from "../../../nats/protocol/messages.js";
+import type { CommandHandler } from "../commands.js";
+import type { DockerEngine, SwarmTask } from "../docker/engine.js";
 
 const toTaskStatus = (t: SwarmTask): TaskStatus => ({
   id: t.id,

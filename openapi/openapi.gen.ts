@@ -113,7 +113,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The caller, its org, role and effective permissions, and the orgs its email belongs to */
+    /** The caller, its org, role and effective permissions (orgs lists only the session's own org) */
     get: operations["me"];
     put?: never;
     post?: never;
@@ -130,7 +130,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Orgs the caller's email has an account in */
+    /** The caller's org (accounts under the same email elsewhere are reached by logging in to them) */
     get: operations["listOrgs"];
     put?: never;
     /** Create an org and its first ORG_ADMIN (first run only, or with the X-Bootstrap-Token header) */
@@ -1382,6 +1382,15 @@ export interface operations {
         };
       };
       401: components["responses"]["Unauthorized"];
+      /** @description ORG_SELECTION_REQUIRED: without orgId, the email and password open accounts in several orgs; error.details.orgs lists exactly those (id, name). Log in again with one of them as orgId. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       429: components["responses"]["TooManyRequests"];
       default: components["responses"]["Error"];
     };

@@ -1,0 +1,37 @@
+/**
+ * The commands of the agent protocol (control plane → agent), one file each. Adding a command: its file beside
+ * this one, and one line in COMMANDS; the command types, payload and result registries and the examples follow.
+ */
+import { CancelDeploymentCommand } from "./CancelDeployment.js";
+import { DeployStackCommand } from "./DeployStack.js";
+import { GetLogsCommand } from "./GetLogs.js";
+import { GetStatusCommand } from "./GetStatus.js";
+import { RollbackStackCommand } from "./RollbackStack.js";
+import { ScaleServiceCommand } from "./ScaleService.js";
+import type { PayloadOf, ResultOf } from "./spec.js";
+
+export const COMMANDS = {
+  DeployStack: DeployStackCommand,
+  RollbackStack: RollbackStackCommand,
+  ScaleService: ScaleServiceCommand,
+  GetLogs: GetLogsCommand,
+  GetStatus: GetStatusCommand,
+  CancelDeployment: CancelDeploymentCommand,
+} as const;
+
+type Commands = typeof COMMANDS;
+export type CommandType = keyof Commands;
+export const COMMAND_TYPES = Object.keys(COMMANDS) as CommandType[];
+
+export type CommandPayloads = { [T in CommandType]: PayloadOf<Commands[T]> };
+export type CommandResults = { [T in CommandType]: ResultOf<Commands[T]> };
+/** Results by their message name (`DeployStackResult`, ...); RollbackStack shares DeployStack's. */
+export type CommandResultMessages = { [T in CommandType as Commands[T]["resultName"]]: ResultOf<Commands[T]> };
+
+export * from "./CancelDeployment.js";
+export * from "./DeployStack.js";
+export * from "./GetLogs.js";
+export * from "./GetStatus.js";
+export * from "./RollbackStack.js";
+export * from "./ScaleService.js";
+export type { CommandSpec } from "./spec.js";

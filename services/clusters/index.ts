@@ -1,0 +1,3 @@
+/** clusters: what other domains may use. */
+export { loadNatsIdentity } from "./nats-admin.js";
+export { createClustersService } from "./clusters.service.js";

@@ -1,0 +1,4 @@
+/** deployments: the REST service and the deploy worker. */
+export { createDeploymentsService } from "./deployments.service.js";
+export { createDeployWorkerService } from "./worker.service.js";
+export { TERMINAL_STATUSES } from "./lifecycle.js";

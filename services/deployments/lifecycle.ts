@@ -1,0 +1,118 @@
+/**
+ * The one owner of a deployment's lifecycle. The only legal transitions: PENDING → RUNNING → SUCCEEDED | FAILED |
+ * CANCELED, and PENDING → FAILED | CANCELED (never started). Every write goes through `transition`, which refuses
+ * others; every ending the control plane decides itself goes through `finishDeployment`.
+ */
+import type { Knex } from "knex";
+import type { DeploymentOutcome } from "../../nats/protocol/messages.js";
+import { ConflictError } from "../_shared/errors.js";
+import { appendEvents } from "./events.repo.js";
+import type { DeploymentEventView, DeploymentRow, DeploymentStatus } from "./views.js";
+
+export const ALLOWED_TRANSITIONS: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
+  PENDING: ["RUNNING", "FAILED", "CANCELED"],
+  RUNNING: ["SUCCEEDED", "FAILED", "CANCELED"],
+  SUCCEEDED: [],
+  FAILED: [],
+  CANCELED: [],
+};
+
+export const canTransition = (from: DeploymentStatus, to: DeploymentStatus): boolean =>
+  ALLOWED_TRANSITIONS[from].includes(to);
+
+export type TerminalStatus = "SUCCEEDED" | "FAILED" | "CANCELED";
+/** The statuses nothing leaves. */
+export const TERMINAL_STATUSES = (Object.keys(ALLOWED_TRANSITIONS) as DeploymentStatus[]).filter(
+  (s) => ALLOWED_TRANSITIONS[s].length === 0,
+) as readonly TerminalStatus[];
+export const isTerminal = (status: DeploymentStatus): status is TerminalStatus =>
+  (TERMINAL_STATUSES as readonly DeploymentStatus[]).includes(status);
+
+/** The status an agent's reported outcome ends a deployment in. */
+export const OUTCOME_STATUS: Record<DeploymentOutcome, TerminalStatus> = {
+  succeeded: "SUCCEEDED",
+  failed: "FAILED",
+  timed_out: "FAILED",
+  cancelled: "CANCELED",
+};
+
+export class IllegalTransitionError extends ConflictError {
+  constructor(from: DeploymentStatus, to: DeploymentStatus) {
+    super("ILLEGAL_TRANSITION", `a ${from} deployment cannot become ${to}`, { from, to });
+  }
+}
+
+/**
+ * Moves a deployment to `to` if its current status allows it; returns the updated row, or null when the row
+ * had already left every status that may move to `to` (a lost race, or a redelivered message).
+ */
+export async function transition(
+  db: Knex | Knex.Transaction,
+  deploymentId: string,
+  to: DeploymentStatus,
+  fields: { errorMessage?: string | null } = {},
+): Promise<DeploymentRow | null> {
+  const from = (Object.keys(ALLOWED_TRANSITIONS) as DeploymentStatus[]).filter((s) => canTransition(s, to));
+  const terminal = to !== "RUNNING";
+  const [row] = (await db("deployments")
+    .where({ id: deploymentId })
+    .whereIn("status", from)
+    .update({
+      status: to,
+      ...(to === "RUNNING" ? { started_at: db.fn.now() } : {}),
+      ...(terminal ? { finished_at: db.fn.now() } : {}),
+      ...(fields.errorMessage !== undefined ? { error_message: fields.errorMessage } : {}),
+    })
+    .returning("*")) as DeploymentRow[];
+  return row ?? null;
+}
+
+/** Like `transition`, but a refused move is an error (API-initiated changes). */
+export async function transitionOrThrow(
+  db: Knex | Knex.Transaction,
+  current: DeploymentRow,
+  to: DeploymentStatus,
+  fields: { errorMessage?: string | null } = {},
+): Promise<DeploymentRow> {
+  if (!canTransition(current.status, to)) throw new IllegalTransitionError(current.status, to);
+  const row = await transition(db, current.id, to, fields);
+  if (!row) throw new IllegalTransitionError(current.status, to);
+  return row;
+}
+
+/** Told about events just persisted and the status they led to (the gateways' SSE broadcast). */
+export type OnDeploymentEvents = (deploymentId: string, events: DeploymentEventView[], status: string | null) => void;
+
+export interface DeploymentEnding {
+  orgId: string;
+  deploymentId: string;
+  status: Exclude<TerminalStatus, "SUCCEEDED">;
+  /** Stored on the deployment row. */
+  errorMessage: string;
+  /** The terminal event; its message defaults to `errorMessage`. */
+  level: "warn" | "error";
+  message?: string;
+  /** With the row as read: an illegal move throws (API-initiated); without, a lost race is a quiet null. */
+  current?: DeploymentRow;
+}
+
+/**
+ * Ends a deployment the control plane gives up on: the transition, the terminal event and (when `notify` is
+ * given) the broadcast, together. Returns the ended row and its terminal events, or null when it had already ended.
+ */
+export async function finishDeployment(
+  trx: Knex | Knex.Transaction,
+  end: DeploymentEnding,
+  notify?: OnDeploymentEvents,
+): Promise<{ row: DeploymentRow; events: DeploymentEventView[] } | null> {
+  const fields = { errorMessage: end.errorMessage };
+  const row = end.current
+    ? await transitionOrThrow(trx, end.current, end.status, fields)
+    : await transition(trx, end.deploymentId, end.status, fields);
+  if (!row) return null;
+  const events = await appendEvents(trx, end.orgId, end.deploymentId, [
+    { level: end.level, message: end.message ?? end.errorMessage, data: { terminal: true, status: end.status } },
+  ]);
+  notify?.(end.deploymentId, events, end.status);
+  return { row, events };
+}
