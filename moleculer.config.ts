@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { BrokerOptions } from "moleculer";
 import { credsAuthenticator } from "nats";
 import type { Config } from "./services/_shared/config.js";
+import { natsTlsOptions } from "./services/_shared/nats.js";
 import { redactingJsonFormatter } from "./services/_shared/redaction.js";
 
 export function createBrokerOptions(config: Config): BrokerOptions {
@@ -18,6 +19,7 @@ export function createBrokerOptions(config: Config): BrokerOptions {
       options: {
         servers: config.nats.url,
         authenticator: credsAuthenticator(creds),
+        tls: natsTlsOptions(config.nats),
         name: `stackyard-${config.services.join("+")}`,
         maxReconnectAttempts: -1,
       },

@@ -9,6 +9,16 @@ export interface SubjectPermissions {
   subscribe: string[];
 }
 
+/** Per-user limits a user JWT can carry (nats-server treats only -1 as unlimited; an omitted one defaults to -1). */
+export interface UserLimits {
+  /** Subscriptions at once; the server refuses one more (enforced). */
+  subs: number;
+  /** Largest message the user may publish, in bytes; the server advertises it to the client as max_payload. */
+  payload: number;
+  /** Bytes; written for completeness: nats-server 2.9/2.10 does not enforce a user-level data limit. */
+  data: number;
+}
+
 export interface MintUserOptions {
   name: string;
   /** The user's public NKey (U...). The seed stays with whoever generated it. */
@@ -21,6 +31,7 @@ export interface MintUserOptions {
   allowedConnectionTypes?: ConnectionType[];
   /** Allow replies to requests this user receives (request/reply services). */
   allowResponses?: boolean;
+  limits?: UserLimits;
 }
 
 export async function mintUserJwt(opts: MintUserOptions): Promise<string> {
@@ -37,6 +48,7 @@ export async function mintUserJwt(opts: MintUserOptions): Promise<string> {
       sub: { allow: opts.permissions.subscribe, deny: [] },
       ...(opts.allowResponses ? { resp: { max: 1, ttl: 0 } } : {}),
       ...(opts.allowedConnectionTypes ? { allowed_connection_types: opts.allowedConnectionTypes } : {}),
+      ...(opts.limits ? { subs: opts.limits.subs, payload: opts.limits.payload, data: opts.limits.data } : {}),
     },
     { signer, ...(opts.expiresAt !== undefined ? { exp: opts.expiresAt } : {}) },
   );

@@ -167,6 +167,7 @@ export interface ServerConfigOptions {
   ports: NatsServerPorts;
   resolverDir: string;
   jetstreamDir: string;
+  tls: { certFile: string; keyFile: string };
 }
 
 export const SERVER_CONFIG_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), "server.conf.template");
@@ -187,6 +188,8 @@ export async function renderServerConfig(identity: NatsIdentity, opts: ServerCon
     APP_ACCOUNT_JWT: identity.appAccountJwt,
     RESOLVER_DIR: opts.resolverDir,
     JETSTREAM_DIR: opts.jetstreamDir,
+    TLS_CERT_FILE: opts.tls.certFile,
+    TLS_KEY_FILE: opts.tls.keyFile,
   };
   const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, key: string) => {
     const value = values[key];

@@ -30,6 +30,7 @@ describe("NATS operator mode and subject permissions (real nats-server)", functi
     server = await startTestNatsServer();
     cp = await connect({
       servers: server.url,
+      tls: server.tls,
       authenticator: credsAuthenticator(await readFile(server.controlPlaneCredsFile)),
     });
     const { creds } = await mintUserCreds({
@@ -38,7 +39,11 @@ describe("NATS operator mode and subject permissions (real nats-server)", functi
       appSigningSeed: server.identity.appSigningSeed,
       permissions: { publish: ["agent.c1.>"], subscribe: ["cmd.c1.>"] },
     });
-    agent = await connect({ servers: server.url, authenticator: credsAuthenticator(enc.encode(creds)) });
+    agent = await connect({
+      servers: server.url,
+      tls: server.tls,
+      authenticator: credsAuthenticator(enc.encode(creds)),
+    });
     agentViolations = watchViolations(agent);
   });
 
@@ -57,7 +62,7 @@ describe("NATS operator mode and subject permissions (real nats-server)", functi
   it("refuses a connection without credentials", async () => {
     let error: unknown;
     try {
-      const nc = await connect({ servers: server.url, reconnect: false, timeout: 3000 });
+      const nc = await connect({ servers: server.url, tls: server.tls, reconnect: false, timeout: 3000 });
       await nc.close();
     } catch (err) {
       error = err;
@@ -77,6 +82,7 @@ describe("NATS operator mode and subject permissions (real nats-server)", functi
     try {
       const nc = await connect({
         servers: server.url,
+        tls: server.tls,
         reconnect: false,
         timeout: 3000,
         authenticator: () => ({ jwt }),

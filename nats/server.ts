@@ -11,6 +11,7 @@ import {
   type NatsServerPorts,
   type NatsStateFiles,
 } from "./identity.js";
+import { DEFAULT_SERVER_HOSTS, ensureNatsTls, type NatsTlsFiles } from "./tls.js";
 
 export interface PreparedNatsServer {
   identity: NatsIdentity;
@@ -18,14 +19,17 @@ export interface PreparedNatsServer {
   configFile: string;
   host: string;
   ports: NatsServerPorts;
+  tls: NatsTlsFiles;
 }
 
 export async function prepareNatsServer(
   dir: string,
   host: string,
   ports: NatsServerPorts,
+  tlsHosts: readonly string[] = DEFAULT_SERVER_HOSTS,
 ): Promise<PreparedNatsServer> {
   const identity = await loadOrCreateNatsIdentity(dir);
+  const tls = await ensureNatsTls(dir, tlsHosts);
   const resolverDir = join(dir, "resolver");
   const jetstreamDir = join(dir, "jetstream");
   await mkdir(resolverDir, { recursive: true, mode: 0o700 });
@@ -37,9 +41,10 @@ export async function prepareNatsServer(
     ports,
     resolverDir,
     jetstreamDir,
+    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
   });
   await writeFile(configFile, config, { mode: 0o600 });
-  return { identity, files: natsStateFiles(dir), configFile, host, ports };
+  return { identity, files: natsStateFiles(dir), configFile, host, ports, tls };
 }
 
 export const NATS_SERVER_BINARY = "nats-server";
@@ -78,4 +83,5 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
   throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
 }
 
-export const natsUrl = (host: string, port: number): string => `nats://${host}:${port}`;
+/** Our server requires TLS on every listener, so its URLs say so. */
+export const natsUrl = (host: string, port: number): string => `tls://${host}:${port}`;

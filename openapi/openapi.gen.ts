@@ -2698,6 +2698,8 @@ export interface operations {
             orgId: string;
             jwt: string;
             natsUrls: string[];
+            /** @description PEM of the CA that signed the NATS server's certificate (NATS_TLS_CA_FILE). The agent pins it and verifies the server with it alone. Absent when the server's certificate chains to a public CA. */
+            natsCa?: string;
             commandSigningPublicKey: string;
             /** @description Credential expiry, ms since epoch */
             expiresAt: number;
@@ -2705,6 +2707,15 @@ export interface operations {
         };
       };
       401: components["responses"]["Unauthorized"];
+      /** @description `AGENT_KEY_IN_USE`: the public key is registered to another cluster (each agent needs its own key); the registration token is not spent */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };

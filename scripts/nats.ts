@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { connect, credsAuthenticator } from "nats";
 import { natsStateFiles } from "../nats/identity.js";
 import { isPortOpen, natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../nats/server.js";
+import { DEFAULT_SERVER_HOSTS, natsTlsFiles } from "../nats/tls.js";
 
 const root = resolve(import.meta.dirname, "..");
 const stateDir = process.env.STACKYARD_STATE_DIR ?? join(root, ".state");
@@ -19,16 +20,25 @@ const ports = {
   leafnode: Number(process.env.STACKYARD_NATS_LEAF_PORT ?? 17422),
   monitor: Number(process.env.STACKYARD_NATS_MONITOR_PORT ?? 18222),
 };
+// Names the server certificate is valid for, beyond loopback and the compose service name `nats`.
+const tlsHosts = [
+  ...DEFAULT_SERVER_HOSTS,
+  ...(process.env.STACKYARD_NATS_TLS_HOSTS ?? "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean),
+];
 const pidFile = join(natsDir, "nats-server.pid");
 
 async function start(): Promise<void> {
-  const prepared = await prepareNatsServer(natsDir, host, ports);
+  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts);
   if (await isPortOpen(host, ports.client)) {
     // Reuse it only if it is ours: our control-plane creds must be accepted.
     try {
       const nc = await connect({
         servers: natsUrl(host, ports.client),
         authenticator: credsAuthenticator(await readFile(prepared.files.controlPlaneCredsFile)),
+        tls: { caFile: prepared.tls.caFile },
         reconnect: false,
         timeout: 3000,
       });
@@ -66,15 +76,16 @@ async function stop(): Promise<void> {
 function env(): void {
   const files = natsStateFiles(natsDir);
   console.log(`export NATS_URL="${natsUrl(host, ports.client)}"`);
+  console.log(`export NATS_TLS_CA_FILE="${natsTlsFiles(natsDir).caFile}"`);
   console.log(`export NATS_CREDS="${files.controlPlaneCredsFile}"`);
   console.log(`export NATS_SYSTEM_CREDS="${files.systemCredsFile}"`);
   console.log(`export NATS_IDENTITY_FILE="${files.identityFile}"`);
-  console.log(`export NATS_WS_URL="ws://${host}:${ports.websocket}"`);
-  console.log(`export NATS_LEAF_URL="nats-leaf://${host}:${ports.leafnode}"`);
+  console.log(`export NATS_WS_URL="wss://${host}:${ports.websocket}"`);
+  console.log(`export NATS_LEAF_URL="tls://${host}:${ports.leafnode}"`);
 }
 
 async function prepare(): Promise<void> {
-  const prepared = await prepareNatsServer(natsDir, host, ports);
+  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts);
   console.error(`[stackyard] nats config written to ${prepared.configFile}`);
 }
 

@@ -79,6 +79,7 @@ describe("the running agent (real nats-server, fake Docker engine)", function ()
     server = await startTestNatsServer();
     cp = await connect({
       servers: server.url,
+      tls: server.tls,
       authenticator: credsAuthenticator(await readFile(server.controlPlaneCredsFile)),
     });
     const jsm = await cp.jetstreamManager();
@@ -105,6 +106,7 @@ describe("the running agent (real nats-server, fake Docker engine)", function ()
     const { state, signing } = await registeredAgentState(server.identity, {
       clusterId,
       natsUrl: server.url,
+      natsCa: server.caPem,
       ...(opts.lifetimeSeconds !== undefined ? { lifetimeSeconds: opts.lifetimeSeconds } : {}),
     });
     const stateDir = join(dir, clusterId);
@@ -202,7 +204,7 @@ describe("the running agent (real nats-server, fake Docker engine)", function ()
   it("works through a customer-side leaf node holding the agent's creds", async () => {
     const engine = new FakeEngine();
     const { signing, stateDir } = await start("run-leaf", engine);
-    const leaf = await startLeafNode(server.leafUrl, stateFiles(stateDir).creds);
+    const leaf = await startLeafNode(server.leafUrl, stateFiles(stateDir).creds, server.caFile);
     leaves.push(leaf);
     const subjects = agentSubjects("run-leaf");
     const heartbeats = collect(cp, subjects.heartbeat, "Heartbeat");

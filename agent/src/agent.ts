@@ -70,6 +70,7 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
     servers: config.natsUrls ?? state.natsUrls,
     clusterId: state.clusterId,
     auth: config.natsAuth === "jwt" ? { jwt: () => state.jwt, seed } : null,
+    ca: state.natsCa ?? null,
     log,
     ...(deps.connectFn ? { connectFn: deps.connectFn } : {}),
   });

@@ -102,6 +102,12 @@ describe("agent configuration", () => {
       /debounce must be shorter/,
     );
     expect(problems(["run", "--nats-url", "http://x"]).join()).to.match(/nats:\/\//);
+    expect(problems(["run", "--nats-url", "nats://10.0.0.1:4222"]).join()).to.match(
+      /refusing plaintext nats:\/\/ to 10\.0\.0\.1.*use tls:\/\//,
+    );
+    expect(problems(["run", "--nats-url", "ws://nats.example.com:443"]).join()).to.match(/refusing plaintext ws:\/\//);
+    const mixed = "tls://10.0.0.1:4222,nats://localhost:4222,wss://nats.example.com";
+    expect((parseAgentConfig(["run", "--nats-url", mixed], {}) as RunConfig).natsUrls).to.have.length(3);
     expect(problems(["run"], { STACKYARD_AGENT_NATS_AUTH: "password" }).join()).to.match(/jwt or none/);
   });
 

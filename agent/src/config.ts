@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { AgentConfigError } from "./errors.js";
+import { insecureNatsUrls } from "./link.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 
 export const DEFAULT_STATE_DIR = "/var/lib/stackyard-agent";
@@ -57,7 +58,9 @@ STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS, STACKYARD_AGENT_INVENTORY_INTERVAL_MS,
 STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS, STACKYARD_AGENT_INVENTORY_RESYNC_MS).
 Prefer STACKYARD_AGENT_TOKEN to --token: command lines are visible to other users of the host.
 Defaults: state dir ${DEFAULT_STATE_DIR}, Docker socket ${DEFAULT_DOCKER_SOCKET}, log level info.
---allow-http permits a plain-http control plane URL other than loopback (development only).`;
+--allow-http permits a plain-http control plane URL other than loopback (development only).
+NATS URLs must be tls:// or wss:// except on loopback (e.g. a local leaf node); the server is verified with the
+CA handed over at registration.`;
 
 type Env = Record<string, string | undefined>;
 
@@ -183,10 +186,7 @@ export function parseAgentConfig(argv: string[], env: Env): AgentConfig {
         .map((s) => s.trim())
         .filter(Boolean)
     : null;
-  for (const u of natsUrls ?? []) {
-    if (!/^(nats|tls|wss?):\/\/[^\s]+$/.test(u))
-      problems.push(`--nats-url entry "${u}" must be a nats://, tls:// or ws(s):// URL`);
-  }
+  for (const problem of insecureNatsUrls(natsUrls ?? [])) problems.push(`--nats-url: ${problem}`);
   if (natsAuthRaw === "none" && natsUrls === null) {
     problems.push("--nats-auth none needs --nats-url: only a local leaf node accepts the agent without credentials");
   }

@@ -15,6 +15,8 @@ export const AGENT_ERROR_CODES = [
   "CREDENTIALS_REJECTED",
   "LINK_CLOSED",
   "RENEWAL_FAILED",
+  "NATS_URL_INSECURE",
+  "NATS_TLS_FAILED",
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 

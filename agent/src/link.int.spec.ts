@@ -1,16 +1,21 @@
 import { expect } from "chai";
-import { connect, credsAuthenticator, type Msg, type NatsConnection } from "nats";
-import { readFile } from "node:fs/promises";
+import { connect, credsAuthenticator, jwtAuthenticator, type Msg, type NatsConnection } from "nats";
+import { decode } from "nats-jwt";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createUser } from "nkeys.js";
 import { ReplayGuard, createCommandSigningKey, signCommand, signRenewRequest } from "../../nats/protocol/envelope.js";
 import { decodeCommandReply, decodeMessage, validateMessage } from "../../nats/protocol/messages.js";
 import {
   AGENT_EVENTS_STREAM,
+  AGENT_USER_LIMITS,
   agentSubjects,
   commandRequestOptions,
   commandSubject,
   type CommandType,
 } from "../../nats/protocol/subjects.js";
+import { ensureNatsTls } from "../../nats/tls.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { serveCommands, type CommandServer } from "./commands.js";
 import { AgentError } from "./errors.js";
@@ -54,13 +59,20 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
     server = await startTestNatsServer();
     cp = await connect({
       servers: server.url,
+      tls: server.tls,
       authenticator: credsAuthenticator(await readFile(server.controlPlaneCredsFile)),
     });
     const jsm = await cp.jetstreamManager();
     await jsm.streams.add({ name: AGENT_EVENTS_STREAM.name, subjects: [...AGENT_EVENTS_STREAM.subjects] });
-    const { state } = await registeredAgentState(server.identity, { clusterId: A, natsUrl: server.url, signing });
+    const { state } = await registeredAgentState(server.identity, {
+      clusterId: A,
+      natsUrl: server.url,
+      natsCa: server.caPem,
+      signing,
+    });
     link = await openLink({
       servers: state.natsUrls,
+      ca: state.natsCa ?? null,
       clusterId: A,
       auth: { jwt: () => state.jwt, seed: enc.encode(state.seed) },
       log,
@@ -209,12 +221,17 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
   });
 
   it("refuses the JWT with any seed but the agent's own", async () => {
-    const { state } = await registeredAgentState(server.identity, { clusterId: A, natsUrl: server.url });
+    const { state } = await registeredAgentState(server.identity, {
+      clusterId: A,
+      natsUrl: server.url,
+      natsCa: server.caPem,
+    });
     const thief = new TextDecoder().decode(createUser().getSeed());
     let error: unknown;
     try {
       const stolen = await openLink({
         servers: state.natsUrls,
+        ca: state.natsCa ?? null,
         clusterId: A,
         auth: { jwt: () => state.jwt, seed: enc.encode(thief) },
         log,
@@ -225,5 +242,66 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
     }
     expect(error).to.be.instanceOf(AgentError);
     expect((error as AgentError).code).to.equal("CREDENTIALS_REJECTED");
+  });
+
+  it("verifies the server with the pinned CA only: a server whose certificate another CA signed is refused", async () => {
+    const { state } = await registeredAgentState(server.identity, { clusterId: A, natsUrl: server.url });
+    const otherDir = await mkdtemp(join(tmpdir(), "stackyard-other-ca-"));
+    try {
+      const otherCa = await readFile((await ensureNatsTls(otherDir)).caFile, "utf8");
+      let error: unknown;
+      try {
+        const link = await openLink({
+          servers: state.natsUrls,
+          ca: otherCa,
+          clusterId: A,
+          auth: { jwt: () => state.jwt, seed: enc.encode(state.seed) },
+          log,
+        });
+        await link.close();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(AgentError);
+      expect((error as AgentError).code).to.equal("NATS_TLS_FAILED");
+      expect((error as AgentError).message).to.match(/pinned at registration/);
+      // The same credentials with the server's own CA connect.
+      const good = await openLink({
+        servers: state.natsUrls,
+        ca: server.caPem,
+        clusterId: A,
+        auth: { jwt: () => state.jwt, seed: enc.encode(state.seed) },
+        log,
+      });
+      await good.close();
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it("carries explicit per-agent limits the server enforces: subscriptions and payload", async () => {
+    const { state } = await registeredAgentState(server.identity, {
+      clusterId: A,
+      natsUrl: server.url,
+      natsCa: server.caPem,
+    });
+    const claims = decode<{ subs: number; payload: number; data: number }>(state.jwt).nats;
+    expect({ subs: claims.subs, payload: claims.payload, data: claims.data }).to.deep.equal(AGENT_USER_LIMITS);
+    const nc = await connect({
+      servers: server.url,
+      tls: server.tls,
+      authenticator: jwtAuthenticator(state.jwt, enc.encode(state.seed)),
+      inboxPrefix: `_INBOX_${A}`,
+    });
+    try {
+      expect(nc.info?.max_payload).to.equal(AGENT_USER_LIMITS.payload);
+      const errors = watchViolations(nc);
+      for (let i = 0; i <= AGENT_USER_LIMITS.subs; i++) nc.subscribe(`cmd.${A}.limit${i}`);
+      await nc.flush().catch(() => undefined);
+      await sleep(300);
+      expect(errors.join(), "the subscription past the limit is refused").to.match(/PROTOCOL|subscriptions/i);
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
   });
 });

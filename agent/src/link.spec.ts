@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createLogger } from "./logger.js";
-import { linkConnectionOptions, reconnectDelay } from "./link.js";
+import { AgentError } from "./errors.js";
+import { insecureNatsUrls, linkConnectionOptions, linkTlsOptions, openLink, reconnectDelay } from "./link.js";
 import { createBackoff } from "./schedule.js";
 
 /** Replays nats.js's dial loop (protocol.ts dodialLoop) against a failing server, on a fake clock. */
@@ -40,6 +41,7 @@ describe("agent link options", () => {
         servers: ["nats://127.0.0.1:4222"],
         clusterId: "c1",
         auth: { jwt: () => "jwt", seed: new Uint8Array() },
+        ca: null,
         log: createLogger({ level: "error", write: () => undefined }),
       },
       delay,
@@ -52,9 +54,49 @@ describe("agent link options", () => {
     });
     expect(opts.authenticator).to.be.a("function");
     const anonymous = linkConnectionOptions(
-      { servers: ["nats://127.0.0.1:4222"], clusterId: "c1", auth: null, log: createLogger({ level: "error" }) },
+      {
+        servers: ["nats://127.0.0.1:4222"],
+        clusterId: "c1",
+        auth: null,
+        ca: null,
+        log: createLogger({ level: "error" }),
+      },
       delay,
     );
     expect(anonymous.authenticator).to.equal(undefined);
+  });
+
+  it("refuses nats:// to a non-loopback host before dialing, and allows it on loopback only", async () => {
+    let dialed = false;
+    let error: unknown;
+    try {
+      await openLink({
+        servers: ["nats://10.0.0.1:4222"],
+        clusterId: "c1",
+        auth: null,
+        ca: null,
+        log: createLogger({ level: "error", write: () => undefined }),
+        connectFn: async () => {
+          dialed = true;
+          throw new Error("must not dial");
+        },
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(AgentError);
+    expect((error as AgentError).code).to.equal("NATS_URL_INSECURE");
+    expect((error as AgentError).message).to.match(/nats:\/\/10\.0\.0\.1:4222.*tls:\/\//);
+    expect(dialed).to.equal(false);
+    expect(insecureNatsUrls(["nats://127.0.0.1:4222", "nats://localhost:4222", "nats://[::1]:4222"])).to.deep.equal([]);
+    expect(insecureNatsUrls(["nats://nats:4222", "ws://10.1.1.1", "nats://user:pw@example.com:4222"])).to.have.length(
+      3,
+    );
+  });
+
+  it("asks for TLS whenever a URL is tls:// or wss://, trusting only the pinned CA", () => {
+    expect(linkTlsOptions(["tls://nats.example.com:4222"], "PEM")).to.deep.equal({ ca: "PEM" });
+    expect(linkTlsOptions(["tls://nats.example.com:4222"], null)).to.deep.equal({});
+    expect(linkTlsOptions(["nats://127.0.0.1:4222"], "PEM")).to.equal(undefined);
   });
 });

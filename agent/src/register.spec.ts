@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCommandSigningKey } from "../../nats/protocol/envelope.js";
 import { validateMessage, type RegisterRequest } from "../../nats/protocol/messages.js";
+import { ensureNatsTls, natsTlsFiles } from "../../nats/tls.js";
 import type { RegisterConfig } from "./config.js";
 import { AgentError } from "./errors.js";
 import { createLogger } from "./logger.js";
@@ -142,6 +143,44 @@ describe("agent registration", () => {
       ),
     );
     expect(wrongKey.message).to.match(/not for this agent's key/);
+    expect(await stateExists(dir)).to.equal(false);
+  });
+
+  it("pins the NATS CA the control plane hands back, and refuses one that is not a CA certificate", async () => {
+    const tlsDir = await mkdtemp(join(tmpdir(), "stackyard-register-ca-"));
+    try {
+      const ca = await readFile((await ensureNatsTls(tlsDir)).caFile, "utf8");
+      const leaf = await readFile(natsTlsFiles(tlsDir).certFile, "utf8");
+      const state = await registerAgent(
+        config,
+        deps((req) =>
+          Response.json({ ...okBody(jwtFor(req.publicKey)), natsUrls: ["tls://nats.example.com:4222"], natsCa: ca }),
+        ),
+      );
+      expect(state.natsCa).to.equal(ca);
+      expect((await loadState(dir)).natsCa).to.equal(ca);
+      const notCa = await failure(
+        registerAgent(
+          { ...config, force: true },
+          deps((req) => Response.json({ ...okBody(jwtFor(req.publicKey)), natsCa: leaf })),
+        ),
+      );
+      expect(notCa.code).to.equal("NATS_TLS_FAILED");
+      expect((await loadState(dir)).natsCa, "the earlier registration is untouched").to.equal(ca);
+    } finally {
+      await rm(tlsDir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses plaintext NATS URLs to other hosts before saving anything", async () => {
+    const err = await failure(
+      registerAgent(
+        config,
+        deps((req) => Response.json({ ...okBody(jwtFor(req.publicKey)), natsUrls: ["nats://10.0.0.1:4222"] })),
+      ),
+    );
+    expect(err.code).to.equal("NATS_URL_INSECURE");
+    expect(err.message).to.match(/refusing plaintext nats:\/\/ to 10\.0\.0\.1.*tls:\/\/.*NATS_AGENT_URLS/s);
     expect(await stateExists(dir)).to.equal(false);
   });
 

@@ -10,6 +10,7 @@ import type { RegisterConfig } from "./config.js";
 import type { DockerEngine } from "./docker/engine.js";
 import { AgentError } from "./errors.js";
 import { decodeUserJwt } from "./jwt.js";
+import { assertCaCertificate, assertSecureNatsUrls } from "./link.js";
 import type { Logger } from "./logger.js";
 import { checkDockerReady } from "./preflight.js";
 import { saveState, stateExists, type AgentState } from "./state.js";
@@ -65,6 +66,17 @@ export async function registerAgent(config: RegisterConfig, deps: RegisterDeps):
   if (!claims || claims.sub !== publicKey) {
     throw new AgentError("REGISTRATION_FAILED", "the control plane returned a JWT that is not for this agent's key");
   }
+  // Checked before anything is saved: an agent must never be left configured for plaintext NATS.
+  try {
+    assertSecureNatsUrls(registered.natsUrls);
+  } catch (err) {
+    throw new AgentError(
+      "NATS_URL_INSECURE",
+      `${(err as Error).message}. The control plane's NATS_AGENT_URLS must list tls:// URLs; fix it, issue a new registration token and register again`,
+      { cause: err },
+    );
+  }
+  if (registered.natsCa !== undefined) assertCaCertificate(registered.natsCa);
   const state: AgentState = {
     version: 1,
     clusterId: registered.clusterId,
@@ -74,6 +86,7 @@ export async function registerAgent(config: RegisterConfig, deps: RegisterDeps):
     jwt: registered.jwt,
     jwtExpiresAt: registered.expiresAt,
     natsUrls: registered.natsUrls,
+    ...(registered.natsCa !== undefined ? { natsCa: registered.natsCa } : {}),
     commandSigningPublicKey: registered.commandSigningPublicKey,
     controlPlaneUrl: config.url,
     registeredAt: deps.now(),

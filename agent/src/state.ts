@@ -23,6 +23,11 @@ export interface AgentState {
   /** ms since the epoch. */
   jwtExpiresAt: number;
   natsUrls: string[];
+  /**
+   * The CA of the NATS server's certificate, pinned at registration (PEM): the link trusts it and nothing else.
+   * Absent in registrations made before TLS, or when the control plane relies on a public CA.
+   */
+  natsCa?: string;
   commandSigningPublicKey: string;
   controlPlaneUrl: string;
   registeredAt: number;
@@ -53,6 +58,7 @@ const schema: JSONSchemaType<AgentState> = {
     jwt: { type: "string", minLength: 1 },
     jwtExpiresAt: { type: "integer", minimum: 0 },
     natsUrls: { type: "array", minItems: 1, items: { type: "string" } },
+    natsCa: { type: "string", nullable: true, pattern: "^-----BEGIN CERTIFICATE-----", maxLength: 65536 },
     commandSigningPublicKey: { type: "string", pattern: "^A[A-Z2-7]{55}$" },
     controlPlaneUrl: { type: "string" },
     registeredAt: { type: "integer", minimum: 0 },

@@ -102,6 +102,7 @@ const INVALID: Array<[MessageType, string, (m: Record<string, unknown>) => void,
   ["RegisterRequest", "empty token", (m) => (m.token = ""), /token/],
   ["RegisterResponse", "no NATS URLs", (m) => (m.natsUrls = []), /natsUrls/],
   ["RegisterResponse", "http NATS URL", (m) => (m.natsUrls = ["http://example.com"]), /natsUrls/],
+  ["RegisterResponse", "NATS CA that is not a PEM certificate", (m) => (m.natsCa = "not a certificate"), /natsCa/],
   [
     "RegisterResponse",
     "user key as signing key",

@@ -439,6 +439,8 @@ export interface RegisterResponse {
   /** User JWT for `publicKey`, limited to the cluster's subjects. */
   jwt: string;
   natsUrls: string[];
+  /** PEM of the CA that signed the NATS server's certificate; the agent pins it. Absent: a public CA. */
+  natsCa?: string;
   /** Verifies command envelopes (an account-type NKey, A...). */
   commandSigningPublicKey: string;
   /** When the JWT expires, ms since the epoch. */
@@ -462,6 +464,7 @@ const registerResponse: JSONSchemaType<RegisterResponse> = {
       maxItems: 32,
       items: { type: "string", pattern: "^(nats|tls|wss?)://[^\\s]+$" },
     },
+    natsCa: { type: "string", nullable: true, pattern: "^-----BEGIN CERTIFICATE-----", maxLength: 65536 },
     commandSigningPublicKey: publicKey("A"),
     expiresAt: epochMs,
   },

@@ -20,7 +20,7 @@
  * (which covers the agent's `agent-events.<clusterId>.>`) but not one like `agent.*.events.>` (which merely
  * overlaps `agent.<clusterId>.>`). Without that interest the leaf answers "no responders" and drops the event.
  */
-import type { MintUserOptions, SubjectPermissions } from "../credentials.js";
+import type { MintUserOptions, SubjectPermissions, UserLimits } from "../credentials.js";
 import { ProtocolError } from "./errors.js";
 
 /** Cluster and deployment ids become subject tokens: no dots, wildcards or whitespace. UUIDs fit. */
@@ -112,14 +112,26 @@ export function agentPermissions(clusterId: string): SubjectPermissions {
  * `agent.<clusterId>.reply.<commandId>` (see `commandRequestOptions`), which also works through a leaf node,
  * where the server does not carry response permissions.
  */
+/**
+ * What one agent's user JWT allows beyond its subjects. An agent holds a handful of subscriptions (its command
+ * wildcard, its inbox); its largest messages are log replies (at most MAX_LOG_BYTES of lines, JSON-escaped), so
+ * the payload cap stays at the server's max_payload. Connection counts exist only per account in NATS JWTs.
+ */
+export const AGENT_USER_LIMITS = {
+  subs: 32,
+  payload: 1024 * 1024,
+  data: -1,
+} as const satisfies UserLimits;
+
 export function agentUserJwtOptions(
   clusterId: string,
-): Pick<MintUserOptions, "name" | "permissions" | "allowedConnectionTypes" | "allowResponses"> {
+): Pick<MintUserOptions, "name" | "permissions" | "allowedConnectionTypes" | "allowResponses" | "limits"> {
   return {
     name: `agent-${assertSubjectToken(clusterId, "clusterId")}`,
     permissions: agentPermissions(clusterId),
     allowedConnectionTypes: ["STANDARD", "LEAFNODE"],
     allowResponses: false,
+    limits: { ...AGENT_USER_LIMITS },
   };
 }
 

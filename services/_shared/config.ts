@@ -1,3 +1,5 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { MasterKeyConfigError, parseMasterKeys, type MasterKeys } from "./master-keys.js";
 import { WEB_DIST_DIR } from "./paths.js";
 import { TrustedProxies } from "./client-ip.js";
@@ -55,6 +57,11 @@ export interface Config {
     systemCredsFile: string;
     /** URLs agents are told to connect to (defaults to NATS_URL). */
     agentUrls: string[];
+    /**
+     * PEM file of the CA that signed the NATS server's certificate: the control plane verifies the server with
+     * it, and registration hands it to agents, which pin it. Undefined: the system's trusted CAs.
+     */
+    tlsCaFile: string | undefined;
   };
   stacks: {
     /** AES-256-GCM keys for environment secrets; the first encrypts, all decrypt (rotation). */
@@ -141,6 +148,25 @@ class EnvReader {
       this.problems.push(`${name} is not a valid URL`);
     }
     return value;
+  }
+
+  /** An optional PEM certificate file, read and checked at start so a wrong path fails the boot, not a connect. */
+  certificateFile(name: string): string | undefined {
+    const path = this.env[name]?.trim();
+    if (!path) return undefined;
+    let pem: string;
+    try {
+      pem = readFileSync(path, "utf8");
+    } catch (err) {
+      this.problems.push(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      return path;
+    }
+    try {
+      if (!new X509Certificate(pem).ca) this.problems.push(`${name}: ${path} is not a CA certificate`);
+    } catch {
+      this.problems.push(`${name}: ${path} is not a PEM certificate`);
+    }
+    return path;
   }
 
   bool(name: string, fallback: boolean): boolean {
@@ -256,7 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
       poolMax: r.int("DB_POOL_MAX", DEFAULT_DB_POOL_MAX, 1, 200),
     },
     nats: {
-      url: r.url("NATS_URL", ["nats:", "tls:"], "e.g. nats://127.0.0.1:14222"),
+      url: r.url("NATS_URL", ["nats:", "tls:"], "e.g. tls://127.0.0.1:14222"),
       credsFile: r.required("NATS_CREDS", "path to the control plane's NATS .creds file"),
       identityFile: r.required("NATS_IDENTITY_FILE", "path to the NATS identity.json written by scripts/nats.ts"),
       systemCredsFile: r.required("NATS_SYSTEM_CREDS", "path to the system account's .creds file"),
@@ -264,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
         .split(",")
         .map((u) => u.trim())
         .filter(Boolean),
+      tlsCaFile: r.certificateFile("NATS_TLS_CA_FILE"),
     },
     stacks: {
       masterKeys: r.masterKeys("CONTROLPLANE_MASTER_KEY"),

@@ -145,6 +145,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
   login_throttle: ["key", "failures", "window_started_at", "locked_until"],
   login_trusted_sources: ["user_id", "ip", "last_success_at"],
+  revoked_agent_keys: ["public_nkey", "revoked_at", "expires_at"],
   audit_events: [
     "id",
     "org_id",

@@ -31,6 +31,7 @@ interface Registered {
   orgId: string;
   jwt: string;
   natsUrls: string[];
+  natsCa?: string;
   commandSigningPublicKey: string;
   expiresAt: number;
 }
@@ -71,6 +72,7 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
   async function connectAgent(reg: Registered, user: ReturnType<typeof createUser>): Promise<NatsConnection> {
     return connect({
       servers: nats.url,
+      tls: nats.tls,
       authenticator: jwtAuthenticator(reg.jwt, user.getSeed()),
       inboxPrefix: agentInboxPrefix(reg.clusterId),
       reconnect: false,
@@ -106,6 +108,8 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     expect(first.res.status).to.equal(200);
     expect(first.res.body.clusterId).to.equal(created.cluster.id);
     expect(first.res.body.natsUrls).to.deep.equal([nats.url]);
+    // The CA the agent pins: the one that signed this server's certificate.
+    expect(first.res.body.natsCa).to.equal(nats.caPem);
     const second = await register(created.registrationToken);
     expect(second.res.status).to.equal(401);
     expect(second.res.body.error?.code).to.equal("REGISTRATION_TOKEN_INVALID");
@@ -286,6 +290,70 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     await Promise.race([old.closed(), sleep(5_000).then(() => Promise.reject(new Error("old agent still connected")))]);
     const current = await connectAgent(second.res.body, second.user);
     await current.close();
+  });
+
+  it("refuses a victim's public key for another cluster (409 AGENT_KEY_IN_USE): revoking that cluster cannot cut the victim off", async () => {
+    const victimCluster = await createCluster("victim");
+    const victim = await register(victimCluster.registrationToken);
+    expect(victim.res.status).to.equal(200);
+    const victimLink = await connectAgent(victim.res.body, victim.user);
+
+    // Another org's admin knows the victim's public key (it is no secret) and registers it to their own cluster.
+    const attacker = await createOrgWithAdmin(api);
+    const theirs = await api.request<{ cluster: { id: string }; registrationToken: string }>(
+      "POST",
+      `/v1/orgs/${attacker.orgId}/clusters`,
+      { body: { name: "bait" }, headers: attacker.admin.auth },
+    );
+    expect(theirs.status).to.equal(201);
+    const stolen = await api.request<{ error: { code: string } }>("POST", "/v1/agent/register", {
+      body: {
+        token: theirs.body.registrationToken,
+        publicKey: victim.user.getPublicKey(),
+        hostname: "bait",
+        agentVersion: "0.1.0",
+        docker,
+      },
+    });
+    expect(stolen.status).to.equal(409);
+    expect(stolen.body.error.code).to.equal("AGENT_KEY_IN_USE");
+    expect(
+      await db("agent_credentials").where({ cluster_id: theirs.body.cluster.id }),
+      "nothing recorded for the attacker's cluster",
+    ).to.have.length(0);
+
+    // Their token was not spent by the refusal: it still registers a key of their own.
+    const own = await register(theirs.body.registrationToken);
+    expect(own.res.status).to.equal(200);
+    const revoked = await api.request("POST", `/v1/orgs/${attacker.orgId}/clusters/${theirs.body.cluster.id}/revoke`, {
+      headers: attacker.admin.auth,
+    });
+    expect(revoked.status).to.equal(200);
+    await sleep(1_000);
+    expect(victimLink.isClosed(), "the victim stays connected").to.equal(false);
+    await victimLink.flush();
+    await victimLink.close();
+  });
+
+  it("keeps one key to one cluster in the database itself (exclusion constraint)", async () => {
+    const a = await createCluster("constraint-a");
+    const b = await createCluster("constraint-b");
+    const reg = await register(a.registrationToken);
+    const [row] = await db("agent_credentials").where({ cluster_id: a.cluster.id });
+    let error: unknown;
+    try {
+      await db("agent_credentials").insert({
+        org_id: row.org_id,
+        cluster_id: b.cluster.id,
+        public_nkey: reg.user.getPublicKey(),
+        jwt_id: `forged-${Date.now()}`,
+        expires_at: new Date(Date.now() + 3600_000),
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.have.property("code", "23P01");
+    expect(error).to.have.property("constraint", "agent_credentials_public_nkey_one_cluster");
   });
 
   it("hides other orgs' clusters", async () => {

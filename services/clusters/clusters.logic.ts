@@ -1,5 +1,6 @@
 /** Clusters, their one-time registration tokens, agent registration, credential renewal and revocation. */
 import { createHash, randomBytes } from "node:crypto";
+import type { Knex } from "knex";
 import type { Db } from "../_shared/db.js";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
@@ -14,9 +15,37 @@ import type { OpBody } from "../_shared/rest.js";
 export interface ClustersSettings {
   publicUrl: string;
   agentNatsUrls: string[];
+  /** PEM of the NATS server's CA, handed to registering agents to pin (NATS_TLS_CA_FILE). */
+  agentNatsCa?: string;
   registrationTokenTtlSeconds: number;
   agentCredentialTtlSeconds: number;
   offlineAfterSeconds: number;
+}
+
+/** Postgres exclusion_violation: the key already belongs to another cluster (agent_credentials constraint). */
+const EXCLUSION_VIOLATION = "23P01";
+const keyInUse = () =>
+  new ConflictError(
+    "AGENT_KEY_IN_USE",
+    "this public key is registered to another cluster; every agent needs a key of its own (register with --force to make a new one)",
+  );
+const rethrowKeyInUse = (err: unknown): never => {
+  if ((err as { code?: unknown }).code === EXCLUSION_VIOLATION) throw keyInUse();
+  throw err;
+};
+
+/**
+ * Refuses a key that another cluster holds (live, revoked or expired alike: a key stays with its first cluster),
+ * or that a deleted cluster's agent held and that is still revoked. Installation-wide on purpose: keys are unique
+ * across tenants.
+ */
+async function assertKeyFreeForCluster(trx: Db | Knex.Transaction, publicKey: string, clusterId: string) {
+  const other = await trx("agent_credentials")
+    .where({ public_nkey: publicKey })
+    .whereNot({ cluster_id: clusterId })
+    .first("id");
+  const revoked = await trx("revoked_agent_keys").where({ public_nkey: publicKey }).first("public_nkey");
+  if (other || revoked) throw keyInUse();
 }
 
 export const hashRegistrationToken = (token: string): string => createHash("sha256").update(token).digest("hex");
@@ -148,6 +177,8 @@ export async function registerAgent(
     const scope = new TenantScope(trx, token.org_id);
     await scope.from("cluster_registration_tokens").where({ id: token.id }).update({ used_at: trx.fn.now() });
     const cluster = await findCluster(scope, token.cluster_id, true);
+    // Before anything changes: a refusal rolls back, so the token stays unused.
+    await assertKeyFreeForCluster(trx, input.publicKey, cluster.id);
     const replaced = (await scope
       .from("agent_credentials")
       .where({ cluster_id: cluster.id })
@@ -160,12 +191,14 @@ export async function registerAgent(
       input.publicKey,
       settings.agentCredentialTtlSeconds,
     );
-    await scope.insert("agent_credentials", {
-      cluster_id: cluster.id,
-      public_nkey: input.publicKey,
-      jwt_id: credential.jwtId,
-      expires_at: credential.expiresAt,
-    });
+    await scope
+      .insert("agent_credentials", {
+        cluster_id: cluster.id,
+        public_nkey: input.publicKey,
+        jwt_id: credential.jwtId,
+        expires_at: credential.expiresAt,
+      })
+      .catch(rethrowKeyInUse);
     await scope
       .from("clusters")
       .where({ id: cluster.id })
@@ -192,6 +225,7 @@ export async function registerAgent(
         orgId: cluster.org_id,
         jwt: credential.jwt,
         natsUrls: settings.agentNatsUrls,
+        ...(settings.agentNatsCa !== undefined ? { natsCa: settings.agentNatsCa } : {}),
         commandSigningPublicKey: commandSigningPublicKey(identity.commandSigningSeed),
         expiresAt: credential.expiresAt.getTime(),
       },
@@ -226,6 +260,7 @@ export async function revokeCluster(
           "CLUSTER_IN_USE",
           "environments still deploy to this cluster; move or delete them first",
         );
+      await keepRevokedKeys(tx, clusterId);
       await tx.from("clusters").where({ id: clusterId }).delete();
       view = clusterView({ ...cluster, status: "revoked" }, settings.offlineAfterSeconds);
     } else {
@@ -251,14 +286,48 @@ export async function revokeCluster(
   });
 }
 
+/**
+ * Copies the cluster's unexpired keys into `revoked_agent_keys` before the cluster (and, by cascade, its
+ * credential rows) is deleted, so they stay in the revocation list until their JWTs expire.
+ */
+async function keepRevokedKeys(tx: TenantScope, clusterId: string): Promise<void> {
+  const rows = (await tx
+    .from("agent_credentials")
+    .where({ cluster_id: clusterId })
+    .where("expires_at", ">", new Date())
+    .groupBy("public_nkey")
+    .select("public_nkey")
+    .max({ revoked_at: "revoked_at" })
+    .max({ expires_at: "expires_at" })) as Array<{ public_nkey: string; revoked_at: Date | null; expires_at: Date }>;
+  if (rows.length === 0) return;
+  // Installation-wide table (no org): the revocation list itself is installation-wide.
+  await tx
+    .db("revoked_agent_keys")
+    .insert(
+      rows.map((r) => ({
+        public_nkey: r.public_nkey,
+        revoked_at: r.revoked_at ?? new Date(),
+        expires_at: r.expires_at,
+      })),
+    )
+    .onConflict("public_nkey")
+    .merge({
+      revoked_at: tx.db.raw("greatest(revoked_agent_keys.revoked_at, excluded.revoked_at)"),
+      expires_at: tx.db.raw("greatest(revoked_agent_keys.expires_at, excluded.expires_at)"),
+    });
+}
+
 /** Every revoked agent key with the time it was revoked: the complete revocation list of the account. */
 export async function accountRevocations(db: Db): Promise<Record<string, number>> {
-  // Installation-wide: the account JWT carries every org's revoked agents. Credentials that expired long ago
-  // no longer need listing, since the server already refuses an expired JWT.
+  // Installation-wide: the account JWT carries every org's revoked agents, deleted clusters' included. Credentials
+  // that expired long ago no longer need listing, since the server already refuses an expired JWT.
   const rows = await db("agent_credentials")
     .whereNotNull("revoked_at")
     .where("expires_at", ">", db.fn.now())
-    .select<{ public_nkey: string; revoked_at: Date }[]>("public_nkey", "revoked_at");
+    .select<{ public_nkey: string; revoked_at: Date }[]>("public_nkey", "revoked_at")
+    .unionAll((q) =>
+      q.from("revoked_agent_keys").where("expires_at", ">", db.fn.now()).select("public_nkey", "revoked_at"),
+    );
   const result: Record<string, number> = {};
   for (const r of rows)
     result[r.public_nkey] = Math.max(result[r.public_nkey] ?? 0, Math.ceil(r.revoked_at.getTime() / 1000));
@@ -285,6 +354,7 @@ export async function renewAgentCredential(
         "CREDENTIAL_REVOKED",
         "this agent's credentials are revoked or expired; register again",
       );
+    await assertKeyFreeForCluster(trx, publicKey, clusterId);
     const credential = await mintAgentCredential(identity, clusterId, publicKey, ttlSeconds);
     const scope = new TenantScope(trx, current.org_id);
     // The JWT id is a hash of the claims: a renewal within the same second yields the very same JWT.
@@ -296,7 +366,8 @@ export async function renewAgentCredential(
         expires_at: credential.expiresAt,
       })
       .onConflict("jwt_id")
-      .ignore();
+      .ignore()
+      .catch(rethrowKeyInUse);
     await recordAudit(
       scope,
       {

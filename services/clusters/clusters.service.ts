@@ -2,6 +2,7 @@
  * clusters: REST actions for clusters and agent registration, plus the agent link: heartbeats, inventory and
  * credential renewal consumed from NATS (queue groups, so any number of instances share the load).
  */
+import { readFile } from "node:fs/promises";
 import type { Msg, NatsConnection, Subscription } from "nats";
 import { connectNats } from "../_shared/nats.js";
 import type { ServiceSchema } from "moleculer";
@@ -33,6 +34,8 @@ import { answerRenewal } from "./renewal.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
+/** After a failed revocation push at start or reconnect, the next try. */
+export const REVOCATION_RETRY_MS = 5_000;
 const QUEUE = "stackyard-clusters";
 
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
@@ -51,6 +54,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
   const heartbeats = new HeartbeatBatcher(ingestDb);
+  let revocationRetry: NodeJS.Timeout | undefined;
+  let stopping = false;
   const decoder = new TextDecoder();
 
   return {
@@ -104,6 +109,24 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
           }
         }
         throw lastError;
+      },
+      /**
+       * Pushes the database's revocations; when that fails (Postgres down at start, say) it retries in the background
+       * until it succeeds, so the service still starts and /readyz can say what is wrong.
+       */
+      async reconcileRevocations(reason: string): Promise<void> {
+        clearTimeout(revocationRetry);
+        try {
+          await this.pushRevocations();
+        } catch (err) {
+          if (stopping) return;
+          this.logger.error({
+            msg: `pushing revocations (${reason}) failed; retrying`,
+            error: String(err),
+            retryInMs: REVOCATION_RETRY_MS,
+          });
+          revocationRetry = setTimeout(() => void this.reconcileRevocations(reason), REVOCATION_RETRY_MS);
+        }
       },
       async onHeartbeat({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
@@ -160,8 +183,19 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
     },
     async started() {
       identity = await loadNatsIdentity(config.nats.identityFile);
-      link = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-clusters");
-      system = await connectNats(config.nats.url, config.nats.systemCredsFile, "stackyard-clusters-system");
+      if (config.nats.tlsCaFile) settings.agentNatsCa = await readFile(config.nats.tlsCaFile, "utf8");
+      link = await connectNats(config.nats, config.nats.credsFile, "stackyard-clusters");
+      system = await connectNats(config.nats, config.nats.systemCredsFile, "stackyard-clusters-system");
+      // The server keeps pushed account JWTs in its resolver directory; a lost or fresh one would fall back to
+      // the preloaded JWT, which revokes nobody. So the database's revocations are pushed at every start and after
+      // every reconnect (the server may have restarted), before any agent message is handled.
+      await this.reconcileRevocations("start");
+      const sys = system;
+      void (async () => {
+        for await (const status of sys.status()) {
+          if (status.type === "reconnect") await this.reconcileRevocations("NATS reconnect");
+        }
+      })();
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
@@ -177,6 +211,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       );
     },
     async stopped() {
+      stopping = true;
+      clearTimeout(revocationRetry);
       for (const t of timers) clearInterval(t);
       for (const s of subscriptions) s.unsubscribe();
       await heartbeats.flush().catch(() => undefined);

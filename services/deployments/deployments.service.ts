@@ -216,7 +216,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
     },
     async started() {
       const identity = await loadNatsIdentity(config.nats.identityFile);
-      nc = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-deployments");
+      nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deployments");
       js = nc.jetstream();
       await ensureDeploymentStreams(await nc.jetstreamManager());
       runtime = {

@@ -1,9 +1,28 @@
 /** The two JetStream streams of the deployment pipeline and their durable consumers, created idempotently. */
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos, type JetStreamManager } from "nats";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  nanos,
+  type JetStreamManager,
+} from "nats";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 
 export const DEPLOY_JOBS_STREAM = { name: "STACKYARD_DEPLOY_JOBS", subjects: ["deploy.jobs.>"] } as const;
 export const deployJobSubject = (deploymentId: string): string => `deploy.jobs.${deploymentId}`;
+
+/**
+ * Store limits, so no tenant can fill the server's file store (nats/server.conf.template: max_file_store 4GB).
+ * Agents publish into the events stream: the whole stream is capped (oldest events go first; the writer has
+ * normally consumed them long before), and each deployment's subject separately, so one cluster flooding one
+ * deployment cannot push out the others. Only the control plane publishes jobs: a full jobs stream refuses new
+ * jobs (the API answers an error) rather than dropping pending ones.
+ */
+export const AGENT_EVENTS_MAX_BYTES = 1024 * 1024 * 1024;
+export const AGENT_EVENTS_MAX_MSGS_PER_DEPLOYMENT = 100_000;
+export const DEPLOY_JOBS_MAX_BYTES = 256 * 1024 * 1024;
 
 export const DEPLOY_WORKERS_CONSUMER = "deploy-workers";
 export const EVENT_WRITERS_CONSUMER = "deployment-event-writers";
@@ -28,6 +47,8 @@ export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<vo
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     max_age: nanos(7 * 24 * 3600 * 1000),
+    max_bytes: DEPLOY_JOBS_MAX_BYTES,
+    discard: DiscardPolicy.New,
   });
   await ensureStream(jsm, {
     name: AGENT_EVENTS_STREAM.name,
@@ -36,6 +57,9 @@ export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<vo
     storage: StorageType.File,
     max_age: nanos(3 * 24 * 3600 * 1000),
     max_msg_size: 64 * 1024,
+    max_bytes: AGENT_EVENTS_MAX_BYTES,
+    max_msgs_per_subject: AGENT_EVENTS_MAX_MSGS_PER_DEPLOYMENT,
+    discard: DiscardPolicy.Old,
   });
   await jsm.consumers.add(DEPLOY_JOBS_STREAM.name, {
     durable_name: DEPLOY_WORKERS_CONSUMER,

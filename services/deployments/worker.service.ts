@@ -45,7 +45,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
     },
     async started() {
       const identity = await loadNatsIdentity(config.nats.identityFile);
-      nc = await connectNats(config.nats.url, config.nats.credsFile, "stackyard-deploy-worker");
+      nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deploy-worker");
       await ensureDeploymentStreams(await nc.jetstreamManager());
       const deps: WorkerDeps = {
         // The worker acts for no caller: each job names its deployment, and so its org.

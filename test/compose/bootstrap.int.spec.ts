@@ -2,13 +2,14 @@
  * scripts/compose-bootstrap.ts against a real Postgres, with the compose file's bootstrap environment (paths moved
  * to a temporary directory): secrets, NATS config, migrations, first org, the `local` cluster and its hand-off.
  */
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { createUser } from "nkeys.js";
 import { natsStateFiles } from "../../nats/identity.js";
+import { natsTlsFiles } from "../../nats/tls.js";
 import {
   FIRST_ADMIN_EMAIL,
   HANDOFF_FILES,
@@ -56,6 +57,7 @@ describe("compose bootstrap (real Postgres)", function () {
         NATS_CREDS: nats.controlPlaneCredsFile,
         NATS_SYSTEM_CREDS: nats.systemCredsFile,
         NATS_IDENTITY_FILE: nats.identityFile,
+        NATS_TLS_CA_FILE: natsTlsFiles(join(stateDir, "nats")).caFile,
       },
       stateDir,
       handoffDir: join(dir, "handoff"),
@@ -83,6 +85,13 @@ describe("compose bootstrap (real Postgres)", function () {
     expect(await mode(join(options.stateDir, "secrets"))).to.equal(0o700);
     const serverConf = await readFile(join(options.stateDir, "nats", "server.conf"), "utf8");
     expect(serverConf).to.match(/^host: 0\.0\.0\.0$/m);
+    // The server certificate in the state volume names the compose service the containers dial (tls://nats:…),
+    // signed by the CA the control plane verifies with and hands to agents.
+    const tls = natsTlsFiles(join(options.stateDir, "nats"));
+    const cert = new X509Certificate(await readFile(tls.certFile));
+    expect(cert.subjectAltName).to.include("DNS:nats");
+    expect(cert.verify(new X509Certificate(await readFile(tls.caFile)).publicKey)).to.equal(true);
+    expect(serverConf).to.include(tls.certFile);
 
     const password = result.firstOrg.password!;
     expect(password).to.have.length.greaterThan(16);

@@ -12,6 +12,7 @@ import { expect } from "chai";
 import { parseAgentConfig } from "../../agent/src/config.js";
 import { STATE_FILE } from "../../agent/src/state.js";
 import { natsStateFiles } from "../../nats/identity.js";
+import { ensureNatsTls, natsTlsFiles } from "../../nats/tls.js";
 import { HANDOFF_FILES, controlPlaneConfig, ensureSecrets } from "../../scripts/compose-bootstrap.js";
 import { loadConfig, SERVICE_NAMES } from "../../services/_shared/config.js";
 import {
@@ -104,9 +105,12 @@ describe("compose config contract", () => {
       const stateDir = dirs[composeEnv.STACKYARD_STATE_DIR!];
       expect(stateDir, "the state volume is mounted at STACKYARD_STATE_DIR").to.be.a("string");
       await ensureSecrets(stateDir!);
+      // The NATS CA the config loader reads, made as scripts/nats.ts prepare (run by the bootstrap) makes it.
+      await ensureNatsTls(join(stateDir!, "nats"));
 
       const config = loadConfig(await entrypointEnv(env));
       expect(config.services).to.deep.equal(serviceEnv(service).SERVICES!.split(","));
+      expect(config.nats.tlsCaFile).to.equal(natsTlsFiles(join(stateDir!, "nats")).caFile);
       // The NATS files are where scripts/nats.ts prepare (run by the bootstrap) writes them.
       const nats = natsStateFiles(join(composeEnv.STACKYARD_STATE_DIR!, "nats"));
       expect([composeEnv.NATS_CREDS, composeEnv.NATS_SYSTEM_CREDS, composeEnv.NATS_IDENTITY_FILE]).to.deep.equal([
@@ -114,6 +118,7 @@ describe("compose config contract", () => {
         nats.systemCredsFile,
         nats.identityFile,
       ]);
+      expect(composeEnv.NATS_TLS_CA_FILE).to.equal(natsTlsFiles(join(composeEnv.STACKYARD_STATE_DIR!, "nats")).caFile);
       expect(mounts(service).find((m) => m.source === "state")?.readOnly, "state is read-only here").to.equal(true);
     });
   }
@@ -129,7 +134,9 @@ describe("compose config contract", () => {
       `/${pg.POSTGRES_DB}`,
     ]);
     const nats = new URL(env.NATS_URL!);
+    expect(nats.protocol, "the control plane speaks TLS to NATS").to.equal("tls:");
     expect(compose.services[nats.hostname]).to.not.equal(undefined);
+    for (const url of env.NATS_AGENT_URLS!.split(",")) expect(new URL(url).protocol).to.equal("tls:");
     expect(compose.services.nats!.ports).to.include(`127.0.0.1:${nats.port}:${nats.port}`);
   });
 
@@ -145,6 +152,8 @@ describe("compose config contract", () => {
     const composeEnv = { ...controlplane.env, ...serviceEnv(service) };
     const { env, dirs } = await mapMounts(service, composeEnv, join(scratch, "bootstrap"));
     const { secrets } = await ensureSecrets(dirs[composeEnv.STACKYARD_STATE_DIR!]!);
+    // scripts/nats.ts prepare (step 2 of the bootstrap) makes the CA before the config is validated (step 3).
+    await ensureNatsTls(join(dirs[composeEnv.STACKYARD_STATE_DIR!]!, "nats"));
     const config = controlPlaneConfig(env, secrets);
     expect(config.services).to.deep.equal([...SERVICE_NAMES]);
     // It writes the state the services read, and the hand-off the agent reads.

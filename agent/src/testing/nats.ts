@@ -8,7 +8,7 @@ import { mintUserJwt } from "../../../nats/credentials.js";
 import { publicKeyOfSeed, type NatsIdentity } from "../../../nats/identity.js";
 import { createCommandSigningKey, type CommandSigningKey } from "../../../nats/protocol/envelope.js";
 import { agentUserJwtOptions } from "../../../nats/protocol/subjects.js";
-import { natsUrl, spawnNatsServer, waitForPort } from "../../../nats/server.js";
+import { spawnNatsServer, waitForPort } from "../../../nats/server.js";
 import { freePort } from "../../../services/_shared/testing/nats-server.js";
 import type { AgentState } from "../state.js";
 
@@ -30,7 +30,14 @@ export async function mintAgentJwt(
 
 export async function registeredAgentState(
   identity: NatsIdentity,
-  opts: { clusterId: string; natsUrl: string; lifetimeSeconds?: number; signing?: CommandSigningKey },
+  opts: {
+    clusterId: string;
+    natsUrl: string;
+    /** The CA the agent pins (the test server's `caPem`). */
+    natsCa?: string;
+    lifetimeSeconds?: number;
+    signing?: CommandSigningKey;
+  },
 ): Promise<{ state: AgentState; signing: CommandSigningKey }> {
   const kp = createUser();
   const signing = opts.signing ?? createCommandSigningKey();
@@ -47,6 +54,7 @@ export async function registeredAgentState(
       jwt,
       jwtExpiresAt: exp * 1000,
       natsUrls: [opts.natsUrl],
+      ...(opts.natsCa !== undefined ? { natsCa: opts.natsCa } : {}),
       commandSigningPublicKey: signing.publicKey,
       controlPlaneUrl: "http://127.0.0.1:1",
       registeredAt: Date.now(),
@@ -62,10 +70,11 @@ export interface LeafNode {
 }
 
 /**
- * A customer-side leaf node: no auth for local clients, one remote to the hub with the agent's creds file.
+ * A customer-side leaf node: no auth for local clients, one remote to the hub with the agent's creds file, over
+ * TLS verified with the hub's CA.
  * Resolves once the leaf connection to the hub is up.
  */
-export async function startLeafNode(hubLeafUrl: string, credsFile: string): Promise<LeafNode> {
+export async function startLeafNode(hubLeafUrl: string, credsFile: string, hubCaFile: string): Promise<LeafNode> {
   const dir = await mkdtemp(join(tmpdir(), "stackyard-leaf-"));
   const host = "127.0.0.1";
   const port = await freePort();
@@ -79,7 +88,7 @@ export async function startLeafNode(hubLeafUrl: string, credsFile: string): Prom
       `port: ${port}`,
       `http: "${host}:${monitor}"`,
       "leafnodes {",
-      `  remotes = [ { url: "${hubLeafUrl}", credentials: "${credsFile}" } ]`,
+      `  remotes = [ { url: "${hubLeafUrl}", credentials: "${credsFile}", tls: { ca_file: "${hubCaFile}" } } ]`,
       "}",
       "",
     ].join("\n"),
@@ -104,7 +113,8 @@ export async function startLeafNode(hubLeafUrl: string, credsFile: string): Prom
       if (Date.now() > deadline) throw new Error(`leaf node did not connect to ${hubLeafUrl} (see ${dir}/leaf.log)`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { url: natsUrl(host, port), monitorUrl, process: child, stop };
+    // The customer-side leaf accepts its local clients in plaintext on loopback; its link to the hub is TLS.
+    return { url: `nats://${host}:${port}`, monitorUrl, process: child, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -44,34 +44,38 @@ export async function startFakeAgent(
   );
   if (created.status !== 201) throw new Error(`cluster creation failed: ${JSON.stringify(created.body)}`);
   const key = createUser();
-  const reg = await api.request<{ clusterId: string; orgId: string; jwt: string; commandSigningPublicKey: string }>(
-    "POST",
-    "/v1/agent/register",
-    {
-      body: {
-        token: created.body.registrationToken,
-        publicKey: key.getPublicKey(),
-        hostname: "fake-agent",
-        agentVersion: "0.0.0-test",
-        docker: {
-          dockerVersion: "0",
-          apiVersion: "1.41",
-          os: "test",
-          arch: "x86_64",
-          swarmState: "active",
-          isManager: true,
-          nodeId: "n1",
-          clusterId: "s1",
-          nodeCount: 1,
-          managerCount: 1,
-        },
+  const reg = await api.request<{
+    clusterId: string;
+    orgId: string;
+    jwt: string;
+    commandSigningPublicKey: string;
+    natsCa?: string;
+  }>("POST", "/v1/agent/register", {
+    body: {
+      token: created.body.registrationToken,
+      publicKey: key.getPublicKey(),
+      hostname: "fake-agent",
+      agentVersion: "0.0.0-test",
+      docker: {
+        dockerVersion: "0",
+        apiVersion: "1.41",
+        os: "test",
+        arch: "x86_64",
+        swarmState: "active",
+        isManager: true,
+        nodeId: "n1",
+        clusterId: "s1",
+        nodeCount: 1,
+        managerCount: 1,
       },
     },
-  );
+  });
   if (reg.status !== 200) throw new Error(`registration failed: ${JSON.stringify(reg.body)}`);
-  const { clusterId, orgId, jwt, commandSigningPublicKey } = reg.body;
+  const { clusterId, orgId, jwt, commandSigningPublicKey, natsCa } = reg.body;
+  // Like the real agent: trust only the CA the registration handed back.
   const nc = await connect({
     servers: natsUrl,
+    tls: natsCa ? { ca: natsCa } : {},
     authenticator: jwtAuthenticator(jwt, key.getSeed()),
     inboxPrefix: agentInboxPrefix(clusterId),
   });

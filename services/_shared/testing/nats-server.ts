@@ -1,6 +1,6 @@
 /** A real nats-server per test suite, from our own template, on free loopback ports in a temp dir. */
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,14 +8,27 @@ import type { NatsIdentity } from "../../../nats/identity.js";
 import { natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../../../nats/server.js";
 
 export interface TestNatsServer {
+  /** `tls://127.0.0.1:<port>`: every listener requires TLS with a certificate of this server's own CA. */
   url: string;
   leafUrl: string;
+  monitorUrl: string;
+  /** The CA that signed this server's certificate (a fresh one per server). */
+  caFile: string;
+  /** Its PEM, as registration hands it to agents. */
+  caPem: string;
+  /** Connection options trusting that CA: `connect({ servers: server.url, tls: server.tls, ... })`. */
+  tls: { caFile: string };
   dir: string;
   identity: NatsIdentity;
   controlPlaneCredsFile: string;
   systemCredsFile: string;
   identityFile: string;
   process: ChildProcess;
+  /**
+   * Stops and starts the server on the same ports and config. `freshResolver` empties its account-JWT store
+   * first, as a lost or replaced volume would: only the JWTs preloaded from the config remain.
+   */
+  restart(opts?: { freshResolver?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,24 +54,44 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
     monitor: await freePort(),
   };
   const prepared = await prepareNatsServer(dir, host, ports);
-  const child = await spawnNatsServer(prepared.configFile, { detached: false, logFile: join(dir, "nats-server.log") });
+  const logFile = join(dir, "nats-server.log");
+  let child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
   await waitForPort(host, ports.client, 10_000);
-  return {
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  };
+  const server: TestNatsServer = {
     url: natsUrl(host, ports.client),
-    leafUrl: `nats-leaf://${host}:${ports.leafnode}`,
+    leafUrl: `tls://${host}:${ports.leafnode}`,
+    monitorUrl: `http://${host}:${ports.monitor}`,
+    caFile: prepared.tls.caFile,
+    caPem: await readFile(prepared.tls.caFile, "utf8"),
+    tls: { caFile: prepared.tls.caFile },
     dir,
     identity: prepared.identity,
     controlPlaneCredsFile: prepared.files.controlPlaneCredsFile,
     systemCredsFile: prepared.files.systemCredsFile,
     identityFile: prepared.files.identityFile,
     process: child,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
+    async restart(opts = {}) {
+      await kill();
+      if (opts.freshResolver) {
+        const resolverDir = join(dir, "resolver");
+        await rm(resolverDir, { recursive: true, force: true });
+        await mkdir(resolverDir, { recursive: true, mode: 0o700 });
       }
+      child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
+      server.process = child;
+      await waitForPort(host, ports.client, 10_000);
+    },
+    async stop() {
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }

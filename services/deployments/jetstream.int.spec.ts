@@ -1,0 +1,55 @@
+import { expect } from "chai";
+import { connect, credsAuthenticator, DiscardPolicy, RetentionPolicy, StorageType, type NatsConnection } from "nats";
+import { readFile } from "node:fs/promises";
+import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
+import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
+import {
+  AGENT_EVENTS_MAX_BYTES,
+  AGENT_EVENTS_MAX_MSGS_PER_DEPLOYMENT,
+  DEPLOY_JOBS_MAX_BYTES,
+  DEPLOY_JOBS_STREAM,
+  ensureDeploymentStreams,
+} from "./jetstream.js";
+
+describe("deployment streams are bounded (real nats-server)", function () {
+  this.timeout(30_000);
+  let server: TestNatsServer;
+  let nc: NatsConnection;
+
+  before(async () => {
+    server = await startTestNatsServer();
+    nc = await connect({
+      servers: server.url,
+      tls: server.tls,
+      authenticator: credsAuthenticator(await readFile(server.controlPlaneCredsFile)),
+    });
+  });
+  after(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it("caps the store per stream and per deployment, also on a stream created before the limits", async () => {
+    const jsm = await nc.jetstreamManager();
+    // The streams as earlier versions created them: no byte or per-subject limit.
+    await jsm.streams.add({
+      name: AGENT_EVENTS_STREAM.name,
+      subjects: [...AGENT_EVENTS_STREAM.subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+    });
+    await ensureDeploymentStreams(jsm);
+    await ensureDeploymentStreams(jsm);
+    const events = (await jsm.streams.info(AGENT_EVENTS_STREAM.name)).config;
+    expect(events.max_bytes).to.equal(AGENT_EVENTS_MAX_BYTES);
+    expect(events.max_msgs_per_subject).to.equal(AGENT_EVENTS_MAX_MSGS_PER_DEPLOYMENT);
+    expect(events.discard).to.equal(DiscardPolicy.Old);
+    const jobs = (await jsm.streams.info(DEPLOY_JOBS_STREAM.name)).config;
+    expect(jobs.max_bytes).to.equal(DEPLOY_JOBS_MAX_BYTES);
+    expect(jobs.discard).to.equal(DiscardPolicy.New);
+    // Every limit is finite: nothing left at -1 (unlimited) on what agents can write into.
+    for (const limit of [events.max_bytes, events.max_msgs_per_subject, events.max_msg_size, events.max_age]) {
+      expect(limit).to.be.greaterThan(0);
+    }
+  });
+});
