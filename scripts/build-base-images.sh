@@ -75,25 +75,26 @@ build_rootfs() {
     exit 1
   fi
   # What the official Debian images configure: every suite of the release, no service starts during installs,
-  # no package caches left in layers.
-  cat >"$rootfs/etc/apt/sources.list" <<EOF
+  # no package caches left in layers. The rootfs belongs to root: write into it as root.
+  put() { as_root tee "$rootfs/$1" >/dev/null; }
+  put etc/apt/sources.list <<EOF
 deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
 deb $SECURITY_MIRROR $SUITE-security main
 EOF
-  printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
-  chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
-  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+  printf '#!/bin/sh\nexit 101\n' | put usr/sbin/policy-rc.d
+  as_root chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+  put etc/apt/apt.conf.d/docker-clean <<'EOF'
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
 APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 EOF
-  printf 'Acquire::Languages "none";\n' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
-  printf 'force-unsafe-io\n' >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log \
-    "$rootfs"/tmp/* "$rootfs/etc/hostname" "$rootfs/etc/resolv.conf"
-  : >"$rootfs/etc/resolv.conf"
+  printf 'Acquire::Languages "none";\n' | put etc/apt/apt.conf.d/docker-no-languages
+  printf 'force-unsafe-io\n' | put etc/dpkg/dpkg.cfg.d/docker-apt-speedup
+  as_root sh -c 'cd "$1" && rm -rf var/cache/apt/archives/*.deb var/lib/apt/lists/* var/log/*.log tmp/* etc/hostname etc/resolv.conf' \
+    sh "$rootfs"
+  : | put etc/resolv.conf
   log "packing the rootfs into $ROOTFS"
   as_root tar -C "$rootfs" --numeric-owner -cf - . | gzip -1 >"$ROOTFS.tmp"
   mv "$ROOTFS.tmp" "$ROOTFS"
@@ -143,17 +144,21 @@ cp "$CACHE/npm/npm-$NPM_VERSION.tgz" "$work/node-context/npm.tgz"
 build_args=(--build-arg "ROOTFS=$ROOTFS_IMAGE" --build-arg "BASE=$BASE_IMAGE" --label com.stackyard.standin=true)
 [ "$force" = 1 ] && build_args+=(--no-cache)
 
-# build <tag> <dockerfile> <target|-> <context>
+# build <tag> <dockerfile> <target|-> <context>; a rebuild drops the image it replaces unless a container uses it.
 build() {
-  local tag="$1" dockerfile="$2" target="$3" context="$4" logfile
+  local tag="$1" dockerfile="$2" target="$3" context="$4" logfile previous
   logfile="$CACHE/logs/$(echo "$tag" | tr '/:' '__').log"
   local args=("${build_args[@]}" -f "$context/$dockerfile" -t "$tag")
   [ "$target" = - ] || args+=(--target "$target")
+  previous="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
   log "building $tag"
   if ! DOCKER_BUILDKIT=0 docker build "${args[@]}" "$context" >"$logfile" 2>&1; then
     tail -n 30 "$logfile" >&2
     log "error: building $tag failed (log: $logfile)"
     exit 1
+  fi
+  if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
+    docker image rm "$previous" >/dev/null 2>&1 || true
   fi
 }
 build "$BASE_IMAGE" Dockerfile.debian - "$work/context"
@@ -163,9 +168,6 @@ build "$PREFIX/docker:dind" Dockerfile.docker dind "$work/context"
 build "$PREFIX/docker:cli" Dockerfile.docker cli "$work/context"
 build "$PREFIX/postgres:bookworm" Dockerfile.postgres - "$work/context"
 build "$PREFIX/nats:bookworm" Dockerfile.nats - "$work/context"
-
-# Rebuilds leave the previous images untagged: drop those no container uses.
-docker image prune -f --filter label=com.stackyard.standin=true >/dev/null 2>&1 || true
 
 variables="STACKYARD_NODE_IMAGE=$PREFIX/node:22-bookworm
 STACKYARD_NODE_SLIM_IMAGE=$PREFIX/node:22-bookworm-slim

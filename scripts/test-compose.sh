@@ -40,6 +40,12 @@ snapshot="$work/tree"
 env_file="$work/images.env"
 files="docker-compose.dev.yml"
 
+# The images the run rebuilds: their previous versions are dropped afterwards (unless a container uses them).
+BUILT_IMAGES="stackyard/controlplane:dev stackyard/agent:dev"
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+declare -A previous_id
+for image in $BUILT_IMAGES; do previous_id[$image]="$(image_id "$image")"; done
+
 down() {
   # The suite takes the project down itself; this is the backstop for a crash or the timeout.
   if [ -f "$snapshot/docker-compose.dev.yml" ]; then
@@ -47,6 +53,12 @@ down() {
     for f in $files; do args+=(-f "$f"); done
     (cd "$snapshot" && $compose_cmd -p "$PROJECT" "${args[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1) || true
   fi
+  for image in $BUILT_IMAGES; do
+    local before="${previous_id[$image]}"
+    if [ -n "$before" ] && [ "$before" != "$(image_id "$image")" ]; then
+      docker image rm "$before" >/dev/null 2>&1 || true
+    fi
+  done
   rm -rf "$work"
 }
 trap down EXIT
