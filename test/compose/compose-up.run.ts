@@ -14,7 +14,7 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -177,6 +177,7 @@ describe(`docker-compose.dev.yml, run (project ${PROJECT})`, function () {
     this.timeout(60_000);
     await mkdir(ARTIFACTS, { recursive: true });
     await writeFile(join(ARTIFACTS, "up.log"), "");
+    await rm(join(ARTIFACTS, "failure.log"), { force: true });
     const images = ENV_FILE ? parseEnvFile(await readFile(ENV_FILE, "utf8")) : {};
     const subnet = await freeSubnet();
     const base = subnet.replace(/0\/24$/, "");
