@@ -3,7 +3,12 @@ import { createHash } from "node:crypto";
 import { connect, jwtAuthenticator, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import type { Db } from "../_shared/db.js";
-import { createOrgWithAdmin, createUserWithRole, type TestOrg } from "../_shared/testing/fixtures.js";
+import {
+  TEST_AGENT_DOCKER_INFO,
+  createOrgWithAdmin,
+  createUserWithRole,
+  type TestOrg,
+} from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
 import { type TestNatsServer } from "../_shared/testing/nats-server.js";
 import { type TestPlatform } from "../_shared/testing/platform.js";
@@ -13,18 +18,7 @@ import { sleep, until } from "../_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
 const enc = new TextEncoder();
-const docker = {
-  dockerVersion: "20.10.24",
-  apiVersion: "1.41",
-  os: "Debian GNU/Linux 12",
-  arch: "x86_64",
-  swarmState: "active",
-  isManager: true,
-  nodeId: "node-1",
-  clusterId: "swarm-1",
-  nodeCount: 1,
-  managerCount: 1,
-};
+const docker = TEST_AGENT_DOCKER_INFO;
 
 interface Registered {
   clusterId: string;

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { connect, jwtAuthenticator, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import type { Db } from "../_shared/db.js";
-import { createOrgWithAdmin, type TestOrg } from "../_shared/testing/fixtures.js";
+import { TEST_AGENT_DOCKER_INFO, createOrgWithAdmin, type TestOrg } from "../_shared/testing/fixtures.js";
 import { ContractClient } from "../_shared/testing/http.js";
 import type { TestNatsServer } from "../_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../_shared/testing/platform.js";
@@ -10,18 +10,7 @@ import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 import { until } from "../_shared/testing/wait.js";
 import { agentInboxPrefix } from "../../nats/protocol/subjects.js";
 
-const docker = {
-  dockerVersion: "20.10.24",
-  apiVersion: "1.41",
-  os: "Debian GNU/Linux 12",
-  arch: "x86_64",
-  swarmState: "active",
-  isManager: true,
-  nodeId: "node-1",
-  clusterId: "swarm-1",
-  nodeCount: 1,
-  managerCount: 1,
-};
+const docker = TEST_AGENT_DOCKER_INFO;
 
 describe("revocations survive a NATS server that lost them (real gateway, Postgres, NATS)", function () {
   this.timeout(90_000);

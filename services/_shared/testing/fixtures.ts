@@ -5,6 +5,20 @@ import { TEST_BOOTSTRAP_TOKEN } from "./platform.js";
 
 export const TEST_PASSWORD = "correct horse battery staple";
 
+/** The Docker facts a registering agent reports, for suites that register an agent by hand. */
+export const TEST_AGENT_DOCKER_INFO = {
+  dockerVersion: "20.10.24",
+  apiVersion: "1.41",
+  os: "Debian GNU/Linux 12",
+  arch: "x86_64",
+  swarmState: "active",
+  isManager: true,
+  nodeId: "node-1",
+  clusterId: "swarm-1",
+  nodeCount: 1,
+  managerCount: 1,
+};
+
 export interface TestOrg {
   orgId: string;
   admin: TestUser;
