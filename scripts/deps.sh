@@ -36,7 +36,9 @@ ensure_docker() {
   command -v busybox >/dev/null 2>&1 || apt_install busybox-static
   if ! docker info >/dev/null 2>&1; then
     log "starting dockerd in the background (log: $STATE_DIR/dockerd.log)"
-    as_root setsid nohup dockerd >"$STATE_DIR/dockerd.log" 2>&1 </dev/null &
+    # `setsid -f` forks dockerd into its own session and returns: a `… &` here would leave a bash subshell
+    # waiting for it in the caller's process group (make dev's Ctrl-C group), outliving `make dev`.
+    as_root setsid -f dockerd >"$STATE_DIR/dockerd.log" 2>&1 </dev/null
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { log "dockerd did not start; see $STATE_DIR/dockerd.log"; exit 1; }
   fi
