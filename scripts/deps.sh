@@ -3,7 +3,7 @@
 #   Node 22 + npm packages, Postgres (reused, or installed and started), our own nats-server in operator mode,
 #   a Docker engine in Swarm mode, and Chromium for the browser tests.
 # Writes .state/env.sh, which the Makefile and scripts source to find everything.
-# Flags: --no-docker, --no-chromium (for a quicker dev start when those are not needed).
+# Flags: --no-docker, --no-chromium (no test tools: Chromium, Prometheus; for a quicker dev start).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 want_docker=1
@@ -49,10 +49,14 @@ ensure_docker() {
 }
 [ "$want_docker" = 1 ] && ensure_docker
 
-# --- Chromium for the browser tests --------------------------------------------------------------------------
+# --- Test tools: Chromium for the browser tests, Prometheus + promtool for the metrics suite ------------------
 if [ "$want_chromium" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   log "installing chromium (apt)"
   apt_install chromium
+fi
+if [ "$want_chromium" = 1 ] && ! command -v promtool >/dev/null 2>&1; then
+  log "installing prometheus (apt; only its binaries are used, by the metrics suite)"
+  apt_install prometheus
 fi
 
 # --- what the other scripts read ----------------------------------------------------------------------------

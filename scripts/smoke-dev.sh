@@ -6,6 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 port="${HTTP_PORT:-8080}"
+metrics="${METRICS_LISTEN:-127.0.0.1:9464}"
 base="http://127.0.0.1:$port"
 ready_timeout="${SMOKE_READY_TIMEOUT_SECONDS:-1200}"
 db="stackyard_smoke_$$"
@@ -36,7 +37,7 @@ trap finish EXIT
 fail() { log "smoke: $*"; exit 1; }
 
 started=$(date +%s)
-DATABASE_URL="$PG_DEFAULT_BASE/$db" HTTP_PORT="$port" setsid make dev >"$logfile" 2>&1 </dev/null &
+DATABASE_URL="$PG_DEFAULT_BASE/$db" HTTP_PORT="$port" METRICS_LISTEN="$metrics" setsid make dev >"$logfile" 2>&1 </dev/null &
 pgid=$!
 
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ]; do
@@ -64,6 +65,10 @@ grep -qi '<div id="root"' "$out/index.html" || fail "GET / is not the web UI"
 curl -sf "$base/openapi.yaml" -o "$out/openapi.yaml" || fail "GET /openapi.yaml failed"
 head -1 "$out/openapi.yaml" | grep -q '^openapi: ' || fail "GET /openapi.yaml is not the OpenAPI document"
 log "smoke: the UI and /openapi.yaml are served"
+curl -sf "http://$metrics/metrics" -o "$out/metrics.txt" || fail "GET http://$metrics/metrics failed"
+grep -q '^stackyard_http_request_duration_seconds_count{method="POST",route="/v1/auth/login",status="200"} 1$' \
+  "$out/metrics.txt" || fail "/metrics does not count the login request"
+log "smoke: /metrics counts the login"
 
 # Ctrl-C reaches the whole foreground process group; do the same.
 kill -INT -- "-$pgid"

@@ -9,6 +9,7 @@ import { createDeploymentsService, createDeployWorkerService } from "./deploymen
 import { createStacksService } from "./stacks/index.js";
 import type { Config, ServiceName } from "./_shared/config.js";
 import { createDb, type Db } from "./_shared/db.js";
+import { startMetricsServer, type MetricsServer } from "./_shared/metrics-server.js";
 
 export interface ServiceDeps {
   config: Config;
@@ -28,6 +29,8 @@ export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => Servi
 export interface RunningPlatform {
   broker: ServiceBroker;
   db: Db;
+  /** The Prometheus listener's port, when METRICS_LISTEN is set. */
+  metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -36,16 +39,28 @@ export async function startServices(config: Config): Promise<RunningPlatform> {
   const db = createDb(config.database.url, config.database.poolMax);
   const broker = new ServiceBroker(createBrokerOptions(config));
   for (const name of config.services) broker.createService(SERVICE_FACTORIES[name]({ config, db }));
+  let metrics: MetricsServer | undefined;
   try {
     await broker.start();
+    if (config.metrics) {
+      const { host, port } = config.metrics;
+      metrics = await startMetricsServer(config.metrics).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(
+          `METRICS_LISTEN ${host}:${port}: ${err.code === "EADDRINUSE" ? "address in use" : err.message}`,
+        );
+      });
+    }
   } catch (err) {
+    await broker.stop().catch(() => undefined);
     await db.destroy();
     throw err;
   }
   return {
     broker,
     db,
+    metricsPort: metrics?.port,
     async stop() {
+      await metrics?.close();
       await broker.stop();
       await db.destroy();
     },

@@ -46,6 +46,30 @@ describe("config", () => {
     }
   });
 
+  it("reads METRICS_LISTEN as host:port or off, and wants METRICS_TOKEN beyond loopback", () => {
+    expect(loadConfig(valid).metrics).to.equal(null);
+    expect(loadConfig({ ...valid, METRICS_LISTEN: "off" }).metrics).to.equal(null);
+    expect(loadConfig({ ...valid, METRICS_LISTEN: "127.0.0.1:9464" }).metrics).to.deep.equal({
+      host: "127.0.0.1",
+      port: 9464,
+      token: undefined,
+    });
+    expect(loadConfig({ ...valid, METRICS_LISTEN: "[::1]:0" }).metrics).to.include({ host: "::1", port: 0 });
+    const token = "t".repeat(24);
+    expect(loadConfig({ ...valid, METRICS_LISTEN: "0.0.0.0:9464", METRICS_TOKEN: token }).metrics).to.deep.equal({
+      host: "0.0.0.0",
+      port: 9464,
+      token,
+    });
+    expect(problemsOf({ ...valid, METRICS_LISTEN: "0.0.0.0:9464" }).join("\n")).to.match(/set METRICS_TOKEN/);
+    expect(problemsOf({ ...valid, METRICS_LISTEN: "127.0.0.1:9464", METRICS_TOKEN: "short" }).join("\n")).to.match(
+      /METRICS_TOKEN must be at least 24/,
+    );
+    for (const bad of ["9464", "127.0.0.1", "127.0.0.1:99999", "http://127.0.0.1:9464"]) {
+      expect(problemsOf({ ...valid, METRICS_LISTEN: bad }).join("\n")).to.match(/METRICS_LISTEN must be host:port/);
+    }
+  });
+
   it("lists every missing variable in one error", () => {
     const problems = problemsOf({});
     expect(problems).to.have.length(7);

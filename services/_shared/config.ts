@@ -106,7 +106,19 @@ export interface Config {
     /** Your proxies in front of the gateway (CIDRs): X-Forwarded-For is read back to the first hop outside them. */
     trustedProxies: TrustedProxies;
   };
+  /** The process's Prometheus listener (services/_shared/metrics-server.ts); null: none. */
+  metrics: MetricsListen | null;
 }
+
+export interface MetricsListen {
+  host: string;
+  port: number;
+  /** Bearer token a scrape must present; required when `host` is not loopback. */
+  token: string | undefined;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
+export const MIN_METRICS_TOKEN_LENGTH = 24;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -209,6 +221,28 @@ class EnvReader {
       else throw err;
       return { activeKeyId: "", keys: new Map() };
     }
+  }
+
+  /** `host:port` (`[v6]:port`) of the metrics listener; unset or `off`: none. */
+  metricsListen(name: string, tokenName: string): MetricsListen | null {
+    const raw = this.env[name]?.trim();
+    const token = this.env[tokenName]?.trim() || undefined;
+    if (!raw || raw === "off") return null;
+    const match = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(raw);
+    const port = Number(match?.[3]);
+    if (!match || port > 65535) {
+      this.problems.push(`${name} must be host:port, e.g. 127.0.0.1:9464, or off (got "${raw}")`);
+      return null;
+    }
+    const host = (match[1] ?? match[2])!;
+    if (token !== undefined && token.length < MIN_METRICS_TOKEN_LENGTH) {
+      this.problems.push(`${tokenName} must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
+    }
+    // Metrics name clusters, routes and rates: off loopback they are only served to a scraper holding the token.
+    if (!LOOPBACK_HOSTS.has(host) && token === undefined) {
+      this.problems.push(`${name} listens on ${host}, beyond loopback: set ${tokenName} so only your scraper reads it`);
+    }
+    return { host, port, token };
   }
 
   trustedProxies(name: string): TrustedProxies {
@@ -342,6 +376,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiTokenMaxLifetimeDays: r.int("API_TOKEN_MAX_LIFETIME_DAYS", DEFAULT_API_TOKEN_MAX_LIFETIME_DAYS, 1, 3650),
       trustedProxies: r.trustedProxies("HTTP_TRUSTED_PROXIES"),
     },
+    metrics: r.metricsListen("METRICS_LISTEN", "METRICS_TOKEN"),
   };
   if (config.auth.bootstrapToken !== undefined && config.auth.bootstrapToken.length < 32) {
     r.problems.push("STACKYARD_BOOTSTRAP_TOKEN must be at least 32 characters");

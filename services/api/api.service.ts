@@ -26,6 +26,8 @@ import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
+import { httpMetricsMiddleware, routeLabeller } from "./http-metrics.js";
+import { sseStreamsOpen } from "../_shared/metrics.js";
 
 export interface ApiServiceDeps {
   config: Config;
@@ -92,6 +94,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   });
 
   const streams = new DeploymentStreamHub();
+  let stopSseMetric: (() => void) | undefined;
   const staticUi = createStaticUiMiddleware(config.http.webDistDir, {
     https: config.clusters.publicUrl.startsWith("https:"),
   });
@@ -138,7 +141,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       ip: config.http.host,
       port: config.http.port,
       log4XXResponses: false,
-      use: staticUi ? [staticUi] : [],
+      use: [httpMetricsMiddleware(routeLabeller(routeTable)), ...(staticUi ? [staticUi] : [])],
       logRequest: "debug",
       // Request bodies carry passwords, tokens and secret values: never log them, at any level.
       logRequestParams: null,
@@ -304,6 +307,12 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       routeTable(): RouteOperation[] {
         return routeTable;
       },
+    },
+    created() {
+      stopSseMetric = sseStreamsOpen.register(() => [{ labels: {}, value: streams.size }]);
+    },
+    stopped() {
+      stopSseMetric?.();
     },
     started() {
       this.logger.info({ msg: "gateway listening", url: `http://${config.http.host}:${this.listeningPort()}` });

@@ -1,4 +1,5 @@
 /** Login, refresh, logout and "who am I" — plain functions over Postgres, no broker. */
+import { loginFailures } from "../_shared/metrics.js";
 import type { Db } from "../_shared/db.js";
 import { ConflictError, UnauthorizedError } from "../_shared/errors.js";
 import { effectivePermissions } from "../_shared/permissions.js";
@@ -80,7 +81,10 @@ export async function login(
     );
   }
   const user = matched[0];
-  if (!user) throw INVALID_CREDENTIALS();
+  if (!user) {
+    loginFailures.inc({ reason: "bad_credentials" });
+    throw INVALID_CREDENTIALS();
+  }
 
   for (const m of matched) await clearAccountFailures(deps.db, m.org_id, email);
   if (ip !== null) {

@@ -9,6 +9,7 @@
  *    behind a shared NAT or proxy cannot lock the whole office out.
  * A successful login gives its reservations back.
  */
+import { loginFailures } from "../_shared/metrics.js";
 import type { Db } from "../_shared/db.js";
 import { TooManyRequestsError } from "../_shared/errors.js";
 
@@ -82,6 +83,7 @@ export async function reserveAttempt(db: Db, key: string, policy: ThrottlePolicy
   if (reserved.rows.length > 0) return;
   const row = await db<{ key: string; locked_until: Date | null }>("login_throttle").where("key", key).first();
   const retryAfter = Math.max(1, Math.ceil(((row?.locked_until?.getTime() ?? now.getTime()) - now.getTime()) / 1000));
+  loginFailures.inc({ reason: "throttled" });
   throw new TooManyRequestsError("LOGIN_THROTTLED", `too many failed logins; retry in ${retryAfter} s`, retryAfter);
 }
 

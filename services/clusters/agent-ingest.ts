@@ -5,6 +5,7 @@
  * the cluster id from the subject, which NATS permissions guarantee the agent cannot forge.
  */
 import type { Db } from "../_shared/db.js";
+import { recordHeartbeat } from "../_shared/metrics.js";
 import type { Heartbeat, Inventory, InventoryNode } from "../../nats/protocol/messages.js";
 import type { ClusterNodeRow } from "./views.js";
 
@@ -22,6 +23,7 @@ export class HeartbeatBatcher {
   constructor(private readonly db: Db) {}
 
   add(clusterId: string, hb: Heartbeat, receivedAt = new Date()): void {
+    recordHeartbeat(hb.sentAt, receivedAt);
     this.pending.set(clusterId, {
       seenAt: receivedAt,
       status: heartbeatStatus(hb),

@@ -11,6 +11,8 @@ import type { Db } from "../_shared/db.js";
 import { requestInfo } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
 import { systemDb } from "../_shared/tenant.js";
+import { clustersByStatus } from "../_shared/metrics.js";
+import { clusterStatusSamples } from "./metrics.js";
 import type { OpCtx } from "../_shared/rest.js";
 import type { NatsIdentity } from "../../nats/identity.js";
 import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
@@ -51,6 +53,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   let system: NatsConnection | undefined;
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
+  let stopMetrics: (() => void) | undefined;
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
   const heartbeats = new HeartbeatBatcher(ingestDb);
@@ -196,6 +199,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
           if (status.type === "reconnect") await this.reconcileRevocations("NATS reconnect");
         }
       })();
+      const metricsDb = systemDb(db, "metrics");
+      stopMetrics = clustersByStatus.register(() => clusterStatusSamples(metricsDb, settings.offlineAfterSeconds));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
@@ -212,6 +217,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
     },
     async stopped() {
       stopping = true;
+      stopMetrics?.();
       clearTimeout(revocationRetry);
       for (const t of timers) clearInterval(t);
       for (const s of subscriptions) s.unsubscribe();

@@ -26,6 +26,9 @@ import {
 import { findEnvironment } from "../stacks/index.js";
 import { listEvents } from "./events.repo.js";
 import { DeploymentEventWriter, type IncomingEvent } from "./events-writer.js";
+import { deploymentsActive, jetstreamConsumerAckPending, jetstreamConsumerPending } from "../_shared/metrics.js";
+import { systemDb } from "../_shared/tenant.js";
+import { activeDeploymentSamples, consumerBacklog, type ConsumerBacklog } from "./metrics.js";
 import { deployJobSubject, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
@@ -41,6 +44,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   let js: JetStreamClient;
   let runtime: RuntimeDeps & { scaleTimeoutMs: number };
   let writerMessages: ConsumerMessages | undefined;
+  const stopMetrics: Array<() => void> = [];
   const writer = new DeploymentEventWriter(db, config.stacks.masterKeys);
 
   return {
@@ -218,7 +222,17 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       const identity = await loadNatsIdentity(config.nats.identityFile);
       nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deployments");
       js = nc.jetstream();
-      await ensureDeploymentStreams(await nc.jetstreamManager());
+      const jsm = await nc.jetstreamManager();
+      await ensureDeploymentStreams(jsm);
+      const metricsDb = systemDb(db, "metrics");
+      // One read of the server per scrape serves both backlog gauges.
+      let backlog: Promise<ConsumerBacklog> | undefined;
+      const readBacklog = async () => (backlog ??= consumerBacklog(jsm).finally(() => (backlog = undefined)));
+      stopMetrics.push(
+        deploymentsActive.register(() => activeDeploymentSamples(metricsDb)),
+        jetstreamConsumerPending.register(async () => (await readBacklog()).pending),
+        jetstreamConsumerAckPending.register(async () => (await readBacklog()).ackPending),
+      );
       runtime = {
         nc,
         commandSigningSeed: identity.commandSigningSeed,
@@ -230,6 +244,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       );
     },
     async stopped() {
+      for (const stop of stopMetrics.splice(0)) stop();
       writerMessages?.stop();
       await nc?.drain();
     },

@@ -4,6 +4,7 @@
  * deployment to its final status. Events for a deployment of another cluster are dropped: an agent may only
  * speak for its own cluster, and the subject (enforced by NATS permissions) says which one it is.
  */
+import { recordAgentEventLines } from "../_shared/metrics.js";
 import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import type { DeploymentEvent } from "../../nats/protocol/messages.js";
@@ -126,6 +127,7 @@ export class DeploymentEventWriter {
         }
         return { stored, status };
       });
+      recordAgentEventLines(result.stored.map((e) => new Date(e.ts)));
       if (result.stored.length > 0 || result.status)
         written.push({ deploymentId, events: result.stored, status: result.status });
     }

@@ -6,6 +6,7 @@
 import type { Knex } from "knex";
 import type { DeploymentOutcome } from "../../nats/protocol/messages.js";
 import { ConflictError } from "../_shared/errors.js";
+import { recordDeploymentTransition } from "../_shared/metrics.js";
 import { appendEvents } from "./events.repo.js";
 import type { DeploymentEventView, DeploymentRow, DeploymentStatus } from "./views.js";
 
@@ -65,7 +66,14 @@ export async function transition(
       ...(fields.errorCode !== undefined ? { error_code: fields.errorCode } : {}),
     })
     .returning("*")) as DeploymentRow[];
+  if (row) afterCommit(db, () => recordDeploymentTransition(row));
   return row ?? null;
+}
+
+/** Runs `fn` once `db`'s transaction has committed (at once outside one); never for a rolled-back transition. */
+function afterCommit(db: Knex | Knex.Transaction, fn: () => void): void {
+  if (!db.isTransaction) return fn();
+  (db as Knex.Transaction).executionPromise.then(fn, () => undefined);
 }
 
 /** Like `transition`, but a refused move is an error (API-initiated changes). */
