@@ -9,10 +9,12 @@
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Db } from "../../services/_shared/db.js";
+import { REPO_ROOT } from "../../services/_shared/paths.js";
 import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
@@ -431,6 +433,40 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     const messages = events.map((e) => e.message).join("\n");
     expect(messages).to.match(/non-zero exit \(1\)/);
     expect(events.at(-1)?.data).to.deep.include({ terminal: true, status: "FAILED" });
+  });
+
+  it("8b. the stackyard CLI deploys with --wait on the real swarm: exit 0 with the agent's console, exit 1 on a crash", async function () {
+    this.timeout(120_000);
+    // The checkout's way to run it (what `npx stackyard` does), with the admin's bearer token.
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "cli", "src", "cli.ts"), ...args], {
+          cwd: REPO_ROOT,
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: stateDir,
+            STACKYARD_URL: platform.baseUrl,
+            STACKYARD_TOKEN: auth().authorization!.replace(/^Bearer /, ""),
+            STACKYARD_CONFIG: join(stateDir, "cli.json"),
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      });
+    const ok = await cli("deploy", `${stackName}/prod`, "--release", "2", "--wait", "--timeout", "90s");
+    expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+    expect(ok.stdout).to.include(swarmService);
+    expect(ok.stderr).to.match(/SUCCEEDED after/);
+    expect((await inspectService()).Spec.TaskTemplate.ContainerSpec.Env ?? []).to.include("FEATURE=on");
+    const crash = await cli("deploy", `${stackName}/prod`, "--release", "3", "--wait", "--timeout", "90s");
+    expect(crash.code, crash.stdout + crash.stderr).to.equal(1);
+    expect(crash.stdout).to.match(/non-zero exit \(1\)/);
+    expect(crash.stderr).to.match(/FAILED after/);
   });
 
   it("9. cancels a deployment waiting on a never-converging service: CANCELED", async () => {

@@ -1,7 +1,8 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router-dom";
-import { ApiClient, browserRefreshLock, localStorageSessionStore } from "./api/client.js";
+import { browserRefreshLock, localStorageSessionStore } from "./api/browser-session.js";
+import { ApiClient } from "./api/client.js";
 import { App } from "./app/App.js";
 import "./styles.css";
 

@@ -46,27 +46,6 @@ export interface SessionStore {
   save(refreshToken: string | null): void;
 }
 
-export const REFRESH_TOKEN_STORAGE_KEY = "stackyard.refreshToken";
-
-export function localStorageSessionStore(storage: Storage = window.localStorage): SessionStore {
-  return {
-    load: () => storage.getItem(REFRESH_TOKEN_STORAGE_KEY),
-    save: (token) =>
-      token === null
-        ? storage.removeItem(REFRESH_TOKEN_STORAGE_KEY)
-        : storage.setItem(REFRESH_TOKEN_STORAGE_KEY, token),
-  };
-}
-
-/**
- * Runs a refresh under a lock shared by every tab of the origin: two tabs presenting the same refresh token
- * would look like token theft and revoke the session. Without Web Locks, refreshes are serialized per tab only.
- */
-export function browserRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
-  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-  return locks ? (locks.request("stackyard-refresh", fn) as Promise<T>) : fn();
-}
-
 export type Query = Record<string, string | number | null | undefined>;
 
 export interface RequestOptions {
@@ -84,6 +63,8 @@ export interface ApiClientOptions {
   baseUrl?: string;
   withRefreshLock?: <T>(fn: () => Promise<T>) => Promise<T>;
   now?: () => number;
+  /** An API token (the CLI's `--token`): sent as is, never refreshed; a 401 ends the session. */
+  apiToken?: string;
 }
 
 /** Refresh this long before the access token's stated expiry, so clock skew does not cost a failed request. */
@@ -113,6 +94,7 @@ export class ApiClient {
     this.baseUrl = options.baseUrl ?? "";
     this.withRefreshLock = options.withRefreshLock ?? ((fn) => fn());
     this.now = options.now ?? Date.now;
+    if (options.apiToken) this.access = { token: options.apiToken, expiresAt: Number.POSITIVE_INFINITY };
   }
 
   /** True when a request can be authenticated without asking for a password. */

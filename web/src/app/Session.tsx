@@ -1,6 +1,6 @@
 import { useEffect } from "react";
 import { Navigate, Outlet, useLocation, useNavigate } from "react-router-dom";
-import { REFRESH_TOKEN_STORAGE_KEY } from "../api/client.js";
+import { REFRESH_TOKEN_STORAGE_KEY } from "../api/browser-session.js";
 import { useApiClient } from "../api/hooks/context.js";
 import { useClearCache } from "../api/hooks/session.js";
 import { paths } from "./paths.js";
