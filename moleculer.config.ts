@@ -8,6 +8,7 @@ import { credsAuthenticator } from "nats";
 import type { Config } from "./services/_shared/config.js";
 import { natsTlsOptions } from "./services/_shared/nats.js";
 import { redactingJsonFormatter } from "./services/_shared/redaction.js";
+import { requestIdMiddleware } from "./services/_shared/request-context.js";
 
 export function createBrokerOptions(config: Config): BrokerOptions {
   const creds = readFileSync(config.nats.credsFile);
@@ -40,6 +41,7 @@ export function createBrokerOptions(config: Config): BrokerOptions {
         autoPadding: false,
       },
     },
+    middlewares: [requestIdMiddleware],
     metrics: { enabled: false },
     tracing: { enabled: false },
   };

@@ -1179,6 +1179,8 @@ export interface components {
         code: string;
         message: string;
         details?: unknown;
+        /** @description The request's id, as in the X-Request-Id response header; quote it when you report a problem (it is in every log line the request caused) */
+        requestId?: string;
       };
     };
   };

@@ -47,6 +47,17 @@ describe("command processing", () => {
     expect(report).to.equal(null);
   });
 
+  it("logs the command's lines with the request id it came with, and without one when it had none", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", write: (line) => lines.push(line) });
+    await processCommand(commandSubject(CLUSTER, "GetStatus"), enc(status()), options(handlers, { log }), "req-42");
+    await processCommand(commandSubject(CLUSTER, "GetStatus"), enc(status()), options(handlers, { log }));
+    const accepted = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === "command accepted");
+    expect(accepted.map((l) => l.requestId)).to.deep.equal(["req-42", undefined]);
+  });
+
   const refusals: Array<[string, () => { subject: string; data: Uint8Array }, string]> = [
     [
       "garbage",

@@ -22,6 +22,7 @@ import {
   type CommandResults,
 } from "../../nats/protocol/messages.js";
 import { agentSubjects, commandWildcard, type CommandType } from "../../nats/protocol/subjects.js";
+import { REQUEST_ID_HEADER, validRequestId } from "../../nats/protocol/request-id.js";
 import type { Logger } from "./logger.js";
 
 export interface CommandContext {
@@ -72,6 +73,7 @@ export async function processCommand(
   subject: string,
   data: Uint8Array,
   opts: CommandProcessorOptions,
+  requestId?: string,
 ): Promise<ProcessedCommand> {
   const refuse = (code: string, reason: string, commandId: string | null, type: string | null): ProcessedCommand => {
     const reply = rejected(code, reason, commandId, type);
@@ -135,7 +137,8 @@ export async function processCommand(
     throw err;
   }
 
-  const log = opts.log.child({ commandId: command.id, type: command.type });
+  // The request id (a header, outside the signed envelope) only ties these lines to the API request that caused them.
+  const log = opts.log.child({ commandId: command.id, type: command.type, ...(requestId ? { requestId } : {}) });
   log.info("command accepted");
   try {
     const result = await handler(payload, { command, log, signal: opts.signal });
@@ -184,7 +187,12 @@ export function serveCommands(nc: NatsConnection, opts: CommandProcessorOptions)
         report: null,
       };
     } else {
-      processed = await processCommand(msg.subject, msg.data, opts);
+      processed = await processCommand(
+        msg.subject,
+        msg.data,
+        opts,
+        validRequestId(msg.headers?.get(REQUEST_ID_HEADER)),
+      );
     }
     if (msg.reply) msg.respond(encodeCommandReply(processed.reply));
     else opts.log.warn("command without a reply subject; the result is dropped", { subject: msg.subject });

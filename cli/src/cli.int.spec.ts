@@ -226,7 +226,7 @@ describe("stackyard CLI (standalone bundle against the real control plane)", fun
     expect(missing.stderr).to.include(`environment "${stackName}/nope" not found`);
     const refused = await cli(["envs", "create", stackName, "Not_A_Slug", "--cluster", "cli-cluster"]);
     expect(refused.code).to.equal(EXIT.API_REFUSED);
-    expect(refused.stderr).to.match(/\(400 [A-Z_]+\)/);
+    expect(refused.stderr).to.match(/\(400 [A-Z_]+; request [0-9a-f-]{36}\)/);
     expect((await cli(["deploy", envRef()])).code).to.equal(EXIT.USAGE);
     expect((await cli(["deploy", envRef(), "--release", "1", "--timeout", "soon", "--wait"])).code).to.equal(
       EXIT.USAGE,

@@ -156,5 +156,6 @@ export function describeApiError(err: ApiError): CliError {
   }
   const details = err.details && typeof err.details === "object" ? ` ${JSON.stringify(err.details)}` : "";
   const code = err.status >= 500 ? EXIT.API_UNAVAILABLE : EXIT.API_REFUSED;
-  return new CliError(code, `${err.message} (${err.status} ${err.code})${details}`);
+  const request = err.requestId ? `; request ${err.requestId}` : "";
+  return new CliError(code, `${err.message} (${err.status} ${err.code}${request})${details}`);
 }

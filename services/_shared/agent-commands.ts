@@ -2,7 +2,7 @@
  * Sending signed commands to a cluster's agent over NATS (request/reply) and turning the answer into a typed
  * result or a typed error the REST layer can map.
  */
-import { ErrorCode, type NatsConnection, type NatsError } from "nats";
+import { ErrorCode, headers, type NatsConnection, type NatsError } from "nats";
 import { signCommand } from "../../nats/protocol/envelope.js";
 import {
   decodeCommandReply,
@@ -11,7 +11,9 @@ import {
   type CommandResults,
 } from "../../nats/protocol/messages.js";
 import { commandRequestOptions, commandSubject, type CommandType } from "../../nats/protocol/subjects.js";
+import { REQUEST_ID_HEADER } from "../../nats/protocol/request-id.js";
 import { AppError } from "./errors.js";
+import { currentRequestId } from "./request-context.js";
 
 export class AgentUnreachableError extends AppError {
   constructor(message: string) {
@@ -57,10 +59,16 @@ export async function sendAgentCommand<T extends CommandType>(
   let data: Uint8Array;
   try {
     // Replies come back on agent.<cluster>.reply.<commandId>: the only reply path that also works through leaf nodes.
+    const requestId = currentRequestId();
+    const hdrs = requestId ? headers() : undefined;
+    hdrs?.set(REQUEST_ID_HEADER, requestId!);
     const reply = await nc.request(
       commandSubject(target.clusterId, type),
       new TextEncoder().encode(JSON.stringify(envelope)),
-      commandRequestOptions(target.clusterId, envelope.id, opts.timeoutMs),
+      {
+        ...commandRequestOptions(target.clusterId, envelope.id, opts.timeoutMs),
+        ...(hdrs ? { headers: hdrs } : {}),
+      },
     );
     data = reply.data;
   } catch (err) {

@@ -3,6 +3,7 @@
  * status and details survive the trip over NATS; callers match `type` (the code), never messages.
  * Whatever is in `details` reaches the client: never put stderr, stack traces or secrets there.
  */
+import type { components } from "../../openapi/openapi.gen.js";
 import { Errors } from "moleculer";
 
 export type ErrorDetails = Record<string, unknown> | unknown[] | undefined;
@@ -65,10 +66,8 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
-/** The one JSON error shape of the REST API. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
+/** The one JSON error shape of the REST API (openapi.yaml's Error). */
+export type ErrorBody = components["schemas"]["Error"];
 
 /** Maps anything thrown (local or deserialised from another node) to a status and the public body. */
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {

@@ -3,6 +3,8 @@
  * Every log line of a control-plane process passes through it (moleculer.config.ts installs the formatter below,
  * same JSON shape as moleculer's "json" formatter), and so does the data of every audit event.
  */
+import { currentRequestId } from "./request-context.js";
+
 const SENSITIVE_KEY = /pass(word)?|secret|token|value|seed|jwt|key$|authorization|cookie|creds|credential/i;
 const SENSITIVE_STRINGS: RegExp[] = [
   /\bstk_[A-Za-z0-9_-]{6,}/g, // API tokens
@@ -54,5 +56,8 @@ export function redactingJsonFormatter(
   helpers: { printArgs: PrintArgs },
 ): string[] {
   const msg = helpers.printArgs(args.map((a) => redactSecrets(a))).join(" ");
-  return [JSON.stringify({ ts: Date.now(), level, msg: redactString(msg), ...bindings })];
+  const requestId = currentRequestId();
+  return [
+    JSON.stringify({ ts: Date.now(), level, msg: redactString(msg), ...bindings, ...(requestId ? { requestId } : {}) }),
+  ];
 }

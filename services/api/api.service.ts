@@ -2,6 +2,7 @@
  * The REST gateway: the routing table generated from openapi.yaml, authentication, the one authorization
  * check, request validation and error mapping — nothing else. Business logic lives behind the actions.
  */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,6 +27,7 @@ import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
+import { validRequestId } from "../../nats/protocol/request-id.js";
 import { httpMetricsMiddleware, routeLabeller } from "./http-metrics.js";
 import { sseStreamsOpen } from "../_shared/metrics.js";
 
@@ -139,6 +141,12 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     mixins: [ApiGateway],
     settings: {
       ip: config.http.host,
+      // The request's id: the caller's X-Request-Id when well-formed, else a new one. Moleculer carries it as
+      // ctx.requestID through every call; the gateway answers it in X-Request-ID and in error bodies.
+      // (moleculer-web calls a function here; its types only describe the object form.)
+      rootCallOptions: ((options: { requestID?: string }, req: IncomingMessage) => {
+        options.requestID = validRequestId(singleHeader(req.headers["x-request-id"])) ?? randomUUID();
+      }) as unknown as ApiSettingsSchema["rootCallOptions"],
       port: config.http.port,
       log4XXResponses: false,
       use: [httpMetricsMiddleware(routeLabeller(routeTable)), ...(staticUi ? [staticUi] : [])],
@@ -228,6 +236,8 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           }
         }
         const response = toErrorResponse(error);
+        const requestId = (req as IncomingMessage & { $ctx?: { requestID?: string } }).$ctx?.requestID;
+        if (requestId) response.body.error.requestId = requestId;
         const retryAfter = (error as { data?: { retryAfterSeconds?: unknown } }).data?.retryAfterSeconds;
         if (response.status === 429 && typeof retryAfter === "number") res.setHeader("Retry-After", String(retryAfter));
         if (response.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="stackyard"');

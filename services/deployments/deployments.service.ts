@@ -29,7 +29,8 @@ import { DeploymentEventWriter, type IncomingEvent } from "./events-writer.js";
 import { deploymentsActive, jetstreamConsumerAckPending, jetstreamConsumerPending } from "../_shared/metrics.js";
 import { systemDb } from "../_shared/tenant.js";
 import { activeDeploymentSamples, consumerBacklog, type ConsumerBacklog } from "./metrics.js";
-import { deployJobSubject, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
+import { currentRequestId } from "../_shared/request-context.js";
+import { deployJobSubject, type DeployJob, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
@@ -180,7 +181,9 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         return (ctx.meta as { idempotencyKey?: string }).idempotencyKey ?? null;
       },
       async enqueue(deploymentId: string) {
-        await js.publish(deployJobSubject(deploymentId), new TextEncoder().encode(JSON.stringify({ deploymentId })), {
+        // The job carries the request id of the API call that made it, for the worker's log lines.
+        const job: DeployJob = { deploymentId, requestId: currentRequestId() ?? null };
+        await js.publish(deployJobSubject(deploymentId), new TextEncoder().encode(JSON.stringify(job)), {
           msgID: deploymentId,
         });
       },

@@ -13,6 +13,12 @@ import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 export const DEPLOY_JOBS_STREAM = { name: "STACKYARD_DEPLOY_JOBS", subjects: ["deploy.jobs.>"] } as const;
 export const deployJobSubject = (deploymentId: string): string => `deploy.jobs.${deploymentId}`;
 
+/** A message of the jobs stream: which deployment to dispatch, and the request that asked for it (for logs). */
+export interface DeployJob {
+  deploymentId: string;
+  requestId: string | null;
+}
+
 /**
  * Store limits, so no tenant can fill the server's file store (nats/server.conf.template: max_file_store 4GB).
  * Agents publish into the events stream: the whole stream is capped (oldest events go first; the writer has

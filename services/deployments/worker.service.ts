@@ -8,7 +8,9 @@ import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { loadNatsIdentity } from "../clusters/index.js";
 import { broadcastDeploymentEvents } from "../_shared/bus-events.js";
-import { DEPLOY_JOBS_STREAM, DEPLOY_WORKERS_CONSUMER, ensureDeploymentStreams } from "./jetstream.js";
+import { validRequestId } from "../../nats/protocol/request-id.js";
+import { withRequestId } from "../_shared/request-context.js";
+import { DEPLOY_JOBS_STREAM, DEPLOY_WORKERS_CONSUMER, ensureDeploymentStreams, type DeployJob } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { systemDb } from "../_shared/tenant.js";
 import { failStaleDeployments, processDeployJob, type WorkerDeps } from "./worker.js";
@@ -30,16 +32,25 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
         const consumer = await nc.jetstream().consumers.get(DEPLOY_JOBS_STREAM.name, DEPLOY_WORKERS_CONSUMER);
         messages = await consumer.consume({ max_messages: 8 });
         for await (const m of messages) {
-          let deploymentId = "";
+          let job: Partial<DeployJob> = {};
           try {
-            deploymentId = (JSON.parse(new TextDecoder().decode(m.data)) as { deploymentId: string }).deploymentId;
-            const outcome = await processDeployJob(deps, deploymentId);
-            if (outcome === "done") m.ack();
-            else m.nak(outcome === "busy" ? BUSY_RETRY_MS : OFFLINE_RETRY_MS);
-          } catch (err) {
-            this.logger.error({ msg: "deploy job failed; it will be redelivered", deploymentId, error: String(err) });
-            m.nak(OFFLINE_RETRY_MS);
+            job = JSON.parse(new TextDecoder().decode(m.data)) as Partial<DeployJob>;
+          } catch {
+            // Left empty: the job is refused below like any job without a deployment id.
           }
+          const deploymentId = typeof job.deploymentId === "string" ? job.deploymentId : "";
+          // Jobs enqueued before request ids existed carry none; the job then runs without one.
+          await withRequestId(validRequestId(job.requestId), async () => {
+            try {
+              const outcome = await processDeployJob(deps, deploymentId);
+              this.logger.info({ msg: "deploy job processed", deploymentId, outcome, attempt: m.info.redeliveryCount });
+              if (outcome === "done") m.ack();
+              else m.nak(outcome === "busy" ? BUSY_RETRY_MS : OFFLINE_RETRY_MS);
+            } catch (err) {
+              this.logger.error({ msg: "deploy job failed; it will be redelivered", deploymentId, error: String(err) });
+              m.nak(OFFLINE_RETRY_MS);
+            }
+          });
         }
       },
     },

@@ -365,10 +365,18 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     expect(stored).to.not.include(SECRET_VALUE);
   });
 
-  it("5. deploys release 2 (a new env var): SUCCEEDED and the live spec has it", async () => {
-    const created = await deploy(releases.v2);
+  it("5. deploys release 2 (a new env var): SUCCEEDED and the live spec has it; the agent logs the request's id", async () => {
+    const requestId = `e2e-${randomBytes(6).toString("hex")}`;
+    const res = await api.request<Deployment>("POST", `/v1/environments/${envId}/deployments`, {
+      body: { releaseId: releases.v2 },
+      headers: { ...auth(), "x-request-id": requestId },
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(202);
+    const created = res.body;
     deployments.v2 = created.id;
     await waitForStatus(created.id, "SUCCEEDED");
+    const agentLines = agent!.output.filter((l) => l.includes(`"requestId":"${requestId}"`));
+    expect(agentLines.some((l) => l.includes("deployment started"))).to.equal(true);
     const spec = await inspectService();
     expect(spec.Spec.TaskTemplate.ContainerSpec.Env).to.include("FEATURE=on");
     expect(await runningTasks()).to.equal(2);

@@ -18,6 +18,8 @@ export class ApiError extends Error {
     message: string,
     readonly details?: unknown,
     options?: ErrorOptions,
+    /** The API's id of the failed request (X-Request-Id): what to quote when reporting it. */
+    readonly requestId?: string,
   ) {
     super(message, options);
   }
@@ -287,12 +289,27 @@ function parseJson(text: string): unknown {
 }
 
 function errorFrom(res: Response, body: unknown): ApiError {
+  const requestId = res.headers.get("x-request-id") ?? undefined;
   if (body && typeof body === "object" && "error" in body) {
     const err = body.error;
     if (err && typeof err === "object" && "code" in err && typeof err.code === "string") {
       const message = "message" in err && typeof err.message === "string" ? err.message : res.statusText;
-      return new ApiError(res.status, err.code, message, "details" in err ? err.details : undefined);
+      return new ApiError(
+        res.status,
+        err.code,
+        message,
+        "details" in err ? err.details : undefined,
+        undefined,
+        requestId,
+      );
     }
   }
-  return new ApiError(res.status, `HTTP_${res.status}`, res.statusText || `HTTP ${res.status}`);
+  return new ApiError(
+    res.status,
+    `HTTP_${res.status}`,
+    res.statusText || `HTTP ${res.status}`,
+    undefined,
+    undefined,
+    requestId,
+  );
 }

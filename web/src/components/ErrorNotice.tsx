@@ -40,11 +40,17 @@ function validationText(error: ApiError): string {
 export function ErrorNotice(props: { error: unknown; onRetry?: () => void; compact?: boolean }) {
   const { title, detail } = describeError(props.error);
   const code = props.error instanceof ApiError ? props.error.code : null;
+  const requestId = props.error instanceof ApiError ? props.error.requestId : undefined;
   return (
     <div className={props.compact ? "notice notice-error compact" : "notice notice-error"} role="alert">
       <strong>{title}</strong>
       {detail && <p>{detail}</p>}
-      {code && <p className="muted small">Code: {code}</p>}
+      {code && (
+        <p className="muted small">
+          Code: {code}
+          {requestId && <> · request {requestId}</>}
+        </p>
+      )}
       {props.onRetry && (
         <button type="button" onClick={props.onRetry}>
           Retry
