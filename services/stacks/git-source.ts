@@ -378,7 +378,9 @@ export function checkRepoUrl(repoUrl: string, allowedSchemes: readonly GitScheme
   if (repoUrl.length === 0 || repoUrl.length > 2048) invalid("must be 1-2048 characters");
   if (repoUrl.startsWith("-")) invalid("must not start with '-'");
   if (/[\s\p{Cc}]/u.test(repoUrl)) invalid("must not contain spaces or control characters");
-  if (repoUrl.includes("::")) invalid("transport helper syntax (`<transport>::`) is not accepted");
+  // Git reads `<transport>::<address>` before any '/', so an IPv6 literal after `scheme://` is no helper.
+  if ((repoUrl.split("/")[0] ?? "").includes("::"))
+    invalid("transport helper syntax (`<transport>::`) is not accepted");
   let scheme: GitScheme;
   const explicit = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(repoUrl);
   if (explicit) {

@@ -131,7 +131,10 @@ export async function insertGitCredential(
 }
 
 export async function listGitCredentials(scope: TenantScope): Promise<GitCredential[]> {
-  const rows = await scope.from("git_credentials").select<Row[]>(...COLUMNS).orderBy("name");
+  const rows = await scope
+    .from("git_credentials")
+    .select<Row[]>(...COLUMNS)
+    .orderBy("name");
   return rows.map(toCredential);
 }
 
@@ -140,7 +143,11 @@ function notFound(): never {
 }
 
 export async function getGitCredential(scope: TenantScope, id: string): Promise<GitCredential> {
-  const row = await scope.from("git_credentials").select<Row[]>(...COLUMNS).where({ id }).first<Row | undefined>();
+  const row = await scope
+    .from("git_credentials")
+    .select<Row[]>(...COLUMNS)
+    .where({ id })
+    .first<Row | undefined>();
   return row ? toCredential(row) : notFound();
 }
 

@@ -20,7 +20,6 @@ export function gitCredentialActions(db: Db, settings: GitCredentialSettings, ma
     async createGitCredential(ctx: OpCtx<"createGitCredential">) {
       const { scope, principal, request } = actionScope(db, ctx);
       masterKey.assertUsable();
-      ctx.meta.$statusCode = 201;
       return createGitCredential(scope, principal, ctx.params.body, settings, request);
     },
     listGitCredentials: (ctx: OpCtx<"listGitCredentials">) => listGitCredentialViews(actionScope(db, ctx).scope),

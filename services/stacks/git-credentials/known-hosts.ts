@@ -103,7 +103,8 @@ export function scanHostKeys(address: string, port: number, host: string): Promi
           .map((l) => l.split(/\s+/).slice(1, 3).join(" "));
         try {
           const keys = lines.flatMap((l) => parseKnownHosts(l, host));
-          if (keys.length === 0) reject(err && (err as { code?: unknown }).code === "ENOENT" ? err : new HostKeyScanError(host));
+          if (keys.length === 0)
+            reject(err && (err as { code?: unknown }).code === "ENOENT" ? err : new HostKeyScanError(host));
           else resolve(keys);
         } catch {
           reject(new HostKeyScanError(host));
