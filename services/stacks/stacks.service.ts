@@ -18,7 +18,12 @@ import {
 } from "./environments.logic.js";
 import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
-import { gitCredentialActions, OrgFetchLimiter, type GitCredentialSettings } from "./git-credentials/index.js";
+import {
+  gitCredentialActions,
+  OrgFetchLimiter,
+  verifyGitCredentialKeys,
+  type GitCredentialSettings,
+} from "./git-credentials/index.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import {
   createEnvironment,
@@ -51,7 +56,11 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
     gitCredentials,
   };
 
-  const masterKey = new MasterKeyGuard(() => verifyMasterKeys(db, keys));
+  const masterKey = new MasterKeyGuard(async () => {
+    const secrets = await verifyMasterKeys(db, keys);
+    const credentials = await verifyGitCredentialKeys(db, keys);
+    return { checkedKeyIds: [...new Set([...secrets.checkedKeyIds, ...credentials.checkedKeyIds])] };
+  });
 
   return {
     name: "stacks",

@@ -4,7 +4,8 @@
  * its org and credential row, so a row copied over another fails to decrypt.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import type { MasterKeys } from "../../_shared/master-keys.js";
+import type { Knex } from "knex";
+import { MasterKeyConfigError, type MasterKeys } from "../../_shared/master-keys.js";
 import {
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
@@ -42,5 +43,75 @@ export function decryptCredential(keys: MasterKeys, record: EncryptedSecret, ide
     return Buffer.concat([decipher.update(record.ciphertext), decipher.final()]);
   } catch (err) {
     throw new SecretDecryptionError(record.keyId, { cause: err });
+  }
+}
+
+interface CredentialRow {
+  id: string;
+  org_id: string;
+  ciphertext: Buffer;
+  nonce: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
+}
+const ROW_COLUMNS = ["id", "org_id", "ciphertext", "nonce", "auth_tag", "key_id"] as const;
+const recordOf = (r: CredentialRow): EncryptedSecret => ({
+  ciphertext: r.ciphertext,
+  nonce: r.nonce,
+  authTag: r.auth_tag,
+  keyId: r.key_id,
+});
+const identityOf = (r: CredentialRow): CredentialIdentity => ({ orgId: r.org_id, credentialId: r.id });
+
+/** Start-up check (system-wide): one credential per key id in use must decrypt, like verifyMasterKeys. */
+export async function verifyGitCredentialKeys(db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> {
+  const rows = await db
+    .select<CredentialRow[]>(...ROW_COLUMNS)
+    .from("git_credentials")
+    .distinctOn("key_id")
+    .orderBy([{ column: "key_id" }, { column: "id" }]);
+  const problems: string[] = [];
+  for (const row of rows) {
+    try {
+      decryptCredential(keys, recordOf(row), identityOf(row)).fill(0);
+    } catch (err) {
+      problems.push(`git credentials: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new MasterKeyConfigError(problems);
+  return { checkedKeyIds: rows.map((r) => r.key_id) };
+}
+
+/** Master-key rotation of git credentials (scripts/rotate-master-key.ts), in batches like rotateSecrets. */
+export async function rotateGitCredentials(
+  db: Knex,
+  keys: MasterKeys,
+  batchSize = 100,
+): Promise<{ reencrypted: number }> {
+  let reencrypted = 0;
+  for (;;) {
+    const done = await db.transaction(async (trx) => {
+      const rows = await trx
+        .select<CredentialRow[]>(...ROW_COLUMNS)
+        .from("git_credentials")
+        .whereNot("key_id", keys.activeKeyId)
+        .orderBy("id")
+        .limit(batchSize)
+        .forUpdate();
+      for (const row of rows) {
+        const plaintext = decryptCredential(keys, recordOf(row), identityOf(row));
+        const next = encryptCredential(keys, plaintext, identityOf(row));
+        plaintext.fill(0);
+        await trx("git_credentials").where({ id: row.id, org_id: row.org_id }).update({
+          ciphertext: next.ciphertext,
+          nonce: next.nonce,
+          auth_tag: next.authTag,
+          key_id: next.keyId,
+        });
+      }
+      return rows.length;
+    });
+    reencrypted += done;
+    if (done < batchSize) return { reencrypted };
   }
 }

@@ -3,3 +3,4 @@ export { gitCredentialActions } from "./git-credentials.service.js";
 export { fetchGitReleaseSource } from "./git-fetch.js";
 export { OrgFetchLimiter } from "./fetch-limiter.js";
 export type { GitCredentialSettings } from "./git-credentials.logic.js";
+export { rotateGitCredentials, verifyGitCredentialKeys } from "./credential-crypto.js";
