@@ -14,7 +14,9 @@ import { startSshGitServer, type SshGitServer } from "../../_shared/testing/ssh-
 import { startTestStack, stopTestStack, type TestStack } from "../../_shared/testing/stack.js";
 import { TenantScope } from "../../_shared/tenant.js";
 import { createTestGitRepo, type TestGitRepo } from "../test-fixtures.js";
+import { resolveGitSource } from "../git-source.js";
 import { loadGitCredentialSecret } from "./git-credentials.repo.js";
+import { generateEd25519KeyPair, openSshPrivateKey, openSshPublicKey } from "./ssh-key.js";
 
 interface GitCredentialBody {
   id: string;
@@ -215,6 +217,7 @@ describe("git credentials: deploy keys against a real sshd, host keys, SSRF guar
     // Control: the decoy is a working key for this server, so only the isolation kept it out.
     const probe = execFileSync("git", ["ls-remote", "--", sshd.urlOf("app.git")], {
       encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
       env: {
         PATH: process.env.PATH,
         GIT_SSH_COMMAND: `ssh -F /dev/null -o LogLevel=ERROR -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -i ${decoyPath}`,
@@ -252,6 +255,30 @@ describe("git credentials: deploy keys against a real sshd, host keys, SSRF guar
     });
     expect(fixed.body.hostKeys).to.have.length(1);
     expect((await gitRelease(sshd.urlOf("app.git"), cred.id)).status).to.equal(201);
+  });
+
+  it("pins ssh to the checked address and checks the host key under the URL's name (HostKeyAlias)", async () => {
+    const pair = generateEd25519KeyPair();
+    sshd.authorize(openSshPublicKey(pair.publicKey, "pin-test"));
+    const alias = `[repo.stackyard.invalid]:${sshd.port}`;
+    const url = `ssh://stackyard-git@repo.stackyard.invalid:${sshd.port}${join(sshd.reposDir, "app.git")}`;
+    const options = { maxBytes: 4096, timeoutMs: 15_000, allowedSchemes: ["ssh"] as const };
+    const connection = (knownHosts: string) => ({
+      address: "127.0.0.1",
+      ssh: { privateKey: openSshPrivateKey(pair.seed, "pin-test"), knownHosts, hostKeyAlias: alias },
+    });
+    // `.invalid` never resolves: only the pinned address can be reached.
+    const result = await resolveGitSource(
+      { repoUrl: url, ref: "main", path: "compose.yml" },
+      { ...options, connection: connection(`${alias} ${sshd.hostPublicKey}\n`) },
+    );
+    expect(result.commit).to.equal(commit);
+    // The same key filed under the address instead of the name is not trusted.
+    const err = await resolveGitSource(
+      { repoUrl: url, ref: "main", path: "compose.yml" },
+      { ...options, connection: connection(`[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}\n`) },
+    ).catch((e: unknown) => e);
+    expect((err as { type?: unknown }).type).to.equal("GIT_HOST_KEY_MISMATCH");
   });
 
   it("scans a host's keys on request (trust on first use) and returns their fingerprints", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { AppError } from "../../_shared/errors.js";
+import { repoLocation } from "../git-source.js";
 import { OrgFetchLimiter } from "./fetch-limiter.js";
 import { blockedReason, checkGitHost, DEFAULT_GIT_HOST_POLICY, type Lookup } from "./host-guard.js";
 import { knownHostName, parseKnownHosts, replaceHostKeys } from "./known-hosts.js";
@@ -145,4 +146,17 @@ describe("OrgFetchLimiter", () => {
     await limiter.run("org-a", () => Promise.reject(new Error("x"))).catch(() => undefined);
     limiter.acquire("org-a")();
   });
+});
+
+describe("repoLocation (what the SSRF guard checks)", () => {
+  for (const [url, scheme, host, port] of [
+    ["git@GitHub.com:acme/app.git", "ssh", "github.com", 22],
+    ["ssh://git@gitlab.example:2222/acme/app.git", "ssh", "gitlab.example", 2222],
+    ["ssh://git@[2001:db8::1]/app.git", "ssh", "2001:db8::1", 22],
+    ["https://github.com/acme/app.git", "https", "github.com", 443],
+    ["https://[::1]:8443/app.git", "https", "::1", 8443],
+    ["http://10.0.0.1/app.git", "http", "10.0.0.1", 80],
+  ] as const) {
+    it(`${url} → ${host}:${port}`, () => expect(repoLocation(url, scheme)).to.deep.equal({ host, port }));
+  }
 });

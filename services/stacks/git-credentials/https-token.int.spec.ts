@@ -61,6 +61,16 @@ describe("git over HTTP with a token credential (real git http-backend)", functi
     expect(readFileSync(join(wrapDir, "env.log"), "utf8")).to.not.match(/^SSH_AUTH_SOCK=/m);
   });
 
+  it("connects to the checked address, not to a new DNS answer for the name (pinned resolution)", async () => {
+    // `.invalid` never resolves: the fetch can only succeed through the pinned address.
+    const port = new URL(server.url).port;
+    const result = await resolveGitSource(
+      { repoUrl: `http://repo.stackyard.invalid:${port}/origin.git`, ref: "main", path: "compose.yml" },
+      { ...options, connection: { address, https: { username: USER, token: TOKEN } } },
+    );
+    expect(result.content).to.equal(COMPOSE);
+  });
+
   it("reports a refused token as GIT_AUTH_FAILED", async () => {
     const err = await resolveGitSource(
       { repoUrl: `${server.url}/origin.git`, ref: "main", path: "compose.yml" },
