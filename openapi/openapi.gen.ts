@@ -321,6 +321,80 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/git-credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** The org's git credentials (public keys and host key fingerprints; never a private key or token) */
+    get: operations["listGitCredentials"];
+    put?: never;
+    /**
+     * Create a git credential (an SSH deploy key generated here, or an HTTPS token)
+     * @description `type: ssh` makes an ed25519 key pair: the response's `publicKey` is the line to add as a read-only deploy
+     *     key on the forge; the private key is stored encrypted and never returned. `type: https` stores `token`
+     *     encrypted (write-only) with `username` (default `x-access-token`). Audited as `git_credential.create`.
+     */
+    post: operations["createGitCredential"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/git-credentials/{credentialId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    /** One git credential */
+    get: operations["getGitCredential"];
+    put?: never;
+    post?: never;
+    /** Delete a git credential (releases already made from it stay; audited as `git_credential.delete`) */
+    delete: operations["deleteGitCredential"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/git-credentials/{credentialId}/host-keys": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Trust an SSH host's keys for this credential (pasted, or fetched now and shown for comparison)
+     * @description With `publicKeys` (lines `<key type> <base64>` or `<host> <key type> <base64>`, as `ssh-keyscan` prints)
+     *     the keys are stored as given. Without, the host is checked by the SSRF guard and its keys are fetched now
+     *     (trust on first use): compare the returned fingerprints with the forge's published ones. Either way the
+     *     host's earlier keys are replaced. A git fetch over SSH trusts only these keys (409 GIT_HOST_KEY_MISMATCH
+     *     otherwise); a host never trusted is fetched and stored at its first use. Audited as
+     *     `git_credential.trust_host` with the fingerprints.
+     */
+    post: operations["addGitCredentialHostKeys"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/stacks": {
     parameters: {
       query?: never;
@@ -416,6 +490,12 @@ export interface paths {
      * Freeze a compose file (uploaded, or read from a git ref resolved to a commit) as the next version
      * @description The compose file is validated (YAML, what `docker stack deploy` accepts, the compose-spec schema); keys Swarm
      *     ignores are accepted and listed in `warnings`. Releases are immutable: there is no update route.
+     *
+     *     From git: the host must not resolve to loopback, link-local, cloud metadata or (unless
+     *     GIT_BLOCK_PRIVATE_NETWORKS=false) private addresses (422 GIT_HOST_FORBIDDEN); redirects are not followed;
+     *     an org runs at most GIT_FETCH_CONCURRENCY_PER_ORG fetches at once (429 GIT_FETCH_LIMIT). `credentialId`
+     *     names a git credential of the org: an SSH deploy key (required for ssh:// URLs; the host key must match
+     *     the credential's trusted keys, else 409 GIT_HOST_KEY_MISMATCH) or an HTTPS token (https:// only).
      */
     post: operations["createRelease"];
     delete?: never;
@@ -894,7 +974,49 @@ export interface components {
             ref: string;
             /** @description Compose file in the repository */
             path: string;
+            /**
+             * Format: uuid
+             * @description A git credential of the org to fetch with
+             */
+            credentialId?: string;
           };
+        };
+    GitCredential: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      /** @enum {string} */
+      type: "ssh" | "https";
+      /** @description ssh: the OpenSSH public key line to add as a deploy key on the forge */
+      publicKey: string | null;
+      /** @description ssh: SHA256 fingerprint of the deploy key */
+      keyFingerprint: string | null;
+      /** @description https: the user name sent with the token */
+      username: string | null;
+      /** @description ssh: the host keys this credential trusts */
+      hostKeys: {
+        /** @description host, or [host]:port for another port than 22 */
+        host: string;
+        keyType: string;
+        fingerprint: string;
+      }[];
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+      updatedAt: components["schemas"]["Timestamp"];
+    };
+    CreateGitCredentialRequest:
+      | {
+          name: string;
+          /** @constant */
+          type: "ssh";
+        }
+      | {
+          name: string;
+          /** @constant */
+          type: "https";
+          username?: string;
+          token: string;
         };
     EnvVariables: {
       [key: string]: string;
@@ -1269,6 +1391,7 @@ export interface components {
     };
   };
   parameters: {
+    credentialId: string;
     deploymentId: string;
     /** @description The compose service key (without the stack prefix) */
     service: string;
@@ -1906,6 +2029,153 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  listGitCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Git credentials, by name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["GitCredential"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createGitCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CreateGitCredentialRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GitCredential"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getGitCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The credential */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GitCredential"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteGitCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GitCredential"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  addGitCredentialHostKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description DNS name or IP address */
+          host: string;
+          /** @default 22 */
+          port?: number;
+          publicKeys?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The credential with its host keys */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GitCredential"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      429: components["responses"]["TooManyRequests"];
+      default: components["responses"]["Error"];
+    };
+  };
   listStacks: {
     parameters: {
       query?: never;
@@ -2140,8 +2410,10 @@ export interface operations {
       };
       400: components["responses"]["BadRequest"];
       404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       413: components["responses"]["PayloadTooLarge"];
       422: components["responses"]["Unprocessable"];
+      429: components["responses"]["TooManyRequests"];
       default: components["responses"]["Error"];
     };
   };

@@ -7,6 +7,10 @@ import { createTestDb, testDatabaseUrl } from "../services/_shared/testing/datab
 import { parseMasterKeys } from "../services/stacks/secrets-crypto.js";
 import { loadSecretValues, putSecret } from "../services/stacks/secrets-repo.js";
 import { insertStackFixture, testMasterKeySpec } from "../services/stacks/test-fixtures.js";
+import {
+  insertGitCredential,
+  loadGitCredentialSecret,
+} from "../services/stacks/git-credentials/git-credentials.repo.js";
 
 const SCRIPT = fileURLToPath(new URL("./rotate-master-key.ts", import.meta.url));
 
@@ -45,6 +49,19 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
         parseMasterKeys(oldSpec),
       );
     }
+    const credential = await insertGitCredential(
+      new TenantScope(db, fixture.orgId),
+      {
+        name: "rotate-token",
+        kind: "https",
+        publicKey: null,
+        keyFingerprint: null,
+        username: "u",
+        secret: Buffer.from("token-value"),
+        createdBy: null,
+      },
+      parseMasterKeys(oldSpec),
+    );
 
     const wrong = await runRotation(`${newSpec},${testMasterKeySpec("k1")}`);
     expect(wrong.code).to.not.equal(0);
@@ -62,5 +79,12 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
     );
     expect(values.map((v) => v.value.toString())).to.deep.equal(["value-a", "value-b", "value-c"]);
     expect(values.map((v) => v.version)).to.deep.equal([1, 1, 1]);
+    expect(run.stderr).to.include("re-encrypted 1 git credential(s); 0 left");
+    const token = await loadGitCredentialSecret(
+      new TenantScope(db, fixture.orgId),
+      credential.id,
+      parseMasterKeys(newSpec),
+    );
+    expect(token.secret.toString()).to.equal("token-value");
   });
 });

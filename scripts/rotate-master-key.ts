@@ -1,5 +1,6 @@
 /**
- * Master-key rotation: re-encrypts every environment secret under the first key of CONTROLPLANE_MASTER_KEY.
+ * Master-key rotation: re-encrypts every environment secret and git credential under the first key of
+ * CONTROLPLANE_MASTER_KEY.
  *
  *   1. prepend the new key: CONTROLPLANE_MASTER_KEY=k2:<new base64>,k1:<old base64>, restart the control plane
  *   2. DATABASE_URL=… CONTROLPLANE_MASTER_KEY=… node --import tsx scripts/rotate-master-key.ts
@@ -11,6 +12,7 @@
 import { ConfigError } from "../services/_shared/config.js";
 import { createDb } from "../services/_shared/db.js";
 import { parseMasterKeys, rotateSecrets, verifyMasterKeys } from "../services/stacks/secrets-crypto.js";
+import { rotateGitCredentials, verifyGitCredentialKeys } from "../services/stacks/git-credentials/index.js";
 
 const url = process.env.DATABASE_URL;
 const spec = process.env.CONTROLPLANE_MASTER_KEY;
@@ -24,8 +26,17 @@ const keys = parseMasterKeys(spec);
 const db = createDb(url, 2);
 try {
   const { checkedKeyIds } = await verifyMasterKeys(db, keys);
+  const credentialKeyIds = (await verifyGitCredentialKeys(db, keys)).checkedKeyIds;
+  checkedKeyIds.push(...credentialKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   console.error(`[stackyard] key ids in use: ${checkedKeyIds.join(", ") || "none"}; all decrypt`);
   const { reencrypted } = await rotateSecrets(db, keys);
+  const credentials = await rotateGitCredentials(db, keys);
+  const credentialsLeft = await db("git_credentials")
+    .whereNot("key_id", keys.activeKeyId)
+    .count<{ count: string }[]>({ count: "*" });
+  console.error(
+    `[stackyard] re-encrypted ${credentials.reencrypted} git credential(s); ${credentialsLeft[0]?.count ?? "0"} left under old keys`,
+  );
   const left = await db("environment_secrets")
     .whereNot("key_id", keys.activeKeyId)
     .count<{ count: string }[]>({ count: "*" });

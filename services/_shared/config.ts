@@ -30,6 +30,8 @@ export const MIN_JWT_SECRET_BYTES = 32;
 /** Swarm secret versions of each environment secret kept after a successful deploy, for `docker service rollback`. */
 export const DEFAULT_SECRET_VERSIONS_KEPT = 3;
 export const MAX_SECRET_VERSIONS_KEPT = 50;
+/** Concurrent git fetches per org and process (release creation from git, host key scans). */
+export const DEFAULT_GIT_FETCH_CONCURRENCY_PER_ORG = 2;
 
 export interface JwtKey {
   kid: string;
@@ -69,6 +71,12 @@ export interface Config {
     composeMaxBytes: number;
     gitTimeoutMs: number;
     gitAllowedSchemes: Array<"https" | "ssh" | "file">;
+    /** SSRF guard: refuse private ranges too (loopback, link-local and metadata are always refused). */
+    gitBlockPrivateNetworks: boolean;
+    /** Git fetches one org may run at once in one stacks process; more answer 429 GIT_FETCH_LIMIT. */
+    gitFetchConcurrencyPerOrg: number;
+    /** TEST ONLY: `host:port` pairs the SSRF guard lets through (a suite's loopback SSH server). */
+    gitTestAllowedHosts: Set<string>;
   };
   deployments: {
     /** A deployment waits this long for an offline agent before it fails. */
@@ -263,6 +271,21 @@ class EnvReader {
     }
   }
 
+  /** `host:port[,host:port]` (IPv6 hosts in brackets). */
+  hostPorts(name: string): Set<string> {
+    const hosts = new Set<string>();
+    for (const entry of (this.env[name] ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65535) this.problems.push(`${name}: "${entry}" is not host:port`);
+      else hosts.add(`${(match[1] ?? "").replace(/^\[(.*)\]$/, "$1").toLowerCase()}:${port}`);
+    }
+    return hosts;
+  }
+
   int(name: string, fallback: number, min: number, max: number): number {
     const raw = this.env[name]?.trim();
     if (!raw) return fallback;
@@ -331,6 +354,9 @@ export function loadConfig(env: Env = process.env): Config {
       composeMaxBytes: r.int("COMPOSE_MAX_BYTES", 256 * 1024, 1024, 4 * 1024 * 1024),
       gitTimeoutMs: r.int("GIT_TIMEOUT_MS", 30_000, 1_000, 600_000),
       gitAllowedSchemes: r.list("GIT_ALLOWED_SCHEMES", ["https", "ssh", "file"] as const, ["https", "ssh"]),
+      gitBlockPrivateNetworks: r.bool("GIT_BLOCK_PRIVATE_NETWORKS", true),
+      gitFetchConcurrencyPerOrg: r.int("GIT_FETCH_CONCURRENCY_PER_ORG", DEFAULT_GIT_FETCH_CONCURRENCY_PER_ORG, 1, 100),
+      gitTestAllowedHosts: r.hostPorts("STACKYARD_TEST_GIT_ALLOW_HOSTS"),
     },
     deployments: {
       agentWaitSeconds: r.int("DEPLOY_AGENT_WAIT_SECONDS", 300, 1, 24 * 3600),

@@ -18,6 +18,7 @@ export const TENANT_TABLES = [
   "stack_releases",
   "stack_overlays",
   "environment_secrets",
+  "git_credentials",
   "deployments",
   "deployment_events",
   "deployment_idempotency_keys",

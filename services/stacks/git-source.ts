@@ -4,10 +4,10 @@
  * temporary repository, with the transports restricted by git itself (`protocol.allow`) as well as here.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PayloadTooLargeError, UnprocessableError } from "../_shared/errors.js";
+import { ConflictError, PayloadTooLargeError, UnprocessableError } from "../_shared/errors.js";
 
 export type GitScheme = "https" | "ssh" | "http" | "file";
 
@@ -26,6 +26,32 @@ export interface GitSourceOptions {
   allowedSchemes: readonly GitScheme[];
   /** The git binary; `git` from PATH by default. */
   gitBinary?: string;
+  /** How git reaches the host: the address it is pinned to and the credential it uses. */
+  connection?: GitConnection;
+}
+
+/**
+ * The isolated identity of one git run. Without it git runs with no credential at all (public https, file://).
+ * Every secret is written to a 0600 file in a private temp dir removed afterwards; none is ever in argv or a URL.
+ */
+export interface GitConnection {
+  /** The address checked by the SSRF guard (host-guard.ts): git connects there and nowhere else. */
+  address?: string;
+  ssh?: {
+    /** OpenSSH private key file content. */
+    privateKey: string;
+    /** The credential's managed known_hosts content. */
+    knownHosts: string;
+    /** The known_hosts name the host key is looked up under (`host` or `[host]:port`). */
+    hostKeyAlias: string;
+  };
+  https?: { username: string; token: string };
+}
+
+/** Where a repository URL points: what the SSRF guard checks and the address pinning rewrites. */
+export interface RepoLocation {
+  host: string;
+  port: number;
 }
 
 export interface GitSourceResult {
@@ -48,6 +74,7 @@ export type GitSourceErrorCode =
   | "GIT_REF_NOT_FOUND"
   | "GIT_PATH_NOT_FOUND"
   | "GIT_REPOSITORY_UNAVAILABLE"
+  | "GIT_AUTH_FAILED"
   | "GIT_TIMEOUT";
 
 export class GitSourceError extends UnprocessableError {
@@ -57,15 +84,30 @@ export class GitSourceError extends UnprocessableError {
   }
 }
 
+/** The server's host key is not the one the credential trusts: possibly a man in the middle. */
+export class GitHostKeyMismatchError extends ConflictError {
+  constructor(host: string) {
+    super(
+      "GIT_HOST_KEY_MISMATCH",
+      `the SSH host key of ${host} does not match the one trusted for this credential; if the server's key really changed, trust the new key on the credential`,
+      { host },
+    );
+  }
+}
+
 export async function resolveGitSource(input: GitSourceInput, options: GitSourceOptions): Promise<GitSourceResult> {
   const scheme = checkRepoUrl(input.repoUrl, options.allowedSchemes);
   checkRef(input.ref);
   const path = checkPath(input.path);
   const dir = await mkdtemp(join(tmpdir(), "stackyard-git-"));
-  const git = gitRunner(dir, scheme, options);
+  // The identity lives apart from the repository (GIT_DIR), so nothing git writes can overwrite it.
+  const identityDir = await mkdtemp(join(tmpdir(), "stackyard-git-id-"));
   try {
+    const identity = await writeIdentity(identityDir, options.connection, input.repoUrl, scheme);
+    const git = gitRunner(dir, scheme, options, identity);
+    const fetchUrl = pinnedUrl(input.repoUrl, scheme, options.connection?.address);
     await git(["init", "--quiet", "--bare", dir]);
-    const commit = await fetchCommit(git, input.repoUrl, input.ref);
+    const commit = await fetchCommit(git, fetchUrl, input.ref, options.connection?.ssh?.hostKeyAlias);
     const object = `${commit}:${path}`;
     const type = await git(["cat-file", "-t", object]).catch((err: unknown) => {
       if (err instanceof GitCommandError) {
@@ -89,12 +131,106 @@ export async function resolveGitSource(input: GitSourceInput, options: GitSource
     return { content, commit, sourceRef: `${input.repoUrl}@${commit}:${path}` };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await rm(identityDir, { recursive: true, force: true });
   }
+}
+
+/** The host and port of a network URL (ssh://, scp-like, https://, http://). */
+export function repoLocation(repoUrl: string, scheme: GitScheme): RepoLocation {
+  const scp = /^[A-Za-z0-9._-]+@([A-Za-z0-9][A-Za-z0-9.-]*):/.exec(repoUrl);
+  if (scheme === "ssh" && scp && !repoUrl.startsWith("ssh://")) return { host: (scp[1] ?? "").toLowerCase(), port: 22 };
+  const url = new URL(repoUrl);
+  const defaults: Record<string, number> = { "ssh:": 22, "https:": 443, "http:": 80 };
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return { host, port: url.port === "" ? (defaults[url.protocol] ?? 0) : Number(url.port) };
+}
+
+/** ssh URLs are rewritten to the checked address (the host key is still checked under the host's name). */
+function pinnedUrl(repoUrl: string, scheme: GitScheme, address: string | undefined): string {
+  if (address === undefined || scheme !== "ssh") return repoUrl;
+  const host = address.includes(":") ? `[${address}]` : address;
+  const scp = /^([A-Za-z0-9._-]+@)[A-Za-z0-9][A-Za-z0-9.-]*:(.*)$/.exec(repoUrl);
+  if (scp && !repoUrl.startsWith("ssh://")) return `${scp[1] ?? ""}${host}:${scp[2] ?? ""}`;
+  const url = new URL(repoUrl);
+  const user = url.username ? `${url.username}@` : "";
+  return `ssh://${user}${host}${url.port ? `:${url.port}` : ""}${url.pathname}`;
+}
+
+interface Identity {
+  /** Extra `-c` options (credential helper, pinned resolution). */
+  config: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Single-quoted for the shell git runs GIT_SSH_COMMAND and `!` helpers with. Paths and aliases are ours. */
+function shellQuote(value: string): string {
+  if (!/^[A-Za-z0-9_./:[\]@-]+$/.test(value)) throw new Error("refusing to shell-quote an unexpected value");
+  return `'${value}'`;
+}
+
+async function writeIdentity(
+  dir: string,
+  connection: GitConnection | undefined,
+  repoUrl: string,
+  scheme: GitScheme,
+): Promise<Identity> {
+  const env: NodeJS.ProcessEnv = {};
+  const config: string[] = [];
+  const address = connection?.address;
+  if (address !== undefined && (scheme === "https" || scheme === "http")) {
+    // curl resolves the name to the checked address (TLS still verifies the name's certificate).
+    const { host, port } = repoLocation(repoUrl, scheme);
+    config.push("-c", `http.curloptResolve=${host}:${port}:${address.includes(":") ? `[${address}]` : address}`);
+  }
+  const ssh = connection?.ssh;
+  const keyFile = join(dir, "id");
+  const knownHostsFile = join(dir, "known_hosts");
+  if (ssh) {
+    await writeFile(keyFile, ssh.privateKey, { mode: 0o600 });
+    await writeFile(knownHostsFile, ssh.knownHosts, { mode: 0o600 });
+  }
+  // Always the isolated ssh: no ~/.ssh of the control-plane user (ssh finds it through the passwd entry, not
+  // HOME), no agent, no user or system ssh config, only this credential's key and host keys.
+  env.GIT_SSH_COMMAND = [
+    "ssh",
+    "-F /dev/null",
+    "-o BatchMode=yes",
+    "-o IdentitiesOnly=yes",
+    "-o IdentityAgent=none",
+    `-o IdentityFile=${ssh ? shellQuote(keyFile) : "none"}`,
+    "-o CertificateFile=none",
+    `-o UserKnownHostsFile=${ssh ? shellQuote(knownHostsFile) : "/dev/null"}`,
+    "-o GlobalKnownHostsFile=/dev/null",
+    "-o StrictHostKeyChecking=yes",
+    "-o UpdateHostKeys=no",
+    ...(ssh ? [`-o HostKeyAlias=${shellQuote(ssh.hostKeyAlias)}`] : []),
+    "-o ForwardAgent=no",
+    "-o ForwardX11=no",
+    "-o ClearAllForwardings=yes",
+    "-o PermitLocalCommand=no",
+    "-o ProxyCommand=none",
+    "-o ControlMaster=no",
+    "-o ControlPath=none",
+    "-o PreferredAuthentications=publickey",
+    "-o PasswordAuthentication=no",
+    "-o KbdInteractiveAuthentication=no",
+    "-o ConnectTimeout=10",
+  ].join(" ");
+  env.GIT_SSH_VARIANT = "ssh";
+  const https = connection?.https;
+  if (https) {
+    const credentialFile = join(dir, "credential");
+    await writeFile(credentialFile, `username=${https.username}\npassword=${https.token}\n`, { mode: 0o600 });
+    // A one-shot helper that answers `get` from the 0600 file: the token never enters argv, a URL or the env.
+    config.push("-c", `credential.helper=!f() { test "$1" = get && cat ${shellQuote(credentialFile)}; }; f`);
+  }
+  return { config, env };
 }
 
 type Git = (args: string[], maxBuffer?: number) => Promise<string>;
 
-async function fetchCommit(git: Git, repoUrl: string, ref: string): Promise<string> {
+async function fetchCommit(git: Git, repoUrl: string, ref: string, sshHost: string | undefined): Promise<string> {
+  const unavailable = (err: unknown): never => unavailableError(err, sshHost);
   // Listed even for a commit sha: it proves the repository is reachable, so a failed fetch of a sha below
   // means the commit is missing rather than the repository.
   const listing = await git(["ls-remote", "--", repoUrl], MAX_REF_LISTING_BYTES).catch(unavailable);
@@ -135,8 +271,24 @@ function pickRef(listing: string, ref: string): string | undefined {
   return candidates.find((c) => names.has(c));
 }
 
-function unavailable(err: unknown): never {
+function unavailableError(err: unknown, sshHost: string | undefined): never {
   if (err instanceof GitSourceError) throw err;
+  if (err instanceof GitCommandError && /Host key verification failed/.test(err.stderr)) {
+    throw new GitHostKeyMismatchError(sshHost ?? "the server");
+  }
+  if (
+    err instanceof GitCommandError &&
+    /Permission denied \(publickey|Authentication failed|could not read (?:Username|Password)|returned error: 40[13]/.test(
+      err.stderr,
+    )
+  ) {
+    throw new GitSourceError(
+      "GIT_AUTH_FAILED",
+      "the git server refused the credential: check that the deploy key or token has read access to the repository",
+      {},
+      err,
+    );
+  }
   if (err instanceof GitCommandError) {
     throw new GitSourceError(
       "GIT_REPOSITORY_UNAVAILABLE",
@@ -160,7 +312,7 @@ export class GitCommandError extends Error {
   }
 }
 
-function gitRunner(dir: string, scheme: GitScheme, options: GitSourceOptions): Git {
+function gitRunner(dir: string, scheme: GitScheme, options: GitSourceOptions, identity: Identity): Git {
   const deadline = Date.now() + options.timeoutMs;
   const allowed = new Set<string>(options.allowedSchemes);
   // Git's own transport policy: everything off except the schemes allowed here (and ext:: stays off).
@@ -179,8 +331,10 @@ function gitRunner(dir: string, scheme: GitScheme, options: GitSourceOptions): G
     GIT_ASKPASS: "/bin/false",
     SSH_ASKPASS: "/bin/false",
     LC_ALL: "C",
+    ...identity.env,
   };
-  if (scheme === "ssh") env.GIT_SSH_COMMAND = "ssh -o BatchMode=yes";
+  // Redirects are not followed (not even to the same host): the checked address is the only one git talks to.
+  const networkConfig = ["-c", "http.followRedirects=false", ...identity.config];
   return (args, maxBuffer = 1024 * 1024) =>
     new Promise<string>((resolve, reject) => {
       const remaining = deadline - Date.now();
@@ -190,7 +344,7 @@ function gitRunner(dir: string, scheme: GitScheme, options: GitSourceOptions): G
       }
       execFile(
         options.gitBinary ?? "git",
-        [...protocolConfig, "-c", "credential.helper=", "-c", "core.hooksPath=/dev/null", ...args],
+        [...protocolConfig, "-c", "credential.helper=", "-c", "core.hooksPath=/dev/null", ...networkConfig, ...args],
         { env, cwd: dir, timeout: remaining, maxBuffer, killSignal: "SIGKILL", encoding: "utf8" },
         (err, stdout, stderr) => {
           if (!err) {
@@ -224,7 +378,9 @@ export function checkRepoUrl(repoUrl: string, allowedSchemes: readonly GitScheme
   if (repoUrl.length === 0 || repoUrl.length > 2048) invalid("must be 1-2048 characters");
   if (repoUrl.startsWith("-")) invalid("must not start with '-'");
   if (/[\s\p{Cc}]/u.test(repoUrl)) invalid("must not contain spaces or control characters");
-  if (repoUrl.includes("::")) invalid("transport helper syntax (`<transport>::`) is not accepted");
+  // Git reads `<transport>::<address>` before any '/', so an IPv6 literal after `scheme://` is no helper.
+  if ((repoUrl.split("/")[0] ?? "").includes("::"))
+    invalid("transport helper syntax (`<transport>::`) is not accepted");
   let scheme: GitScheme;
   const explicit = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(repoUrl);
   if (explicit) {

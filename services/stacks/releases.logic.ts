@@ -3,7 +3,8 @@ import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import { validateCompose } from "./compose-validation.js";
-import { resolveGitSource, type GitScheme } from "./git-source.js";
+import type { GitScheme } from "./git-source.js";
+import { fetchGitReleaseSource, type GitCredentialSettings } from "./git-credentials/index.js";
 import { createRelease, getRelease, listReleases } from "./releases-repo.js";
 import { findStack } from "./stacks.logic.js";
 import { releaseSummaryView, releaseView } from "./views.js";
@@ -13,6 +14,7 @@ export interface ReleaseSettings {
   composeMaxBytes: number;
   gitTimeoutMs: number;
   gitAllowedSchemes: readonly GitScheme[];
+  gitCredentials: GitCredentialSettings;
 }
 
 export type CreateReleaseBody = OpBody<"createRelease">;
@@ -30,11 +32,18 @@ export async function createStackRelease(
   const source =
     body.sourceType === "upload"
       ? { composeYaml: body.composeYaml, sourceRef: body.sourceRef ?? null }
-      : await resolveGitSource(body.git, {
-          maxBytes: settings.composeMaxBytes,
-          timeoutMs: settings.gitTimeoutMs,
-          allowedSchemes: settings.gitAllowedSchemes,
-        }).then((g) => ({ composeYaml: g.content, sourceRef: g.sourceRef }));
+      : await fetchGitReleaseSource(
+          scope,
+          principal,
+          body.git,
+          {
+            maxBytes: settings.composeMaxBytes,
+            timeoutMs: settings.gitTimeoutMs,
+            allowedSchemes: settings.gitAllowedSchemes,
+          },
+          settings.gitCredentials,
+          request,
+        ).then((g) => ({ composeYaml: g.content, sourceRef: g.sourceRef }));
   const { warnings } = validateCompose(source.composeYaml, {
     maxBytes: settings.composeMaxBytes,
     stackName: stack.name,
@@ -61,6 +70,7 @@ export async function createStackRelease(
           sourceType: release.sourceType,
           sourceRef: release.sourceRef,
           sha256: release.composeSha256,
+          ...(body.sourceType === "git" && body.git.credentialId ? { gitCredentialId: body.git.credentialId } : {}),
         },
       },
       request,

@@ -18,6 +18,12 @@ import {
 } from "./environments.logic.js";
 import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
+import {
+  gitCredentialActions,
+  OrgFetchLimiter,
+  verifyGitCredentialKeys,
+  type GitCredentialSettings,
+} from "./git-credentials/index.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import {
   createEnvironment,
@@ -35,13 +41,26 @@ export interface StacksServiceDeps {
 
 export function createStacksService({ config, db }: StacksServiceDeps): ServiceSchema {
   const keys = config.stacks.masterKeys;
+  const gitCredentials: GitCredentialSettings = {
+    masterKeys: keys,
+    hostPolicy: {
+      blockPrivateNetworks: config.stacks.gitBlockPrivateNetworks,
+      testAllowedHosts: config.stacks.gitTestAllowedHosts,
+    },
+    limiter: new OrgFetchLimiter(config.stacks.gitFetchConcurrencyPerOrg),
+  };
   const releaseSettings: ReleaseSettings = {
     composeMaxBytes: config.stacks.composeMaxBytes,
     gitTimeoutMs: config.stacks.gitTimeoutMs,
     gitAllowedSchemes: config.stacks.gitAllowedSchemes,
+    gitCredentials,
   };
 
-  const masterKey = new MasterKeyGuard(() => verifyMasterKeys(db, keys));
+  const masterKey = new MasterKeyGuard(async () => {
+    const secrets = await verifyMasterKeys(db, keys);
+    const credentials = await verifyGitCredentialKeys(db, keys);
+    return { checkedKeyIds: [...new Set([...secrets.checkedKeyIds, ...credentials.checkedKeyIds])] };
+  });
 
   return {
     name: "stacks",
@@ -111,6 +130,8 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         renderEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId, ctx.params.query.releaseId),
       diff: (ctx: OpCtx<"diffEnvironment">) =>
         diffEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId, ctx.params.query),
+
+      ...gitCredentialActions(db, gitCredentials, masterKey),
     },
     async started() {
       // A wrong CONTROLPLANE_MASTER_KEY must stop the process now, not fail the first deployment that needs a secret.

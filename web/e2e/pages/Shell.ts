@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 export class Shell {
   constructor(protected readonly page: Page) {}
 
-  async navigate(label: "Stacks" | "Clusters" | "API tokens" | "Users" | "Audit"): Promise<void> {
+  async navigate(label: "Stacks" | "Clusters" | "Git credentials" | "API tokens" | "Users" | "Audit"): Promise<void> {
     await this.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label }).click();
     await this.page.getByRole("heading", { level: 1 }).first().waitFor();
   }

@@ -28,6 +28,7 @@ export const keys = {
   users: (orgId: string): ApiKey => [`${org(orgId)}/users`],
   tokens: (orgId: string): ApiKey => [`${org(orgId)}/tokens`],
   token: (orgId: string, tokenId: string): ApiKey => [`${org(orgId)}/tokens/${encodeURIComponent(tokenId)}`],
+  gitCredentials: (orgId: string): ApiKey => [`${org(orgId)}/git-credentials`],
   stacks: (orgId: string): ApiKey => [`${org(orgId)}/stacks`],
   stack: (orgId: string, stackId: string): ApiKey => [`${org(orgId)}/stacks/${encodeURIComponent(stackId)}`],
   environments: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/environments`],
@@ -59,6 +60,10 @@ export const keys = {
 
 /** Paths of write endpoints that have no GET of their own. */
 export const actions = {
+  gitCredential: (orgId: string, credentialId: string): string =>
+    `${org(orgId)}/git-credentials/${encodeURIComponent(credentialId)}`,
+  gitCredentialHostKeys: (orgId: string, credentialId: string): string =>
+    `${org(orgId)}/git-credentials/${encodeURIComponent(credentialId)}/host-keys`,
   createRelease: (stackId: string): string => `/v1/stacks/${encodeURIComponent(stackId)}/releases`,
   secret: (envId: string, name: string): string =>
     `/v1/environments/${encodeURIComponent(envId)}/secrets/${encodeURIComponent(name)}`,

@@ -11,6 +11,7 @@ import { StackPage } from "../pages/StackPage/StackPage.js";
 import { StacksPage } from "../pages/StacksPage/StacksPage.js";
 import { ClusterPage } from "../pages/ClusterPage/ClusterPage.js";
 import { ClustersPage } from "../pages/ClustersPage/ClustersPage.js";
+import { GitCredentialsPage } from "../pages/GitCredentialsPage/GitCredentialsPage.js";
 import { LoginPage } from "../pages/LoginPage/LoginPage.js";
 import { TokensPage } from "../pages/TokensPage/TokensPage.js";
 import { UsersPage } from "../pages/UsersPage/UsersPage.js";
@@ -37,6 +38,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="clusters" element={<ClustersPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />
+            <Route path="git-credentials" element={<GitCredentialsPage />} />
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />
             <Route path="*" element={<NotFound />} />

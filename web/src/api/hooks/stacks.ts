@@ -85,6 +85,21 @@ export function useUploadRelease(
   );
 }
 
+export interface GitReleaseInput {
+  repoUrl: string;
+  ref: string;
+  path: string;
+  credentialId?: string;
+}
+
+export function useGitRelease(orgId: string, stackId: string): Mutation<GitReleaseInput, Release> {
+  return useApiMutation(
+    keys.releases(stackId),
+    (client, git: GitReleaseInput) => client.post<Release>(actions.createRelease(stackId), { sourceType: "git", git }),
+    [keys.stack(orgId, stackId)],
+  );
+}
+
 export function usePutOverlay(envId: string): Mutation<{ envJson: EnvOverlay; composePatchYaml: string }, Overlay> {
   return useApiMutation(keys.overlay(envId), (client, arg: { envJson: EnvOverlay; composePatchYaml: string }) =>
     client.put<Overlay>(keys.overlay(envId)[0], arg),

@@ -1,6 +1,6 @@
 import { useState, type ChangeEvent, type FormEvent } from "react";
-import type { CreateEnvironmentInput } from "../../api/hooks/stacks.js";
-import type { Cluster } from "../../api/types.js";
+import type { CreateEnvironmentInput, GitReleaseInput } from "../../api/hooks/stacks.js";
+import type { Cluster, GitCredential } from "../../api/types.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 
@@ -168,6 +168,90 @@ export function CreateEnvironmentDialog(props: {
           </button>
           <button type="submit" disabled={props.busy || !clusterId}>
             {props.busy ? "Creating…" : "Create environment"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** A release from a git ref: the ref is resolved to a commit once and the file at that commit is frozen. */
+export function GitReleaseDialog(props: {
+  credentials: GitCredential[] | undefined;
+  credentialsError: unknown;
+  busy: boolean;
+  error: unknown;
+  onSubmit: (input: GitReleaseInput) => void;
+  onClose: () => void;
+}) {
+  const [repoUrl, setRepoUrl] = useState("");
+  const [ref, setRef] = useState("main");
+  const [path, setPath] = useState("compose.yml");
+  const [credentialId, setCredentialId] = useState("");
+  const isSsh = /^ssh:\/\//.test(repoUrl.trim()) || /^[A-Za-z0-9._-]+@[^:/]+:/.test(repoUrl.trim());
+  // Only credentials that fit the URL's scheme are offered.
+  const fitting = props.credentials?.filter((c) => (isSsh ? c.type === "ssh" : c.type === "https"));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSubmit({
+      repoUrl: repoUrl.trim(),
+      ref: ref.trim(),
+      path: path.trim(),
+      ...(credentialId ? { credentialId } : {}),
+    });
+  };
+  return (
+    <Dialog title="Release from git" onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <p className="muted small">
+          The branch, tag or commit is resolved to a commit now and the compose file at that commit is frozen as the
+          next version.
+        </p>
+        <label>
+          Repository URL
+          <input
+            name="repoUrl"
+            required
+            maxLength={2048}
+            placeholder="git@github.com:acme/app.git or https://github.com/acme/app.git"
+            value={repoUrl}
+            onChange={(e) => {
+              setRepoUrl(e.target.value);
+              setCredentialId("");
+            }}
+            autoFocus
+          />
+        </label>
+        <label>
+          Branch, tag or commit
+          <input name="ref" required maxLength={255} value={ref} onChange={(e) => setRef(e.target.value)} />
+        </label>
+        <label>
+          Compose file path
+          <input name="path" required maxLength={1024} value={path} onChange={(e) => setPath(e.target.value)} />
+        </label>
+        <label>
+          Credential
+          <select name="credentialId" value={credentialId} onChange={(e) => setCredentialId(e.target.value)}>
+            <option value="">{isSsh ? "Choose a deploy key" : "None (public repository)"}</option>
+            {fitting?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.type === "ssh" ? "SSH deploy key" : "HTTPS token"})
+              </option>
+            ))}
+          </select>
+        </label>
+        {isSsh && fitting?.length === 0 && (
+          <p className="muted small">SSH repositories need a deploy key: create one under Git credentials.</p>
+        )}
+        {props.credentialsError ? <ErrorNotice error={props.credentialsError} compact /> : null}
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={props.busy || !repoUrl.trim() || (isSsh && !credentialId)}>
+            {props.busy ? "Fetching…" : "Create release"}
           </button>
         </div>
       </form>

@@ -2,10 +2,17 @@ import { useState } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import { useClusters } from "../../api/hooks/clusters.js";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
-import { useCreateEnvironment, useReleases, useStack, useUploadRelease } from "../../api/hooks/stacks.js";
+import { useGitCredentials } from "../../api/hooks/gitCredentials.js";
+import {
+  useCreateEnvironment,
+  useGitRelease,
+  useReleases,
+  useStack,
+  useUploadRelease,
+} from "../../api/hooks/stacks.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
-import { CreateEnvironmentDialog, UploadReleaseDialog } from "./StackDialogs.js";
+import { CreateEnvironmentDialog, GitReleaseDialog, UploadReleaseDialog } from "./StackDialogs.js";
 import { StackView } from "./StackView.js";
 
 export function StackPage() {
@@ -18,11 +25,15 @@ export function StackPage() {
   const clusters = useClusters(orgId);
   const createEnv = useCreateEnvironment(orgId, stackId);
   const upload = useUploadRelease(orgId, stackId);
-  const [open, setOpen] = useState<null | "env" | "release">(null);
+  const fromGit = useGitRelease(orgId, stackId);
+  const [open, setOpen] = useState<null | "env" | "release" | "git">(null);
+  // Read only while the git dialog is open: the credential list is for choosing one.
+  const credentials = useGitCredentialsWhen(orgId, open === "git");
   const close = () => {
     setOpen(null);
     createEnv.reset();
     upload.reset();
+    fromGit.reset();
   };
   const clusterById = new Map(clusters.data?.items.map((c) => [c.id, c.name]));
   return (
@@ -42,6 +53,7 @@ export function StackPage() {
         canWrite={hasPermission(me.data, "stacks:write")}
         onCreateEnvironment={() => setOpen("env")}
         onUploadRelease={() => setOpen("release")}
+        onGitRelease={() => setOpen("git")}
       />
       {open === "env" && (
         <CreateEnvironmentDialog
@@ -62,6 +74,20 @@ export function StackPage() {
           onClose={close}
         />
       )}
+      {open === "git" && (
+        <GitReleaseDialog
+          credentials={credentials.data?.items}
+          credentialsError={credentials.error}
+          busy={fromGit.isMutating}
+          error={fromGit.error}
+          onSubmit={(input) => void fromGit.trigger(input).then((r) => r && navigate(paths.release(orgId, r.id)))}
+          onClose={close}
+        />
+      )}
     </>
   );
+}
+
+function useGitCredentialsWhen(orgId: string, enabled: boolean) {
+  return useGitCredentials(enabled ? orgId : null);
 }

@@ -15,6 +15,7 @@ export function StackView(props: {
   canWrite: boolean;
   onCreateEnvironment: () => void;
   onUploadRelease: () => void;
+  onGitRelease: () => void;
 }) {
   return (
     <>
@@ -36,6 +37,14 @@ export function StackView(props: {
                     onClick={props.onUploadRelease}
                   >
                     Upload release
+                  </PermittedButton>
+                  <PermittedButton
+                    allowed={props.canWrite}
+                    permission="stacks:write"
+                    className="secondary"
+                    onClick={props.onGitRelease}
+                  >
+                    Release from git
                   </PermittedButton>
                   <PermittedButton
                     allowed={props.canWrite}

@@ -1,0 +1,117 @@
+/**
+ * Git credential material at rest: AES-256-GCM under CONTROLPLANE_MASTER_KEY, the same scheme as environment
+ * secrets (services/stacks/secrets-crypto.ts), with its own additional authenticated data binding a ciphertext to
+ * its org and credential row, so a row copied over another fails to decrypt.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import type { Knex } from "knex";
+import { MasterKeyConfigError, type MasterKeys } from "../../_shared/master-keys.js";
+import {
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+  SecretDecryptionError,
+  UnknownMasterKeyError,
+  type EncryptedSecret,
+} from "../secrets-crypto.js";
+
+export interface CredentialIdentity {
+  orgId: string;
+  credentialId: string;
+}
+
+function aadOf(identity: CredentialIdentity): Buffer {
+  return Buffer.from(JSON.stringify(["stackyard.git-credential.v1", identity.orgId, identity.credentialId]));
+}
+
+export function encryptCredential(keys: MasterKeys, plaintext: Buffer, identity: CredentialIdentity): EncryptedSecret {
+  const key = keys.keys.get(keys.activeKeyId);
+  if (!key) throw new UnknownMasterKeyError(keys.activeKeyId);
+  const nonce = randomBytes(GCM_NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_BYTES });
+  cipher.setAAD(aadOf(identity));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { ciphertext, nonce, authTag: cipher.getAuthTag(), keyId: keys.activeKeyId };
+}
+
+export function decryptCredential(keys: MasterKeys, record: EncryptedSecret, identity: CredentialIdentity): Buffer {
+  const key = keys.keys.get(record.keyId);
+  if (!key) throw new UnknownMasterKeyError(record.keyId);
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, record.nonce, { authTagLength: GCM_TAG_BYTES });
+    decipher.setAAD(aadOf(identity));
+    decipher.setAuthTag(record.authTag);
+    return Buffer.concat([decipher.update(record.ciphertext), decipher.final()]);
+  } catch (err) {
+    throw new SecretDecryptionError(record.keyId, { cause: err });
+  }
+}
+
+interface CredentialRow {
+  id: string;
+  org_id: string;
+  ciphertext: Buffer;
+  nonce: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
+}
+const ROW_COLUMNS = ["id", "org_id", "ciphertext", "nonce", "auth_tag", "key_id"] as const;
+const recordOf = (r: CredentialRow): EncryptedSecret => ({
+  ciphertext: r.ciphertext,
+  nonce: r.nonce,
+  authTag: r.auth_tag,
+  keyId: r.key_id,
+});
+const identityOf = (r: CredentialRow): CredentialIdentity => ({ orgId: r.org_id, credentialId: r.id });
+
+/** Start-up check (system-wide): one credential per key id in use must decrypt, like verifyMasterKeys. */
+export async function verifyGitCredentialKeys(db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> {
+  const rows = await db
+    .select<CredentialRow[]>(...ROW_COLUMNS)
+    .from("git_credentials")
+    .distinctOn("key_id")
+    .orderBy([{ column: "key_id" }, { column: "id" }]);
+  const problems: string[] = [];
+  for (const row of rows) {
+    try {
+      decryptCredential(keys, recordOf(row), identityOf(row)).fill(0);
+    } catch (err) {
+      problems.push(`git credentials: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new MasterKeyConfigError(problems);
+  return { checkedKeyIds: rows.map((r) => r.key_id) };
+}
+
+/** Master-key rotation of git credentials (scripts/rotate-master-key.ts), in batches like rotateSecrets. */
+export async function rotateGitCredentials(
+  db: Knex,
+  keys: MasterKeys,
+  batchSize = 100,
+): Promise<{ reencrypted: number }> {
+  let reencrypted = 0;
+  for (;;) {
+    const done = await db.transaction(async (trx) => {
+      const rows = await trx
+        .select<CredentialRow[]>(...ROW_COLUMNS)
+        .from("git_credentials")
+        .whereNot("key_id", keys.activeKeyId)
+        .orderBy("id")
+        .limit(batchSize)
+        .forUpdate();
+      for (const row of rows) {
+        const plaintext = decryptCredential(keys, recordOf(row), identityOf(row));
+        const next = encryptCredential(keys, plaintext, identityOf(row));
+        plaintext.fill(0);
+        await trx("git_credentials").where({ id: row.id, org_id: row.org_id }).update({
+          ciphertext: next.ciphertext,
+          nonce: next.nonce,
+          auth_tag: next.authTag,
+          key_id: next.keyId,
+        });
+      }
+      return rows.length;
+    });
+    reencrypted += done;
+    if (done < batchSize) return { reencrypted };
+  }
+}
