@@ -56,6 +56,7 @@ interface StoredEvent {
 }
 interface ServiceSpec {
   Spec: {
+    Labels?: Record<string, string>;
     Mode: { Replicated?: { Replicas: number } };
     TaskTemplate: {
       ContainerSpec: { Env?: string[]; Command?: string[]; Secrets?: Array<{ SecretName: string }> };
@@ -417,9 +418,20 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     const events = await storedEvents(res.body.id);
     expect(events[0]?.level).to.equal("warn");
     expect(events[0]?.message).to.match(/volumes and data are NOT rolled back/i);
+    // Only the agent's RollbackStack handler writes this event: the command on the wire was RollbackStack, naming
+    // the release it returns to and the one it leaves.
+    const fromAgent = events.find((e) => e.data.command === "RollbackStack");
+    expect(fromAgent, JSON.stringify(events)).to.not.equal(undefined);
+    expect(fromAgent?.data).to.deep.include({ rollback: true, targetReleaseId: releases.v1, fromReleaseId: releases.v2 });
+    expect(events.find((e) => e.data.command === "DeployStack"), "no DeployStack was dispatched").to.equal(undefined);
     const spec = await inspectService();
     expect(spec.Spec.TaskTemplate.ContainerSpec.Env ?? []).to.not.include("FEATURE=on");
     expect(spec.Spec.Mode.Replicated?.Replicas).to.equal(2);
+    expect(spec.Spec.Labels ?? {}, "the environment's ownership labels, naming the target release").to.deep.include({
+      "io.stackyard.environment": envId,
+      "io.stackyard.release": releases.v1,
+      "io.stackyard.deployment": res.body.id,
+    });
     await until("2 running tasks", async () => ((await runningTasks()) === 2 ? true : undefined), 20_000);
   });
 
