@@ -54,7 +54,7 @@ const newRegistrationToken = (): string => `syr_${randomBytes(32).toString("base
 export const agentCommandLine = (publicUrl: string, token: string): string =>
   `stackyard-agent register --url ${publicUrl} --token ${token} && stackyard-agent run`;
 
-async function findCluster(scope: TenantScope, clusterId: string, lock = false): Promise<ClusterRow> {
+export async function findCluster(scope: TenantScope, clusterId: string, lock = false): Promise<ClusterRow> {
   const q = scope.from<ClusterRow>("clusters").where({ id: clusterId });
   if (lock) q.forUpdate();
   const row = (await q.first()) as ClusterRow | undefined;
