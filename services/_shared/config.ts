@@ -323,8 +323,18 @@ export function loadConfig(env: Env = process.env): Config {
       agentCredentialTtlSeconds: r.int("AGENT_CREDENTIAL_TTL_SECONDS", 30 * 24 * 3600, 300, 365 * 24 * 3600),
       offlineAfterSeconds: r.int("CLUSTER_OFFLINE_AFTER_SECONDS", 35, 5, 3600),
       activityMaxRowsPerCluster: r.int("CLUSTER_ACTIVITY_MAX_ROWS", DEFAULT_ACTIVITY_MAX_ROWS, 10, 1_000_000),
-      activityMaxAgeSeconds: r.int("CLUSTER_ACTIVITY_MAX_AGE_SECONDS", DEFAULT_ACTIVITY_MAX_AGE_SECONDS, 60, 365 * 24 * 3600),
-      activityPruneIntervalMs: r.int("CLUSTER_ACTIVITY_PRUNE_INTERVAL_MS", DEFAULT_ACTIVITY_PRUNE_INTERVAL_MS, 100, 24 * 3600_000),
+      activityMaxAgeSeconds: r.int(
+        "CLUSTER_ACTIVITY_MAX_AGE_SECONDS",
+        DEFAULT_ACTIVITY_MAX_AGE_SECONDS,
+        60,
+        365 * 24 * 3600,
+      ),
+      activityPruneIntervalMs: r.int(
+        "CLUSTER_ACTIVITY_PRUNE_INTERVAL_MS",
+        DEFAULT_ACTIVITY_PRUNE_INTERVAL_MS,
+        100,
+        24 * 3600_000,
+      ),
     },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 600_000),
     auth: {

@@ -69,10 +69,11 @@ describe("cluster activity and security warnings (real NATS, Postgres, gateway)"
   };
   const activityPath = (clusterId = agent.clusterId, orgId = org.orgId) =>
     `/v1/orgs/${orgId}/clusters/${clusterId}/activity`;
-  const warningsPath = (query = "") =>
-    `/v1/orgs/${org.orgId}/clusters/${agent.clusterId}/security-warnings${query}`;
+  const warningsPath = (query = "") => `/v1/orgs/${org.orgId}/clusters/${agent.clusterId}/security-warnings${query}`;
   const stored = async () =>
-    Number(((await db("cluster_activity").where({ cluster_id: agent.clusterId }).count("* as n")) as [{ n: string }])[0].n);
+    Number(
+      ((await db("cluster_activity").where({ cluster_id: agent.clusterId }).count("* as n")) as [{ n: string }])[0].n,
+    );
 
   before(async () => {
     ({ db, nats, platform, api } = await startTestStack({
@@ -233,7 +234,10 @@ describe("cluster activity and security warnings (real NATS, Postgres, gateway)"
     const again = await ack(org.admin.auth);
     expect(again.status).to.equal(409);
     expect(again.body.error?.code).to.equal("SECURITY_WARNING_ACKNOWLEDGED");
-    const acked = await db("audit_events").where({ org_id: org.orgId, action: "cluster.security_warning_acknowledged" });
+    const acked = await db("audit_events").where({
+      org_id: org.orgId,
+      action: "cluster.security_warning_acknowledged",
+    });
     expect(acked).to.have.length(1);
     expect(acked[0]).to.deep.include({ actor_type: "user", actor_id: clusterAdmin.userId });
 

@@ -40,7 +40,11 @@ export function decodeAgentMessage<K extends MessageType>(
   }
   const claimed = (message as { clusterId?: unknown }).clusterId;
   if (claimed !== clusterId) {
-    throw new AgentMessageDroppedError("WRONG_CLUSTER", `${type}: names another cluster than its subject`, data.byteLength);
+    throw new AgentMessageDroppedError(
+      "WRONG_CLUSTER",
+      `${type}: names another cluster than its subject`,
+      data.byteLength,
+    );
   }
   return message as MessageTypes[K] & { clusterId: string };
 }

@@ -22,11 +22,7 @@ import {
 import { ActivityBatcher, listActivity, pruneActivity } from "./activity.js";
 import { handOnClusterActivity } from "./activity-handoff.js";
 import { AgentMessageDroppedError, decodeAgentMessage } from "./agent-messages.js";
-import {
-  acknowledgeSecurityWarning,
-  listSecurityWarnings,
-  recordCommandRejection,
-} from "./security-warnings.js";
+import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejection } from "./security-warnings.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
 import {

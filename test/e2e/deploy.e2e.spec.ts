@@ -413,7 +413,9 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
         const items = res.body.items;
         const service = items.filter((i) => i.type === "service" && i.name === swarmService);
         const tasks = items.filter((i) => i.type === "task" && i.name?.startsWith(`${swarmService}.`));
-        return service.some((i) => i.action === "create") && tasks.some((i) => i.action === "start") ? items : undefined;
+        return service.some((i) => i.action === "create") && tasks.some((i) => i.action === "start")
+          ? items
+          : undefined;
       },
       20_000,
     );
@@ -491,7 +493,11 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     expect(dispatched.map((e) => e.data.command)).to.deep.equal(["RollbackStack"]);
     const fromAgent = events.find((e) => e.data.command === "RollbackStack" && "targetReleaseId" in e.data);
     expect(fromAgent, JSON.stringify(events)).to.not.equal(undefined);
-    expect(fromAgent?.data).to.deep.include({ rollback: true, targetReleaseId: releases.v1, fromReleaseId: releases.v2 });
+    expect(fromAgent?.data).to.deep.include({
+      rollback: true,
+      targetReleaseId: releases.v1,
+      fromReleaseId: releases.v2,
+    });
     const spec = await inspectService();
     expect(spec.Spec.TaskTemplate.ContainerSpec.Env ?? []).to.not.include("FEATURE=on");
     expect(spec.Spec.Mode.Replicated?.Replicas).to.equal(2);

@@ -8,7 +8,12 @@ import type { Page } from "playwright-core";
 import type { Db } from "../../services/_shared/db.js";
 import { createTestDb } from "../../services/_shared/testing/database.js";
 import { startFakeAgent, type FakeAgent } from "../../services/_shared/testing/fake-agent.js";
-import { createOrgWithAdmin, TEST_PASSWORD, uniqueName, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import {
+  createOrgWithAdmin,
+  TEST_PASSWORD,
+  uniqueName,
+  type TestOrg,
+} from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsServer, type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { startTestPlatform, type TestPlatform } from "../../services/_shared/testing/platform.js";
@@ -75,7 +80,10 @@ describe("cluster page: activity feed and security warnings (real browser, real 
   it("shows the Docker events the agent reported, and new ones without a reload", async () => {
     const subjects = agentSubjects(agent.clusterId);
     await publish(subjects.dockerEvents, dockerEvent({}));
-    await publish(subjects.dockerEvents, dockerEvent({ type: "task", action: "start", id: "t1", name: "shop-prod_web.1.t1" }));
+    await publish(
+      subjects.dockerEvents,
+      dockerEvent({ type: "task", action: "start", id: "t1", name: "shop-prod_web.1.t1" }),
+    );
     const login = new LoginPage(page, platform.baseUrl);
     await login.goto("/");
     await login.login(org.admin.email, TEST_PASSWORD);
@@ -86,7 +94,10 @@ describe("cluster page: activity feed and security warnings (real browser, real 
     expect(await cluster.warnings().count(), "no warning yet").to.equal(0);
 
     const url = page.url();
-    await publish(subjects.dockerEvents, dockerEvent({ type: "node", action: "update", id: "node-9", name: "worker-9" }));
+    await publish(
+      subjects.dockerEvents,
+      dockerEvent({ type: "node", action: "update", id: "node-9", name: "worker-9" }),
+    );
     expect(await cluster.waitForActivity("worker-9")).to.match(/node\s+update/);
     expect(page.url()).to.equal(url);
     expect(await cluster.activityRows().first().innerText(), "newest first").to.contain("worker-9");
@@ -112,7 +123,10 @@ describe("cluster page: activity feed and security warnings (real browser, real 
 
     await cluster.acknowledge("BAD_SIGNATURE");
     await cluster.warnings().waitFor({ state: "detached" });
-    const audit = await db("audit_events").where({ org_id: org.orgId, action: "cluster.security_warning_acknowledged" });
+    const audit = await db("audit_events").where({
+      org_id: org.orgId,
+      action: "cluster.security_warning_acknowledged",
+    });
     expect(audit).to.have.length(1);
   });
 });

@@ -16,7 +16,9 @@ export function ActivityFeed(props: {
         state={props.state}
         loadingLabel="Loading activity…"
         isEmpty={(items) => items.length === 0}
-        empty={<p className="muted">No Docker events reported yet: they appear here as services, tasks and nodes change.</p>}
+        empty={
+          <p className="muted">No Docker events reported yet: they appear here as services, tasks and nodes change.</p>
+        }
       >
         {(items) => (
           <>

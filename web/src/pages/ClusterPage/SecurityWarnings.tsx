@@ -25,9 +25,7 @@ export function SecurityWarnings(props: {
   if (props.warnings.length === 0) return null;
   return (
     <section className="notice notice-error" role="alert" aria-label="Security warnings">
-      <h2>
-        Security warning: the agent refused {props.warnings.length === 1 ? "a command" : "commands"} it was sent
-      </h2>
+      <h2>Security warning: the agent refused {props.warnings.length === 1 ? "a command" : "commands"} it was sent</h2>
       <p className="small">
         A refused command may be an attack on this cluster (or a misconfigured control plane). Nothing was run. Check
         who can publish on the bus, then acknowledge.
