@@ -829,6 +829,8 @@ export interface components {
       name: string;
       /** @enum {unknown} */
       status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      /** @description Unacknowledged security warnings (commands the agent refused): see .../security-warnings */
+      openSecurityWarnings: number;
       agentPublicKey: string | null;
       /** Format: date-time */
       lastSeenAt: string | null;

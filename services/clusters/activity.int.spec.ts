@@ -209,6 +209,11 @@ describe("cluster activity and security warnings (real NATS, Postgres, gateway)"
     });
     expect(warning).to.deep.include({ code: "BAD_SIGNATURE", commandType: "DeployStack", acknowledgedAt: null });
     expect(warning.reason).to.equal("the command's signature does not verify (again)");
+    const flagged = await api.get<{ openSecurityWarnings: number }>(
+      `/v1/orgs/${org.orgId}/clusters/${agent.clusterId}`,
+      org.admin.auth,
+    );
+    expect(flagged.body.openSecurityWarnings, "the cluster carries the open warning").to.equal(1);
     const audits = await db("audit_events").where({ org_id: org.orgId, action: "cluster.command_rejected" });
     expect(audits).to.have.length(1);
     expect(audits[0]).to.deep.include({ actor_type: "agent", target_type: "cluster", target_id: agent.clusterId });
@@ -242,6 +247,11 @@ describe("cluster activity and security warnings (real NATS, Postgres, gateway)"
     expect(acked[0]).to.deep.include({ actor_type: "user", actor_id: clusterAdmin.userId });
 
     expect((await api.get<{ items: Warning[] }>(warningsPath(), org.admin.auth)).body.items).to.have.length(0);
+    const listed = await api.get<{ items: Array<{ id: string; openSecurityWarnings: number }> }>(
+      `/v1/orgs/${org.orgId}/clusters`,
+      org.admin.auth,
+    );
+    expect(listed.body.items.find((c) => c.id === agent.clusterId)?.openSecurityWarnings).to.equal(0);
     const all = await api.get<{ items: Warning[] }>(warningsPath("?includeAcknowledged=true"), org.admin.auth);
     expect(all.body.items.map((w) => w.id)).to.deep.equal([warning.id]);
 

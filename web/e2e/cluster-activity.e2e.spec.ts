@@ -121,6 +121,11 @@ describe("cluster page: activity feed and security warnings (real browser, real 
     expect(text).to.contain("the command's signature does not verify");
     expect(text).to.contain("command DeployStack");
 
+    await new ClustersPage(page).navigate("Clusters");
+    await page.getByRole("row").filter({ hasText: clusterName }).getByText("1 security warning").waitFor();
+    await new ClustersPage(page).open(clusterName);
+    await cluster.warnings().waitFor();
+
     await cluster.acknowledge("BAD_SIGNATURE");
     await cluster.warnings().waitFor({ state: "detached" });
     const audit = await db("audit_events").where({

@@ -61,8 +61,11 @@ export function useAcknowledgeSecurityWarning(
   orgId: string,
   clusterId: string,
 ): Mutation<{ warningId: string }, ClusterSecurityWarning> {
-  return useApiMutation(keys.clusterSecurityWarnings(orgId, clusterId), (client, arg: { warningId: string }) =>
-    client.post<ClusterSecurityWarning>(actions.acknowledgeSecurityWarning(orgId, clusterId, arg.warningId)),
+  return useApiMutation(
+    keys.clusterSecurityWarnings(orgId, clusterId),
+    (client, arg: { warningId: string }) =>
+      client.post<ClusterSecurityWarning>(actions.acknowledgeSecurityWarning(orgId, clusterId, arg.warningId)),
+    [keys.cluster(orgId, clusterId), keys.clusters(orgId)],
   );
 }
 
