@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import type { ClusterSecurityWarning } from "../../api/types.js";
 import { PermittedButton } from "../../components/PageHeader.js";
 import { formatDateTime, RelativeTime } from "../../components/RelativeTime.js";
@@ -19,7 +20,7 @@ export function SecurityWarnings(props: {
   warnings: ClusterSecurityWarning[];
   canAcknowledge: boolean;
   acknowledging: string | null;
-  error: React.ReactNode;
+  error: ReactNode;
   onAcknowledge: (warningId: string) => void;
 }) {
   if (props.warnings.length === 0) return null;
