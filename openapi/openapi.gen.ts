@@ -395,6 +395,71 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/activity": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * The cluster's activity feed (Docker service, task and node events the agent reported), newest first
+     * @description Kept per cluster within bounded retention (the newest `CLUSTER_ACTIVITY_MAX_ROWS` rows, none older than
+     *     `CLUSTER_ACTIVITY_MAX_AGE_SECONDS`). Page with `before` = the previous page's `nextBefore`.
+     */
+    get: operations["listClusterActivity"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/security-warnings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /** Commands the cluster's agent refused before running them (possible attacks), open ones first */
+    get: operations["listClusterSecurityWarnings"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/security-warnings/{warningId}/acknowledge": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+        warningId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Acknowledge a security warning (audited); the next refusal of that kind opens a new one */
+    post: operations["acknowledgeClusterSecurityWarning"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/stacks": {
     parameters: {
       query?: never;
@@ -844,6 +909,8 @@ export interface components {
       name: string;
       /** @enum {unknown} */
       status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      /** @description Unacknowledged security warnings (commands the agent refused): see .../security-warnings */
+      openSecurityWarnings: number;
       agentPublicKey: string | null;
       /** Format: date-time */
       lastSeenAt: string | null;
@@ -873,6 +940,42 @@ export interface components {
       };
       resources: Record<string, unknown>;
       updatedAt: components["schemas"]["Timestamp"];
+    };
+    ClusterActivity: {
+      /** @description Increasing; orders and pages the feed */
+      id: string;
+      /** Format: uuid */
+      clusterId: string;
+      ts: components["schemas"]["Timestamp"];
+      receivedAt: components["schemas"]["Timestamp"];
+      /** @enum {unknown} */
+      type: "service" | "task" | "node";
+      /** @description Docker's action: create, update, remove, start, die, ... */
+      action: string;
+      /** @description The Docker id of the service, task or node */
+      objectId: string;
+      name: string | null;
+    };
+    ClusterSecurityWarning: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      clusterId: string;
+      /** @description The agent's refusal code: BAD_SIGNATURE, WRONG_CLUSTER, EXPIRED, REPLAYED, ... */
+      code: string;
+      /** @description The latest refusal's reason, as the agent reported it */
+      reason: string;
+      commandType: string | null;
+      commandId: string | null;
+      subject: string;
+      /** @description Refusals of this code since the warning opened */
+      count: number;
+      firstSeenAt: components["schemas"]["Timestamp"];
+      lastSeenAt: components["schemas"]["Timestamp"];
+      /** Format: date-time */
+      acknowledgedAt: string | null;
+      /** Format: uuid */
+      acknowledgedBy: string | null;
     };
     /** @description A valid Swarm stack name (the prefix of every service name) */
     StackName: string;
@@ -2173,6 +2276,99 @@ export interface operations {
       404: components["responses"]["NotFound"];
       422: components["responses"]["Unprocessable"];
       429: components["responses"]["TooManyRequests"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listClusterActivity: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description nextBefore of the previous page: only older items */
+        before?: string;
+      };
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["ClusterActivity"][];
+            nextBefore: string | null;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listClusterSecurityWarnings: {
+    parameters: {
+      query?: {
+        /** @description also list acknowledged warnings (after the open ones) */
+        includeAcknowledged?: boolean;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Warnings */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["ClusterSecurityWarning"][];
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  acknowledgeClusterSecurityWarning: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+        warningId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The acknowledged warning */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ClusterSecurityWarning"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       default: components["responses"]["Error"];
     };
   };

@@ -4,7 +4,8 @@
  */
 import type { ConnectionOptions, NatsConnection } from "nats";
 import { ReplayGuard, assertCommandSigningPublicKey } from "../../nats/protocol/envelope.js";
-import { encodeMessage, type DockerEvent } from "../../nats/protocol/messages.js";
+import { encodeMessage } from "../../nats/protocol/messages.js";
+import { toDockerEvent } from "./docker-events.js";
 import { serveCommands, type CommandHandlers } from "./commands.js";
 import type { RunConfig } from "./config.js";
 import type { DockerEngine } from "./docker/engine.js";
@@ -141,17 +142,8 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
         await deps.engine.watchEvents((event) => {
           backoff.reset();
           if (isInventoryRelevant(event)) inventory.trigger();
-          if ((event.type === "service" || event.type === "node") && link.isConnected() && event.id) {
-            const message: DockerEvent = {
-              clusterId: state.clusterId,
-              ts: now(),
-              type: event.type,
-              action: event.action.slice(0, 64) || "unknown",
-              id: event.id.slice(0, 128),
-              name: event.attributes.name?.slice(0, 255) ?? null,
-            };
-            nc.publish(subjects.dockerEvents, encodeMessage("DockerEvent", message));
-          }
+          const message = link.isConnected() ? toDockerEvent(event, state.clusterId, now()) : null;
+          if (message) nc.publish(subjects.dockerEvents, encodeMessage("DockerEvent", message));
         }, signal);
       } catch (err) {
         log.warn("Docker event stream failed", { err });

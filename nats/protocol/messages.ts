@@ -262,11 +262,21 @@ const deploymentEvent: JSONSchemaType<DeploymentEvent> = {
   },
 };
 
-/** A Docker engine event worth telling the control plane about, on `agent.<clusterId>.docker-events`. */
+export const DOCKER_EVENT_TYPES = ["service", "task", "node"] as const;
+export type DockerEventType = (typeof DOCKER_EVENT_TYPES)[number];
+/** The largest DockerEvent a receiver accepts: the schema's bounds with room for JSON escaping. */
+export const MAX_DOCKER_EVENT_BYTES = 4 * 1024;
+/** The largest CommandRejectionReport a receiver accepts (a 4096-character reason, escaped, and the rest). */
+export const MAX_REJECTION_REPORT_BYTES = 32 * 1024;
+
+/**
+ * A Docker engine event worth telling the control plane about, on `agent.<clusterId>.docker-events`: a service or
+ * node event, or a task event (a container event of a Swarm task: `id` is the task id, `name` the task's name).
+ */
 export interface DockerEvent {
   clusterId: string;
   ts: number;
-  type: "service" | "node";
+  type: DockerEventType;
   action: string;
   id: string;
   name: string | null;
@@ -278,7 +288,7 @@ const dockerEvent: JSONSchemaType<DockerEvent> = {
   properties: {
     clusterId: token,
     ts: epochMs,
-    type: { type: "string", enum: ["service", "node"] },
+    type: { type: "string", enum: DOCKER_EVENT_TYPES },
     action: nonEmpty(64),
     id: nonEmpty(128),
     name: { anyOf: [text(255), NULL] },

@@ -26,3 +26,19 @@ export interface DeploymentEventsBroadcast {
 export function broadcastDeploymentEvents(broker: ServiceBroker, payload: DeploymentEventsBroadcast): void {
   void broker.broadcast(DEPLOYMENT_EVENTS_BROADCAST, payload);
 }
+
+/**
+ * Cluster activity (Docker events) and security warnings just persisted, per org: the hand-off point for anything
+ * that forwards them further (an integration publisher listens to this; nothing in the core depends on it).
+ */
+export const CLUSTER_ACTIVITY_EVENT = "clusters.activity";
+export interface ClusterActivityBroadcast {
+  orgId: string;
+  clusterId: string;
+  activity: Array<components["schemas"]["ClusterActivity"]>;
+  securityWarnings: Array<components["schemas"]["ClusterSecurityWarning"]>;
+}
+
+export function broadcastClusterActivity(broker: ServiceBroker, payload: ClusterActivityBroadcast): void {
+  void broker.broadcast(CLUSTER_ACTIVITY_EVENT, payload);
+}

@@ -21,6 +21,9 @@ export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_DB_POOL_MAX = 10;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+export const DEFAULT_ACTIVITY_MAX_ROWS = 5_000;
+export const DEFAULT_ACTIVITY_MAX_AGE_SECONDS = 14 * 24 * 3600;
+export const DEFAULT_ACTIVITY_PRUNE_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
@@ -96,6 +99,11 @@ export interface Config {
     agentCredentialTtlSeconds: number;
     /** A cluster is offline when its last heartbeat is older than this. */
     offlineAfterSeconds: number;
+    /** Cluster activity (Docker events) kept per cluster: newest rows, and none older than the max age. */
+    activityMaxRowsPerCluster: number;
+    activityMaxAgeSeconds: number;
+    /** How often the retention job prunes cluster activity. */
+    activityPruneIntervalMs: number;
   };
   requestTimeoutMs: number;
   auth: {
@@ -374,6 +382,19 @@ export function loadConfig(env: Env = process.env): Config {
       registrationTokenTtlSeconds: r.int("CLUSTER_REGISTRATION_TOKEN_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
       agentCredentialTtlSeconds: r.int("AGENT_CREDENTIAL_TTL_SECONDS", 30 * 24 * 3600, 300, 365 * 24 * 3600),
       offlineAfterSeconds: r.int("CLUSTER_OFFLINE_AFTER_SECONDS", 35, 5, 3600),
+      activityMaxRowsPerCluster: r.int("CLUSTER_ACTIVITY_MAX_ROWS", DEFAULT_ACTIVITY_MAX_ROWS, 10, 1_000_000),
+      activityMaxAgeSeconds: r.int(
+        "CLUSTER_ACTIVITY_MAX_AGE_SECONDS",
+        DEFAULT_ACTIVITY_MAX_AGE_SECONDS,
+        60,
+        365 * 24 * 3600,
+      ),
+      activityPruneIntervalMs: r.int(
+        "CLUSTER_ACTIVITY_PRUNE_INTERVAL_MS",
+        DEFAULT_ACTIVITY_PRUNE_INTERVAL_MS,
+        100,
+        24 * 3600_000,
+      ),
     },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 600_000),
     auth: {

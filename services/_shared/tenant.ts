@@ -23,6 +23,8 @@ export const TENANT_TABLES = [
   "deployment_events",
   "deployment_idempotency_keys",
   "audit_events",
+  "cluster_activity",
+  "cluster_security_warnings",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

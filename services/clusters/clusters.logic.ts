@@ -54,8 +54,19 @@ const newRegistrationToken = (): string => `syr_${randomBytes(32).toString("base
 export const agentCommandLine = (publicUrl: string, token: string): string =>
   `stackyard-agent register --url ${publicUrl} --token ${token} && stackyard-agent run`;
 
-async function findCluster(scope: TenantScope, clusterId: string, lock = false): Promise<ClusterRow> {
-  const q = scope.from<ClusterRow>("clusters").where({ id: clusterId });
+/** Selects every column of clusters plus its number of unacknowledged security warnings. */
+const withOpenWarnings = (scope: TenantScope) =>
+  scope
+    .from<ClusterRow>("clusters")
+    .select(
+      "clusters.*",
+      scope.db.raw(
+        "(SELECT count(*)::int FROM cluster_security_warnings w WHERE w.cluster_id = clusters.id AND w.acknowledged_at IS NULL) AS open_security_warnings",
+      ),
+    );
+
+export async function findCluster(scope: TenantScope, clusterId: string, lock = false): Promise<ClusterRow> {
+  const q = withOpenWarnings(scope).where({ id: clusterId });
   if (lock) q.forUpdate();
   const row = (await q.first()) as ClusterRow | undefined;
   if (!row) throw new NotFoundError("CLUSTER_NOT_FOUND", "no such cluster");
@@ -132,7 +143,7 @@ export async function issueNewRegistrationToken(
 }
 
 export async function listClusters(scope: TenantScope, settings: ClustersSettings) {
-  const rows = (await scope.from<ClusterRow>("clusters").orderBy("name")) as ClusterRow[];
+  const rows = (await withOpenWarnings(scope).orderBy("name")) as ClusterRow[];
   return { items: rows.map((r) => clusterView(r, settings.offlineAfterSeconds)) };
 }
 
@@ -269,7 +280,10 @@ export async function revokeCluster(
         .where({ id: clusterId })
         .update({ status: "revoked", agent_id: null })
         .returning("*")) as ClusterRow[];
-      view = clusterView(row!, settings.offlineAfterSeconds);
+      view = clusterView(
+        { ...row!, open_security_warnings: cluster.open_security_warnings },
+        settings.offlineAfterSeconds,
+      );
     }
     await recordAudit(
       tx,

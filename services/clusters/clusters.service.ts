@@ -15,7 +15,16 @@ import { clustersByStatus } from "../_shared/metrics.js";
 import { clusterStatusSamples } from "./metrics.js";
 import type { OpCtx } from "../_shared/rest.js";
 import type { NatsIdentity } from "../../nats/identity.js";
-import { encodeRenewReply, validateMessage } from "../../nats/protocol/messages.js";
+import {
+  encodeRenewReply,
+  MAX_DOCKER_EVENT_BYTES,
+  MAX_REJECTION_REPORT_BYTES,
+  validateMessage,
+} from "../../nats/protocol/messages.js";
+import { ActivityBatcher, listActivity, pruneActivity } from "./activity.js";
+import { handOnClusterActivity } from "./activity-handoff.js";
+import { AgentMessageDroppedError, decodeAgentMessage } from "./agent-messages.js";
+import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejection } from "./security-warnings.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
 import {
@@ -36,6 +45,7 @@ import { answerRenewal } from "./renewal.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
+export const ACTIVITY_FLUSH_MS = 1_000;
 /** After a failed revocation push at start or reconnect, the next try. */
 export const REVOCATION_RETRY_MS = 5_000;
 const QUEUE = "stackyard-clusters";
@@ -57,6 +67,11 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
   const heartbeats = new HeartbeatBatcher(ingestDb);
+  const activity = new ActivityBatcher(ingestDb);
+  const retention = {
+    maxRowsPerCluster: config.clusters.activityMaxRowsPerCluster,
+    maxAgeSeconds: config.clusters.activityMaxAgeSeconds,
+  };
   let revocationRetry: NodeJS.Timeout | undefined;
   let stopping = false;
   const decoder = new TextDecoder();
@@ -71,6 +86,21 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
       get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
       nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      activity: (ctx: OpCtx<"listClusterActivity">) =>
+        listActivity(actionScope(db, ctx).scope, ctx.params.params.clusterId, {
+          limit: ctx.params.query.limit ?? 50,
+          before: ctx.params.query.before,
+        }),
+      securityWarnings: (ctx: OpCtx<"listClusterSecurityWarnings">) =>
+        listSecurityWarnings(actionScope(db, ctx).scope, ctx.params.params.clusterId, {
+          includeAcknowledged: ctx.params.query.includeAcknowledged === true,
+          limit: ctx.params.query.limit ?? 50,
+        }),
+      acknowledgeSecurityWarning(ctx: OpCtx<"acknowledgeClusterSecurityWarning">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const { clusterId, warningId } = ctx.params.params;
+        return acknowledgeSecurityWarning(scope, principal, clusterId, warningId, request);
+      },
       registrationToken(ctx: OpCtx<"issueRegistrationToken">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return issueNewRegistrationToken(scope, principal, ctx.params.params.clusterId, settings, request);
@@ -146,6 +176,35 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         if (inventory.clusterId !== clusterId) return;
         await applyInventory(ingestDb, clusterId, inventory);
       },
+      /** A Docker event: validated, then buffered for the next batched insert. */
+      async onDockerEvent({ subject, data }: Msg) {
+        const clusterId = subject.split(".")[1] ?? "";
+        if (!isClusterId(clusterId)) return;
+        activity.add(decodeAgentMessage("DockerEvent", clusterId, data, MAX_DOCKER_EVENT_BYTES));
+        if (activity.size >= 1_000) await this.flushActivity();
+      },
+      /** A command the agent refused before running it: a security warning on the cluster (and an audit event). */
+      async onCommandRejected({ subject, data }: Msg) {
+        const clusterId = subject.split(".")[1] ?? "";
+        if (!isClusterId(clusterId)) return;
+        const report = decodeAgentMessage("CommandRejectionReport", clusterId, data, MAX_REJECTION_REPORT_BYTES);
+        const recorded = await recordCommandRejection(ingestDb, clusterId, report);
+        if (!recorded) return;
+        this.logger.warn({
+          msg: "agent refused a command: security warning",
+          clusterId,
+          code: report.code,
+          commandType: report.type,
+          commandId: report.commandId,
+          warningId: recorded.warning.id,
+          count: recorded.warning.count,
+        });
+        handOnClusterActivity(this.broker, [], [{ ...recorded.warning, orgId: recorded.orgId }]);
+      },
+      async flushActivity() {
+        const rows = await activity.flush();
+        if (rows.length > 0) handOnClusterActivity(this.broker, rows);
+      },
       /** Answers a renewal request; every reply, refusals included, goes through the protocol's encoder. */
       async onRenew(msg: Msg) {
         const reply = await answerRenewal(msg.subject, msg.data, {
@@ -171,6 +230,17 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
           callback: (err, msg) => {
             if (err) return;
             handler(msg).catch((error: unknown) => {
+              if (error instanceof AgentMessageDroppedError) {
+                // Never the payload: it is the agent's, possibly hostile, and may be huge.
+                this.logger.warn({
+                  msg: "agent message dropped",
+                  subject: msg.subject,
+                  code: error.code,
+                  reason: error.message,
+                  bytes: error.bytes,
+                });
+                return;
+              }
               const e = error as { type?: string; code?: string; message?: string };
               this.logger.warn({
                 msg: "agent message rejected",
@@ -204,6 +274,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.dockerEvents, (msg: Msg) => this.onDockerEvent(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.rejected, (msg: Msg) => this.onCommandRejected(msg));
       await link.flush();
       const onError = (what: string) => (err: unknown) =>
         this.logger.error({ msg: `${what} failed`, error: String(err) });
@@ -214,6 +286,22 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
           OFFLINE_SWEEP_MS,
         ),
       );
+      timers.push(setInterval(() => this.flushActivity().catch(onError("activity flush")), ACTIVITY_FLUSH_MS));
+      timers.push(
+        setInterval(
+          () =>
+            pruneActivity(ingestDb, retention)
+              .then((deleted) => {
+                if (deleted > 0) this.logger.info({ msg: "cluster activity pruned", deleted, ...retention });
+                if (activity.dropped > 0) {
+                  this.logger.warn({ msg: "cluster activity dropped: buffer full", dropped: activity.dropped });
+                  activity.dropped = 0;
+                }
+              })
+              .catch(onError("activity retention")),
+          config.clusters.activityPruneIntervalMs,
+        ),
+      );
     },
     async stopped() {
       stopping = true;
@@ -222,6 +310,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       for (const t of timers) clearInterval(t);
       for (const s of subscriptions) s.unsubscribe();
       await heartbeats.flush().catch(() => undefined);
+      await this.flushActivity().catch(() => undefined);
       await link?.drain();
       await system?.close();
     },

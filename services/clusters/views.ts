@@ -14,6 +14,8 @@ export interface ClusterRow {
   inventory_json: Record<string, unknown> | null;
   inventory_hash: string | null;
   inventory_at: Date | null;
+  /** Not a column: the cluster's unacknowledged security warnings, selected by `withOpenWarnings`. */
+  open_security_warnings?: number;
 }
 
 export interface ClusterNodeRow {
@@ -51,6 +53,7 @@ export function clusterView(row: ClusterRow, offlineAfterSeconds: number, now = 
     lastSeenAt: row.last_seen_at?.toISOString() ?? null,
     facts: row.facts_json,
     inventoryAt: row.inventory_at?.toISOString() ?? null,
+    openSecurityWarnings: row.open_security_warnings ?? 0,
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -13,7 +13,7 @@ import { type TestPlatform } from "../_shared/testing/platform.js";
 import { putSecret } from "../stacks/index.js";
 import { parseMasterKeys } from "../_shared/master-keys.js";
 import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
-import type { CommandEnvelope, DeployStack } from "../../nats/protocol/messages.js";
+import type { CommandEnvelope, DeployStack, RollbackStack } from "../../nats/protocol/messages.js";
 import { sleep, until } from "../_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
@@ -84,11 +84,13 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     }));
     org = await createOrgWithAdmin(api);
     agent = await startFakeAgent(api, nats.url, { orgId: org.orgId, auth: org.admin.auth }, "fake");
-    agent.handlers.set("DeployStack", (command) => {
+    const start = (command: CommandEnvelope) => {
       const payload = command.payload as unknown as DeployStack;
       setTimeout(() => void onDeploy(payload, command), 50);
       return { deploymentId: payload.deploymentId, status: "started" };
-    });
+    };
+    agent.handlers.set("DeployStack", start);
+    agent.handlers.set("RollbackStack", start);
     onDeploy = succeed;
     const stack = await api.request<{ id: string }>("POST", `/v1/orgs/${org.orgId}/stacks`, {
       body: { name: uniqueName("web").replace(/[^a-z0-9-]/g, "") },
@@ -251,7 +253,11 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(withToken.status).to.equal(403);
   });
 
-  it("rolls back to the previous successful release with a warning about volumes", async () => {
+  it("rolls back with RollbackStack to the previous successful release, with a warning about volumes", async () => {
+    const from = await db("deployments")
+      .where({ environment_id: envId, status: "SUCCEEDED" })
+      .orderBy("finished_at", "desc")
+      .first<{ release_id: string }>("release_id");
     const res = await api.request<Deployment>("POST", `/v1/environments/${envId}/rollback`, {
       headers: org.admin.auth,
     });
@@ -259,6 +265,14 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(res.body.kind).to.equal("rollback");
     expect(res.body.releaseId).to.equal(release1);
     await waitStatus(res.body.id, "SUCCEEDED");
+    const sent = agent.received.filter((c) => (c.payload as { deploymentId: string }).deploymentId === res.body.id);
+    expect(sent.map((c) => c.type)).to.deep.equal(["RollbackStack"]);
+    const payload = sent[0]!.payload as unknown as RollbackStack;
+    expect(payload).to.deep.include({ targetReleaseId: release1, fromReleaseId: from.release_id });
+    expect(payload.labels["io.stackyard.release"]).to.equal(release1);
+    expect(payload.labels["io.stackyard.deployment"]).to.equal(res.body.id);
+    expect(payload.labels["io.stackyard.environment"]).to.equal(envId);
+    expect(payload.composeYaml).to.include("nginx:1.25");
     const [first] = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq").limit(1);
     expect(first.level).to.equal("warn");
     expect(first.message).to.match(/volumes and data are NOT rolled back/);

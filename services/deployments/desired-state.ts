@@ -19,6 +19,8 @@ export interface DeploymentContext {
   swarmStack: string;
   /** The deployment may take over a Swarm stack whose services are not labelled as this environment's. */
   adopt: boolean;
+  /** A rollback goes to the agent as RollbackStack, a deploy as DeployStack; both render the same way. */
+  kind: "deploy" | "rollback";
   releaseId: string;
   releaseVersion: number;
   composeYaml: string;
@@ -40,6 +42,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
           stack_name: string;
           swarm_stack: string;
           adopt: boolean;
+          kind: "deploy" | "rollback";
           release_id: string;
           version: number;
           compose_yaml: string;
@@ -53,6 +56,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
       "s.name as stack_name",
       "e.swarm_stack",
       "d.adopt",
+      "d.kind",
       "d.release_id",
       "r.version",
       "r.compose_yaml",
@@ -67,6 +71,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     stackName: row.stack_name,
     swarmStack: row.swarm_stack,
     adopt: row.adopt,
+    kind: row.kind,
     releaseId: row.release_id,
     releaseVersion: row.version,
     composeYaml: row.compose_yaml,
@@ -146,15 +151,18 @@ export async function buildDeployCommand(
   };
 }
 
-/** Services of the release the environment last deployed successfully (null when it never was). */
-export async function lastDeployedServices(db: Db, environmentId: string): Promise<string[] | null> {
+/** The release the environment last deployed successfully and its services (null when it never was). */
+export async function lastDeployedRelease(
+  db: Db,
+  environmentId: string,
+): Promise<{ releaseId: string; services: string[] } | null> {
   const row = await db("deployments as d")
     .join("stack_releases as r", "r.id", "d.release_id")
     .where({ "d.environment_id": environmentId, "d.status": "SUCCEEDED" })
     .orderBy("d.finished_at", "desc")
-    .first<{ compose_yaml: string } | undefined>("r.compose_yaml");
+    .first<{ id: string; compose_yaml: string } | undefined>("r.id", "r.compose_yaml");
   if (!row) return null;
   const { parse } = await import("yaml");
   const doc = parse(row.compose_yaml) as { services?: Record<string, unknown> } | null;
-  return Object.keys(doc?.services ?? {});
+  return { releaseId: row.id, services: Object.keys(doc?.services ?? {}) };
 }

@@ -7,7 +7,7 @@ import type { NatsConnection } from "nats";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
-import { buildDeployCommand, lastDeployedServices, loadDeploymentContext } from "./desired-state.js";
+import { buildDeployCommand, lastDeployedRelease, loadDeploymentContext } from "./desired-state.js";
 import { appendEvents } from "./events.repo.js";
 import { finishDeployment, transition } from "./lifecycle.js";
 import type { DeploymentEventView } from "./views.js";
@@ -69,8 +69,9 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       );
     }
     let command;
+    const previous = await lastDeployedRelease(db, ctx.environmentId);
     try {
-      command = await buildDeployCommand(db, deps.masterKeys, ctx, await lastDeployedServices(db, ctx.environmentId), {
+      command = await buildDeployCommand(db, deps.masterKeys, ctx, previous?.services ?? null, {
         keepSecretVersions: deps.keepSecretVersions,
       });
     } catch (err) {
@@ -79,8 +80,9 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
     const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [
       {
         level: "info",
-        message: `dispatching release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})`,
+        message: `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})`,
         data: {
+          command: ctx.kind === "rollback" ? "RollbackStack" : "DeployStack",
           secrets: command.payload.secrets.length,
           prune: command.payload.prune,
           swarmStack: ctx.swarmStack,
@@ -89,14 +91,15 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       },
     ]);
     try {
-      await sendAgentCommand(
-        deps.nc,
-        deps.commandSigningSeed,
-        { orgId: ctx.orgId, clusterId: ctx.clusterId },
-        "DeployStack",
-        { ...command.payload, firstSeq: (dispatched?.seq ?? 0) + 1 },
-        { timeoutMs: deps.dispatchTimeoutMs },
-      );
+      const target = { orgId: ctx.orgId, clusterId: ctx.clusterId };
+      const payload = { ...command.payload, firstSeq: (dispatched?.seq ?? 0) + 1 };
+      const opts = { timeoutMs: deps.dispatchTimeoutMs };
+      if (ctx.kind === "rollback") {
+        const rollback = { ...payload, targetReleaseId: ctx.releaseId, fromReleaseId: previous?.releaseId ?? null };
+        await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "RollbackStack", rollback, opts);
+      } else {
+        await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "DeployStack", payload, opts);
+      }
     } catch (err) {
       if (err instanceof AgentUnreachableError) {
         // The dispatch event is rolled back with this transaction; say once that we wait.

@@ -30,6 +30,9 @@ import {
 } from "../../services/_shared/testing/swarm.js";
 import { sleep, until as untilEvery } from "../../services/_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../../services/_shared/testing/stack.js";
+import { sendAgentCommand } from "../../services/_shared/agent-commands.js";
+import { connectNats } from "../../services/_shared/nats.js";
+import { createCommandSigningKey } from "../../nats/protocol/envelope.js";
 
 const OFFLINE_AFTER_SECONDS = 6;
 const SECRET_NAME = "db_password";
@@ -58,6 +61,7 @@ interface StoredEvent {
 }
 interface ServiceSpec {
   Spec: {
+    Labels?: Record<string, string>;
     Mode: { Replicated?: { Replicas: number } };
     TaskTemplate: {
       ContainerSpec: { Env?: string[]; Command?: string[]; Secrets?: Array<{ SecretName: string }> };
@@ -402,6 +406,71 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     expect(missing.body.error.code).to.equal("SERVICE_NOT_FOUND");
   });
 
+  it("5c. the Docker events of the deploys (the service and its tasks) are the cluster's activity, through REST", async () => {
+    interface Activity {
+      type: string;
+      action: string;
+      name: string | null;
+    }
+    const feed = await until(
+      "service and task events of the deploys",
+      async () => {
+        const res = await api.get<{ items: Activity[] }>(
+          `/v1/orgs/${org.orgId}/clusters/${clusterId}/activity?limit=200`,
+          auth(),
+        );
+        expect(res.status).to.equal(200);
+        const items = res.body.items;
+        const service = items.filter((i) => i.type === "service" && i.name === swarmService);
+        const tasks = items.filter((i) => i.type === "task" && i.name?.startsWith(`${swarmService}.`));
+        return service.some((i) => i.action === "create") && tasks.some((i) => i.action === "start")
+          ? items
+          : undefined;
+      },
+      20_000,
+    );
+    const actions = new Set(feed.filter((i) => i.name === swarmService).map((i) => i.action));
+    expect([...actions], "release 2 updated the service").to.include("update");
+    expect(feed.every((i) => ["service", "task", "node"].includes(i.type))).to.equal(true);
+  });
+
+  it("5d. a forged command is refused by the agent and raises a security warning on the cluster", async () => {
+    const nc = await connectNats(platform.config.nats, nats.controlPlaneCredsFile, "e2e-forger");
+    try {
+      const forged = sendAgentCommand(
+        nc,
+        createCommandSigningKey().seed,
+        { orgId: org.orgId, clusterId },
+        "GetStatus",
+        { stackName: swarmStack },
+        { timeoutMs: 10_000 },
+      );
+      await forged.then(
+        () => expect.fail("the agent ran a command signed with another key"),
+        (err: unknown) => expect(String(err)).to.match(/signature/i),
+      );
+    } finally {
+      await nc.close();
+    }
+    const warning = await until(
+      "a security warning",
+      async () => {
+        const res = await api.get<{ items: Array<{ code: string; commandType: string | null; count: number }> }>(
+          `/v1/orgs/${org.orgId}/clusters/${clusterId}/security-warnings`,
+          auth(),
+        );
+        return res.body.items[0];
+      },
+      10_000,
+    );
+    expect(warning).to.deep.include({ code: "BAD_SIGNATURE", commandType: "GetStatus", count: 1 });
+    const audit = await api.get<{ items: Array<{ action: string; targetId: string | null }> }>(
+      `/v1/orgs/${org.orgId}/audit?action=cluster.command_rejected`,
+      auth(),
+    );
+    expect(audit.body.items.map((a) => a.targetId)).to.include(clusterId);
+  });
+
   it("6. scales to 3: the answer comes after 3 tasks run", async () => {
     const res = await api.request<{ swarmService: string; previousReplicas: number; replicas: number }>(
       "POST",
@@ -427,9 +496,26 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     const events = await storedEvents(res.body.id);
     expect(events[0]?.level).to.equal("warn");
     expect(events[0]?.message).to.match(/volumes and data are NOT rolled back/i);
+    // Only the agent's RollbackStack handler writes this event: the command on the wire was RollbackStack, naming
+    // the release it returns to and the one it leaves.
+    // (A DeployStack payload cannot carry targetReleaseId: its schema allows no extra property.)
+    const dispatched = events.filter((e) => e.message.startsWith("dispatching"));
+    expect(dispatched.map((e) => e.data.command)).to.deep.equal(["RollbackStack"]);
+    const fromAgent = events.find((e) => e.data.command === "RollbackStack" && "targetReleaseId" in e.data);
+    expect(fromAgent, JSON.stringify(events)).to.not.equal(undefined);
+    expect(fromAgent?.data).to.deep.include({
+      rollback: true,
+      targetReleaseId: releases.v1,
+      fromReleaseId: releases.v2,
+    });
     const spec = await inspectService();
     expect(spec.Spec.TaskTemplate.ContainerSpec.Env ?? []).to.not.include("FEATURE=on");
     expect(spec.Spec.Mode.Replicated?.Replicas).to.equal(2);
+    expect(spec.Spec.Labels ?? {}, "the environment's ownership labels, naming the target release").to.deep.include({
+      "io.stackyard.environment": envId,
+      "io.stackyard.release": releases.v1,
+      "io.stackyard.deployment": res.body.id,
+    });
     await until("2 running tasks", async () => ((await runningTasks()) === 2 ? true : undefined), 20_000);
   });
 

@@ -20,6 +20,7 @@ import { startTestPlatform, type TestPlatform } from "../../services/_shared/tes
 import { until } from "../../services/_shared/testing/wait.js";
 import { buildWeb, openBrowser, REPO_ROOT, screenshotFailure, type BrowserSession, type BuiltWeb } from "./harness.js";
 import { AuditPage } from "./pages/AuditPage.js";
+import { ClusterPage } from "./pages/ClusterPage.js";
 import { ClustersPage } from "./pages/ClustersPage.js";
 import { EnvironmentPage } from "./pages/EnvironmentPage.js";
 import { LoginPage } from "./pages/LoginPage.js";
@@ -295,5 +296,15 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
       "deployment.create",
       "deployment.create",
     ]);
+  });
+
+  it("shows the Docker events of these deploys (the service and its tasks) on the cluster page", async () => {
+    const clusters = new ClustersPage(page);
+    await clusters.navigate("Clusters");
+    await clusters.open(clusterName);
+    const cluster = new ClusterPage(page);
+    expect(await cluster.waitForActivity(`${swarmService}.`)).to.match(/task/);
+    const rows = await cluster.activityRows().allInnerTexts();
+    expect(rows.some((r) => r.includes(swarmService) && /service/.test(r))).to.equal(true);
   });
 });

@@ -233,7 +233,13 @@ describe("deployment command handlers", () => {
     await terminal("dep-1");
     expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "duplicate" });
     expect(
-      resultOf(await send(handlers, "RollbackStack", { ...deployPayload(), targetReleaseId: "r1" })),
+      resultOf(
+        await send(handlers, "RollbackStack", {
+          ...deployPayload({ labels: { "io.stackyard.release": "r1" } }),
+          targetReleaseId: "r1",
+          fromReleaseId: null,
+        }),
+      ),
     ).to.deep.include({ status: "duplicate" });
     expect(cli.calls).to.have.length(1);
   });
@@ -296,13 +302,42 @@ describe("deployment command handlers", () => {
     await terminal("o");
   });
 
-  it("starts a rollback with a warning that volumes and data are not rolled back", async () => {
-    const { handlers, terminal, events } = setup([empty, converged]);
-    await send(handlers, "RollbackStack", { ...deployPayload(), targetReleaseId: "rel-1" });
+  it("starts a rollback with a warning that volumes and data are not rolled back, naming both releases", async () => {
+    const { handlers, terminal, events, cli } = setup([empty, converged]);
+    const rollback = {
+      ...deployPayload({ labels: { "io.stackyard.release": "rel-1" } }),
+      targetReleaseId: "rel-1",
+      fromReleaseId: "rel-2",
+    };
+    expect(resultOf(await send(handlers, "RollbackStack", rollback))).to.deep.include({ status: "started" });
     await terminal("dep-1");
     const [first] = events("dep-1");
     expect(first).to.include({ seq: 3, level: "warn" });
-    expect(first?.message).to.equal("rolling back to release rel-1: volumes and data are not rolled back");
+    expect(first?.message).to.equal(
+      "rolling back to release rel-1 from release rel-2: volumes and data are not rolled back",
+    );
+    expect(first?.data).to.deep.equal({
+      rollback: true,
+      command: "RollbackStack",
+      targetReleaseId: "rel-1",
+      fromReleaseId: "rel-2",
+    });
+    expect(cli.calls).to.have.length(1);
+    expect(cli.calls[0]?.composeYaml).to.equal(rollback.composeYaml);
+  });
+
+  it("refuses a rollback whose ownership labels name another release than its target, deploying nothing", async () => {
+    const { handlers, cli } = setup([empty, converged]);
+    const refused = rejectionOf(
+      await send(handlers, "RollbackStack", {
+        ...deployPayload({ labels: { "io.stackyard.release": "rel-2" } }),
+        targetReleaseId: "rel-1",
+        fromReleaseId: "rel-2",
+      }),
+    );
+    expect(refused.code).to.equal("ROLLBACK_TARGET_MISMATCH");
+    expect(refused.reason).to.match(/targets release rel-1 but its labels name release rel-2/);
+    expect(cli.calls).to.have.length(0);
   });
 
   it("on agent stop aborts running deployments, reports that the agent stopped, and drains", async () => {

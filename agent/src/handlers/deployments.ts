@@ -14,7 +14,8 @@ import { runDeployment, type DeployDeps } from "../deploy/executor.js";
 import type { DeployEngine, DeployEvent, DeployResult, ServiceHealth } from "../deploy/types.js";
 import { DeploymentEventStream, type DeploymentEventInput } from "../events.js";
 import type { Logger } from "../logger.js";
-import { AgentStoppingError, StackBusyError } from "./errors.js";
+import { AgentStoppingError, RollbackTargetMismatchError, StackBusyError } from "./errors.js";
+import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
 
 /** How many finished deployment ids are remembered for deduplication. */
 export const REMEMBERED_DEPLOYMENTS = 10_000;
@@ -133,6 +134,9 @@ export class DeploymentManager {
       return "duplicate";
     }
     if (this.deps.services.signal.aborted) throw new AgentStoppingError(`deployment ${id} was not started`);
+    if ("targetReleaseId" in payload && payload.labels[OWNERSHIP_LABELS.release] !== payload.targetReleaseId) {
+      throw new RollbackTargetMismatchError(payload.targetReleaseId, payload.labels[OWNERSHIP_LABELS.release]);
+    }
     for (const [otherId, other] of this.running) {
       if (other.stackName === payload.stackName) throw new StackBusyError(payload.stackName, otherId);
     }
@@ -178,8 +182,13 @@ export class DeploymentManager {
     if ("targetReleaseId" in payload) {
       emit({
         level: "warn",
-        message: `rolling back to release ${payload.targetReleaseId}: volumes and data are not rolled back`,
-        data: { rollback: true, targetReleaseId: payload.targetReleaseId },
+        message: `rolling back to release ${payload.targetReleaseId}${payload.fromReleaseId ? ` from release ${payload.fromReleaseId}` : ""}: volumes and data are not rolled back`,
+        data: {
+          rollback: true,
+          command: "RollbackStack",
+          targetReleaseId: payload.targetReleaseId,
+          fromReleaseId: payload.fromReleaseId,
+        },
       });
     }
 

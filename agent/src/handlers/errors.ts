@@ -1,6 +1,7 @@
 /** Refusals and failures of the command handlers, with the stable codes the control plane matches on. */
 
-export type HandlerErrorCode = "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT";
+export type HandlerErrorCode =
+  "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT" | "ROLLBACK_TARGET_MISMATCH";
 
 export class HandlerError extends Error {
   constructor(
@@ -23,5 +24,18 @@ export class StackBusyError extends HandlerError {
 export class AgentStoppingError extends HandlerError {
   constructor(what: string) {
     super("AGENT_STOPPING", `the agent is stopping: ${what}`);
+  }
+}
+
+/**
+ * A RollbackStack whose ownership labels name another release than its target: deploying it would label the
+ * services with a release the control plane did not mean, so it is refused before anything runs.
+ */
+export class RollbackTargetMismatchError extends HandlerError {
+  constructor(targetReleaseId: string, labelledReleaseId: string | undefined) {
+    super(
+      "ROLLBACK_TARGET_MISMATCH",
+      `the rollback targets release ${targetReleaseId} but its labels name release ${labelledReleaseId ?? "(none)"}`,
+    );
   }
 }

@@ -25,6 +25,14 @@ export const keys = {
   clusterNodes: (orgId: string, clusterId: string): ApiKey => [
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/nodes`,
   ],
+  /** One page of a cluster's activity, newest first; `before` is the previous page's `nextBefore`. */
+  clusterActivityPage: (orgId: string, clusterId: string, limit: number, before: string | null): ApiKey => [
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/activity`,
+    { limit, before },
+  ],
+  clusterSecurityWarnings: (orgId: string, clusterId: string): ApiKey => [
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/security-warnings`,
+  ],
   users: (orgId: string): ApiKey => [`${org(orgId)}/users`],
   tokens: (orgId: string): ApiKey => [`${org(orgId)}/tokens`],
   token: (orgId: string, tokenId: string): ApiKey => [`${org(orgId)}/tokens/${encodeURIComponent(tokenId)}`],
@@ -75,6 +83,8 @@ export const actions = {
   deploymentEvents: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/events`,
   scale: (envId: string, service: string): string =>
     `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/scale`,
+  acknowledgeSecurityWarning: (orgId: string, clusterId: string, warningId: string): string =>
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/security-warnings/${encodeURIComponent(warningId)}/acknowledge`,
   registrationToken: (orgId: string, clusterId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/registration-token`,
 };

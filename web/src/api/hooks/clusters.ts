@@ -1,11 +1,22 @@
 import useSWR, { type SWRResponse } from "swr";
+import useSWRInfinite, { type SWRInfiniteResponse } from "swr/infinite";
 import type { ApiError } from "../client.js";
-import { actions, keys } from "../keys.js";
-import type { Cluster, ClusterNode, CreatedCluster, ListOf, RegistrationToken } from "../types.js";
+import { actions, keys, type ApiKey } from "../keys.js";
+import type {
+  Cluster,
+  ClusterActivityPage,
+  ClusterNode,
+  ClusterSecurityWarning,
+  CreatedCluster,
+  ListOf,
+  RegistrationToken,
+} from "../types.js";
 import { useApiMutation, type Mutation } from "./mutation.js";
 
 /** Heartbeats move status and last-seen every few seconds; poll until the live event stream exists. */
 const CLUSTER_POLL_MS = 10_000;
+/** A deploy moves the activity feed every second or so; its first page is refetched this often. */
+const ACTIVITY_POLL_MS = 5_000;
 
 export function useClusters(orgId: string): SWRResponse<ListOf<Cluster>, ApiError> {
   return useSWR<ListOf<Cluster>, ApiError>(keys.clusters(orgId), { refreshInterval: CLUSTER_POLL_MS });
@@ -19,6 +30,43 @@ export function useClusterNodes(orgId: string, clusterId: string): SWRResponse<L
   return useSWR<ListOf<ClusterNode>, ApiError>(keys.clusterNodes(orgId, clusterId), {
     refreshInterval: CLUSTER_POLL_MS,
   });
+}
+
+/** Paged with `before`: page n is fetched with the `nextBefore` of page n-1; only the newest page is refreshed. */
+export function useClusterActivity(
+  orgId: string,
+  clusterId: string,
+  pageSize: number,
+): SWRInfiniteResponse<ClusterActivityPage, ApiError> {
+  return useSWRInfinite<ClusterActivityPage, ApiError>(
+    (index: number, previous: ClusterActivityPage | null): ApiKey | null => {
+      if (index === 0) return keys.clusterActivityPage(orgId, clusterId, pageSize, null);
+      if (!previous?.nextBefore) return null;
+      return keys.clusterActivityPage(orgId, clusterId, pageSize, previous.nextBefore);
+    },
+    { revalidateFirstPage: true, revalidateAll: false, refreshInterval: ACTIVITY_POLL_MS },
+  );
+}
+
+export function useClusterSecurityWarnings(
+  orgId: string,
+  clusterId: string,
+): SWRResponse<ListOf<ClusterSecurityWarning>, ApiError> {
+  return useSWR<ListOf<ClusterSecurityWarning>, ApiError>(keys.clusterSecurityWarnings(orgId, clusterId), {
+    refreshInterval: CLUSTER_POLL_MS,
+  });
+}
+
+export function useAcknowledgeSecurityWarning(
+  orgId: string,
+  clusterId: string,
+): Mutation<{ warningId: string }, ClusterSecurityWarning> {
+  return useApiMutation(
+    keys.clusterSecurityWarnings(orgId, clusterId),
+    (client, arg: { warningId: string }) =>
+      client.post<ClusterSecurityWarning>(actions.acknowledgeSecurityWarning(orgId, clusterId, arg.warningId)),
+    [keys.cluster(orgId, clusterId), keys.clusters(orgId)],
+  );
 }
 
 export function useCreateCluster(orgId: string): Mutation<{ name: string }, CreatedCluster> {

@@ -1,8 +1,11 @@
 import { useState } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import {
+  useAcknowledgeSecurityWarning,
   useCluster,
+  useClusterActivity,
   useClusterNodes,
+  useClusterSecurityWarnings,
   useDeleteCluster,
   useIssueRegistrationToken,
   useRevokeCluster,
@@ -13,7 +16,11 @@ import { useOrgId } from "../../app/useOrgId.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { ActivityFeed } from "./ActivityFeed.js";
 import { ClusterView } from "./ClusterView.js";
+import { SecurityWarnings } from "./SecurityWarnings.js";
+
+const ACTIVITY_PAGE_SIZE = 50;
 
 type Open = null | "token" | "revoke" | "delete";
 
@@ -27,7 +34,13 @@ export function ClusterPage() {
   const issue = useIssueRegistrationToken(orgId, clusterId);
   const revoke = useRevokeCluster(orgId, clusterId);
   const remove = useDeleteCluster(orgId, clusterId);
+  const activity = useClusterActivity(orgId, clusterId, ACTIVITY_PAGE_SIZE);
+  const warnings = useClusterSecurityWarnings(orgId, clusterId);
+  const acknowledge = useAcknowledgeSecurityWarning(orgId, clusterId);
+  const [acknowledging, setAcknowledging] = useState<string | null>(null);
   const [open, setOpen] = useState<Open>(null);
+  const canWrite = hasPermission(me.data, "clusters:write");
+  const activityPages = activity.data;
 
   const close = () => {
     setOpen(null);
@@ -52,7 +65,35 @@ export function ClusterPage() {
           onRetry: () => void nodes.mutate(),
         }}
         backHref={paths.clusters(orgId)}
-        canWrite={hasPermission(me.data, "clusters:write")}
+        canWrite={canWrite}
+        warnings={
+          <>
+            {warnings.error && !warnings.data ? <ErrorNotice error={warnings.error} compact /> : null}
+            <SecurityWarnings
+              warnings={warnings.data?.items ?? []}
+              canAcknowledge={canWrite}
+              acknowledging={acknowledging}
+              error={acknowledge.error ? <ErrorNotice error={acknowledge.error} compact /> : null}
+              onAcknowledge={(warningId) => {
+                setAcknowledging(warningId);
+                void acknowledge.trigger({ warningId }).finally(() => setAcknowledging(null));
+              }}
+            />
+          </>
+        }
+        activity={
+          <ActivityFeed
+            state={{
+              data: activityPages?.flatMap((p) => p.items),
+              error: activity.error,
+              isLoading: activity.isLoading,
+              onRetry: () => void activity.mutate(),
+            }}
+            hasMore={Boolean(activityPages?.at(-1)?.nextBefore)}
+            loadingMore={activity.isValidating && activity.size > (activityPages?.length ?? 0)}
+            onLoadMore={() => void activity.setSize(activity.size + 1)}
+          />
+        }
         onNewToken={() => {
           setOpen("token");
           void issue.trigger();

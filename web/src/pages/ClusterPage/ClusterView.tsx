@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { Link } from "react-router-dom";
 import type { Cluster, ClusterNode } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
@@ -27,12 +28,16 @@ export function ClusterView(props: {
   onNewToken: () => void;
   onRevoke: () => void;
   onDelete: () => void;
+  /** The security warnings (shown first) and the activity feed (shown last), rendered by the page. */
+  warnings?: ReactNode;
+  activity?: ReactNode;
 }) {
   return (
     <>
       <p className="crumbs">
         <Link to={props.backHref}>← Clusters</Link>
       </p>
+      {props.warnings}
       <AsyncContent state={props.cluster} loadingLabel="Loading cluster…">
         {(c) => (
           <>
@@ -129,6 +134,7 @@ export function ClusterView(props: {
           {(nodes) => <NodesTable nodes={nodes} />}
         </AsyncContent>
       </section>
+      {props.activity}
     </>
   );
 }

@@ -15,6 +15,7 @@ const cluster: Cluster = {
   lastSeenAt: new Date(Date.now() - 5 * 60_000).toISOString(),
   facts: { nodeCount: 3, agentVersion: "0.1.0", dockerVersion: "26.1.5" },
   inventoryAt: null,
+  openSecurityWarnings: 0,
   createdAt: new Date().toISOString(),
 };
 
@@ -62,6 +63,13 @@ describe("ClustersView", () => {
     expect(row?.textContent).to.contain("online");
     expect(row?.textContent).to.contain("5 min ago");
     expect(row?.textContent).to.contain("3");
+    expect(row?.textContent).to.not.contain("security warning");
+  });
+
+  it("flags a cluster with open security warnings in the list", () => {
+    show({ data: [{ ...cluster, openSecurityWarnings: 2 }] });
+    const row = screen.getByRole("link", { name: "prod-eu-1" }).closest("tr");
+    expect(row?.textContent).to.contain("2 security warnings");
   });
 
   it("keeps showing the list when a refetch fails, with the error above it", () => {

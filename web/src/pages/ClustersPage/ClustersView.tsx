@@ -56,6 +56,16 @@ export function ClustersView(props: {
                   </td>
                   <td>
                     <StatusBadge status={c.status} />
+                    {c.openSecurityWarnings > 0 && (
+                      <span
+                        className="badge badge-bad security-warning"
+                        title="The agent refused commands it was sent: open the cluster to review"
+                      >
+                        {c.openSecurityWarnings === 1
+                          ? "1 security warning"
+                          : `${c.openSecurityWarnings} security warnings`}
+                      </span>
+                    )}
                   </td>
                   <td>
                     <RelativeTime iso={c.lastSeenAt} />

@@ -1,0 +1,32 @@
+/**
+ * The one place where consumed cluster activity and security warnings leave the clusters service: grouped per
+ * cluster and broadcast as CLUSTER_ACTIVITY_EVENT (services/_shared/bus-events.ts). A later publisher to the
+ * integration subjects hooks in here or listens to that event.
+ */
+import type { ServiceBroker } from "moleculer";
+import { broadcastClusterActivity, type ClusterActivityBroadcast } from "../_shared/bus-events.js";
+import { activityView, type ClusterActivityRow } from "./activity.js";
+import type { SecurityWarningView } from "./security-warnings.js";
+
+export function groupActivity(
+  rows: ClusterActivityRow[],
+  warnings: Array<SecurityWarningView & { orgId: string }>,
+): ClusterActivityBroadcast[] {
+  const byCluster = new Map<string, ClusterActivityBroadcast>();
+  const entry = (orgId: string, clusterId: string) => {
+    let e = byCluster.get(clusterId);
+    if (!e) byCluster.set(clusterId, (e = { orgId, clusterId, activity: [], securityWarnings: [] }));
+    return e;
+  };
+  for (const r of rows) entry(r.org_id, r.cluster_id).activity.push(activityView(r));
+  for (const { orgId, ...w } of warnings) entry(orgId, w.clusterId).securityWarnings.push(w);
+  return [...byCluster.values()];
+}
+
+export function handOnClusterActivity(
+  broker: ServiceBroker,
+  rows: ClusterActivityRow[],
+  warnings: Array<SecurityWarningView & { orgId: string }> = [],
+): void {
+  for (const payload of groupActivity(rows, warnings)) broadcastClusterActivity(broker, payload);
+}
