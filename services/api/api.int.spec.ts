@@ -40,7 +40,10 @@ describe("gateway health endpoints (real Postgres + NATS)", function () {
   it("unknown routes get 404 in the one error shape", async () => {
     const res = await fetch(`${platform.baseUrl}/v1/nope`);
     expect(res.status).to.equal(404);
-    expect(await res.json()).to.deep.equal({ error: { code: "NOT_FOUND", message: "Not found" } });
+    const body = (await res.json()) as { error: { requestId?: string } };
+    // The request id is the response's own: the same as its header.
+    expect(body.error.requestId).to.equal(res.headers.get("x-request-id"));
+    expect(body).to.deep.equal({ error: { code: "NOT_FOUND", message: "Not found", requestId: body.error.requestId } });
   });
 
   it("/readyz answers 503 with the reason when Postgres is unreachable", async () => {
