@@ -146,6 +146,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   login_throttle: ["key", "failures", "window_started_at", "locked_until"],
   login_trusted_sources: ["user_id", "ip", "last_success_at"],
   revoked_agent_keys: ["public_nkey", "revoked_at", "expires_at"],
+  compose_policies: ["id", "org_id", "cluster_id", "rules_json", "bind_allow_list", "updated_by", "updated_at"],
   audit_events: [
     "id",
     "org_id",

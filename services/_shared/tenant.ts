@@ -22,6 +22,7 @@ export const TENANT_TABLES = [
   "deployment_events",
   "deployment_idempotency_keys",
   "audit_events",
+  "compose_policies",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

@@ -90,6 +90,10 @@ export interface DeploymentEnding {
   status: Exclude<TerminalStatus, "SUCCEEDED">;
   /** Stored on the deployment row. */
   errorMessage: string;
+  /** Stable code stored on the row (deployments.error_code) and put in the terminal event's data. */
+  errorCode?: string;
+  /** More for the terminal event's data (e.g. the policy violations). */
+  data?: Record<string, unknown>;
   /** The terminal event; its message defaults to `errorMessage`. */
   level: "warn" | "error";
   message?: string;
@@ -106,13 +110,22 @@ export async function finishDeployment(
   end: DeploymentEnding,
   notify?: OnDeploymentEvents,
 ): Promise<{ row: DeploymentRow; events: DeploymentEventView[] } | null> {
-  const fields = { errorMessage: end.errorMessage };
+  const fields = { errorMessage: end.errorMessage, ...(end.errorCode ? { errorCode: end.errorCode } : {}) };
   const row = end.current
     ? await transitionOrThrow(trx, end.current, end.status, fields)
     : await transition(trx, end.deploymentId, end.status, fields);
   if (!row) return null;
   const events = await appendEvents(trx, end.orgId, end.deploymentId, [
-    { level: end.level, message: end.message ?? end.errorMessage, data: { terminal: true, status: end.status } },
+    {
+      level: end.level,
+      message: end.message ?? end.errorMessage,
+      data: {
+        ...end.data,
+        ...(end.errorCode ? { code: end.errorCode } : {}),
+        terminal: true,
+        status: end.status,
+      },
+    },
   ]);
   notify?.(end.deploymentId, events, end.status);
   return { row, events };

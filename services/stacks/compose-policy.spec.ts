@@ -178,9 +178,9 @@ volumes:
     });
 
     it("a string `privileged` (after interpolation) counts unless it says false", () => {
-      expect(brief(check("services: { a: { image: x, privileged: 'true' }, b: { image: x, privileged: 'false' } }"))).to.deep.equal([
-        "privileged services.a.privileged",
-      ]);
+      expect(
+        brief(check("services: { a: { image: x, privileged: 'true' }, b: { image: x, privileged: 'false' } }")),
+      ).to.deep.equal(["privileged services.a.privileged"]);
     });
   });
 

@@ -118,7 +118,8 @@ export function normaliseAllowListEntry(entry: string): string | null {
 
 export function checkComposePolicy(document: JsonObject, policy: EffectivePolicy): PolicyViolation[] {
   const out: PolicyViolation[] = [];
-  const on = (rule: PolicyRule) => (ALWAYS_RULES as readonly string[]).includes(rule) || policy.rules[rule as OptionalRule];
+  const on = (rule: PolicyRule) =>
+    (ALWAYS_RULES as readonly string[]).includes(rule) || policy.rules[rule as OptionalRule];
   const add = (rule: PolicyRule, path: string, message: string) => {
     if (on(rule)) out.push({ rule, path, message });
   };
@@ -126,7 +127,11 @@ export function checkComposePolicy(document: JsonObject, policy: EffectivePolicy
   for (const kind of ["secrets", "configs"] as const) {
     for (const [name, spec] of entries(document[kind])) {
       if (isJsonObject(spec) && spec.file !== undefined && spec.file !== null) {
-        add("local-file", `${kind}.${name}.file`, `${kind}.${name} reads a file on the agent host: use environment secrets or external: true`);
+        add(
+          "local-file",
+          `${kind}.${name}.file`,
+          `${kind}.${name} reads a file on the agent host: use environment secrets or external: true`,
+        );
       }
     }
   }
@@ -144,7 +149,8 @@ export function checkComposePolicy(document: JsonObject, policy: EffectivePolicy
     if (service.env_file !== undefined && service.env_file !== null) {
       add("env-file", `${at}.env_file`, "env_file is read on the agent host: use environment overlays");
     }
-    if (isTruthy(service.privileged)) add("privileged", `${at}.privileged`, "privileged containers have full access to the host");
+    if (isTruthy(service.privileged))
+      add("privileged", `${at}.privileged`, "privileged containers have full access to the host");
     if (nonEmpty(service.cap_add)) {
       add("cap-add", `${at}.cap_add`, `adds capabilities: ${listOf(service.cap_add)}`);
     }
@@ -155,11 +161,13 @@ export function checkComposePolicy(document: JsonObject, policy: EffectivePolicy
     const networks = service.networks;
     if (Array.isArray(networks)) {
       networks.forEach((n, i) => {
-        if (typeof n === "string" && hostNetworks.has(n)) add("host-network", `${at}.networks[${i}]`, `attaches to the host network ("${n}")`);
+        if (typeof n === "string" && hostNetworks.has(n))
+          add("host-network", `${at}.networks[${i}]`, `attaches to the host network ("${n}")`);
       });
     } else if (isJsonObject(networks)) {
       for (const key of Object.keys(networks)) {
-        if (hostNetworks.has(key)) add("host-network", `${at}.networks.${key}`, `attaches to the host network ("${key}")`);
+        if (hostNetworks.has(key))
+          add("host-network", `${at}.networks.${key}`, `attaches to the host network ("${key}")`);
       }
     }
     const volumes = Array.isArray(service.volumes) ? service.volumes : [];
@@ -203,10 +211,17 @@ function checkBindSource(raw: string, path: string, policy: EffectivePolicy, add
   }
   const normalised = posix.normalize(source).replace(/(.)\/+$/, "$1");
   if (normalised === "/") add("root-bind", path, "binds the host's root directory");
-  if (DOCKER_SOCKET_PATHS.some((sock) => sock === normalised || sock.startsWith(`${normalised === "/" ? "" : normalised}/`)) || normalised.endsWith("/docker.sock")) {
+  if (
+    DOCKER_SOCKET_PATHS.some(
+      (sock) => sock === normalised || sock.startsWith(`${normalised === "/" ? "" : normalised}/`),
+    ) ||
+    normalised.endsWith("/docker.sock")
+  ) {
     add("docker-socket", path, `binds the Docker socket ("${source}"): root on the host`);
   }
-  const allowed = policy.bindAllowList.some((entry) => normalised === entry || normalised.startsWith(entry === "/" ? "/" : `${entry}/`));
+  const allowed = policy.bindAllowList.some(
+    (entry) => normalised === entry || normalised.startsWith(entry === "/" ? "/" : `${entry}/`),
+  );
   if (!allowed) {
     const list = policy.bindAllowList.length > 0 ? policy.bindAllowList.join(", ") : "empty";
     add("bind-mount", path, `the bind source "${source}" is not under the allow-list (${list})`);
@@ -224,7 +239,13 @@ function bindSource(volume: JsonValue, topVolumes: JsonObject): string | null {
     if (parts.length < 2) return null; // an anonymous volume: `/data`
     const source = parts[0] ?? "";
     if (source === "") return null;
-    if (source.startsWith("/") || source.startsWith(".") || source.startsWith("~") || source.includes("/") || source.includes("$")) {
+    if (
+      source.startsWith("/") ||
+      source.startsWith(".") ||
+      source.startsWith("~") ||
+      source.includes("/") ||
+      source.includes("$")
+    ) {
       return source;
     }
     return null;
@@ -234,7 +255,8 @@ function bindSource(volume: JsonValue, topVolumes: JsonObject): string | null {
   if (volume.type === "bind") return source ?? "";
   if ((volume.type === undefined || volume.type === "volume") && source !== null && !(source in topVolumes)) {
     // A `volume` mount of an undeclared name that looks like a path is read as a bind by the CLI.
-    if (source.startsWith("/") || source.startsWith(".") || source.startsWith("~") || source.includes("$")) return source;
+    if (source.startsWith("/") || source.startsWith(".") || source.startsWith("~") || source.includes("$"))
+      return source;
   }
   return null;
 }
@@ -283,5 +305,7 @@ function nonEmpty(value: JsonValue | undefined): boolean {
 }
 
 function listOf(value: JsonValue | undefined): string {
-  return (Array.isArray(value) ? value : [value]).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ");
+  return (Array.isArray(value) ? value : [value])
+    .map((v) => (typeof v === "string" ? v : JSON.stringify(v)))
+    .join(", ");
 }
