@@ -1138,6 +1138,8 @@ export interface components {
       errorMessage: string | null;
       /** @description Stable code of the failure when there is one (e.g. SWARM_STACK_NOT_OWNED) */
       errorCode: string | null;
+      /** @description Set when the compose policy refused the deployment at dispatch (errorCode COMPOSE_POLICY_VIOLATION) */
+      policyViolations: components["schemas"]["ComposePolicyViolation"][] | null;
       /** @description The deployment was asked to take over a Swarm stack it does not own */
       adopt: boolean;
     };

@@ -58,7 +58,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
 
     const fail = async (
       message: string,
-      extra: { errorCode?: string; data?: Record<string, unknown> } = {},
+      extra: { errorCode?: string; data?: Record<string, unknown>; policyViolations?: unknown[] } = {},
     ): Promise<JobOutcome> => {
       const ending = {
         orgId: ctx.orgId,
@@ -84,7 +84,11 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       });
     } catch (err) {
       if (err instanceof DeployPolicyRefusedError) {
-        return fail(err.message, { errorCode: err.type, data: { violations: err.violations } });
+        return fail(err.message, {
+          errorCode: err.type,
+          data: { violations: err.violations },
+          policyViolations: err.violations,
+        });
       }
       return fail((err as Error).message);
     }

@@ -7,12 +7,14 @@ import {
   useIssueRegistrationToken,
   useRevokeCluster,
 } from "../../api/hooks/clusters.js";
+import { useClusterComposePolicy, usePutClusterComposePolicy } from "../../api/hooks/policy.js";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { ClusterPolicyPanel } from "./ClusterPolicyPanel.js";
 import { ClusterView } from "./ClusterView.js";
 
 type Open = null | "token" | "revoke" | "delete";
@@ -28,6 +30,8 @@ export function ClusterPage() {
   const revoke = useRevokeCluster(orgId, clusterId);
   const remove = useDeleteCluster(orgId, clusterId);
   const [open, setOpen] = useState<Open>(null);
+  const policy = useClusterComposePolicy(orgId, clusterId);
+  const savePolicy = usePutClusterComposePolicy(orgId, clusterId);
 
   const close = () => {
     setOpen(null);
@@ -59,6 +63,19 @@ export function ClusterPage() {
         }}
         onRevoke={() => setOpen("revoke")}
         onDelete={() => setOpen("delete")}
+      />
+      <ClusterPolicyPanel
+        state={{
+          data: policy.data,
+          error: policy.error,
+          isLoading: policy.isLoading,
+          onRetry: () => void policy.mutate(),
+        }}
+        orgPolicyHref={paths.composePolicy(orgId)}
+        canWrite={hasPermission(me.data, "clusters:write")}
+        saving={savePolicy.isMutating}
+        saveError={savePolicy.error}
+        onSave={(input) => void savePolicy.trigger(input)}
       />
       {open === "token" && (
         <Dialog title="New registration token" onClose={close} dismissable={!issue.data}>
