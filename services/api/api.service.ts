@@ -10,6 +10,7 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
 import { clientIp } from "../_shared/client-ip.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
+import { RefusalAuditBudget, refusalAuditEntry } from "./refusal-audit.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } from "../_shared/errors.js";
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
@@ -131,6 +132,39 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     };
   };
 
+  const refusalBudget = new RefusalAuditBudget();
+  /** Refused mutating requests of authenticated callers go to the audit log (rules in refusal-audit.ts). */
+  const auditRefusal = (
+    service: Service,
+    req: GatewayRequest & { $alias?: MatchedAlias },
+    status: number,
+    body: { code: string; message: string },
+  ) => {
+    const ctx = req.$ctx as GatewayRequest["$ctx"] | undefined;
+    const principal = ctx?.meta.principal;
+    const alias = req.$alias;
+    if (!ctx || !principal || !alias?.action) return;
+    const op = byAlias.get(`${alias.method} ${alias.path.startsWith("/") ? alias.path : "/" + alias.path}`);
+    if (!op) return;
+    const entry = refusalAuditEntry(principal, {
+      method: op.method,
+      operationId: op.operationId,
+      route: op.template,
+      status,
+      code: body.code,
+      message: body.message,
+    });
+    if (!entry) return;
+    const { write, droppedBefore } = refusalBudget.take(`${principal.orgId}:${principal.actorId}`);
+    if (!write) return;
+    if (droppedBefore > 0) entry.data = { ...entry.data, droppedBefore };
+    ctx
+      .call("audit.recordRefusal", { entry }, { meta: { principal, request: ctx.meta.request ?? requestInfo(req) } })
+      .catch((auditErr: unknown) =>
+        service.logger.warn({ msg: "refused request not audited", operationId: op.operationId, err: String(auditErr) }),
+      );
+  };
+
   return {
     name: "api",
     mixins: [ApiGateway],
@@ -208,7 +242,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           },
         },
       ],
-      onError(req: IncomingMessage, res: ServerResponse, err: Error) {
+      onError(this: Service, req: IncomingMessage, res: ServerResponse, err: Error) {
         let error: unknown = err;
         const url = (req.url ?? "").split("?")[0] ?? "";
         const { status } = toErrorResponse(err);
@@ -225,6 +259,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           }
         }
         const response = toErrorResponse(error);
+        auditRefusal(this, req as GatewayRequest & { $alias?: MatchedAlias }, response.status, response.body.error);
         const retryAfter = (error as { data?: { retryAfterSeconds?: unknown } }).data?.retryAfterSeconds;
         if (response.status === 429 && typeof retryAfter === "number") res.setHeader("Retry-After", String(retryAfter));
         if (response.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="stackyard"');
