@@ -20,8 +20,10 @@ import { checkReadiness, withoutDetails } from "./readiness.js";
 import {
   CREDENTIALS_REVOKED_EVENT,
   DEPLOYMENT_EVENTS_BROADCAST,
+  REQUEST_REFUSED_EVENT,
   type CredentialsRevoked,
   type DeploymentEventsBroadcast,
+  type RequestRefused,
 } from "../_shared/bus-events.js";
 import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
@@ -107,7 +109,11 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       const startAfter = fromHeader ?? params.query.lastEventId ?? null;
       const fetchPage = (afterSeq: number | null) =>
         ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta });
-      streams.serve(res, params.params.deploymentId, startAfter, fetchPage).catch((err: unknown) => {
+      const authorization = req.headers.authorization;
+      // Re-run when a credential is revoked: a logged-out session or revoked token loses its open streams.
+      const stillValid = async () =>
+        (await authenticator.authenticate(typeof authorization === "string" ? authorization : undefined)) !== null;
+      streams.serve(res, params.params.deploymentId, startAfter, fetchPage, stillValid).catch((err: unknown) => {
         if (!res.headersSent) next(err);
         else res.end();
       });
@@ -158,11 +164,21 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     const { write, droppedBefore } = refusalBudget.take(`${principal.orgId}:${principal.actorId}`);
     if (!write) return;
     if (droppedBefore > 0) entry.data = { ...entry.data, droppedBefore };
-    ctx
-      .call("audit.recordRefusal", { entry }, { meta: { principal, request: ctx.meta.request ?? requestInfo(req) } })
-      .catch((auditErr: unknown) =>
-        service.logger.warn({ msg: "refused request not audited", operationId: op.operationId, err: String(auditErr) }),
-      );
+    const payload: RequestRefused = {
+      orgId: principal.orgId,
+      entry: {
+        actorType: entry.actorType,
+        actorId: entry.actorId,
+        action: entry.action,
+        targetType: entry.targetType ?? null,
+        targetId: entry.targetId ?? null,
+        data: entry.data ?? {},
+      },
+      request: ctx.meta.request ?? requestInfo(req),
+    };
+    Promise.resolve(service.broker.emit(REQUEST_REFUSED_EVENT, payload)).catch((auditErr: unknown) =>
+      service.logger.warn({ msg: "refused request not audited", operationId: op.operationId, err: String(auditErr) }),
+    );
   };
 
   return {
@@ -270,8 +286,12 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       [DEPLOYMENT_EVENTS_BROADCAST](ctx: Context<DeploymentEventsBroadcast>) {
         streams.publish(ctx.params.deploymentId, ctx.params.events, ctx.params.status);
       },
-      [CREDENTIALS_REVOKED_EVENT](ctx: Context<CredentialsRevoked>) {
+      [CREDENTIALS_REVOKED_EVENT](this: Service, ctx: Context<CredentialsRevoked>) {
         authenticator.forget(ctx.params);
+        void streams.recheck().then(
+          (ended) => ended > 0 && this.logger.info({ msg: "event streams ended by a revocation", streams: ended }),
+          (err: unknown) => this.logger.warn({ msg: "event stream recheck failed", err: String(err) }),
+        );
       },
     },
     methods: {

@@ -3,26 +3,27 @@ import type { ServiceSchema } from "moleculer";
 import type { Db } from "../_shared/db.js";
 import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
-import type { CallContext } from "../_shared/principal.js";
-import { listAudit, recordAudit, type AuditEntry } from "./audit.repo.js";
+import type { Context } from "moleculer";
+import { REQUEST_REFUSED_EVENT, type RequestRefused } from "../_shared/bus-events.js";
+import { TenantScope } from "../_shared/tenant.js";
+import { listAudit, recordAudit } from "./audit.repo.js";
 
 export const DEFAULT_AUDIT_PAGE_SIZE = 50;
 
 export function createAuditService({ db }: { db: Db }): ServiceSchema {
   return {
     name: "audit",
+    events: {
+      /** The gateway's record of a refused request; its own transaction (the refused action's was rolled back). */
+      async [REQUEST_REFUSED_EVENT](ctx: Context<RequestRefused>) {
+        const { orgId, entry, request } = ctx.params;
+        await recordAudit(new TenantScope(db, orgId), entry, request);
+      },
+    },
     actions: {
       list(ctx: OpCtx<"listAudit">) {
         const { scope } = actionScope(db, ctx);
         return listAudit(scope, { ...ctx.params.query, limit: ctx.params.query.limit ?? DEFAULT_AUDIT_PAGE_SIZE });
-      },
-      /**
-       * Internal (no REST route): the gateway's record of a refused mutating request (services/api/refusal-audit.ts).
-       * Its own transaction, since the refused action's (if any) was rolled back.
-       */
-      async recordRefusal(ctx: CallContext<{ entry: AuditEntry }>) {
-        const { scope, request } = actionScope(db, ctx);
-        await scope.transaction((tx) => recordAudit(tx, ctx.params.entry, request));
       },
     },
   };
