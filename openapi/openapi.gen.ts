@@ -1326,7 +1326,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Missing, invalid or expired credential (codes UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, SESSION_REVOKED, INVALID_CREDENTIALS, …) */
+    /** @description Missing, invalid or expired credential (codes UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, SESSION_REVOKED, SESSION_EXPIRED, INVALID_CREDENTIALS, …) */
     Unauthorized: {
       headers: {
         [name: string]: unknown;
