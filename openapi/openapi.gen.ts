@@ -895,7 +895,7 @@ export interface components {
       /** Format: uuid */
       currentDeploymentId: string | null;
     };
-    /** @description Rule id → enforced (true) or lifted (false) */
+    /** @description Rule id → enforced (true) or lifted (false); in an org policy a rule left out is enforced, in a cluster override it follows the org */
     ComposePolicyRules: {
       privileged?: boolean;
       "cap-add"?: boolean;

@@ -47,10 +47,14 @@ networks: { front: { driver: overlay } }
           check(`
 services: { web: { image: nginx } }
 secrets: { key: { file: /var/lib/stackyard-agent/state.json }, ok: { external: true } }
-configs: { conf: { file: ./nginx.conf } }
+configs: { conf: { file: ./nginx.conf }, fromenv: { environment: HOME } }
 `),
         ),
-      ).to.deep.equal(["local-file secrets.key.file", "local-file configs.conf.file"]);
+      ).to.deep.equal([
+        "local-file secrets.key.file",
+        "local-file configs.conf.file",
+        "local-file configs.fromenv.environment",
+      ]);
     });
 
     it("env-file: string and list forms", () => {

@@ -4,7 +4,7 @@
  * rendered desired state just before a deployment is dispatched.
  *
  * Three rules always apply, because `docker stack deploy` would read the agent host's own files or mount them
- * into a container: `local-file` (secrets|configs.*.file), `env-file`, and `bind-mount` (a bind whose source is
+ * into a container: `local-file` (secrets|configs.*.file and .environment), `env-file`, and `bind-mount` (a bind whose source is
  * not under the allow-list, is relative, or uses `$VAR` interpolation, which the docker CLI resolves from the
  * agent's environment). The others are on by default and an admin may switch them off per org or per cluster.
  */
@@ -29,7 +29,7 @@ export type OptionalRule = (typeof OPTIONAL_RULES)[number];
 export type PolicyRule = AlwaysRule | OptionalRule;
 
 export const RULE_DESCRIPTIONS: Readonly<Record<PolicyRule, string>> = {
-  "local-file": "secrets and configs read from a file on the agent host (`file:`)",
+  "local-file": "secrets and configs read from the agent host (`file:`, `environment:`)",
   "env-file": "`env_file`, read on the agent host",
   "bind-mount": "bind mounts whose source is not under the allow-list (relative paths and `$VAR` sources included)",
   privileged: "`privileged: true`",
@@ -131,6 +131,13 @@ export function checkComposePolicy(document: JsonObject, policy: EffectivePolicy
           "local-file",
           `${kind}.${name}.file`,
           `${kind}.${name} reads a file on the agent host: use environment secrets or external: true`,
+        );
+      }
+      if (isJsonObject(spec) && spec.environment !== undefined && spec.environment !== null) {
+        add(
+          "local-file",
+          `${kind}.${name}.environment`,
+          `${kind}.${name} reads a variable of the agent's environment: use environment secrets or external: true`,
         );
       }
     }

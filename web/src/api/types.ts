@@ -58,7 +58,7 @@ export const COMPOSE_POLICY_RULES: ReadonlyArray<{ id: ComposePolicyRule; label:
 
 /** The rules no policy can lift, with what each refuses. */
 export const ALWAYS_ENFORCED_RULES: ReadonlyArray<{ id: string; label: string }> = [
-  { id: "local-file", label: "secrets and configs read from a file on the agent host (file:)" },
+  { id: "local-file", label: "secrets and configs read from the agent host (file:, environment:)" },
   { id: "env-file", label: "env_file (read on the agent host)" },
   { id: "bind-mount", label: "bind mounts outside the allow-list, relative or using ${VAR}" },
 ];
