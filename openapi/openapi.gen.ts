@@ -460,6 +460,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/compose-policy": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * The org's compose policy (the defaults until an admin sets one)
+     * @description Checked at release upload (against the loosest policy of the org and its cluster overrides) and again on the rendered desired state before each deployment is dispatched (against the environment's cluster). `local-file`, `env-file` and `bind-mount` always apply.
+     */
+    get: operations["getComposePolicy"];
+    /** Replace the org's compose policy (audited with the rules before and after) */
+    put: operations["putComposePolicy"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/compose-policy": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /** A cluster's override of the org's compose policy, and the policy in effect on that cluster */
+    get: operations["getClusterComposePolicy"];
+    /** Replace a cluster's override (empty rules and a null allow-list remove it); audited */
+    put: operations["putClusterComposePolicy"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/stacks": {
     parameters: {
       query?: never;
@@ -1034,6 +1078,85 @@ export interface components {
       /** Format: uuid */
       currentDeploymentId: string | null;
     };
+    /** @description Rule id → enforced (true) or lifted (false); in an org policy a rule left out is enforced, in a cluster override it follows the org */
+    ComposePolicyRules: {
+      privileged?: boolean;
+      "cap-add"?: boolean;
+      "docker-socket"?: boolean;
+      "root-bind"?: boolean;
+      "host-network"?: boolean;
+      "host-pid"?: boolean;
+      "host-ipc"?: boolean;
+      devices?: boolean;
+      "manager-placement"?: boolean;
+    };
+    /** @description Absolute host paths; a bind mount whose source is one of them or below one is allowed */
+    ComposePolicyAllowList: string[];
+    EffectiveComposePolicy: {
+      rules: components["schemas"]["ComposePolicyRules"] & unknown;
+      bindAllowList: string[];
+    };
+    ComposePolicy: {
+      rules: components["schemas"]["ComposePolicyRules"] & unknown;
+      bindAllowList: string[];
+      alwaysEnforced: ("local-file" | "env-file" | "bind-mount")[];
+      updatedAt: components["schemas"]["Timestamp"] | null;
+      /** Format: uuid */
+      updatedBy: string | null;
+    };
+    ComposePolicyInput: {
+      rules: components["schemas"]["ComposePolicyRules"];
+      bindAllowList: components["schemas"]["ComposePolicyAllowList"];
+    };
+    ComposePolicyOverrideInput: {
+      rules: components["schemas"]["ComposePolicyRules"];
+      /** @description null keeps the org's allow-list */
+      bindAllowList: components["schemas"]["ComposePolicyAllowList"] | null;
+    };
+    ClusterComposePolicy: {
+      /** Format: uuid */
+      clusterId: string;
+      override: {
+        rules: components["schemas"]["ComposePolicyRules"];
+        bindAllowList: string[] | null;
+      };
+      effective: components["schemas"]["EffectiveComposePolicy"];
+      updatedAt: components["schemas"]["Timestamp"] | null;
+      /** Format: uuid */
+      updatedBy: string | null;
+    };
+    ComposePolicyErrorBody: {
+      error: {
+        /** @description COMPOSE_POLICY_VIOLATION, or a compose validation code */
+        code: string;
+        message: string;
+        details?:
+          | {
+              violations?: components["schemas"]["ComposePolicyViolation"][];
+            }
+          | unknown[];
+      };
+    };
+    /** @description One entry of `error.details.violations` of a COMPOSE_POLICY_VIOLATION (422) */
+    ComposePolicyViolation: {
+      /** @enum {unknown} */
+      rule:
+        | "local-file"
+        | "env-file"
+        | "bind-mount"
+        | "privileged"
+        | "cap-add"
+        | "docker-socket"
+        | "root-bind"
+        | "host-network"
+        | "host-pid"
+        | "host-ipc"
+        | "devices"
+        | "manager-placement";
+      /** @description Where in the compose document, e.g. services.web.volumes[0] */
+      path: string;
+      message: string;
+    };
     ComposeWarning: {
       /** @enum {unknown} */
       code: "COMPOSE_KEY_IGNORED" | "COMPOSE_LOCAL_FILE";
@@ -1240,6 +1363,8 @@ export interface components {
       errorMessage: string | null;
       /** @description Stable code of the failure when there is one (e.g. SWARM_STACK_NOT_OWNED) */
       errorCode: string | null;
+      /** @description Set when the compose policy refused the deployment at dispatch (errorCode COMPOSE_POLICY_VIOLATION) */
+      policyViolations: components["schemas"]["ComposePolicyViolation"][] | null;
       /** @description The deployment was asked to take over a Swarm stack it does not own */
       adopt: boolean;
     };
@@ -1428,7 +1553,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Missing, invalid or expired credential (codes UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, SESSION_REVOKED, INVALID_CREDENTIALS, …) */
+    /** @description Missing, invalid or expired credential (codes UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, SESSION_REVOKED, SESSION_EXPIRED, INVALID_CREDENTIALS, …) */
     Unauthorized: {
       headers: {
         [name: string]: unknown;
@@ -1464,13 +1589,22 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Well-formed but semantically invalid */
+    /** @description Well-formed but semantically invalid. COMPOSE_POLICY_VIOLATION lists every violated rule in `details.violations` (ComposePolicyViolation: rule, path in the compose, message) */
     Unprocessable: {
       headers: {
         [name: string]: unknown;
       };
       content: {
         "application/json": components["schemas"]["Error"];
+      };
+    };
+    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations` */
+    ComposeRefused: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["ComposePolicyErrorBody"];
       };
     };
     /** @description The compose file (or patch) is larger than COMPOSE_MAX_BYTES (code COMPOSE_TOO_LARGE) */
@@ -2372,6 +2506,117 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  getComposePolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ComposePolicy"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putComposePolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ComposePolicyInput"];
+      };
+    };
+    responses: {
+      /** @description The policy now in effect */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ComposePolicy"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getClusterComposePolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The override and the effective policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ClusterComposePolicy"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putClusterComposePolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ComposePolicyOverrideInput"];
+      };
+    };
+    responses: {
+      /** @description The override and the effective policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ClusterComposePolicy"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
   listStacks: {
     parameters: {
       query?: never;
@@ -2608,7 +2853,7 @@ export interface operations {
       404: components["responses"]["NotFound"];
       409: components["responses"]["Conflict"];
       413: components["responses"]["PayloadTooLarge"];
-      422: components["responses"]["Unprocessable"];
+      422: components["responses"]["ComposeRefused"];
       429: components["responses"]["TooManyRequests"];
       default: components["responses"]["Error"];
     };

@@ -4,6 +4,7 @@
  */
 import type { ServiceBroker } from "moleculer";
 import type { components } from "../../openapi/openapi.gen.js";
+import type { ActorType, RequestInfo } from "./principal.js";
 
 /** A credential stopped being valid: gateways drop it from their caches. */
 export const CREDENTIALS_REVOKED_EVENT = "auth.credentials.revoked";
@@ -11,6 +12,24 @@ export interface CredentialsRevoked {
   tokenId?: string;
   sessionId?: string;
   userId?: string;
+}
+
+/**
+ * A gateway refused a mutating request of an authenticated caller (services/api/refusal-audit.ts): one audit
+ * instance writes its row. Fire and forget: the refusal has already been answered.
+ */
+export const REQUEST_REFUSED_EVENT = "audit.request.refused";
+export interface RequestRefused {
+  orgId: string;
+  entry: {
+    actorType: ActorType;
+    actorId: string | null;
+    action: string;
+    targetType: string | null;
+    targetId: string | null;
+    data: Record<string, unknown>;
+  };
+  request: RequestInfo;
 }
 
 /** Events just persisted, and the status they led to: gateways push them to SSE clients. */

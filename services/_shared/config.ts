@@ -27,6 +27,8 @@ export const DEFAULT_ACTIVITY_PRUNE_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+/** A session (a login and all its refreshes) ends this long after the login, however often it is refreshed. */
+export const DEFAULT_SESSION_MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 30;
 export const DEFAULT_API_TOKEN_MAX_LIFETIME_DAYS = 365;
 export const MIN_JWT_SECRET_BYTES = 32;
@@ -113,6 +115,8 @@ export interface Config {
     audience: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** Absolute lifetime of a session from its login: refreshes cannot slide it further. */
+    sessionMaxLifetimeSeconds: number;
     /** How long a verified API token or session stays in memory before it is checked again. */
     credentialCacheTtlSeconds: number;
     /** System bootstrap credential allowing org creation after the first run; undefined disables it. */
@@ -411,6 +415,12 @@ export function loadConfig(env: Env = process.env): Config {
         "AUTH_REFRESH_TOKEN_TTL_SECONDS",
         DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
         60,
+        365 * 24 * 3600,
+      ),
+      sessionMaxLifetimeSeconds: r.int(
+        "AUTH_SESSION_MAX_LIFETIME_SECONDS",
+        DEFAULT_SESSION_MAX_LIFETIME_SECONDS,
+        300,
         365 * 24 * 3600,
       ),
       credentialCacheTtlSeconds: r.int(

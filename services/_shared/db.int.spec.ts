@@ -140,6 +140,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "rendered_yaml",
     "adopt",
     "error_code",
+    "policy_violations",
   ],
   deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
@@ -180,6 +181,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "acknowledged_by_type",
     "acknowledged_by",
   ],
+  compose_policies: ["id", "org_id", "cluster_id", "rules_json", "bind_allow_list", "updated_by", "updated_at"],
   audit_events: [
     "id",
     "org_id",

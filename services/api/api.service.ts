@@ -11,6 +11,7 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
 import { clientIp } from "../_shared/client-ip.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
+import { RefusalAuditBudget, refusalAuditEntry } from "./refusal-audit.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } from "../_shared/errors.js";
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
@@ -20,8 +21,10 @@ import { checkReadiness, withoutDetails } from "./readiness.js";
 import {
   CREDENTIALS_REVOKED_EVENT,
   DEPLOYMENT_EVENTS_BROADCAST,
+  REQUEST_REFUSED_EVENT,
   type CredentialsRevoked,
   type DeploymentEventsBroadcast,
+  type RequestRefused,
 } from "../_shared/bus-events.js";
 import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
@@ -111,7 +114,11 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       const startAfter = fromHeader ?? params.query.lastEventId ?? null;
       const fetchPage = (afterSeq: number | null) =>
         ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta });
-      streams.serve(res, params.params.deploymentId, startAfter, fetchPage).catch((err: unknown) => {
+      const authorization = req.headers.authorization;
+      // Re-run when a credential is revoked: a logged-out session or revoked token loses its open streams.
+      const stillValid = async () =>
+        (await authenticator.authenticate(typeof authorization === "string" ? authorization : undefined)) !== null;
+      streams.serve(res, params.params.deploymentId, startAfter, fetchPage, stillValid).catch((err: unknown) => {
         if (!res.headersSent) next(err);
         else res.end();
       });
@@ -134,6 +141,49 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       ),
       userAgent: typeof ua === "string" ? ua : null,
     };
+  };
+
+  const refusalBudget = new RefusalAuditBudget();
+  /** Refused mutating requests of authenticated callers go to the audit log (rules in refusal-audit.ts). */
+  const auditRefusal = (
+    service: Service,
+    req: GatewayRequest & { $alias?: MatchedAlias },
+    status: number,
+    body: { code: string; message: string },
+  ) => {
+    const ctx = req.$ctx as GatewayRequest["$ctx"] | undefined;
+    const principal = ctx?.meta.principal;
+    const alias = req.$alias;
+    if (!ctx || !principal || !alias?.action) return;
+    const op = byAlias.get(`${alias.method} ${alias.path.startsWith("/") ? alias.path : "/" + alias.path}`);
+    if (!op) return;
+    const entry = refusalAuditEntry(principal, {
+      method: op.method,
+      operationId: op.operationId,
+      route: op.template,
+      status,
+      code: body.code,
+      message: body.message,
+    });
+    if (!entry) return;
+    const { write, droppedBefore } = refusalBudget.take(`${principal.orgId}:${principal.actorId}`);
+    if (!write) return;
+    if (droppedBefore > 0) entry.data = { ...entry.data, droppedBefore };
+    const payload: RequestRefused = {
+      orgId: principal.orgId,
+      entry: {
+        actorType: entry.actorType,
+        actorId: entry.actorId,
+        action: entry.action,
+        targetType: entry.targetType ?? null,
+        targetId: entry.targetId ?? null,
+        data: entry.data ?? {},
+      },
+      request: ctx.meta.request ?? requestInfo(req),
+    };
+    Promise.resolve(service.broker.emit(REQUEST_REFUSED_EVENT, payload)).catch((auditErr: unknown) =>
+      service.logger.warn({ msg: "refused request not audited", operationId: op.operationId, err: String(auditErr) }),
+    );
   };
 
   return {
@@ -219,7 +269,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           },
         },
       ],
-      onError(req: IncomingMessage, res: ServerResponse, err: Error) {
+      onError(this: Service, req: IncomingMessage, res: ServerResponse, err: Error) {
         let error: unknown = err;
         const url = (req.url ?? "").split("?")[0] ?? "";
         const { status } = toErrorResponse(err);
@@ -238,6 +288,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         const response = toErrorResponse(error);
         const requestId = (req as IncomingMessage & { $ctx?: { requestID?: string } }).$ctx?.requestID;
         if (requestId) response.body.error.requestId = requestId;
+        auditRefusal(this, req as GatewayRequest & { $alias?: MatchedAlias }, response.status, response.body.error);
         const retryAfter = (error as { data?: { retryAfterSeconds?: unknown } }).data?.retryAfterSeconds;
         if (response.status === 429 && typeof retryAfter === "number") res.setHeader("Retry-After", String(retryAfter));
         if (response.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="stackyard"');
@@ -248,8 +299,12 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       [DEPLOYMENT_EVENTS_BROADCAST](ctx: Context<DeploymentEventsBroadcast>) {
         streams.publish(ctx.params.deploymentId, ctx.params.events, ctx.params.status);
       },
-      [CREDENTIALS_REVOKED_EVENT](ctx: Context<CredentialsRevoked>) {
+      [CREDENTIALS_REVOKED_EVENT](this: Service, ctx: Context<CredentialsRevoked>) {
         authenticator.forget(ctx.params);
+        void streams.recheck().then(
+          (ended) => ended > 0 && this.logger.info({ msg: "event streams ended by a revocation", streams: ended }),
+          (err: unknown) => this.logger.warn({ msg: "event stream recheck failed", err: String(err) }),
+        );
       },
     },
     methods: {

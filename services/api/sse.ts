@@ -24,6 +24,10 @@ export const KEEPALIVE_MS = 15_000;
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 interface Client {
+  /** Whether the credential that opened the stream is still valid (checked when any credential is revoked). */
+  stillValid: () => Promise<boolean>;
+  /** Ends the stream with an `event: revoked` (the credential was revoked or the session logged out). */
+  revoke: () => void;
   lastSeq: number;
   replaying: boolean;
   buffered: Array<{ events: StreamEvent[]; status: string | null }>;
@@ -41,6 +45,24 @@ export class DeploymentStreamHub {
     }
   }
 
+  /**
+   * A credential was revoked somewhere (logout, token revocation, refresh-token reuse): every open stream
+   * re-checks its own credential and the ones no longer valid end at once. Called after the authenticator has
+   * dropped the revoked credentials from its cache, so the check reaches the database for exactly those.
+   */
+  async recheck(): Promise<number> {
+    const all = [...this.clients.values()].flatMap((set) => [...set]);
+    const verdicts = await Promise.all(all.map((c) => c.stillValid().catch(() => false)));
+    let ended = 0;
+    all.forEach((client, i) => {
+      if (!verdicts[i]) {
+        client.revoke();
+        ended += 1;
+      }
+    });
+    return ended;
+  }
+
   get size(): number {
     let n = 0;
     for (const set of this.clients.values()) n += set.size;
@@ -56,19 +78,21 @@ export class DeploymentStreamHub {
     deploymentId: string,
     startAfter: number | null,
     fetchPage: (afterSeq: number | null) => Promise<ReplayPage>,
+    stillValid: () => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<void> {
     let first = await fetchPage(startAfter);
     const set = this.clients.get(deploymentId) ?? new Set<Client>();
     this.clients.set(deploymentId, set);
     let closed = false;
     const timers: { keepalive?: NodeJS.Timeout } = {};
-    const finish = (deployment?: { id: string; status: string }) => {
+    const finish = (deployment?: { id: string; status: string }, revoked = false) => {
       if (closed) return;
       closed = true;
       clearInterval(timers.keepalive);
       set.delete(client);
       if (set.size === 0) this.clients.delete(deploymentId);
       if (deployment) res.write(`event: end\ndata: ${JSON.stringify(deployment)}\n\n`);
+      if (revoked) res.write(`event: revoked\ndata: ${JSON.stringify({ code: "CREDENTIAL_REVOKED" })}\n\n`);
       res.end();
     };
     const send = (e: StreamEvent): boolean => {
@@ -78,6 +102,8 @@ export class DeploymentStreamHub {
       return e.data.terminal === true;
     };
     const client: Client = {
+      stillValid,
+      revoke: () => finish(undefined, true),
       lastSeq: startAfter ?? -1,
       replaying: true,
       buffered: [],

@@ -26,7 +26,14 @@ export interface AuthDeps {
   db: Db;
   accessTokens: AccessTokenSettings;
   refreshTokenTtlSeconds: number;
+  /** Refresh tokens never outlive the login that started their family by more than this. */
+  sessionMaxLifetimeSeconds: number;
 }
+
+const sessionLimits = (deps: AuthDeps) => ({
+  ttlSeconds: deps.refreshTokenTtlSeconds,
+  maxLifetimeSeconds: deps.sessionMaxLifetimeSeconds,
+});
 
 export interface TokenPair {
   tokenType: "Bearer";
@@ -111,7 +118,7 @@ export async function login(
       .where({ id: user.id })
       .update({ last_login_at: trx.fn.now() })
       .returning("*");
-    const session = await startSession(trx, { id: user.id, orgId: user.org_id }, deps.refreshTokenTtlSeconds, request);
+    const session = await startSession(trx, { id: user.id, orgId: user.org_id }, sessionLimits(deps), request);
     await recordAudit(
       new TenantScope(trx, user.org_id),
       { actorType: "user", actorId: user.id, action: "auth.login", targetType: "user", targetId: user.id },
@@ -135,7 +142,7 @@ export type RefreshResult =
 /** Rotates the refresh token. On reuse the family is revoked (committed) and the caller must reject. */
 export async function refresh(deps: AuthDeps, refreshToken: string, request: RequestInfo): Promise<RefreshResult> {
   return deps.db.transaction(async (trx) => {
-    const outcome = await rotateSession(trx, refreshToken, deps.refreshTokenTtlSeconds, request);
+    const outcome = await rotateSession(trx, refreshToken, sessionLimits(deps), request);
     const scope = new TenantScope(trx, outcome.orgId);
     if (outcome.kind === "reused") {
       await recordAudit(

@@ -29,6 +29,7 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
       ttlSeconds: config.auth.accessTokenTtlSeconds,
     },
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+    sessionMaxLifetimeSeconds: config.auth.sessionMaxLifetimeSeconds,
   };
 
   const tokenPolicy = {

@@ -23,6 +23,7 @@ describe("login throttle (real Postgres)", function () {
         ttlSeconds: 60,
       },
       refreshTokenTtlSeconds: 3600,
+      sessionMaxLifetimeSeconds: 86_400,
     };
   });
   after(() => db.destroy());

@@ -19,16 +19,25 @@ export interface IssuedRefreshToken {
   expiresAt: Date;
 }
 
+export interface SessionLimits {
+  /** Lifetime of one refresh token. */
+  ttlSeconds: number;
+  /** Lifetime of the whole family, from its login: a refresh never issues a token expiring later. */
+  maxLifetimeSeconds: number;
+}
+
 export async function startSession(
   trx: Knex.Transaction | Db,
   user: { id: string; orgId: string },
-  ttlSeconds: number,
+  limits: SessionLimits,
   request: RequestInfo,
 ): Promise<IssuedRefreshToken> {
+  const now = Date.now();
+  const expiresAt = new Date(now + Math.min(limits.ttlSeconds, limits.maxLifetimeSeconds) * 1000);
   return insertSessionRow(
     trx,
     { userId: user.id, orgId: user.orgId, familyId: randomUUID(), parentId: null },
-    ttlSeconds,
+    expiresAt,
     request,
   );
 }
@@ -36,11 +45,10 @@ export async function startSession(
 async function insertSessionRow(
   trx: Knex.Transaction | Db,
   row: { userId: string; orgId: string; familyId: string; parentId: string | null },
-  ttlSeconds: number,
+  expiresAt: Date,
   request: RequestInfo,
 ): Promise<IssuedRefreshToken> {
   const refreshToken = newRefreshToken();
-  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   await trx("sessions").insert({
     org_id: row.orgId,
     user_id: row.userId,
@@ -73,7 +81,7 @@ export type RotationOutcome =
 export async function rotateSession(
   trx: Knex.Transaction,
   refreshToken: string,
-  ttlSeconds: number,
+  limits: SessionLimits,
   request: RequestInfo,
 ): Promise<RotationOutcome> {
   const row = await trx<SessionRow>("sessions")
@@ -88,11 +96,19 @@ export async function rotateSession(
   }
   if (row.expires_at <= new Date())
     throw new UnauthorizedError("REFRESH_TOKEN_EXPIRED", "refresh token expired; log in again");
+  // The family's login is its oldest row; the successor expires by then + the absolute lifetime at the latest.
+  const family = (await trx("sessions").where({ family_id: row.family_id }).min("created_at as started").first()) as
+    { started: Date | null } | undefined;
+  const started = family?.started ?? new Date();
+  const endOfSession = started.getTime() + limits.maxLifetimeSeconds * 1000;
+  if (endOfSession <= Date.now()) {
+    throw new UnauthorizedError("SESSION_EXPIRED", "the session reached its maximum lifetime; log in again");
+  }
   await trx("sessions").where({ id: row.id }).update({ used_at: trx.fn.now() });
   const issued = await insertSessionRow(
     trx,
     { userId: row.user_id, orgId: row.org_id, familyId: row.family_id, parentId: row.id },
-    ttlSeconds,
+    new Date(Math.min(Date.now() + limits.ttlSeconds * 1000, endOfSession)),
     request,
   );
   return { kind: "rotated", issued, userId: row.user_id, orgId: row.org_id };

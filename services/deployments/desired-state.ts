@@ -6,7 +6,16 @@ import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { UnprocessableError } from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
-import { loadSecretValues, ownershipLabels, renderDesiredState } from "../stacks/index.js";
+import {
+  checkComposePolicy,
+  COMPOSE_POLICY_VIOLATION,
+  composePolicyForCluster,
+  loadSecretValues,
+  ownershipLabels,
+  policyMessage,
+  renderDesiredState,
+  type PolicyViolation,
+} from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
 
 export interface DeploymentContext {
@@ -79,6 +88,19 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
   };
 }
 
+/** The rendered state breaks the cluster's compose policy as it is now: nothing is sent to the agent. */
+export class DeployPolicyRefusedError extends UnprocessableError {
+  constructor(readonly violations: PolicyViolation[]) {
+    super(
+      COMPOSE_POLICY_VIOLATION,
+      `refused before dispatch: ${policyMessage(violations, "cluster's compose policy")}`,
+      {
+        violations,
+      },
+    );
+  }
+}
+
 export interface DeployCommand {
   payload: Omit<DeployStack, "firstSeq">;
   /** Every secret value in the command, for masking output. */
@@ -122,6 +144,9 @@ export async function buildDeployCommand(
   } catch (err) {
     throw new UnprocessableError("RENDER_FAILED", `the desired state cannot be rendered: ${(err as Error).message}`);
   }
+  // Checked on what would be sent (release + overlay), under the policy as it is now, not as it was at upload.
+  const violations = checkComposePolicy(rendered.document, await composePolicyForCluster(scope, ctx.clusterId));
+  if (violations.length > 0) throw new DeployPolicyRefusedError(violations);
   const used = new Set(rendered.secretRefs.map((r) => r.name));
   const payloadSecrets = rendered.secretRefs.map((ref) => {
     const secret = secrets.find((s) => s.name === ref.name && s.version === ref.version);

@@ -51,7 +51,7 @@ export async function transition(
   db: Knex | Knex.Transaction,
   deploymentId: string,
   to: DeploymentStatus,
-  fields: { errorMessage?: string | null; errorCode?: string | null } = {},
+  fields: { errorMessage?: string | null; errorCode?: string | null; policyViolations?: unknown[] } = {},
 ): Promise<DeploymentRow | null> {
   const from = (Object.keys(ALLOWED_TRANSITIONS) as DeploymentStatus[]).filter((s) => canTransition(s, to));
   const terminal = to !== "RUNNING";
@@ -64,6 +64,7 @@ export async function transition(
       ...(terminal ? { finished_at: db.fn.now() } : {}),
       ...(fields.errorMessage !== undefined ? { error_message: fields.errorMessage } : {}),
       ...(fields.errorCode !== undefined ? { error_code: fields.errorCode } : {}),
+      ...(fields.policyViolations !== undefined ? { policy_violations: JSON.stringify(fields.policyViolations) } : {}),
     })
     .returning("*")) as DeploymentRow[];
   if (row) afterCommit(db, () => recordDeploymentTransition(row));
@@ -98,6 +99,12 @@ export interface DeploymentEnding {
   status: Exclude<TerminalStatus, "SUCCEEDED">;
   /** Stored on the deployment row. */
   errorMessage: string;
+  /** Stable code stored on the row (deployments.error_code) and put in the terminal event's data. */
+  errorCode?: string;
+  /** More for the terminal event's data. */
+  data?: Record<string, unknown>;
+  /** The compose-policy violations that refused it, stored on the row (deployments.policy_violations). */
+  policyViolations?: unknown[];
   /** The terminal event; its message defaults to `errorMessage`. */
   level: "warn" | "error";
   message?: string;
@@ -114,13 +121,26 @@ export async function finishDeployment(
   end: DeploymentEnding,
   notify?: OnDeploymentEvents,
 ): Promise<{ row: DeploymentRow; events: DeploymentEventView[] } | null> {
-  const fields = { errorMessage: end.errorMessage };
+  const fields = {
+    errorMessage: end.errorMessage,
+    ...(end.errorCode ? { errorCode: end.errorCode } : {}),
+    ...(end.policyViolations ? { policyViolations: end.policyViolations } : {}),
+  };
   const row = end.current
     ? await transitionOrThrow(trx, end.current, end.status, fields)
     : await transition(trx, end.deploymentId, end.status, fields);
   if (!row) return null;
   const events = await appendEvents(trx, end.orgId, end.deploymentId, [
-    { level: end.level, message: end.message ?? end.errorMessage, data: { terminal: true, status: end.status } },
+    {
+      level: end.level,
+      message: end.message ?? end.errorMessage,
+      data: {
+        ...end.data,
+        ...(end.errorCode ? { code: end.errorCode } : {}),
+        terminal: true,
+        status: end.status,
+      },
+    },
   ]);
   notify?.(end.deploymentId, events, end.status);
   return { row, events };

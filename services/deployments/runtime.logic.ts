@@ -153,27 +153,46 @@ export async function scaleService(
 ) {
   const env = await findEnvironment(scope, input.environmentId);
   const stackName = env.swarm_stack;
-  const result = await sendAgentCommand(
-    deps.nc,
-    deps.commandSigningSeed,
-    { orgId: scope.orgId, clusterId: env.cluster_id },
-    "ScaleService",
-    { stackName, service: input.service, replicas: input.replicas },
-    { timeoutMs: deps.scaleTimeoutMs, ttlMs: deps.scaleTimeoutMs },
-  ).catch((err: unknown) => notFoundIfUnknownService(err, input.service));
-  await scope.transaction((tx) =>
-    recordAudit(
-      tx,
-      {
-        ...actorOf(principal),
-        action: "service.scale",
-        targetType: "environment",
-        targetId: env.id,
-        data: { service: input.service, from: result.previousReplicas, to: result.replicas },
-      },
-      request,
-    ),
-  );
+  // The agent call runs inside the transaction that writes its audit row, with the outcome either way: the
+  // environment row lock serialises scales of one environment and proves the database writable before the
+  // swarm is touched, so a scale is never done without its audit row (and a failed one is recorded too).
+  const outcome = await scope.transaction(async (tx) => {
+    await tx.from("environments").where({ id: env.id }).forUpdate().first("id");
+    const audit = (data: Record<string, unknown>) =>
+      recordAudit(
+        tx,
+        {
+          ...actorOf(principal),
+          action: "service.scale",
+          targetType: "environment",
+          targetId: env.id,
+          data: { service: input.service, requested: input.replicas, ...data },
+        },
+        request,
+      );
+    try {
+      const result = await sendAgentCommand(
+        deps.nc,
+        deps.commandSigningSeed,
+        { orgId: scope.orgId, clusterId: env.cluster_id },
+        "ScaleService",
+        { stackName, service: input.service, replicas: input.replicas },
+        { timeoutMs: deps.scaleTimeoutMs, ttlMs: deps.scaleTimeoutMs },
+      );
+      await audit({ outcome: "succeeded", from: result.previousReplicas, to: result.replicas });
+      return { ok: true as const, result };
+    } catch (err) {
+      const e = err as { type?: unknown; message?: unknown; agentCode?: unknown };
+      await audit({
+        outcome: "failed",
+        code: typeof e.agentCode === "string" ? e.agentCode : typeof e.type === "string" ? e.type : "ERROR",
+        reason: typeof e.message === "string" ? e.message.slice(0, 300) : "unknown error",
+      });
+      return { ok: false as const, error: err };
+    }
+  });
+  if (!outcome.ok) notFoundIfUnknownService(outcome.error, input.service);
+  const result = outcome.result;
   return {
     environmentId: env.id,
     service: input.service,

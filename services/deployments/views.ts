@@ -17,6 +17,7 @@ export interface DeploymentRow {
   created_by_type: string | null;
   error_message: string | null;
   error_code: string | null;
+  policy_violations: Array<{ rule: string; path: string; message: string }> | null;
   adopt: boolean;
 }
 
@@ -48,6 +49,7 @@ export const deploymentView = (d: DeploymentRow & { release_version?: number }) 
   createdByType: d.created_by_type,
   errorMessage: d.error_message,
   errorCode: d.error_code,
+  policyViolations: d.policy_violations ?? null,
   adopt: d.adopt,
 });
 export type DeploymentView = ReturnType<typeof deploymentView>;

@@ -7,7 +7,12 @@ import type { NatsConnection } from "nats";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
-import { buildDeployCommand, lastDeployedRelease, loadDeploymentContext } from "./desired-state.js";
+import {
+  buildDeployCommand,
+  DeployPolicyRefusedError,
+  lastDeployedRelease,
+  loadDeploymentContext,
+} from "./desired-state.js";
 import { appendEvents } from "./events.repo.js";
 import { finishDeployment, transition } from "./lifecycle.js";
 import type { DeploymentEventView } from "./views.js";
@@ -51,13 +56,17 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       .first("id");
     if (ahead) return "busy";
 
-    const fail = async (message: string): Promise<JobOutcome> => {
+    const fail = async (
+      message: string,
+      extra: { errorCode?: string; data?: Record<string, unknown>; policyViolations?: unknown[] } = {},
+    ): Promise<JobOutcome> => {
       const ending = {
         orgId: ctx.orgId,
         deploymentId,
         status: "FAILED",
         errorMessage: message,
         level: "error",
+        ...extra,
       } as const;
       await finishDeployment(trx, ending, deps.onEvents);
       return "done";
@@ -75,6 +84,13 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         keepSecretVersions: deps.keepSecretVersions,
       });
     } catch (err) {
+      if (err instanceof DeployPolicyRefusedError) {
+        return fail(err.message, {
+          errorCode: err.type,
+          data: { violations: err.violations },
+          policyViolations: err.violations,
+        });
+      }
       return fail((err as Error).message);
     }
     const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [

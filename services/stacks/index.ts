@@ -1,5 +1,7 @@
 /** stacks: what other domains may use (deployments renders and deploys what stacks holds). */
 export { renderDesiredState } from "./render.js";
+export { checkComposePolicy, COMPOSE_POLICY_VIOLATION, policyMessage, type PolicyViolation } from "./compose-policy.js";
+export { composePolicyForCluster } from "./compose-policy.logic.js";
 export { loadSecretValues, putSecret } from "./secrets-repo.js";
 export { findEnvironment, findStack } from "./stacks.logic.js";
 export { ownershipLabels } from "./swarm-stack.js";

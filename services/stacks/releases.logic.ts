@@ -2,6 +2,8 @@
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
+import { assertComposePolicy } from "./compose-policy.js";
+import { composePolicyForUpload } from "./compose-policy.logic.js";
 import { validateCompose } from "./compose-validation.js";
 import type { GitScheme } from "./git-source.js";
 import { fetchGitReleaseSource, type GitCredentialSettings } from "./git-credentials/index.js";
@@ -44,10 +46,12 @@ export async function createStackRelease(
           settings.gitCredentials,
           request,
         ).then((g) => ({ composeYaml: g.content, sourceRef: g.sourceRef }));
-  const { warnings } = validateCompose(source.composeYaml, {
+  const { document, warnings } = validateCompose(source.composeYaml, {
     maxBytes: settings.composeMaxBytes,
     stackName: stack.name,
   });
+  // Checked again on the rendered state at each deploy, against the environment's cluster (overlays, later changes).
+  assertComposePolicy(document, await composePolicyForUpload(scope), "compose policy of the org");
   return scope.transaction(async (tx) => {
     const release = await createRelease(tx, {
       stackId,

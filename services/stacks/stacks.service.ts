@@ -16,6 +16,12 @@ import {
   putOverlay,
   renderEnvironment,
 } from "./environments.logic.js";
+import {
+  getClusterComposePolicy,
+  getOrgComposePolicy,
+  putClusterComposePolicy,
+  putOrgComposePolicy,
+} from "./compose-policy.logic.js";
 import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
 import {
@@ -124,6 +130,18 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
       deleteSecret(ctx: OpCtx<"deleteSecret">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return deleteEnvironmentSecret(scope, principal, ctx.params.params.envId, ctx.params.params.name, request);
+      },
+
+      getComposePolicy: (ctx: OpCtx<"getComposePolicy">) => getOrgComposePolicy(actionScope(db, ctx).scope),
+      putComposePolicy(ctx: OpCtx<"putComposePolicy">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return putOrgComposePolicy(scope, principal, ctx.params.body, request);
+      },
+      getClusterComposePolicy: (ctx: OpCtx<"getClusterComposePolicy">) =>
+        getClusterComposePolicy(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      putClusterComposePolicy(ctx: OpCtx<"putClusterComposePolicy">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return putClusterComposePolicy(scope, principal, ctx.params.params.clusterId, ctx.params.body, request);
       },
 
       render: (ctx: OpCtx<"renderEnvironment">) =>

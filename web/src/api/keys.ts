@@ -33,6 +33,10 @@ export const keys = {
   clusterSecurityWarnings: (orgId: string, clusterId: string): ApiKey => [
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/security-warnings`,
   ],
+  composePolicy: (orgId: string): ApiKey => [`${org(orgId)}/compose-policy`],
+  clusterComposePolicy: (orgId: string, clusterId: string): ApiKey => [
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/compose-policy`,
+  ],
   users: (orgId: string): ApiKey => [`${org(orgId)}/users`],
   tokens: (orgId: string): ApiKey => [`${org(orgId)}/tokens`],
   token: (orgId: string, tokenId: string): ApiKey => [`${org(orgId)}/tokens/${encodeURIComponent(tokenId)}`],

@@ -40,6 +40,33 @@ export type SecretWritten = Schemas["SecretWritten"];
 export type EnvironmentDiff = Schemas["EnvironmentDiff"];
 export type ServiceChange = Schemas["ServiceChange"];
 export type ErrorBody = Schemas["Error"];
+export type ComposePolicy = Schemas["ComposePolicy"];
+export type ComposePolicyRules = Schemas["ComposePolicyRules"];
+export type ComposePolicyInput = Schemas["ComposePolicyInput"];
+export type ComposePolicyOverrideInput = Schemas["ComposePolicyOverrideInput"];
+export type ClusterComposePolicy = Schemas["ClusterComposePolicy"];
+export type ComposePolicyViolation = Schemas["ComposePolicyViolation"];
+export type ComposePolicyRule = keyof ComposePolicyRules;
+
+/** The optional rules in the order the policy pages list them, with what each refuses. */
+export const COMPOSE_POLICY_RULES: ReadonlyArray<{ id: ComposePolicyRule; label: string }> = [
+  { id: "privileged", label: "Privileged containers (privileged: true)" },
+  { id: "cap-add", label: "Added Linux capabilities (cap_add)" },
+  { id: "docker-socket", label: "Bind mounts of the Docker socket" },
+  { id: "root-bind", label: "Bind mounts of the host's /" },
+  { id: "host-network", label: "The host network (network_mode: host, the external host network)" },
+  { id: "host-pid", label: "The host PID namespace (pid: host)" },
+  { id: "host-ipc", label: "The host IPC namespace (ipc: host)" },
+  { id: "devices", label: "Host devices (devices)" },
+  { id: "manager-placement", label: "Placement on manager nodes (node.role == manager)" },
+];
+
+/** The rules no policy can lift, with what each refuses. */
+export const ALWAYS_ENFORCED_RULES: ReadonlyArray<{ id: string; label: string }> = [
+  { id: "local-file", label: "secrets and configs read from the agent host (file:, environment:)" },
+  { id: "env-file", label: "env_file (read on the agent host)" },
+  { id: "bind-mount", label: "bind mounts outside the allow-list, relative or using ${VAR}" },
+];
 export type Deployment = Schemas["Deployment"];
 export type DeploymentStatus = Deployment["status"];
 export type DeploymentEvent = Schemas["DeploymentEvent"];

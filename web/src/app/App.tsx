@@ -3,6 +3,7 @@ import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
 import { ApiProvider } from "../api/hooks/context.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
+import { ComposePolicyPage } from "../pages/ComposePolicyPage/ComposePolicyPage.js";
 import { DeploymentPage } from "../pages/DeploymentPage/DeploymentPage.js";
 import { DiffPage } from "../pages/DiffPage/DiffPage.js";
 import { EnvironmentPage } from "../pages/EnvironmentPage/EnvironmentPage.js";
@@ -41,6 +42,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="git-credentials" element={<GitCredentialsPage />} />
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />
+            <Route path="settings/compose-policy" element={<ComposePolicyPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
           <Route path="*" element={<NotFound />} />

@@ -21,6 +21,7 @@ export const paths = {
   gitCredentials: (orgId: string): string => `${org(orgId)}/git-credentials`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,
+  composePolicy: (orgId: string): string => `${org(orgId)}/settings/compose-policy`,
 };
 
 /** Only same-app paths may be redirect targets after login (no `//evil.example` or absolute URLs). */

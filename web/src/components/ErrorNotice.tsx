@@ -1,5 +1,6 @@
 import { ApiError, NETWORK_ERROR } from "../api/client.js";
 import { permissionLabel } from "../api/types.js";
+import { PolicyViolations, violationsOf } from "./PolicyViolations.js";
 
 /** Says what went wrong in words a user can act on; the API's code is matched, never its message text. */
 export function describeError(error: unknown): { title: string; detail: string | null } {
@@ -17,6 +18,9 @@ export function describeError(error: unknown): { title: string; detail: string |
   }
   if (error.code === NETWORK_ERROR) return { title: "The API cannot be reached", detail: error.message };
   if (error.status === 404) return { title: "Not found", detail: error.message };
+  if (error.code === "COMPOSE_POLICY_VIOLATION") {
+    return { title: "The compose file breaks the compose policy", detail: null };
+  }
   if (error.status === 422 || error.status === 400) return { title: "Check the form", detail: validationText(error) };
   if (error.status >= 500) return { title: "The server failed to answer", detail: `${error.message} (${error.code})` };
   return { title: error.message, detail: null };
@@ -41,10 +45,12 @@ export function ErrorNotice(props: { error: unknown; onRetry?: () => void; compa
   const { title, detail } = describeError(props.error);
   const code = props.error instanceof ApiError ? props.error.code : null;
   const requestId = props.error instanceof ApiError ? props.error.requestId : undefined;
+  const violations = props.error instanceof ApiError ? violationsOf(props.error.details) : null;
   return (
     <div className={props.compact ? "notice notice-error compact" : "notice notice-error"} role="alert">
       <strong>{title}</strong>
       {detail && <p>{detail}</p>}
+      {violations && <PolicyViolations violations={violations} />}
       {code && (
         <p className="muted small">
           Code: {code}

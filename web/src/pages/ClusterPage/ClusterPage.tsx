@@ -10,6 +10,7 @@ import {
   useIssueRegistrationToken,
   useRevokeCluster,
 } from "../../api/hooks/clusters.js";
+import { useClusterComposePolicy, usePutClusterComposePolicy } from "../../api/hooks/policy.js";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
@@ -17,6 +18,7 @@ import { OneTimeSecret } from "../../components/CopyButton.js";
 import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { ActivityFeed } from "./ActivityFeed.js";
+import { ClusterPolicyPanel } from "./ClusterPolicyPanel.js";
 import { ClusterView } from "./ClusterView.js";
 import { SecurityWarnings } from "./SecurityWarnings.js";
 
@@ -41,6 +43,8 @@ export function ClusterPage() {
   const [open, setOpen] = useState<Open>(null);
   const canWrite = hasPermission(me.data, "clusters:write");
   const activityPages = activity.data;
+  const policy = useClusterComposePolicy(orgId, clusterId);
+  const savePolicy = usePutClusterComposePolicy(orgId, clusterId);
 
   const close = () => {
     setOpen(null);
@@ -100,6 +104,19 @@ export function ClusterPage() {
         }}
         onRevoke={() => setOpen("revoke")}
         onDelete={() => setOpen("delete")}
+      />
+      <ClusterPolicyPanel
+        state={{
+          data: policy.data,
+          error: policy.error,
+          isLoading: policy.isLoading,
+          onRetry: () => void policy.mutate(),
+        }}
+        orgPolicyHref={paths.composePolicy(orgId)}
+        canWrite={hasPermission(me.data, "clusters:write")}
+        saving={savePolicy.isMutating}
+        saveError={savePolicy.error}
+        onSave={(input) => void savePolicy.trigger(input)}
       />
       {open === "token" && (
         <Dialog title="New registration token" onClose={close} dismissable={!issue.data}>

@@ -3,6 +3,7 @@ import { Link } from "react-router-dom";
 import { isDeploymentActive, type Deployment, type EnvironmentDetail } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { PageHeader } from "../../components/PageHeader.js";
+import { PolicyViolations } from "../../components/PolicyViolations.js";
 import { formatDateTime } from "../../components/RelativeTime.js";
 import { StatusBadge } from "../../components/StatusBadge.js";
 import { durationText } from "../EnvironmentPage/DeploymentsPanel.js";
@@ -55,7 +56,14 @@ export function DeploymentView(props: {
           {d.errorMessage && (
             <div className={d.status === "CANCELED" ? "notice" : "notice notice-error"} role="status">
               <strong>{d.status === "CANCELED" ? "Canceled" : "Failed"}</strong>
-              <p>{d.errorMessage}</p>
+              {d.policyViolations ? (
+                <>
+                  <p>Refused before anything was sent to the cluster: the compose policy forbids</p>
+                  <PolicyViolations violations={d.policyViolations} />
+                </>
+              ) : (
+                <p>{d.errorMessage}</p>
+              )}
             </div>
           )}
           <section className="card">

@@ -47,6 +47,7 @@ const deployment = (id: string, version: number, status: Deployment["status"], k
   createdByType: "user",
   errorMessage: null,
   errorCode: null,
+  policyViolations: null,
   adopt: false,
 });
 
