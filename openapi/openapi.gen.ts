@@ -1135,6 +1135,7 @@ export interface components {
               violations?: components["schemas"]["ComposePolicyViolation"][];
             }
           | unknown[];
+        requestId?: components["schemas"]["Error"]["error"]["requestId"];
       };
     };
     /** @description One entry of `error.details.violations` of a COMPOSE_POLICY_VIOLATION (422) */
