@@ -2678,6 +2678,7 @@ export interface operations {
         "application/json": {
           token: string;
           publicKey: string;
+          sealPublicKey?: string;
           hostname: string;
           agentVersion: string;
           docker: components["schemas"]["DockerFacts"];

@@ -1,6 +1,7 @@
 /**
  * What a deployment sends to the agent: the release rendered for its environment (overlay patch, env vars,
- * versioned secret references) plus the secret values, decrypted in memory only for this command.
+ * versioned secret references) plus the secret values, decrypted in memory only to be sealed at once to the
+ * cluster's agent key (nats/protocol/sealing.ts): no value leaves this process in the clear.
  */
 import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
@@ -8,6 +9,8 @@ import { UnprocessableError } from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
 import { loadSecretValues, ownershipLabels, renderDesiredState } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
+import { seal } from "../../nats/protocol/sealing.js";
+import { agentSealPublicKey } from "../clusters/index.js";
 
 export interface DeploymentContext {
   deploymentId: string;
@@ -118,11 +121,26 @@ export async function buildDeployCommand(
     throw new UnprocessableError("RENDER_FAILED", `the desired state cannot be rendered: ${(err as Error).message}`);
   }
   const used = new Set(rendered.secretRefs.map((r) => r.name));
+  const sealKey = rendered.secretRefs.length > 0 ? await agentSealPublicKey(db, ctx.clusterId) : null;
+  if (rendered.secretRefs.length > 0 && !sealKey) {
+    throw new UnprocessableError(
+      "AGENT_SEAL_KEY_MISSING",
+      "the cluster's agent has no key to seal secrets to (it was registered before sealing, or not at all): " +
+        "issue a registration token and register the agent again (stackyard-agent register --force); " +
+        "secrets are never sent in the clear",
+    );
+  }
   const payloadSecrets = rendered.secretRefs.map((ref) => {
     const secret = secrets.find((s) => s.name === ref.name && s.version === ref.version);
     if (!secret)
       throw new UnprocessableError("SECRET_MISSING", `secret ${ref.name} v${ref.version} is referenced but missing`);
-    return { name: ref.externalName, secret: ref.name, value: secret.value.toString("utf8") };
+    const sealed = seal(secret.value, sealKey!, {
+      clusterId: ctx.clusterId,
+      deploymentId: ctx.deploymentId,
+      kind: "secret",
+      name: ref.externalName,
+    });
+    return { name: ref.externalName, secret: ref.name, sealed };
   });
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   // --prune only when this release drops services the stack had, so unrelated services are never touched.

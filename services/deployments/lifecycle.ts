@@ -90,6 +90,8 @@ export interface DeploymentEnding {
   status: Exclude<TerminalStatus, "SUCCEEDED">;
   /** Stored on the deployment row. */
   errorMessage: string;
+  /** Its stable code (e.g. AGENT_SEAL_KEY_MISSING), stored next to the message. */
+  errorCode?: string | null;
   /** The terminal event; its message defaults to `errorMessage`. */
   level: "warn" | "error";
   message?: string;
@@ -106,13 +108,17 @@ export async function finishDeployment(
   end: DeploymentEnding,
   notify?: OnDeploymentEvents,
 ): Promise<{ row: DeploymentRow; events: DeploymentEventView[] } | null> {
-  const fields = { errorMessage: end.errorMessage };
+  const fields = { errorMessage: end.errorMessage, ...(end.errorCode ? { errorCode: end.errorCode } : {}) };
   const row = end.current
     ? await transitionOrThrow(trx, end.current, end.status, fields)
     : await transition(trx, end.deploymentId, end.status, fields);
   if (!row) return null;
   const events = await appendEvents(trx, end.orgId, end.deploymentId, [
-    { level: end.level, message: end.message ?? end.errorMessage, data: { terminal: true, status: end.status } },
+    {
+      level: end.level,
+      message: end.message ?? end.errorMessage,
+      data: { terminal: true, status: end.status, ...(end.errorCode ? { code: end.errorCode } : {}) },
+    },
   ]);
   notify?.(end.deploymentId, events, end.status);
   return { row, events };

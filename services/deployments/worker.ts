@@ -5,7 +5,8 @@
  */
 import type { NatsConnection } from "nats";
 import type { Db } from "../_shared/db.js";
-import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { AppError } from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
 import { buildDeployCommand, lastDeployedServices, loadDeploymentContext } from "./desired-state.js";
 import { appendEvents } from "./events.repo.js";
@@ -51,12 +52,13 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       .first("id");
     if (ahead) return "busy";
 
-    const fail = async (message: string): Promise<JobOutcome> => {
+    const fail = async (message: string, code?: unknown): Promise<JobOutcome> => {
       const ending = {
         orgId: ctx.orgId,
         deploymentId,
         status: "FAILED",
         errorMessage: message,
+        errorCode: typeof code === "string" ? code : null,
         level: "error",
       } as const;
       await finishDeployment(trx, ending, deps.onEvents);
@@ -74,7 +76,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         keepSecretVersions: deps.keepSecretVersions,
       });
     } catch (err) {
-      return fail((err as Error).message);
+      return fail((err as Error).message, err instanceof AppError ? err.type : null);
     }
     const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [
       {
@@ -112,7 +114,8 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         }
         return "retry";
       }
-      return fail(`the agent refused the deployment: ${(err as Error).message}`);
+      const code = err instanceof AgentRejectedError ? err.agentCode : err instanceof AppError ? err.type : null;
+      return fail(`the agent refused the deployment: ${(err as Error).message}`, code);
     }
     await transition(trx, deploymentId, "RUNNING");
     await trx("deployments").where({ id: deploymentId }).update({ rendered_yaml: command.payload.composeYaml });

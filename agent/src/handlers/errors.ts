@@ -1,6 +1,8 @@
 /** Refusals and failures of the command handlers, with the stable codes the control plane matches on. */
+import type { SealErrorCode } from "../../../nats/protocol/sealing.js";
 
-export type HandlerErrorCode = "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT";
+export type HandlerErrorCode =
+  "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT" | "SEAL_KEY_MISSING" | SealErrorCode;
 
 export class HandlerError extends Error {
   constructor(

@@ -4,6 +4,7 @@ import { token } from "../schema.js";
 import type { CommandSpec } from "./spec.js";
 import {
   DEPLOY_EXAMPLE,
+  DeployStackCommand,
   deployStackProperties,
   deployStackRequired,
   deployStackResult,
@@ -26,7 +27,7 @@ export const RollbackStackCommand: CommandSpec<RollbackStack, DeployStackResult,
   resultName: "DeployStackResult",
   payload: rollbackStack,
   result: deployStackResult,
-  errorCodes: ["STACK_BUSY", "AGENT_STOPPING"],
+  errorCodes: DeployStackCommand.errorCodes,
   example: {
     payload: { ...DEPLOY_EXAMPLE, targetReleaseId: "r-41" },
     result: { deploymentId: "d3f1a2b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b", status: "started" },
