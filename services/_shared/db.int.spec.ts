@@ -59,7 +59,17 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_by",
     "created_at",
   ],
-  agent_credentials: ["id", "org_id", "cluster_id", "public_nkey", "jwt_id", "issued_at", "expires_at", "revoked_at"],
+  agent_credentials: [
+    "id",
+    "org_id",
+    "cluster_id",
+    "public_nkey",
+    "jwt_id",
+    "issued_at",
+    "expires_at",
+    "revoked_at",
+    "seal_public_key",
+  ],
   cluster_nodes: [
     "id",
     "org_id",
