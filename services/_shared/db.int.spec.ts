@@ -6,6 +6,22 @@ import { ensureProcessDatabase, testDatabaseUrl, truncateAll } from "./testing/d
 
 /** Canary: every table and column the domain needs. A schema change without a migration breaks this. */
 const EXPECTED_COLUMNS: Record<string, string[]> = {
+  registry_credentials: [
+    "id",
+    "org_id",
+    "name",
+    "registry",
+    "username",
+    "version",
+    "ciphertext",
+    "nonce",
+    "auth_tag",
+    "key_id",
+    "created_at",
+    "updated_at",
+    "updated_by",
+  ],
+  environment_registry_credentials: ["org_id", "environment_id", "credential_id", "registry", "created_at"],
   orgs: ["id", "name", "created_at"],
   users: ["id", "org_id", "email", "password_hash", "role", "created_at", "last_login_at"],
   sessions: [

@@ -18,6 +18,8 @@ export const TENANT_TABLES = [
   "stack_releases",
   "stack_overlays",
   "environment_secrets",
+  "registry_credentials",
+  "environment_registry_credentials",
   "deployments",
   "deployment_events",
   "deployment_idempotency_keys",

@@ -7,7 +7,7 @@ import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { UnprocessableError } from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
-import { loadSecretValues, ownershipLabels, renderDesiredState } from "../stacks/index.js";
+import { loadRegistryLogins, loadSecretValues, ownershipLabels, renderDesiredState } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
 import { seal } from "../../nats/protocol/sealing.js";
 import { agentSealPublicKey } from "../clusters/index.js";
@@ -121,8 +121,10 @@ export async function buildDeployCommand(
     throw new UnprocessableError("RENDER_FAILED", `the desired state cannot be rendered: ${(err as Error).message}`);
   }
   const used = new Set(rendered.secretRefs.map((r) => r.name));
-  const sealKey = rendered.secretRefs.length > 0 ? await agentSealPublicKey(db, ctx.clusterId) : null;
-  if (rendered.secretRefs.length > 0 && !sealKey) {
+  const logins = await loadRegistryLogins(scope, ctx.environmentId, keys);
+  const sealed = rendered.secretRefs.length > 0 || logins.length > 0;
+  const sealKey = sealed ? await agentSealPublicKey(db, ctx.clusterId) : null;
+  if (sealed && !sealKey) {
     throw new UnprocessableError(
       "AGENT_SEAL_KEY_MISSING",
       "the cluster's agent has no key to seal secrets to (it was registered before sealing, or not at all): " +
@@ -142,6 +144,15 @@ export async function buildDeployCommand(
     });
     return { name: ref.externalName, secret: ref.name, sealed };
   });
+  const registryAuth = logins.map((l) => ({
+    registry: l.registry,
+    sealed: seal(JSON.stringify({ username: l.username, password: l.password }), sealKey!, {
+      clusterId: ctx.clusterId,
+      deploymentId: ctx.deploymentId,
+      kind: "registry",
+      name: l.registry,
+    }),
+  }));
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
   const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
@@ -152,6 +163,8 @@ export async function buildDeployCommand(
       composeYaml: rendered.yaml,
       env: {},
       secrets: payloadSecrets,
+      // Only when there is one: agents older than registry credentials refuse the field.
+      ...(registryAuth.length > 0 ? { registryAuth } : {}),
       labels: ownershipLabels(ownership),
       adopt: ctx.adopt,
       keepSecretVersions: options.keepSecretVersions,
@@ -160,7 +173,10 @@ export async function buildDeployCommand(
       withRegistryAuth: true,
       timeoutSeconds: ctx.timeoutSeconds,
     },
-    secretValues: secrets.filter((s) => used.has(s.name)).map((s) => s.value.toString("utf8")),
+    secretValues: [
+      ...secrets.filter((s) => used.has(s.name)).map((s) => s.value.toString("utf8")),
+      ...logins.map((l) => l.password),
+    ],
   };
 }
 

@@ -18,6 +18,15 @@ import {
 } from "./environments.logic.js";
 import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
+import {
+  attachRegistryCredential,
+  createRegistryCredential,
+  deleteRegistryCredential,
+  detachRegistryCredential,
+  listEnvironmentRegistryCredentials,
+  listRegistryCredentials,
+  updateRegistryCredential,
+} from "./registry-credentials.logic.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import {
   createEnvironment,
@@ -105,6 +114,36 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
       deleteSecret(ctx: OpCtx<"deleteSecret">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return deleteEnvironmentSecret(scope, principal, ctx.params.params.envId, ctx.params.params.name, request);
+      },
+
+      listRegistryCredentials: (ctx: OpCtx<"listRegistryCredentials">) =>
+        listRegistryCredentials(actionScope(db, ctx).scope),
+      createRegistryCredential(ctx: OpCtx<"createRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        masterKey.assertUsable();
+        return createRegistryCredential(scope, principal, ctx.params.body, keys, request);
+      },
+      updateRegistryCredential(ctx: OpCtx<"updateRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        masterKey.assertUsable();
+        const { credentialId } = ctx.params.params;
+        return updateRegistryCredential(scope, principal, credentialId, ctx.params.body, keys, request);
+      },
+      deleteRegistryCredential(ctx: OpCtx<"deleteRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return deleteRegistryCredential(scope, principal, ctx.params.params.credentialId, request);
+      },
+      listEnvironmentRegistryCredentials: (ctx: OpCtx<"listEnvironmentRegistryCredentials">) =>
+        listEnvironmentRegistryCredentials(actionScope(db, ctx).scope, ctx.params.params.envId),
+      attachRegistryCredential(ctx: OpCtx<"attachRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const { envId, credentialId } = ctx.params.params;
+        return attachRegistryCredential(scope, principal, envId, credentialId, request);
+      },
+      detachRegistryCredential(ctx: OpCtx<"detachRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const { envId, credentialId } = ctx.params.params;
+        return detachRegistryCredential(scope, principal, envId, credentialId, request);
       },
 
       render: (ctx: OpCtx<"renderEnvironment">) =>

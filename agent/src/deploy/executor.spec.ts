@@ -13,6 +13,7 @@ function request(over: Partial<DeployRequest> = {}): DeployRequest {
     composeYaml: "services: {}\n",
     env: { GREETING: "hello" },
     secrets: [],
+    registryLogins: [],
     labels: {},
     adopt: false,
     keepSecretVersions: 1,

@@ -7,7 +7,7 @@
 import type { DeployStack } from "../../../nats/protocol/messages.js";
 import { SealError, open, type SealKeyPair } from "../../../nats/protocol/sealing.js";
 import { HandlerError } from "../handlers/errors.js";
-import type { DeployRequest } from "./types.js";
+import type { DeployRequest, RegistryLogin } from "./types.js";
 
 export class SealKeyMissingError extends HandlerError {
   constructor() {
@@ -17,6 +17,43 @@ export class SealKeyMissingError extends HandlerError {
         "(stackyard-agent register --force with a new registration token)",
     );
   }
+}
+
+export function openRegistryLogins(
+  payload: Pick<DeployStack, "deploymentId" | "registryAuth">,
+  clusterId: string,
+  keys: SealKeyPair | null,
+): RegistryLogin[] {
+  const auths = payload.registryAuth ?? [];
+  if (auths.length === 0) return [];
+  if (!keys) throw new SealKeyMissingError();
+  return auths.map((a) => {
+    let plain: Buffer;
+    try {
+      plain = open(a.sealed, keys, {
+        clusterId,
+        deploymentId: payload.deploymentId,
+        kind: "registry",
+        name: a.registry,
+      });
+    } catch (err) {
+      if (err instanceof SealError) throw new HandlerError(err.code, err.message);
+      throw err;
+    }
+    let login: { username?: unknown; password?: unknown };
+    try {
+      login = JSON.parse(plain.toString("utf8")) as typeof login;
+    } catch {
+      login = {};
+    }
+    if (typeof login.username !== "string" || typeof login.password !== "string" || login.username.includes(":")) {
+      throw new HandlerError(
+        "REGISTRY_AUTH_INVALID",
+        `the registry login for ${a.registry} is not a username and password`,
+      );
+    }
+    return { registry: a.registry, username: login.username, password: login.password };
+  });
 }
 
 export function openSecrets(

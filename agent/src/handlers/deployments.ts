@@ -11,7 +11,7 @@ import type { AgentServices } from "../agent.js";
 import type { CommandContext, CommandHandlers } from "../commands.js";
 import type { DockerCli } from "../docker/cli.js";
 import { runDeployment, type DeployDeps } from "../deploy/executor.js";
-import { openSecrets } from "../deploy/unseal.js";
+import { openRegistryLogins, openSecrets } from "../deploy/unseal.js";
 import type { DeployEngine, DeployEvent, DeployRequest, DeployResult, ServiceHealth } from "../deploy/types.js";
 import { DeploymentEventStream, type DeploymentEventInput } from "../events.js";
 import type { Logger } from "../logger.js";
@@ -139,9 +139,15 @@ export class DeploymentManager {
     }
     // Throws a coded refusal (SEAL_*) before anything starts when a value does not open.
     const secrets = openSecrets(payload, this.deps.services.clusterId, this.deps.services.sealKeys);
+    const registryLogins = openRegistryLogins(payload, this.deps.services.clusterId, this.deps.services.sealKeys);
     const run: RunningDeployment = { stackName: payload.stackName, controller: new AbortController(), stop: null };
     this.running.set(id, run);
-    const task = this.execute(payload, secrets, run, log.child({ deploymentId: id, stack: payload.stackName }));
+    const task = this.execute(
+      payload,
+      { secrets, registryLogins },
+      run,
+      log.child({ deploymentId: id, stack: payload.stackName }),
+    );
     this.active.add(task);
     void task.finally(() => this.active.delete(task));
     return "started";
@@ -167,7 +173,7 @@ export class DeploymentManager {
 
   private async execute(
     payload: DeployStack | RollbackStack,
-    secrets: DeployRequest["secrets"],
+    opened: Pick<DeployRequest, "secrets" | "registryLogins">,
     run: RunningDeployment,
     log: Logger,
   ): Promise<void> {
@@ -180,7 +186,11 @@ export class DeploymentManager {
       now: services.now,
       log,
     });
-    const mask = secretMasker(secrets.map((s) => s.value));
+    const { secrets, registryLogins } = opened;
+    const mask = secretMasker([
+      ...secrets.map((s) => s.value),
+      ...registryLogins.flatMap((l) => [l.password, Buffer.from(`${l.username}:${l.password}`).toString("base64")]),
+    ]);
     const emit = (event: DeployEvent) => stream.emit(mask(event));
     log.info("deployment started", { firstSeq: payload.firstSeq, secrets: payload.secrets.length });
     if ("targetReleaseId" in payload) {
@@ -200,6 +210,7 @@ export class DeploymentManager {
           composeYaml: payload.composeYaml,
           env: payload.env,
           secrets,
+          registryLogins,
           labels: payload.labels,
           adopt: payload.adopt,
           keepSecretVersions: payload.keepSecretVersions,

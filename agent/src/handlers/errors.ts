@@ -2,7 +2,13 @@
 import type { SealErrorCode } from "../../../nats/protocol/sealing.js";
 
 export type HandlerErrorCode =
-  "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT" | "SEAL_KEY_MISSING" | SealErrorCode;
+  | "STACK_BUSY"
+  | "AGENT_STOPPING"
+  | "SCALE_FAILED"
+  | "SCALE_TIMED_OUT"
+  | "SEAL_KEY_MISSING"
+  | "REGISTRY_AUTH_INVALID"
+  | SealErrorCode;
 
 export class HandlerError extends Error {
   constructor(

@@ -25,6 +25,22 @@ const secretPayload: JSONSchemaType<SecretPayload> = {
   },
 };
 
+/** A registry login for this deploy: `sealed` opens (kind `registry`, name = `registry`) to JSON `{ username, password }`. */
+export interface RegistryAuthPayload {
+  /** host[:port] as image references name it; `docker.io` for Docker Hub. */
+  registry: string;
+  sealed: SealedValue;
+}
+const registryAuthPayload: JSONSchemaType<RegistryAuthPayload> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["registry", "sealed"],
+  properties: {
+    registry: { type: "string", pattern: "^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$" },
+    sealed: sealedValue,
+  },
+};
+
 export const RESOLVE_IMAGE_MODES = ["always", "changed", "never"] as const;
 export type ResolveImageMode = (typeof RESOLVE_IMAGE_MODES)[number];
 
@@ -36,6 +52,12 @@ export interface DeployStack {
   /** Variables for compose interpolation. */
   env: Record<string, string>;
   secrets: SecretPayload[];
+  /**
+   * The environment's registry credentials, one per registry host: the agent checks every image against its
+   * registry before changing anything, and hands them to `docker stack deploy --with-registry-auth` through a
+   * temporary DOCKER_CONFIG. Absent or empty: no credentials (older control planes never send it).
+   */
+  registryAuth?: RegistryAuthPayload[];
   /** Ownership labels (labels.ts) the agent puts on the secrets it creates; the compose file carries them too. */
   labels: Record<string, string>;
   /**
@@ -67,6 +89,7 @@ export const deployStackProperties = {
     additionalProperties: { type: "string", maxLength: 64 * 1024 },
   },
   secrets: { type: "array", maxItems: 200, items: secretPayload },
+  registryAuth: { type: "array", nullable: true, maxItems: 32, items: registryAuthPayload },
   labels: {
     type: "object",
     maxProperties: 16,
