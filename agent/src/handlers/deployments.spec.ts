@@ -59,6 +59,7 @@ const unschedulable: StackSnapshot = {
 
 function setup(snapshots: StackSnapshot[], sealKeys: SealKeyPair | null = agentKeys) {
   const engine = new FakeEngine();
+  engine.localImages.add("stackyard/busybox:test");
   engine.snapshots = snapshots;
   const cli = new FakeCli();
   const published: Array<{ subject: string; msgID: string; raw: string; event: DeploymentEvent }> = [];
@@ -271,6 +272,44 @@ describe("deployment command handlers", () => {
     });
   });
 
+  it("opens sealed registry logins and hands them only to docker stack deploy; one sealed elsewhere is refused", async () => {
+    const login = JSON.stringify({ username: "ci", password: "registry-pa55" });
+    const registryAuth = (deploymentId: string, registry = "127.0.0.1:5000") => [
+      {
+        registry: "127.0.0.1:5000",
+        sealed: seal(login, agentKeys.publicKey, {
+          clusterId: CLUSTER,
+          deploymentId,
+          kind: "registry",
+          name: registry,
+        }),
+      },
+    ];
+    const { cli, engine, handlers, terminal, published } = setup([empty, converged]);
+    engine.localImages.clear();
+    engine.localImages.add("stackyard/busybox:test");
+    const reply = await send(handlers, "DeployStack", { ...deployPayload(), registryAuth: registryAuth("dep-1") });
+    expect(resultOf(reply)).to.deep.include({ status: "started" });
+    expect((await terminal("dep-1")).outcome).to.equal("succeeded");
+    expect(cli.calls[0]!.registryLogins).to.deep.equal([
+      { registry: "127.0.0.1:5000", username: "ci", password: "registry-pa55" },
+    ]);
+    for (const p of published) expect(p.raw).to.not.include("registry-pa55");
+
+    const other = setup([empty, converged]);
+    const moved = { ...deployPayload(), registryAuth: registryAuth("dep-1", "evil.example.com") };
+    expect(rejectionOf(await send(other.handlers, "DeployStack", moved)).code).to.equal("SEAL_INVALID");
+    const plain = seal("not json", agentKeys.publicKey, {
+      clusterId: CLUSTER,
+      deploymentId: "dep-1",
+      kind: "registry",
+      name: "127.0.0.1:5000",
+    });
+    const bad = { ...deployPayload(), registryAuth: [{ registry: "127.0.0.1:5000", sealed: plain }] };
+    expect(rejectionOf(await send(other.handlers, "DeployStack", bad)).code).to.equal("REGISTRY_AUTH_INVALID");
+    expect(other.cli.calls).to.have.length(0);
+  });
+
   it("an agent without a seal key still deploys a stack without secrets", async () => {
     const { handlers, terminal } = setup([empty, converged], null);
     const reply = await send(handlers, "DeployStack", deployPayload({ secrets: [] }));
@@ -315,6 +354,7 @@ describe("deployment command handlers", () => {
     cli.hang = true;
     expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "started" });
     expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "duplicate" });
+    while (cli.calls.length === 0) await sleep(2); // past the pre-flight, inside docker stack deploy
     expect(resultOf(await send(handlers, "CancelDeployment", { deploymentId: "dep-1", reason: null }))).to.deep.equal({
       deploymentId: "dep-1",
       cancelled: true,
