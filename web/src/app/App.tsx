@@ -13,6 +13,7 @@ import { ClusterPage } from "../pages/ClusterPage/ClusterPage.js";
 import { ClustersPage } from "../pages/ClustersPage/ClustersPage.js";
 import { LoginPage } from "../pages/LoginPage/LoginPage.js";
 import { TokensPage } from "../pages/TokensPage/TokensPage.js";
+import { RegistriesPage } from "../pages/RegistriesPage/RegistriesPage.js";
 import { UsersPage } from "../pages/UsersPage/UsersPage.js";
 import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
@@ -37,6 +38,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="clusters" element={<ClustersPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />
+            <Route path="registries" element={<RegistriesPage />} />
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />
             <Route path="*" element={<NotFound />} />

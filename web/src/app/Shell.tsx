@@ -10,6 +10,7 @@ import { useOrgId } from "./useOrgId.js";
 const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) => string }> = [
   { label: "Stacks", permission: "stacks:read", to: paths.stacks },
   { label: "Clusters", permission: "clusters:read", to: paths.clusters },
+  { label: "Registries", permission: "stacks:read", to: paths.registries },
   { label: "API tokens", permission: "tokens:read", to: paths.tokens },
   { label: "Users", permission: "users:read", to: paths.users },
   { label: "Audit", permission: "audit:read", to: paths.audit },

@@ -20,6 +20,7 @@ export const paths = {
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,
+  registries: (orgId: string): string => `${org(orgId)}/registries`,
 };
 
 /** Only same-app paths may be redirect targets after login (no `//evil.example` or absolute URLs). */
