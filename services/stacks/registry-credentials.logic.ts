@@ -9,7 +9,7 @@ import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { OpBody } from "../_shared/rest.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
-import { decryptSecret, encryptSecret, type MasterKeys, type SecretIdentity } from "./secrets-crypto.js";
+import { decryptSecret, encryptSecret, registryCredentialIdentity, type MasterKeys } from "./secrets-crypto.js";
 import { findEnvironment } from "./stacks.logic.js";
 
 interface RegistryCredentialRow {
@@ -50,14 +50,7 @@ export function normalizeRegistryHost(host: string): string {
   return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
 }
 
-// The envelope's `environmentId` slot holds the credential id: a credential ciphertext never decrypts as a
-// secret of an environment, nor as another credential or an older version.
-const identityOf = (orgId: string, credentialId: string, version: number): SecretIdentity => ({
-  orgId,
-  environmentId: credentialId,
-  name: "registry-credential",
-  version,
-});
+const identityOf = registryCredentialIdentity;
 
 export function registryCredentialView(row: CredentialMetadata) {
   return {
