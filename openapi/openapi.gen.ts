@@ -697,6 +697,87 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/registry-credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** The org's registry credentials — registry, username and metadata, never the password */
+    get: operations["listRegistryCredentials"];
+    put?: never;
+    /** Store a registry credential; the password (or token) is encrypted and never returned */
+    post: operations["createRegistryCredential"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/registry-credentials/{credentialId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a registry credential; it is detached from every environment */
+    delete: operations["deleteRegistryCredential"];
+    options?: never;
+    head?: never;
+    /** Change the username and/or the password (version + 1); the registry of a credential never changes */
+    patch: operations["updateRegistryCredential"];
+    trace?: never;
+  };
+  "/v1/environments/{envId}/registry-credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** The registry credentials a deploy of this environment uses, one per registry host */
+    get: operations["listEnvironmentRegistryCredentials"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/registry-credentials/{credentialId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /** Use this credential for its registry in the environment's deploys (409 when another covers that registry) */
+    put: operations["attachRegistryCredential"];
+    post?: never;
+    /** Stop using this credential in the environment's deploys */
+    delete: operations["detachRegistryCredential"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/environments/{envId}/render": {
     parameters: {
       query?: never;
@@ -1262,6 +1343,22 @@ export interface components {
       /** Format: uuid */
       updatedBy: string | null;
       updatedAt: components["schemas"]["Timestamp"];
+    };
+    RegistryCredentialName: string;
+    /** @description The registry's host[:port] as image references name it (`registry.example.com`, `127.0.0.1:5000`; `docker.io` for Docker Hub), lower-case, without scheme or path */
+    RegistryHost: string;
+    RegistryCredential: {
+      /** Format: uuid */
+      id: string;
+      name: components["schemas"]["RegistryCredentialName"];
+      registry: components["schemas"]["RegistryHost"];
+      username: string;
+      /** @description +1 at each change of username or password */
+      version: number;
+      createdAt: components["schemas"]["Timestamp"];
+      updatedAt: components["schemas"]["Timestamp"];
+      /** Format: uuid */
+      updatedBy: string | null;
     };
     Secret: {
       name: string;
@@ -3036,6 +3133,202 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  listRegistryCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Registry credentials, by name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["RegistryCredential"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createRegistryCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name: components["schemas"]["RegistryCredentialName"];
+          registry: components["schemas"]["RegistryHost"];
+          username: string;
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RegistryCredential"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteRegistryCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted; the metadata it had */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RegistryCredential"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateRegistryCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          username?: string;
+          password?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RegistryCredential"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listEnvironmentRegistryCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Attached credentials */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["RegistryCredential"][];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  attachRegistryCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Attached (or already attached) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RegistryCredential"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  detachRegistryCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        credentialId: components["parameters"]["credentialId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Detached */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RegistryCredential"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
   renderEnvironment: {
     parameters: {
       query?: {
@@ -3394,6 +3687,7 @@ export interface operations {
         "application/json": {
           token: string;
           publicKey: string;
+          sealPublicKey?: string;
           hostname: string;
           agentVersion: string;
           docker: components["schemas"]["DockerFacts"];

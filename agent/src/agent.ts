@@ -18,11 +18,14 @@ import type { Logger } from "./logger.js";
 import { checkDockerReady } from "./preflight.js";
 import { runRenewal } from "./renew.js";
 import { createBackoff, every, sleep } from "./schedule.js";
-import { loadState, saveState, type AgentState } from "./state.js";
+import type { SealKeyPair } from "../../nats/protocol/sealing.js";
+import { loadState, saveState, sealKeys, type AgentState } from "./state.js";
 
 /** What command handlers may use of the running agent, for work that outlives a command's reply. */
 export interface AgentServices {
   clusterId: string;
+  /** The X25519 key pair secret values are sealed to; null for a registration made before sealing. */
+  sealKeys: SealKeyPair | null;
   /** Acknowledged JetStream publish on the agent's connection (deployment events). */
   publish: AckedPublish;
   log: Logger;
@@ -85,6 +88,7 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
     typeof deps.handlers === "function"
       ? deps.handlers({
           clusterId: state.clusterId,
+          sealKeys: sealKeys(state),
           publish: (subject, data, opts) => js.publish(subject, data, opts),
           log,
           now,

@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCommandSigningKey } from "../../nats/protocol/envelope.js";
 import { validateMessage, type RegisterRequest } from "../../nats/protocol/messages.js";
+import { createSealKeyPair, open, seal } from "../../nats/protocol/sealing.js";
 import { ensureNatsTls, natsTlsFiles } from "../../nats/tls.js";
 import type { RegisterConfig } from "./config.js";
 import { AgentError } from "./errors.js";
@@ -82,6 +83,44 @@ describe("agent registration", () => {
     expect(state).to.deep.include({ clusterId: "c1", orgId: "o1", commandSigningPublicKey: signing.publicKey });
     const log = logged.join("\n");
     for (const secret of [state.seed, state.jwt, "syr_one-time-token"]) expect(log).to.not.include(secret);
+  });
+
+  it("makes an X25519 seal key pair: the public half sent, the private half only in the 0600 state file; --force rotates it", async () => {
+    const state = await registerAgent(config, deps(ok));
+    const [sent] = requests;
+    expect(sent!.sealPublicKey)
+      .to.match(/^[A-Za-z0-9_-]{43}$/)
+      .and.equal(state.sealPublicKey);
+    expect(state.sealPrivateKey).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(sent)).to.not.include(state.sealPrivateKey!);
+    expect(logged.join("\n")).to.not.include(state.sealPrivateKey!);
+    expect((await stat(join(dir, "state.json"))).mode & 0o777).to.equal(0o600);
+    const sealed = seal("v", state.sealPublicKey!, { clusterId: "c1", deploymentId: "d", kind: "secret", name: "n" });
+    const keys = { publicKey: state.sealPublicKey!, privateKey: state.sealPrivateKey! };
+    expect(open(sealed, keys, { clusterId: "c1", deploymentId: "d", kind: "secret", name: "n" }).toString()).to.equal(
+      "v",
+    );
+
+    const again = await registerAgent({ ...config, force: true }, deps(ok));
+    expect(again.sealPublicKey).to.not.equal(state.sealPublicKey);
+    expect(again.sealPrivateKey).to.not.equal(state.sealPrivateKey);
+    expect(requests[1]!.sealPublicKey).to.equal(again.sealPublicKey);
+    expect((await loadState(dir)).sealPublicKey).to.equal(again.sealPublicKey);
+  });
+
+  it("loads a state from before sealing (no seal key), and refuses a half or mismatched seal key pair", async () => {
+    const state = await registerAgent(config, deps(ok));
+    const file = join(dir, "state.json");
+    const { sealPublicKey: _p, sealPrivateKey: _k, ...old } = state;
+    await writeFile(file, JSON.stringify(old), { mode: 0o600 });
+    expect(await loadState(dir)).to.not.have.property("sealPublicKey");
+    await writeFile(file, JSON.stringify({ ...old, sealPublicKey: state.sealPublicKey }), { mode: 0o600 });
+    expect((await failure(loadState(dir))).code).to.equal("STATE_INVALID");
+    const other = createSealKeyPair();
+    await writeFile(file, JSON.stringify({ ...state, sealPrivateKey: other.privateKey }), { mode: 0o600 });
+    const err = await failure(loadState(dir));
+    expect(err.code).to.equal("STATE_INVALID");
+    expect(err.message).to.match(/does not belong/);
   });
 
   it("explains a used, expired or unknown token (401)", async () => {

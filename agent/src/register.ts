@@ -6,6 +6,7 @@
 import { createUser } from "nkeys.js";
 import { validateMessage, type RegisterRequest, type RegisterResponse } from "../../nats/protocol/messages.js";
 import { ProtocolError } from "../../nats/protocol/errors.js";
+import { createSealKeyPair } from "../../nats/protocol/sealing.js";
 import type { RegisterConfig } from "./config.js";
 import type { DockerEngine } from "./docker/engine.js";
 import { AgentError } from "./errors.js";
@@ -37,15 +38,18 @@ export async function registerAgent(config: RegisterConfig, deps: RegisterDeps):
   const docker = await checkDockerReady(deps.engine, config.dockerSocket);
   const keyPair = createUser();
   const publicKey = keyPair.getPublicKey();
+  // A fresh pair at every registration: re-registering rotates the key secrets are sealed to.
+  const sealKeyPair = createSealKeyPair();
   const body: RegisterRequest = validateMessage("RegisterRequest", {
     token: config.token,
     publicKey,
+    sealPublicKey: sealKeyPair.publicKey,
     hostname: deps.hostname,
     agentVersion: AGENT_VERSION,
     docker,
   });
   const endpoint = config.url + REGISTER_PATH;
-  deps.log.info("registering with the control plane", { url: endpoint, publicKey });
+  deps.log.info("registering with the control plane", { url: endpoint, publicKey, sealPublicKey: body.sealPublicKey });
 
   let response: Response;
   try {
@@ -88,6 +92,8 @@ export async function registerAgent(config: RegisterConfig, deps: RegisterDeps):
     natsUrls: registered.natsUrls,
     ...(registered.natsCa !== undefined ? { natsCa: registered.natsCa } : {}),
     commandSigningPublicKey: registered.commandSigningPublicKey,
+    sealPublicKey: sealKeyPair.publicKey,
+    sealPrivateKey: sealKeyPair.privateKey,
     controlPlaneUrl: config.url,
     registeredAt: deps.now(),
   };

@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, rename, stat, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { Ajv, type JSONSchemaType } from "ajv";
 import { fmtCreds, fromSeed } from "nats-jwt";
+import { SEAL_KEY_PATTERN, assertSealKeyPair } from "../../nats/protocol/sealing.js";
 import { AgentError } from "./errors.js";
 
 export const STATE_FILE = "state.json";
@@ -29,6 +30,13 @@ export interface AgentState {
    */
   natsCa?: string;
   commandSigningPublicKey: string;
+  /**
+   * The agent's X25519 key pair (raw, base64url) that the control plane seals secret values to; the private half
+   * never leaves this file. Absent in registrations made before sealing: such an agent gets no secrets until it
+   * registers again.
+   */
+  sealPublicKey?: string;
+  sealPrivateKey?: string;
   controlPlaneUrl: string;
   registeredAt: number;
 }
@@ -60,11 +68,20 @@ const schema: JSONSchemaType<AgentState> = {
     natsUrls: { type: "array", minItems: 1, items: { type: "string" } },
     natsCa: { type: "string", nullable: true, pattern: "^-----BEGIN CERTIFICATE-----", maxLength: 65536 },
     commandSigningPublicKey: { type: "string", pattern: "^A[A-Z2-7]{55}$" },
+    sealPublicKey: { type: "string", nullable: true, pattern: SEAL_KEY_PATTERN },
+    sealPrivateKey: { type: "string", nullable: true, pattern: SEAL_KEY_PATTERN },
     controlPlaneUrl: { type: "string" },
     registeredAt: { type: "integer", minimum: 0 },
   },
 };
 const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+
+/** The seal key pair of a state, when it has one (both halves or neither: checked on load). */
+export function sealKeys(state: AgentState): { publicKey: string; privateKey: string } | null {
+  return state.sealPublicKey !== undefined && state.sealPrivateKey !== undefined
+    ? { publicKey: state.sealPublicKey, privateKey: state.sealPrivateKey }
+    : null;
+}
 
 export const stateFiles = (dir: string) => ({ state: join(dir, STATE_FILE), creds: join(dir, CREDS_FILE) });
 
@@ -128,6 +145,17 @@ export async function loadState(dir: string): Promise<AgentState> {
   if (!validate(parsed)) throw new AgentError("STATE_INVALID", `${file} is invalid: ${ajvReason()}`);
   if (fromSeed(new TextEncoder().encode(parsed.seed)).getPublicKey() !== parsed.publicKey) {
     throw new AgentError("STATE_INVALID", `${file}: the seed does not belong to the public key`);
+  }
+  if ((parsed.sealPublicKey === undefined) !== (parsed.sealPrivateKey === undefined)) {
+    throw new AgentError("STATE_INVALID", `${file}: the seal key pair is incomplete; register again`);
+  }
+  const keys = sealKeys(parsed);
+  if (keys) {
+    try {
+      assertSealKeyPair(keys);
+    } catch (err) {
+      throw new AgentError("STATE_INVALID", `${file}: ${(err as Error).message}; register again`, { cause: err });
+    }
   }
   return parsed;
 }

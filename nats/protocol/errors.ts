@@ -3,7 +3,13 @@
  * stable `code` that both sides match on, and a `reason` that is safe to send over the wire.
  */
 
-export const PROTOCOL_ERROR_CODES = ["MALFORMED_MESSAGE", "INVALID_SUBJECT_TOKEN", "INVALID_KEY"] as const;
+export const PROTOCOL_ERROR_CODES = [
+  "MALFORMED_MESSAGE",
+  "INVALID_SUBJECT_TOKEN",
+  "INVALID_KEY",
+  /** A deploy command carrying a secret value in the clear (the pre-sealing shape): never accepted or sent. */
+  "PLAINTEXT_SECRET_REFUSED",
+] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
 export class ProtocolError extends Error {

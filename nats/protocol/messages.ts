@@ -23,6 +23,7 @@ import {
   nonEmpty,
   NULL,
   publicKey,
+  SEAL_KEY_PATTERN,
   sha256Hex,
   signature,
   stringMap,
@@ -426,6 +427,11 @@ export interface RegisterRequest {
   token: string;
   /** The agent's own user NKey (U...); the seed never leaves the agent. */
   publicKey: string;
+  /**
+   * The agent's X25519 public key (raw, base64url) that secret values are sealed to (sealing.ts). Optional only
+   * so agents older than sealing can still register; the control plane then refuses deploys with secrets.
+   */
+  sealPublicKey?: string;
   hostname: string;
   agentVersion: string;
   docker: DockerFacts;
@@ -437,6 +443,7 @@ const registerRequest: JSONSchemaType<RegisterRequest> = {
   properties: {
     token: { type: "string", minLength: 10, maxLength: 200 },
     publicKey: publicKey("U"),
+    sealPublicKey: { type: "string", nullable: true, pattern: SEAL_KEY_PATTERN },
     hostname: text(255),
     agentVersion: nonEmpty(64),
     docker: dockerFacts,
@@ -590,8 +597,27 @@ export function validateMessage<K extends MessageType>(type: K, value: unknown):
   return value;
 }
 
-export const validateCommandPayload = <T extends CommandType>(type: T, value: unknown): CommandPayloads[T] =>
-  validateMessage(type, value);
+export function validateCommandPayload<T extends CommandType>(type: T, value: unknown): CommandPayloads[T] {
+  if (type === "DeployStack" || type === "RollbackStack") refusePlaintextSecrets(type, value);
+  return validateMessage(type, value);
+}
+
+/**
+ * The shape before sealing carried `secrets[].value` in the clear. Named apart from any other schema error, so
+ * a control plane that still sends it (or anything forging that shape) gets a reason that says what is wrong.
+ */
+function refusePlaintextSecrets(type: string, value: unknown): void {
+  const secrets = (value as { secrets?: unknown } | null)?.secrets;
+  if (!Array.isArray(secrets)) return;
+  const plain = secrets.findIndex((s) => typeof s === "object" && s !== null && "value" in s);
+  if (plain >= 0) {
+    throw new ProtocolError(
+      "PLAINTEXT_SECRET_REFUSED",
+      `${type}: /secrets/${plain} carries its value in the clear; secret values must be sealed to the agent's key ` +
+        "(upgrade the control plane)",
+    );
+  }
+}
 
 export function validateCommandResult<T extends CommandType>(type: T, value: unknown): CommandResults[T] {
   return validateMessage(COMMANDS[type].resultName, value) as CommandResults[T];

@@ -74,3 +74,31 @@ export const SWARM_SERVICE_REQUIRED = [
   "runningReplicas",
   "updatedAt",
 ] as const;
+
+/** An X25519 key as the protocol carries it: base64url of its 32 raw bytes. */
+export const SEAL_KEY_PATTERN = "^[A-Za-z0-9_-]{43}$";
+
+/** A value sealed to the agent's X25519 key (sealing.ts); the NATS payload limit bounds its size in practice. */
+export interface SealedValue {
+  v: 1;
+  /** Which agent key it is sealed to: `sealKeyId(publicKey)`, 16 hex chars. */
+  kid: string;
+  /** The ephemeral X25519 public key, base64url. */
+  epk: string;
+  /** base64url of the 12-byte GCM nonce. */
+  iv: string;
+  /** base64url of the ciphertext followed by the 16-byte GCM tag. */
+  ct: string;
+}
+export const sealedValue: JSONSchemaType<SealedValue> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["v", "kid", "epk", "iv", "ct"],
+  properties: {
+    v: { type: "integer", const: 1 },
+    kid: { type: "string", pattern: "^[0-9a-f]{16}$" },
+    epk: { type: "string", pattern: SEAL_KEY_PATTERN },
+    iv: { type: "string", pattern: "^[A-Za-z0-9_-]{16}$" },
+    ct: { type: "string", minLength: 22, maxLength: 2 * 1024 * 1024, pattern: "^[A-Za-z0-9_-]+$" },
+  },
+};

@@ -6,6 +6,22 @@ import { ensureProcessDatabase, testDatabaseUrl, truncateAll } from "./testing/d
 
 /** Canary: every table and column the domain needs. A schema change without a migration breaks this. */
 const EXPECTED_COLUMNS: Record<string, string[]> = {
+  registry_credentials: [
+    "id",
+    "org_id",
+    "name",
+    "registry",
+    "username",
+    "version",
+    "ciphertext",
+    "nonce",
+    "auth_tag",
+    "key_id",
+    "created_at",
+    "updated_at",
+    "updated_by",
+  ],
+  environment_registry_credentials: ["org_id", "environment_id", "credential_id", "registry", "created_at"],
   orgs: ["id", "name", "created_at"],
   users: ["id", "org_id", "email", "password_hash", "role", "created_at", "last_login_at"],
   sessions: [
@@ -59,7 +75,17 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_by",
     "created_at",
   ],
-  agent_credentials: ["id", "org_id", "cluster_id", "public_nkey", "jwt_id", "issued_at", "expires_at", "revoked_at"],
+  agent_credentials: [
+    "id",
+    "org_id",
+    "cluster_id",
+    "public_nkey",
+    "jwt_id",
+    "issued_at",
+    "expires_at",
+    "revoked_at",
+    "seal_public_key",
+  ],
   cluster_nodes: [
     "id",
     "org_id",

@@ -19,6 +19,8 @@ export const TENANT_TABLES = [
   "stack_overlays",
   "environment_secrets",
   "git_credentials",
+  "registry_credentials",
+  "environment_registry_credentials",
   "deployments",
   "deployment_events",
   "deployment_idempotency_keys",

@@ -13,6 +13,8 @@ import { ContractClient } from "../_shared/testing/http.js";
 import { type TestNatsServer } from "../_shared/testing/nats-server.js";
 import { type TestPlatform } from "../_shared/testing/platform.js";
 import { signRenewRequest } from "../../nats/protocol/envelope.js";
+import { createSealKeyPair } from "../../nats/protocol/sealing.js";
+import { agentSealPublicKey } from "./clusters.logic.js";
 import { agentInboxPrefix, agentSubjects } from "../../nats/protocol/subjects.js";
 import { sleep, until } from "../_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
@@ -56,9 +58,16 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     return res.body;
   }
 
-  async function register(token: string, seedUser = createUser()) {
+  async function register(token: string, seedUser = createUser(), sealPublicKey?: string) {
     const res = await api.request<Registered & { error?: { code: string } }>("POST", "/v1/agent/register", {
-      body: { token, publicKey: seedUser.getPublicKey(), hostname: "manager-1", agentVersion: "0.1.0", docker },
+      body: {
+        token,
+        publicKey: seedUser.getPublicKey(),
+        ...(sealPublicKey ? { sealPublicKey } : {}),
+        hostname: "manager-1",
+        agentVersion: "0.1.0",
+        docker,
+      },
     });
     return { res, user: seedUser };
   }
@@ -284,6 +293,50 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     await Promise.race([old.closed(), sleep(5_000).then(() => Promise.reject(new Error("old agent still connected")))]);
     const current = await connectAgent(second.res.body, second.user);
     await current.close();
+  });
+
+  it("stores the agent's seal key per credential: kept by renewal, replaced by re-registration, malformed refused", async () => {
+    const created = await createCluster("seal");
+    const firstKey = createSealKeyPair().publicKey;
+    const bad = await register(created.registrationToken, createUser(), "not-a-key");
+    expect(bad.res.status).to.equal(400);
+    const first = await register(created.registrationToken, createUser(), firstKey);
+    expect(first.res.status).to.equal(200);
+    expect(await agentSealPublicKey(db, created.cluster.id)).to.equal(firstKey);
+
+    const agent = await connectAgent(first.res.body, first.user);
+    await sleep(1_100); // a renewal in another second mints a new credential row
+    const request = signRenewRequest(new TextDecoder().decode(first.user.getSeed()), {
+      clusterId: created.cluster.id,
+      requestedAt: Date.now(),
+    });
+    const reply = await agent.request(agentSubjects(created.cluster.id).renew, enc.encode(JSON.stringify(request)), {
+      timeout: 5000,
+    });
+    expect(JSON.parse(new TextDecoder().decode(reply.data))).to.deep.include({ ok: true });
+    const rows = await db("agent_credentials").where({ cluster_id: created.cluster.id }).select("seal_public_key");
+    expect(rows.length).to.be.greaterThan(1);
+    expect(rows.map((r: { seal_public_key: string }) => r.seal_public_key)).to.deep.equal(rows.map(() => firstKey));
+    await agent.close();
+
+    const fresh = await api.request<{ registrationToken: string }>(
+      "POST",
+      `/v1/orgs/${org.orgId}/clusters/${created.cluster.id}/registration-token`,
+      { headers: org.admin.auth },
+    );
+    const secondKey = createSealKeyPair().publicKey;
+    expect((await register(fresh.body.registrationToken, createUser(), secondKey)).res.status).to.equal(200);
+    expect(await agentSealPublicKey(db, created.cluster.id), "rotated").to.equal(secondKey);
+
+    const older = await api.request<{ registrationToken: string }>(
+      "POST",
+      `/v1/orgs/${org.orgId}/clusters/${created.cluster.id}/registration-token`,
+      { headers: org.admin.auth },
+    );
+    expect((await register(older.body.registrationToken)).res.status, "an agent older than sealing").to.equal(200);
+    expect(await agentSealPublicKey(db, created.cluster.id), "no key: nothing will be sealed to the old one").to.equal(
+      null,
+    );
   });
 
   it("refuses a victim's public key for another cluster (409 AGENT_KEY_IN_USE): revoking that cluster cannot cut the victim off", async () => {

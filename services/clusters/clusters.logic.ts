@@ -206,6 +206,7 @@ export async function registerAgent(
       .insert("agent_credentials", {
         cluster_id: cluster.id,
         public_nkey: input.publicKey,
+        seal_public_key: input.sealPublicKey ?? null,
         jwt_id: credential.jwtId,
         expires_at: credential.expiresAt,
       })
@@ -226,7 +227,12 @@ export async function registerAgent(
         action: "cluster.agent_registered",
         targetType: "cluster",
         targetId: cluster.id,
-        data: { hostname: input.hostname, agentVersion: input.agentVersion, replacedAgents: replaced.length },
+        data: {
+          hostname: input.hostname,
+          agentVersion: input.agentVersion,
+          replacedAgents: replaced.length,
+          sealsSecrets: input.sealPublicKey !== undefined,
+        },
       },
       request,
     );
@@ -362,7 +368,7 @@ export async function renewAgentCredential(
       .whereNull("revoked_at")
       .where("expires_at", ">", trx.fn.now())
       .orderBy("issued_at", "desc")
-      .first<{ org_id: string } | undefined>("org_id");
+      .first<{ org_id: string; seal_public_key: string | null } | undefined>("org_id", "seal_public_key");
     if (!current)
       throw new UnauthorizedError(
         "CREDENTIAL_REVOKED",
@@ -376,6 +382,8 @@ export async function renewAgentCredential(
       .insert("agent_credentials", {
         cluster_id: clusterId,
         public_nkey: publicKey,
+        // Renewal keeps the seal key of the registration; only a new registration rotates it.
+        seal_public_key: current.seal_public_key,
         jwt_id: credential.jwtId,
         expires_at: credential.expiresAt,
       })
@@ -395,6 +403,22 @@ export async function renewAgentCredential(
     );
     return credential;
   });
+}
+
+/**
+ * The X25519 key the cluster's current agent registered for sealing (from its newest live credential), or null:
+ * no live agent, or one registered before sealing. Installation-wide by cluster id (the deploy worker's lookup).
+ */
+export async function agentSealPublicKey(db: Db | Knex.Transaction, clusterId: string): Promise<string | null> {
+  const row = await db("agent_credentials as a")
+    .join("clusters as c", function () {
+      this.on("c.id", "a.cluster_id").andOn("c.agent_id", "a.public_nkey");
+    })
+    .where("a.cluster_id", clusterId)
+    .whereNull("a.revoked_at")
+    .orderBy("a.issued_at", "desc")
+    .first<{ seal_public_key: string | null } | undefined>("a.seal_public_key");
+  return row?.seal_public_key ?? null;
 }
 
 /** The registered key of a cluster (for verifying renewal signatures). Installation-wide lookup by cluster id. */

@@ -1,3 +1,4 @@
 /** clusters: what other domains may use. */
 export { loadNatsIdentity } from "./nats-admin.js";
 export { createClustersService } from "./clusters.service.js";
+export { agentSealPublicKey } from "./clusters.logic.js";

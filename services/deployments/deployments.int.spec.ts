@@ -14,6 +14,7 @@ import { putSecret } from "../stacks/index.js";
 import { parseMasterKeys } from "../_shared/master-keys.js";
 import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
 import type { CommandEnvelope, DeployStack, RollbackStack } from "../../nats/protocol/messages.js";
+import { open } from "../../nats/protocol/sealing.js";
 import { sleep, until } from "../_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 
@@ -143,6 +144,16 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(payload.secrets).to.have.length(1);
     expect(payload.secrets[0]!.name).to.match(/^[a-z0-9-]+-prod_db_password_[0-9a-f]{12}$/);
     expect(payload.secrets[0]!.secret).to.equal("db_password");
+    // Sealed to this agent's key for this deployment and name; the command never holds the value itself.
+    expect(JSON.stringify(command)).to.not.include("hunter2-super-secret");
+    expect(payload.secrets[0]).to.not.have.property("value");
+    const opened = open(payload.secrets[0]!.sealed, agent.sealKeys!, {
+      clusterId: agent.clusterId,
+      deploymentId: res.body.id,
+      kind: "secret",
+      name: payload.secrets[0]!.name,
+    });
+    expect(opened.toString("utf8")).to.equal("hunter2-super-secret");
     // The environment's own Swarm stack, labels that say whose it is, and no adoption unless asked.
     expect(payload.stackName).to.match(/-prod$/);
     expect(payload.labels).to.deep.equal({
@@ -410,6 +421,54 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
       expect(failed.errorMessage).to.match(/not this environment's/);
     } finally {
       onDeploy = succeed;
+    }
+  });
+
+  it("never sends secrets to an agent registered before sealing: FAILED AGENT_SEAL_KEY_MISSING, no command", async () => {
+    const old = await startFakeAgent(api, nats.url, { orgId: org.orgId, auth: org.admin.auth }, "old", {
+      sealKey: false,
+    });
+    try {
+      old.handlers.set("DeployStack", (command) => ({
+        deploymentId: (command.payload as unknown as DeployStack).deploymentId,
+        status: "started",
+      }));
+      const stack = await api.request<{ id: string }>("POST", `/v1/orgs/${org.orgId}/stacks`, {
+        body: { name: uniqueName("old").replace(/[^a-z0-9-]/g, "") },
+        headers: org.admin.auth,
+      });
+      const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
+        body: { name: "prod", clusterId: old.clusterId },
+        headers: org.admin.auth,
+      });
+      const release = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/releases`, {
+        body: {
+          sourceType: "upload",
+          composeYaml:
+            "services:\n  app:\n    image: nginx:1\n    secrets: [db_password]\nsecrets:\n  db_password:\n    external: true\n",
+        },
+        headers: org.admin.auth,
+      });
+      const put = await api.request("PUT", `/v1/environments/${env.body.id}/secrets/db_password`, {
+        body: { value: "old-agent-canary-value" },
+        headers: org.admin.auth,
+      });
+      expect(put.status).to.equal(201);
+      const res = await api.request<Deployment>("POST", `/v1/environments/${env.body.id}/deployments`, {
+        body: { releaseId: release.body.id },
+        headers: org.admin.auth,
+      });
+      expect(res.status).to.equal(202);
+      await waitStatus(res.body.id, "FAILED");
+      const failed = await get(res.body.id);
+      expect(failed.errorCode).to.equal("AGENT_SEAL_KEY_MISSING");
+      expect(failed.errorMessage).to.match(/register the agent again/);
+      expect(
+        old.received.filter((c) => c.type === "DeployStack"),
+        "no command was sent",
+      ).to.have.length(0);
+    } finally {
+      await old.close();
     }
   });
 

@@ -1,6 +1,7 @@
 /**
  * What a deployment sends to the agent: the release rendered for its environment (overlay patch, env vars,
- * versioned secret references) plus the secret values, decrypted in memory only for this command.
+ * versioned secret references) plus the secret values, decrypted in memory only to be sealed at once to the
+ * cluster's agent key (nats/protocol/sealing.ts): no value leaves this process in the clear.
  */
 import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
@@ -10,6 +11,7 @@ import {
   checkComposePolicy,
   COMPOSE_POLICY_VIOLATION,
   composePolicyForCluster,
+  loadRegistryLogins,
   loadSecretValues,
   ownershipLabels,
   policyMessage,
@@ -17,6 +19,8 @@ import {
   type PolicyViolation,
 } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
+import { seal } from "../../nats/protocol/sealing.js";
+import { agentSealPublicKey } from "../clusters/index.js";
 
 export interface DeploymentContext {
   deploymentId: string;
@@ -148,12 +152,38 @@ export async function buildDeployCommand(
   const violations = checkComposePolicy(rendered.document, await composePolicyForCluster(scope, ctx.clusterId));
   if (violations.length > 0) throw new DeployPolicyRefusedError(violations);
   const used = new Set(rendered.secretRefs.map((r) => r.name));
+  const logins = await loadRegistryLogins(scope, ctx.environmentId, keys);
+  const sealed = rendered.secretRefs.length > 0 || logins.length > 0;
+  const sealKey = sealed ? await agentSealPublicKey(db, ctx.clusterId) : null;
+  if (sealed && !sealKey) {
+    throw new UnprocessableError(
+      "AGENT_SEAL_KEY_MISSING",
+      "the cluster's agent has no key to seal secrets to (it was registered before sealing, or not at all): " +
+        "issue a registration token and register the agent again (stackyard-agent register --force); " +
+        "secrets are never sent in the clear",
+    );
+  }
   const payloadSecrets = rendered.secretRefs.map((ref) => {
     const secret = secrets.find((s) => s.name === ref.name && s.version === ref.version);
     if (!secret)
       throw new UnprocessableError("SECRET_MISSING", `secret ${ref.name} v${ref.version} is referenced but missing`);
-    return { name: ref.externalName, secret: ref.name, value: secret.value.toString("utf8") };
+    const sealed = seal(secret.value, sealKey!, {
+      clusterId: ctx.clusterId,
+      deploymentId: ctx.deploymentId,
+      kind: "secret",
+      name: ref.externalName,
+    });
+    return { name: ref.externalName, secret: ref.name, sealed };
   });
+  const registryAuth = logins.map((l) => ({
+    registry: l.registry,
+    sealed: seal(JSON.stringify({ username: l.username, password: l.password }), sealKey!, {
+      clusterId: ctx.clusterId,
+      deploymentId: ctx.deploymentId,
+      kind: "registry",
+      name: l.registry,
+    }),
+  }));
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
   const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
@@ -164,6 +194,8 @@ export async function buildDeployCommand(
       composeYaml: rendered.yaml,
       env: {},
       secrets: payloadSecrets,
+      // Only when there is one: agents older than registry credentials refuse the field.
+      ...(registryAuth.length > 0 ? { registryAuth } : {}),
       labels: ownershipLabels(ownership),
       adopt: ctx.adopt,
       keepSecretVersions: options.keepSecretVersions,
@@ -172,7 +204,10 @@ export async function buildDeployCommand(
       withRegistryAuth: true,
       timeoutSeconds: ctx.timeoutSeconds,
     },
-    secretValues: secrets.filter((s) => used.has(s.name)).map((s) => s.value.toString("utf8")),
+    secretValues: [
+      ...secrets.filter((s) => used.has(s.name)).map((s) => s.value.toString("utf8")),
+      ...logins.map((l) => l.password),
+    ],
   };
 }
 

@@ -11,7 +11,7 @@ import type { DeploymentEvent } from "../../nats/protocol/messages.js";
 import { validateMessage } from "../../nats/protocol/messages.js";
 import { parseAgentSubject } from "../../nats/protocol/subjects.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
-import { loadSecretValues } from "../stacks/index.js";
+import { loadRegistryLogins, loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 import { secretMasker } from "../../nats/protocol/masking.js";
 import { insertEvents } from "./events.repo.js";
@@ -65,11 +65,20 @@ export class DeploymentEventWriter {
       row.environment_id,
       this.masterKeys,
     );
+    const logins = await loadRegistryLogins(
+      systemScope(this.db, row.org_id, "event-writer"),
+      row.environment_id,
+      this.masterKeys,
+    );
     const info = {
       orgId: row.org_id,
       clusterId: row.cluster_id,
       environmentId: row.environment_id,
-      secretValues: secrets.map((s) => s.value.toString("utf8")),
+      // Registry passwords too (and the base64 `user:password` a docker config holds): masked like secrets.
+      secretValues: [
+        ...secrets.map((s) => s.value.toString("utf8")),
+        ...logins.flatMap((l) => [l.password, Buffer.from(`${l.username}:${l.password}`).toString("base64")]),
+      ],
     };
     this.info.set(deploymentId, info);
     return info;

@@ -100,7 +100,7 @@ export interface DeploymentEnding {
   /** Stored on the deployment row. */
   errorMessage: string;
   /** Stable code stored on the row (deployments.error_code) and put in the terminal event's data. */
-  errorCode?: string;
+  errorCode?: string | null;
   /** More for the terminal event's data. */
   data?: Record<string, unknown>;
   /** The compose-policy violations that refused it, stored on the row (deployments.policy_violations). */

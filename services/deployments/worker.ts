@@ -5,7 +5,8 @@
  */
 import type { NatsConnection } from "nats";
 import type { Db } from "../_shared/db.js";
-import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
+import { AppError } from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
 import {
   buildDeployCommand,
@@ -91,7 +92,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
           policyViolations: err.violations,
         });
       }
-      return fail((err as Error).message);
+      return fail((err as Error).message, err instanceof AppError ? { errorCode: err.type } : {});
     }
     const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [
       {
@@ -131,7 +132,8 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         }
         return "retry";
       }
-      return fail(`the agent refused the deployment: ${(err as Error).message}`);
+      const code = err instanceof AgentRejectedError ? err.agentCode : err instanceof AppError ? err.type : null;
+      return fail(`the agent refused the deployment: ${(err as Error).message}`, code ? { errorCode: code } : {});
     }
     await transition(trx, deploymentId, "RUNNING");
     await trx("deployments").where({ id: deploymentId }).update({ rendered_yaml: command.payload.composeYaml });

@@ -6,3 +6,4 @@ export { loadSecretValues, putSecret } from "./secrets-repo.js";
 export { findEnvironment, findStack } from "./stacks.logic.js";
 export { ownershipLabels } from "./swarm-stack.js";
 export { createStacksService } from "./stacks.service.js";
+export { loadRegistryLogins, normalizeRegistryHost, type RegistryLogin } from "./registry-credentials.logic.js";

@@ -117,6 +117,31 @@ export function recordOf(row: SecretRow): EncryptedSecret {
  * Run at start: for each key id in use, one row must decrypt with the configured key. A wrong or missing master
  * key then stops the process before any deployment needs a secret. This is a system-wide check across orgs.
  */
+/**
+ * A registry credential's password is encrypted the same way; the envelope's `environmentId` slot holds the
+ * credential id, so it never decrypts as an environment's secret, another credential or an older version.
+ */
+export function registryCredentialIdentity(orgId: string, credentialId: string, version: number): SecretIdentity {
+  return { orgId, environmentId: credentialId, name: "registry-credential", version };
+}
+
+interface RegistryCredentialCipherRow {
+  id: string;
+  org_id: string;
+  version: number;
+  ciphertext: Buffer;
+  nonce: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
+}
+const REGISTRY_CIPHER_COLUMNS = ["id", "org_id", "version", "ciphertext", "nonce", "auth_tag", "key_id"] as const;
+const registryRecordOf = (r: RegistryCredentialCipherRow): EncryptedSecret => ({
+  ciphertext: r.ciphertext,
+  nonce: r.nonce,
+  authTag: r.auth_tag,
+  keyId: r.key_id,
+});
+
 export async function verifyMasterKeys(db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> {
   const rows = await db
     .select<SecretRow[]>(...SECRET_ROW_COLUMNS)
@@ -131,8 +156,20 @@ export async function verifyMasterKeys(db: Knex, keys: MasterKeys): Promise<{ ch
       problems.push((err as Error).message);
     }
   }
+  const credentials = await db
+    .select<RegistryCredentialCipherRow[]>(...REGISTRY_CIPHER_COLUMNS)
+    .from("registry_credentials")
+    .distinctOn("key_id")
+    .orderBy([{ column: "key_id" }, { column: "id" }]);
+  for (const row of credentials) {
+    try {
+      decryptSecret(keys, registryRecordOf(row), registryCredentialIdentity(row.org_id, row.id, row.version));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
   if (problems.length > 0) throw new MasterKeyConfigError(problems);
-  return { checkedKeyIds: rows.map((r) => r.key_id) };
+  return { checkedKeyIds: [...new Set([...rows, ...credentials].map((r) => r.key_id))] };
 }
 
 /**
@@ -162,6 +199,33 @@ export async function rotateSecrets(
         const next = encryptSecret(keys, plaintext, identity);
         plaintext.fill(0);
         await trx("environment_secrets").where({ id: row.id, org_id: row.org_id }).update({
+          ciphertext: next.ciphertext,
+          nonce: next.nonce,
+          auth_tag: next.authTag,
+          key_id: next.keyId,
+        });
+      }
+      return rows.length;
+    });
+    reencrypted += done;
+    if (done < batchSize) break;
+  }
+  // Registry credentials' passwords, the same way.
+  for (;;) {
+    const done = await db.transaction(async (trx) => {
+      const rows = await trx
+        .select<RegistryCredentialCipherRow[]>(...REGISTRY_CIPHER_COLUMNS)
+        .from("registry_credentials")
+        .whereNot("key_id", keys.activeKeyId)
+        .orderBy("id")
+        .limit(batchSize)
+        .forUpdate();
+      for (const row of rows) {
+        const identity = registryCredentialIdentity(row.org_id, row.id, row.version);
+        const plaintext = decryptSecret(keys, registryRecordOf(row), identity);
+        const next = encryptSecret(keys, plaintext, identity);
+        plaintext.fill(0);
+        await trx("registry_credentials").where({ id: row.id, org_id: row.org_id }).update({
           ciphertext: next.ciphertext,
           nonce: next.nonce,
           auth_tag: next.authTag,

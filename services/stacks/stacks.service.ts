@@ -30,6 +30,15 @@ import {
   verifyGitCredentialKeys,
   type GitCredentialSettings,
 } from "./git-credentials/index.js";
+import {
+  attachRegistryCredential,
+  createRegistryCredential,
+  deleteRegistryCredential,
+  detachRegistryCredential,
+  listEnvironmentRegistryCredentials,
+  listRegistryCredentials,
+  updateRegistryCredential,
+} from "./registry-credentials.logic.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import {
   createEnvironment,
@@ -142,6 +151,35 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
       putClusterComposePolicy(ctx: OpCtx<"putClusterComposePolicy">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return putClusterComposePolicy(scope, principal, ctx.params.params.clusterId, ctx.params.body, request);
+      },
+      listRegistryCredentials: (ctx: OpCtx<"listRegistryCredentials">) =>
+        listRegistryCredentials(actionScope(db, ctx).scope),
+      createRegistryCredential(ctx: OpCtx<"createRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        masterKey.assertUsable();
+        return createRegistryCredential(scope, principal, ctx.params.body, keys, request);
+      },
+      updateRegistryCredential(ctx: OpCtx<"updateRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        masterKey.assertUsable();
+        const { credentialId } = ctx.params.params;
+        return updateRegistryCredential(scope, principal, credentialId, ctx.params.body, keys, request);
+      },
+      deleteRegistryCredential(ctx: OpCtx<"deleteRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return deleteRegistryCredential(scope, principal, ctx.params.params.credentialId, request);
+      },
+      listEnvironmentRegistryCredentials: (ctx: OpCtx<"listEnvironmentRegistryCredentials">) =>
+        listEnvironmentRegistryCredentials(actionScope(db, ctx).scope, ctx.params.params.envId),
+      attachRegistryCredential(ctx: OpCtx<"attachRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const { envId, credentialId } = ctx.params.params;
+        return attachRegistryCredential(scope, principal, envId, credentialId, request);
+      },
+      detachRegistryCredential(ctx: OpCtx<"detachRegistryCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const { envId, credentialId } = ctx.params.params;
+        return detachRegistryCredential(scope, principal, envId, credentialId, request);
       },
 
       render: (ctx: OpCtx<"renderEnvironment">) =>

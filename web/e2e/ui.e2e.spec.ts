@@ -130,6 +130,35 @@ describe("web UI in a real browser (real control plane)", function () {
     await env.deleteSecret("unused");
   });
 
+  it("adds a registry credential under the org and attaches it to the environment (never showing the password)", async () => {
+    const envUrl = page.url();
+    await page.getByRole("link", { name: "Registries" }).click();
+    await page.getByRole("heading", { level: 1, name: "Registry credentials" }).waitFor();
+    await page.getByRole("button", { name: "Add credential" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name", { exact: true }).fill("private");
+    await dialog.getByLabel(/^Registry/).fill("registry.example.com:5000");
+    await dialog.getByLabel("Username").fill("deployer");
+    await dialog.getByLabel(/^Password or token/).fill("ui-registry-pa55word");
+    await dialog.getByRole("button", { name: "Add credential" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const row = page.locator('[data-credential="private"]');
+    await row.waitFor();
+    expect(await row.textContent())
+      .to.contain("registry.example.com:5000")
+      .and.contain("deployer")
+      .and.contain("v1");
+
+    await page.goto(envUrl);
+    await page.getByRole("heading", { name: "Registry credentials" }).waitFor();
+    await page.getByLabel("Attach").selectOption({ label: "private (registry.example.com:5000)" });
+    await page.getByRole("button", { name: "Attach", exact: true }).click();
+    await page.locator('[data-registry="registry.example.com:5000"]').waitFor();
+    await page.reload();
+    await page.locator('[data-registry="registry.example.com:5000"]').waitFor();
+    expect(await page.content()).not.to.contain("ui-registry-pa55word");
+  });
+
   it("shows the diff of the newest release against what is deployed, services and unified", async () => {
     const env = new EnvironmentPage(page);
     await env.compareWith(2);

@@ -42,6 +42,7 @@ function request(stackName: string, composeYaml: string, over: Partial<DeployReq
     composeYaml,
     env: {},
     secrets: [],
+    registryLogins: [],
     labels: {},
     adopt: false,
     keepSecretVersions: 1,

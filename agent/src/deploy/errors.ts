@@ -1,7 +1,7 @@
 /** Errors of the deploy/scale/logs operations, with stable codes the command handlers map to protocol replies. */
 
 export type DeployErrorCode =
-  "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST" | "SWARM_STACK_NOT_OWNED";
+  "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST" | "SWARM_STACK_NOT_OWNED" | "IMAGE_PREFLIGHT_FAILED";
 
 export class DeployError extends Error {
   constructor(

@@ -13,6 +13,7 @@ function request(over: Partial<DeployRequest> = {}): DeployRequest {
     composeYaml: "services: {}\n",
     env: { GREETING: "hello" },
     secrets: [],
+    registryLogins: [],
     labels: {},
     adopt: false,
     keepSecretVersions: 1,
@@ -48,6 +49,8 @@ class FakeCli implements DockerCli {
 function setup(snapshots: StackSnapshot[]) {
   const engine = new FakeEngine();
   engine.snapshots = snapshots;
+  // The test image is on this fake node: pre-flight does not look it up (image-preflight.spec.ts covers lookups).
+  engine.localImages.add("stackyard/busybox:test");
   const cli = new FakeCli();
   const events: DeployEvent[] = [];
   const controller = new AbortController();

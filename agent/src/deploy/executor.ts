@@ -16,6 +16,7 @@ import {
 } from "./convergence.js";
 import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
 import { DeployError, SwarmStackNotOwnedError } from "./errors.js";
+import { preflightImages } from "./image-preflight.js";
 import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
 import type { DeployEngine, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
 
@@ -29,12 +30,15 @@ export interface DeployDeps {
   /** How long the stack must stay converged before the deployment counts as SUCCEEDED. */
   stabilizationMs?: number;
   failedTaskThreshold?: number;
+  /** For the image pre-flight's registry lookups; defaults to the global fetch. */
+  fetch?: typeof fetch;
 }
 
-type Phase = "prepare" | "secrets" | "deploy" | "converge";
+type Phase = "prepare" | "preflight" | "secrets" | "deploy" | "converge";
 
 const CANCEL_NOTE: Record<Phase, string> = {
   prepare: "the stack was not changed",
+  preflight: "the stack was not changed",
   secrets: "the stack was not changed; secrets created so far are kept",
   deploy: "docker stack deploy was interrupted: stack left as deployed so far; services may be mid-update",
   converge: "stack left as deployed so far; services may be mid-update",
@@ -85,6 +89,7 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
         withRegistryAuth: req.withRegistryAuth,
         timeoutSeconds: req.timeoutSeconds,
         secrets: req.secrets.map((s) => s.name),
+        registries: req.registryLogins.map((l) => l.registry),
         envVars: Object.keys(req.env).length,
         ...(req.adopt ? { adopt: true } : {}),
       },
@@ -94,6 +99,15 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     const baseline = await readBaseline(deps, req.stackName);
     if (run.signal.aborted) return stopped();
     await checkOwnership(deps, req);
+
+    phase = "preflight";
+    await preflightImages(req.composeYaml, req.registryLogins, {
+      fetch: deps.fetch ?? fetch,
+      hasImage: (image) => engine.hasImage(image),
+      emit,
+      signal: run.signal,
+    });
+    if (run.signal.aborted) return stopped();
 
     phase = "secrets";
     await ensureSecrets(engine, req.stackName, req.secrets, emit, req.labels);
@@ -108,6 +122,7 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
         prune: req.prune,
         resolveImage: req.resolveImage,
         withRegistryAuth: req.withRegistryAuth,
+        registryLogins: req.registryLogins,
         signal: run.signal,
         onLine: ({ stream, line }) =>
           emit({ level: stream === "stderr" ? "warn" : "info", message: line, data: { source: "docker", stream } }),

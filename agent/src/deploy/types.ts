@@ -6,6 +6,13 @@ import type { DockerEngine, SwarmService, SwarmTask } from "../docker/engine.js"
 
 export type ResolveImage = "always" | "changed" | "never";
 
+/** A registry login of the deploy, opened from the command (never logged, never in an event). */
+export interface RegistryLogin {
+  registry: string;
+  username: string;
+  password: string;
+}
+
 export interface DeployRequest {
   deploymentId: string;
   stackName: string;
@@ -14,6 +21,8 @@ export interface DeployRequest {
   env: Record<string, string>;
   /** Versioned Swarm secrets the compose file references as external; created when missing. */
   secrets: Array<{ name: string; secret: string; value: string }>;
+  /** Logins per registry host, for the image pre-flight and `--with-registry-auth`. */
+  registryLogins: RegistryLogin[];
   /** Ownership labels (io.stackyard.*): put on created secrets, and expected on the stack's existing services. */
   labels: Record<string, string>;
   /** Take over a stack whose services are not labelled as this environment's. */

@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   createDockerCli,
   DockerCliError,
@@ -187,6 +190,60 @@ describe("createDockerCli", () => {
     );
     expect(err.code).to.equal("DOCKER_CLI_RESERVED_ENV");
     expect(err.message).to.include("DOCKER_HOST, PATH");
+  });
+
+  it("hands registry logins to that one run through a temporary DOCKER_CONFIG, removed afterwards (also on failure)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "stackyard-cli-spec-"));
+    try {
+      // A stand-in docker binary that shows what it was given, then exits with $EXIT.
+      const binary = join(dir, "docker");
+      await writeFile(
+        binary,
+        '#!/bin/sh\necho "config=$DOCKER_CONFIG"\nstat -c "%a" "$DOCKER_CONFIG" "$DOCKER_CONFIG/config.json"\ncat "$DOCKER_CONFIG/config.json"; echo\nexit "${EXIT:-0}"\n',
+      );
+      await chmod(binary, 0o755);
+      const deployWith = async (exit: string) => {
+        const lines: string[] = [];
+        const cli = createDockerCli({ binary, baseEnv: { PATH: process.env.PATH ?? "" } });
+        const run = cli.stackDeploy({
+          stackName: "s",
+          composeYaml: "",
+          env: { EXIT: exit },
+          prune: false,
+          resolveImage: "never",
+          withRegistryAuth: true,
+          registryLogins: [
+            { registry: "127.0.0.1:5000", username: "ci", password: "pw" },
+            { registry: "docker.io", username: "hub", password: "h" },
+          ],
+          onLine: (l) => lines.push(l.line),
+          signal: new AbortController().signal,
+        });
+        const error = await run.then(
+          () => null,
+          (err: unknown) => err,
+        );
+        return { lines, error };
+      };
+      const ok = await deployWith("0");
+      expect(ok.error).to.equal(null);
+      const configDir = ok.lines[0]!.replace(/^config=/, "");
+      expect(configDir).to.match(/stackyard-docker-config-/);
+      expect(ok.lines.slice(1, 3)).to.deep.equal(["700", "600"]);
+      expect(JSON.parse(ok.lines[3]!)).to.deep.equal({
+        auths: {
+          "127.0.0.1:5000": { auth: Buffer.from("ci:pw").toString("base64") },
+          "https://index.docker.io/v1/": { auth: Buffer.from("hub:h").toString("base64") },
+        },
+      });
+      expect(await stat(configDir).catch(() => null), "removed after the run").to.equal(null);
+
+      const failed = await deployWith("3");
+      expect(failed.error).to.be.instanceOf(DockerCliError);
+      expect(await stat(failed.lines[0]!.replace(/^config=/, "")).catch(() => null)).to.equal(null);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("rejects stack names the CLI could read as flags", async () => {

@@ -4,7 +4,10 @@
  */
 import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
-import type { ResolveImage } from "../deploy/types.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RegistryLogin, ResolveImage } from "../deploy/types.js";
 
 export const DEFAULT_DOCKER_BINARY = "docker";
 /** Time between SIGTERM and SIGKILL when a run is aborted. */
@@ -52,6 +55,11 @@ export interface StackDeployOptions {
   prune: boolean;
   resolveImage: ResolveImage;
   withRegistryAuth: boolean;
+  /**
+   * Logins for this run only: written to a fresh DOCKER_CONFIG directory (0700, config.json 0600) that only this
+   * child sees and that is removed when it ends, so nothing is left in the agent user's docker config.
+   */
+  registryLogins?: readonly RegistryLogin[];
   onLine: OnCliLine;
   signal: AbortSignal;
 }
@@ -101,6 +109,27 @@ export function pickCliBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+/** Docker Hub's key in a docker config's `auths`; every other registry is keyed by its host[:port]. */
+const DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/";
+
+/** A temporary DOCKER_CONFIG holding exactly these logins (what `docker login` would write), for one CLI run. */
+export async function writeDockerConfig(logins: readonly RegistryLogin[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "stackyard-docker-config-"));
+  const auths = Object.fromEntries(
+    logins.map((l) => [
+      l.registry === "docker.io" ? DOCKER_HUB_AUTH_KEY : l.registry,
+      { auth: Buffer.from(`${l.username}:${l.password}`).toString("base64") },
+    ]),
+  );
+  try {
+    await writeFile(join(dir, "config.json"), JSON.stringify({ auths }), { mode: 0o600 });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
+}
+
 export function stackDeployArgs(
   opts: Pick<StackDeployOptions, "stackName" | "prune" | "resolveImage" | "withRegistryAuth">,
 ): string[] {
@@ -132,15 +161,21 @@ export function createDockerCli(options: DockerCliOptions = {}): DockerCli {
           [],
         );
       }
-      await runDocker({
-        binary,
-        args,
-        env: { ...opts.env, ...baseEnv },
-        stdin: opts.composeYaml,
-        onLine: opts.onLine,
-        signal: opts.signal,
-        killGraceMs,
-      });
+      const logins = opts.registryLogins ?? [];
+      const configDir = logins.length > 0 ? await writeDockerConfig(logins) : null;
+      try {
+        await runDocker({
+          binary,
+          args,
+          env: { ...opts.env, ...baseEnv, ...(configDir ? { DOCKER_CONFIG: configDir } : {}) },
+          stdin: opts.composeYaml,
+          onLine: opts.onLine,
+          signal: opts.signal,
+          killGraceMs,
+        });
+      } finally {
+        if (configDir) await rm(configDir, { recursive: true, force: true });
+      }
     },
 
     async stackRemove(stackName, opts) {

@@ -106,6 +106,16 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       return id;
     },
 
+    async hasImage(image) {
+      try {
+        await call(`inspect image ${image}`, () => docker.getImage(image).inspect());
+        return true;
+      } catch (err) {
+        if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return false;
+        throw err;
+      }
+    },
+
     async removeSecret(id) {
       await call(`remove secret ${id}`, () => docker.getSecret(id).remove());
     },

@@ -60,6 +60,8 @@ export interface DockerEngine {
   listSecrets(filter?: { labels?: Record<string, string> }): Promise<SwarmSecret[]>;
   createSecret(spec: { name: string; data: Buffer; labels: Record<string, string> }): Promise<string>;
   removeSecret(id: string): Promise<void>;
+  /** Whether this node's image store has the image (by reference as written: `name:tag` or `name@digest`). */
+  hasImage(image: string): Promise<boolean>;
   /** Sets the replica count of a replicated service. */
   scaleService(serviceId: string, replicas: number): Promise<void>;
   serviceLogs(serviceId: string, opts: { tail: number; since?: number; maxBytes: number }): Promise<LogLine[]>;

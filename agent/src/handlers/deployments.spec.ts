@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { ReplayGuard, createCommandSigningKey, signCommand } from "../../../nats/protocol/envelope.js";
+import { randomUUID } from "node:crypto";
+import { ReplayGuard, createCommandSigningKey, signCommand, signEnvelope } from "../../../nats/protocol/envelope.js";
 import {
   decodeMessage,
   validateMessage,
@@ -8,6 +9,7 @@ import {
   type DeployStack,
   type DeploymentEvent,
 } from "../../../nats/protocol/messages.js";
+import { createSealKeyPair, seal, type SealKeyPair } from "../../../nats/protocol/sealing.js";
 import { commandSubject, type CommandType } from "../../../nats/protocol/subjects.js";
 import type { AgentServices } from "../agent.js";
 import { processCommand, type CommandHandlers } from "../commands.js";
@@ -22,6 +24,9 @@ const CLUSTER = "c1";
 const SECRET = "hunter2-super-secret";
 const log = createLogger({ level: "error", write: () => undefined });
 const cp = createCommandSigningKey();
+const agentKeys = createSealKeyPair();
+const sealSecret = (value: string, deploymentId: string, name: string, to = agentKeys.publicKey) =>
+  seal(value, to, { clusterId: CLUSTER, deploymentId, kind: "secret", name });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class FakeCli implements DockerCli {
@@ -52,8 +57,9 @@ const unschedulable: StackSnapshot = {
   tasks: [fakeTask({ serviceId: "svc-web", state: "pending", message: "no suitable node" })],
 };
 
-function setup(snapshots: StackSnapshot[]) {
+function setup(snapshots: StackSnapshot[], sealKeys: SealKeyPair | null = agentKeys) {
   const engine = new FakeEngine();
+  engine.localImages.add("stackyard/busybox:test");
   engine.snapshots = snapshots;
   const cli = new FakeCli();
   const published: Array<{ subject: string; msgID: string; raw: string; event: DeploymentEvent }> = [];
@@ -67,7 +73,14 @@ function setup(snapshots: StackSnapshot[]) {
     return { stream: "STACKYARD_AGENT_EVENTS", seq: published.length, duplicate: false, domain: "" };
   };
   const agentStop = new AbortController();
-  const services: AgentServices = { clusterId: CLUSTER, publish, log, now: Date.now, signal: agentStop.signal };
+  const services: AgentServices = {
+    clusterId: CLUSTER,
+    sealKeys,
+    publish,
+    log,
+    now: Date.now,
+    signal: agentStop.signal,
+  };
   const manager = new DeploymentManager({
     engine,
     cli,
@@ -91,12 +104,13 @@ function setup(snapshots: StackSnapshot[]) {
 }
 
 function deployPayload(over: Partial<DeployStack> = {}): DeployStack {
+  const deploymentId = over.deploymentId ?? "dep-1";
   return {
-    deploymentId: "dep-1",
+    deploymentId,
     stackName: "st",
     composeYaml: "services:\n  web:\n    image: stackyard/busybox:test\n",
     env: {},
-    secrets: [{ name: "st_db_v1", secret: "db", value: SECRET }],
+    secrets: [{ name: "st_db_v1", secret: "db", sealed: sealSecret(SECRET, deploymentId, "st_db_v1") }],
     labels: {},
     adopt: false,
     keepSecretVersions: 1,
@@ -111,11 +125,17 @@ function deployPayload(over: Partial<DeployStack> = {}): DeployStack {
 
 /** Runs a command through the real verification and dispatch, as the agent does. */
 async function send<T extends CommandType>(handlers: CommandHandlers, type: T, payload: unknown, signal?: AbortSignal) {
-  const envelope = signCommand(cp.seed, {
+  // signEnvelope, not signCommand: the agent must refuse what a control plane's own checks would not send.
+  const issuedAt = Date.now();
+  const envelope = signEnvelope(cp.seed, {
+    v: 1,
+    id: randomUUID(),
     type,
     orgId: "o1",
     clusterId: CLUSTER,
-    payload: payload as never,
+    issuedAt,
+    expiresAt: issuedAt + 60_000,
+    payload: JSON.parse(JSON.stringify(payload)) as Record<string, unknown>,
   });
   const { reply } = await processCommand(
     commandSubject(CLUSTER, type),
@@ -189,6 +209,114 @@ describe("deployment command handlers", () => {
     expect(published.map((p) => p.event.message)).to.include("warning: value ******** looks odd");
   });
 
+  it("opens the sealed values with the agent key and hands only the plaintext to the engine", async () => {
+    const { engine, handlers, terminal, published } = setup([empty, converged]);
+    const reply = await send(handlers, "DeployStack", deployPayload());
+    expect(resultOf(reply)).to.deep.include({ status: "started" });
+    expect((await terminal("dep-1")).outcome).to.equal("succeeded");
+    expect(engine.createdSecrets.map((s) => [s.name, s.data])).to.deep.equal([["st_db_v1", SECRET]]);
+    for (const p of published) expect(p.raw).to.not.include(SECRET);
+  });
+
+  describe("refuses, before anything changes, a deploy whose secrets it cannot open", () => {
+    const refused = async (payload: unknown, sealKeys: SealKeyPair | null = agentKeys) => {
+      const { cli, engine, handlers, published } = setup([empty, converged], sealKeys);
+      const rejection = rejectionOf(await send(handlers, "DeployStack", payload));
+      await sleep(20);
+      expect(cli.calls, "no docker stack deploy").to.have.length(0);
+      expect(engine.createdSecrets, "no Swarm secret").to.have.length(0);
+      expect(published, "no deployment events").to.have.length(0);
+      return rejection;
+    };
+
+    it("an old-style plaintext value, correctly signed: PLAINTEXT_SECRET_REFUSED", async () => {
+      const payload = { ...deployPayload(), secrets: [{ name: "st_db_v1", secret: "db", value: SECRET }] };
+      expect(() =>
+        signCommand(cp.seed, { type: "DeployStack", orgId: "o1", clusterId: CLUSTER, payload: payload as never }),
+      ).to.throw(/PLAINTEXT_SECRET_REFUSED/, "the control plane's signer refuses to send it");
+      const rejection = await refused(payload);
+      expect(rejection.code).to.equal("PLAINTEXT_SECRET_REFUSED");
+      expect(rejection.reason).to.match(/\/secrets\/0 carries its value in the clear/);
+      expect(rejection.reason).to.not.include(SECRET);
+    });
+
+    it("a tampered ciphertext: SEAL_INVALID", async () => {
+      const payload = deployPayload();
+      const sealed = payload.secrets[0]!.sealed;
+      const ct = Buffer.from(sealed.ct, "base64url");
+      ct[0] = ct[0]! ^ 1;
+      payload.secrets[0]!.sealed = { ...sealed, ct: ct.toString("base64url") };
+      const rejection = await refused(payload);
+      expect(rejection.code).to.equal("SEAL_INVALID");
+      expect(rejection.reason).to.match(/secret st_db_v1 does not open/);
+    });
+
+    it("a value sealed for another deployment (cut and pasted): SEAL_INVALID", async () => {
+      const payload = deployPayload();
+      payload.secrets[0]!.sealed = sealSecret(SECRET, "dep-other", "st_db_v1");
+      expect((await refused(payload)).code).to.equal("SEAL_INVALID");
+    });
+
+    it("a value sealed to another agent key (before a re-registration): SEAL_WRONG_KEY", async () => {
+      const payload = deployPayload();
+      payload.secrets[0]!.sealed = sealSecret(SECRET, "dep-1", "st_db_v1", createSealKeyPair().publicKey);
+      const rejection = await refused(payload);
+      expect(rejection.code).to.equal("SEAL_WRONG_KEY");
+      expect(rejection.reason).to.match(/re-registered/);
+    });
+
+    it("an agent registered before sealing (no seal key): SEAL_KEY_MISSING, telling to register again", async () => {
+      const rejection = await refused(deployPayload(), null);
+      expect(rejection.code).to.equal("SEAL_KEY_MISSING");
+      expect(rejection.reason).to.match(/register it again/);
+    });
+  });
+
+  it("opens sealed registry logins and hands them only to docker stack deploy; one sealed elsewhere is refused", async () => {
+    const login = JSON.stringify({ username: "ci", password: "registry-pa55" });
+    const registryAuth = (deploymentId: string, registry = "127.0.0.1:5000") => [
+      {
+        registry: "127.0.0.1:5000",
+        sealed: seal(login, agentKeys.publicKey, {
+          clusterId: CLUSTER,
+          deploymentId,
+          kind: "registry",
+          name: registry,
+        }),
+      },
+    ];
+    const { cli, engine, handlers, terminal, published } = setup([empty, converged]);
+    engine.localImages.clear();
+    engine.localImages.add("stackyard/busybox:test");
+    const reply = await send(handlers, "DeployStack", { ...deployPayload(), registryAuth: registryAuth("dep-1") });
+    expect(resultOf(reply)).to.deep.include({ status: "started" });
+    expect((await terminal("dep-1")).outcome).to.equal("succeeded");
+    expect(cli.calls[0]!.registryLogins).to.deep.equal([
+      { registry: "127.0.0.1:5000", username: "ci", password: "registry-pa55" },
+    ]);
+    for (const p of published) expect(p.raw).to.not.include("registry-pa55");
+
+    const other = setup([empty, converged]);
+    const moved = { ...deployPayload(), registryAuth: registryAuth("dep-1", "evil.example.com") };
+    expect(rejectionOf(await send(other.handlers, "DeployStack", moved)).code).to.equal("SEAL_INVALID");
+    const plain = seal("not json", agentKeys.publicKey, {
+      clusterId: CLUSTER,
+      deploymentId: "dep-1",
+      kind: "registry",
+      name: "127.0.0.1:5000",
+    });
+    const bad = { ...deployPayload(), registryAuth: [{ registry: "127.0.0.1:5000", sealed: plain }] };
+    expect(rejectionOf(await send(other.handlers, "DeployStack", bad)).code).to.equal("REGISTRY_AUTH_INVALID");
+    expect(other.cli.calls).to.have.length(0);
+  });
+
+  it("an agent without a seal key still deploys a stack without secrets", async () => {
+    const { handlers, terminal } = setup([empty, converged], null);
+    const reply = await send(handlers, "DeployStack", deployPayload({ secrets: [] }));
+    expect(resultOf(reply)).to.deep.include({ status: "started" });
+    expect((await terminal("dep-1")).outcome).to.equal("succeeded");
+  });
+
   it("ends failed with the task error when the service keeps crashing", async () => {
     const crash = (n: number) =>
       fakeTask({
@@ -226,6 +354,7 @@ describe("deployment command handlers", () => {
     cli.hang = true;
     expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "started" });
     expect(resultOf(await send(handlers, "DeployStack", deployPayload()))).to.deep.include({ status: "duplicate" });
+    while (cli.calls.length === 0) await sleep(2); // past the pre-flight, inside docker stack deploy
     expect(resultOf(await send(handlers, "CancelDeployment", { deploymentId: "dep-1", reason: null }))).to.deep.equal({
       deploymentId: "dep-1",
       cancelled: true,

@@ -11,7 +11,8 @@ import type { AgentServices } from "../agent.js";
 import type { CommandContext, CommandHandlers } from "../commands.js";
 import type { DockerCli } from "../docker/cli.js";
 import { runDeployment, type DeployDeps } from "../deploy/executor.js";
-import type { DeployEngine, DeployEvent, DeployResult, ServiceHealth } from "../deploy/types.js";
+import { openRegistryLogins, openSecrets } from "../deploy/unseal.js";
+import type { DeployEngine, DeployEvent, DeployRequest, DeployResult, ServiceHealth } from "../deploy/types.js";
 import { DeploymentEventStream, type DeploymentEventInput } from "../events.js";
 import type { Logger } from "../logger.js";
 import { AgentStoppingError, RollbackTargetMismatchError, StackBusyError } from "./errors.js";
@@ -140,9 +141,17 @@ export class DeploymentManager {
     for (const [otherId, other] of this.running) {
       if (other.stackName === payload.stackName) throw new StackBusyError(payload.stackName, otherId);
     }
+    // Throws a coded refusal (SEAL_*) before anything starts when a value does not open.
+    const secrets = openSecrets(payload, this.deps.services.clusterId, this.deps.services.sealKeys);
+    const registryLogins = openRegistryLogins(payload, this.deps.services.clusterId, this.deps.services.sealKeys);
     const run: RunningDeployment = { stackName: payload.stackName, controller: new AbortController(), stop: null };
     this.running.set(id, run);
-    const task = this.execute(payload, run, log.child({ deploymentId: id, stack: payload.stackName }));
+    const task = this.execute(
+      payload,
+      { secrets, registryLogins },
+      run,
+      log.child({ deploymentId: id, stack: payload.stackName }),
+    );
     this.active.add(task);
     void task.finally(() => this.active.delete(task));
     return "started";
@@ -166,7 +175,12 @@ export class DeploymentManager {
     await Promise.allSettled([...this.active]);
   }
 
-  private async execute(payload: DeployStack | RollbackStack, run: RunningDeployment, log: Logger): Promise<void> {
+  private async execute(
+    payload: DeployStack | RollbackStack,
+    opened: Pick<DeployRequest, "secrets" | "registryLogins">,
+    run: RunningDeployment,
+    log: Logger,
+  ): Promise<void> {
     const { services } = this.deps;
     const stream = new DeploymentEventStream({
       publish: services.publish,
@@ -176,7 +190,11 @@ export class DeploymentManager {
       now: services.now,
       log,
     });
-    const mask = secretMasker(payload.secrets.map((s) => s.value));
+    const { secrets, registryLogins } = opened;
+    const mask = secretMasker([
+      ...secrets.map((s) => s.value),
+      ...registryLogins.flatMap((l) => [l.password, Buffer.from(`${l.username}:${l.password}`).toString("base64")]),
+    ]);
     const emit = (event: DeployEvent) => stream.emit(mask(event));
     log.info("deployment started", { firstSeq: payload.firstSeq, secrets: payload.secrets.length });
     if ("targetReleaseId" in payload) {
@@ -200,7 +218,8 @@ export class DeploymentManager {
           stackName: payload.stackName,
           composeYaml: payload.composeYaml,
           env: payload.env,
-          secrets: payload.secrets,
+          secrets,
+          registryLogins,
           labels: payload.labels,
           adopt: payload.adopt,
           keepSecretVersions: payload.keepSecretVersions,

@@ -1,7 +1,15 @@
 /** Refusals and failures of the command handlers, with the stable codes the control plane matches on. */
+import type { SealErrorCode } from "../../../nats/protocol/sealing.js";
 
 export type HandlerErrorCode =
-  "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT" | "ROLLBACK_TARGET_MISMATCH";
+  | "STACK_BUSY"
+  | "AGENT_STOPPING"
+  | "SCALE_FAILED"
+  | "SCALE_TIMED_OUT"
+  | "ROLLBACK_TARGET_MISMATCH"
+  | "SEAL_KEY_MISSING"
+  | "REGISTRY_AUTH_INVALID"
+  | SealErrorCode;
 
 export class HandlerError extends Error {
   constructor(

@@ -94,6 +94,9 @@ export class FakeEngine implements DockerEngine {
     const ids = new Set(this.services.filter((s) => !filter.stack || s.stack === filter.stack).map((s) => s.id));
     return this.tasks.filter((t) => ids.has(t.serviceId) && (!filter.serviceId || t.serviceId === filter.serviceId));
   }
+  async hasImage(): Promise<boolean> {
+    return false;
+  }
   async listSecrets(): Promise<SwarmSecret[]> {
     return [];
   }

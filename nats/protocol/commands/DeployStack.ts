@@ -1,6 +1,6 @@
 /** DeployStack (control plane → agent): Deploy a rendered compose file as a Swarm stack (`docker stack deploy -c -`), streaming events. */
 import type { JSONSchemaType } from "ajv";
-import { MAX_COMPOSE_CHARS, MAX_SECRET_VALUE_CHARS, nonEmpty, stackName, text, token } from "../schema.js";
+import { MAX_COMPOSE_CHARS, nonEmpty, sealedValue, stackName, token, type SealedValue } from "../schema.js";
 import type { CommandSpec } from "./spec.js";
 
 export interface SecretPayload {
@@ -8,16 +8,36 @@ export interface SecretPayload {
   name: string;
   /** The environment secret it is a version of (`db_password`): versions of one secret are kept and pruned together. */
   secret: string;
-  value: string;
+  /**
+   * The value, sealed to the agent's X25519 key (sealing.ts) with the context
+   * `{ clusterId, deploymentId, kind: "secret", name }`; a plaintext `value` is refused (PLAINTEXT_SECRET_REFUSED).
+   */
+  sealed: SealedValue;
 }
 const secretPayload: JSONSchemaType<SecretPayload> = {
   type: "object",
   additionalProperties: false,
-  required: ["name", "secret", "value"],
+  required: ["name", "secret", "sealed"],
   properties: {
     name: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$" },
     secret: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$" },
-    value: text(MAX_SECRET_VALUE_CHARS),
+    sealed: sealedValue,
+  },
+};
+
+/** A registry login for this deploy: `sealed` opens (kind `registry`, name = `registry`) to JSON `{ username, password }`. */
+export interface RegistryAuthPayload {
+  /** host[:port] as image references name it; `docker.io` for Docker Hub. */
+  registry: string;
+  sealed: SealedValue;
+}
+const registryAuthPayload: JSONSchemaType<RegistryAuthPayload> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["registry", "sealed"],
+  properties: {
+    registry: { type: "string", pattern: "^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$" },
+    sealed: sealedValue,
   },
 };
 
@@ -32,6 +52,12 @@ export interface DeployStack {
   /** Variables for compose interpolation. */
   env: Record<string, string>;
   secrets: SecretPayload[];
+  /**
+   * The environment's registry credentials, one per registry host: the agent checks every image against its
+   * registry before changing anything, and hands them to `docker stack deploy --with-registry-auth` through a
+   * temporary DOCKER_CONFIG. Absent or empty: no credentials (older control planes never send it).
+   */
+  registryAuth?: RegistryAuthPayload[];
   /** Ownership labels (labels.ts) the agent puts on the secrets it creates; the compose file carries them too. */
   labels: Record<string, string>;
   /**
@@ -63,6 +89,7 @@ export const deployStackProperties = {
     additionalProperties: { type: "string", maxLength: 64 * 1024 },
   },
   secrets: { type: "array", maxItems: 200, items: secretPayload },
+  registryAuth: { type: "array", nullable: true, maxItems: 32, items: registryAuthPayload },
   labels: {
     type: "object",
     maxProperties: 16,
@@ -117,7 +144,19 @@ export const DEPLOY_EXAMPLE: DeployStack = {
   stackName: "web",
   composeYaml: "services:\n  app:\n    image: busybox\n",
   env: { TAG: "1.2.3" },
-  secrets: [{ name: "web-prod_db_password_3f9c0a1b2c4d", secret: "db_password", value: "s3cret" }],
+  secrets: [
+    {
+      name: "web-prod_db_password_3f9c0a1b2c4d",
+      secret: "db_password",
+      sealed: {
+        v: 1,
+        kid: "5c1f0e3a9b7d2c48",
+        epk: "2Zb3m1fYxQ0kPjE4u8W6aT9sLrVnHcGdKoI7eAyBwUg",
+        iv: "Y2hvb3NlLWl2LTEy",
+        ct: "q5X0v1z3r6t8w2y4u7i9o0p1a3s5d7f9g2h4j6k8l0",
+      },
+    },
+  ],
   labels: {
     "io.stackyard.environment": "5b0a4c1e-6f7d-4a8b-9c0d-1e2f3a4b5c6d",
     "io.stackyard.org": "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
@@ -137,7 +176,14 @@ export const DeployStackCommand: CommandSpec<DeployStack, DeployStackResult, "De
   resultName: "DeployStackResult",
   payload: deployStack,
   result: deployStackResult,
-  errorCodes: ["STACK_BUSY", "AGENT_STOPPING"],
+  errorCodes: [
+    "STACK_BUSY",
+    "AGENT_STOPPING",
+    "SEAL_KEY_MISSING",
+    "SEAL_KEY_INVALID",
+    "SEAL_WRONG_KEY",
+    "SEAL_INVALID",
+  ],
   example: {
     payload: DEPLOY_EXAMPLE,
     result: { deploymentId: "d3f1a2b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b", status: "started" },

@@ -9,6 +9,7 @@ import { NULL, token } from "../schema.js";
 import type { CommandSpec } from "./spec.js";
 import {
   DEPLOY_EXAMPLE,
+  DeployStackCommand,
   deployStackProperties,
   deployStackRequired,
   deployStackResult,
@@ -33,7 +34,7 @@ export const RollbackStackCommand: CommandSpec<RollbackStack, DeployStackResult,
   resultName: "DeployStackResult",
   payload: rollbackStack,
   result: deployStackResult,
-  errorCodes: ["STACK_BUSY", "AGENT_STOPPING", "ROLLBACK_TARGET_MISMATCH"],
+  errorCodes: [...DeployStackCommand.errorCodes, "ROLLBACK_TARGET_MISMATCH"],
   example: {
     payload: {
       ...DEPLOY_EXAMPLE,

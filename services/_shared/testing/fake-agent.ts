@@ -7,6 +7,7 @@ import { connect, jwtAuthenticator, type JetStreamClient, type NatsConnection } 
 import { createUser } from "nkeys.js";
 import { ReplayGuard, verifyCommand } from "../../../nats/protocol/envelope.js";
 import type { CommandEnvelope, DeploymentEvent, DeploymentOutcome } from "../../../nats/protocol/messages.js";
+import { createSealKeyPair, type SealKeyPair } from "../../../nats/protocol/sealing.js";
 import { agentInboxPrefix, agentSubjects, commandWildcard } from "../../../nats/protocol/subjects.js";
 import type { ContractClient } from "./http.js";
 
@@ -18,6 +19,8 @@ export interface FakeAgent {
   nc: NatsConnection;
   js: JetStreamClient;
   received: CommandEnvelope[];
+  /** The X25519 pair it registered for sealing; null when started with `{ sealKey: false }` (a pre-sealing agent). */
+  sealKeys: SealKeyPair | null;
   handlers: Map<string, FakeHandler>;
   emit(
     deploymentId: string,
@@ -33,6 +36,7 @@ export async function startFakeAgent(
   natsUrl: string,
   org: { orgId: string; auth: Record<string, string> },
   clusterName: string,
+  options: { sealKey?: boolean } = {},
 ): Promise<FakeAgent> {
   const created = await api.request<{ cluster: { id: string }; registrationToken: string }>(
     "POST",
@@ -44,6 +48,7 @@ export async function startFakeAgent(
   );
   if (created.status !== 201) throw new Error(`cluster creation failed: ${JSON.stringify(created.body)}`);
   const key = createUser();
+  const sealKeys = options.sealKey === false ? null : createSealKeyPair();
   const reg = await api.request<{
     clusterId: string;
     orgId: string;
@@ -54,6 +59,7 @@ export async function startFakeAgent(
     body: {
       token: created.body.registrationToken,
       publicKey: key.getPublicKey(),
+      ...(sealKeys ? { sealPublicKey: sealKeys.publicKey } : {}),
       hostname: "fake-agent",
       agentVersion: "0.0.0-test",
       docker: {
@@ -145,6 +151,7 @@ export async function startFakeAgent(
     nc,
     js,
     received,
+    sealKeys,
     handlers,
     async emit(deploymentId, seq, message, opts = {}) {
       const event: DeploymentEvent = {

@@ -138,6 +138,10 @@ export class ApiClient {
     return this.request<T>("PUT", path, body === undefined ? {} : { body });
   }
 
+  patch<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>("PATCH", path, body === undefined ? {} : { body });
+  }
+
   delete<T>(path: string): Promise<T> {
     return this.request<T>("DELETE", path);
   }

@@ -49,6 +49,13 @@ export const keys = {
   environment: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}`],
   overlay: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/overlay`],
   secrets: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/secrets`],
+  registryCredentials: (orgId: string): ApiKey => [`${org(orgId)}/registry-credentials`],
+  registryCredential: (orgId: string, id: string): ApiKey => [
+    `${org(orgId)}/registry-credentials/${encodeURIComponent(id)}`,
+  ],
+  environmentRegistryCredentials: (envId: string): ApiKey => [
+    `/v1/environments/${encodeURIComponent(envId)}/registry-credentials`,
+  ],
   diff: (envId: string, from: string, to: string | null): ApiKey => [
     `/v1/environments/${encodeURIComponent(envId)}/diff`,
     { from, to },

@@ -16,6 +16,7 @@ export type LoginResult = Schemas["LoginResult"];
 export type ApiToken = Schemas["ApiToken"];
 export type CreatedApiToken = ApiToken & { token: string };
 export type AuditEvent = Schemas["AuditEvent"];
+export type RegistryCredential = Schemas["RegistryCredential"];
 export type Cluster = Schemas["Cluster"];
 export type ClusterStatus = Cluster["status"];
 export type ClusterNode = Schemas["ClusterNode"];

@@ -15,6 +15,7 @@ import { ClustersPage } from "../pages/ClustersPage/ClustersPage.js";
 import { GitCredentialsPage } from "../pages/GitCredentialsPage/GitCredentialsPage.js";
 import { LoginPage } from "../pages/LoginPage/LoginPage.js";
 import { TokensPage } from "../pages/TokensPage/TokensPage.js";
+import { RegistriesPage } from "../pages/RegistriesPage/RegistriesPage.js";
 import { UsersPage } from "../pages/UsersPage/UsersPage.js";
 import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
@@ -40,6 +41,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />
             <Route path="git-credentials" element={<GitCredentialsPage />} />
+            <Route path="registries" element={<RegistriesPage />} />
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />
             <Route path="settings/compose-policy" element={<ComposePolicyPage />} />

@@ -22,6 +22,7 @@ export const paths = {
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,
   composePolicy: (orgId: string): string => `${org(orgId)}/settings/compose-policy`,
+  registries: (orgId: string): string => `${org(orgId)}/registries`,
 };
 
 /** Only same-app paths may be redirect targets after login (no `//evil.example` or absolute URLs). */

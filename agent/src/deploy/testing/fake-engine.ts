@@ -71,6 +71,11 @@ export class FakeEngine implements DeployEngine {
   async listTasks() {
     return this.current().tasks;
   }
+  /** Images this fake node has; pre-flight skips them when no credential covers their registry. */
+  localImages = new Set<string>();
+  async hasImage(image: string) {
+    return this.localImages.has(image);
+  }
   async listSecrets(filter?: { labels?: Record<string, string> }) {
     return this.secrets.filter((s) => Object.entries(filter?.labels ?? {}).every(([k, v]) => s.labels[k] === v));
   }

@@ -32,6 +32,13 @@ import { EnvironmentView } from "./EnvironmentView.js";
 import { OverlayEditor } from "./OverlayEditor.js";
 import { ReleaseDialog } from "./ReleaseDialog.js";
 import { SecretDialog, SecretsPanel } from "./SecretsPanel.js";
+import { RegistriesPanel } from "./RegistriesPanel.js";
+import {
+  useAttachRegistryCredential,
+  useDetachRegistryCredential,
+  useEnvironmentRegistryCredentials,
+  useRegistryCredentials,
+} from "../../api/hooks/registries.js";
 import { LogsDialog, ScaleDialog, ServicesPanel } from "./ServicesPanel.js";
 
 export const HISTORY_PAGE_SIZE = 10;
@@ -73,6 +80,10 @@ export function EnvironmentPage() {
   const secrets = useSecrets(envId);
   const putSecret = usePutSecret(envId);
   const deleteSecret = useDeleteSecret(envId);
+  const orgCredentials = useRegistryCredentials(orgId);
+  const envCredentials = useEnvironmentRegistryCredentials(envId);
+  const attachCredential = useAttachRegistryCredential(envId);
+  const detachCredential = useDetachRegistryCredential(envId);
   const deploy = useDeploy(envId);
   const rollback = useRollback(envId);
   const cancel = useCancelDeployment(canceling?.id ?? "");
@@ -229,6 +240,28 @@ export function EnvironmentPage() {
             canWrite={canWriteSecrets}
             onSet={(existing) => setEditing({ existing })}
             onDelete={setDeleting}
+          />
+        }
+        registries={
+          <RegistriesPanel
+            state={{
+              data: envCredentials.data?.items,
+              error: envCredentials.error,
+              isLoading: envCredentials.isLoading,
+              onRetry: () => void envCredentials.mutate(),
+            }}
+            available={orgCredentials.data?.items ?? []}
+            canWrite={canWriteSecrets}
+            busy={attachCredential.isMutating || detachCredential.isMutating}
+            error={attachCredential.error ?? detachCredential.error}
+            onAttach={(id) => {
+              detachCredential.reset();
+              void attachCredential.trigger(id);
+            }}
+            onDetach={(c) => {
+              attachCredential.reset();
+              void detachCredential.trigger(c.id);
+            }}
           />
         }
       />

@@ -25,6 +25,7 @@ export function EnvironmentView(props: {
   history: ReactNode;
   overlay: ReactNode;
   secrets: ReactNode;
+  registries: ReactNode;
 }) {
   return (
     <AsyncContent state={props.state} loadingLabel="Loading environment…">
@@ -90,6 +91,7 @@ export function EnvironmentView(props: {
             {props.overlay}
           </section>
           <section className="card">{props.secrets}</section>
+          <section className="card">{props.registries}</section>
         </>
       )}
     </AsyncContent>
