@@ -96,7 +96,8 @@ export function useGitRelease(orgId: string, stackId: string): Mutation<GitRelea
   return useApiMutation(
     keys.releases(stackId),
     (client, git: GitReleaseInput) => client.post<Release>(actions.createRelease(stackId), { sourceType: "git", git }),
-    [keys.stack(orgId, stackId)],
+    // A first fetch over SSH trusts the host's key (TOFU): the credential's known hosts changed with it.
+    [keys.stack(orgId, stackId), keys.gitCredentials(orgId)],
   );
 }
 
