@@ -180,6 +180,18 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "acknowledged_by_type",
     "acknowledged_by",
   ],
+  integration_credentials: [
+    "id",
+    "org_id",
+    "name",
+    "public_nkey",
+    "jwt_id",
+    "created_by_type",
+    "created_by",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+  ],
   audit_events: [
     "id",
     "org_id",

@@ -25,6 +25,7 @@ export const TENANT_TABLES = [
   "audit_events",
   "cluster_activity",
   "cluster_security_warnings",
+  "integration_credentials",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

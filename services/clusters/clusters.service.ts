@@ -40,6 +40,11 @@ import {
   revokeCluster,
   type ClustersSettings,
 } from "./clusters.logic.js";
+import {
+  createIntegrationCredential,
+  listIntegrationCredentials,
+  revokeIntegrationCredential,
+} from "./integration-credentials.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
 
@@ -120,6 +125,19 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         });
         await this.pushRevocations();
         return result.cluster;
+      },
+      createIntegrationCredential(ctx: OpCtx<"createIntegrationCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const connection = { natsUrls: settings.agentNatsUrls, natsCa: settings.agentNatsCa };
+        return createIntegrationCredential(scope, principal, ctx.params.body, identity, connection, request);
+      },
+      listIntegrationCredentials: (ctx: OpCtx<"listIntegrationCredentials">) =>
+        listIntegrationCredentials(actionScope(db, ctx).scope),
+      async revokeIntegrationCredential(ctx: OpCtx<"revokeIntegrationCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await revokeIntegrationCredential(scope, principal, ctx.params.params.credentialId, request);
+        if (result.changed) await this.pushRevocations();
+        return result.credential;
       },
       async register(ctx: OpCtx<"registerAgent">) {
         const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));

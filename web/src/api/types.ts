@@ -87,6 +87,8 @@ const permissionLabels: Record<Permission, string> = {
   "secrets:write": "Set and delete secrets",
   "deployments:read": "See deployments",
   "deployments:write": "Deploy, roll back and scale",
+  "integrations:read": "List integration credentials",
+  "integrations:write": "Create and revoke integration credentials",
 };
 export const PERMISSIONS = Object.keys(permissionLabels) as Permission[];
 export const permissionLabel = (p: string): string => (p in permissionLabels ? permissionLabels[p as Permission] : p);
