@@ -5,6 +5,7 @@
  *   stackyard.<orgId>.deployments.<environmentId>.<status>     created | started | succeeded | failed | canceled
  *   stackyard.<orgId>.releases.<stackId>.created
  *   stackyard.<orgId>.environments.<environmentId>.<change>    created | overlay | secret   (names only, never values)
+ *   stackyard.<orgId>.clusters.<clusterId>.status               online | degraded | offline (on a change)
  *   stackyard.<orgId>.clusters.<clusterId>.docker.<type>        service | task | node
  *   stackyard.<orgId>.clusters.<clusterId>.security-warning
  *   stackyard.<orgId>.audit.<action>                            the audit action, e.g. audit.secret.put
@@ -37,6 +38,8 @@ export const integrationSubjects = {
     `${orgRoot(orgId)}.releases.${assertSubjectToken(stackId, "stackId")}.created`,
   environment: (orgId: string, environmentId: string, change: "created" | "overlay" | "secret") =>
     `${orgRoot(orgId)}.environments.${assertSubjectToken(environmentId, "environmentId")}.${change}`,
+  clusterStatus: (orgId: string, clusterId: string) =>
+    `${orgRoot(orgId)}.clusters.${assertSubjectToken(clusterId, "clusterId")}.status`,
   dockerEvent: (orgId: string, clusterId: string, type: "service" | "task" | "node") =>
     `${orgRoot(orgId)}.clusters.${assertSubjectToken(clusterId, "clusterId")}.docker.${type}`,
   securityWarning: (orgId: string, clusterId: string) =>

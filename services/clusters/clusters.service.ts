@@ -45,6 +45,7 @@ import {
   listIntegrationCredentials,
   revokeIntegrationCredential,
 } from "./integration-credentials.js";
+import { publishClusterStatusChanges } from "./integration-events.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
 
@@ -71,7 +72,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   let stopMetrics: (() => void) | undefined;
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
-  const heartbeats = new HeartbeatBatcher(ingestDb);
+  const heartbeats = new HeartbeatBatcher(ingestDb, publishClusterStatusChanges);
   const activity = new ActivityBatcher(ingestDb);
   const retention = {
     maxRowsPerCluster: config.clusters.activityMaxRowsPerCluster,
@@ -300,7 +301,10 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       timers.push(setInterval(() => heartbeats.flush().catch(onError("heartbeat flush")), HEARTBEAT_FLUSH_MS));
       timers.push(
         setInterval(
-          () => sweepOffline(ingestDb, settings.offlineAfterSeconds).catch(onError("offline sweep")),
+          () =>
+            sweepOffline(ingestDb, settings.offlineAfterSeconds)
+              .then(publishClusterStatusChanges)
+              .catch(onError("offline sweep")),
           OFFLINE_SWEEP_MS,
         ),
       );
