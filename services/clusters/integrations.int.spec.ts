@@ -208,9 +208,13 @@ describe("integration credentials and events (real gateway, Postgres, nats-serve
     expect(audit).to.have.length(1);
     expect(JSON.stringify(audit)).not.to.include(seed);
     // Another org cannot see or revoke it.
-    const foreign = await api.request("DELETE", `/v1/orgs/${b.org.orgId}/integration-credentials/${created.credential.id}`, {
-      headers: b.org.admin.auth,
-    });
+    const foreign = await api.request(
+      "DELETE",
+      `/v1/orgs/${b.org.orgId}/integration-credentials/${created.credential.id}`,
+      {
+        headers: b.org.admin.auth,
+      },
+    );
     expect(foreign.status).to.equal(404);
     const past = await api.request<{ error: { code: string } }>(
       "POST",
@@ -238,10 +242,12 @@ describe("integration credentials and events (real gateway, Postgres, nats-serve
     );
     // B's deployment was published (the observer saw it), but never reached A's credential.
     await until("B's deployment published", async () =>
-      observed.some((o) => o.subject === `stackyard.${b.org.orgId}.deployments.${b.envId}.succeeded`) ? true : undefined,
+      observed.some((o) => o.subject === `stackyard.${b.org.orgId}.deployments.${b.envId}.succeeded`)
+        ? true
+        : undefined,
     );
-    expect(mine.got.every((g) => g.subject.startsWith(`stackyard.${a.org.orgId}.`) && g.event.orgId === a.org.orgId))
-      .to.be.true;
+    expect(mine.got.every((g) => g.subject.startsWith(`stackyard.${a.org.orgId}.`) && g.event.orgId === a.org.orgId)).to
+      .be.true;
     expect(JSON.stringify(mine.got)).not.to.include(b.org.orgId);
     for (const g of mine.got) catalogue.check(g.subject, g.event);
   });
@@ -342,9 +348,13 @@ describe("integration credentials and events (real gateway, Postgres, nats-serve
     });
     expect(audit).to.have.length(1);
     // Revoking again changes nothing and is not audited twice.
-    const again = await api.request("DELETE", `/v1/orgs/${a.org.orgId}/integration-credentials/${created.credential.id}`, {
-      headers: a.org.admin.auth,
-    });
+    const again = await api.request(
+      "DELETE",
+      `/v1/orgs/${a.org.orgId}/integration-credentials/${created.credential.id}`,
+      {
+        headers: a.org.admin.auth,
+      },
+    );
     expect(again.status).to.equal(200);
     expect(
       await db("audit_events").where({ action: "integration_credential.revoke", target_id: created.credential.id }),
@@ -424,7 +434,11 @@ describe("integration credentials and events (real gateway, Postgres, nats-serve
       15_000,
     );
     const secretEvent = observed.find((o) => o.subject === `stackyard.${a.org.orgId}.environments.${a.envId}.secret`);
-    expect(JSON.parse(secretEvent!.text).data.secret).to.deep.equal({ name: "db_password", version: 1, action: "created" });
+    expect(JSON.parse(secretEvent!.text).data.secret).to.deep.equal({
+      name: "db_password",
+      version: 1,
+      action: "created",
+    });
     const overlayEvent = observed.find((o) => o.subject === `stackyard.${a.org.orgId}.environments.${a.envId}.overlay`);
     expect(JSON.parse(overlayEvent!.text).data.globalVariables).to.deep.equal(["API_KEY_HINT"]);
     // Spec-first: every message published during the suite matches its channel's schema in asyncapi.yaml...

@@ -1,9 +1,6 @@
 /** A deployment's lifecycle on the integration subjects: `stackyard.<orgId>.deployments.<envId>.<status>`. */
 import { integrationEnvelope, publishIntegrationEvent } from "../_shared/integration-events.js";
-import {
-  integrationSubjects,
-  type DeploymentEventStatus,
-} from "../../nats/protocol/integration-subjects.js";
+import { integrationSubjects, type DeploymentEventStatus } from "../../nats/protocol/integration-subjects.js";
 import { deploymentView, type DeploymentRow, type DeploymentStatus } from "./views.js";
 
 const EVENT_STATUS: Record<DeploymentStatus, DeploymentEventStatus> = {

@@ -44,7 +44,11 @@ export function publishEnvironmentChanged(db: Knex | Knex.Transaction, orgId: st
   afterCommit(db, () =>
     publishIntegrationEvent(
       integrationSubjects.environment(orgId, data.environmentId, data.change),
-      integrationEnvelope(orgId, `environment.${data.change === "created" ? "created" : `${data.change}_changed`}`, data),
+      integrationEnvelope(
+        orgId,
+        `environment.${data.change === "created" ? "created" : `${data.change}_changed`}`,
+        data,
+      ),
     ),
   );
 }
