@@ -15,6 +15,9 @@ export type TokenPair = Schemas["TokenPair"];
 export type LoginResult = Schemas["LoginResult"];
 export type ApiToken = Schemas["ApiToken"];
 export type CreatedApiToken = ApiToken & { token: string };
+export type IntegrationCredential = Schemas["IntegrationCredential"];
+export type CreatedIntegrationCredential =
+  operations["createIntegrationCredential"]["responses"]["201"]["content"]["application/json"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type Cluster = Schemas["Cluster"];
 export type ClusterStatus = Cluster["status"];

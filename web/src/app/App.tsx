@@ -14,6 +14,7 @@ import { ClustersPage } from "../pages/ClustersPage/ClustersPage.js";
 import { GitCredentialsPage } from "../pages/GitCredentialsPage/GitCredentialsPage.js";
 import { LoginPage } from "../pages/LoginPage/LoginPage.js";
 import { TokensPage } from "../pages/TokensPage/TokensPage.js";
+import { IntegrationsPage } from "../pages/IntegrationsPage/IntegrationsPage.js";
 import { UsersPage } from "../pages/UsersPage/UsersPage.js";
 import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
@@ -38,6 +39,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="clusters" element={<ClustersPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />
+            <Route path="integrations" element={<IntegrationsPage />} />
             <Route path="git-credentials" element={<GitCredentialsPage />} />
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />

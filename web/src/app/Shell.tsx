@@ -12,6 +12,7 @@ const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) =>
   { label: "Clusters", permission: "clusters:read", to: paths.clusters },
   { label: "Git credentials", permission: "stacks:read", to: paths.gitCredentials },
   { label: "API tokens", permission: "tokens:read", to: paths.tokens },
+  { label: "Integrations", permission: "integrations:read", to: paths.integrations },
   { label: "Users", permission: "users:read", to: paths.users },
   { label: "Audit", permission: "audit:read", to: paths.audit },
 ];
