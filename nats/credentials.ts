@@ -7,6 +7,9 @@ import { createUser, encodeUser, fmtCreds, fromPublic, fromSeed, type Connection
 export interface SubjectPermissions {
   publish: string[];
   subscribe: string[];
+  /** Denied even if allowed above; `[">"]` with an empty allow list is how a user publishes nothing. */
+  denyPublish?: string[];
+  denySubscribe?: string[];
 }
 
 /** Per-user limits a user JWT can carry (nats-server treats only -1 as unlimited; an omitted one defaults to -1). */
@@ -44,8 +47,8 @@ export async function mintUserJwt(opts: MintUserOptions): Promise<string> {
     account,
     {
       bearer_token: false,
-      pub: { allow: opts.permissions.publish, deny: [] },
-      sub: { allow: opts.permissions.subscribe, deny: [] },
+      pub: { allow: opts.permissions.publish, deny: opts.permissions.denyPublish ?? [] },
+      sub: { allow: opts.permissions.subscribe, deny: opts.permissions.denySubscribe ?? [] },
       ...(opts.allowResponses ? { resp: { max: 1, ttl: 0 } } : {}),
       ...(opts.allowedConnectionTypes ? { allowed_connection_types: opts.allowedConnectionTypes } : {}),
       ...(opts.limits ? { subs: opts.limits.subs, payload: opts.limits.payload, data: opts.limits.data } : {}),

@@ -201,6 +201,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/integration-credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** The org's integration credentials (public keys only; the seed is never shown again) */
+    get: operations["listIntegrationCredentials"];
+    put?: never;
+    /**
+     * Create an integration credential; its `.creds` (JWT and NKey seed) is in this response only
+     * @description The credential may subscribe to `stackyard.<orgId>.>` (the events of openapi/asyncapi.yaml) and publish
+     *     nothing. Save `creds` to a file (mode 0600) and connect with it; it is never stored and never shown again.
+     */
+    post: operations["createIntegrationCredential"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/integration-credentials/{credentialId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke an integration credential; the NATS server closes its connection at once and refuses it afterwards */
+    delete: operations["revokeIntegrationCredential"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/audit": {
     parameters: {
       query?: never;
@@ -1527,7 +1571,9 @@ export interface components {
       | "stacks:write"
       | "secrets:write"
       | "deployments:read"
-      | "deployments:write";
+      | "deployments:write"
+      | "integrations:read"
+      | "integrations:write";
     /** Format: date-time */
     Timestamp: string;
     Org: {
@@ -1591,6 +1637,23 @@ export interface components {
       revokedAt: string | null;
       /** Format: date-time */
       lastUsedAt: string | null;
+    };
+    IntegrationCredential: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      publicKey: string;
+      /** @description What it may subscribe to, e.g. stackyard.<orgId>.> */
+      subjects: string;
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+      /** Format: date-time */
+      expiresAt: string | null;
+      /** Format: date-time */
+      revokedAt: string | null;
+      /** @enum {unknown} */
+      status: "active" | "expired" | "revoked";
     };
     AuditEvent: {
       /** Format: uuid */
@@ -2139,6 +2202,101 @@ export interface operations {
           "application/json": components["schemas"]["ApiToken"];
         };
       };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listIntegrationCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Integration credentials, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["IntegrationCredential"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createIntegrationCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name: string;
+          /**
+           * Format: date-time
+           * @description Omitted or null: no expiry
+           */
+          expiresAt?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Created; `creds` is shown once */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            credential: components["schemas"]["IntegrationCredential"];
+            /** @description The NATS `.creds` file (user JWT and NKey seed), once */
+            creds: string;
+            natsUrls: string[];
+            /** @description PEM of the CA of the NATS server's certificate */
+            natsCa?: string;
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  revokeIntegrationCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        credentialId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked (revoking a revoked credential changes nothing) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["IntegrationCredential"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
       default: components["responses"]["Error"];
     };

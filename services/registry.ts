@@ -9,6 +9,7 @@ import { createDeploymentsService, createDeployWorkerService } from "./deploymen
 import { createStacksService } from "./stacks/index.js";
 import type { Config, ServiceName } from "./_shared/config.js";
 import { createDb, type Db } from "./_shared/db.js";
+import { startIntegrationPublisher, type IntegrationPublisher } from "./_shared/integration-events.js";
 import { startMetricsServer, type MetricsServer } from "./_shared/metrics-server.js";
 
 export interface ServiceDeps {
@@ -40,7 +41,10 @@ export async function startServices(config: Config): Promise<RunningPlatform> {
   const broker = new ServiceBroker(createBrokerOptions(config));
   for (const name of config.services) broker.createService(SERVICE_FACTORIES[name]({ config, db }));
   let metrics: MetricsServer | undefined;
+  let integrationEvents: IntegrationPublisher | undefined;
   try {
+    // Before the services: whatever they change from their start on is published to the integration subjects.
+    integrationEvents = await startIntegrationPublisher(config.nats);
     await broker.start();
     if (config.metrics) {
       const { host, port } = config.metrics;
@@ -52,6 +56,7 @@ export async function startServices(config: Config): Promise<RunningPlatform> {
     }
   } catch (err) {
     await broker.stop().catch(() => undefined);
+    await integrationEvents?.stop();
     await db.destroy();
     throw err;
   }
@@ -62,6 +67,7 @@ export async function startServices(config: Config): Promise<RunningPlatform> {
     async stop() {
       await metrics?.close();
       await broker.stop();
+      await integrationEvents?.stop();
       await db.destroy();
     },
   };

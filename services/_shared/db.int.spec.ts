@@ -208,6 +208,18 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "acknowledged_by",
   ],
   compose_policies: ["id", "org_id", "cluster_id", "rules_json", "bind_allow_list", "updated_by", "updated_at"],
+  integration_credentials: [
+    "id",
+    "org_id",
+    "name",
+    "public_nkey",
+    "jwt_id",
+    "created_by_type",
+    "created_by",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+  ],
   audit_events: [
     "id",
     "org_id",

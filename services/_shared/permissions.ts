@@ -20,6 +20,9 @@ export const PERMISSIONS = [
   "secrets:write",
   "deployments:read",
   "deployments:write",
+  /** Integration credentials (NATS subscribers of the org's events): ORG_ADMIN only. */
+  "integrations:read",
+  "integrations:write",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

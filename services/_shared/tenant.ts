@@ -28,6 +28,7 @@ export const TENANT_TABLES = [
   "cluster_activity",
   "cluster_security_warnings",
   "compose_policies",
+  "integration_credentials",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

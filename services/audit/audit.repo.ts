@@ -2,7 +2,10 @@
  * The audit log: written inside the same transaction as the change it records, read newest first with
  * keyset (cursor) pagination.
  */
+import { afterCommit } from "../_shared/after-commit.js";
 import { BadRequestError } from "../_shared/errors.js";
+import { integrationEnvelope, publishIntegrationEvent } from "../_shared/integration-events.js";
+import { integrationSubjects } from "../../nats/protocol/integration-subjects.js";
 import type { ActorType, Principal, RequestInfo } from "../_shared/principal.js";
 import { redactSecrets } from "../_shared/redaction.js";
 import type { TenantScope } from "../_shared/tenant.js";
@@ -25,16 +28,43 @@ export function actorOf(principal: Principal): Pick<AuditEntry, "actorType" | "a
 }
 
 export async function recordAudit(scope: TenantScope, entry: AuditEntry, request: RequestInfo): Promise<void> {
-  await scope.insert("audit_events", {
-    actor_type: entry.actorType,
-    actor_id: entry.actorId,
-    action: entry.action,
-    target_type: entry.targetType ?? null,
-    target_id: entry.targetId ?? null,
-    ip: request.ip,
-    user_agent: request.userAgent?.slice(0, 512) ?? null,
-    data_json: JSON.stringify(redact(entry.data ?? {})),
-  });
+  const [row] = (await scope
+    .insert("audit_events", {
+      actor_type: entry.actorType,
+      actor_id: entry.actorId,
+      action: entry.action,
+      target_type: entry.targetType ?? null,
+      target_id: entry.targetId ?? null,
+      ip: request.ip,
+      user_agent: request.userAgent?.slice(0, 512) ?? null,
+      data_json: JSON.stringify(redact(entry.data ?? {})),
+    })
+    .returning("*")) as AuditRow[];
+  // On the integration subjects once the change it records has committed (never for a rolled-back one).
+  if (row) afterCommit(scope.db, () => publishAuditEvent(scope.orgId, auditEventView(row)));
+}
+
+export function auditEventView(r: AuditRow): AuditEventView {
+  return {
+    id: r.id,
+    ts: r.ts.toISOString(),
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    data: r.data_json,
+  };
+}
+
+/** `stackyard.<orgId>.audit.<action>`: the same view as `GET /orgs/{orgId}/audit`. */
+function publishAuditEvent(orgId: string, view: AuditEventView): void {
+  publishIntegrationEvent(
+    integrationSubjects.audit(orgId, view.action),
+    integrationEnvelope(orgId, "audit.recorded", view),
+  );
 }
 
 /** The query of `GET /orgs/{orgId}/audit` (from openapi.yaml), with the page size always set. */
@@ -107,18 +137,7 @@ export async function listAudit(
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    items: page.map((r) => ({
-      id: r.id,
-      ts: r.ts.toISOString(),
-      actorType: r.actor_type,
-      actorId: r.actor_id,
-      action: r.action,
-      targetType: r.target_type,
-      targetId: r.target_id,
-      ip: r.ip,
-      userAgent: r.user_agent,
-      data: r.data_json,
-    })),
+    items: page.map(auditEventView),
     nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
   };
 }

@@ -1,10 +1,12 @@
 /**
  * The one place where consumed cluster activity and security warnings leave the clusters service: grouped per
- * cluster and broadcast as CLUSTER_ACTIVITY_EVENT (services/_shared/bus-events.ts). A later publisher to the
- * integration subjects hooks in here or listens to that event.
+ * cluster, broadcast as CLUSTER_ACTIVITY_EVENT (services/_shared/bus-events.ts) and published to the org's
+ * integration subjects (`stackyard.<orgId>.clusters.<clusterId>.docker.<type>` / `.security-warning`).
  */
 import type { ServiceBroker } from "moleculer";
 import { broadcastClusterActivity, type ClusterActivityBroadcast } from "../_shared/bus-events.js";
+import { integrationEnvelope, publishIntegrationEvent } from "../_shared/integration-events.js";
+import { integrationSubjects } from "../../nats/protocol/integration-subjects.js";
 import { activityView, type ClusterActivityRow } from "./activity.js";
 import type { SecurityWarningView } from "./security-warnings.js";
 
@@ -28,5 +30,24 @@ export function handOnClusterActivity(
   rows: ClusterActivityRow[],
   warnings: Array<SecurityWarningView & { orgId: string }> = [],
 ): void {
-  for (const payload of groupActivity(rows, warnings)) broadcastClusterActivity(broker, payload);
+  for (const payload of groupActivity(rows, warnings)) {
+    broadcastClusterActivity(broker, payload);
+    publishToIntegrations(payload);
+  }
+}
+
+/** One message per Docker event and per warning: integrations filter by subject (type, cluster). */
+function publishToIntegrations({ orgId, clusterId, activity, securityWarnings }: ClusterActivityBroadcast): void {
+  for (const a of activity) {
+    publishIntegrationEvent(
+      integrationSubjects.dockerEvent(orgId, clusterId, a.type),
+      integrationEnvelope(orgId, `cluster.docker.${a.type}`, a),
+    );
+  }
+  for (const w of securityWarnings) {
+    publishIntegrationEvent(
+      integrationSubjects.securityWarning(orgId, clusterId),
+      integrationEnvelope(orgId, "cluster.security_warning", w),
+    );
+  }
 }

@@ -17,10 +17,22 @@ export function heartbeatStatus(hb: Heartbeat): "online" | "degraded" {
   return d && d.swarmState === "active" && d.isManager ? "online" : "degraded";
 }
 
+/** A cluster whose derived status just changed (heartbeat flush or offline sweep). */
+export interface ClusterStatusChange {
+  id: string;
+  org_id: string;
+  status: string;
+  previous_status: string;
+  last_seen_at: Date | null;
+}
+
 export class HeartbeatBatcher {
   private pending = new Map<string, { seenAt: Date; status: "online" | "degraded"; facts: Record<string, unknown> }>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onStatusChange?: (changes: ClusterStatusChange[]) => void,
+  ) {}
 
   add(clusterId: string, hb: Heartbeat, receivedAt = new Date()): void {
     recordHeartbeat(hb.sentAt, receivedAt);
@@ -48,12 +60,16 @@ export class HeartbeatBatcher {
     this.pending = new Map();
     const ids = [...batch.keys()];
     const values = [...batch.values()];
+    // `before` reads the statuses as they were: a change of status (offline → online, say) is announced.
     const result = await this.db.raw(
-      `UPDATE clusters c
+      `WITH v AS (SELECT unnest(?::uuid[]) AS id, unnest(?::timestamptz[]) AS seen_at,
+                         unnest(?::text[]) AS status, unnest(?::jsonb[]) AS facts),
+            before AS (SELECT c.id, c.status FROM clusters c JOIN v ON v.id = c.id)
+       UPDATE clusters c
           SET last_seen_at = v.seen_at, status = v.status, facts_json = c.facts_json || v.facts
-         FROM (SELECT unnest(?::uuid[]) AS id, unnest(?::timestamptz[]) AS seen_at,
-                      unnest(?::text[]) AS status, unnest(?::jsonb[]) AS facts) v
-        WHERE c.id = v.id AND c.status <> 'revoked' AND c.agent_id IS NOT NULL`,
+         FROM v JOIN before b ON b.id = v.id
+        WHERE c.id = v.id AND c.status <> 'revoked' AND c.agent_id IS NOT NULL
+       RETURNING c.id, c.org_id, c.status, b.status AS previous_status, c.last_seen_at`,
       [
         ids,
         values.map((v) => v.seenAt.toISOString()),
@@ -61,18 +77,24 @@ export class HeartbeatBatcher {
         values.map((v) => JSON.stringify(v.facts)),
       ],
     );
+    const rows = (result as { rows: ClusterStatusChange[] }).rows;
+    const changed = rows.filter((r) => r.status !== r.previous_status);
+    if (changed.length > 0) this.onStatusChange?.(changed);
     return (result as { rowCount: number }).rowCount;
   }
 }
 
 /** Marks clusters offline whose heartbeat is older than the threshold (one query for all clusters). */
-export async function sweepOffline(db: Db, offlineAfterSeconds: number): Promise<string[]> {
-  const rows = (await db("clusters")
-    .whereIn("status", ["online", "degraded"])
-    .where("last_seen_at", "<", db.raw(`now() - make_interval(secs => ?)`, [offlineAfterSeconds]))
-    .update({ status: "offline" })
-    .returning("id")) as Array<{ id: string }>;
-  return rows.map((r) => r.id);
+export async function sweepOffline(db: Db, offlineAfterSeconds: number): Promise<ClusterStatusChange[]> {
+  const result = await db.raw(
+    `WITH stale AS (SELECT id, status FROM clusters
+                     WHERE status IN ('online', 'degraded') AND last_seen_at < now() - make_interval(secs => ?)
+                     FOR UPDATE)
+     UPDATE clusters c SET status = 'offline' FROM stale s WHERE c.id = s.id
+     RETURNING c.id, c.org_id, c.status, s.status AS previous_status, c.last_seen_at`,
+    [offlineAfterSeconds],
+  );
+  return (result as { rows: ClusterStatusChange[] }).rows;
 }
 
 function nodeRowValues(n: InventoryNode) {

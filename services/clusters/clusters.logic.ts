@@ -337,7 +337,10 @@ async function keepRevokedKeys(tx: TenantScope, clusterId: string): Promise<void
     });
 }
 
-/** Every revoked agent key with the time it was revoked: the complete revocation list of the account. */
+/**
+ * Every revoked agent key and integration credential key with the time it was revoked: the complete revocation list
+ * of the account.
+ */
 export async function accountRevocations(db: Db): Promise<Record<string, number>> {
   // Installation-wide: the account JWT carries every org's revoked agents, deleted clusters' included. Credentials
   // that expired long ago no longer need listing, since the server already refuses an expired JWT.
@@ -347,6 +350,14 @@ export async function accountRevocations(db: Db): Promise<Record<string, number>
     .select<{ public_nkey: string; revoked_at: Date }[]>("public_nkey", "revoked_at")
     .unionAll((q) =>
       q.from("revoked_agent_keys").where("expires_at", ">", db.fn.now()).select("public_nkey", "revoked_at"),
+    )
+    // Integration credentials share the account: their revocations travel in the same list.
+    .unionAll((q) =>
+      q
+        .from("integration_credentials")
+        .whereNotNull("revoked_at")
+        .where((w) => w.whereNull("expires_at").orWhere("expires_at", ">", db.fn.now()))
+        .select("public_nkey", "revoked_at"),
     );
   const result: Record<string, number> = {};
   for (const r of rows)

@@ -40,6 +40,12 @@ import {
   revokeCluster,
   type ClustersSettings,
 } from "./clusters.logic.js";
+import {
+  createIntegrationCredential,
+  listIntegrationCredentials,
+  revokeIntegrationCredential,
+} from "./integration-credentials.js";
+import { publishClusterStatusChanges } from "./integration-events.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
 
@@ -66,7 +72,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   let stopMetrics: (() => void) | undefined;
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
-  const heartbeats = new HeartbeatBatcher(ingestDb);
+  const heartbeats = new HeartbeatBatcher(ingestDb, publishClusterStatusChanges);
   const activity = new ActivityBatcher(ingestDb);
   const retention = {
     maxRowsPerCluster: config.clusters.activityMaxRowsPerCluster,
@@ -120,6 +126,19 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         });
         await this.pushRevocations();
         return result.cluster;
+      },
+      createIntegrationCredential(ctx: OpCtx<"createIntegrationCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const connection = { natsUrls: settings.agentNatsUrls, natsCa: settings.agentNatsCa };
+        return createIntegrationCredential(scope, principal, ctx.params.body, identity, connection, request);
+      },
+      listIntegrationCredentials: (ctx: OpCtx<"listIntegrationCredentials">) =>
+        listIntegrationCredentials(actionScope(db, ctx).scope),
+      async revokeIntegrationCredential(ctx: OpCtx<"revokeIntegrationCredential">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await revokeIntegrationCredential(scope, principal, ctx.params.params.credentialId, request);
+        if (result.changed) await this.pushRevocations();
+        return result.credential;
       },
       async register(ctx: OpCtx<"registerAgent">) {
         const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
@@ -282,7 +301,10 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       timers.push(setInterval(() => heartbeats.flush().catch(onError("heartbeat flush")), HEARTBEAT_FLUSH_MS));
       timers.push(
         setInterval(
-          () => sweepOffline(ingestDb, settings.offlineAfterSeconds).catch(onError("offline sweep")),
+          () =>
+            sweepOffline(ingestDb, settings.offlineAfterSeconds)
+              .then(publishClusterStatusChanges)
+              .catch(onError("offline sweep")),
           OFFLINE_SWEEP_MS,
         ),
       );

@@ -4,7 +4,9 @@ import { ConflictError, NotFoundError, UnprocessableError } from "../_shared/err
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
+import { afterCommit } from "../_shared/after-commit.js";
 import { appendEvents } from "./events.repo.js";
+import { publishDeploymentEvent } from "./integration-events.js";
 import { finishDeployment } from "./lifecycle.js";
 import { deploymentView, type DeploymentRow, type DeploymentView } from "./views.js";
 import { findEnvironment } from "../stacks/index.js";
@@ -97,6 +99,7 @@ export async function createDeployment(
       })
       .returning("*")) as DeploymentRow[];
     const deployment = row!;
+    afterCommit(trx, () => publishDeploymentEvent({ ...deployment, release_version: release.version }));
     if (input.idempotencyKey) {
       await tx.insert("deployment_idempotency_keys", {
         key: input.idempotencyKey,

@@ -5,9 +5,11 @@
  */
 import type { Knex } from "knex";
 import type { DeploymentOutcome } from "../../nats/protocol/messages.js";
+import { afterCommit } from "../_shared/after-commit.js";
 import { ConflictError } from "../_shared/errors.js";
 import { recordDeploymentTransition } from "../_shared/metrics.js";
 import { appendEvents } from "./events.repo.js";
+import { publishDeploymentEvent } from "./integration-events.js";
 import type { DeploymentEventView, DeploymentRow, DeploymentStatus } from "./views.js";
 
 export const ALLOWED_TRANSITIONS: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
@@ -67,14 +69,13 @@ export async function transition(
       ...(fields.policyViolations !== undefined ? { policy_violations: JSON.stringify(fields.policyViolations) } : {}),
     })
     .returning("*")) as DeploymentRow[];
-  if (row) afterCommit(db, () => recordDeploymentTransition(row));
+  if (row) {
+    afterCommit(db, () => {
+      recordDeploymentTransition(row);
+      publishDeploymentEvent(row);
+    });
+  }
   return row ?? null;
-}
-
-/** Runs `fn` once `db`'s transaction has committed (at once outside one); never for a rolled-back transition. */
-function afterCommit(db: Knex | Knex.Transaction, fn: () => void): void {
-  if (!db.isTransaction) return fn();
-  (db as Knex.Transaction).executionPromise.then(fn, () => undefined);
 }
 
 /** Like `transition`, but a refused move is an error (API-initiated changes). */

@@ -2,6 +2,7 @@
  * What an environment adds to a release: its overlay (variables and a compose patch), its encrypted secrets, and
  * the desired state rendered from all of them, with diffs between two such states.
  */
+import { publishEnvironmentChanged } from "./integration-events.js";
 import { NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
@@ -80,6 +81,14 @@ export async function putOverlay(
       },
       request,
     );
+    publishEnvironmentChanged(tx.db, scope.orgId, {
+      change: "overlay",
+      environmentId,
+      globalVariables: Object.keys(env.global ?? {}).sort(),
+      serviceVariables: Object.fromEntries(
+        Object.entries(env.services ?? {}).map(([service, vars]) => [service, Object.keys(vars).sort()]),
+      ),
+    });
     return overlayView(row);
   });
 }
@@ -114,6 +123,11 @@ export async function putEnvironmentSecret(
       },
       request,
     );
+    publishEnvironmentChanged(tx.db, scope.orgId, {
+      change: "secret",
+      environmentId,
+      secret: { name, version: result.version, action: result.created ? "created" : "rotated" },
+    });
     return { ...secretView(result), created: result.created };
   });
 }
@@ -144,6 +158,11 @@ export async function deleteEnvironmentSecret(
       },
       request,
     );
+    publishEnvironmentChanged(tx.db, scope.orgId, {
+      change: "secret",
+      environmentId,
+      secret: { name, version: deleted.version, action: "deleted" },
+    });
     return secretView(deleted);
   });
 }

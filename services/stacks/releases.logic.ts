@@ -1,4 +1,5 @@
 /** Release creation from an upload or a git ref (validated, frozen, versioned, audited) and release reads. */
+import { publishReleaseCreated } from "./integration-events.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
@@ -79,7 +80,17 @@ export async function createStackRelease(
       },
       request,
     );
-    return releaseView(release);
+    const view = releaseView(release);
+    publishReleaseCreated(tx.db, scope.orgId, {
+      releaseId: release.id,
+      stackId,
+      version: release.version,
+      sourceType: release.sourceType,
+      sourceRef: release.sourceRef,
+      composeSha256: release.composeSha256,
+      createdAt: view.createdAt,
+    });
+    return view;
   });
 }
 

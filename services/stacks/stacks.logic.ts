@@ -1,4 +1,5 @@
 /** Stacks and their environments: creation (audited), lists and detail views, always inside the caller's org. */
+import { publishEnvironmentChanged } from "./integration-events.js";
 import { ConflictError, NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
@@ -168,6 +169,13 @@ export async function createEnvironment(
         },
         request,
       );
+      publishEnvironmentChanged(tx.db, scope.orgId, {
+        change: "created",
+        environmentId: row.id,
+        stackId,
+        name: row.name,
+        clusterId: row.cluster_id,
+      });
       return environmentView(row);
     });
   } catch (err) {

@@ -40,6 +40,10 @@ export const keys = {
   users: (orgId: string): ApiKey => [`${org(orgId)}/users`],
   tokens: (orgId: string): ApiKey => [`${org(orgId)}/tokens`],
   token: (orgId: string, tokenId: string): ApiKey => [`${org(orgId)}/tokens/${encodeURIComponent(tokenId)}`],
+  integrationCredentials: (orgId: string): ApiKey => [`${org(orgId)}/integration-credentials`],
+  integrationCredential: (orgId: string, credentialId: string): ApiKey => [
+    `${org(orgId)}/integration-credentials/${encodeURIComponent(credentialId)}`,
+  ],
   gitCredentials: (orgId: string): ApiKey => [`${org(orgId)}/git-credentials`],
   stacks: (orgId: string): ApiKey => [`${org(orgId)}/stacks`],
   stack: (orgId: string, stackId: string): ApiKey => [`${org(orgId)}/stacks/${encodeURIComponent(stackId)}`],

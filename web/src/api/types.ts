@@ -15,6 +15,9 @@ export type TokenPair = Schemas["TokenPair"];
 export type LoginResult = Schemas["LoginResult"];
 export type ApiToken = Schemas["ApiToken"];
 export type CreatedApiToken = ApiToken & { token: string };
+export type IntegrationCredential = Schemas["IntegrationCredential"];
+export type CreatedIntegrationCredential =
+  operations["createIntegrationCredential"]["responses"]["201"]["content"]["application/json"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type RegistryCredential = Schemas["RegistryCredential"];
 export type Cluster = Schemas["Cluster"];
@@ -115,6 +118,8 @@ const permissionLabels: Record<Permission, string> = {
   "secrets:write": "Set and delete secrets",
   "deployments:read": "See deployments",
   "deployments:write": "Deploy, roll back and scale",
+  "integrations:read": "List integration credentials",
+  "integrations:write": "Create and revoke integration credentials",
 };
 export const PERMISSIONS = Object.keys(permissionLabels) as Permission[];
 export const permissionLabel = (p: string): string => (p in permissionLabels ? permissionLabels[p as Permission] : p);

@@ -16,6 +16,7 @@ import { GitCredentialsPage } from "../pages/GitCredentialsPage/GitCredentialsPa
 import { LoginPage } from "../pages/LoginPage/LoginPage.js";
 import { TokensPage } from "../pages/TokensPage/TokensPage.js";
 import { RegistriesPage } from "../pages/RegistriesPage/RegistriesPage.js";
+import { IntegrationsPage } from "../pages/IntegrationsPage/IntegrationsPage.js";
 import { UsersPage } from "../pages/UsersPage/UsersPage.js";
 import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
@@ -40,6 +41,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="clusters" element={<ClustersPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
             <Route path="tokens" element={<TokensPage />} />
+            <Route path="integrations" element={<IntegrationsPage />} />
             <Route path="git-credentials" element={<GitCredentialsPage />} />
             <Route path="registries" element={<RegistriesPage />} />
             <Route path="users" element={<UsersPage />} />

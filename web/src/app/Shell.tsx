@@ -14,6 +14,7 @@ const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) =>
   { label: "Compose policy", permission: "clusters:read", to: paths.composePolicy },
   { label: "Registries", permission: "stacks:read", to: paths.registries },
   { label: "API tokens", permission: "tokens:read", to: paths.tokens },
+  { label: "Integrations", permission: "integrations:read", to: paths.integrations },
   { label: "Users", permission: "users:read", to: paths.users },
   { label: "Audit", permission: "audit:read", to: paths.audit },
 ];

@@ -18,6 +18,7 @@ export const paths = {
   deployment: (orgId: string, deploymentId: string): string =>
     `${org(orgId)}/deployments/${encodeURIComponent(deploymentId)}`,
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,
+  integrations: (orgId: string): string => `${org(orgId)}/integrations`,
   gitCredentials: (orgId: string): string => `${org(orgId)}/git-credentials`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,

@@ -1,0 +1,76 @@
+/**
+ * The integration subjects: the documented events the control plane publishes per org (catalogue:
+ * openapi/asyncapi.yaml), and the permissions of an integration credential's user JWT.
+ *
+ *   stackyard.<orgId>.deployments.<environmentId>.<status>     created | started | succeeded | failed | canceled
+ *   stackyard.<orgId>.releases.<stackId>.created
+ *   stackyard.<orgId>.environments.<environmentId>.<change>    created | overlay | secret   (names only, never values)
+ *   stackyard.<orgId>.clusters.<clusterId>.status               online | degraded | offline (on a change)
+ *   stackyard.<orgId>.clusters.<clusterId>.docker.<type>        service | task | node
+ *   stackyard.<orgId>.clusters.<clusterId>.security-warning
+ *   stackyard.<orgId>.audit.<action>                            the audit action, e.g. audit.secret.put
+ *
+ * An integration user may subscribe to `stackyard.<orgId>.>` and nothing else, and publish nothing: every
+ * subject of the control plane, of agents, of JetStream and of other orgs stays closed to it.
+ */
+import type { MintUserOptions, UserLimits } from "../credentials.js";
+import { assertSubjectToken } from "./subjects.js";
+
+export const INTEGRATION_ROOT = "stackyard";
+
+export const DEPLOYMENT_EVENT_STATUSES = ["created", "started", "succeeded", "failed", "canceled"] as const;
+export type DeploymentEventStatus = (typeof DEPLOYMENT_EVENT_STATUSES)[number];
+
+const orgRoot = (orgId: string) => `${INTEGRATION_ROOT}.${assertSubjectToken(orgId, "orgId")}`;
+
+/** An audit action (`secret.put`) becomes subject tokens; anything else is replaced so a subject stays valid. */
+const actionTokens = (action: string) =>
+  action
+    .split(".")
+    .map((t) => t.replace(/[^A-Za-z0-9_-]/g, "_") || "_")
+    .join(".");
+
+export const integrationSubjects = {
+  orgWildcard: (orgId: string) => `${orgRoot(orgId)}.>`,
+  deployment: (orgId: string, environmentId: string, status: DeploymentEventStatus) =>
+    `${orgRoot(orgId)}.deployments.${assertSubjectToken(environmentId, "environmentId")}.${status}`,
+  releaseCreated: (orgId: string, stackId: string) =>
+    `${orgRoot(orgId)}.releases.${assertSubjectToken(stackId, "stackId")}.created`,
+  environment: (orgId: string, environmentId: string, change: "created" | "overlay" | "secret") =>
+    `${orgRoot(orgId)}.environments.${assertSubjectToken(environmentId, "environmentId")}.${change}`,
+  clusterStatus: (orgId: string, clusterId: string) =>
+    `${orgRoot(orgId)}.clusters.${assertSubjectToken(clusterId, "clusterId")}.status`,
+  dockerEvent: (orgId: string, clusterId: string, type: "service" | "task" | "node") =>
+    `${orgRoot(orgId)}.clusters.${assertSubjectToken(clusterId, "clusterId")}.docker.${type}`,
+  securityWarning: (orgId: string, clusterId: string) =>
+    `${orgRoot(orgId)}.clusters.${assertSubjectToken(clusterId, "clusterId")}.security-warning`,
+  audit: (orgId: string, action: string) => `${orgRoot(orgId)}.audit.${actionTokens(action)}`,
+};
+
+/**
+ * An integration holds a few subscriptions and publishes nothing; the payload cap is what a client may publish
+ * (refused anyway), kept small. `data` is -1 because nats-server enforces no user-level data limit.
+ */
+export const INTEGRATION_USER_LIMITS = {
+  subs: 16,
+  payload: 4 * 1024,
+  data: -1,
+} as const satisfies UserLimits;
+
+export function integrationUserJwtOptions(
+  orgId: string,
+  credentialId: string,
+): Pick<MintUserOptions, "name" | "permissions" | "allowedConnectionTypes" | "allowResponses" | "limits"> {
+  return {
+    name: `integration-${assertSubjectToken(credentialId, "credentialId")}`,
+    permissions: {
+      publish: [],
+      // An empty allow list would mean "everything": deny all publishing explicitly.
+      denyPublish: [">"],
+      subscribe: [integrationSubjects.orgWildcard(orgId)],
+    },
+    allowedConnectionTypes: ["STANDARD"],
+    allowResponses: false,
+    limits: { ...INTEGRATION_USER_LIMITS },
+  };
+}
