@@ -34,6 +34,7 @@ import { deployJobSubject, type DeployJob, ensureDeploymentStreams, EVENT_WRITER
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
+import { deleteEnvironment } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 import type { DeploymentEventView } from "./views.js";
 
@@ -152,6 +153,16 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       },
       status: (ctx: OpCtx<"environmentStatus">) =>
         environmentStatus(runtime, actionScope(db, ctx).scope, ctx.params.params.envId),
+      deleteEnvironment(ctx: OpCtx<"deleteEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return deleteEnvironment(
+          runtime,
+          scope,
+          principal,
+          { environmentId: ctx.params.params.envId, keepRunning: ctx.params.query.keepRunning === true },
+          request,
+        );
+      },
       scale(ctx: OpCtx<"scaleService">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return scaleService(

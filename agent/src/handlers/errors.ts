@@ -1,7 +1,12 @@
 /** Refusals and failures of the command handlers, with the stable codes the control plane matches on. */
 
 export type HandlerErrorCode =
-  "STACK_BUSY" | "AGENT_STOPPING" | "SCALE_FAILED" | "SCALE_TIMED_OUT" | "ROLLBACK_TARGET_MISMATCH";
+    | "STACK_BUSY"
+  | "AGENT_STOPPING"
+  | "SCALE_FAILED"
+  | "SCALE_TIMED_OUT"
+  | "ROLLBACK_TARGET_MISMATCH"
+  | "REMOVE_STACK_INCOMPLETE";
 
 export class HandlerError extends Error {
   constructor(
