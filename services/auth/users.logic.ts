@@ -111,7 +111,7 @@ export async function deleteUser(scope: TenantScope, principal: Principal, userI
         action: "user.delete",
         targetType: "user",
         targetId: userId,
-        data: { email: user.email, role: user.role, apiTokensDeleted: Number(tokens[0]?.n ?? 0) },
+        data: { email: user.email, role: user.role, apiKeysDeleted: Number(tokens[0]?.n ?? 0) },
       },
       request,
     );

@@ -10,7 +10,7 @@ import { ConflictError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
-import type { RemoveStackResult } from "../../nats/protocol/commands/index.js";
+import type { RemoveStackResult, SwarmObjectNames } from "../../nats/protocol/commands/index.js";
 import { findEnvironment } from "../stacks/index.js";
 import type { RuntimeDeps } from "./runtime.logic.js";
 
@@ -20,6 +20,9 @@ export const REMOVE_STACK_TIMEOUT_MS = 90_000;
 export interface RemovalDeps extends Pick<RuntimeDeps, "nc" | "commandSigningSeed"> {
   removeTimeoutMs?: number;
 }
+
+const objectList = (names: SwarmObjectNames): string[] =>
+  Object.entries(names).flatMap(([kind, list]) => (list as string[]).map((name) => `${kind.slice(0, -1)} ${name}`));
 
 export async function deleteEnvironment(
   deps: RemovalDeps,
@@ -77,8 +80,9 @@ export async function deleteEnvironment(
           swarmStack: env.swarm_stack,
           keepRunning: input.keepRunning,
           deploymentsDeleted: Number(deployments[0]?.n ?? 0),
-          removed: removal?.removed ?? null,
-          leftInPlace: removal?.leftInPlace ?? null,
+          // "kind name" strings: the audit redactor blanks any value under a key named like "secrets".
+          removedObjects: removal ? objectList(removal.removed) : null,
+          leftInPlaceObjects: removal ? objectList(removal.leftInPlace) : null,
         },
       },
       request,
