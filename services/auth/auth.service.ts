@@ -93,12 +93,7 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
 
       async changePassword(ctx: OpCtx<"changePassword">) {
         const principal = requirePrincipal(ctx);
-        const result = await changeOwnPassword(
-          systemDb(db, "login"),
-          principal,
-          ctx.params.body,
-          requestInfo(ctx),
-        );
+        const result = await changeOwnPassword(systemDb(db, "login"), principal, ctx.params.body, requestInfo(ctx));
         // Drops every cached credential of the user; the current session is re-checked and stays live.
         await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { userId: principal.userId });
         return result;

@@ -75,7 +75,11 @@ export async function updateUserRole(
     const user = await findUser(tx, userId);
     if (user.role === role) return userView(user);
     if (user.role === "ORG_ADMIN" && admins.length <= 1) throw lastAdmin("the user cannot be demoted");
-    const [row] = (await tx.from<UserRow>("users").where({ id: userId }).update({ role }).returning("*")) as unknown as UserRow[];
+    const [row] = (await tx
+      .from<UserRow>("users")
+      .where({ id: userId })
+      .update({ role })
+      .returning("*")) as unknown as UserRow[];
     await recordAudit(
       tx,
       {

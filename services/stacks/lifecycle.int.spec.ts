@@ -71,8 +71,9 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
     ({ db, nats, platform, api } = await startTestStack());
     org = await createOrgWithAdmin(api);
     agent = await startFakeAgent(api, nats.url, { orgId: org.orgId, auth: org.admin.auth }, "fake");
-    agent.handlers.set("RemoveStack", (command) =>
-      onRemove(command.payload as unknown as RemoveStack, command) as unknown as Record<string, unknown>,
+    agent.handlers.set(
+      "RemoveStack",
+      (command) => onRemove(command.payload as unknown as RemoveStack, command) as unknown as Record<string, unknown>,
     );
     viewer = await createUserWithRole(api, org, "VIEWER");
     appAdmin = await createUserWithRole(api, org, "APP_ADMIN");
@@ -170,8 +171,8 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
       const alsoWithKeep = await del<ErrorBody>(`/v1/environments/${env.id}?keepRunning=true`);
       expect(alsoWithKeep.status).to.equal(409);
       expect(await db("environments").where({ id: env.id })).to.have.length(1);
-      expect(agent.received.filter((c) => (c.payload as { environmentId?: string }).environmentId === env.id)).to
-        .be.empty;
+      expect(agent.received.filter((c) => (c.payload as { environmentId?: string }).environmentId === env.id)).to.be
+        .empty;
     });
 
     it("deletes an environment after the agent removed its Swarm stack: overlay, secrets, history go, audit stays", async () => {
@@ -238,8 +239,9 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
       expect(refused.body.error.code).to.equal("AGENT_REJECTED");
       expect(refused.body.error.details).to.deep.equal({ agentCode: "NOT_SUPPORTED" });
       expect(await db("environments").where({ id: env.id })).to.have.length(1);
-      agent.handlers.set("RemoveStack", (command) =>
-        onRemove(command.payload as unknown as RemoveStack, command) as unknown as Record<string, unknown>,
+      agent.handlers.set(
+        "RemoveStack",
+        (command) => onRemove(command.payload as unknown as RemoveStack, command) as unknown as Record<string, unknown>,
       );
 
       // A cluster whose agent never connected.
@@ -344,7 +346,11 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
     it("lets only ORG_ADMIN change roles and remove users", async () => {
       const target = await createUserWithRole(api, org, "VIEWER");
       for (const caller of [viewer, appAdmin]) {
-        const res = await patch<ErrorBody>(`/v1/orgs/${org.orgId}/users/${target.userId}`, { role: "ORG_ADMIN" }, caller.auth);
+        const res = await patch<ErrorBody>(
+          `/v1/orgs/${org.orgId}/users/${target.userId}`,
+          { role: "ORG_ADMIN" },
+          caller.auth,
+        );
         expect(res.status).to.equal(403);
         expect((await del(`/v1/orgs/${org.orgId}/users/${target.userId}`, caller.auth)).status).to.equal(403);
       }
@@ -392,7 +398,11 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
       );
       expect(weak.status).to.equal(422);
       expect(weak.body.error.code).to.equal("WEAK_PASSWORD");
-      const token = await post<{ token: string }>(`/v1/orgs/${org.orgId}/tokens`, { name: "t", scopes: ["stacks:read"] }, user.auth);
+      const token = await post<{ token: string }>(
+        `/v1/orgs/${org.orgId}/tokens`,
+        { name: "t", scopes: ["stacks:read"] },
+        user.auth,
+      );
       const viaToken = await post<ErrorBody>(
         "/v1/auth/password",
         { currentPassword: TEST_PASSWORD, newPassword: "another long passphrase" },

@@ -63,11 +63,31 @@ describe("deleting an environment removes its Swarm stack and nothing else (real
 
   const auth = () => org.admin.auth;
   const servicesOf = async (namespace: string) =>
-    lines(await docker("service", "ls", "--filter", `label=com.docker.stack.namespace=${namespace}`, "--format", "{{.Name}}"));
+    lines(
+      await docker(
+        "service",
+        "ls",
+        "--filter",
+        `label=com.docker.stack.namespace=${namespace}`,
+        "--format",
+        "{{.Name}}",
+      ),
+    );
   const networksOf = async (namespace: string) =>
-    lines(await docker("network", "ls", "--filter", `label=com.docker.stack.namespace=${namespace}`, "--format", "{{.Name}}"));
+    lines(
+      await docker(
+        "network",
+        "ls",
+        "--filter",
+        `label=com.docker.stack.namespace=${namespace}`,
+        "--format",
+        "{{.Name}}",
+      ),
+    );
   const secretsOf = async (env: Environment) =>
-    lines(await docker("secret", "ls", "--filter", `label=io.stackyard.environment=${env.id}`, "--format", "{{.Name}}"));
+    lines(
+      await docker("secret", "ls", "--filter", `label=io.stackyard.environment=${env.id}`, "--format", "{{.Name}}"),
+    );
   const versionOf = async (service: string) =>
     (JSON.parse(await docker("service", "inspect", service)) as Array<{ Version: { Index: number } }>)[0]!.Version
       .Index;
@@ -79,8 +99,9 @@ describe("deleting an environment removes its Swarm stack and nothing else (real
     });
     expect(res.status, JSON.stringify(res.body)).to.equal(202);
     const final = await until(`deployment ${res.body.id} to end`, async () => {
-      const d = (await api.get<{ status: string; errorMessage: string | null }>(`/v1/deployments/${res.body.id}`, auth()))
-        .body;
+      const d = (
+        await api.get<{ status: string; errorMessage: string | null }>(`/v1/deployments/${res.body.id}`, auth())
+      ).body;
       return d.status === "PENDING" || d.status === "RUNNING" ? undefined : d;
     });
     expect(final.status, final.errorMessage ?? "").to.equal("SUCCEEDED");
@@ -156,13 +177,11 @@ describe("deleting an environment removes its Swarm stack and nothing else (real
       "sleep",
       "3600",
     );
-    await docker("secret", "create", handSecret, "-").catch(async () => {
-      // `docker secret create NAME -` reads stdin, which execFile does not give: use a file.
-      const file = join(await mkdtemp(join(tmpdir(), "stackyard-e2e-life-secret-")), "value");
-      await writeFile(file, "handmade");
-      await docker("secret", "create", handSecret, file);
-      await rm(join(file, ".."), { recursive: true, force: true });
-    });
+    // `docker secret create` reads the value from a file (execFile gives it no stdin).
+    const secretDir = await mkdtemp(join(tmpdir(), "stackyard-e2e-life-secret-"));
+    await writeFile(join(secretDir, "value"), "handmade");
+    await docker("secret", "create", handSecret, join(secretDir, "value"));
+    await rm(secretDir, { recursive: true, force: true });
   });
 
   after(async function () {
@@ -209,7 +228,10 @@ describe("deleting an environment removes its Swarm stack and nothing else (real
 
     // A's Swarm stack is gone but for the service Stackyard never owned.
     expect(await servicesOf(envs.a.swarmStack)).to.deep.equal([handService]);
-    expect(await networksOf(envs.a.swarmStack)).to.deep.equal([]);
+    // The node drops its copy of the overlay network once the last container of A's tasks has exited.
+    await until("A's network to leave the node", async () =>
+      (await networksOf(envs.a.swarmStack)).length === 0 ? true : undefined,
+    );
     expect(await secretsOf(envs.a)).to.deep.equal([]);
     expect(lines(await docker("secret", "ls", "--format", "{{.Name}}"))).to.include(handSecret);
     // B and the look-alike were not even updated.

@@ -1,7 +1,7 @@
 /** Refusals and failures of the command handlers, with the stable codes the control plane matches on. */
 
 export type HandlerErrorCode =
-    | "STACK_BUSY"
+  | "STACK_BUSY"
   | "AGENT_STOPPING"
   | "SCALE_FAILED"
   | "SCALE_TIMED_OUT"

@@ -52,11 +52,11 @@ export function createRemoveStackHandler(
     const leftInPlace = emptyNames();
     for (const kind of KINDS) {
       const inNamespace = await store.listObjects(kind, namespace);
-      for (const o of inNamespace) if (o.labels[OWNERSHIP_LABELS.environment] !== environmentId) {
-        leftInPlace[listKey(kind)].push(o.name);
-      }
-      const candidates =
-        kind === "service" || kind === "network" ? inNamespace : await store.listObjects(kind, owned);
+      for (const o of inNamespace)
+        if (o.labels[OWNERSHIP_LABELS.environment] !== environmentId) {
+          leftInPlace[listKey(kind)].push(o.name);
+        }
+      const candidates = kind === "service" || kind === "network" ? inNamespace : await store.listObjects(kind, owned);
       toRemove.set(
         kind,
         candidates.filter((o) => o.labels[OWNERSHIP_LABELS.environment] === environmentId),

@@ -2,6 +2,7 @@ import { Link, Navigate, Route, Routes } from "react-router-dom";
 import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
 import { ApiProvider } from "../api/hooks/context.js";
+import { AccountPage } from "../pages/AccountPage/AccountPage.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
 import { DeploymentPage } from "../pages/DeploymentPage/DeploymentPage.js";
 import { DiffPage } from "../pages/DiffPage/DiffPage.js";
@@ -41,6 +42,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="git-credentials" element={<GitCredentialsPage />} />
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />
+            <Route path="account" element={<AccountPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
           <Route path="*" element={<NotFound />} />

@@ -21,6 +21,7 @@ export const paths = {
   gitCredentials: (orgId: string): string => `${org(orgId)}/git-credentials`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,
+  account: (orgId: string): string => `${org(orgId)}/account`,
 };
 
 /** Only same-app paths may be redirect targets after login (no `//evil.example` or absolute URLs). */

@@ -25,6 +25,8 @@ export function EnvironmentView(props: {
   history: ReactNode;
   overlay: ReactNode;
   secrets: ReactNode;
+  /** Settings and delete, with their dialogs (they need the loaded environment). */
+  manage?: (env: EnvironmentDetail) => ReactNode;
 }) {
   return (
     <AsyncContent state={props.state} loadingLabel="Loading environment…">
@@ -51,6 +53,7 @@ export function EnvironmentView(props: {
             }
             actions={
               <>
+                {props.manage?.(env)}
                 <button
                   type="button"
                   className="secondary"
