@@ -29,6 +29,7 @@ import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
+const REQUEST_TIMEOUT_MS = 4_000;
 const slug = (prefix: string) => uniqueName(prefix).replace(/[^a-z0-9-]/g, "");
 
 describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", function () {
@@ -68,7 +69,8 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
     db("audit_events").where({ org_id: org.orgId, action, target_id: targetId });
 
   before(async () => {
-    ({ db, nats, platform, api } = await startTestStack());
+    // A short default request timeout shows that a removal is given the time it needs (its action's own timeout).
+    ({ db, nats, platform, api } = await startTestStack({ REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }));
     org = await createOrgWithAdmin(api);
     agent = await startFakeAgent(api, nats.url, { orgId: org.orgId, auth: org.admin.auth }, "fake");
     agent.handlers.set(
@@ -261,6 +263,21 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
       expect(await db("environments").where({ id: offline.env.id })).to.have.length(0);
       const [audit] = await auditOf("environment.delete", offline.env.id);
       expect(audit.data_json).to.include({ keepRunning: true });
+    });
+
+    it("waits for a slow removal past the default request timeout", async () => {
+      const { env } = await newStack();
+      onRemove = async (p) => {
+        await new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS + 1_500));
+        return {
+          stackName: p.stackName,
+          removed: { services: [], networks: [], secrets: [], configs: [] },
+          leftInPlace: { services: [], networks: [], secrets: [], configs: [] },
+        };
+      };
+      const res = await del<{ keptRunning: boolean }>(`/v1/environments/${env.id}`);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(await db("environments").where({ id: env.id })).to.have.length(0);
     });
 
     it("answers 404 for another org's stack and environment", async () => {
