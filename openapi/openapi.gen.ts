@@ -123,6 +123,29 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/auth/password": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Change the caller's own password (current password required); the caller's other sessions end
+     * @description Only from a login session (403 SESSION_REQUIRED for an API token). A wrong current password answers
+     *     403 CURRENT_PASSWORD_INCORRECT and counts against the same throttle as failed logins (429 when locked); the
+     *     new password follows the same policy as at creation (422 WEAK_PASSWORD). Every other session of the user is
+     *     revoked; the calling session stays, API tokens stay. Audited as `user.password_change`.
+     */
+    post: operations["changePassword"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs": {
     parameters: {
       query?: never;
@@ -159,6 +182,37 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/users/{userId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        userId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove a user; their sessions and API tokens stop working at once (never the last ORG_ADMIN)
+     * @description The user, their sessions and their API tokens are deleted in one transaction and every gateway drops its
+     *     cached credentials of the user; the audit trail keeps their actions. Removing the last ORG_ADMIN answers
+     *     409 LAST_ORG_ADMIN. Audited as `user.delete`.
+     */
+    delete: operations["deleteUser"];
+    options?: never;
+    head?: never;
+    /**
+     * Change a user's role (the org's last ORG_ADMIN cannot be demoted)
+     * @description The user's sessions and API tokens stay valid and carry the new role's permissions from the next request on
+     *     (every gateway drops its cached credentials of the user at once). Demoting the last ORG_ADMIN answers
+     *     409 LAST_ORG_ADMIN. Audited as `user.role_change`.
+     */
+    patch: operations["updateUser"];
     trace?: never;
   };
   "/v1/orgs/{orgId}/tokens": {
@@ -582,10 +636,20 @@ export interface paths {
     get: operations["getStack"];
     put?: never;
     post?: never;
-    delete?: never;
+    /**
+     * Delete a stack that has no environments (its releases go with it)
+     * @description 409 STACK_HAS_ENVIRONMENTS while it has any (their names in `details.environments`): deleting an
+     *     environment is the step that removes things from a cluster. Audited as `stack.delete`.
+     */
+    delete: operations["deleteStack"];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Rename a stack or change its description (its environments' Swarm stacks keep their names)
+     * @description The name is a display name inside Stackyard, unique in the org (409 STACK_EXISTS); the Swarm stacks of its
+     *     environments are their identity on the cluster and do not change. Audited as `stack.update`.
+     */
+    patch: operations["updateStack"];
     trace?: never;
   };
   "/v1/stacks/{stackId}/environments": {
@@ -621,10 +685,26 @@ export interface paths {
     get: operations["getEnvironment"];
     put?: never;
     post?: never;
-    delete?: never;
+    /**
+     * Delete an environment, removing its Swarm stack from the cluster (or keeping it running)
+     * @description Refused with 409 ENVIRONMENT_BUSY while one of its deployments is PENDING or RUNNING. By default the agent
+     *     first removes the environment's Swarm stack: the services and networks of that stack and the secrets and
+     *     configs labelled `io.stackyard.environment=<envId>`, nothing else (objects of the namespace without that
+     *     label are left and listed in `leftInPlace`). When the agent cannot be reached (503 AGENT_UNREACHABLE) or
+     *     refuses (502 AGENT_REJECTED) nothing is deleted; `keepRunning=true` forgets the environment and leaves the
+     *     cluster untouched. The environment, its overlay, secrets, deployments and their events are deleted in one
+     *     transaction; the audit trail stays (`environment.delete`, with what was removed).
+     */
+    delete: operations["deleteEnvironment"];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Rename an environment or change its deploy timeout (its Swarm stack keeps its name)
+     * @description The name is unique in the stack (409 ENVIRONMENT_EXISTS); `swarmStack` cannot change, it is the
+     *     environment's identity on the cluster. A new timeout applies to deployments created after it. Audited as
+     *     `environment.update`.
+     */
+    patch: operations["updateEnvironment"];
     trace?: never;
   };
   "/v1/stacks/{stackId}/releases": {
@@ -1175,6 +1255,26 @@ export interface components {
       swarmStack: components["schemas"]["StackName"];
       deployTimeoutSeconds: number;
       createdAt: components["schemas"]["Timestamp"];
+    };
+    SwarmObjectNames: {
+      services: string[];
+      networks: string[];
+      secrets: string[];
+      configs: string[];
+    };
+    DeletedEnvironment: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      swarmStack: string;
+      /** Format: uuid */
+      clusterId: string;
+      /** @description keepRunning was asked: nothing was removed from the cluster */
+      keptRunning: boolean;
+      /** @description What the agent removed from the cluster (null with keepRunning) */
+      removed: components["schemas"]["SwarmObjectNames"] | null;
+      /** @description Objects of the Swarm stack's namespace not labelled as this environment's, left untouched */
+      leftInPlace: components["schemas"]["SwarmObjectNames"] | null;
     };
     StackEnvironment: components["schemas"]["Environment"] & {
       /** @description The environment's newest deployment, whatever its status (null before the first) */
@@ -1995,6 +2095,42 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  changePassword: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          currentPassword: string;
+          newPassword: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Changed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Other sessions of the user that were ended */
+            sessionsRevoked: number;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      422: components["responses"]["Unprocessable"];
+      429: components["responses"]["TooManyRequests"];
+      default: components["responses"]["Error"];
+    };
+  };
   listOrgs: {
     parameters: {
       query?: never;
@@ -2116,6 +2252,65 @@ export interface operations {
       };
       409: components["responses"]["Conflict"];
       422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        userId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed; the user as it was */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["User"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        userId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          role: components["schemas"]["Role"];
+        };
+      };
+    };
+    responses: {
+      /** @description The user with its new role */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["User"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       default: components["responses"]["Error"];
     };
   };
@@ -2956,6 +3151,66 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  deleteStack: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted; the stack as it was */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Stack"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateStack: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name?: components["schemas"]["StackName"];
+          description?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The stack as it is now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Stack"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
   listEnvironments: {
     parameters: {
       query?: never;
@@ -3047,6 +3302,71 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteEnvironment: {
+    parameters: {
+      query?: {
+        /** @description Forget the environment but leave its Swarm stack running on the cluster */
+        keepRunning?: boolean;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DeletedEnvironment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateEnvironment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description A slug: dev, staging, prod, … */
+          name?: string;
+          deployTimeoutSeconds?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The environment as it is now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Environment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       default: components["responses"]["Error"];
     };
   };

@@ -6,6 +6,7 @@ import { parseAgentConfig, USAGE } from "./config.js";
 import { createDockerCli, type DockerCli } from "./docker/cli.js";
 import { createDockerodeEngine } from "./docker/dockerode-engine.js";
 import type { DeployEngine } from "./deploy/types.js";
+import type { SwarmObjectStore } from "./docker/engine.js";
 import { AgentConfigError, AgentError } from "./errors.js";
 import { createCommandService } from "./handlers/index.js";
 import { createLogger } from "./logger.js";
@@ -13,8 +14,11 @@ import { registerAgent } from "./register.js";
 import { AGENT_VERSION } from "./version.js";
 
 /** The command types this build of the agent carries out. */
-export function commandHandlers(engine: DeployEngine, cli: DockerCli): (services: AgentServices) => CommandService {
-  return (services) => createCommandService({ engine, cli }, services);
+export function commandHandlers(
+  engine: DeployEngine & SwarmObjectStore,
+  cli: DockerCli,
+): (services: AgentServices) => CommandService {
+  return (services) => createCommandService({ engine, cli, objects: engine }, services);
 }
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {

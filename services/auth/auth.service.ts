@@ -11,7 +11,7 @@ import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
 import { authorizeOrgCreation, createOrg, listOrgs } from "./orgs.logic.js";
 import { tokenHashKeys } from "./api-tokens.js";
 import { createApiToken, listApiTokens, revokeApiToken } from "./tokens.logic.js";
-import { createUser, listUsers } from "./users.logic.js";
+import { changeOwnPassword, createUser, deleteUser, listUsers, updateUserRole } from "./users.logic.js";
 
 export interface AuthServiceDeps {
   config: Config;
@@ -73,6 +73,31 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
       createUser(ctx: OpCtx<"createUser">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return createUser(scope, principal, ctx.params.body, request);
+      },
+
+      async updateUser(ctx: OpCtx<"updateUser">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const userId = ctx.params.params.userId;
+        const user = await updateUserRole(scope, principal, userId, ctx.params.body.role, request);
+        // Cached principals hold the old role's permissions.
+        await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { userId });
+        return user;
+      },
+
+      async deleteUser(ctx: OpCtx<"deleteUser">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const userId = ctx.params.params.userId;
+        const user = await deleteUser(scope, principal, userId, request);
+        await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { userId });
+        return user;
+      },
+
+      async changePassword(ctx: OpCtx<"changePassword">) {
+        const principal = requirePrincipal(ctx);
+        const result = await changeOwnPassword(systemDb(db, "login"), principal, ctx.params.body, requestInfo(ctx));
+        // Drops every cached credential of the user; the current session is re-checked and stays live.
+        await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { userId: principal.userId });
+        return result;
       },
 
       createToken(ctx: OpCtx<"createToken">) {

@@ -3,7 +3,7 @@
  * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
  * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
  */
-import type { ServiceSchema } from "moleculer";
+import type { ActionSchema, ServiceSchema } from "moleculer";
 import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
@@ -34,10 +34,15 @@ import { deployJobSubject, type DeployJob, ensureDeploymentStreams, EVENT_WRITER
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
+import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 import type { DeploymentEventView } from "./views.js";
 
 export const EVENTS_PAGE_LIMIT = 1_000;
+
+/** Moleculer honours an action's own `timeout` (its timeout middleware) though its typings omit the field. */
+const withTimeout = <A extends ActionSchema>(action: A, timeoutMs: number): A =>
+  Object.assign(action, { timeout: timeoutMs });
 const WRITER_BATCH_DELAY_MS = 5;
 
 export function createDeploymentsService({ config, db }: { config: Config; db: Db }): ServiceSchema {
@@ -152,6 +157,22 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       },
       status: (ctx: OpCtx<"environmentStatus">) =>
         environmentStatus(runtime, actionScope(db, ctx).scope, ctx.params.params.envId),
+      // The agent may wait for containers to stop: longer than the default request timeout.
+      deleteEnvironment: withTimeout(
+        {
+          handler(ctx: OpCtx<"deleteEnvironment">) {
+            const { scope, principal, request } = actionScope(db, ctx);
+            return deleteEnvironment(
+              runtime,
+              scope,
+              principal,
+              { environmentId: ctx.params.params.envId, keepRunning: ctx.params.query.keepRunning === true },
+              request,
+            );
+          },
+        },
+        REMOVE_STACK_TIMEOUT_MS + 10_000,
+      ),
       scale(ctx: OpCtx<"scaleService">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return scaleService(

@@ -24,6 +24,7 @@ import {
 } from "./compose-policy.logic.js";
 import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
+import { deleteStack, updateEnvironment, updateStack } from "./lifecycle.logic.js";
 import {
   gitCredentialActions,
   OrgFetchLimiter,
@@ -86,6 +87,14 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
       },
       listStacks: (ctx: OpCtx<"listStacks">) => listStacks(actionScope(db, ctx).scope),
       getStack: (ctx: OpCtx<"getStack">) => getStack(actionScope(db, ctx).scope, ctx.params.params.stackId),
+      updateStack(ctx: OpCtx<"updateStack">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return updateStack(scope, principal, ctx.params.params.stackId, ctx.params.body, request);
+      },
+      deleteStack(ctx: OpCtx<"deleteStack">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return deleteStack(scope, principal, ctx.params.params.stackId, request);
+      },
 
       createEnvironment(ctx: OpCtx<"createEnvironment">) {
         const { scope, principal, request } = actionScope(db, ctx);
@@ -95,6 +104,10 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         listEnvironments(actionScope(db, ctx).scope, ctx.params.params.stackId),
       getEnvironment: (ctx: OpCtx<"getEnvironment">) =>
         getEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId),
+      updateEnvironment(ctx: OpCtx<"updateEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return updateEnvironment(scope, principal, ctx.params.params.envId, ctx.params.body, request);
+      },
 
       createRelease(ctx: OpCtx<"createRelease">) {
         const { scope, principal, request } = actionScope(db, ctx);

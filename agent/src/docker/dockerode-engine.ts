@@ -5,7 +5,18 @@
  */
 import Docker from "dockerode";
 import type { IncomingMessage } from "node:http";
-import type { DockerEngine, EngineInfo, LogLine, SwarmNode, SwarmSecret, SwarmService, SwarmTask } from "./engine.js";
+import type {
+  DockerEngine,
+  EngineInfo,
+  LogLine,
+  SwarmNode,
+  SwarmObjectKind,
+  SwarmObjectRef,
+  SwarmObjectStore,
+  SwarmSecret,
+  SwarmService,
+  SwarmTask,
+} from "./engine.js";
 import type { RolloutService, RolloutTask, StackInspector, StackSnapshot, UpdateState } from "../deploy/types.js";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
@@ -33,7 +44,7 @@ export class DockerUnavailableError extends DockerEngineError {
   }
 }
 
-export type DockerodeEngine = DockerEngine & StackInspector;
+export type DockerodeEngine = DockerEngine & StackInspector & SwarmObjectStore;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -206,6 +217,43 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       }
     },
 
+    async listObjects(kind, labels) {
+      const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+      const list = await call(`list ${kind}s`, (): Promise<unknown> => {
+        switch (kind) {
+          case "service":
+            return docker.listServices({ filters });
+          case "network":
+            return docker.listNetworks({ filters });
+          case "secret":
+            return docker.listSecrets({ filters });
+          case "config":
+            return docker.listConfigs({ filters });
+        }
+      });
+      return (list as ObjectJson[]).map((o) => toObjectRef(kind, o));
+    },
+
+    async removeObject(kind, id) {
+      try {
+        await call(`remove ${kind} ${id}`, (): Promise<unknown> => {
+          switch (kind) {
+            case "service":
+              return docker.getService(id).remove();
+            case "network":
+              return docker.getNetwork(id).remove();
+            case "secret":
+              return docker.getSecret(id).remove();
+            case "config":
+              return docker.getConfig(id).remove();
+          }
+        });
+      } catch (err) {
+        if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return;
+        throw err;
+      }
+    },
+
     async inspectStack(stack) {
       const [services, tasks, upToDate] = await Promise.all([
         rawServices({ stack }),
@@ -285,6 +333,21 @@ interface TaskJson {
     Err?: string;
     ContainerStatus?: { ExitCode?: number };
   };
+}
+
+/** Services, secrets and configs keep name and labels in Spec; networks at the top level. */
+interface ObjectJson {
+  ID?: string;
+  Id?: string;
+  Name?: string;
+  Labels?: Record<string, string> | null;
+  Spec?: { Name?: string; Labels?: Record<string, string> | null };
+}
+
+function toObjectRef(kind: SwarmObjectKind, o: ObjectJson): SwarmObjectRef {
+  const id = o.ID ?? o.Id ?? "";
+  if (kind === "network") return { id, name: o.Name ?? id, labels: o.Labels ?? {} };
+  return { id, name: o.Spec?.Name ?? id, labels: o.Spec?.Labels ?? {} };
 }
 
 interface SecretJson {

@@ -71,3 +71,20 @@ export interface DockerEngine {
     signal: AbortSignal,
   ): Promise<void>;
 }
+
+/** The kinds of Swarm objects a stack is made of. */
+export type SwarmObjectKind = "service" | "network" | "secret" | "config";
+
+export interface SwarmObjectRef {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Listing and removing a stack's objects by label (what RemoveStack needs, and nothing else). */
+export interface SwarmObjectStore {
+  /** Objects of a kind carrying every one of these labels (label filters are ANDed by the daemon). */
+  listObjects(kind: SwarmObjectKind, labels: Record<string, string>): Promise<SwarmObjectRef[]>;
+  /** Removes one object; an object already gone is not an error. */
+  removeObject(kind: SwarmObjectKind, id: string): Promise<void>;
+}

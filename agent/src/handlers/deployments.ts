@@ -170,6 +170,12 @@ export class DeploymentManager {
     return this.running.has(deploymentId);
   }
 
+  /** The id of a deployment of this Swarm stack running here, if any. */
+  runningOn(stackName: string): string | undefined {
+    for (const [id, run] of this.running) if (run.stackName === stackName) return id;
+    return undefined;
+  }
+
   /** Resolves when every deployment started so far has ended and its events were delivered (or given up on). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.active]);

@@ -9,6 +9,7 @@ export type HandlerErrorCode =
   | "ROLLBACK_TARGET_MISMATCH"
   | "SEAL_KEY_MISSING"
   | "REGISTRY_AUTH_INVALID"
+  | "REMOVE_STACK_INCOMPLETE"
   | SealErrorCode;
 
 export class HandlerError extends Error {

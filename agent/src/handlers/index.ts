@@ -5,13 +5,17 @@ import type { DeployEngine } from "../deploy/types.js";
 import { createGetStatusHandler } from "./status.js";
 import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "./deployments.js";
 import { createLogsHandler } from "./logs.js";
+import { createRemoveStackHandler } from "./remove-stack.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
+import type { SwarmObjectStore } from "../docker/engine.js";
 
 export interface CommandServiceDeps {
   engine: DeployEngine;
   cli: DockerCli;
   deploy?: DeployTuning;
   scale?: ScaleHandlerOptions;
+  /** Without it the agent answers RemoveStack with NOT_SUPPORTED. */
+  objects?: SwarmObjectStore;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -27,6 +31,14 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
       ScaleService: createScaleHandler(deps.engine, { now: services.now, ...deps.scale }),
       GetLogs: createLogsHandler(deps.engine),
       GetStatus: createGetStatusHandler(deps.engine),
+      ...(deps.objects
+        ? {
+            RemoveStack: createRemoveStackHandler(deps.objects, {
+              now: services.now,
+              runningDeployment: (stack) => deployments.runningOn(stack),
+            }),
+          }
+        : {}),
     },
     drain: () => deployments.drain(),
   };

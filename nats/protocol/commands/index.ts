@@ -6,6 +6,7 @@ import { CancelDeploymentCommand } from "./CancelDeployment.js";
 import { DeployStackCommand } from "./DeployStack.js";
 import { GetLogsCommand } from "./GetLogs.js";
 import { GetStatusCommand } from "./GetStatus.js";
+import { RemoveStackCommand } from "./RemoveStack.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
 import type { PayloadOf, ResultOf } from "./spec.js";
@@ -17,6 +18,7 @@ export const COMMANDS = {
   GetLogs: GetLogsCommand,
   GetStatus: GetStatusCommand,
   CancelDeployment: CancelDeploymentCommand,
+  RemoveStack: RemoveStackCommand,
 } as const;
 
 type Commands = typeof COMMANDS;
@@ -32,6 +34,7 @@ export * from "./CancelDeployment.js";
 export * from "./DeployStack.js";
 export * from "./GetLogs.js";
 export * from "./GetStatus.js";
+export * from "./RemoveStack.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
 export type { CommandSpec } from "./spec.js";

@@ -138,12 +138,12 @@ export class ApiClient {
     return this.request<T>("PUT", path, body === undefined ? {} : { body });
   }
 
-  patch<T>(path: string, body?: unknown): Promise<T> {
-    return this.request<T>("PATCH", path, body === undefined ? {} : { body });
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>("PATCH", path, { body });
   }
 
-  delete<T>(path: string): Promise<T> {
-    return this.request<T>("DELETE", path);
+  delete<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>("DELETE", path, query ? { query } : {});
   }
 
   request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

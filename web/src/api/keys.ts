@@ -100,6 +100,8 @@ export const actions = {
     `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/scale`,
   acknowledgeSecurityWarning: (orgId: string, clusterId: string, warningId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/security-warnings/${encodeURIComponent(warningId)}/acknowledge`,
+  user: (orgId: string, userId: string): string => `${org(orgId)}/users/${encodeURIComponent(userId)}`,
+  changePassword: (): string => "/v1/auth/password",
   registrationToken: (orgId: string, clusterId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/registration-token`,
 };

@@ -32,6 +32,7 @@ export type Stack = Schemas["Stack"];
 export type StackDetail = Schemas["StackDetail"];
 export type Environment = Schemas["Environment"];
 export type EnvironmentDetail = Schemas["EnvironmentDetail"];
+export type DeletedEnvironment = Schemas["DeletedEnvironment"];
 export type ReleaseSummary = Schemas["ReleaseSummary"];
 export type Release = Schemas["Release"];
 export type ComposeWarning = Schemas["ComposeWarning"];

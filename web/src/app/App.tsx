@@ -2,6 +2,7 @@ import { Link, Navigate, Route, Routes } from "react-router-dom";
 import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
 import { ApiProvider } from "../api/hooks/context.js";
+import { AccountPage } from "../pages/AccountPage/AccountPage.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
 import { ComposePolicyPage } from "../pages/ComposePolicyPage/ComposePolicyPage.js";
 import { DeploymentPage } from "../pages/DeploymentPage/DeploymentPage.js";
@@ -47,6 +48,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
             <Route path="users" element={<UsersPage />} />
             <Route path="audit" element={<AuditPage />} />
             <Route path="settings/compose-policy" element={<ComposePolicyPage />} />
+            <Route path="account" element={<AccountPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
           <Route path="*" element={<NotFound />} />

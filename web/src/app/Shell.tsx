@@ -46,7 +46,13 @@ export function Shell() {
   const body =
     me.data.org.id === orgId ? <Outlet /> : <OtherOrg me={me.data} orgId={orgId} onSwitch={() => switchOrg(orgId)} />;
   return (
-    <ShellView me={me.data} nav={navFor(me.data)} onSwitchOrg={switchOrg} onLogout={onLogout}>
+    <ShellView
+      me={me.data}
+      nav={navFor(me.data)}
+      onSwitchOrg={switchOrg}
+      onLogout={onLogout}
+      accountHref={paths.account(me.data.org.id)}
+    >
       {body}
     </ShellView>
   );

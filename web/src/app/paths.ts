@@ -24,6 +24,7 @@ export const paths = {
   audit: (orgId: string): string => `${org(orgId)}/audit`,
   composePolicy: (orgId: string): string => `${org(orgId)}/settings/compose-policy`,
   registries: (orgId: string): string => `${org(orgId)}/registries`,
+  account: (orgId: string): string => `${org(orgId)}/account`,
 };
 
 /** Only same-app paths may be redirect targets after login (no `//evil.example` or absolute URLs). */

@@ -7,7 +7,7 @@ export function describeError(error: unknown): { title: string; detail: string |
   if (!(error instanceof ApiError)) {
     return { title: "Something went wrong", detail: error instanceof Error ? error.message : String(error) };
   }
-  if (error.code === "PERMISSION_DENIED" || error.status === 403) {
+  if (error.code === "PERMISSION_DENIED") {
     const missing = error.missingPermission;
     return {
       title: "You do not have permission to do this",

@@ -13,6 +13,7 @@ export function ShellView(props: {
   nav: NavItem[];
   onSwitchOrg: (orgId: string) => void;
   onLogout: () => void;
+  accountHref: string;
   children: ReactNode;
 }) {
   const { me } = props;
@@ -46,9 +47,9 @@ export function ShellView(props: {
               {me.org.name}
             </span>
           )}
-          <span className="user" title={me.role}>
+          <NavLink to={props.accountHref} className="user" title={`${me.role}: your account and password`}>
             {me.user.email}
-          </span>
+          </NavLink>
           <button type="button" className="secondary small" onClick={props.onLogout}>
             Log out
           </button>

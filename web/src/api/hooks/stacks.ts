@@ -2,6 +2,7 @@ import useSWR, { type SWRResponse } from "swr";
 import type { ApiError } from "../client.js";
 import { actions, keys } from "../keys.js";
 import type {
+  DeletedEnvironment,
   Environment,
   EnvironmentDetail,
   EnvironmentDiff,
@@ -122,5 +123,49 @@ export function usePutSecret(envId: string): Mutation<PutSecretInput, SecretWrit
 export function useDeleteSecret(envId: string): Mutation<string, Secret> {
   return useApiMutation(keys.secrets(envId), (client, name: string) =>
     client.delete<Secret>(actions.secret(envId, name)),
+  );
+}
+
+export function useUpdateStack(
+  orgId: string,
+  stackId: string,
+): Mutation<{ name?: string; description?: string }, Stack> {
+  return useApiMutation(
+    keys.stack(orgId, stackId),
+    (client, arg: { name?: string; description?: string }) => client.patch<Stack>(keys.stack(orgId, stackId)[0], arg),
+    [keys.stacks(orgId)],
+  );
+}
+
+/** Revalidates the list only: the stack's own key would answer 404 once it is gone. */
+export function useDeleteStack(orgId: string, stackId: string): Mutation<void, Stack> {
+  return useApiMutation(keys.stacks(orgId), (client) => client.delete<Stack>(keys.stack(orgId, stackId)[0]));
+}
+
+export function useUpdateEnvironment(
+  orgId: string,
+  envId: string,
+  stackId: string | undefined,
+): Mutation<{ name?: string; deployTimeoutSeconds?: number }, Environment> {
+  return useApiMutation(
+    keys.environment(envId),
+    (client, arg: { name?: string; deployTimeoutSeconds?: number }) =>
+      client.patch<Environment>(keys.environment(envId)[0], arg),
+    stackId ? [keys.stack(orgId, stackId)] : [],
+  );
+}
+
+export function useDeleteEnvironment(
+  orgId: string,
+  envId: string,
+  stackId: string | undefined,
+): Mutation<{ keepRunning: boolean }, DeletedEnvironment> {
+  return useApiMutation(
+    stackId ? keys.stack(orgId, stackId) : keys.stacks(orgId),
+    (client, arg: { keepRunning: boolean }) =>
+      client.delete<DeletedEnvironment>(
+        keys.environment(envId)[0],
+        arg.keepRunning ? { keepRunning: "true" } : undefined,
+      ),
   );
 }

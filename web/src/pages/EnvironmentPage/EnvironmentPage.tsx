@@ -28,6 +28,7 @@ import { AsyncContent } from "../../components/AsyncContent.js";
 import { ConfirmDialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { consoleDeployment, CurrentDeployment, DeploymentHistory } from "./DeploymentsPanel.js";
+import { EnvironmentSettings } from "./EnvironmentSettings.js";
 import { EnvironmentView } from "./EnvironmentView.js";
 import { OverlayEditor } from "./OverlayEditor.js";
 import { ReleaseDialog } from "./ReleaseDialog.js";
@@ -161,6 +162,7 @@ export function EnvironmentPage() {
         rollbackBlocked={rollbackBlocked}
         onDeploy={() => setReleaseDialog("deploy")}
         onRollback={() => setReleaseDialog("rollback")}
+        manage={(e) => <EnvironmentSettings orgId={orgId} env={e} canWrite={canWriteStacks} />}
         deployment={
           <CurrentDeployment
             state={{

@@ -26,6 +26,8 @@ export function EnvironmentView(props: {
   overlay: ReactNode;
   secrets: ReactNode;
   registries: ReactNode;
+  /** Settings and delete, with their dialogs (they need the loaded environment). */
+  manage?: (env: EnvironmentDetail) => ReactNode;
 }) {
   return (
     <AsyncContent state={props.state} loadingLabel="Loading environment…">
@@ -52,6 +54,7 @@ export function EnvironmentView(props: {
             }
             actions={
               <>
+                {props.manage?.(env)}
                 <button
                   type="button"
                   className="secondary"

@@ -13,6 +13,7 @@ import {
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { CreateEnvironmentDialog, GitReleaseDialog, UploadReleaseDialog } from "./StackDialogs.js";
+import { StackSettings } from "./StackSettings.js";
 import { StackView } from "./StackView.js";
 
 export function StackPage() {
@@ -54,6 +55,7 @@ export function StackPage() {
         onCreateEnvironment={() => setOpen("env")}
         onUploadRelease={() => setOpen("release")}
         onGitRelease={() => setOpen("git")}
+        manage={(s) => <StackSettings orgId={orgId} stack={s} canWrite={hasPermission(me.data, "stacks:write")} />}
       />
       {open === "env" && (
         <CreateEnvironmentDialog

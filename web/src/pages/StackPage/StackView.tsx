@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { Link } from "react-router-dom";
 import type { Environment, ReleaseSummary, StackDetail } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
@@ -16,6 +17,8 @@ export function StackView(props: {
   onCreateEnvironment: () => void;
   onUploadRelease: () => void;
   onGitRelease: () => void;
+  /** Rename and delete, with their dialogs (they need the loaded stack). */
+  manage?: (stack: StackDetail) => ReactNode;
 }) {
   return (
     <>
@@ -30,6 +33,7 @@ export function StackView(props: {
               subtitle={stack.description || `Created ${formatDateTime(stack.createdAt)}`}
               actions={
                 <>
+                  {props.manage?.(stack)}
                   <PermittedButton
                     allowed={props.canWrite}
                     permission="stacks:write"

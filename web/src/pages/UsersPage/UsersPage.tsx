@@ -1,7 +1,10 @@
 import { useState } from "react";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
-import { useCreateUser, useUsers } from "../../api/hooks/users.js";
+import { useCreateUser, useDeleteUser, useUpdateUserRole, useUsers } from "../../api/hooks/users.js";
+import type { User } from "../../api/types.js";
 import { useOrgId } from "../../app/useOrgId.js";
+import { ConfirmDialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { CreateUserDialog, UsersView } from "./UsersView.js";
 
 export function UsersPage() {
@@ -9,10 +12,17 @@ export function UsersPage() {
   const me = useMe();
   const users = useUsers(orgId);
   const create = useCreateUser(orgId);
+  const updateRole = useUpdateUserRole(orgId);
+  const remove = useDeleteUser(orgId);
   const [creating, setCreating] = useState(false);
+  const [removing, setRemoving] = useState<User | null>(null);
   const close = () => {
     setCreating(false);
     create.reset();
+  };
+  const closeRemove = () => {
+    setRemoving(null);
+    remove.reset();
   };
   return (
     <>
@@ -26,6 +36,9 @@ export function UsersPage() {
         currentUserId={me.data?.user.id}
         canWrite={hasPermission(me.data, "users:write")}
         onCreate={() => setCreating(true)}
+        onChangeRole={(user, role) => void updateRole.trigger({ userId: user.id, role })}
+        onRemove={(user) => setRemoving(user)}
+        roleError={updateRole.error}
       />
       {creating && (
         <CreateUserDialog
@@ -34,6 +47,21 @@ export function UsersPage() {
           onSubmit={(input) => void create.trigger(input).then((u) => u && close())}
           onClose={close}
         />
+      )}
+      {removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.email}`}
+          confirmLabel="Remove user"
+          busy={remove.isMutating}
+          error={remove.error ? <ErrorNotice error={remove.error} compact /> : null}
+          onConfirm={() => void remove.trigger(removing.id).then((u) => u && closeRemove())}
+          onCancel={closeRemove}
+        >
+          <p>
+            {removing.email} ({removing.role}) can no longer log in. Their sessions and API tokens stop working at once;
+            the audit log keeps what they did.
+          </p>
+        </ConfirmDialog>
       )}
     </>
   );

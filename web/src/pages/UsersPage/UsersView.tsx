@@ -16,6 +16,10 @@ export function UsersView(props: {
   currentUserId: string | undefined;
   canWrite: boolean;
   onCreate: () => void;
+  onChangeRole: (user: User, role: Role) => void;
+  onRemove: (user: User) => void;
+  /** The last role change's failure (e.g. LAST_ORG_ADMIN), shown whole above the table. */
+  roleError?: unknown;
 }) {
   return (
     <>
@@ -28,6 +32,7 @@ export function UsersView(props: {
           </PermittedButton>
         }
       />
+      {props.roleError ? <ErrorNotice error={props.roleError} compact /> : null}
       <AsyncContent
         state={props.state}
         loadingLabel="Loading users…"
@@ -42,6 +47,7 @@ export function UsersView(props: {
                 <th>Role</th>
                 <th>Added</th>
                 <th>Last login</th>
+                {props.canWrite && <th aria-label="Actions" />}
               </tr>
             </thead>
             <tbody>
@@ -50,13 +56,36 @@ export function UsersView(props: {
                   <td>
                     {u.email} {u.id === props.currentUserId && <span className="chip">you</span>}
                   </td>
-                  <td title={roleLabel(u.role)}>{u.role}</td>
+                  <td title={roleLabel(u.role)}>
+                    {props.canWrite ? (
+                      <select
+                        aria-label={`Role of ${u.email}`}
+                        value={u.role}
+                        onChange={(e) => props.onChangeRole(u, e.target.value as Role)}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {r}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      u.role
+                    )}
+                  </td>
                   <td>
                     <RelativeTime iso={u.createdAt} />
                   </td>
                   <td>
                     <RelativeTime iso={u.lastLoginAt} />
                   </td>
+                  {props.canWrite && (
+                    <td>
+                      <button type="button" className="danger small" onClick={() => props.onRemove(u)}>
+                        Remove…
+                      </button>
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>

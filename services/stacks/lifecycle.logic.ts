@@ -1,0 +1,154 @@
+/**
+ * Changing and removing stacks and environments' settings: renames (display names only — an environment's Swarm
+ * stack is its identity on the cluster and never changes), descriptions, deploy timeouts, and deleting a stack
+ * that has no environments left (its releases go with it). Each change is audited with before and after.
+ */
+import { BadRequestError, ConflictError } from "../_shared/errors.js";
+import type { Principal, RequestInfo } from "../_shared/principal.js";
+import type { OpBody } from "../_shared/rest.js";
+import type { TenantScope } from "../_shared/tenant.js";
+import { actorOf, recordAudit } from "../audit/index.js";
+import { findEnvironment, findStack } from "./stacks.logic.js";
+import { environmentView, stackView, type EnvironmentRow, type StackRow } from "./views.js";
+
+const UNIQUE_VIOLATION = "23505";
+const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown }).code === UNIQUE_VIOLATION;
+
+/** Field → [before, after] of the fields that actually change. */
+function changes<T extends object>(before: T, patch: Partial<T>): Record<string, [unknown, unknown]> {
+  const out: Record<string, [unknown, unknown]> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined && before[key as keyof T] !== value) out[key] = [before[key as keyof T], value];
+  }
+  return out;
+}
+
+export type UpdateStackInput = OpBody<"updateStack">;
+
+export async function updateStack(
+  scope: TenantScope,
+  principal: Principal,
+  stackId: string,
+  input: UpdateStackInput,
+  request: RequestInfo,
+) {
+  if (input.name === undefined && input.description === undefined) {
+    throw new BadRequestError("NOTHING_TO_UPDATE", "give a new name or description");
+  }
+  const exists = () =>
+    new ConflictError("STACK_EXISTS", `a stack named "${input.name ?? ""}" exists`, { name: input.name });
+  try {
+    return await scope.transaction(async (tx) => {
+      const stack = await findStack(tx, stackId);
+      if (input.name !== undefined && input.name !== stack.name) {
+        if (await tx.from("stacks").where({ name: input.name }).whereNot({ id: stackId }).first("id")) throw exists();
+      }
+      const patch = { name: input.name, description: input.description };
+      const changed = changes(stack, patch);
+      if (Object.keys(changed).length === 0) return stackView(stack);
+      const [row] = (await tx
+        .from("stacks")
+        .where({ id: stackId })
+        .update(Object.fromEntries(Object.entries(changed).map(([k, [, after]]) => [k, after])))
+        .returning("*")) as unknown as StackRow[];
+      await recordAudit(
+        tx,
+        { ...actorOf(principal), action: "stack.update", targetType: "stack", targetId: stackId, data: { changed } },
+        request,
+      );
+      return stackView(row!);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw exists();
+    throw err;
+  }
+}
+
+/** Only a stack without environments: deleting environments is the step that touches clusters. */
+export async function deleteStack(scope: TenantScope, principal: Principal, stackId: string, request: RequestInfo) {
+  return scope.transaction(async (tx) => {
+    await tx.from("stacks").where({ id: stackId }).forUpdate().first("id");
+    const stack = await findStack(tx, stackId);
+    const environments = (await tx
+      .from<EnvironmentRow>("environments")
+      .where({ stack_id: stackId })
+      .orderBy("name")
+      .select("id", "name")) as Array<Pick<EnvironmentRow, "id" | "name">>;
+    if (environments.length > 0) {
+      throw new ConflictError(
+        "STACK_HAS_ENVIRONMENTS",
+        `the stack still has ${environments.length} environment(s) (${environments.map((e) => e.name).join(", ")}): delete them first`,
+        { environments },
+      );
+    }
+    const releases = (await tx.from("stack_releases").where({ stack_id: stackId }).count("* as n")) as Array<{
+      n: string | number;
+    }>;
+    await tx.from("stacks").where({ id: stackId }).delete();
+    await recordAudit(
+      tx,
+      {
+        ...actorOf(principal),
+        action: "stack.delete",
+        targetType: "stack",
+        targetId: stackId,
+        data: { name: stack.name, releasesDeleted: Number(releases[0]?.n ?? 0) },
+      },
+      request,
+    );
+    return stackView(stack);
+  });
+}
+
+export type UpdateEnvironmentInput = OpBody<"updateEnvironment">;
+
+export async function updateEnvironment(
+  scope: TenantScope,
+  principal: Principal,
+  environmentId: string,
+  input: UpdateEnvironmentInput,
+  request: RequestInfo,
+) {
+  if (input.name === undefined && input.deployTimeoutSeconds === undefined) {
+    throw new BadRequestError("NOTHING_TO_UPDATE", "give a new name or deployTimeoutSeconds");
+  }
+  const exists = () =>
+    new ConflictError("ENVIRONMENT_EXISTS", `the stack already has an environment named "${input.name ?? ""}"`, {
+      name: input.name,
+    });
+  try {
+    return await scope.transaction(async (tx) => {
+      const env = await findEnvironment(tx, environmentId);
+      if (input.name !== undefined && input.name !== env.name) {
+        const clash = await tx
+          .from("environments")
+          .where({ stack_id: env.stack_id, name: input.name })
+          .whereNot({ id: environmentId })
+          .first("id");
+        if (clash) throw exists();
+      }
+      const changed = changes(env, { name: input.name, deploy_timeout_seconds: input.deployTimeoutSeconds });
+      if (Object.keys(changed).length === 0) return environmentView(env);
+      const [row] = (await tx
+        .from("environments")
+        .where({ id: environmentId })
+        .update(Object.fromEntries(Object.entries(changed).map(([k, [, after]]) => [k, after])))
+        .returning("*")) as unknown as EnvironmentRow[];
+      await recordAudit(
+        tx,
+        {
+          ...actorOf(principal),
+          action: "environment.update",
+          targetType: "environment",
+          targetId: environmentId,
+          data: { stackId: env.stack_id, swarmStack: env.swarm_stack, changed },
+        },
+        request,
+      );
+      return environmentView(row!);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw exists();
+    throw err;
+  }
+}

@@ -1,0 +1,194 @@
+import { useState, type FormEvent } from "react";
+import { useNavigate } from "react-router-dom";
+import { useDeleteEnvironment, useUpdateEnvironment } from "../../api/hooks/stacks.js";
+import type { EnvironmentDetail } from "../../api/types.js";
+import { paths } from "../../app/paths.js";
+import { Dialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { Field } from "../../components/Field.js";
+import { PermittedButton } from "../../components/PageHeader.js";
+
+/** The environment page's "Settings…" and "Delete…" buttons with their dialogs. */
+export function EnvironmentSettings(props: { orgId: string; env: EnvironmentDetail; canWrite: boolean }) {
+  const { orgId, env } = props;
+  const navigate = useNavigate();
+  const update = useUpdateEnvironment(orgId, env.id, env.stack.id);
+  const remove = useDeleteEnvironment(orgId, env.id, env.stack.id);
+  const [open, setOpen] = useState<null | "settings" | "delete">(null);
+  const close = () => {
+    setOpen(null);
+    update.reset();
+    remove.reset();
+  };
+  return (
+    <>
+      <PermittedButton
+        allowed={props.canWrite}
+        permission="stacks:write"
+        className="secondary"
+        onClick={() => setOpen("settings")}
+      >
+        Settings…
+      </PermittedButton>
+      <PermittedButton
+        allowed={props.canWrite}
+        permission="stacks:write"
+        className="danger"
+        onClick={() => setOpen("delete")}
+      >
+        Delete…
+      </PermittedButton>
+      {open === "settings" && (
+        <EnvironmentSettingsDialog
+          env={env}
+          busy={update.isMutating}
+          error={update.error}
+          onSubmit={(input) => void update.trigger(input).then((e) => e && close())}
+          onClose={close}
+        />
+      )}
+      {open === "delete" && (
+        <DeleteEnvironmentDialog
+          env={env}
+          busy={remove.isMutating}
+          error={remove.error}
+          onConfirm={(keepRunning) =>
+            void remove.trigger({ keepRunning }).then((d) => d && navigate(paths.stack(orgId, env.stack.id)))
+          }
+          onClose={close}
+        />
+      )}
+    </>
+  );
+}
+
+export function EnvironmentSettingsDialog(props: {
+  env: EnvironmentDetail;
+  busy: boolean;
+  error: unknown;
+  onSubmit: (input: { name?: string; deployTimeoutSeconds?: number }) => void;
+  onClose: () => void;
+}) {
+  const [name, setName] = useState(props.env.name);
+  const [timeout, setTimeoutSeconds] = useState(String(props.env.deployTimeoutSeconds));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const seconds = Number(timeout);
+    props.onSubmit({
+      ...(name !== props.env.name ? { name } : {}),
+      ...(seconds !== props.env.deployTimeoutSeconds ? { deployTimeoutSeconds: seconds } : {}),
+    });
+  };
+  return (
+    <Dialog title={`Settings of ${props.env.name}`} onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <Field
+          label="Name"
+          hint={
+            <>
+              Shown in Stackyard only. The Swarm stack stays <code>{props.env.swarmStack}</code>: it is this
+              environment&apos;s identity on the cluster.
+            </>
+          }
+        >
+          <input
+            name="name"
+            required
+            pattern="[a-z0-9][a-z0-9\-]{0,62}"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            autoFocus
+          />
+        </Field>
+        <Field label="Deploy timeout (seconds)" hint="10 to 86400; applies to deployments started after the change.">
+          <input
+            name="deployTimeoutSeconds"
+            type="number"
+            min={10}
+            max={86400}
+            required
+            value={timeout}
+            onChange={(e) => setTimeoutSeconds(e.target.value)}
+          />
+        </Field>
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={props.busy}>
+            {props.busy ? "Saving…" : "Save"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** Says exactly what leaves the cluster, and asks for the environment's name before doing it. */
+export function DeleteEnvironmentDialog(props: {
+  env: EnvironmentDetail;
+  busy: boolean;
+  error: unknown;
+  onConfirm: (keepRunning: boolean) => void;
+  onClose: () => void;
+}) {
+  const { env } = props;
+  const [typed, setTyped] = useState("");
+  const [keepRunning, setKeepRunning] = useState(false);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (typed === env.name) props.onConfirm(keepRunning);
+  };
+  return (
+    <Dialog title={`Delete environment ${env.stack.name} / ${env.name}`} onClose={props.onClose}>
+      <form onSubmit={submit}>
+        <div className="dialog-body">
+          {keepRunning ? (
+            <p>
+              Nothing is removed from the cluster: the Swarm stack <code>{env.swarmStack}</code> on{" "}
+              <b>{env.cluster.name}</b> keeps running, unmanaged.
+            </p>
+          ) : (
+            <p>
+              This removes the Swarm stack <code>{env.swarmStack}</code> from cluster <b>{env.cluster.name}</b>: its
+              services, its networks, and the Swarm secrets and configs labelled as this environment&apos;s. Anything
+              else in that stack that Stackyard did not create stays.
+            </p>
+          )}
+          <p>
+            Stackyard forgets the environment with its overlay, its secrets and its deployment history. The audit log
+            keeps a record.
+          </p>
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="keepRunning"
+              checked={keepRunning}
+              onChange={(e) => setKeepRunning(e.target.checked)}
+            />{" "}
+            Keep the Swarm stack running on the cluster (only forget it here)
+          </label>
+          <Field label={<>Type the environment&apos;s name, {env.name}, to confirm</>}>
+            <input
+              name="confirm"
+              autoComplete="off"
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+              autoFocus
+            />
+          </Field>
+        </div>
+        {props.error ? <ErrorNotice error={props.error} compact /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={props.busy || typed !== env.name}>
+            {props.busy ? "Deleting…" : keepRunning ? "Forget environment" : `Remove ${env.swarmStack} and delete`}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,56 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { expect } from "chai";
+import { ApiClient } from "../../api/client.js";
+import { apiError, fakeFetch, json, memoryStore, tokenPair, type RecordedRequest } from "../../../test/fake-fetch.js";
+import { renderApp } from "../../../test/render.js";
+
+const ORG = "11111111-1111-4111-8111-111111111111";
+const admin = { id: "u1", orgId: ORG, email: "boss@acme.test", role: "ORG_ADMIN", createdAt: "", lastLoginAt: null };
+const dev = { id: "u2", orgId: ORG, email: "dev@acme.test", role: "APP_ADMIN", createdAt: "", lastLoginAt: null };
+const me = {
+  user: admin,
+  org: { id: ORG, name: "acme", createdAt: "" },
+  role: "ORG_ADMIN",
+  permissions: ["users:read", "users:write", "clusters:read"],
+  actorType: "user",
+  tokenId: null,
+  orgs: [{ id: ORG, name: "acme", role: "ORG_ADMIN", userId: "u1" }],
+};
+
+function backend() {
+  let users = [admin, dev];
+  return (req: RecordedRequest) => {
+    if (req.path === "/v1/auth/refresh") return json(200, tokenPair(2));
+    if (req.path === "/v1/auth/me") return json(200, me);
+    if (req.path === `/v1/orgs/${ORG}/users`) return json(200, { items: users });
+    if (req.method === "PATCH" && req.path === `/v1/orgs/${ORG}/users/u1`) {
+      return apiError(409, "LAST_ORG_ADMIN");
+    }
+    if (req.method === "DELETE" && req.path === `/v1/orgs/${ORG}/users/u2`) {
+      users = users.filter((u) => u.id !== "u2");
+      return json(200, dev);
+    }
+    return apiError(404, "NOT_FOUND");
+  };
+}
+
+describe("UsersPage", () => {
+  it("shows a refused demotion whole, and removes a user after the confirmation", async () => {
+    const { fetch, calls } = fakeFetch(backend());
+    renderApp(new ApiClient({ store: memoryStore("refresh-1"), fetch }), `/orgs/${ORG}/users`);
+    const role = await screen.findByLabelText("Role of boss@acme.test");
+    fireEvent.change(role, { target: { value: "VIEWER" } });
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).to.contain("LAST_ORG_ADMIN message");
+    expect(alert.textContent).to.contain("Code: LAST_ORG_ADMIN");
+    expect(calls.find((c) => c.method === "PATCH")?.body).to.deep.equal({ role: "VIEWER" });
+
+    const row = screen.getByText("dev@acme.test").closest("tr")!;
+    fireEvent.click(within(row).getByRole("button", { name: "Remove…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Remove dev@acme.test" });
+    expect(dialog.textContent).to.contain("sessions and API tokens stop working");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Remove user" }));
+    await waitFor(() => expect(screen.queryByText("dev@acme.test")).to.equal(null));
+    expect(calls.filter((c) => c.method === "DELETE").map((c) => c.path)).to.deep.equal([`/v1/orgs/${ORG}/users/u2`]);
+  });
+});
