@@ -55,29 +55,42 @@ function aadOf(identity: SecretIdentity): Buffer {
   );
 }
 
-export function encryptSecret(keys: MasterKeys, plaintext: Buffer | string, identity: SecretIdentity): EncryptedSecret {
+/**
+ * AES-256-GCM at rest under the active master key, bound to `aad` (what the ciphertext belongs to). Every value
+ * encrypted at rest goes through this pair: environment secrets here, registry and git credentials beside them.
+ */
+export function encryptAtRest(keys: MasterKeys, plaintext: Buffer | string, aad: Buffer): EncryptedSecret {
   const key = keys.keys.get(keys.activeKeyId);
   if (!key) throw new UnknownMasterKeyError(keys.activeKeyId);
   // A fresh random nonce per write: with ~2^32 writes per key the collision risk stays negligible.
   const nonce = randomBytes(GCM_NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_BYTES });
-  cipher.setAAD(aadOf(identity));
+  cipher.setAAD(aad);
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return { ciphertext, nonce, authTag: cipher.getAuthTag(), keyId: keys.activeKeyId };
 }
 
-export function decryptSecret(keys: MasterKeys, record: EncryptedSecret, identity: SecretIdentity): Buffer {
+export function decryptAtRest(keys: MasterKeys, record: EncryptedSecret, aad: Buffer): Buffer {
   const key = keys.keys.get(record.keyId);
   if (!key) throw new UnknownMasterKeyError(record.keyId);
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, record.nonce, { authTagLength: GCM_TAG_BYTES });
-    decipher.setAAD(aadOf(identity));
+    decipher.setAAD(aad);
     decipher.setAuthTag(record.authTag);
     return Buffer.concat([decipher.update(record.ciphertext), decipher.final()]);
   } catch (err) {
     throw new SecretDecryptionError(record.keyId, { cause: err });
   }
 }
+
+export const encryptSecret = (
+  keys: MasterKeys,
+  plaintext: Buffer | string,
+  identity: SecretIdentity,
+): EncryptedSecret => encryptAtRest(keys, plaintext, aadOf(identity));
+
+export const decryptSecret = (keys: MasterKeys, record: EncryptedSecret, identity: SecretIdentity): Buffer =>
+  decryptAtRest(keys, record, aadOf(identity));
 
 /** A row of environment_secrets with what decryption needs. */
 export interface SecretRow {
