@@ -25,6 +25,7 @@ import {
 } from "../_shared/bus-events.js";
 import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
+import { bodyParserError } from "./body-errors.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
 import { validRequestId } from "../../nats/protocol/request-id.js";
@@ -75,6 +76,13 @@ interface MatchedAlias {
   path: string;
   /** Null for the gateway's own function aliases (health, spec). */
   action: string | null;
+}
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+function jsonBodyParser(limitBytes: number): Middleware {
+  const parse = ApiGateway.bodyParser.json({ limit: limitBytes, strict: true }) as Middleware;
+  return (req, res, next) => (req.method === "GET" || req.method === "HEAD" ? next() : parse(req, res, next));
 }
 
 const singleHeader = (value: string | string[] | undefined): string | undefined =>
@@ -161,7 +169,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           mergeParams: false,
           authentication: true,
           authorization: true,
-          bodyParsers: { json: { limit: config.http.bodyLimitBytes, strict: true }, urlencoded: false },
+          // JSON bodies of the methods that carry one; a GET's body has no meaning and is never read, so the
+          // probes and reads answer whatever comes with them.
+          bodyParsers: false,
+          use: [jsonBodyParser(config.http.bodyLimitBytes)],
           aliases: {
             // Built-in, public routes served by the gateway itself.
             "GET healthz"(this: { broker: { nodeID: string } }, _req: IncomingMessage, res: ServerResponse) {
@@ -220,7 +231,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         },
       ],
       onError(req: IncomingMessage, res: ServerResponse, err: Error) {
-        let error: unknown = err;
+        let error: unknown = bodyParserError(err, config.http.bodyLimitBytes) ?? err;
         const url = (req.url ?? "").split("?")[0] ?? "";
         const { status } = toErrorResponse(err);
         if (status === 404 && (err as { type?: string }).type !== undefined && !(err instanceof NotFoundError)) {
