@@ -40,7 +40,10 @@ describe("gateway health endpoints (real Postgres + NATS)", function () {
   it("unknown routes get 404 in the one error shape", async () => {
     const res = await fetch(`${platform.baseUrl}/v1/nope`);
     expect(res.status).to.equal(404);
-    expect(await res.json()).to.deep.equal({ error: { code: "NOT_FOUND", message: "Not found" } });
+    // Every error body also carries the request's id (X-Request-Id).
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(body.error).to.deep.include({ code: "NOT_FOUND", message: "Not found" });
+    expect(Object.keys(body.error).sort()).to.deep.equal(["code", "message", "requestId"]);
   });
 
   it("/readyz answers 503 with the reason when Postgres is unreachable", async () => {

@@ -11,7 +11,13 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../_shared/config.js";
 import { clientIp } from "../_shared/client-ip.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
-import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } from "../_shared/errors.js";
+import {
+  BadRequestError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  toErrorResponse,
+} from "../_shared/errors.js";
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
@@ -116,6 +122,14 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       const params = req.$params as RestParams<unknown, { lastEventId?: number }, { deploymentId: string }>;
       const header = req.headers["last-event-id"];
       const fromHeader = typeof header === "string" && /^-?\d+$/.test(header) ? Number(header) : null;
+      if (fromHeader !== null && (!Number.isSafeInteger(fromHeader) || fromHeader < -1)) {
+        next(
+          new BadRequestError("VALIDATION_FAILED", "Last-Event-ID must be an event seq: an integer from -1 to 2^53-1", [
+            { in: "header", path: "/Last-Event-ID", message: "must be an integer from -1 to 2^53-1" },
+          ]),
+        );
+        return;
+      }
       const startAfter = fromHeader ?? params.query.lastEventId ?? null;
       const fetchPage = (afterSeq: number | null) =>
         ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta });

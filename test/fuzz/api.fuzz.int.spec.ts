@@ -22,7 +22,7 @@ describe("API fuzzer, seeded pass (every operation of openapi.yaml, real control
   before(async () => {
     stack = await startTestStack();
     world = await buildFuzzWorld(stack.api, stack.nats.url);
-    fuzzer = new ApiFuzzer(stack.platform.baseUrl, world, stack.db, stack.api, { maxMs: 1000 });
+    fuzzer = new ApiFuzzer(stack.platform.baseUrl, world, stack.db, stack.api, { maxMs: 2000 });
   });
   after(async () => {
     await stopFuzzWorld(world);

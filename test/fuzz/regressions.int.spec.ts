@@ -1,0 +1,159 @@
+/**
+ * The bugs the API fuzzer found, each pinned by the request that showed it (real gateway, Postgres, NATS).
+ */
+import { request as httpRequest } from "node:http";
+import { expect } from "chai";
+import { isApiPath } from "../../services/api/static-ui.js";
+import { createOrgWithAdmin, uniqueName, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import { startTestStack, stopTestStack, type TestStack } from "../../services/_shared/testing/stack.js";
+
+interface Answer {
+  status: number;
+  contentType: string | null;
+  body: { error?: { code?: string } } & Record<string, unknown>;
+}
+
+describe("API fuzzer regressions (real control plane)", function () {
+  this.timeout(60_000);
+  let stack: TestStack | undefined;
+  let org: TestOrg;
+  let other: TestOrg;
+
+  const raw = async (
+    method: string,
+    path: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> => {
+    const res = await fetch(stack!.platform.baseUrl + path, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+    const text = await res.text();
+    const contentType = res.headers.get("content-type");
+    return { status: res.status, contentType, body: contentType?.includes("json") ? JSON.parse(text) : { text } };
+  };
+
+  before(async () => {
+    stack = await startTestStack();
+    org = await createOrgWithAdmin(stack.api);
+    other = await createOrgWithAdmin(stack.api);
+  });
+  after(async () => {
+    if (stack) await stopTestStack(stack);
+  });
+
+  it("malformed JSON is 400 MALFORMED_JSON, not body-parser's entity.parse.failed", async () => {
+    const res = await raw("POST", `/v1/orgs/${org.orgId}/stacks`, '{"name":', org.admin.auth);
+    expect(res.status).to.equal(400);
+    expect(res.body.error?.code).to.equal("MALFORMED_JSON");
+  });
+
+  it("a top-level JSON scalar is 400 MALFORMED_JSON (strict parsing)", async () => {
+    const res = await raw("POST", `/v1/orgs/${org.orgId}/clusters`, '"x"', org.admin.auth);
+    expect(res.status).to.equal(400);
+    expect(res.body.error?.code).to.equal("MALFORMED_JSON");
+  });
+
+  it("a body over the limit is 413 BODY_TOO_LARGE with the limit, not entity.too.large", async () => {
+    const body = JSON.stringify({ name: "x".repeat(1024 * 1024 + 10) });
+    const res = await raw("POST", `/v1/orgs/${org.orgId}/stacks`, body, org.admin.auth);
+    expect(res.status).to.equal(413);
+    expect(res.body.error?.code).to.equal("BODY_TOO_LARGE");
+  });
+
+  it("a JSON body in another charset is 415 UNSUPPORTED_CHARSET", async () => {
+    const res = await raw("POST", `/v1/orgs/${org.orgId}/stacks`, '{"name":"a"}', {
+      ...org.admin.auth,
+      "content-type": "application/json; charset=latin1",
+    });
+    expect(res.status).to.equal(415);
+    expect(res.body.error?.code).to.equal("UNSUPPORTED_CHARSET");
+  });
+
+  it("the probes and GET reads ignore a body (no 400 from /healthz, /readyz, /openapi.yaml)", async () => {
+    for (const path of ["/healthz", "/readyz", "/openapi.yaml", `/v1/orgs/${org.orgId}/stacks`]) {
+      // fetch refuses a GET with a body: node:http sends it as a client may.
+      const [status, text] = await new Promise<[number, string]>((resolve, reject) => {
+        const url = new URL(stack!.platform.baseUrl + path);
+        const req = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            path,
+            method: "GET",
+            headers: { "content-type": "application/json", "content-length": "1", ...org.admin.auth },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (c: Buffer) => (text += c.toString()));
+            res.on("end", () => resolve([res.statusCode ?? 0, text]));
+          },
+        );
+        req.on("error", reject);
+        req.end("{");
+      });
+      expect(status, `${path}: ${text.slice(0, 200)}`).to.equal(200);
+    }
+  });
+
+  it("putOverlay on another org's environment is 404 whatever the body, never a 422 that confirms the id", async () => {
+    const created = await stack!.api.request<{ id: string }>("POST", `/v1/orgs/${other.orgId}/stacks`, {
+      body: { name: uniqueName("ov").replace(/[^a-z0-9-]/g, "") },
+      headers: other.admin.auth,
+    });
+    const cluster = await stack!.api.request<{ cluster: { id: string } }>("POST", `/v1/orgs/${other.orgId}/clusters`, {
+      body: { name: uniqueName("ov") },
+      headers: other.admin.auth,
+    });
+    const env = await stack!.api.request<{ id: string }>("POST", `/v1/stacks/${created.body.id}/environments`, {
+      body: { name: "prod", clusterId: cluster.body.cluster.id },
+      headers: other.admin.auth,
+    });
+    expect(env.status).to.equal(201);
+    const res = await stack!.api.request("PUT", `/v1/environments/${env.body.id}/overlay`, {
+      body: { envJson: {}, composePatchYaml: "not a mapping" },
+      headers: org.admin.auth,
+    });
+    expect(res.status).to.equal(404);
+    const own = await stack!.api.request("PUT", `/v1/environments/${env.body.id}/overlay`, {
+      body: { envJson: {}, composePatchYaml: "not a mapping" },
+      headers: other.admin.auth,
+    });
+    expect(own.status).to.equal(422);
+  });
+
+  it("paths under /healthz, /readyz and /openapi.yaml are API paths (a JSON 404, never the UI's HTML)", async () => {
+    expect(isApiPath("/healthz/x")).to.equal(true);
+    expect(isApiPath("/openapi.yaml/x")).to.equal(true);
+    expect(isApiPath("/readyz/")).to.equal(true);
+    expect(isApiPath("/healthzzz")).to.equal(false);
+    for (const path of ["/healthz/x", "/openapi.yaml/x", "/readyz/a/b"]) {
+      const res = await fetch(stack!.platform.baseUrl + path);
+      expect(res.status, path).to.equal(404);
+      expect(res.headers.get("content-type"), path).to.match(/^application\/json/);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("numbers beyond what the database holds are 400s, not 500s (Last-Event-ID, lastEventId, beforeVersion, since)", async () => {
+    const id = "6f9619ff-8b86-4d01-b42d-00c04fc964ff";
+    const huge = "9".repeat(30);
+    const header = await fetch(`${stack!.platform.baseUrl}/v1/deployments/${id}/events`, {
+      headers: { ...org.admin.auth, "last-event-id": huge },
+    });
+    expect(header.status).to.equal(400);
+    expect(((await header.json()) as { error: { code: string } }).error.code).to.equal("VALIDATION_FAILED");
+    for (const path of [
+      `/v1/deployments/${id}/events?lastEventId=${huge}`,
+      `/v1/stacks/${id}/releases?beforeVersion=${huge}`,
+      `/v1/stacks/${id}/releases?beforeVersion=2147483648`,
+      `/v1/environments/${id}/services/app/logs?since=${huge}`,
+    ]) {
+      const res = await stack!.api.get<{ error: { code: string } }>(path, org.admin.auth);
+      expect(res.status, path).to.equal(400);
+      expect(res.body.error.code, path).to.equal("VALIDATION_FAILED");
+    }
+  });
+});
