@@ -316,7 +316,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
             });
           }
         }
-        op.validate(params);
+        op.validate(params, req.headers);
         ctx.meta.$statusCode = op.successStatus;
       },
       readiness() {

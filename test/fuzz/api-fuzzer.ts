@@ -58,7 +58,8 @@ export type Variant =
   | "auth-none"
   | "auth-garbage"
   | "auth-wrong-role"
-  | "auth-foreign-principal";
+  | "auth-foreign-principal"
+  | "race-duplicate";
 
 const VARIANTS: readonly Variant[] = [
   "valid",
@@ -92,7 +93,11 @@ const VARIANTS: readonly Variant[] = [
   "auth-garbage",
   "auth-wrong-role",
   "auth-foreign-principal",
+  "race-duplicate",
 ];
+
+/** The same valid write sent this many times at once (unique-name races). */
+const RACE_COPIES = 4;
 
 export interface FuzzRequest {
   method: string;
@@ -685,14 +690,24 @@ export class ApiFuzzer {
   }
 
   async runCase(seed: number, c: FuzzCase, report: FuzzReport): Promise<void> {
-    const before = this.mutating(c) ? await tableCounts(this.db) : null;
-    let res: FuzzResponse;
-    try {
-      res = await this.send(c.request);
-    } catch (err) {
-      res = { status: 0, contentType: null, text: String(err), ms: 0 };
-    }
-    const problems = res.status === 0 ? [`no answer: ${res.text}`] : this.judge(c, res);
+    const race = c.variant === "race-duplicate";
+    const before = this.mutating(c) && !race ? await tableCounts(this.db) : null;
+    const attempt = async (): Promise<FuzzResponse> => {
+      try {
+        return await this.send(c.request);
+      } catch (err) {
+        return { status: 0, contentType: null, text: String(err), ms: 0 };
+      }
+    };
+    // A race sends copies at once; each answer is judged, the worst one is recorded.
+    const answers = race ? await Promise.all(Array.from({ length: RACE_COPIES }, attempt)) : [await attempt()];
+    const judged = answers.map((r) => ({
+      res: r,
+      problems: r.status === 0 ? [`no answer: ${r.text}`] : this.judge(c, r),
+    }));
+    const worst = judged.find((j) => j.problems.length > 0) ?? judged[0]!;
+    const res = worst.res;
+    const problems = worst.problems;
     if (c.operationId === "logout" && res.status < 300) {
       await renewSession(this.api, this.world.own);
       await renewSession(this.api, this.world.other);
@@ -703,14 +718,16 @@ export class ApiFuzzer {
       if (changed.length > 0) problems.push(`refused (${res.status}) but wrote rows in ${changed.join(", ")}`);
     }
     const stats = (report.operations[c.operationId] ??= { sent: 0, byStatus: {}, maxMs: 0 });
-    const key = String(res.status);
-    stats.sent++;
-    stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1;
-    stats.maxMs = Math.max(stats.maxMs, Math.round(res.ms));
-    report.requests++;
-    report.byStatus[key] = (report.byStatus[key] ?? 0) + 1;
-    report.maxMs = Math.max(report.maxMs, Math.round(res.ms));
-    if (res.status >= 500) report.fiveHundreds++;
+    for (const answer of answers) {
+      const key = String(answer.status);
+      stats.sent++;
+      stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1;
+      stats.maxMs = Math.max(stats.maxMs, Math.round(answer.ms));
+      report.requests++;
+      report.byStatus[key] = (report.byStatus[key] ?? 0) + 1;
+      report.maxMs = Math.max(report.maxMs, Math.round(answer.ms));
+      if (answer.status >= 500) report.fiveHundreds++;
+    }
     if (problems.length > 0)
       report.failures.push({
         seed,

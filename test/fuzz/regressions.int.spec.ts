@@ -3,6 +3,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { expect } from "chai";
+import { findNul } from "../../services/api/routes.js";
 import { isApiPath } from "../../services/api/static-ui.js";
 import { createOrgWithAdmin, uniqueName, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { startTestStack, stopTestStack, type TestStack } from "../../services/_shared/testing/stack.js";
@@ -155,5 +156,41 @@ describe("API fuzzer regressions (real control plane)", function () {
       expect(res.status, path).to.equal(400);
       expect(res.body.error.code, path).to.equal("VALIDATION_FAILED");
     }
+  });
+
+  it("an Idempotency-Key over 255 characters is 400 VALIDATION_FAILED on deploy and rollback (was a 500)", async () => {
+    const id = "6f9619ff-8b86-4d01-b42d-00c04fc964ff";
+    for (const path of [`/v1/environments/${id}/rollback`, `/v1/environments/${id}/deployments`]) {
+      const res = await stack!.api.request<{ error: { code: string; details: { in: string }[] } }>("POST", path, {
+        body: path.endsWith("deployments") ? { releaseId: id } : {},
+        headers: { ...org.admin.auth, "idempotency-key": "1".repeat(4000) },
+      });
+      expect(res.status, path).to.equal(400);
+      expect(res.body.error.code, path).to.equal("VALIDATION_FAILED");
+      expect(res.body.error.details[0]?.in, path).to.equal("header");
+    }
+  });
+
+  it("U+0000 in any string or key is 400 VALIDATION_FAILED naming where, not a 500 from Postgres", async () => {
+    expect(findNul({ a: ["x", "y\u0000"] })).to.equal("/a/1");
+    expect(findNul({ "k\u0000": 1 })).to.equal("/k\u0000");
+    expect(findNul({ a: "ok", b: [1, { c: "fine" }] })).to.equal(null);
+    const stackRes = await stack!.api.request<{ error: { code: string; details: { in: string; path: string }[] } }>(
+      "POST",
+      `/v1/orgs/${org.orgId}/stacks`,
+      {
+        body: { name: uniqueName("nul").replace(/[^a-z0-9-]/g, ""), description: "a\u0000b" },
+        headers: org.admin.auth,
+      },
+    );
+    expect(stackRes.status).to.equal(400);
+    expect(stackRes.body.error.code).to.equal("VALIDATION_FAILED");
+    expect(stackRes.body.error.details[0]).to.include({ in: "body", path: "/description" });
+    const list = await stack!.api.get<{ error: { code: string } }>(
+      `/v1/orgs/${org.orgId}/audit?actor=${encodeURIComponent("x\u0000")}`,
+      org.admin.auth,
+    );
+    expect(list.status).to.equal(400);
+    expect(list.body.error.code).to.equal("VALIDATION_FAILED");
   });
 });
