@@ -84,7 +84,7 @@ export function findNul(value: unknown, path = ""): string | null {
 function rejectNul(where: string, value: unknown): void {
   const at = findNul(value);
   if (at === null) return;
-  const shown = at.replace(/\u0000/g, "\\0");
+  const shown = at.split("\u0000").join("\\0");
   throw new BadRequestError("VALIDATION_FAILED", `${where}${at === "/" ? "" : shown}: must not contain U+0000 (NUL)`, [
     { in: where, path: shown, message: "must not contain U+0000 (NUL)" },
   ]);
