@@ -11,7 +11,7 @@ import { ApiFuzzer, mergeReports, summarize, type FuzzReport } from "./api-fuzze
 import { buildFuzzWorld, stopFuzzWorld, type FuzzWorld } from "./world.js";
 
 const SEEDS = [1, 2, 3];
-const CASES_PER_OPERATION = 8;
+const CASES_PER_OPERATION = 7;
 
 describe("API fuzzer, seeded pass (every operation of openapi.yaml, real control plane)", function () {
   this.timeout(180_000);
