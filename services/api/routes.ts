@@ -57,15 +57,19 @@ function validationError(where: string, validate: ValidateFunction): BadRequestE
   );
 }
 
+/** Text Postgres can store: no U+0000 (refused in text and jsonb) and no lone surrogate (refused in json). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const storable = (text: string): boolean => !text.includes("\u0000") && !new RegExp(LONE_SURROGATE.source).test(text);
+
 /**
- * The JSON pointer of the first string (value or key) holding U+0000, which Postgres refuses in text and jsonb:
- * refused here as a validation error instead of failing in the database.
+ * The JSON pointer of the first string (value or key) Postgres would refuse: refused here as a validation error
+ * instead of failing in the database.
  */
-export function findNul(value: unknown, path = ""): string | null {
-  if (typeof value === "string") return value.includes("\u0000") ? path || "/" : null;
+export function findUnstorableText(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return storable(value) ? null : path || "/";
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findNul(value[i], `${path}/${i}`);
+      const found = findUnstorableText(value[i], `${path}/${i}`);
       if (found) return found;
     }
     return null;
@@ -73,20 +77,21 @@ export function findNul(value: unknown, path = ""): string | null {
   if (value && typeof value === "object") {
     for (const [key, child] of Object.entries(value)) {
       const here = `${path}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
-      if (key.includes("\u0000")) return here;
-      const found = findNul(child, here);
+      if (!storable(key)) return here;
+      const found = findUnstorableText(child, here);
       if (found) return found;
     }
   }
   return null;
 }
 
-function rejectNul(where: string, value: unknown): void {
-  const at = findNul(value);
+function rejectUnstorableText(where: string, value: unknown): void {
+  const at = findUnstorableText(value);
   if (at === null) return;
-  const shown = at.split("\u0000").join("\\0");
-  throw new BadRequestError("VALIDATION_FAILED", `${where}${at === "/" ? "" : shown}: must not contain U+0000 (NUL)`, [
-    { in: where, path: shown, message: "must not contain U+0000 (NUL)" },
+  const shown = at.split("\u0000").join("\\0").replace(LONE_SURROGATE, "\ufffd");
+  const message = "must be well-formed Unicode without U+0000 (NUL)";
+  throw new BadRequestError("VALIDATION_FAILED", `${where}${at === "/" ? "" : shown}: ${message}`, [
+    { in: where, path: shown, message },
   ]);
 }
 
@@ -125,8 +130,8 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
       validate(params, headers = {}) {
         if (!pathValidator(params.params)) throw validationError("path", pathValidator);
         if (!queryValidator(params.query)) throw validationError("query", queryValidator);
-        rejectNul("path", params.params);
-        rejectNul("query", params.query);
+        rejectUnstorableText("path", params.params);
+        rejectUnstorableText("query", params.query);
         if (headerValidator) {
           const declared = Object.fromEntries(
             headerParams.filter((p) => headers[p.name] !== undefined).map((p) => [p.name, headers[p.name]]),
@@ -142,7 +147,7 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
           } else if (!bodyValidator(body)) {
             throw validationError("body", bodyValidator);
           }
-          rejectNul("body", params.body);
+          rejectUnstorableText("body", params.body);
         }
       },
     });

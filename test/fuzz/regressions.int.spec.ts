@@ -3,7 +3,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { expect } from "chai";
-import { findNul } from "../../services/api/routes.js";
+import { findUnstorableText } from "../../services/api/routes.js";
 import { isApiPath } from "../../services/api/static-ui.js";
 import { createOrgWithAdmin, uniqueName, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { startTestStack, stopTestStack, type TestStack } from "../../services/_shared/testing/stack.js";
@@ -171,10 +171,11 @@ describe("API fuzzer regressions (real control plane)", function () {
     }
   });
 
-  it("U+0000 in any string or key is 400 VALIDATION_FAILED naming where, not a 500 from Postgres", async () => {
-    expect(findNul({ a: ["x", "y\u0000"] })).to.equal("/a/1");
-    expect(findNul({ "k\u0000": 1 })).to.equal("/k\u0000");
-    expect(findNul({ a: "ok", b: [1, { c: "fine" }] })).to.equal(null);
+  it("U+0000 or a lone surrogate in any string or key is 400 VALIDATION_FAILED naming where, not a 500 from Postgres", async () => {
+    expect(findUnstorableText({ a: ["x", "y\u0000"] })).to.equal("/a/1");
+    expect(findUnstorableText({ "k\u0000": 1 })).to.equal("/k\u0000");
+    expect(findUnstorableText({ a: "ok", b: [1, { c: "fine 😀" }] })).to.equal(null);
+    expect(findUnstorableText({ a: "\ud800" })).to.equal("/a");
     const stackRes = await stack!.api.request<{ error: { code: string; details: { in: string; path: string }[] } }>(
       "POST",
       `/v1/orgs/${org.orgId}/stacks`,
@@ -192,5 +193,27 @@ describe("API fuzzer regressions (real control plane)", function () {
     );
     expect(list.status).to.equal(400);
     expect(list.body.error.code).to.equal("VALIDATION_FAILED");
+    // A lone surrogate (JSON "\ud800") reached the audit log's json column: a 500.
+    const surrogate = await fetch(`${stack!.platform.baseUrl}/v1/orgs/${org.orgId}/clusters`, {
+      method: "POST",
+      headers: { ...org.admin.auth, "content-type": "application/json" },
+      body: '{"name":"\\ud800"}',
+    });
+    expect(surrogate.status).to.equal(400);
+  });
+
+  it("two identical cluster creations at once: one 201, the other 409 CLUSTER_EXISTS (was a 500)", async () => {
+    const name = uniqueName("race");
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        stack!.api.request<{ error?: { code: string } }>("POST", `/v1/orgs/${org.orgId}/clusters`, {
+          body: { name },
+          headers: org.admin.auth,
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).to.deep.equal([201, 409, 409, 409]);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.error?.code).to.equal("CLUSTER_EXISTS");
   });
 });
