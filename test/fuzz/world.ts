@@ -42,7 +42,6 @@ export interface OrgWorld {
   credentialIds: string[];
   /** API tokens revokeToken may consume. */
   tokenIds: string[];
-  userIds: string[];
   /** A user only the login operation uses (failed logins throttle it, never a principal). */
   loginEmail: string;
   /** Sessions only refresh uses. */
@@ -190,7 +189,6 @@ async function buildOrg(api: ContractClient, natsUrl: string, label: string): Pr
     deploymentIds: [deploymentId],
     credentialIds: [credential.id as string],
     tokenIds,
-    userIds: Object.values(principals).map((p) => p.name),
     loginEmail: loginUser.email,
     refreshTokens,
     session: principalOf(sessionUser, org.orgId, `${label}:session`),
