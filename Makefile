@@ -1,7 +1,7 @@
 # Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help deps dev smoke-dev migrate test test-compose bench build typecheck lint format reset nats-stop
+.PHONY: help deps dev smoke-dev migrate test test-compose fuzz bench build typecheck lint format reset nats-stop
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test-compose: ## run docker-compose.dev.yml for real (offline stand-in base imag
 
 build: ## the build CI and the Dockerfiles share: npm ci, typecheck, web build
 	bash scripts/run.sh bash scripts/build.sh
+
+fuzz: ## long spec-driven API fuzz run (FUZZ_SEED, FUZZ_ITERATIONS per operation, FUZZ_OP, FUZZ_CASE); report in .state/fuzz/
+	bash scripts/deps.sh --no-chromium && bash scripts/run.sh npm run --silent fuzz
 
 bench: ## benchmarks; prints the figures
 	bash scripts/run.sh npm run --silent bench

@@ -4131,6 +4131,7 @@ export interface operations {
         lastEventId?: number;
       };
       header?: {
+        /** @description The seq of the last event received (an integer from -1 to 2^53-1; any other number is a 400, a non-number is ignored) */
         "Last-Event-ID"?: string;
       };
       path: {

@@ -12,7 +12,13 @@ import type { Config } from "../_shared/config.js";
 import { clientIp } from "../_shared/client-ip.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
 import { RefusalAuditBudget, refusalAuditEntry } from "./refusal-audit.js";
-import { ForbiddenError, NotFoundError, UnauthorizedError, toErrorResponse } from "../_shared/errors.js";
+import {
+  BadRequestError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  toErrorResponse,
+} from "../_shared/errors.js";
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
@@ -28,6 +34,7 @@ import {
 } from "../_shared/bus-events.js";
 import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
+import { bodyParserError } from "./body-errors.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
 import { validRequestId } from "../../nats/protocol/request-id.js";
@@ -80,6 +87,13 @@ interface MatchedAlias {
   action: string | null;
 }
 
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+function jsonBodyParser(limitBytes: number): Middleware {
+  const parse = ApiGateway.bodyParser.json({ limit: limitBytes, strict: true }) as Middleware;
+  return (req, res, next) => (req.method === "GET" || req.method === "HEAD" ? next() : parse(req, res, next));
+}
+
 const singleHeader = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? undefined : value;
 
@@ -111,6 +125,14 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       const params = req.$params as RestParams<unknown, { lastEventId?: number }, { deploymentId: string }>;
       const header = req.headers["last-event-id"];
       const fromHeader = typeof header === "string" && /^-?\d+$/.test(header) ? Number(header) : null;
+      if (fromHeader !== null && (!Number.isSafeInteger(fromHeader) || fromHeader < -1)) {
+        next(
+          new BadRequestError("VALIDATION_FAILED", "Last-Event-ID must be an event seq: an integer from -1 to 2^53-1", [
+            { in: "header", path: "/Last-Event-ID", message: "must be an integer from -1 to 2^53-1" },
+          ]),
+        );
+        return;
+      }
       const startAfter = fromHeader ?? params.query.lastEventId ?? null;
       const fetchPage = (afterSeq: number | null) =>
         ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta });
@@ -211,7 +233,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           mergeParams: false,
           authentication: true,
           authorization: true,
-          bodyParsers: { json: { limit: config.http.bodyLimitBytes, strict: true }, urlencoded: false },
+          // JSON bodies of the methods that carry one; a GET's body has no meaning and is never read, so the
+          // probes and reads answer whatever comes with them.
+          bodyParsers: false,
+          use: [jsonBodyParser(config.http.bodyLimitBytes)],
           aliases: {
             // Built-in, public routes served by the gateway itself.
             "GET healthz"(this: { broker: { nodeID: string } }, _req: IncomingMessage, res: ServerResponse) {
@@ -270,7 +295,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         },
       ],
       onError(this: Service, req: IncomingMessage, res: ServerResponse, err: Error) {
-        let error: unknown = err;
+        let error: unknown = bodyParserError(err, config.http.bodyLimitBytes) ?? err;
         const url = (req.url ?? "").split("?")[0] ?? "";
         const { status } = toErrorResponse(err);
         if (status === 404 && (err as { type?: string }).type !== undefined && !(err instanceof NotFoundError)) {
@@ -346,7 +371,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
             });
           }
         }
-        op.validate(params);
+        op.validate(params, req.headers);
         ctx.meta.$statusCode = op.successStatus;
       },
       readiness() {

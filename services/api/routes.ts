@@ -27,7 +27,8 @@ export interface RouteOperation {
   successStatus: number;
   /** "sse": the gateway streams the response itself (see sse.ts); the action serves pages of it. */
   stream: "sse" | null;
-  validate(params: RestParams): void;
+  /** `headers`: the request's (lower-case names); only the operation's declared header parameters are checked. */
+  validate(params: RestParams, headers?: Record<string, string | string[] | undefined>): void;
 }
 
 function objectSchema(params: OpenApiParameter[]): Record<string, unknown> {
@@ -56,6 +57,44 @@ function validationError(where: string, validate: ValidateFunction): BadRequestE
   );
 }
 
+/** Text Postgres can store: no U+0000 (refused in text and jsonb) and no lone surrogate (refused in json). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const storable = (text: string): boolean => !text.includes("\u0000") && !new RegExp(LONE_SURROGATE.source).test(text);
+
+/**
+ * The JSON pointer of the first string (value or key) Postgres would refuse: refused here as a validation error
+ * instead of failing in the database.
+ */
+export function findUnstorableText(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return storable(value) ? null : path || "/";
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnstorableText(value[i], `${path}/${i}`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value && typeof value === "object") {
+    for (const [key, child] of Object.entries(value)) {
+      const here = `${path}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+      if (!storable(key)) return here;
+      const found = findUnstorableText(child, here);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+function rejectUnstorableText(where: string, value: unknown): void {
+  const at = findUnstorableText(value);
+  if (at === null) return;
+  const shown = at.split("\u0000").join("\\0").replace(LONE_SURROGATE, "\ufffd");
+  const message = "must be well-formed Unicode without U+0000 (NUL)";
+  throw new BadRequestError("VALIDATION_FAILED", `${where}${at === "/" ? "" : shown}: ${message}`, [
+    { in: where, path: shown, message },
+  ]);
+}
+
 export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
   const strict = createSpecAjv(doc);
   const coercing = createSpecAjv(doc, { coerceTypes: true });
@@ -70,6 +109,10 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
     const parameters = operation.parameters ?? [];
     const pathValidator = coercing.compile(objectSchema(parameters.filter((p) => p.in === "path")));
     const queryValidator = coercing.compile(objectSchema(parameters.filter((p) => p.in === "query")));
+    // Header parameters (Idempotency-Key, Last-Event-ID): their schema bounds what reaches the handlers and the
+    // database (a 4,000-character Idempotency-Key was a 500 from a check constraint).
+    const headerParams = parameters.filter((p) => p.in === "header").map((p) => ({ ...p, name: p.name.toLowerCase() }));
+    const headerValidator = headerParams.length > 0 ? strict.compile(objectSchema(headerParams)) : null;
     const bodySchema = operation.requestBody?.content["application/json"]?.schema;
     const bodyValidator = bodySchema ? strict.compile(bodySchema) : null;
     const bodyRequired = operation.requestBody?.required ?? false;
@@ -84,9 +127,17 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
       permission: permission ?? null,
       successStatus,
       stream: operation["x-stream"] === "sse" ? "sse" : null,
-      validate(params) {
+      validate(params, headers = {}) {
         if (!pathValidator(params.params)) throw validationError("path", pathValidator);
         if (!queryValidator(params.query)) throw validationError("query", queryValidator);
+        rejectUnstorableText("path", params.params);
+        rejectUnstorableText("query", params.query);
+        if (headerValidator) {
+          const declared = Object.fromEntries(
+            headerParams.filter((p) => headers[p.name] !== undefined).map((p) => [p.name, headers[p.name]]),
+          );
+          if (!headerValidator(declared)) throw validationError("header", headerValidator);
+        }
         if (bodyValidator) {
           const body = params.body;
           const empty =
@@ -96,6 +147,7 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
           } else if (!bodyValidator(body)) {
             throw validationError("body", bodyValidator);
           }
+          rejectUnstorableText("body", params.body);
         }
       },
     });

@@ -51,7 +51,8 @@ export function securityHeaders(opts: { https: boolean }): Record<string, string
 }
 
 export function isApiPath(path: string): boolean {
-  return API_PREFIXES.some((p) => path === p || (p.endsWith("/") && path.startsWith(p)));
+  // Anything under an API path is the API's (a 404 in the error shape there), never the UI's index.html.
+  return API_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`));
 }
 
 /**

@@ -96,6 +96,9 @@ async function issueRegistrationToken(
   };
 }
 
+/** SQLSTATE of a unique-constraint violation. */
+const UNIQUE_VIOLATION = "23505";
+
 export async function createCluster(
   scope: TenantScope,
   principal: Principal,
@@ -106,7 +109,15 @@ export async function createCluster(
   return scope.transaction(async (tx) => {
     const existing = await tx.from("clusters").where({ name: input.name }).first("id");
     if (existing) throw new ConflictError("CLUSTER_EXISTS", `a cluster named "${input.name}" exists`);
-    const [row] = (await tx.insert("clusters", { name: input.name }).returning("*")) as ClusterRow[];
+    const [row] = (await tx
+      .insert("clusters", { name: input.name })
+      .returning("*")
+      .catch((err: unknown) => {
+        // The loser of a race between two creations of one name (both passed the check above).
+        if ((err as { code?: unknown }).code === UNIQUE_VIOLATION)
+          throw new ConflictError("CLUSTER_EXISTS", `a cluster named "${input.name}" exists`);
+        throw err;
+      })) as ClusterRow[];
     const registration = await issueRegistrationToken(tx, row!.id, principal, settings);
     await recordAudit(
       tx,

@@ -48,10 +48,12 @@ export async function putOverlay(
   composeMaxBytes: number,
   request: RequestInfo,
 ) {
-  const env: EnvOverlay = parseEnvOverlay(input.envJson);
-  parseComposePatch(input.composePatchYaml, composeMaxBytes);
   return scope.transaction(async (tx) => {
+    // The environment first: another org's (or an unknown) id is a 404 whatever the body holds, so the
+    // answer never tells a caller that an id exists elsewhere.
     await findEnvironment(tx, environmentId);
+    const env: EnvOverlay = parseEnvOverlay(input.envJson);
+    parseComposePatch(input.composePatchYaml, composeMaxBytes);
     const [row] = (await tx
       .from("stack_overlays")
       .where({ environment_id: environmentId })
