@@ -294,7 +294,14 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.dockerEvents, (msg: Msg) => this.onDockerEvent(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.rejected, (msg: Msg) => this.onCommandRejected(msg));
+      // Refusal reports are recorded one at a time, in arrival order: concurrent upserts of one warning could
+      // commit out of order and leave an older reason as the latest. They are rare (and rate-limited per agent).
+      let rejections: Promise<unknown> = Promise.resolve();
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.rejected, (msg: Msg) => {
+        const recorded = rejections.then(() => this.onCommandRejected(msg));
+        rejections = recorded.catch(() => undefined);
+        return recorded;
+      });
       await link.flush();
       const onError = (what: string) => (err: unknown) =>
         this.logger.error({ msg: `${what} failed`, error: String(err) });
