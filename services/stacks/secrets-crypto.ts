@@ -185,9 +185,64 @@ export async function verifyMasterKeys(db: Knex, keys: MasterKeys): Promise<{ ch
   return { checkedKeyIds: [...new Set([...rows, ...credentials].map((r) => r.key_id))] };
 }
 
+/** A table holding values encrypted at rest, as `reencryptTable` reads it. */
+export interface AtRestTable<Row extends { id: string; org_id: string }> {
+  table: string;
+  /** The columns `aadOf` needs, plus id, org_id and the ciphertext columns. */
+  columns: readonly string[];
+  aadOf(row: Row): Buffer;
+}
+
 /**
- * Re-encrypts every value not under the active key, one transaction per batch so a large table neither holds
- * locks for long nor loses finished work if interrupted; running it again continues where it stopped. Version,
+ * Re-encrypts every value of `spec.table` not under the active key, one transaction per batch so a large table
+ * neither holds locks for long nor loses finished work if interrupted; running it again continues where it
+ * stopped. Nothing but the ciphertext columns changes: the value did not.
+ */
+export async function reencryptTable<Row extends { id: string; org_id: string } & CipherColumns>(
+  db: Knex,
+  keys: MasterKeys,
+  spec: AtRestTable<Row>,
+  batchSize = DEFAULT_ROTATION_BATCH_SIZE,
+): Promise<number> {
+  let reencrypted = 0;
+  for (;;) {
+    const done = await db.transaction(async (trx) => {
+      const rows = (await trx
+        .select(...spec.columns)
+        .from(spec.table)
+        .whereNot("key_id", keys.activeKeyId)
+        .orderBy("id")
+        .limit(batchSize)
+        .forUpdate()) as Row[];
+      for (const row of rows) {
+        const aad = spec.aadOf(row);
+        const record = { ciphertext: row.ciphertext, nonce: row.nonce, authTag: row.auth_tag, keyId: row.key_id };
+        const plaintext = decryptAtRest(keys, record, aad);
+        const next = encryptAtRest(keys, plaintext, aad);
+        plaintext.fill(0);
+        await trx(spec.table).where({ id: row.id, org_id: row.org_id }).update({
+          ciphertext: next.ciphertext,
+          nonce: next.nonce,
+          auth_tag: next.authTag,
+          key_id: next.keyId,
+        });
+      }
+      return rows.length;
+    });
+    reencrypted += done;
+    if (done < batchSize) return reencrypted;
+  }
+}
+
+interface CipherColumns {
+  ciphertext: Buffer;
+  nonce: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
+}
+
+/**
+ * Moves every environment secret and registry-credential password to the active key (reencryptTable). Version,
  * updated_at and updated_by stay: the value did not change.
  */
 export async function rotateSecrets(
@@ -195,59 +250,21 @@ export async function rotateSecrets(
   keys: MasterKeys,
   options: { batchSize?: number } = {},
 ): Promise<{ reencrypted: number }> {
-  const batchSize = options.batchSize ?? DEFAULT_ROTATION_BATCH_SIZE;
-  let reencrypted = 0;
-  for (;;) {
-    const done = await db.transaction(async (trx) => {
-      const rows = await trx
-        .select<SecretRow[]>(...SECRET_ROW_COLUMNS)
-        .from("environment_secrets")
-        .whereNot("key_id", keys.activeKeyId)
-        .orderBy("id")
-        .limit(batchSize)
-        .forUpdate();
-      for (const row of rows) {
-        const identity = identityOf(row);
-        const plaintext = decryptSecret(keys, recordOf(row), identity);
-        const next = encryptSecret(keys, plaintext, identity);
-        plaintext.fill(0);
-        await trx("environment_secrets").where({ id: row.id, org_id: row.org_id }).update({
-          ciphertext: next.ciphertext,
-          nonce: next.nonce,
-          auth_tag: next.authTag,
-          key_id: next.keyId,
-        });
-      }
-      return rows.length;
-    });
-    reencrypted += done;
-    if (done < batchSize) break;
-  }
-  // Registry credentials' passwords, the same way.
-  for (;;) {
-    const done = await db.transaction(async (trx) => {
-      const rows = await trx
-        .select<RegistryCredentialCipherRow[]>(...REGISTRY_CIPHER_COLUMNS)
-        .from("registry_credentials")
-        .whereNot("key_id", keys.activeKeyId)
-        .orderBy("id")
-        .limit(batchSize)
-        .forUpdate();
-      for (const row of rows) {
-        const identity = registryCredentialIdentity(row.org_id, row.id, row.version);
-        const plaintext = decryptSecret(keys, registryRecordOf(row), identity);
-        const next = encryptSecret(keys, plaintext, identity);
-        plaintext.fill(0);
-        await trx("registry_credentials").where({ id: row.id, org_id: row.org_id }).update({
-          ciphertext: next.ciphertext,
-          nonce: next.nonce,
-          auth_tag: next.authTag,
-          key_id: next.keyId,
-        });
-      }
-      return rows.length;
-    });
-    reencrypted += done;
-    if (done < batchSize) return { reencrypted };
-  }
+  const secrets = await reencryptTable<SecretRow>(
+    db,
+    keys,
+    { table: "environment_secrets", columns: SECRET_ROW_COLUMNS, aadOf: (row) => aadOf(identityOf(row)) },
+    options.batchSize,
+  );
+  const registry = await reencryptTable<RegistryCredentialCipherRow>(
+    db,
+    keys,
+    {
+      table: "registry_credentials",
+      columns: REGISTRY_CIPHER_COLUMNS,
+      aadOf: (row) => aadOf(registryCredentialIdentity(row.org_id, row.id, row.version)),
+    },
+    options.batchSize,
+  );
+  return { reencrypted: secrets + registry };
 }

@@ -5,7 +5,7 @@
  */
 import type { Knex } from "knex";
 import { MasterKeyConfigError, type MasterKeys } from "../../_shared/master-keys.js";
-import { decryptAtRest, encryptAtRest, type EncryptedSecret } from "../secrets-crypto.js";
+import { decryptAtRest, encryptAtRest, reencryptTable, type EncryptedSecret } from "../secrets-crypto.js";
 
 export interface CredentialIdentity {
   orgId: string;
@@ -64,30 +64,11 @@ export async function rotateGitCredentials(
   keys: MasterKeys,
   batchSize = 100,
 ): Promise<{ reencrypted: number }> {
-  let reencrypted = 0;
-  for (;;) {
-    const done = await db.transaction(async (trx) => {
-      const rows = await trx
-        .select<CredentialRow[]>(...ROW_COLUMNS)
-        .from("git_credentials")
-        .whereNot("key_id", keys.activeKeyId)
-        .orderBy("id")
-        .limit(batchSize)
-        .forUpdate();
-      for (const row of rows) {
-        const plaintext = decryptCredential(keys, recordOf(row), identityOf(row));
-        const next = encryptCredential(keys, plaintext, identityOf(row));
-        plaintext.fill(0);
-        await trx("git_credentials").where({ id: row.id, org_id: row.org_id }).update({
-          ciphertext: next.ciphertext,
-          nonce: next.nonce,
-          auth_tag: next.authTag,
-          key_id: next.keyId,
-        });
-      }
-      return rows.length;
-    });
-    reencrypted += done;
-    if (done < batchSize) return { reencrypted };
-  }
+  const reencrypted = await reencryptTable<CredentialRow>(
+    db,
+    keys,
+    { table: "git_credentials", columns: ROW_COLUMNS, aadOf: (row) => aadOf(identityOf(row)) },
+    batchSize,
+  );
+  return { reencrypted };
 }
