@@ -52,4 +52,30 @@ describe("deployment streams are bounded (real nats-server)", function () {
       expect(limit).to.be.greaterThan(0);
     }
   });
+
+  it("is safe when the deployments API and the workers create the streams at the same moment", async () => {
+    // Both services start in one broker, each with its own connection, and call this concurrently; nats-server
+    // handles their requests in parallel, so the slower create meets the stream the faster one just made.
+    const creds = await readFile(server.controlPlaneCredsFile);
+    const connections = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        connect({ servers: server.url, tls: server.tls, authenticator: credsAuthenticator(creds) }),
+      ),
+    );
+    try {
+      const managers = await Promise.all(connections.map((c) => c.jetstreamManager()));
+      for (let round = 0; round < 10; round++) {
+        for (const name of [AGENT_EVENTS_STREAM.name, DEPLOY_JOBS_STREAM.name]) {
+          await managers[0]!.streams.delete(name).catch(() => undefined);
+        }
+        const outcomes = await Promise.allSettled(managers.map((jsm) => ensureDeploymentStreams(jsm)));
+        const errors = outcomes.flatMap((o) => (o.status === "rejected" ? [String(o.reason)] : []));
+        expect(errors, `round ${round}`).to.deep.equal([]);
+      }
+      const events = await managers[0]!.streams.info(AGENT_EVENTS_STREAM.name);
+      expect(events.config.max_bytes).to.equal(AGENT_EVENTS_MAX_BYTES);
+    } finally {
+      await Promise.all(connections.map((c) => c.close()));
+    }
+  });
 });

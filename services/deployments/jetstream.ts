@@ -33,16 +33,31 @@ export const DEPLOY_JOBS_MAX_BYTES = 256 * 1024 * 1024;
 export const DEPLOY_WORKERS_CONSUMER = "deploy-workers";
 export const EVENT_WRITERS_CONSUMER = "deployment-event-writers";
 
+/**
+ * Create or update one stream. The deployments API and the workers both call this when they start, often at the
+ * same moment in one broker: both can see "stream not found", and the slower `add` then fails ("subjects overlap
+ * with an existing stream", or "already in use") because the faster one just created it. That loser goes round
+ * once more and updates the stream the other created.
+ */
 async function ensureStream(
   jsm: JetStreamManager,
   config: Parameters<JetStreamManager["streams"]["add"]>[0] & { name: string },
 ) {
-  try {
-    await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
-  } catch (err) {
-    if (!/stream not found/i.test(String(err))) throw err;
-    await jsm.streams.add(config);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+      return;
+    } catch (err) {
+      if (!/stream not found/i.test(String(err))) throw err;
+    }
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (err) {
+      const createdConcurrently = /subjects overlap|already in use/i.test(String(err));
+      if (!createdConcurrently || attempt >= 3) throw err;
+    }
   }
 }
 
