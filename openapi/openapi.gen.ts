@@ -255,6 +255,32 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/live-credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A short-lived NATS user JWT for this session's live updates (nats.ws through `/v1/live`)
+     * @description The caller generates a NATS user key pair and sends only its public key; the seed stays with the caller.
+     *     The JWT (5 minutes) may connect over WebSocket only, publish nothing, and subscribe to the catalogue topics
+     *     of openapi/asyncapi.yaml that the caller may read (`deployments` with deployments:read, `releases` and
+     *     `environments` with stacks:read, `clusters` with clusters:read, `audit` with audit:read). Connect a NATS
+     *     WebSocket client to `path` on this origin with the JWT and the seed; renew before `expiresAt`.
+     */
+    post: operations["createLiveCredential"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/integration-credentials": {
     parameters: {
       query?: never;
@@ -2398,6 +2424,52 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createLiveCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description The NATS user public key (56 characters, starting with U) */
+          publicKey: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The user JWT for that public key */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description The NATS user JWT (no seed) */
+            jwt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description The subjects it may subscribe to */
+            subjects: string[];
+            /**
+             * @description The WebSocket path on this origin
+             * @example /v1/live
+             */
+            path: string;
+          };
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
       default: components["responses"]["Error"];
     };
   };

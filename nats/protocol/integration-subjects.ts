@@ -30,8 +30,13 @@ const actionTokens = (action: string) =>
     .map((t) => t.replace(/[^A-Za-z0-9_-]/g, "_") || "_")
     .join(".");
 
+/** The families of the catalogue; a browser's live credential gets only those its user may read. */
+export const INTEGRATION_TOPICS = ["deployments", "releases", "environments", "clusters", "audit"] as const;
+export type IntegrationTopic = (typeof INTEGRATION_TOPICS)[number];
+
 export const integrationSubjects = {
   orgWildcard: (orgId: string) => `${orgRoot(orgId)}.>`,
+  topicWildcard: (orgId: string, topic: IntegrationTopic) => `${orgRoot(orgId)}.${topic}.>`,
   deployment: (orgId: string, environmentId: string, status: DeploymentEventStatus) =>
     `${orgRoot(orgId)}.deployments.${assertSubjectToken(environmentId, "environmentId")}.${status}`,
   releaseCreated: (orgId: string, stackId: string) =>
@@ -70,6 +75,35 @@ export function integrationUserJwtOptions(
       subscribe: [integrationSubjects.orgWildcard(orgId)],
     },
     allowedConnectionTypes: ["STANDARD"],
+    allowResponses: false,
+    limits: { ...INTEGRATION_USER_LIMITS },
+  };
+}
+
+/** Where browsers reach the NATS websocket listener: the gateway's proxy on the UI's origin (services/api/live-proxy.ts). */
+export const LIVE_PATH = "/v1/live";
+
+/** How long a browser's live credential lives: it renews it through the API while its session lasts. */
+export const LIVE_CREDENTIAL_TTL_SECONDS = 300;
+
+/**
+ * A browser's live-updates user (nats.ws through the gateway): WebSocket connections only, subscribe-only to the
+ * topics its user may read, publish nothing, short-lived. The browser made the key pair; only its public key was
+ * sent, so the seed never leaves the browser.
+ */
+export function liveUserJwtOptions(
+  orgId: string,
+  sessionLabel: string,
+  topics: readonly IntegrationTopic[],
+): Pick<MintUserOptions, "name" | "permissions" | "allowedConnectionTypes" | "allowResponses" | "limits"> {
+  return {
+    name: `live-${assertSubjectToken(sessionLabel, "sessionLabel")}`,
+    permissions: {
+      publish: [],
+      denyPublish: [">"],
+      subscribe: topics.map((topic) => integrationSubjects.topicWildcard(orgId, topic)),
+    },
+    allowedConnectionTypes: ["WEBSOCKET"],
     allowResponses: false,
     limits: { ...INTEGRATION_USER_LIMITS },
   };

@@ -53,6 +53,8 @@ export interface Config {
     bodyLimitBytes: number;
     /** The built web UI the gateway serves (ignored when it holds no build). */
     webDistDir: string;
+    /** Browsers' live-update WebSockets (`/v1/live`) one gateway process carries at once. */
+    liveMaxConnections: number;
   };
   database: { url: string; poolMax: number };
   nats: {
@@ -69,6 +71,11 @@ export interface Config {
      * it, and registration hands it to agents, which pin it. Undefined: the system's trusted CAs.
      */
     tlsCaFile: string | undefined;
+    /**
+     * The NATS websocket listener the gateway forwards browsers' live connections to (`/v1/live`); undefined:
+     * no live updates, the UI polls.
+     */
+    wsUrl: string | undefined;
   };
   stacks: {
     /** AES-256-GCM keys for environment secrets; the first encrypts, all decrypt (rotation). */
@@ -345,6 +352,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: r.int("HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535),
       bodyLimitBytes: r.int("HTTP_BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT_BYTES, 1024, 64 * 1024 * 1024),
       webDistDir: r.optional("WEB_DIST_DIR", WEB_DIST_DIR),
+      liveMaxConnections: r.int("LIVE_MAX_CONNECTIONS", 10_000, 1, 1_000_000),
     },
     database: {
       url: r.url("DATABASE_URL", ["postgres:", "postgresql:"], "e.g. postgres://user:pass@127.0.0.1:5432/stackyard"),
@@ -360,6 +368,7 @@ export function loadConfig(env: Env = process.env): Config {
         .map((u) => u.trim())
         .filter(Boolean),
       tlsCaFile: r.certificateFile("NATS_TLS_CA_FILE"),
+      wsUrl: env.NATS_WS_URL?.trim() ? r.url("NATS_WS_URL", ["ws:", "wss:"], "e.g. wss://127.0.0.1:14280") : undefined,
     },
     stacks: {
       masterKeys: r.masterKeys("CONTROLPLANE_MASTER_KEY"),

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
@@ -37,6 +37,8 @@ import { buildRouteTable, type RouteOperation } from "./routes.js";
 import { bodyParserError } from "./body-errors.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
+import { attachLiveProxy } from "./live-proxy.js";
+import { LIVE_PATH } from "../../nats/protocol/integration-subjects.js";
 import { validRequestId } from "../../nats/protocol/request-id.js";
 import { httpMetricsMiddleware, routeLabeller } from "./http-metrics.js";
 import { sseStreamsOpen } from "../_shared/metrics.js";
@@ -405,6 +407,15 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       stopSseMetric?.();
     },
     started() {
+      if (config.nats.wsUrl) {
+        attachLiveProxy((this as unknown as { server: Server }).server, {
+          path: LIVE_PATH,
+          target: new URL(config.nats.wsUrl),
+          ca: config.nats.tlsCaFile ? readFileSync(config.nats.tlsCaFile, "utf8") : undefined,
+          maxConnections: config.http.liveMaxConnections,
+          onError: (msg, err) => this.logger.warn({ msg, err: String(err) }),
+        });
+      }
       this.logger.info({ msg: "gateway listening", url: `http://${config.http.host}:${this.listeningPort()}` });
     },
   };

@@ -46,6 +46,7 @@ import {
   revokeIntegrationCredential,
 } from "./integration-credentials.js";
 import { publishClusterStatusChanges } from "./integration-events.js";
+import { createLiveCredential } from "./live-credentials.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
 
@@ -131,6 +132,12 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         const { scope, principal, request } = actionScope(db, ctx);
         const connection = { natsUrls: settings.agentNatsUrls, natsCa: settings.agentNatsCa };
         return createIntegrationCredential(scope, principal, ctx.params.body, identity, connection, request);
+      },
+      createLiveCredential(ctx: OpCtx<"createLiveCredential">) {
+        const { principal } = actionScope(db, ctx);
+        return createLiveCredential(principal, ctx.params.body, identity, {
+          available: config.nats.wsUrl !== undefined,
+        });
       },
       listIntegrationCredentials: (ctx: OpCtx<"listIntegrationCredentials">) =>
         listIntegrationCredentials(actionScope(db, ctx).scope),

@@ -11,6 +11,8 @@ export interface TestNatsServer {
   /** `tls://127.0.0.1:<port>`: every listener requires TLS with a certificate of this server's own CA. */
   url: string;
   leafUrl: string;
+  /** The websocket listener (`wss://`, same certificate): what the gateway's live proxy forwards browsers to. */
+  wsUrl: string;
   monitorUrl: string;
   /** The CA that signed this server's certificate (a fresh one per server). */
   caFile: string;
@@ -67,6 +69,7 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
   const server: TestNatsServer = {
     url: natsUrl(host, ports.client),
     leafUrl: `tls://${host}:${ports.leafnode}`,
+    wsUrl: `wss://${host}:${ports.websocket}`,
     monitorUrl: `http://${host}:${ports.monitor}`,
     caFile: prepared.tls.caFile,
     caPem: await readFile(prepared.tls.caFile, "utf8"),

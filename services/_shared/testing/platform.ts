@@ -23,6 +23,7 @@ export async function startTestPlatform(nats: TestNatsServer, env: Record<string
   const config = loadConfig({
     DATABASE_URL: testDatabaseUrl(),
     NATS_URL: nats.url,
+    NATS_WS_URL: nats.wsUrl,
     NATS_TLS_CA_FILE: nats.caFile,
     NATS_CREDS: nats.controlPlaneCredsFile,
     NATS_IDENTITY_FILE: nats.identityFile,
