@@ -15,7 +15,11 @@ export function renderApp(client: ApiClient, path: string): RenderResult & { loc
   const result = render(
     <MemoryRouter initialEntries={[path]}>
       <LocationSpy />
-      <App client={client} swr={{ provider: () => new Map(), dedupingInterval: 0, shouldRetryOnError: false }} />
+      <App
+        client={client}
+        live={false}
+        swr={{ provider: () => new Map(), dedupingInterval: 0, shouldRetryOnError: false }}
+      />
     </MemoryRouter>,
   );
   return Object.assign(result, { location: () => current });

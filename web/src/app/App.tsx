@@ -2,6 +2,7 @@ import { Link, Navigate, Route, Routes } from "react-router-dom";
 import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
 import { ApiProvider } from "../api/hooks/context.js";
+import { LiveUpdatesEnabled } from "../api/live/LiveUpdates.js";
 import { AccountPage } from "../pages/AccountPage/AccountPage.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
 import { ComposePolicyPage } from "../pages/ComposePolicyPage/ComposePolicyPage.js";
@@ -23,38 +24,40 @@ import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
 
 /** The route table; the caller supplies the router (BrowserRouter in the app, MemoryRouter in tests). */
-export function App(props: { client: ApiClient; swr?: SWRConfiguration }) {
+export function App(props: { client: ApiClient; swr?: SWRConfiguration; live?: boolean }) {
   return (
-    <ApiProvider client={props.client} {...(props.swr ? { swr: props.swr } : {})}>
-      <SessionWatcher />
-      <Routes>
-        <Route path="/login" element={<LoginPage />} />
-        <Route element={<RequireSession />}>
-          <Route path="/" element={<Home />} />
-          <Route path="/orgs/:orgId" element={<Shell />}>
-            <Route index element={<Navigate to="clusters" replace />} />
-            <Route path="stacks" element={<StacksPage />} />
-            <Route path="stacks/:stackId" element={<StackPage />} />
-            <Route path="releases/:releaseId" element={<ReleasePage />} />
-            <Route path="environments/:envId" element={<EnvironmentPage />} />
-            <Route path="environments/:envId/diff" element={<DiffPage />} />
-            <Route path="deployments/:deploymentId" element={<DeploymentPage />} />
-            <Route path="clusters" element={<ClustersPage />} />
-            <Route path="clusters/:clusterId" element={<ClusterPage />} />
-            <Route path="tokens" element={<TokensPage />} />
-            <Route path="integrations" element={<IntegrationsPage />} />
-            <Route path="git-credentials" element={<GitCredentialsPage />} />
-            <Route path="registries" element={<RegistriesPage />} />
-            <Route path="users" element={<UsersPage />} />
-            <Route path="audit" element={<AuditPage />} />
-            <Route path="settings/compose-policy" element={<ComposePolicyPage />} />
-            <Route path="account" element={<AccountPage />} />
+    <LiveUpdatesEnabled.Provider value={props.live ?? true}>
+      <ApiProvider client={props.client} {...(props.swr ? { swr: props.swr } : {})}>
+        <SessionWatcher />
+        <Routes>
+          <Route path="/login" element={<LoginPage />} />
+          <Route element={<RequireSession />}>
+            <Route path="/" element={<Home />} />
+            <Route path="/orgs/:orgId" element={<Shell />}>
+              <Route index element={<Navigate to="clusters" replace />} />
+              <Route path="stacks" element={<StacksPage />} />
+              <Route path="stacks/:stackId" element={<StackPage />} />
+              <Route path="releases/:releaseId" element={<ReleasePage />} />
+              <Route path="environments/:envId" element={<EnvironmentPage />} />
+              <Route path="environments/:envId/diff" element={<DiffPage />} />
+              <Route path="deployments/:deploymentId" element={<DeploymentPage />} />
+              <Route path="clusters" element={<ClustersPage />} />
+              <Route path="clusters/:clusterId" element={<ClusterPage />} />
+              <Route path="tokens" element={<TokensPage />} />
+              <Route path="integrations" element={<IntegrationsPage />} />
+              <Route path="git-credentials" element={<GitCredentialsPage />} />
+              <Route path="registries" element={<RegistriesPage />} />
+              <Route path="users" element={<UsersPage />} />
+              <Route path="audit" element={<AuditPage />} />
+              <Route path="settings/compose-policy" element={<ComposePolicyPage />} />
+              <Route path="account" element={<AccountPage />} />
+              <Route path="*" element={<NotFound />} />
+            </Route>
             <Route path="*" element={<NotFound />} />
           </Route>
-          <Route path="*" element={<NotFound />} />
-        </Route>
-      </Routes>
-    </ApiProvider>
+        </Routes>
+      </ApiProvider>
+    </LiveUpdatesEnabled.Provider>
   );
 }
 

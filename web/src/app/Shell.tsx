@@ -4,6 +4,7 @@ import type { Me, Permission } from "../api/types.js";
 import { ErrorNotice } from "../components/ErrorNotice.js";
 import { Loading } from "../components/AsyncContent.js";
 import { ShellView, type NavItem } from "../components/ShellView.js";
+import { LiveIndicator, LiveUpdates } from "../api/live/LiveUpdates.js";
 import { paths } from "./paths.js";
 import { useOrgId } from "./useOrgId.js";
 
@@ -46,15 +47,18 @@ export function Shell() {
   const body =
     me.data.org.id === orgId ? <Outlet /> : <OtherOrg me={me.data} orgId={orgId} onSwitch={() => switchOrg(orgId)} />;
   return (
-    <ShellView
-      me={me.data}
-      nav={navFor(me.data)}
-      onSwitchOrg={switchOrg}
-      onLogout={onLogout}
-      accountHref={paths.account(me.data.org.id)}
-    >
-      {body}
-    </ShellView>
+    <LiveUpdates orgId={me.data.org.id}>
+      <ShellView
+        me={me.data}
+        nav={navFor(me.data)}
+        onSwitchOrg={switchOrg}
+        onLogout={onLogout}
+        accountHref={paths.account(me.data.org.id)}
+        indicator={<LiveIndicator />}
+      >
+        {body}
+      </ShellView>
+    </LiveUpdates>
   );
 }
 

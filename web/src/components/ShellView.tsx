@@ -14,6 +14,8 @@ export function ShellView(props: {
   onSwitchOrg: (orgId: string) => void;
   onLogout: () => void;
   accountHref: string;
+  /** Whether the page follows live updates or polls (the header's status). */
+  indicator?: ReactNode;
   children: ReactNode;
 }) {
   const { me } = props;
@@ -31,6 +33,7 @@ export function ShellView(props: {
           ))}
         </nav>
         <div className="topbar-right">
+          {props.indicator}
           {me.orgs.length > 1 ? (
             <label className="org-switch">
               <span className="visually-hidden">Organization</span>
