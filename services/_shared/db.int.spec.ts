@@ -220,6 +220,16 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "expires_at",
     "revoked_at",
   ],
+  live_credentials: [
+    "public_nkey",
+    "org_id",
+    "user_id",
+    "session_id",
+    "token_id",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+  ],
   audit_events: [
     "id",
     "org_id",

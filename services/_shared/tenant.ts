@@ -29,6 +29,7 @@ export const TENANT_TABLES = [
   "cluster_security_warnings",
   "compose_policies",
   "integration_credentials",
+  "live_credentials",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

@@ -369,6 +369,14 @@ export async function accountRevocations(db: Db): Promise<Record<string, number>
         .whereNotNull("revoked_at")
         .where((w) => w.whereNull("expires_at").orWhere("expires_at", ">", db.fn.now()))
         .select("public_nkey", "revoked_at"),
+    )
+    // So do browsers' live credentials, revoked when their session, user or token ends.
+    .unionAll((q) =>
+      q
+        .from("live_credentials")
+        .whereNotNull("revoked_at")
+        .where("expires_at", ">", db.fn.now())
+        .select("public_nkey", "revoked_at"),
     );
   const result: Record<string, number> = {};
   for (const r of rows)

@@ -46,13 +46,16 @@ import {
   revokeIntegrationCredential,
 } from "./integration-credentials.js";
 import { publishClusterStatusChanges } from "./integration-events.js";
-import { createLiveCredential } from "./live-credentials.js";
+import { createLiveCredential, pruneLiveCredentials, revokeLiveCredentials } from "./live-credentials.js";
+import { CREDENTIALS_REVOKED_EVENT, type CredentialsRevoked } from "../_shared/bus-events.js";
+import type { Context } from "moleculer";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
 export const ACTIVITY_FLUSH_MS = 1_000;
+export const LIVE_PRUNE_MS = 10 * 60_000;
 /** After a failed revocation push at start or reconnect, the next try. */
 export const REVOCATION_RETRY_MS = 5_000;
 const QUEUE = "stackyard-clusters";
@@ -134,8 +137,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         return createIntegrationCredential(scope, principal, ctx.params.body, identity, connection, request);
       },
       createLiveCredential(ctx: OpCtx<"createLiveCredential">) {
-        const { principal } = actionScope(db, ctx);
-        return createLiveCredential(principal, ctx.params.body, identity, {
+        const { scope, principal } = actionScope(db, ctx);
+        return createLiveCredential(scope, principal, ctx.params.body, identity, {
           available: config.nats.wsUrl !== undefined,
         });
       },
@@ -151,6 +154,17 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
         if (result.replacedKeys.length > 0) await this.pushRevocations();
         return result.response;
+      },
+    },
+    events: {
+      /** A session, user or token ended: so do its browsers' live connections (their keys are revoked on NATS). */
+      async [CREDENTIALS_REVOKED_EVENT](ctx: Context<CredentialsRevoked>) {
+        try {
+          const revoked = await revokeLiveCredentials(db, ctx.params);
+          if (revoked > 0) await this.pushRevocations();
+        } catch (err) {
+          this.logger.error({ msg: "live credentials not revoked", error: String(err) });
+        }
       },
     },
     methods: {
@@ -323,6 +337,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         ),
       );
       timers.push(setInterval(() => this.flushActivity().catch(onError("activity flush")), ACTIVITY_FLUSH_MS));
+      timers.push(setInterval(() => pruneLiveCredentials(db).catch(onError("live credential pruning")), LIVE_PRUNE_MS));
       timers.push(
         setInterval(
           () =>

@@ -2,14 +2,18 @@
  * Live credentials: a short-lived NATS user for one browser session's live updates (nats.ws through the gateway's
  * `/v1/live`). The browser makes the key pair and sends only its public key; the JWT lets it subscribe to the
  * catalogue topics its user may read (the same permission as the REST reads of that data), publish nothing, and
- * connect only over WebSocket. Nothing is stored: it expires on its own, and the browser renews it through this
- * route while its session lasts (a logged-out session cannot renew, so its live access ends within the TTL).
+ * connect only over WebSocket. It expires on its own, and the browser renews it through this route while its
+ * session lasts. Its public key is kept with the session, user or API token it belongs to (table
+ * `live_credentials`), so ending that credential revokes the key on the NATS server too, closing the connection.
  */
 import { fromPublic } from "nats-jwt";
 import { ConflictError, UnprocessableError } from "../_shared/errors.js";
 import type { Permission } from "../_shared/permissions.js";
 import type { Principal } from "../_shared/principal.js";
 import type { OpBody } from "../_shared/rest.js";
+import type { CredentialsRevoked } from "../_shared/bus-events.js";
+import type { Db } from "../_shared/db.js";
+import type { TenantScope } from "../_shared/tenant.js";
 import { mintUserJwt } from "../../nats/credentials.js";
 import { publicKeyOfSeed, type NatsIdentity } from "../../nats/identity.js";
 import {
@@ -46,7 +50,15 @@ function assertUserPublicKey(publicKey: string): void {
   }
 }
 
+interface LiveCredentialRow {
+  public_nkey: string;
+  org_id: string;
+  user_id: string;
+  revoked_at: Date | null;
+}
+
 export async function createLiveCredential(
+  scope: TenantScope,
   principal: Principal,
   input: CreateLiveCredentialInput,
   identity: NatsIdentity,
@@ -68,10 +80,60 @@ export async function createLiveCredential(
     appSigningSeed: identity.appSigningSeed,
     expiresAt,
   });
+  await scope.transaction(async (tx) => {
+    const existing = (await tx
+      .from<LiveCredentialRow>("live_credentials")
+      .where({ public_nkey: input.publicKey })
+      .forUpdate()
+      .first()) as LiveCredentialRow | undefined;
+    // A revoked key stays revoked: a JWT minted after the revocation time would pass the server's check.
+    if (existing && (existing.revoked_at || existing.user_id !== principal.userId)) {
+      throw new ConflictError("LIVE_KEY_NOT_RENEWABLE", "this public key cannot be renewed: make a new key pair", {
+        path: "publicKey",
+      });
+    }
+    const expires = new Date(expiresAt * 1000);
+    if (existing) {
+      await tx.from("live_credentials").where({ public_nkey: input.publicKey }).update({ expires_at: expires });
+    } else {
+      await tx.insert("live_credentials", {
+        public_nkey: input.publicKey,
+        user_id: principal.userId,
+        session_id: principal.sessionId,
+        token_id: principal.tokenId,
+        expires_at: expires,
+      });
+    }
+  });
   return {
     jwt,
     expiresAt: new Date(expiresAt * 1000).toISOString(),
     subjects: topics.map((topic) => integrationSubjects.topicWildcard(principal.orgId, topic)),
     path: LIVE_PATH,
   };
+}
+
+/**
+ * Marks the unexpired live credentials of an ended session, removed user or revoked token revoked; the caller
+ * pushes the account's revocation list when any changed (a credential that never had a live key matches nothing).
+ */
+export async function revokeLiveCredentials(db: Db, revoked: CredentialsRevoked): Promise<number> {
+  const match = revoked.sessionId
+    ? { session_id: revoked.sessionId }
+    : revoked.userId
+      ? { user_id: revoked.userId }
+      : revoked.tokenId
+        ? { token_id: revoked.tokenId }
+        : null;
+  if (!match) return 0;
+  return db("live_credentials")
+    .where(match)
+    .whereNull("revoked_at")
+    .where("expires_at", ">", db.fn.now())
+    .update({ revoked_at: db.fn.now() });
+}
+
+/** Expired rows are of no use to anyone (the server refuses an expired JWT): drop them after an hour. */
+export async function pruneLiveCredentials(db: Db): Promise<number> {
+  return db("live_credentials").where("expires_at", "<", db.raw("now() - interval '1 hour'")).delete();
 }

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { request as httpRequest } from "node:http";
 import { connect as connectNats, jwtAuthenticator as natsJwtAuthenticator } from "nats";
 import { connect, jwtAuthenticator, nkeys, type NatsConnection } from "nats.ws";
+import { decode, type ClaimsData } from "nats-jwt";
 import type { Db } from "../_shared/db.js";
 import {
   createOrgWithAdmin,
@@ -93,6 +94,25 @@ describe("live updates over nats.ws through the gateway (real gateway, Postgres,
     const asViewer = await liveCredential(viewer);
     expect(asViewer.res.body.subjects).to.not.include(`stackyard.${org.orgId}.audit.>`);
     expect(JSON.stringify(admin.res.body)).to.not.contain(admin.seed);
+    const claims = decode(asViewer.res.body.jwt) as ClaimsData<{
+      pub?: { allow: string[]; deny: string[] };
+      allowed_connection_types: string[];
+    }>;
+    expect(claims.nats.allowed_connection_types).to.deep.equal(["WEBSOCKET"]);
+    expect(claims.nats.pub?.deny).to.deep.equal([">"]);
+    expect(claims.exp! - Math.floor(Date.now() / 1000)).to.be.within(295, 300);
+  });
+
+  it("renews for the same key, but never a key of another user", async () => {
+    const key = nkeys.createUser();
+    const body = { publicKey: key.getPublicKey() };
+    const post = (user: TestUser) =>
+      api.request("POST", `/v1/orgs/${org.orgId}/live-credentials`, { body, headers: user.auth });
+    expect((await post(org.admin)).status).to.equal(201);
+    expect((await post(org.admin)).status).to.equal(201);
+    const taken = await post(viewer);
+    expect(taken.status).to.equal(409);
+    expect((taken.body as { error: { code: string } }).error.code).to.equal("LIVE_KEY_NOT_RENEWABLE");
   });
 
   it("refuses a malformed public key (422 with its path), no session (401) and another org (404)", async () => {
@@ -153,6 +173,29 @@ describe("live updates over nats.ws through the gateway (real gateway, Postgres,
     const deniedOther = permissionError(admin);
     admin.subscribe(`stackyard.${other.orgId}.>`);
     expect(await deniedOther).to.equal("PERMISSIONS_VIOLATION");
+  });
+
+  it("a logout closes that session's live connection within 5 s, and only that one", async () => {
+    const user = await createUserWithRole(api, org, "VIEWER");
+    const key = nkeys.createUser();
+    const res = await api.request<LiveCredential>("POST", `/v1/orgs/${org.orgId}/live-credentials`, {
+      body: { publicKey: key.getPublicKey() },
+      headers: user.auth,
+    });
+    const nc = await connect({
+      servers: liveUrl(res.body.path),
+      authenticator: jwtAuthenticator(res.body.jwt, key.getSeed()),
+      maxReconnectAttempts: 3,
+      reconnectTimeWait: 200,
+    });
+    open.push(nc);
+    const other = await connectLive(org.admin);
+    expect((await api.request("POST", "/v1/auth/logout", { headers: user.auth })).status).to.be.oneOf([200, 204]);
+    const started = Date.now();
+    const closed = await Promise.race([nc.closed().then(() => "closed"), sleep(5_000).then(() => "still open")]);
+    expect(closed).to.equal("closed");
+    console.log(`      live connection closed ${Date.now() - started} ms after the logout`);
+    expect(other.nc.isClosed(), "another session's connection stays open").to.equal(false);
   });
 
   it("the JWT works only over WebSocket: a plain NATS connection with it is refused", async () => {
