@@ -27,8 +27,9 @@ test-compose: ## run docker-compose.dev.yml for real (offline stand-in base imag
 build: ## the build CI and the Dockerfiles share: npm ci, typecheck, web build
 	bash scripts/run.sh bash scripts/build.sh
 
-fuzz: ## long spec-driven API fuzz run (FUZZ_SEED, FUZZ_ITERATIONS per operation, FUZZ_OP, FUZZ_CASE); report in .state/fuzz/
+fuzz: ## long fuzz runs: the spec-driven API fuzzer (FUZZ_SEED, FUZZ_ITERATIONS per operation, FUZZ_OP, FUZZ_CASE; report in .state/fuzz/), then the parser properties (FUZZ_PROPERTY_RUNS, default 20000)
 	bash scripts/deps.sh --no-chromium && bash scripts/run.sh npm run --silent fuzz
+	FUZZ_PROPERTY_RUNS=$${FUZZ_PROPERTY_RUNS:-20000} bash scripts/run.sh npx mocha --no-config --node-option import=tsx --timeout 0 --exit test/fuzz/properties.spec.ts
 
 bench: ## benchmarks; prints the figures
 	bash scripts/run.sh npm run --silent bench

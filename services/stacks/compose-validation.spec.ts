@@ -172,6 +172,28 @@ describe("validateCompose", () => {
     expect(err.type).to.equal("COMPOSE_TOO_MANY_ALIASES");
   });
 
+  // Found by test/fuzz/properties.spec.ts: a cyclic object overflowed the stack in the merge and the schema walk.
+  it("rejects an alias inside the node its anchor names, with its line", () => {
+    const err = rejection("services: &s\n  web:\n    image: nginx\n    labels: *s\n");
+    expect(err.type).to.equal("COMPOSE_RECURSIVE_ALIAS");
+    expect(err.message).to.contain("line 4");
+    expect(err.code).to.equal(422);
+  });
+
+  it("accepts an alias to a sibling (not recursive)", () => {
+    const { document } = validateCompose(
+      "x-common: &common\n  image: nginx\nservices:\n  web: *common\n  api: *common\n",
+      LIMIT,
+    );
+    expect(document.services).to.deep.equal({ web: { image: "nginx" }, api: { image: "nginx" } });
+  });
+
+  it("rejects a list or mapping used as a key (JavaScript would stringify it; the docker CLI refuses it)", () => {
+    const err = rejection("services:\n  ? [web]\n  : { image: nginx }\n");
+    expect(err.type).to.equal("COMPOSE_INVALID_YAML");
+    expect(err.message).to.contain("mapping key must be a plain value");
+  });
+
   it("warns about every key Swarm ignores, naming service and key", () => {
     const { warnings } = validateCompose(
       [

