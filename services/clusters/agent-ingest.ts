@@ -75,7 +75,7 @@ export class HeartbeatBatcher {
          FROM v JOIN before b ON b.id = v.id
         WHERE c.id = v.id AND c.status <> 'revoked' AND c.agent_id IS NOT NULL
           -- a heartbeat older than the agent's goodbye (another instance may still hold one) stays unwritten
-          AND NOT (c.status = 'offline' AND c.last_seen_at >= v.seen_at)
+          AND NOT (c.status = 'offline' AND c.last_seen_at IS NOT NULL AND c.last_seen_at >= v.seen_at)
        RETURNING c.id, c.org_id, c.status, b.status AS previous_status, c.last_seen_at`,
       [
         ids,

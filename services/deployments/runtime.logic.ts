@@ -289,7 +289,10 @@ function scaleError(err: unknown, service: string, timeoutMs: number): unknown {
   }
   if (err instanceof AgentUnreachableError) {
     return new AgentUnreachableError(
-      `${err.message}: the service was not scaled (the command's deadline of ${Math.round(timeoutMs / 1000)} s has passed, and the agent refuses it after that)`,
+      err.reason === "timed_out"
+        ? `${err.message}: the service was not scaled (the command's deadline of ${Math.round(timeoutMs / 1000)} s has passed, and the agent refuses it after that)`
+        : `${err.message}: the service was not scaled`,
+      err.reason,
     );
   }
   return err;

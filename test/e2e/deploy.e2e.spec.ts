@@ -510,13 +510,14 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     });
     const spec = await inspectService();
     expect(spec.Spec.TaskTemplate.ContainerSpec.Env ?? []).to.not.include("FEATURE=on");
-    expect(spec.Spec.Mode.Replicated?.Replicas).to.equal(2);
+    // The scale of step 6 is the environment's desired state: the rollback keeps it (release 1 says 2).
+    expect(spec.Spec.Mode.Replicated?.Replicas).to.equal(3);
     expect(spec.Spec.Labels ?? {}, "the environment's ownership labels, naming the target release").to.deep.include({
       "io.stackyard.environment": envId,
       "io.stackyard.release": releases.v1,
       "io.stackyard.deployment": res.body.id,
     });
-    await until("2 running tasks", async () => ((await runningTasks()) === 2 ? true : undefined), 20_000);
+    await until("3 running tasks", async () => ((await runningTasks()) === 3 ? true : undefined), 20_000);
   });
 
   it("8. a release whose container exits at once ends FAILED with the task error in the events", async () => {
