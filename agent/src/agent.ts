@@ -184,7 +184,10 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
   const sayGoodbye = async () => {
     if (!link.isConnected()) return;
     try {
-      nc.publish(subjects.goodbye, encodeMessage("Goodbye", { clusterId: state.clusterId, sentAt: now(), reason: "stopping" }));
+      nc.publish(
+        subjects.goodbye,
+        encodeMessage("Goodbye", { clusterId: state.clusterId, sentAt: now(), reason: "stopping" }),
+      );
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([nc.flush(), new Promise((r) => (timer = setTimeout(r, GOODBYE_FLUSH_MS)))]).finally(() =>
         clearTimeout(timer),

@@ -153,9 +153,7 @@ export function commandRequestOptions(
 }
 
 export type AgentSubjectKind =
-  | "heartbeat"
-  | "goodbye"
-  | "inventory" | "docker-events" | "rejected" | "renew" | "events" | "reply";
+  "heartbeat" | "goodbye" | "inventory" | "docker-events" | "rejected" | "renew" | "events" | "reply";
 
 export interface ParsedAgentSubject {
   clusterId: string;

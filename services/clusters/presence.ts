@@ -19,8 +19,7 @@ export async function agentPresence(
   now = Date.now(),
 ): Promise<AgentPresence> {
   const row = (await scope.from("clusters").where({ id: clusterId }).first("status", "last_seen_at")) as
-    | Pick<ClusterRow, "status" | "last_seen_at">
-    | undefined;
+    Pick<ClusterRow, "status" | "last_seen_at"> | undefined;
   if (!row) return { status: "offline", lastSeenAt: null, offlineSince: null };
   const status = effectiveStatus(row, offlineAfterSeconds, now);
   const lastSeenAt = row.last_seen_at?.toISOString() ?? null;

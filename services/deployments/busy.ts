@@ -9,10 +9,7 @@ import type { TenantScope } from "../_shared/tenant.js";
 export const ENVIRONMENT_BUSY = "ENVIRONMENT_BUSY";
 
 export class EnvironmentBusyError extends ConflictError {
-  constructor(
-    deployment: { id: string; status: string },
-    what: string,
-  ) {
+  constructor(deployment: { id: string; status: string }, what: string) {
     super(
       ENVIRONMENT_BUSY,
       `deployment ${deployment.id} of this environment is ${deployment.status}: wait for it to end or cancel it, then ${what}`,

@@ -485,7 +485,10 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     // Said once with its deadline (the wait here is shorter than one update interval), not once per retry.
     expect(waiting, messages.join("\n")).to.have.length(1);
     expect(waiting[0]).to.match(/fails at \d{4}-/);
-    expect(messages.filter((m) => m.startsWith("dispatching")), "no dispatch without an agent").to.have.length(0);
+    expect(
+      messages.filter((m) => m.startsWith("dispatching")),
+      "no dispatch without an agent",
+    ).to.have.length(0);
     // Status falls back to the last inventory, saying how old it is and why.
     const status = await api.get<{ source: string; agentError: string | null; ageSeconds: number }>(
       `/v1/environments/${envId}/status`,

@@ -101,8 +101,7 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
       .from("clusters")
       .where({ id: env.cluster_id })
       .first("inventory_json", "inventory_at")) as
-      | { inventory_json: { services?: InventoryService[] } | null; inventory_at: Date | null }
-      | undefined;
+      { inventory_json: { services?: InventoryService[] } | null; inventory_at: Date | null } | undefined;
     live = (cluster?.inventory_json?.services ?? [])
       .filter((s) => s.stack === stackName)
       .map((s) => ({ ...s, tasks: [] }));

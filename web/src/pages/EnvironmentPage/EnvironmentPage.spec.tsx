@@ -332,9 +332,9 @@ describe("EnvironmentPage while the agent is offline or a deployment runs", () =
     expect(within(services).getByTestId("runtime-blocked").textContent).to.match(
       /^Scale and Logs are unavailable: the cluster's agent is offline since /,
     );
-    expect(within(services).getByTestId("sync-unknown").textContent).to.equal(
-      "unknown (agent offline since 2026-01-01T09:00:00.000Z)",
-    );
+    const sync = within(services).getByTestId("sync-unknown");
+    expect(sync.textContent).to.match(/^unknown \(agent offline since .*2026.*\)$/);
+    expect(sync.title).to.equal("unknown (agent offline since 2026-01-01T09:00:00.000Z)");
     expect(within(services).queryByText("in sync")).to.equal(null);
 
     fireEvent.click(screen.getByRole("button", { name: "Deploy…" }));

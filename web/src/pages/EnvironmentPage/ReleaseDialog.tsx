@@ -93,8 +93,8 @@ export function ReleaseDialog(props: {
             {!props.queue.running && props.queue.queued.length > 1 ? `, ${props.queue.queued.length - 1} more` : ""}.
           </strong>
           <p>
-            This {rollback ? "rollback" : "deployment"} is queued behind {props.queue.running ? "it" : "them"} and starts
-            when {props.queue.running && props.queue.queued.length === 0 ? "it ends" : "they end"}.
+            This {rollback ? "rollback" : "deployment"} is queued behind {props.queue.running ? "it" : "them"} and
+            starts when {props.queue.running && props.queue.queued.length === 0 ? "it ends" : "they end"}.
             {rollback && chosen
               ? ` It goes back to v${chosen.version}, fixed now: the target does not change when the running deployment ends.`
               : ""}

@@ -84,8 +84,13 @@ function SourceNote(props: { status: EnvironmentStatus }) {
       {s.sync.state === "in_sync" && <span className="badge badge-good">in sync</span>}
       {s.sync.state === "drifted" && <span className="badge badge-warn">out of sync</span>}
       {s.sync.state === "unknown" && (
-        <span className="badge badge-muted" data-testid="sync-unknown" title={s.sync.reason}>
-          {s.sync.reason}
+        <span data-testid="sync-unknown" title={s.sync.reason}>
+          <span className="badge badge-muted">unknown</span>{" "}
+          {s.agent.status === "offline"
+            ? s.agent.offlineSince
+              ? `(agent offline since ${formatDateTime(s.agent.offlineSince)})`
+              : "(the agent has never connected)"
+            : "(the agent did not answer)"}
         </span>
       )}
     </span>
@@ -152,7 +157,7 @@ function ServicesTable(props: {
                   className="secondary small"
                   disabled={props.scaleBlocked !== null || s.mode === "global"}
                   title={
-                    (props.scaleBlocked ?? (s.mode === "global" ? "A global service runs one task per node" : undefined))
+                    props.scaleBlocked ?? (s.mode === "global" ? "A global service runs one task per node" : undefined)
                   }
                   onClick={() => props.onScale(s)}
                 >
