@@ -245,7 +245,7 @@ export async function scaleService(
         { stackName, service: input.service, replicas: input.replicas },
         { timeoutMs: deps.scaleTimeoutMs, ttlMs: deps.scaleTimeoutMs },
       );
-      await remember(result.service);
+      await remember(input.service);
       await audit({ outcome: "succeeded", from: result.previousReplicas, to: result.replicas, desiredState: true });
       return { ok: true as const, result };
     } catch (err) {
