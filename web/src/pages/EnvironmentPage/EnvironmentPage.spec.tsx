@@ -382,6 +382,8 @@ describe("EnvironmentPage while the agent is offline or a deployment runs", () =
         replicaOverrides: { web: 3 },
       }),
     );
+    const compare = await screen.findByLabelText<HTMLSelectElement>("Release to compare");
+    await waitFor(() => expect(compare.options[0]?.text).to.equal("release v3 · ✗ failed here"));
     fireEvent.click(await screen.findByRole("button", { name: "Deploy…" }));
     const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
     const select = within(dialog).getByRole<HTMLSelectElement>("combobox");

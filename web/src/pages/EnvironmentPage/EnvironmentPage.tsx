@@ -201,6 +201,7 @@ export function EnvironmentPage() {
       <EnvironmentView
         state={{ data: env.data, error: env.error, isLoading: env.isLoading, onRetry: () => void env.mutate() }}
         releases={releaseItems}
+        failedReleaseIds={failed}
         stackHref={(id) => paths.stack(orgId, id)}
         clusterHref={(id) => paths.cluster(orgId, id)}
         releaseHref={(id) => paths.release(orgId, id)}
