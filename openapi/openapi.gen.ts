@@ -1051,7 +1051,15 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Set a service's replica count and wait for it to converge */
+    /**
+     * Set a service's replica count and wait for it to converge
+     * @description The count becomes the environment's desired state (`replicaOverrides` of the environment): every later
+     *     deploy renders it over the release's own count, so a redeploy keeps the scale. Audited as
+     *     `service.scale`. Refused with 409 `ENVIRONMENT_BUSY` (details: the deployment's `deploymentId` and
+     *     `status`) while a deployment of the environment is PENDING or RUNNING. The agent enforces the command's
+     *     deadline (`SCALE_TIMEOUT_SECONDS`): it does not start a scale past it, so a 503 `AGENT_UNREACHABLE`
+     *     means the scale was not done, and is not done later.
+     */
     post: operations["scaleService"];
     delete?: never;
     options?: never;
@@ -1269,6 +1277,21 @@ export interface components {
       environments: components["schemas"]["StackEnvironment"][];
       latestRelease: components["schemas"]["ReleaseSummary"] | null;
     };
+    /** @description Service name → replica count set by scaling; every deploy renders it over the release's count */
+    ReplicaOverrides: {
+      [key: string]: number;
+    };
+    AgentPresence: {
+      /** @enum {unknown} */
+      status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      /** Format: date-time */
+      lastSeenAt: string | null;
+      /**
+       * Format: date-time
+       * @description When offline, since when (its last heartbeat, or its goodbye when it stopped on purpose)
+       */
+      offlineSince: string | null;
+    };
     Environment: {
       /** Format: uuid */
       id: string;
@@ -1280,6 +1303,7 @@ export interface components {
       /** @description The Swarm stack the environment deploys into, unique on its cluster */
       swarmStack: components["schemas"]["StackName"];
       deployTimeoutSeconds: number;
+      replicaOverrides: components["schemas"]["ReplicaOverrides"];
       createdAt: components["schemas"]["Timestamp"];
     };
     SwarmObjectNames: {
@@ -1654,12 +1678,24 @@ export interface components {
       observedAt: components["schemas"]["Timestamp"];
       ageSeconds: number;
       agentError: string | null;
+      agent: components["schemas"]["AgentPresence"];
       desiredRelease: null | {
         /** Format: uuid */
         id: string;
         version: number;
       };
-      inSync: boolean;
+      /** @description Null when it is not known (the agent is offline or did not answer; see `sync`) */
+      inSync: boolean | null;
+      sync: {
+        /**
+         * @description `unknown` while the agent is offline or did not answer: the services are then the last inventory, never reported as in sync
+         * @enum {unknown}
+         */
+        state: "in_sync" | "drifted" | "not_deployed" | "unknown";
+        /** @description e.g. unknown (agent offline since 2026-12-03T05:00:00.000Z) */
+        reason: string;
+      };
+      replicaOverrides: components["schemas"]["ReplicaOverrides"];
       missingServices: string[];
       services: {
         name: string;
@@ -1669,6 +1705,8 @@ export interface components {
         mode: "replicated" | "global";
         desiredReplicas: number;
         runningReplicas: number;
+        /** @description The count set by scaling, kept by later deploys (null when the release's count applies) */
+        replicaOverride: number | null;
         drift: string[];
         tasks: {
           id: string;
@@ -4104,6 +4142,7 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       502: components["responses"]["Error"];
       503: components["responses"]["Error"];
       default: components["responses"]["Error"];

@@ -61,6 +61,8 @@ export interface RunningAgent {
 }
 
 export const STOP_GRACE_MS = 10_000;
+/** How long a stopping agent waits for the server to take its goodbye before going on regardless. */
+export const GOODBYE_FLUSH_MS = 1_000;
 
 export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<RunningAgent> {
   const now = deps.now ?? Date.now;
@@ -175,11 +177,32 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
     signal,
   );
 
+  /**
+   * Told first on a deliberate stop: the control plane shows the cluster offline at once (it would otherwise wait
+   * for the heartbeat threshold). Command handlers refuse new work from here on (the signal is aborted).
+   */
+  const sayGoodbye = async () => {
+    if (!link.isConnected()) return;
+    try {
+      nc.publish(
+        subjects.goodbye,
+        encodeMessage("Goodbye", { clusterId: state.clusterId, sentAt: now(), reason: "stopping" }),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([nc.flush(), new Promise((r) => (timer = setTimeout(r, GOODBYE_FLUSH_MS)))]).finally(() =>
+        clearTimeout(timer),
+      );
+    } catch (err) {
+      log.warn("saying goodbye to the control plane failed", { err });
+    }
+  };
+
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       controller.abort();
       inventory.stop();
+      await sayGoodbye();
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.all([commands.idle(), service.drain()]),

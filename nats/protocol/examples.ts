@@ -51,6 +51,7 @@ export const EXAMPLE_MESSAGES: { readonly [K in keyof MessageTypes]: MessageType
     dockerError: null,
     inventoryHash: HASH,
   },
+  Goodbye: { clusterId: CLUSTER, sentAt: 1_700_000_020_000, reason: "stopping" },
   Inventory: {
     clusterId: CLUSTER,
     collectedAt: 1_700_000_000_000,

@@ -102,6 +102,22 @@ export interface Heartbeat {
   /** Hash of the last inventory sent, so the control plane notices one it missed. */
   inventoryHash: string | null;
 }
+/**
+ * Published once on `agent.<clusterId>.goodbye` by an agent stopping on purpose (SIGTERM/SIGINT), so the control
+ * plane shows the cluster offline at once instead of after the heartbeat threshold.
+ */
+export interface Goodbye {
+  clusterId: string;
+  sentAt: number;
+  reason: "stopping";
+}
+const goodbye: JSONSchemaType<Goodbye> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["clusterId", "sentAt", "reason"],
+  properties: { clusterId: token, sentAt: epochMs, reason: { type: "string", const: "stopping" } },
+};
+
 const heartbeat: JSONSchemaType<Heartbeat> = {
   type: "object",
   additionalProperties: false,
@@ -520,6 +536,7 @@ export type RenewReply = RenewCredentialsResponse | ErrorReply;
 
 export interface MessageTypes extends CommandPayloads, CommandResultMessages {
   Heartbeat: Heartbeat;
+  Goodbye: Goodbye;
   Inventory: Inventory;
   DeploymentEvent: DeploymentEvent;
   DockerEvent: DockerEvent;
@@ -546,6 +563,7 @@ const COMMAND_SCHEMAS = Object.fromEntries(
 export const MESSAGE_SCHEMAS: { readonly [K in MessageType]: JSONSchemaType<MessageTypes[K]> } = {
   ...COMMAND_SCHEMAS,
   Heartbeat: heartbeat,
+  Goodbye: goodbye,
   Inventory: inventory,
   DeploymentEvent: deploymentEvent,
   DockerEvent: dockerEvent,

@@ -2,6 +2,7 @@
  * The NATS subject layout between the control plane and agents, and the permissions an agent's user JWT gets.
  *
  *   agent → control plane   agent.<clusterId>.heartbeat            core NATS, every 10 s
+ *                           agent.<clusterId>.goodbye              core NATS, once when the agent stops on purpose
  *                           agent.<clusterId>.inventory            core NATS, on change + periodic resync
  *                           agent-events.<clusterId>.<deploymentId> JetStream (stream STACKYARD_AGENT_EVENTS)
  *                           agent.<clusterId>.docker-events        core NATS, service/node changes
@@ -44,6 +45,7 @@ export interface AgentSubjects {
   /** Everything the agent may publish except deployment events: `agent.<clusterId>.>`. */
   all: string;
   heartbeat: string;
+  goodbye: string;
   inventory: string;
   dockerEvents: string;
   rejected: string;
@@ -63,6 +65,7 @@ export function agentSubjects(clusterId: string): AgentSubjects {
   return {
     all: `${root}.>`,
     heartbeat: `${root}.heartbeat`,
+    goodbye: `${root}.goodbye`,
     inventory: `${root}.inventory`,
     dockerEvents: `${root}.docker-events`,
     rejected: `${root}.rejected`,
@@ -83,6 +86,7 @@ export const agentInboxPrefix = (clusterId: string): string => `_INBOX_${assertS
 /** What the control plane subscribes to, once for all agents (queue groups make it scale out). */
 export const CONTROL_PLANE_SUBSCRIPTIONS = {
   heartbeats: "agent.*.heartbeat",
+  goodbyes: "agent.*.goodbye",
   inventory: "agent.*.inventory",
   dockerEvents: "agent.*.docker-events",
   rejected: "agent.*.rejected",
@@ -148,7 +152,8 @@ export function commandRequestOptions(
   return { noMux: true, reply: agentSubjects(clusterId).reply(commandId), timeout: timeoutMs };
 }
 
-export type AgentSubjectKind = "heartbeat" | "inventory" | "docker-events" | "rejected" | "renew" | "events" | "reply";
+export type AgentSubjectKind =
+  "heartbeat" | "goodbye" | "inventory" | "docker-events" | "rejected" | "renew" | "events" | "reply";
 
 export interface ParsedAgentSubject {
   clusterId: string;
@@ -172,6 +177,7 @@ export function parseAgentSubject(subject: string): ParsedAgentSubject | null {
   if (parts.length === 3) {
     if (
       kind === "heartbeat" ||
+      kind === "goodbye" ||
       kind === "inventory" ||
       kind === "docker-events" ||
       kind === "rejected" ||

@@ -16,7 +16,11 @@ import { AppError } from "./errors.js";
 import { currentRequestId } from "./request-context.js";
 
 export class AgentUnreachableError extends AppError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** No agent subscribed (it is not connected), or it did not answer in time. */
+    readonly reason: "not_connected" | "timed_out" = "not_connected",
+  ) {
     super(503, "AGENT_UNREACHABLE", message);
   }
 }
@@ -75,7 +79,7 @@ export async function sendAgentCommand<T extends CommandType>(
     const code = (err as NatsError).code;
     if (code === ErrorCode.NoResponders) throw new AgentUnreachableError("the cluster's agent is not connected");
     if (code === ErrorCode.Timeout)
-      throw new AgentUnreachableError(`the cluster's agent did not answer within ${opts.timeoutMs} ms`);
+      throw new AgentUnreachableError(`the cluster's agent did not answer within ${opts.timeoutMs} ms`, "timed_out");
     throw err;
   }
   return readAgentReply(type, data);

@@ -109,6 +109,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "deploy_timeout_seconds",
     "created_at",
     "swarm_stack",
+    "replica_overrides",
   ],
   stack_releases: [
     "id",

@@ -34,6 +34,7 @@ import {
 } from "../_shared/bus-events.js";
 import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
+import { publicBrokerError } from "./broker-errors.js";
 import { bodyParserError } from "./body-errors.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
@@ -297,10 +298,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         },
       ],
       onError(this: Service, req: IncomingMessage, res: ServerResponse, err: Error) {
-        let error: unknown = bodyParserError(err, config.http.bodyLimitBytes) ?? err;
+        let error: unknown = bodyParserError(err, config.http.bodyLimitBytes) ?? publicBrokerError(err) ?? err;
         const url = (req.url ?? "").split("?")[0] ?? "";
-        const { status } = toErrorResponse(err);
-        if (status === 404 && (err as { type?: string }).type !== undefined && !(err instanceof NotFoundError)) {
+        const { status } = toErrorResponse(error);
+        if (status === 404 && (error as { type?: string }).type !== undefined && !(error instanceof NotFoundError)) {
           // A known path with another method is a 405, not a 404.
           const methods = routeTable.filter((r) => templateRegExp(r.template).test(url)).map((r) => r.method);
           if (methods.length > 0 && !methods.includes(req.method ?? "")) {

@@ -136,7 +136,7 @@ describe("audit of refused attempts and of scale outcomes (real gateway, Postgre
     expect(failed.status).to.equal(502);
     const scaled = await rows("service.scale");
     expect(scaled.map((r) => r.data_json)).to.deep.equal([
-      { service: "web", requested: 3, outcome: "succeeded", from: 1, to: 3 },
+      { service: "web", requested: 3, outcome: "succeeded", from: 1, to: 3, desiredState: true },
       {
         service: "web",
         requested: 5,

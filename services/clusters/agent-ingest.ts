@@ -49,6 +49,11 @@ export class HeartbeatBatcher {
     });
   }
 
+  /** Drops a cluster's unwritten heartbeat (it said goodbye after sending it). */
+  forget(clusterId: string): void {
+    this.pending.delete(clusterId);
+  }
+
   get size(): number {
     return this.pending.size;
   }
@@ -69,6 +74,8 @@ export class HeartbeatBatcher {
           SET last_seen_at = v.seen_at, status = v.status, facts_json = c.facts_json || v.facts
          FROM v JOIN before b ON b.id = v.id
         WHERE c.id = v.id AND c.status <> 'revoked' AND c.agent_id IS NOT NULL
+          -- a heartbeat older than the agent's goodbye (another instance may still hold one) stays unwritten
+          AND NOT (c.status = 'offline' AND c.last_seen_at IS NOT NULL AND c.last_seen_at >= v.seen_at)
        RETURNING c.id, c.org_id, c.status, b.status AS previous_status, c.last_seen_at`,
       [
         ids,
@@ -82,6 +89,21 @@ export class HeartbeatBatcher {
     if (changed.length > 0) this.onStatusChange?.(changed);
     return (result as { rowCount: number }).rowCount;
   }
+}
+
+/**
+ * An agent stopping on purpose: its cluster is offline now, seen last now (the "offline since" the API shows).
+ * Returns the change to announce, or nothing when it was not online (or belongs to no registered agent).
+ */
+export async function recordGoodbye(db: Db, clusterId: string): Promise<ClusterStatusChange[]> {
+  const result = await db.raw(
+    `WITH before AS (SELECT id, status FROM clusters
+                      WHERE id = ? AND status IN ('online', 'degraded') AND agent_id IS NOT NULL FOR UPDATE)
+     UPDATE clusters c SET status = 'offline', last_seen_at = now() FROM before b WHERE c.id = b.id
+     RETURNING c.id, c.org_id, c.status, b.status AS previous_status, c.last_seen_at`,
+    [clusterId],
+  );
+  return (result as { rows: ClusterStatusChange[] }).rows;
 }
 
 /** Marks clusters offline whose heartbeat is older than the threshold (one query for all clusters). */

@@ -225,6 +225,56 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     );
   });
 
+  it("goes offline at once on an agent's goodbye, and a heartbeat sent just before it does not bring it back", async () => {
+    const created = await createCluster("goodbye");
+    const { res, user } = await register(created.registrationToken);
+    const agent = await connectAgent(res.body, user);
+    const subjects = agentSubjects(res.body.clusterId);
+    const heartbeat = () =>
+      agent.publish(
+        subjects.heartbeat,
+        enc.encode(
+          JSON.stringify({
+            clusterId: res.body.clusterId,
+            agentVersion: "0.1.0",
+            hostname: "manager-1",
+            sentAt: Date.now(),
+            startedAt: Date.now() - 1000,
+            uptimeSeconds: 1,
+            docker,
+            dockerError: null,
+            inventoryHash: null,
+          }),
+        ),
+      );
+    const path = `/v1/orgs/${org.orgId}/clusters/${res.body.clusterId}`;
+    const status = async () =>
+      (await api.get<{ status: string; lastSeenAt: string | null }>(path, org.admin.auth)).body;
+    heartbeat();
+    await agent.flush();
+    await until("online", async () => ((await status()).status === "online" ? true : undefined));
+
+    // The heartbeat is still in the batch (flushed once a second) when the goodbye arrives.
+    heartbeat();
+    const sentAt = Date.now();
+    agent.publish(
+      subjects.goodbye,
+      enc.encode(JSON.stringify({ clusterId: res.body.clusterId, sentAt, reason: "stopping" })),
+    );
+    await agent.flush();
+    await until("offline", async () => ((await status()).status === "offline" ? true : undefined), 2_000);
+    const offline = await status();
+    expect(Date.parse(offline.lastSeenAt ?? "")).to.be.at.least(sentAt - 1_000);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await status()).status, "the batched heartbeat did not bring it back").to.equal("offline");
+
+    // A heartbeat after the goodbye (the agent came back) is online again.
+    heartbeat();
+    await agent.flush();
+    await until("online again", async () => ((await status()).status === "online" ? true : undefined));
+    await agent.close();
+  });
+
   it("renews credentials over NATS without re-registration", async () => {
     const created = await createCluster("renew");
     const { res, user } = await register(created.registrationToken);

@@ -26,7 +26,7 @@ import { handOnClusterActivity } from "./activity-handoff.js";
 import { AgentMessageDroppedError, decodeAgentMessage } from "./agent-messages.js";
 import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejection } from "./security-warnings.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
-import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
+import { applyInventory, HeartbeatBatcher, isClusterId, recordGoodbye, sweepOffline } from "./agent-ingest.js";
 import {
   accountRevocations,
   createCluster,
@@ -209,6 +209,14 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         heartbeats.add(clusterId, hb);
         if (heartbeats.size >= 1_000) await heartbeats.flush();
       },
+      async onGoodbye({ subject, data }: Msg) {
+        const clusterId = subject.split(".")[1] ?? "";
+        if (!isClusterId(clusterId)) return;
+        const goodbye = validateMessage("Goodbye", JSON.parse(decoder.decode(data)));
+        if (goodbye.clusterId !== clusterId) return;
+        heartbeats.forget(clusterId);
+        publishClusterStatusChanges(await recordGoodbye(ingestDb, clusterId));
+      },
       async onInventory({ subject, data }: Msg) {
         const clusterId = subject.split(".")[1] ?? "";
         if (!isClusterId(clusterId)) return;
@@ -312,6 +320,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       const metricsDb = systemDb(db, "metrics");
       stopMetrics = clustersByStatus.register(() => clusterStatusSamples(metricsDb, settings.offlineAfterSeconds));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.goodbyes, (msg: Msg) => this.onGoodbye(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
       this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.dockerEvents, (msg: Msg) => this.onDockerEvent(msg));

@@ -481,7 +481,14 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     const messages = (await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq")).map(
       (r) => r.message,
     );
-    expect(messages).to.include("waiting for the cluster's agent to connect");
+    const waiting = messages.filter((m) => /waiting for the cluster's agent/.test(m));
+    // Said once with its deadline (the wait here is shorter than one update interval), not once per retry.
+    expect(waiting, messages.join("\n")).to.have.length(1);
+    expect(waiting[0]).to.match(/fails at \d{4}-/);
+    expect(
+      messages.filter((m) => m.startsWith("dispatching")),
+      "no dispatch without an agent",
+    ).to.have.length(0);
     // Status falls back to the last inventory, saying how old it is and why.
     const status = await api.get<{ source: string; agentError: string | null; ageSeconds: number }>(
       `/v1/environments/${envId}/status`,
@@ -490,6 +497,11 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(status.status).to.equal(200);
     expect(status.body.source).to.equal("inventory");
     expect(status.body.agentError).to.match(/not connected|did not answer/);
+    // An old observation is never "in sync": the state is unknown, and says why.
+    const sync = status.body as unknown as { inSync: boolean | null; sync: { state: string; reason: string } };
+    expect(sync.inSync).to.equal(null);
+    expect(sync.sync.state).to.equal("unknown");
+    expect(sync.sync.reason).to.match(/^unknown \(/);
   });
 
   it("has a history newest first", async () => {

@@ -44,6 +44,8 @@ export const EVENTS_PAGE_LIMIT = 1_000;
 const withTimeout = <A extends ActionSchema>(action: A, timeoutMs: number): A =>
   Object.assign(action, { timeout: timeoutMs });
 const WRITER_BATCH_DELAY_MS = 5;
+/** Beyond the scale command's own deadline: the database lock and the reply's trip. */
+const SCALE_ACTION_MARGIN_MS = 10_000;
 
 export function createDeploymentsService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   let nc: NatsConnection;
@@ -173,20 +175,27 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         },
         REMOVE_STACK_TIMEOUT_MS + 10_000,
       ),
-      scale(ctx: OpCtx<"scaleService">) {
-        const { scope, principal, request } = actionScope(db, ctx);
-        return scaleService(
-          runtime,
-          scope,
-          principal,
-          {
-            environmentId: ctx.params.params.envId,
-            service: ctx.params.params.service,
-            replicas: ctx.params.body.replicas,
+      // The agent's answer (at the latest at the command's deadline) must arrive before the caller gives up, or
+      // a scale done would be reported as a timeout.
+      scale: withTimeout(
+        {
+          handler(ctx: OpCtx<"scaleService">) {
+            const { scope, principal, request } = actionScope(db, ctx);
+            return scaleService(
+              runtime,
+              scope,
+              principal,
+              {
+                environmentId: ctx.params.params.envId,
+                service: ctx.params.params.service,
+                replicas: ctx.params.body.replicas,
+              },
+              request,
+            );
           },
-          request,
-        );
-      },
+        },
+        config.deployments.scaleTimeoutSeconds * 1000 + SCALE_ACTION_MARGIN_MS,
+      ),
       logs(ctx: OpCtx<"serviceLogs">) {
         const { scope } = actionScope(db, ctx);
         return serviceLogs(runtime, scope, {
@@ -261,6 +270,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         nc,
         commandSigningSeed: identity.commandSigningSeed,
         statusTimeoutMs: config.deployments.statusTimeoutMs,
+        offlineAfterSeconds: config.clusters.offlineAfterSeconds,
         scaleTimeoutMs: config.deployments.scaleTimeoutSeconds * 1000,
       };
       this.runEventWriter().catch((err: unknown) =>

@@ -38,6 +38,8 @@ export interface DeploymentContext {
   releaseVersion: number;
   composeYaml: string;
   timeoutSeconds: number;
+  /** environments.replica_overrides as the deployment is dispatched. */
+  replicaOverrides: Record<string, number>;
 }
 
 /** Everything about a deployment the worker needs, in one query (installation-wide: the job names the id). */
@@ -60,6 +62,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
           version: number;
           compose_yaml: string;
           deploy_timeout_seconds: number;
+          replica_overrides: Record<string, number> | null;
         }
       | undefined
     >(
@@ -74,6 +77,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
       "r.version",
       "r.compose_yaml",
       "e.deploy_timeout_seconds",
+      "e.replica_overrides",
     );
   if (!row) return null;
   return {
@@ -89,6 +93,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     releaseVersion: row.version,
     composeYaml: row.compose_yaml,
     timeoutSeconds: row.deploy_timeout_seconds,
+    replicaOverrides: row.replica_overrides ?? {},
   };
 }
 
@@ -137,6 +142,7 @@ export async function buildDeployCommand(
       ownership,
       releaseCompose: ctx.composeYaml,
       overlay: { envJson: overlay?.env_json ?? {}, composePatchYaml: overlay?.compose_patch_yaml ?? "" },
+      replicaOverrides: ctx.replicaOverrides,
       secrets: secrets.map((s) => ({
         id: s.id,
         name: s.name,

@@ -6,13 +6,13 @@
  * the audit trail stays, with one `environment.delete` event naming what was removed from the cluster.
  */
 import { sendAgentCommand, type SendCommandOptions } from "../_shared/agent-commands.js";
-import { ConflictError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import type { RemoveStackResult, SwarmObjectNames } from "../../nats/protocol/commands/index.js";
 import { findEnvironment } from "../stacks/index.js";
 import type { RuntimeDeps } from "./runtime.logic.js";
+import { assertEnvironmentIdle } from "./busy.js";
 
 /** The agent may wait for containers to stop before networks and secrets can go. */
 export const REMOVE_STACK_TIMEOUT_MS = 90_000;
@@ -35,19 +35,7 @@ export async function deleteEnvironment(
     // The row lock makes a deploy created meanwhile wait for this transaction (its foreign key needs the row).
     await tx.from("environments").where({ id: input.environmentId }).forUpdate().first("id");
     const env = await findEnvironment(tx, input.environmentId);
-    const busy = (await tx
-      .from("deployments")
-      .where({ environment_id: env.id })
-      .whereIn("status", ["PENDING", "RUNNING"])
-      .orderBy("created_at")
-      .first("id", "status")) as { id: string; status: string } | undefined;
-    if (busy) {
-      throw new ConflictError(
-        "ENVIRONMENT_BUSY",
-        `deployment ${busy.id} of this environment is ${busy.status}: wait for it to end or cancel it, then delete`,
-        { deploymentId: busy.id, status: busy.status },
-      );
-    }
+    await assertEnvironmentIdle(tx, env.id, "delete");
     let removal: RemoveStackResult | null = null;
     if (!input.keepRunning) {
       const timeoutMs = deps.removeTimeoutMs ?? REMOVE_STACK_TIMEOUT_MS;

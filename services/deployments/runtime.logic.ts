@@ -2,17 +2,21 @@
 import type { NatsConnection } from "nats";
 import { parse } from "yaml";
 import { AgentRejectedError, AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
-import { NotFoundError } from "../_shared/errors.js";
+import { ConflictError, NotFoundError } from "../_shared/errors.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import type { GetStatusResult, InventoryService } from "../../nats/protocol/messages.js";
+import { agentPresence } from "../clusters/index.js";
 import { findEnvironment } from "../stacks/index.js";
+import { assertEnvironmentIdle, ENVIRONMENT_BUSY } from "./busy.js";
 
 export interface RuntimeDeps {
   nc: NatsConnection;
   commandSigningSeed: string;
   statusTimeoutMs: number;
+  /** A cluster whose last heartbeat is older than this is offline (clusters.offlineAfterSeconds). */
+  offlineAfterSeconds: number;
 }
 
 interface DesiredService {
@@ -53,14 +57,24 @@ async function desiredRelease(scope: TenantScope, environmentId: string) {
 /** Drops the registry digest Swarm appends (`image:tag@sha256:…`) before comparing images. */
 const withoutDigest = (image: string): string => image.split("@")[0] ?? image;
 
+export type SyncState = "in_sync" | "drifted" | "not_deployed" | "unknown";
+
+/**
+ * The live state of the environment's Swarm stack beside its desired state. Asked of the agent; when the agent
+ * is offline (or does not answer) the services are the last inventory and the sync state is "unknown": an
+ * old observation is never reported as "in sync".
+ */
 export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, environmentId: string) {
   const env = await findEnvironment(scope, environmentId);
   const stackName = env.swarm_stack;
   const desired = await desiredRelease(scope, environmentId);
-  let live: GetStatusResult["services"];
-  let source: "agent" | "inventory";
-  let observedAt: string;
+  const overrides = env.replica_overrides ?? {};
+  let agent = await agentPresence(scope, env.cluster_id, deps.offlineAfterSeconds);
+  let live: GetStatusResult["services"] | null = null;
+  let source: "agent" | "inventory" = "agent";
+  let observedAt = new Date().toISOString();
   let agentError: string | null = null;
+  // Asked even when the heartbeat says offline: an agent that answers is there (no responders is immediate).
   try {
     const result = await sendAgentCommand(
       deps.nc,
@@ -71,22 +85,23 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
       { timeoutMs: deps.statusTimeoutMs },
     );
     live = result.services;
-    source = "agent";
-    observedAt = new Date().toISOString();
+    // It answered: it is connected, whatever the last heartbeat flush says.
+    if (agent.status === "offline") agent = { ...agent, status: "online", offlineSince: null };
   } catch (err) {
     if (!(err instanceof AgentUnreachableError)) throw err;
-    agentError = err.message;
+    agentError =
+      agent.status === "offline"
+        ? agent.offlineSince
+          ? `the cluster's agent is offline since ${agent.offlineSince} (${err.message})`
+          : `the cluster's agent has never connected (${err.message})`
+        : err.message;
+  }
+  if (live === null) {
     const cluster = (await scope
       .from("clusters")
       .where({ id: env.cluster_id })
       .first("inventory_json", "inventory_at")) as
-      | {
-          inventory_json: {
-            services?: InventoryService[];
-          } | null;
-          inventory_at: Date | null;
-        }
-      | undefined;
+      { inventory_json: { services?: InventoryService[] } | null; inventory_at: Date | null } | undefined;
     live = (cluster?.inventory_json?.services ?? [])
       .filter((s) => s.stack === stackName)
       .map((s) => ({ ...s, tasks: [] }));
@@ -94,14 +109,15 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     observedAt = cluster?.inventory_at?.toISOString() ?? new Date(0).toISOString();
   }
   const services = live.map((s) => {
-    const key = s.name.startsWith(`${stackName}_`) ? s.name.slice(stackName.length + 1) : s.name;
+    const key = composeName(stackName, s.name);
     const want = desired?.services[key];
+    const wantReplicas = want && want.replicas !== null ? (overrides[key] ?? want.replicas) : null;
     const drift: string[] = [];
     if (desired && !want) drift.push("not in the desired release");
     if (want?.image && withoutDigest(s.image) !== want.image)
       drift.push(`image ${withoutDigest(s.image)} ≠ desired ${want.image}`);
-    if (want?.replicas !== null && want?.replicas !== undefined && s.desiredReplicas !== want.replicas)
-      drift.push(`replicas ${s.desiredReplicas} ≠ desired ${want.replicas}`);
+    if (wantReplicas !== null && s.desiredReplicas !== wantReplicas)
+      drift.push(`replicas ${s.desiredReplicas} ≠ desired ${wantReplicas}`);
     return {
       name: key,
       swarmName: s.name,
@@ -109,6 +125,7 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
       mode: s.mode,
       desiredReplicas: s.desiredReplicas,
       runningReplicas: s.runningReplicas,
+      replicaOverride: overrides[key] ?? null,
       drift,
       tasks: s.tasks.map((t) => ({
         id: t.id,
@@ -122,6 +139,25 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     };
   });
   const missing = desired ? Object.keys(desired.services).filter((k) => !services.some((s) => s.name === k)) : [];
+  const drifted = missing.length > 0 || services.some((s) => s.drift.length > 0);
+  let sync: { state: SyncState; reason: string };
+  if (source === "inventory") {
+    sync = {
+      state: "unknown",
+      reason:
+        agent.status === "offline"
+          ? agent.offlineSince
+            ? `unknown (agent offline since ${agent.offlineSince})`
+            : "unknown (the agent has never connected)"
+          : "unknown (the agent did not answer)",
+    };
+  } else if (!desired) {
+    sync = { state: "not_deployed", reason: "nothing was deployed successfully yet" };
+  } else if (drifted) {
+    sync = { state: "drifted", reason: `the live stack differs from release v${desired.version}` };
+  } else {
+    sync = { state: "in_sync", reason: `in sync with release v${desired.version}` };
+  }
   return {
     environmentId,
     stackName,
@@ -129,8 +165,11 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     observedAt,
     ageSeconds: Math.max(0, Math.round((Date.now() - Date.parse(observedAt)) / 1000)),
     agentError,
+    agent,
     desiredRelease: desired ? { id: desired.releaseId, version: desired.version } : null,
-    inSync: desired !== null && missing.length === 0 && services.every((s) => s.drift.length === 0),
+    inSync: sync.state === "unknown" ? null : sync.state === "in_sync",
+    sync,
+    replicaOverrides: overrides,
     missingServices: missing,
     services,
   };
@@ -144,6 +183,22 @@ function notFoundIfUnknownService(err: unknown, service: string): never {
   throw err;
 }
 
+/** Agent codes of a scale that set the new count on the swarm but did not see it converge. */
+const SET_BUT_NOT_CONVERGED = new Set(["SCALE_TIMED_OUT", "SCALE_FAILED"]);
+
+/** The compose name of a service (`web`), whether the caller named it so or by its Swarm name (`<stack>_web`). */
+const composeName = (stackName: string, swarmName: string): string =>
+  swarmName.startsWith(`${stackName}_`) ? swarmName.slice(stackName.length + 1) : swarmName;
+
+/**
+ * Scales one service through the agent and records the count as the environment's desired state
+ * (environments.replica_overrides), which every later deploy renders, so a redeploy keeps it.
+ *
+ * Refused with 409 ENVIRONMENT_BUSY while a deployment of the environment is PENDING or RUNNING: a scale beside a
+ * rolling update would wait on that update and race it. The command's deadline (its expiry) is what the agent
+ * enforces: it does not start the scale past it and stops waiting before it, so when this side gives up the
+ * scale was not started by a late command.
+ */
 export async function scaleService(
   deps: RuntimeDeps & { scaleTimeoutMs: number },
   scope: TenantScope,
@@ -154,10 +209,12 @@ export async function scaleService(
   const env = await findEnvironment(scope, input.environmentId);
   const stackName = env.swarm_stack;
   // The agent call runs inside the transaction that writes its audit row, with the outcome either way: the
-  // environment row lock serialises scales of one environment and proves the database writable before the
-  // swarm is touched, so a scale is never done without its audit row (and a failed one is recorded too).
+  // environment row lock serialises scales and deployment dispatch of one environment and proves the database
+  // writable before the swarm is touched, so a scale is never done without its audit row (and a failed one is
+  // recorded too).
   const outcome = await scope.transaction(async (tx) => {
     await tx.from("environments").where({ id: env.id }).forUpdate().first("id");
+    await assertEnvironmentIdle(tx, env.id, "scale");
     const audit = (data: Record<string, unknown>) =>
       recordAudit(
         tx,
@@ -170,6 +227,15 @@ export async function scaleService(
         },
         request,
       );
+    const remember = (service: string) =>
+      tx
+        .from("environments")
+        .where({ id: env.id })
+        .update({
+          replica_overrides: tx.db.raw("replica_overrides || ?::jsonb", [
+            JSON.stringify({ [composeName(stackName, service)]: input.replicas }),
+          ]),
+        });
     try {
       const result = await sendAgentCommand(
         deps.nc,
@@ -179,27 +245,56 @@ export async function scaleService(
         { stackName, service: input.service, replicas: input.replicas },
         { timeoutMs: deps.scaleTimeoutMs, ttlMs: deps.scaleTimeoutMs },
       );
-      await audit({ outcome: "succeeded", from: result.previousReplicas, to: result.replicas });
+      await remember(input.service);
+      await audit({ outcome: "succeeded", from: result.previousReplicas, to: result.replicas, desiredState: true });
       return { ok: true as const, result };
     } catch (err) {
       const e = err as { type?: unknown; message?: unknown; agentCode?: unknown };
+      const code = typeof e.agentCode === "string" ? e.agentCode : typeof e.type === "string" ? e.type : "ERROR";
+      // The swarm has the new count even though it did not converge: the desired state says so too.
+      const setOnSwarm = SET_BUT_NOT_CONVERGED.has(code);
+      if (setOnSwarm) await remember(input.service);
       await audit({
         outcome: "failed",
-        code: typeof e.agentCode === "string" ? e.agentCode : typeof e.type === "string" ? e.type : "ERROR",
+        code,
         reason: typeof e.message === "string" ? e.message.slice(0, 300) : "unknown error",
+        ...(setOnSwarm ? { desiredState: true } : {}),
       });
       return { ok: false as const, error: err };
     }
   });
-  if (!outcome.ok) notFoundIfUnknownService(outcome.error, input.service);
+  if (!outcome.ok) throw scaleError(outcome.error, input.service, deps.scaleTimeoutMs);
   const result = outcome.result;
   return {
     environmentId: env.id,
-    service: input.service,
+    service: composeName(stackName, input.service),
     swarmService: result.service,
     previousReplicas: result.previousReplicas,
     replicas: result.replicas,
   };
+}
+
+/** What the caller is told of a scale that did not succeed: the agent's codes mapped, never a broker message. */
+function scaleError(err: unknown, service: string, timeoutMs: number): unknown {
+  if (err instanceof AgentRejectedError && err.agentCode === "SERVICE_NOT_FOUND") {
+    return new NotFoundError("SERVICE_NOT_FOUND", `the stack has no service "${service}"`);
+  }
+  if (err instanceof AgentRejectedError && err.agentCode === "STACK_BUSY") {
+    return new ConflictError(
+      ENVIRONMENT_BUSY,
+      "a deployment of this environment's Swarm stack is still running on the agent: wait for it to end, then scale",
+      { deploymentId: null, status: "RUNNING" },
+    );
+  }
+  if (err instanceof AgentUnreachableError) {
+    return new AgentUnreachableError(
+      err.reason === "timed_out"
+        ? `${err.message}: the service was not scaled (the command's deadline of ${Math.round(timeoutMs / 1000)} s has passed, and the agent refuses it after that)`
+        : `${err.message}: the service was not scaled`,
+      err.reason,
+    );
+  }
+  return err;
 }
 
 export const MAX_LOG_RESPONSE_BYTES = 256 * 1024;

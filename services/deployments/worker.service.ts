@@ -65,6 +65,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
         masterKeys: config.stacks.masterKeys,
         commandSigningSeed: identity.commandSigningSeed,
         agentWaitTtlMs: config.deployments.agentWaitSeconds * 1000,
+        offlineAfterSeconds: config.clusters.offlineAfterSeconds,
         dispatchTimeoutMs: config.deployments.dispatchTimeoutMs,
         keepSecretVersions: config.deployments.secretVersionsKept,
         onEvents: (deploymentId, events, status) =>

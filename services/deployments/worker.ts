@@ -15,6 +15,9 @@ import {
   loadDeploymentContext,
 } from "./desired-state.js";
 import { appendEvents } from "./events.repo.js";
+import { noteAgentWait } from "./agent-wait.js";
+import { agentPresence } from "../clusters/index.js";
+import { systemScope } from "../_shared/tenant.js";
 import { finishDeployment, transition } from "./lifecycle.js";
 import type { DeploymentEventView } from "./views.js";
 
@@ -27,14 +30,14 @@ export interface WorkerDeps {
   commandSigningSeed: string;
   /** How long a deployment may wait for an offline agent before it fails. */
   agentWaitTtlMs: number;
+  /** A cluster whose last heartbeat is older than this is offline (for the waiting line's "offline since"). */
+  offlineAfterSeconds: number;
   dispatchTimeoutMs: number;
   /** Versions of each secret the agent keeps on the swarm after a successful deploy (current one included). */
   keepSecretVersions: number;
   /** Called with events written here, for live streaming. */
   onEvents(deploymentId: string, events: DeploymentEventView[], status: string | null): void;
 }
-
-const WAITING_MESSAGE = "waiting for the cluster's agent to connect";
 
 export async function processDeployJob(deps: WorkerDeps, deploymentId: string): Promise<JobOutcome> {
   const { db } = deps;
@@ -94,42 +97,50 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       }
       return fail((err as Error).message, err instanceof AppError ? { errorCode: err.type } : {});
     }
-    const [dispatched] = await appendEvents(trx, ctx.orgId, deploymentId, [
-      {
-        level: "info",
-        message: `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})`,
-        data: {
-          command: ctx.kind === "rollback" ? "RollbackStack" : "DeployStack",
-          secrets: command.payload.secrets.length,
-          prune: command.payload.prune,
-          swarmStack: ctx.swarmStack,
-          ...(ctx.adopt ? { adopt: true } : {}),
-        },
-      },
-    ]);
+    let dispatched: DeploymentEventView | undefined;
     try {
-      const target = { orgId: ctx.orgId, clusterId: ctx.clusterId };
-      const payload = { ...command.payload, firstSeq: (dispatched?.seq ?? 0) + 1 };
-      const opts = { timeoutMs: deps.dispatchTimeoutMs };
-      if (ctx.kind === "rollback") {
-        const rollback = { ...payload, targetReleaseId: ctx.releaseId, fromReleaseId: previous?.releaseId ?? null };
-        await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "RollbackStack", rollback, opts);
-      } else {
-        await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "DeployStack", payload, opts);
-      }
+      // A savepoint: when the agent cannot be reached, the "dispatching" event goes back with it.
+      dispatched = await trx.transaction(async (sp) => {
+        const [event] = await appendEvents(sp, ctx.orgId, deploymentId, [
+          {
+            level: "info",
+            message: `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})`,
+            data: {
+              command: ctx.kind === "rollback" ? "RollbackStack" : "DeployStack",
+              secrets: command.payload.secrets.length,
+              prune: command.payload.prune,
+              swarmStack: ctx.swarmStack,
+              ...(ctx.adopt ? { adopt: true } : {}),
+            },
+          },
+        ]);
+        const target = { orgId: ctx.orgId, clusterId: ctx.clusterId };
+        const payload = { ...command.payload, firstSeq: (event?.seq ?? 0) + 1 };
+        const opts = { timeoutMs: deps.dispatchTimeoutMs };
+        if (ctx.kind === "rollback") {
+          const rollback = { ...payload, targetReleaseId: ctx.releaseId, fromReleaseId: previous?.releaseId ?? null };
+          await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "RollbackStack", rollback, opts);
+        } else {
+          await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "DeployStack", payload, opts);
+        }
+        return event;
+      });
     } catch (err) {
       if (err instanceof AgentUnreachableError) {
-        // The dispatch event is rolled back with this transaction; say once that we wait.
-        const last = await trx("deployment_events")
-          .where({ deployment_id: deploymentId })
-          .orderBy("seq", "desc")
-          .first<{ message: string } | undefined>("message");
-        if (last?.message !== WAITING_MESSAGE) {
-          const events = await appendEvents(trx, ctx.orgId, deploymentId, [
-            { level: "warn", message: WAITING_MESSAGE },
-          ]);
-          deps.onEvents(deploymentId, events, null);
-        }
+        // Said once when the wait begins, then as a countdown every WAIT_UPDATE_INTERVAL_MS, not on every retry.
+        const presence = await agentPresence(
+          systemScope(trx, ctx.orgId, "deploy-worker"),
+          ctx.clusterId,
+          deps.offlineAfterSeconds,
+        );
+        const events = await noteAgentWait(trx, {
+          orgId: ctx.orgId,
+          deploymentId,
+          createdAt: dep.created_at,
+          waitTtlMs: deps.agentWaitTtlMs,
+          offlineSince: presence.lastSeenAt,
+        });
+        if (events.length > 0) deps.onEvents(deploymentId, events, null);
         return "retry";
       }
       const code = err instanceof AgentRejectedError ? err.agentCode : err instanceof AppError ? err.type : null;

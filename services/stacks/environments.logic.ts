@@ -192,6 +192,7 @@ async function render(scope: TenantScope, environment: EnvironmentRow, release: 
     ownership: { orgId: scope.orgId, environmentId: environment.id, releaseId: release.id },
     releaseCompose: release.composeYaml,
     overlay: { envJson: overlay.env_json, composePatchYaml: overlay.compose_patch_yaml },
+    replicaOverrides: environment.replica_overrides ?? {},
     secrets: secrets.map((s) => ({
       id: s.id,
       name: s.name,

@@ -43,6 +43,8 @@ export interface RenderInput {
   releaseCompose: string;
   overlay: { envJson: unknown; composePatchYaml: string };
   secrets: RenderSecret[];
+  /** Replica counts set by scaling (environments.replica_overrides): they win over the release and the overlay. */
+  replicaOverrides?: Record<string, number>;
 }
 
 export interface SecretRef {
@@ -86,13 +88,33 @@ export function renderDesiredState(input: RenderInput): RenderedState {
     throw new ComposeValidationError("COMPOSE_NOT_A_MAPPING", "the release compose file is not a YAML mapping");
   }
   const patched = mergeCompose(release, parseComposePatch(input.overlay.composePatchYaml, NO_SIZE_LIMIT));
-  const withEnv = applyEnv(patched, input.overlay.envJson ?? {});
+  const withEnv = applyReplicaOverrides(applyEnv(patched, input.overlay.envJson ?? {}), input.replicaOverrides ?? {});
   const { document, secretRefs } = attachSecrets(withEnv, input.swarmStack, input.ownership, input.secrets);
   attachOwnershipLabels(document, ownershipLabels(input.ownership));
   // The overlay may have broken what the release got right (removed an image, added a key Swarm refuses).
   const warnings = checkComposeDocument(document, input.swarmStack);
   const sorted = sortKeysDeep(document) as JsonObject;
   return { yaml: toYaml(sorted), document: sorted, secretRefs, warnings };
+}
+
+/**
+ * A scaled service keeps its count in every later deploy. Services the release no longer has, and global ones
+ * (no replica count), are left as they are.
+ */
+function applyReplicaOverrides(input: JsonObject, overrides: Record<string, number>): JsonObject {
+  const names = Object.keys(overrides);
+  if (names.length === 0) return input;
+  const document = structuredClone(input);
+  const services = isJsonObject(document.services) ? document.services : {};
+  for (const name of names) {
+    const service = services[name];
+    if (!isJsonObject(service)) continue;
+    const deploy = isJsonObject(service.deploy) ? service.deploy : {};
+    if (deploy.mode === "global") continue;
+    deploy.replicas = overrides[name]!;
+    service.deploy = deploy;
+  }
+  return document;
 }
 
 /** The one serialisation of rendered state; every string double-quoted so no YAML reader retypes it. */

@@ -19,6 +19,8 @@ export interface EnvironmentRow {
   cluster_id: string;
   swarm_stack: string;
   deploy_timeout_seconds: number;
+  /** Service name → replicas, set by scaling. */
+  replica_overrides: Record<string, number>;
   created_at: Date;
 }
 
@@ -47,6 +49,7 @@ export const environmentView = (e: EnvironmentRow) => ({
   clusterId: e.cluster_id,
   swarmStack: e.swarm_stack,
   deployTimeoutSeconds: e.deploy_timeout_seconds,
+  replicaOverrides: e.replica_overrides ?? {},
   createdAt: e.created_at.toISOString(),
 });
 export type EnvironmentView = ReturnType<typeof environmentView>;

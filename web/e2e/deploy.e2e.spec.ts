@@ -186,11 +186,12 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     expect(await env.drift("app")).to.deep.equal([]);
   });
 
-  it("scales the service to 2 from the services table: 2/2 on the cluster, drift against the release", async () => {
+  it("scales the service to 2 from the services table: 2/2 on the cluster, kept as desired state (no drift)", async () => {
     const env = new EnvironmentPage(page);
     await env.scale("app", 2);
     await env.waitForReplicas("app", "2/2");
-    expect(await env.drift("app")).to.deep.equal(["replicas 2 ≠ desired 1"]);
+    expect(await env.drift("app")).to.deep.equal([]);
+    expect(await env.replicaOverride("app")).to.equal("scaled to 2");
     expect((await inspectService()).Spec.Mode.Replicated?.Replicas).to.equal(2);
   });
 
@@ -217,7 +218,8 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     );
     expect(lines.some((l) => l.text.startsWith(`Updating service ${swarmService}`))).to.equal(true);
     expect((await inspectService()).Spec.TaskTemplate.ContainerSpec.Env).to.include("FEATURE=on");
-    await env.waitForReplicas("app", "1/1");
+    // The scale is the environment's desired state: the deploy of release 2 keeps it.
+    await env.waitForReplicas("app", "2/2");
     expect(await env.history()).to.deep.equal([
       { status: "SUCCEEDED", release: "v2" },
       { status: "SUCCEEDED", release: "v1" },

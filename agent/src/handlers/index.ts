@@ -28,7 +28,11 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
   return {
     handlers: {
       ...createDeploymentHandlers(deployments),
-      ScaleService: createScaleHandler(deps.engine, { now: services.now, ...deps.scale }),
+      ScaleService: createScaleHandler(deps.engine, {
+        now: services.now,
+        runningDeployment: (stack) => deployments.runningOn(stack),
+        ...deps.scale,
+      }),
       GetLogs: createLogsHandler(deps.engine),
       GetStatus: createGetStatusHandler(deps.engine),
       ...(deps.objects

@@ -70,6 +70,31 @@ describe("ScaleService handler", () => {
     expect(engine.scaleCalls).to.deep.equal([]);
   });
 
+  it("refuses with DEADLINE_PASSED, changing nothing, when too little of the command's lifetime is left", async () => {
+    const engine = new ScriptedEngine();
+    engine.snapshots = [{ services: [web(2)], tasks: running(2) }];
+    const payload = { stackName: "st", service: "web", replicas: 3 };
+    // Received (or reached) with less than the reply margin left: the sender is about to report "not done".
+    const handler = createScaleHandler(engine, { now: () => NOW + 120_000 - SCALE_REPLY_MARGIN_MS + 500 });
+    const err = await handler(payload, context("ScaleService", payload, { ttlMs: 120_000 })).catch((e: unknown) => e);
+    expect(err).to.include({ code: "DEADLINE_PASSED" });
+    expect(engine.scaleCalls, "the late command changes nothing").to.deep.equal([]);
+  });
+
+  it("refuses with STACK_BUSY while a deployment of the stack runs on this agent", async () => {
+    const engine = new ScriptedEngine();
+    engine.snapshots = [{ services: [web(2)], tasks: running(2) }];
+    const payload = { stackName: "st", service: "web", replicas: 3 };
+    const handler = createScaleHandler(engine, {
+      now: () => NOW,
+      runningDeployment: (stack) => (stack === "st" ? "dep-1" : undefined),
+    });
+    const err = await handler(payload, context("ScaleService", payload, { ttlMs: 120_000 })).catch((e: unknown) => e);
+    expect(err).to.include({ code: "STACK_BUSY" });
+    expect((err as Error).message).to.include("dep-1");
+    expect(engine.scaleCalls).to.deep.equal([]);
+  });
+
   it("gives up with SCALE_TIMED_OUT before the command expires", async function () {
     this.timeout(10_000);
     const engine = new ScriptedEngine();

@@ -5,7 +5,7 @@
 import type { CommandHandler } from "../commands.js";
 import { findStackService, scaleService, type ScaleOptions } from "../deploy/scale.js";
 import type { DeployEngine } from "../deploy/types.js";
-import { AgentStoppingError, HandlerError } from "./errors.js";
+import { AgentStoppingError, HandlerError, StackBusyError } from "./errors.js";
 
 export const MAX_SCALE_WAIT_SECONDS = 110;
 /** Left between the end of the wait and the command's expiry, for the reply to travel. */
@@ -15,6 +15,8 @@ const MIN_SCALE_WAIT_SECONDS = 1;
 export interface ScaleHandlerOptions extends Pick<ScaleOptions, "pollIntervalMs" | "stabilizationMs"> {
   now?: () => number;
   maxWaitSeconds?: number;
+  /** The deployment running on a stack here, if any: a scale beside it would race its rolling update. */
+  runningDeployment?: (stackName: string) => string | undefined;
 }
 
 export function createScaleHandler(
@@ -25,9 +27,19 @@ export function createScaleHandler(
   const maxWait = opts.maxWaitSeconds ?? MAX_SCALE_WAIT_SECONDS;
   return async (payload, ctx) => {
     if (ctx.signal.aborted) throw new AgentStoppingError("the service was not scaled");
+    const running = opts.runningDeployment?.(payload.stackName);
+    if (running) throw new StackBusyError(payload.stackName, running);
     // Throws SERVICE_NOT_FOUND before anything changes.
     const before = await findStackService(engine, payload.stackName, payload.service);
+    // The command's expiry is its deadline: the sender stops waiting then and reports the scale as not done, so
+    // it is not started when too little of it is left to answer in time.
     const untilExpiry = Math.floor((ctx.command.expiresAt - now() - SCALE_REPLY_MARGIN_MS) / 1000);
+    if (untilExpiry < MIN_SCALE_WAIT_SECONDS) {
+      throw new HandlerError(
+        "DEADLINE_PASSED",
+        `the scale command's deadline has passed (${new Date(ctx.command.expiresAt).toISOString()}): the service was not scaled`,
+      );
+    }
     const timeoutSeconds = Math.max(MIN_SCALE_WAIT_SECONDS, Math.min(maxWait, untilExpiry));
     const result = await scaleService(
       engine,

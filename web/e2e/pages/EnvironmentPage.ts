@@ -170,6 +170,36 @@ export class EnvironmentPage extends Shell {
       .waitFor({ timeout: 60_000 });
   }
 
+  /** "scaled to N" when scaling set the service's count, else null. */
+  async replicaOverride(name: string): Promise<string | null> {
+    const note = this.service(name).getByTestId("replica-override");
+    return (await note.count()) ? note.innerText() : null;
+  }
+
+  /** A button of a service's row: whether it is enabled, and the reason it shows when not. */
+  async serviceAction(name: string, label: "Scale" | "Logs"): Promise<{ enabled: boolean; reason: string | null }> {
+    const button = this.service(name).getByRole("button", { name: label, exact: true });
+    return { enabled: await button.isEnabled(), reason: await button.getAttribute("title") };
+  }
+
+  /** The line above the services table saying why Scale or Logs are unavailable. */
+  runtimeBlocked(): Locator {
+    return this.page.getByTestId("runtime-blocked");
+  }
+
+  /** Opens Deploy… or Roll back… and returns the dialog, without choosing or confirming anything. */
+  async openReleaseDialog(kind: "deploy" | "rollback"): Promise<Locator> {
+    await this.page.getByRole("button", { name: kind === "deploy" ? "Deploy…" : "Roll back…" }).click();
+    const dialog = this.page.getByRole("dialog", { name: kind === "deploy" ? "Deploy a release" : "Roll back" });
+    await dialog.waitFor();
+    return dialog;
+  }
+
+  async closeDialog(dialog: Locator): Promise<void> {
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "detached" });
+  }
+
   drift(name: string): Promise<string[]> {
     return this.service(name).locator(".drift").allInnerTexts();
   }

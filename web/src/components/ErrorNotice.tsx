@@ -22,6 +22,12 @@ export function describeError(error: unknown): { title: string; detail: string |
     return { title: "The compose file breaks the compose policy", detail: null };
   }
   if (error.status === 422 || error.status === 400) return { title: "Check the form", detail: validationText(error) };
+  if (error.code === "ENVIRONMENT_BUSY") {
+    return { title: "A deployment of this environment is running or queued", detail: error.message };
+  }
+  if (error.code === "AGENT_UNREACHABLE") return { title: "The cluster's agent did not answer", detail: error.message };
+  if (error.code === "REQUEST_TIMEOUT")
+    return { title: "The control plane did not answer in time", detail: error.message };
   if (error.status >= 500) return { title: "The server failed to answer", detail: `${error.message} (${error.code})` };
   return { title: error.message, detail: null };
 }

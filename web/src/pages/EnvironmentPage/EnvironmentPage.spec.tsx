@@ -68,8 +68,11 @@ const status: EnvironmentStatus = {
   observedAt: "2026-01-01T10:01:00.000Z",
   ageSeconds: 0,
   agentError: null,
+  agent: { status: "online", lastSeenAt: "2026-01-01T10:01:00.000Z", offlineSince: null },
   desiredRelease: { id: "r2", version: 2 },
   inSync: false,
+  sync: { state: "drifted", reason: "the live stack differs from release v2" },
+  replicaOverrides: {},
   missingServices: [],
   services: [
     {
@@ -79,6 +82,7 @@ const status: EnvironmentStatus = {
       mode: "replicated",
       desiredReplicas: 3,
       runningReplicas: 2,
+      replicaOverride: null,
       drift: ["replicas 3 ≠ desired 2"],
       tasks: [
         {
@@ -114,7 +118,15 @@ const status: EnvironmentStatus = {
 };
 
 /** The environment as the API shows it: v2 deployed (after v1), v3 uploaded but not deployed. */
-function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedRequest) => Response } = {}) {
+function backend(
+  posts: RecordedRequest[],
+  answers: {
+    post?: (req: RecordedRequest) => Response;
+    status?: EnvironmentStatus;
+    deployments?: Deployment[];
+    replicaOverrides?: Record<string, number>;
+  } = {},
+) {
   return (req: RecordedRequest): Response => {
     const p = req.path;
     if (req.method === "POST" && !p.startsWith("/v1/auth/")) {
@@ -131,6 +143,7 @@ function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedReque
         clusterId: "c1",
         swarmStack: "shop-staging",
         deployTimeoutSeconds: 300,
+        replicaOverrides: answers.replicaOverrides ?? {},
         createdAt: "",
         stack: { id: STACK, name: "shop" },
         cluster: { id: "c1", name: "edge" },
@@ -141,7 +154,7 @@ function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedReque
     if (p === `/v1/stacks/${STACK}/releases`) return json(200, { items: [release(3), release(2), release(1)] });
     if (p === `/v1/environments/${ENV}/deployments`) {
       return json(200, {
-        items: [deployment("d2", 2, "SUCCEEDED"), deployment("d1", 1, "SUCCEEDED")],
+        items: answers.deployments ?? [deployment("d2", 2, "SUCCEEDED"), deployment("d1", 1, "SUCCEEDED")],
         nextBefore: null,
       });
     }
@@ -149,7 +162,7 @@ function backend(posts: RecordedRequest[], answers: { post?: (req: RecordedReque
       return sseResponse([sseEvent({ seq: 0, message: "queued: deploy of release v2" }), sseEnd("d2", "SUCCEEDED")])
         .response;
     }
-    if (p === `/v1/environments/${ENV}/status`) return json(200, status);
+    if (p === `/v1/environments/${ENV}/status`) return json(200, answers.status ?? status);
     if (p === `/v1/environments/${ENV}/overlay`) {
       return json(200, { environmentId: ENV, envJson: {}, composePatchYaml: "", updatedBy: null, updatedAt: "x" });
     }
@@ -294,6 +307,91 @@ describe("EnvironmentPage", () => {
     expect(posts.map((r) => [r.path, r.body])).to.deep.equal([
       [`/v1/environments/${ENV}/services/web/scale`, { replicas: 5 }],
     ]);
+  });
+});
+
+describe("EnvironmentPage while the agent is offline or a deployment runs", () => {
+  const offlineStatus: EnvironmentStatus = {
+    ...status,
+    source: "inventory",
+    agentError: "the cluster's agent is offline since 2026-01-01T09:00:00.000Z (the cluster's agent is not connected)",
+    agent: { status: "offline", lastSeenAt: "2026-01-01T09:00:00.000Z", offlineSince: "2026-01-01T09:00:00.000Z" },
+    inSync: null,
+    sync: { state: "unknown", reason: "unknown (agent offline since 2026-01-01T09:00:00.000Z)" },
+  };
+
+  it("says the sync state is unknown, disables Scale and Logs with the reason, and warns Deploy will wait", async () => {
+    open(backend([], { status: offlineStatus }));
+    const services = await screen.findByRole("region", { name: "Services" });
+    const row = (await within(services).findByText("shop_web")).closest("tr")!;
+    const scale = within(row).getByRole<HTMLButtonElement>("button", { name: "Scale" });
+    const logs = within(row).getByRole<HTMLButtonElement>("button", { name: "Logs" });
+    expect(scale.disabled).to.equal(true);
+    expect(logs.disabled).to.equal(true);
+    expect(scale.title).to.match(/^the cluster's agent is offline since /);
+    expect(within(services).getByTestId("runtime-blocked").textContent).to.match(
+      /^Scale and Logs are unavailable: the cluster's agent is offline since /,
+    );
+    const sync = within(services).getByTestId("sync-unknown");
+    expect(sync.textContent).to.match(/^unknown \(agent offline since .*2026.*\)$/);
+    expect(sync.title).to.equal("unknown (agent offline since 2026-01-01T09:00:00.000Z)");
+    expect(within(services).queryByText("in sync")).to.equal(null);
+
+    fireEvent.click(screen.getByRole("button", { name: "Deploy…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
+    expect(within(dialog).getByTestId("agent-offline-notice").textContent).to.match(
+      /offline since .*waits for the agent to connect, and fails if it does not connect in time/,
+    );
+  });
+
+  it("says a deployment is running: Scale disabled with why, the deploy and rollback dialogs say they queue", async () => {
+    const running = { ...deployment("d3", 3, "RUNNING"), finishedAt: null };
+    open(
+      backend([], {
+        deployments: [running, deployment("d2", 2, "SUCCEEDED"), deployment("d1", 1, "SUCCEEDED")],
+      }),
+    );
+    const services = await screen.findByRole("region", { name: "Services" });
+    const row = (await within(services).findByText("shop_web")).closest("tr")!;
+    const scale = within(row).getByRole<HTMLButtonElement>("button", { name: "Scale" });
+    expect(scale.disabled).to.equal(true);
+    expect(scale.title).to.equal("deployment of v3 is running; scale when it ends");
+    expect(within(row).getByRole<HTMLButtonElement>("button", { name: "Logs" }).disabled).to.equal(false);
+
+    fireEvent.click(screen.getByRole("button", { name: "Deploy…" }));
+    let dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
+    expect(within(dialog).getByTestId("queue-notice").textContent).to.equal(
+      "Deployment of v3 is running.This deployment is queued behind it and starts when it ends.",
+    );
+    within(dialog).getByRole("button", { name: /^Queue: Deploy v/ });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+
+    fireEvent.click(screen.getByRole("button", { name: "Roll back…" }));
+    dialog = await screen.findByRole("dialog", { name: "Roll back" });
+    expect(within(dialog).getByTestId("queue-notice").textContent).to.contain(
+      "It goes back to v1, fixed now: the target does not change when the running deployment ends.",
+    );
+    within(dialog).getByRole("button", { name: "Queue: Roll back to v1" });
+  });
+
+  it("marks a release that failed here in the picker and does not preselect it", async () => {
+    const failedRun = { ...deployment("d3", 3, "FAILED"), errorMessage: "No such image" };
+    open(
+      backend([], {
+        deployments: [failedRun, deployment("d2", 2, "SUCCEEDED"), deployment("d1", 1, "SUCCEEDED")],
+        replicaOverrides: { web: 3 },
+      }),
+    );
+    const compare = await screen.findByLabelText<HTMLSelectElement>("Release to compare");
+    await waitFor(() => expect(compare.options[0]?.text).to.equal("release v3 · ✗ failed here"));
+    fireEvent.click(await screen.findByRole("button", { name: "Deploy…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Deploy a release" });
+    const select = within(dialog).getByRole<HTMLSelectElement>("combobox");
+    await waitFor(() => expect(select.options[0]?.text).to.contain("✗ failed here"));
+    expect(select.value, "the newest release that did not just fail").to.equal("r2");
+    expect(within(dialog).getByTestId("replica-overrides-note").textContent).to.contain("web 3");
+    fireEvent.change(select, { target: { value: "r3" } });
+    expect(within(dialog).getByTestId("failed-release-note").textContent).to.contain("v3");
   });
 });
 

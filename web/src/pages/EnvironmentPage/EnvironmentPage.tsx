@@ -20,7 +20,14 @@ import {
   useSecrets,
 } from "../../api/hooks/stacks.js";
 import { useUsers } from "../../api/hooks/users.js";
-import { isDeploymentActive, type Deployment, type Secret, type ServiceStatus } from "../../api/types.js";
+import {
+  isDeploymentActive,
+  type Deployment,
+  type EnvironmentStatus,
+  type Secret,
+  type ServiceStatus,
+} from "../../api/types.js";
+import { formatDateTime } from "../../components/RelativeTime.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { actorName } from "../../components/actor.js";
@@ -31,7 +38,7 @@ import { consoleDeployment, CurrentDeployment, DeploymentHistory } from "./Deplo
 import { EnvironmentSettings } from "./EnvironmentSettings.js";
 import { EnvironmentView } from "./EnvironmentView.js";
 import { OverlayEditor } from "./OverlayEditor.js";
-import { ReleaseDialog } from "./ReleaseDialog.js";
+import { ReleaseDialog, type DeploymentQueue } from "./ReleaseDialog.js";
 import { SecretDialog, SecretsPanel } from "./SecretsPanel.js";
 import { RegistriesPanel } from "./RegistriesPanel.js";
 import {
@@ -50,6 +57,34 @@ export function previousSuccessfulRelease(newestFirst: readonly Deployment[]): s
   const succeeded = newestFirst.filter((d) => d.status === "SUCCEEDED");
   const current = succeeded[0]?.releaseId;
   return succeeded.find((d) => d.releaseId !== current)?.releaseId ?? null;
+}
+
+/** Releases whose newest finished deployment in this environment failed. */
+export function failedReleases(newestFirst: readonly Deployment[]): Set<string> {
+  const seen = new Set<string>();
+  const failed = new Set<string>();
+  for (const d of newestFirst) {
+    if (isDeploymentActive(d.status) || seen.has(d.releaseId)) continue;
+    seen.add(d.releaseId);
+    if (d.status === "FAILED") failed.add(d.releaseId);
+  }
+  return failed;
+}
+
+/** The running deployment and the queued ones (oldest first) of a newest-first history. */
+export function deploymentQueue(newestFirst: readonly Deployment[]): DeploymentQueue {
+  return {
+    running: newestFirst.find((d) => d.status === "RUNNING") ?? null,
+    queued: newestFirst.filter((d) => d.status === "PENDING").reverse(),
+  };
+}
+
+/** Why the agent cannot do anything now, in words, or null while it is there (or not known to be gone). */
+export function agentOfflineReason(agent: EnvironmentStatus["agent"] | undefined): string | null {
+  if (agent?.status !== "offline") return null;
+  return agent.offlineSince
+    ? `The cluster's agent is offline since ${formatDateTime(agent.offlineSince)}`
+    : "The cluster's agent has never connected";
 }
 
 export function EnvironmentPage() {
@@ -123,6 +158,18 @@ export function EnvironmentPage() {
       : releaseItems.length < 2
         ? "There is no other release to roll back to"
         : null);
+  const queue = deploymentQueue(deployments ?? []);
+  const failed = failedReleases(deployments ?? []);
+  const offline = agentOfflineReason(status.data?.agent);
+  const active = queue.running ?? queue.queued[0] ?? null;
+  const scaleBlocked = !canDeploy
+    ? "Needs the deployments:write permission"
+    : offline
+      ? offline.replace(/^The/, "the")
+      : active
+        ? `deployment of v${active.releaseVersion ?? "?"} is ${active.status === "RUNNING" ? "running" : "queued"}; scale when it ends`
+        : null;
+  const logsBlocked = offline ? offline.replace(/^The/, "the") : null;
   const who = (d: Deployment) => actorName(d.createdBy, d.createdByType, me.data, users.data?.items ?? []);
 
   const closeRelease = () => {
@@ -154,6 +201,7 @@ export function EnvironmentPage() {
       <EnvironmentView
         state={{ data: env.data, error: env.error, isLoading: env.isLoading, onRetry: () => void env.mutate() }}
         releases={releaseItems}
+        failedReleaseIds={failed}
         stackHref={(id) => paths.stack(orgId, id)}
         clusterHref={(id) => paths.cluster(orgId, id)}
         releaseHref={(id) => paths.release(orgId, id)}
@@ -187,7 +235,8 @@ export function EnvironmentPage() {
               isLoading: status.isLoading,
               onRetry: () => void status.mutate(),
             }}
-            canScale={canDeploy}
+            scaleBlocked={scaleBlocked}
+            logsBlocked={logsBlocked}
             onScale={setScaling}
             onLogs={(s) => setLogsOf(s.name)}
           />
@@ -273,8 +322,16 @@ export function EnvironmentPage() {
           envId={envId}
           releases={releaseItems}
           currentReleaseId={currentReleaseId}
-          initialReleaseId={releaseDialog === "rollback" ? previous : (releaseItems[0]?.id ?? null)}
+          initialReleaseId={
+            releaseDialog === "rollback"
+              ? previous
+              : (releaseItems.find((r) => !failed.has(r.id))?.id ?? releaseItems[0]?.id ?? null)
+          }
           notes={previous ? { [previous]: "previous successful" } : {}}
+          failedReleaseIds={failed}
+          queue={queue}
+          agentOffline={offline}
+          replicaOverrides={env.data?.replicaOverrides ?? {}}
           busy={releaseMutation.isMutating}
           error={releaseMutation.error}
           onSubmit={(input) =>

@@ -11,6 +11,8 @@ import { PageHeader } from "../../components/PageHeader.js";
 export function EnvironmentView(props: {
   state: AsyncState<EnvironmentDetail>;
   releases: ReleaseSummary[];
+  /** Releases whose last deployment here failed: marked in the compare picker. */
+  failedReleaseIds?: ReadonlySet<string>;
   stackHref: (stackId: string) => string;
   clusterHref: (clusterId: string) => string;
   releaseHref: (releaseId: string) => string;
@@ -87,7 +89,7 @@ export function EnvironmentView(props: {
           </section>
           <section className="card">
             <h2>Compare</h2>
-            <CompareForm releases={props.releases} diffHref={props.diffHref} />
+            <CompareForm releases={props.releases} failed={props.failedReleaseIds} diffHref={props.diffHref} />
           </section>
           <section className="card">
             <h2>Overlay</h2>
@@ -101,7 +103,11 @@ export function EnvironmentView(props: {
   );
 }
 
-function CompareForm(props: { releases: ReleaseSummary[]; diffHref: (toReleaseId: string) => string }) {
+function CompareForm(props: {
+  releases: ReleaseSummary[];
+  failed: ReadonlySet<string> | undefined;
+  diffHref: (toReleaseId: string) => string;
+}) {
   const [to, setTo] = useState("");
   const target = to || props.releases[0]?.id || "";
   if (!props.releases.length) return <p className="muted">No releases yet: upload one on the stack page.</p>;
@@ -112,6 +118,7 @@ function CompareForm(props: { releases: ReleaseSummary[]; diffHref: (toReleaseId
         {props.releases.map((r) => (
           <option key={r.id} value={r.id}>
             release v{r.version}
+            {props.failed?.has(r.id) ? " · ✗ failed here" : ""}
           </option>
         ))}
       </select>

@@ -16,7 +16,10 @@ const isProblem = (t: ServiceTask): boolean =>
 /** The services of the environment's stack as the agent sees them, against the desired release. */
 export function ServicesPanel(props: {
   state: AsyncState<EnvironmentStatus>;
-  canScale: boolean;
+  /** Why Scale is unavailable (no permission, a deployment running, the agent offline), or null. */
+  scaleBlocked: string | null;
+  /** Why Logs is unavailable (the agent offline), or null. */
+  logsBlocked: string | null;
   onScale: (service: ServiceStatus) => void;
   onLogs: (service: ServiceStatus) => void;
 }) {
@@ -30,10 +33,26 @@ export function ServicesPanel(props: {
         {(status) => (
           <>
             {status.agentError && (
-              <div className="notice notice-warn compact">
-                <strong>The agent did not answer; this is the last inventory it sent.</strong>
+              <div className="notice notice-warn compact" data-testid="agent-offline">
+                <strong>
+                  {status.agent.status === "offline" && status.agent.offlineSince
+                    ? `The cluster's agent is offline since ${formatDateTime(status.agent.offlineSince)}; this is the last inventory it sent.`
+                    : "The agent did not answer; this is the last inventory it sent."}
+                </strong>
                 <p className="small">{status.agentError}</p>
               </div>
+            )}
+            {(props.scaleBlocked ?? props.logsBlocked) && status.services.length > 0 && (
+              <p className="muted small" data-testid="runtime-blocked">
+                {props.scaleBlocked && props.scaleBlocked === props.logsBlocked
+                  ? `Scale and Logs are unavailable: ${props.scaleBlocked}`
+                  : [
+                      props.scaleBlocked && `Scale is unavailable: ${props.scaleBlocked}`,
+                      props.logsBlocked && `Logs are unavailable: ${props.logsBlocked}`,
+                    ]
+                      .filter(Boolean)
+                      .join(" · ")}
+              </p>
             )}
             {status.missingServices.length > 0 && (
               <div className="notice notice-warn compact">
@@ -62,19 +81,26 @@ function SourceNote(props: { status: EnvironmentStatus }) {
     <span className="muted small source-note">
       {s.desiredRelease ? `desired: v${s.desiredRelease.version} · ` : "nothing deployed · "}
       {s.source === "agent" ? "live from the agent" : `last inventory, ${formatAge(s.ageSeconds * 1000)}`}{" "}
-      {s.desiredRelease &&
-        (s.inSync ? (
-          <span className="badge badge-good">in sync</span>
-        ) : (
-          <span className="badge badge-warn">out of sync</span>
-        ))}
+      {s.sync.state === "in_sync" && <span className="badge badge-good">in sync</span>}
+      {s.sync.state === "drifted" && <span className="badge badge-warn">out of sync</span>}
+      {s.sync.state === "unknown" && (
+        <span data-testid="sync-unknown" title={s.sync.reason}>
+          <span className="badge badge-muted">unknown</span>{" "}
+          {s.agent.status === "offline"
+            ? s.agent.offlineSince
+              ? `(agent offline since ${formatDateTime(s.agent.offlineSince)})`
+              : "(the agent has never connected)"
+            : "(the agent did not answer)"}
+        </span>
+      )}
     </span>
   );
 }
 
 function ServicesTable(props: {
   status: EnvironmentStatus;
-  canScale: boolean;
+  scaleBlocked: string | null;
+  logsBlocked: string | null;
   onScale: (service: ServiceStatus) => void;
   onLogs: (service: ServiceStatus) => void;
 }) {
@@ -105,6 +131,11 @@ function ServicesTable(props: {
                   {s.runningReplicas}/{s.desiredReplicas}
                 </span>
                 {s.mode === "global" && <div className="muted small">global</div>}
+                {s.replicaOverride !== null && (
+                  <div className="muted small" data-testid="replica-override" title="Set by scaling; deploys keep it">
+                    scaled to {s.replicaOverride}
+                  </div>
+                )}
               </td>
               <td>
                 {s.drift.length === 0 ? (
@@ -124,19 +155,21 @@ function ServicesTable(props: {
                 <button
                   type="button"
                   className="secondary small"
-                  disabled={!props.canScale || s.mode === "global"}
+                  disabled={props.scaleBlocked !== null || s.mode === "global"}
                   title={
-                    !props.canScale
-                      ? "Needs the deployments:write permission"
-                      : s.mode === "global"
-                        ? "A global service runs one task per node"
-                        : undefined
+                    props.scaleBlocked ?? (s.mode === "global" ? "A global service runs one task per node" : undefined)
                   }
                   onClick={() => props.onScale(s)}
                 >
                   Scale
                 </button>{" "}
-                <button type="button" className="secondary small" onClick={() => props.onLogs(s)}>
+                <button
+                  type="button"
+                  className="secondary small"
+                  disabled={props.logsBlocked !== null}
+                  title={props.logsBlocked ?? undefined}
+                  onClick={() => props.onLogs(s)}
+                >
                   Logs
                 </button>
               </td>
@@ -199,8 +232,8 @@ export function ScaleDialog(props: {
           label="Replicas"
           hint={
             <>
-              Now {props.service.desiredReplicas} desired, {props.service.runningReplicas} running. The next deploy sets
-              the count of the release again.
+              Now {props.service.desiredReplicas} desired, {props.service.runningReplicas} running. The count becomes
+              the environment’s desired state: later deploys keep it instead of the release’s count.
             </>
           }
         >

@@ -1,0 +1,27 @@
+/**
+ * Whether a cluster's agent is there, as the environment pages need it: its derived status, when it was last
+ * heard from, and since when it is offline (its last heartbeat, or its goodbye when it stopped on purpose).
+ */
+import type { TenantScope } from "../_shared/tenant.js";
+import { effectiveStatus, type ClusterRow, type ClusterStatus } from "./views.js";
+
+export interface AgentPresence {
+  status: ClusterStatus;
+  lastSeenAt: string | null;
+  /** Set when status is offline: the agent has not been heard from since then (null: never). */
+  offlineSince: string | null;
+}
+
+export async function agentPresence(
+  scope: TenantScope,
+  clusterId: string,
+  offlineAfterSeconds: number,
+  now = Date.now(),
+): Promise<AgentPresence> {
+  const row = (await scope.from("clusters").where({ id: clusterId }).first("status", "last_seen_at")) as
+    Pick<ClusterRow, "status" | "last_seen_at"> | undefined;
+  if (!row) return { status: "offline", lastSeenAt: null, offlineSince: null };
+  const status = effectiveStatus(row, offlineAfterSeconds, now);
+  const lastSeenAt = row.last_seen_at?.toISOString() ?? null;
+  return { status, lastSeenAt, offlineSince: status === "offline" ? lastSeenAt : null };
+}
