@@ -12,8 +12,12 @@ import type {
   RegistrationToken,
 } from "../types.js";
 import { useApiMutation, type Mutation } from "./mutation.js";
+import { useLiveRevalidation, usePollInterval } from "../live/LiveUpdates.js";
 
-/** Heartbeats move status and last-seen every few seconds; poll until the live event stream exists. */
+/**
+ * Heartbeats move last-seen (shown as a fact) every few seconds: polled either way; status changes also arrive
+ * live. The activity feed and security warnings change only by events, so they poll slowly while live.
+ */
 const CLUSTER_POLL_MS = 10_000;
 /** A deploy moves the activity feed every second or so; its first page is refetched this often. */
 const ACTIVITY_POLL_MS = 5_000;
@@ -38,14 +42,17 @@ export function useClusterActivity(
   clusterId: string,
   pageSize: number,
 ): SWRInfiniteResponse<ClusterActivityPage, ApiError> {
-  return useSWRInfinite<ClusterActivityPage, ApiError>(
+  const pages = useSWRInfinite<ClusterActivityPage, ApiError>(
     (index: number, previous: ClusterActivityPage | null): ApiKey | null => {
       if (index === 0) return keys.clusterActivityPage(orgId, clusterId, pageSize, null);
       if (!previous?.nextBefore) return null;
       return keys.clusterActivityPage(orgId, clusterId, pageSize, previous.nextBefore);
     },
-    { revalidateFirstPage: true, revalidateAll: false, refreshInterval: ACTIVITY_POLL_MS },
+    { revalidateFirstPage: true, revalidateAll: false, refreshInterval: usePollInterval(ACTIVITY_POLL_MS) },
   );
+  // Only the newest page changes: revalidateAll is off, so this refetches it alone.
+  useLiveRevalidation(keys.clusterActivityPage(orgId, clusterId, pageSize, null)[0], () => void pages.mutate());
+  return pages;
 }
 
 export function useClusterSecurityWarnings(
@@ -53,7 +60,7 @@ export function useClusterSecurityWarnings(
   clusterId: string,
 ): SWRResponse<ListOf<ClusterSecurityWarning>, ApiError> {
   return useSWR<ListOf<ClusterSecurityWarning>, ApiError>(keys.clusterSecurityWarnings(orgId, clusterId), {
-    refreshInterval: CLUSTER_POLL_MS,
+    refreshInterval: usePollInterval(CLUSTER_POLL_MS),
   });
 }
 

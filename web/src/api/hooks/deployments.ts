@@ -2,6 +2,7 @@ import { useEffect, useReducer, useRef } from "react";
 import useSWR, { type SWRResponse } from "swr";
 import useSWRInfinite, { type SWRInfiniteResponse } from "swr/infinite";
 import type { ApiError } from "../client.js";
+import { useLiveRevalidation, usePollInterval } from "../live/LiveUpdates.js";
 import { followDeploymentEvents, type DeploymentEnd, type StreamState } from "../deployment-events.js";
 import { actions, keys, type ApiKey } from "../keys.js";
 import {
@@ -22,7 +23,7 @@ const IDLE_STATUS_POLL_MS = 15_000;
 
 /** Paged with `before`: page n is fetched with the `nextBefore` of page n-1; null means there is no older page. */
 export function useDeployments(envId: string, pageSize: number): SWRInfiniteResponse<DeploymentPage, ApiError> {
-  return useSWRInfinite<DeploymentPage, ApiError>(
+  const pages = useSWRInfinite<DeploymentPage, ApiError>(
     (index: number, previous: DeploymentPage | null): ApiKey | null => {
       if (index === 0) return keys.deploymentsPage(envId, pageSize, null);
       if (!previous?.nextBefore) return null;
@@ -34,6 +35,8 @@ export function useDeployments(envId: string, pageSize: number): SWRInfiniteResp
         pages?.some((p) => p.items.some((d) => isDeploymentActive(d.status))) ? ACTIVE_POLL_MS : 0,
     },
   );
+  useLiveRevalidation(keys.deploymentsPage(envId, pageSize, null)[0], () => void pages.mutate());
+  return pages;
 }
 
 export function useDeployment(deploymentId: string): SWRResponse<Deployment, ApiError> {
@@ -45,7 +48,7 @@ export function useDeployment(deploymentId: string): SWRResponse<Deployment, Api
 /** Services as the agent sees them; polled faster while a deployment is moving them. */
 export function useEnvironmentStatus(envId: string, busy: boolean): SWRResponse<EnvironmentStatus, ApiError> {
   return useSWR<EnvironmentStatus, ApiError>(keys.environmentStatus(envId), {
-    refreshInterval: busy ? ACTIVE_POLL_MS : IDLE_STATUS_POLL_MS,
+    refreshInterval: usePollInterval(busy ? ACTIVE_POLL_MS : IDLE_STATUS_POLL_MS),
   });
 }
 

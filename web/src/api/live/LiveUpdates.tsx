@@ -3,7 +3,7 @@
  * stale (batched, so a burst of Docker events during a deploy is one refetch per read), and polling stays the
  * fallback. The state is offered to the header's indicator.
  */
-import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { useSWRConfig } from "swr";
 import { useApiClient } from "../hooks/context.js";
 import { affectedPaths, keyIsAffected } from "./affected.js";
@@ -21,6 +21,29 @@ const LiveStatusContext = createContext<LiveStatus>({ state: "polling", reason: 
 
 export const useLiveStatus = (): LiveStatus => useContext(LiveStatusContext);
 
+/**
+ * While live, events bring changes: polling drops to a slow safety net (delivery is at most once, so a missed event
+ * is caught up within this). Without the link, the page polls as often as the caller asked.
+ */
+export const LIVE_SAFETY_POLL_MS = 60_000;
+
+export function usePollInterval(ms: number): number {
+  return useLiveStatus().state === "live" ? Math.max(ms, LIVE_SAFETY_POLL_MS) : ms;
+}
+
+type Revalidate = () => void;
+type RegisterRevalidation = (path: string, revalidate: Revalidate) => () => void;
+/** Paged reads (useSWRInfinite) are out of reach of a global mutate filter: they register here instead. */
+const LiveRevalidationContext = createContext<RegisterRevalidation>(() => () => undefined);
+
+/** Revalidates a paged read (its first page's path) when an event makes that path stale. */
+export function useLiveRevalidation(path: string, revalidate: Revalidate): void {
+  const register = useContext(LiveRevalidationContext);
+  const latest = useRef(revalidate);
+  latest.current = revalidate;
+  useEffect(() => register(path, () => latest.current()), [register, path]);
+}
+
 /** Off where there is no bus to reach (the component tests' fake API): pages then poll, as without NATS_WS_URL. */
 export const LiveUpdatesEnabled = createContext(true);
 
@@ -28,6 +51,14 @@ export function LiveUpdates(props: { orgId: string; children: ReactNode }) {
   const client = useApiClient();
   const { mutate } = useSWRConfig();
   const enabled = useContext(LiveUpdatesEnabled);
+  const [paged] = useState(() => new Map<Revalidate, string>());
+  const [register] = useState(() => {
+    const registerPaged: RegisterRevalidation = (path, revalidate) => {
+      paged.set(revalidate, path);
+      return () => void paged.delete(revalidate);
+    };
+    return registerPaged;
+  });
   const [status, setStatus] = useState<LiveStatus>(
     enabled ? { state: "connecting" } : { state: "polling", reason: "live updates are off" },
   );
@@ -47,6 +78,7 @@ export function LiveUpdates(props: { orgId: string; children: ReactNode }) {
           const fragments = new Set(pending);
           pending.clear();
           void mutate((key) => keyIsAffected(key, fragments));
+          for (const [revalidate, path] of paged) if (keyIsAffected(path, fragments)) revalidate();
         }, BATCH_MS);
       },
     });
@@ -55,8 +87,12 @@ export function LiveUpdates(props: { orgId: string; children: ReactNode }) {
       if (flush) clearTimeout(flush);
       void link.stop();
     };
-  }, [client, enabled, mutate, props.orgId]);
-  return <LiveStatusContext.Provider value={status}>{props.children}</LiveStatusContext.Provider>;
+  }, [client, enabled, mutate, paged, props.orgId]);
+  return (
+    <LiveRevalidationContext.Provider value={register}>
+      <LiveStatusContext.Provider value={status}>{props.children}</LiveStatusContext.Provider>
+    </LiveRevalidationContext.Provider>
+  );
 }
 
 /** The header's indicator: says whether what the page shows follows the bus or is polled. */
