@@ -1171,7 +1171,22 @@ export interface components {
     RegistrationToken: {
       registrationToken: string;
       registrationTokenExpiresAt: components["schemas"]["Timestamp"];
-      agentCommand: string;
+      agentInstall: components["schemas"]["AgentInstall"];
+    };
+    /** @description Shell commands that install the agent with this token, to paste as they are on a Swarm manager. The token is exported into the environment (tokenVariable), never passed on a command line. */
+    AgentInstall: {
+      /** @constant */
+      tokenVariable: "STACKYARD_AGENT_TOKEN";
+      docker: components["schemas"]["AgentInstallMethod"];
+      fromSource: components["schemas"]["AgentInstallMethod"];
+    };
+    AgentInstallMethod: {
+      /** @description POSIX shell lines: export the token, register once, run */
+      command: string;
+      /** @description Where the agent keeps its key and credentials */
+      stateDir: string;
+      /** @description What must be in place before the command runs */
+      requires: string;
     };
     ClusterNode: {
       /** Format: uuid */

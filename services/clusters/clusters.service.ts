@@ -59,6 +59,7 @@ const QUEUE = "stackyard-clusters";
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   const settings: ClustersSettings = {
     publicUrl: config.clusters.publicUrl,
+    agentImage: config.clusters.agentImage,
     agentNatsUrls: config.nats.agentUrls,
     registrationTokenTtlSeconds: config.clusters.registrationTokenTtlSeconds,
     agentCredentialTtlSeconds: config.clusters.agentCredentialTtlSeconds,

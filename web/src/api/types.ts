@@ -24,6 +24,7 @@ export type Cluster = Schemas["Cluster"];
 export type ClusterStatus = Cluster["status"];
 export type ClusterNode = Schemas["ClusterNode"];
 export type RegistrationToken = Schemas["RegistrationToken"];
+export type AgentInstall = Schemas["AgentInstall"];
 export type ClusterActivity = Schemas["ClusterActivity"];
 export type ClusterActivityPage = Ok<"listClusterActivity">;
 export type ClusterSecurityWarning = Schemas["ClusterSecurityWarning"];

@@ -14,6 +14,7 @@ import { useClusterComposePolicy, usePutClusterComposePolicy } from "../../api/h
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
+import { AgentInstallCommands } from "../../components/AgentInstall.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
@@ -124,8 +125,11 @@ export function ClusterPage() {
           {issue.error ? <ErrorNotice error={issue.error} compact /> : null}
           {issue.data && (
             <>
-              <p>Any unused token issued before is no longer valid. Run this on a manager node of the Swarm:</p>
-              <OneTimeSecret label="Agent command" value={issue.data.agentCommand} />
+              <p>Any unused token issued before is no longer valid.</p>
+              <AgentInstallCommands
+                install={issue.data.agentInstall}
+                expiresAt={issue.data.registrationTokenExpiresAt}
+              />
               <OneTimeSecret label="Registration token" value={issue.data.registrationToken} />
             </>
           )}
