@@ -216,6 +216,11 @@ export function ScaleDialog(props: {
             autoFocus
           />
         </Field>
+        {!valid && (
+          <p className="notice notice-error compact" role="status">
+            Scale is disabled: replicas must be a whole number from 0 to {MAX_REPLICAS}.
+          </p>
+        )}
         {valid && replicas === 0 && (
           <p className="notice notice-warn compact">Scaling to 0 stops every task of {props.service.name}.</p>
         )}
@@ -224,7 +229,11 @@ export function ScaleDialog(props: {
           <button type="button" className="secondary" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="submit" disabled={props.busy || !valid}>
+          <button
+            type="submit"
+            disabled={props.busy || !valid}
+            title={!valid ? `Replicas must be a whole number from 0 to ${MAX_REPLICAS}` : undefined}
+          >
             {props.busy ? "Scaling… waiting for the tasks" : valid ? `Scale to ${replicas}` : "Scale"}
           </button>
         </div>
