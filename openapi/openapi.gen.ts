@@ -1770,16 +1770,19 @@ export interface components {
       /** @enum {unknown} */
       status: "active" | "expired" | "revoked";
     };
-    AuditEvent: {
+    /** @description An audit event as the audit log lists it, with the current names of its actor and target (a deleted target keeps the name its entry recorded); null when there is none to find. */
+    AuditEntry: {
       /** Format: uuid */
       id: string;
       ts: components["schemas"]["Timestamp"];
       /** @enum {unknown} */
       actorType: "user" | "token" | "agent" | "system";
       actorId: string | null;
+      actorName: string | null;
       action: string;
       targetType: string | null;
       targetId: string | null;
+      targetName: string | null;
       ip: string | null;
       userAgent: string | null;
       data: Record<string, unknown>;
@@ -2516,7 +2519,12 @@ export interface operations {
       query?: {
         from?: string;
         to?: string;
+        /** @description Exact actor id (user, token, agent key) */
         actor?: string;
+        /** @description Exact target type, e.g. environment */
+        targetType?: string;
+        /** @description Exact target id */
+        targetId?: string;
         /** @description Exact action, or a family like auth.* */
         action?: string;
         limit?: number;
@@ -2537,7 +2545,7 @@ export interface operations {
         };
         content: {
           "application/json": {
-            items: components["schemas"]["AuditEvent"][];
+            items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
           };
         };

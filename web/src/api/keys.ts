@@ -13,6 +13,8 @@ export interface AuditFilters {
   to?: string;
   actor?: string;
   action?: string;
+  targetType?: string;
+  targetId?: string;
 }
 
 export const AUDIT_PAGE_SIZE = 50;

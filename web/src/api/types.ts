@@ -18,7 +18,7 @@ export type CreatedApiToken = ApiToken & { token: string };
 export type IntegrationCredential = Schemas["IntegrationCredential"];
 export type CreatedIntegrationCredential =
   operations["createIntegrationCredential"]["responses"]["201"]["content"]["application/json"];
-export type AuditEvent = Schemas["AuditEvent"];
+export type AuditEvent = Schemas["AuditEntry"];
 export type RegistryCredential = Schemas["RegistryCredential"];
 export type Cluster = Schemas["Cluster"];
 export type ClusterStatus = Cluster["status"];
