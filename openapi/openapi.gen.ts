@@ -611,7 +611,7 @@ export interface paths {
       };
       cookie?: never;
     };
-    /** Stacks of the org, by name */
+    /** Stacks of the org, by name, each with its environments' health, release and last deployment */
     get: operations["listStacks"];
     put?: never;
     /** Create a stack; its name is the Swarm stack name (lower-case, unique in the org) */
@@ -1254,6 +1254,45 @@ export interface components {
       createdBy: string | null;
       createdAt: components["schemas"]["Timestamp"];
     };
+    StackOverview: components["schemas"]["Stack"] & {
+      environments: components["schemas"]["EnvironmentOverview"][];
+    };
+    /** @description One environment in the stacks list. health comes from the cluster's last inventory (observedAt) and only while the cluster is online: unknown otherwise (cluster.status says why); not_running when the cluster runs none of its services. */
+    EnvironmentOverview: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      cluster: {
+        /** Format: uuid */
+        id: string;
+        name: string | null;
+        /** @enum {unknown} */
+        status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      };
+      /** @enum {unknown} */
+      health: "healthy" | "degraded" | "not_running" | "unknown";
+      replicas: null | {
+        running: number;
+        desired: number;
+        services: number;
+      };
+      observedAt: components["schemas"]["NullableTimestamp"];
+      /** @description The release of the last successful deployment (null before the first) */
+      currentRelease: null | {
+        version: number;
+        deployedAt: components["schemas"]["Timestamp"];
+      };
+      /** @description The newest deployment, whatever its status (null before the first) */
+      lastDeployment: null | {
+        /** Format: uuid */
+        id: string;
+        /** @enum {unknown} */
+        status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        releaseVersion: number;
+        createdAt: components["schemas"]["Timestamp"];
+        finishedAt: components["schemas"]["NullableTimestamp"];
+      };
+    };
     StackDetail: components["schemas"]["Stack"] & {
       environments: components["schemas"]["StackEnvironment"][];
       latestRelease: components["schemas"]["ReleaseSummary"] | null;
@@ -1691,6 +1730,8 @@ export interface components {
       | "integrations:write";
     /** Format: date-time */
     Timestamp: string;
+    /** Format: date-time */
+    NullableTimestamp: string | null;
     Org: {
       /** Format: uuid */
       id: string;
@@ -3109,7 +3150,7 @@ export interface operations {
         };
         content: {
           "application/json": {
-            items: components["schemas"]["Stack"][];
+            items: components["schemas"]["StackOverview"][];
           };
         };
       };

@@ -2,3 +2,4 @@
 export { loadNatsIdentity } from "./nats-admin.js";
 export { createClustersService } from "./clusters.service.js";
 export { agentSealPublicKey } from "./clusters.logic.js";
+export { effectiveStatus as effectiveClusterStatus } from "./views.js";
