@@ -27,8 +27,9 @@ export function useStacks(orgId: string): SWRResponse<ListOf<StackOverview>, Api
   return useSWR<ListOf<StackOverview>, ApiError>(keys.stacks(orgId), { refreshInterval: STACKS_REFRESH_MS });
 }
 
+/** An empty stackId (not known yet) fetches nothing. */
 export function useStack(orgId: string, stackId: string): SWRResponse<StackDetail, ApiError> {
-  return useSWR<StackDetail, ApiError>(keys.stack(orgId, stackId));
+  return useSWR<StackDetail, ApiError>(stackId ? keys.stack(orgId, stackId) : null);
 }
 
 export function useReleases(stackId: string | null): SWRResponse<ListOf<ReleaseSummary>, ApiError> {
