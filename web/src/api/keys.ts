@@ -73,10 +73,11 @@ export const keys = {
   ],
   deployment: (deploymentId: string): ApiKey => [`/v1/deployments/${encodeURIComponent(deploymentId)}`],
   environmentStatus: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/status`],
-  serviceLogs: (envId: string, service: string): ApiKey => [
-    `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/logs`,
-    { tail: LOG_TAIL },
-  ],
+  serviceLogs: (
+    envId: string,
+    service: string,
+    query: { tail: number; since?: number } = { tail: LOG_TAIL },
+  ): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/logs`, query],
   auditPage: (orgId: string, filters: AuditFilters, cursor: string | null): ApiKey => [
     `${org(orgId)}/audit`,
     { ...filters, limit: AUDIT_PAGE_SIZE, cursor },

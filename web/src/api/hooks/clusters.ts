@@ -27,7 +27,7 @@ export function useCluster(orgId: string, clusterId: string): SWRResponse<Cluste
 }
 
 export function useClusterNodes(orgId: string, clusterId: string): SWRResponse<ListOf<ClusterNode>, ApiError> {
-  return useSWR<ListOf<ClusterNode>, ApiError>(keys.clusterNodes(orgId, clusterId), {
+  return useSWR<ListOf<ClusterNode>, ApiError>(clusterId ? keys.clusterNodes(orgId, clusterId) : null, {
     refreshInterval: CLUSTER_POLL_MS,
   });
 }

@@ -18,7 +18,9 @@ import { AgentInstallCommands } from "../../components/AgentInstall.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { useStacks } from "../../api/hooks/stacks.js";
 import { ActivityFeed } from "./ActivityFeed.js";
+import { ClusterEnvironments } from "./ClusterEnvironments.js";
 import { ClusterPolicyPanel } from "./ClusterPolicyPanel.js";
 import { ClusterView } from "./ClusterView.js";
 import { SecurityWarnings } from "./SecurityWarnings.js";
@@ -46,6 +48,7 @@ export function ClusterPage() {
   const activityPages = activity.data;
   const policy = useClusterComposePolicy(orgId, clusterId);
   const savePolicy = usePutClusterComposePolicy(orgId, clusterId);
+  const stacks = useStacks(orgId);
 
   const close = () => {
     setOpen(null);
@@ -105,6 +108,17 @@ export function ClusterPage() {
         }}
         onRevoke={() => setOpen("revoke")}
         onDelete={() => setOpen("delete")}
+      />
+      <ClusterEnvironments
+        clusterId={clusterId}
+        state={{
+          data: stacks.data?.items,
+          error: stacks.error,
+          isLoading: stacks.isLoading,
+          onRetry: () => void stacks.mutate(),
+        }}
+        stackHref={(id) => paths.stack(orgId, id)}
+        environmentHref={(id) => paths.environment(orgId, id)}
       />
       <ClusterPolicyPanel
         state={{

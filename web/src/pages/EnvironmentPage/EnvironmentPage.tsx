@@ -190,6 +190,7 @@ export function EnvironmentPage() {
             canScale={canDeploy}
             onScale={setScaling}
             onLogs={(s) => setLogsOf(s.name)}
+            serviceHref={(s) => paths.service(orgId, envId, s.name)}
           />
         }
         history={

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
 import type { EnvironmentStatus, ServiceLogs, ServiceStatus, ServiceTask } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { Dialog } from "../../components/Dialog.js";
@@ -19,6 +20,8 @@ export function ServicesPanel(props: {
   canScale: boolean;
   onScale: (service: ServiceStatus) => void;
   onLogs: (service: ServiceStatus) => void;
+  /** The service's own page (tasks, logs). */
+  serviceHref?: (service: ServiceStatus) => string;
 }) {
   return (
     <>
@@ -77,6 +80,7 @@ function ServicesTable(props: {
   canScale: boolean;
   onScale: (service: ServiceStatus) => void;
   onLogs: (service: ServiceStatus) => void;
+  serviceHref?: (service: ServiceStatus) => string;
 }) {
   return (
     <table className="table services">
@@ -96,7 +100,7 @@ function ServicesTable(props: {
           return (
             <tr key={s.name} data-service={s.name}>
               <td>
-                <strong>{s.name}</strong>
+                <strong>{props.serviceHref ? <Link to={props.serviceHref(s)}>{s.name}</Link> : s.name}</strong>
                 <div className="muted small mono">{s.swarmName}</div>
               </td>
               <td className="mono small image">{s.image}</td>
