@@ -63,7 +63,9 @@ describe("errors keep their paths", () => {
       [6, 7, "services.web.deploy.replicas: must be integer"],
       [4, 5, "services.web.frobnicate: is not allowed here"],
     ]);
-    expect(composeMarks(COMPOSE, yamlError)).to.deep.equal([{ line: 4, column: 1, message: yamlError.message }]);
+    expect(composeMarks(COMPOSE, yamlError)).to.deep.equal([
+      { line: 4, column: 1, message: "invalid YAML: All mapping items must start at the same column" },
+    ]);
   });
 
   it("marks the lines in the upload dialog's editor and selects the first", () => {

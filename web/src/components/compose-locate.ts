@@ -51,7 +51,11 @@ function rangeAt(root: Node | null, segments: string[]): [number, number] | null
 export function composeMarks(text: string, error: unknown): ComposeMark[] {
   if (!(error instanceof ApiError)) return [];
   const position = yamlErrorPosition(error);
-  if (position) return [{ line: position.line, column: position.column, message: error.message }];
+  // The mark says where already; the message's own "at line L, column C" would say it twice.
+  if (position) {
+    const message = error.message.replace(/^invalid YAML at line \d+(?:, column \d+)?: /, "invalid YAML: ");
+    return [{ line: position.line, column: position.column, message }];
+  }
   const items = pathItems(error.details);
   if (items.length === 0) return [];
   const counter = new LineCounter();
