@@ -493,6 +493,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/services": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /** The Swarm services of the cluster from the agent's last inventory (every stack, Stackyard's or not) */
+    get: operations["listClusterServices"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/clusters/{clusterId}/activity": {
     parameters: {
       query?: never;
@@ -1204,6 +1224,20 @@ export interface components {
       };
       resources: Record<string, unknown>;
       updatedAt: components["schemas"]["Timestamp"];
+    };
+    ClusterService: {
+      /** @description The Swarm service name (<stack>_<service>) */
+      name: string;
+      /** @description com.docker.stack.namespace */
+      stack: string | null;
+      /** @description The owning environment's label; null if not Stackyard's */
+      environmentId: string | null;
+      image: string;
+      /** @enum {unknown} */
+      mode: "replicated" | "global";
+      desiredReplicas: number;
+      runningReplicas: number;
+      updatedAt: string;
     };
     ClusterActivity: {
       /** @description Increasing; orders and pages the feed */
@@ -2925,6 +2959,35 @@ export interface operations {
       404: components["responses"]["NotFound"];
       422: components["responses"]["Unprocessable"];
       429: components["responses"]["TooManyRequests"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listClusterServices: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Services, by stack and name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description When the agent reported them (null before its first inventory) */
+            inventoryAt: components["schemas"]["Timestamp"] | null;
+            items: components["schemas"]["ClusterService"][];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
       default: components["responses"]["Error"];
     };
   };

@@ -48,6 +48,7 @@ import {
 import { publishClusterStatusChanges } from "./integration-events.js";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
+import { listClusterServices } from "./cluster-services.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
@@ -93,6 +94,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
       get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
       nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      services: (ctx: OpCtx<"listClusterServices">) =>
+        listClusterServices(actionScope(db, ctx).scope, ctx.params.params.clusterId),
       activity: (ctx: OpCtx<"listClusterActivity">) =>
         listActivity(actionScope(db, ctx).scope, ctx.params.params.clusterId, {
           limit: ctx.params.query.limit ?? 50,

@@ -159,7 +159,7 @@ describe("operator views in a real browser (real control plane, agent from the s
     expect(await env.getByTestId("last-deploy").innerText()).to.equal("v1 succeeded");
   });
 
-  it("shows the stacks on the cluster's page", async () => {
+  it("shows the stacks and the services on the cluster's page", async () => {
     await new StacksPage(page).navigate("Clusters");
     await new ClustersPage(page).open(clusterName);
     const row = page
@@ -169,6 +169,13 @@ describe("operator views in a real browser (real control plane, agent from the s
     expect(await row.innerText())
       .to.contain("healthy 1/1")
       .and.to.contain("v1 succeeded");
+    const service = page
+      .getByRole("region", { name: "Services on this cluster" })
+      .locator(`[data-service="${swarmStack}_app"]`);
+    await service.waitFor();
+    expect(await service.innerText())
+      .to.contain("1/1")
+      .and.to.contain(swarmStack);
   });
 
   it("opens the service page: its task with node, state and time, and its logs with a filter", async () => {

@@ -27,6 +27,9 @@ export const keys = {
   clusterNodes: (orgId: string, clusterId: string): ApiKey => [
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/nodes`,
   ],
+  clusterServices: (orgId: string, clusterId: string): ApiKey => [
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/services`,
+  ],
   /** One page of a cluster's activity, newest first; `before` is the previous page's `nextBefore`. */
   clusterActivityPage: (orgId: string, clusterId: string, limit: number, before: string | null): ApiKey => [
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/activity`,

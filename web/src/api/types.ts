@@ -23,6 +23,7 @@ export type RegistryCredential = Schemas["RegistryCredential"];
 export type Cluster = Schemas["Cluster"];
 export type ClusterStatus = Cluster["status"];
 export type ClusterNode = Schemas["ClusterNode"];
+export type ClusterServices = Ok<"listClusterServices">;
 export type RegistrationToken = Schemas["RegistrationToken"];
 export type AgentInstall = Schemas["AgentInstall"];
 export type ClusterActivity = Schemas["ClusterActivity"];

@@ -6,6 +6,7 @@ import {
   useClusterActivity,
   useClusterNodes,
   useClusterSecurityWarnings,
+  useClusterServices,
   useDeleteCluster,
   useIssueRegistrationToken,
   useRevokeCluster,
@@ -21,6 +22,7 @@ import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { useStacks } from "../../api/hooks/stacks.js";
 import { ActivityFeed } from "./ActivityFeed.js";
 import { ClusterEnvironments } from "./ClusterEnvironments.js";
+import { ClusterServicesPanel } from "./ClusterServices.js";
 import { ClusterPolicyPanel } from "./ClusterPolicyPanel.js";
 import { ClusterView } from "./ClusterView.js";
 import { SecurityWarnings } from "./SecurityWarnings.js";
@@ -49,6 +51,7 @@ export function ClusterPage() {
   const policy = useClusterComposePolicy(orgId, clusterId);
   const savePolicy = usePutClusterComposePolicy(orgId, clusterId);
   const stacks = useStacks(orgId);
+  const services = useClusterServices(orgId, clusterId);
 
   const close = () => {
     setOpen(null);
@@ -118,6 +121,15 @@ export function ClusterPage() {
           onRetry: () => void stacks.mutate(),
         }}
         stackHref={(id) => paths.stack(orgId, id)}
+        environmentHref={(id) => paths.environment(orgId, id)}
+      />
+      <ClusterServicesPanel
+        state={{
+          data: services.data,
+          error: services.error,
+          isLoading: services.isLoading,
+          onRetry: () => void services.mutate(),
+        }}
         environmentHref={(id) => paths.environment(orgId, id)}
       />
       <ClusterPolicyPanel
