@@ -519,6 +519,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/services": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /** The Swarm services of the cluster from the agent's last inventory (every stack, Stackyard's or not) */
+    get: operations["listClusterServices"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/clusters/{clusterId}/activity": {
     parameters: {
       query?: never;
@@ -637,7 +657,7 @@ export interface paths {
       };
       cookie?: never;
     };
-    /** Stacks of the org, by name */
+    /** Stacks of the org, by name, each with its environments' health, release and last deployment */
     get: operations["listStacks"];
     put?: never;
     /** Create a stack; its name is the Swarm stack name (lower-case, unique in the org) */
@@ -1205,7 +1225,22 @@ export interface components {
     RegistrationToken: {
       registrationToken: string;
       registrationTokenExpiresAt: components["schemas"]["Timestamp"];
-      agentCommand: string;
+      agentInstall: components["schemas"]["AgentInstall"];
+    };
+    /** @description Shell commands that install the agent with this token, to paste as they are on a Swarm manager. The token is exported into the environment (tokenVariable), never passed on a command line. */
+    AgentInstall: {
+      /** @constant */
+      tokenVariable: "STACKYARD_AGENT_TOKEN";
+      docker: components["schemas"]["AgentInstallMethod"];
+      fromSource: components["schemas"]["AgentInstallMethod"];
+    };
+    AgentInstallMethod: {
+      /** @description POSIX shell lines: export the token, register once, run */
+      command: string;
+      /** @description Where the agent keeps its key and credentials */
+      stateDir: string;
+      /** @description What must be in place before the command runs */
+      requires: string;
     };
     ClusterNode: {
       /** Format: uuid */
@@ -1223,6 +1258,20 @@ export interface components {
       };
       resources: Record<string, unknown>;
       updatedAt: components["schemas"]["Timestamp"];
+    };
+    ClusterService: {
+      /** @description The Swarm service name (<stack>_<service>) */
+      name: string;
+      /** @description com.docker.stack.namespace */
+      stack: string | null;
+      /** @description The owning environment's label; null if not Stackyard's */
+      environmentId: string | null;
+      image: string;
+      /** @enum {unknown} */
+      mode: "replicated" | "global";
+      desiredReplicas: number;
+      runningReplicas: number;
+      updatedAt: string;
     };
     ClusterActivity: {
       /** @description Increasing; orders and pages the feed */
@@ -1272,6 +1321,45 @@ export interface components {
       /** Format: uuid */
       createdBy: string | null;
       createdAt: components["schemas"]["Timestamp"];
+    };
+    StackOverview: components["schemas"]["Stack"] & {
+      environments: components["schemas"]["EnvironmentOverview"][];
+    };
+    /** @description One environment in the stacks list. health comes from the cluster's last inventory (observedAt) and only while the cluster is online: unknown otherwise (cluster.status says why); not_running when the cluster runs none of its services. */
+    EnvironmentOverview: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      cluster: {
+        /** Format: uuid */
+        id: string;
+        name: string | null;
+        /** @enum {unknown} */
+        status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      };
+      /** @enum {unknown} */
+      health: "healthy" | "degraded" | "not_running" | "unknown";
+      replicas: null | {
+        running: number;
+        desired: number;
+        services: number;
+      };
+      observedAt: components["schemas"]["NullableTimestamp"];
+      /** @description The release of the last successful deployment (null before the first) */
+      currentRelease: null | {
+        version: number;
+        deployedAt: components["schemas"]["Timestamp"];
+      };
+      /** @description The newest deployment, whatever its status (null before the first) */
+      lastDeployment: null | {
+        /** Format: uuid */
+        id: string;
+        /** @enum {unknown} */
+        status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        releaseVersion: number;
+        createdAt: components["schemas"]["Timestamp"];
+        finishedAt: components["schemas"]["NullableTimestamp"];
+      };
     };
     StackDetail: components["schemas"]["Stack"] & {
       environments: components["schemas"]["StackEnvironment"][];
@@ -1740,6 +1828,8 @@ export interface components {
       | "integrations:write";
     /** Format: date-time */
     Timestamp: string;
+    /** Format: date-time */
+    NullableTimestamp: string | null;
     Org: {
       /** Format: uuid */
       id: string;
@@ -1819,16 +1909,19 @@ export interface components {
       /** @enum {unknown} */
       status: "active" | "expired" | "revoked";
     };
-    AuditEvent: {
+    /** @description An audit event as the audit log lists it, with the current names of its actor and target (a deleted target keeps the name its entry recorded); null when there is none to find. */
+    AuditEntry: {
       /** Format: uuid */
       id: string;
       ts: components["schemas"]["Timestamp"];
       /** @enum {unknown} */
       actorType: "user" | "token" | "agent" | "system";
       actorId: string | null;
+      actorName: string | null;
       action: string;
       targetType: string | null;
       targetId: string | null;
+      targetName: string | null;
       ip: string | null;
       userAgent: string | null;
       data: Record<string, unknown>;
@@ -2611,7 +2704,12 @@ export interface operations {
       query?: {
         from?: string;
         to?: string;
+        /** @description Exact actor id (user, token, agent key) */
         actor?: string;
+        /** @description Exact target type, e.g. environment */
+        targetType?: string;
+        /** @description Exact target id */
+        targetId?: string;
         /** @description Exact action, or a family like auth.* */
         action?: string;
         limit?: number;
@@ -2632,7 +2730,7 @@ export interface operations {
         };
         content: {
           "application/json": {
-            items: components["schemas"]["AuditEvent"][];
+            items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
           };
         };
@@ -2974,6 +3072,35 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  listClusterServices: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Services, by stack and name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description When the agent reported them (null before its first inventory) */
+            inventoryAt: components["schemas"]["Timestamp"] | null;
+            items: components["schemas"]["ClusterService"][];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
   listClusterActivity: {
     parameters: {
       query?: {
@@ -3196,7 +3323,7 @@ export interface operations {
         };
         content: {
           "application/json": {
-            items: components["schemas"]["Stack"][];
+            items: components["schemas"]["StackOverview"][];
           };
         };
       };

@@ -126,6 +126,7 @@ export function controlPlaneConfig(env: Record<string, string | undefined>, secr
 
 export const clustersSettings = (config: Config): ClustersSettings => ({
   publicUrl: config.clusters.publicUrl,
+  agentImage: config.clusters.agentImage,
   agentNatsUrls: config.nats.agentUrls,
   registrationTokenTtlSeconds: config.clusters.registrationTokenTtlSeconds,
   agentCredentialTtlSeconds: config.clusters.agentCredentialTtlSeconds,

@@ -17,6 +17,8 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] a
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_HTTP_PORT = 8080;
+/** What `docker compose -f docker-compose.dev.yml build agent` tags; set AGENT_IMAGE to your registry's copy. */
+export const DEFAULT_AGENT_IMAGE = "stackyard/agent:dev";
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_DB_POOL_MAX = 10;
@@ -104,6 +106,8 @@ export interface Config {
   clusters: {
     /** Base URL agents use to register, shown in the agent command line. */
     publicUrl: string;
+    /** The agent image the `docker run` install command names. */
+    agentImage: string;
     registrationTokenTtlSeconds: number;
     agentCredentialTtlSeconds: number;
     /** A cluster is offline when its last heartbeat is older than this. */
@@ -392,6 +396,7 @@ export function loadConfig(env: Env = process.env): Config {
         "CONTROLPLANE_PUBLIC_URL",
         `http://127.0.0.1:${env.HTTP_PORT?.trim() || DEFAULT_HTTP_PORT}`,
       ),
+      agentImage: r.optional("AGENT_IMAGE", DEFAULT_AGENT_IMAGE),
       registrationTokenTtlSeconds: r.int("CLUSTER_REGISTRATION_TOKEN_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
       agentCredentialTtlSeconds: r.int("AGENT_CREDENTIAL_TTL_SECONDS", 30 * 24 * 3600, 300, 365 * 24 * 3600),
       offlineAfterSeconds: r.int("CLUSTER_OFFLINE_AFTER_SECONDS", 35, 5, 3600),

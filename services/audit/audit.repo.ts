@@ -10,6 +10,7 @@ import type { ActorType, Principal, RequestInfo } from "../_shared/principal.js"
 import { redactSecrets } from "../_shared/redaction.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import type { OpQuery } from "../_shared/rest.js";
+import { withNames } from "./names.js";
 
 export interface AuditEntry {
   actorType: ActorType;
@@ -67,6 +68,9 @@ function publishAuditEvent(orgId: string, view: AuditEventView): void {
   );
 }
 
+/** An entry as the audit page lists it: with the names of its actor and target where they can be found. */
+export type NamedAuditEventView = AuditEventView & { actorName: string | null; targetName: string | null };
+
 /** The query of `GET /orgs/{orgId}/audit` (from openapi.yaml), with the page size always set. */
 export type AuditQuery = OpQuery<"listAudit"> & { limit: number };
 
@@ -113,11 +117,13 @@ function decodeCursor(cursor: string): { ts: string; id: string } {
 export async function listAudit(
   scope: TenantScope,
   query: AuditQuery,
-): Promise<{ items: AuditEventView[]; nextCursor: string | null }> {
+): Promise<{ items: NamedAuditEventView[]; nextCursor: string | null }> {
   const q = scope.from<AuditRow>("audit_events");
   if (query.from) q.where("ts", ">=", new Date(query.from));
   if (query.to) q.where("ts", "<", new Date(query.to));
   if (query.actor) q.where("actor_id", query.actor);
+  if (query.targetType) q.where("target_type", query.targetType);
+  if (query.targetId) q.where("target_id", query.targetId);
   if (query.action) {
     // "auth.*" filters a family of actions.
     if (query.action.endsWith(".*"))
@@ -137,7 +143,7 @@ export async function listAudit(
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    items: page.map(auditEventView),
+    items: await withNames(scope, page.map(auditEventView)),
     nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
   };
 }

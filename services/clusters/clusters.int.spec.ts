@@ -52,7 +52,7 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     const res = await api.request<{
       cluster: { id: string; status: string };
       registrationToken: string;
-      agentCommand: string;
+      agentInstall: { fromSource: { command: string }; docker: { command: string } };
     }>("POST", `/v1/orgs/${org.orgId}/clusters`, { body: { name }, headers: org.admin.auth });
     expect(res.status).to.equal(201);
     return res.body;
@@ -85,7 +85,11 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
   it("creates a cluster with a one-time registration token stored only as a hash", async () => {
     const created = await createCluster("prod-eu");
     expect(created.cluster.status).to.equal("pending");
-    expect(created.agentCommand).to.include(`--token ${created.registrationToken}`);
+    // The token is exported into the agent's environment, never an argument of a command.
+    for (const method of [created.agentInstall.fromSource, created.agentInstall.docker]) {
+      expect(method.command).to.include(`export STACKYARD_AGENT_TOKEN=${created.registrationToken}`);
+      expect(method.command).not.to.include("--token");
+    }
     const [row] = await db("cluster_registration_tokens").where({ cluster_id: created.cluster.id });
     expect(row.token_hash).to.equal(createHash("sha256").update(created.registrationToken).digest("hex"));
     const dup = await api.request("POST", `/v1/orgs/${org.orgId}/clusters`, {

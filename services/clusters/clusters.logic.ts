@@ -8,12 +8,14 @@ import { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import type { NatsIdentity } from "../../nats/identity.js";
 import { commandSigningPublicKey } from "../../nats/protocol/envelope.js";
+import { agentInstall } from "./agent-install.js";
 import { mintAgentCredential } from "./nats-admin.js";
 import { clusterView, nodeView, type ClusterNodeRow, type ClusterRow } from "./views.js";
 import type { OpBody } from "../_shared/rest.js";
 
 export interface ClustersSettings {
   publicUrl: string;
+  agentImage: string;
   agentNatsUrls: string[];
   /** PEM of the NATS server's CA, handed to registering agents to pin (NATS_TLS_CA_FILE). */
   agentNatsCa?: string;
@@ -50,9 +52,6 @@ async function assertKeyFreeForCluster(trx: Db | Knex.Transaction, publicKey: st
 
 export const hashRegistrationToken = (token: string): string => createHash("sha256").update(token).digest("hex");
 const newRegistrationToken = (): string => `syr_${randomBytes(32).toString("base64url")}`;
-
-export const agentCommandLine = (publicUrl: string, token: string): string =>
-  `stackyard-agent register --url ${publicUrl} --token ${token} && stackyard-agent run`;
 
 /** Selects every column of clusters plus its number of unacknowledged security warnings. */
 const withOpenWarnings = (scope: TenantScope) =>
@@ -92,7 +91,7 @@ async function issueRegistrationToken(
   return {
     registrationToken: token,
     registrationTokenExpiresAt: expiresAt.toISOString(),
-    agentCommand: agentCommandLine(settings.publicUrl, token),
+    agentInstall: agentInstall(settings.publicUrl, token, settings.agentImage),
   };
 }
 

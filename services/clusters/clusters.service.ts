@@ -51,6 +51,7 @@ import { CREDENTIALS_REVOKED_EVENT, type CredentialsRevoked } from "../_shared/b
 import type { Context } from "moleculer";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
+import { listClusterServices } from "./cluster-services.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
 export const OFFLINE_SWEEP_MS = 5_000;
@@ -63,6 +64,7 @@ const QUEUE = "stackyard-clusters";
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   const settings: ClustersSettings = {
     publicUrl: config.clusters.publicUrl,
+    agentImage: config.clusters.agentImage,
     agentNatsUrls: config.nats.agentUrls,
     registrationTokenTtlSeconds: config.clusters.registrationTokenTtlSeconds,
     agentCredentialTtlSeconds: config.clusters.agentCredentialTtlSeconds,
@@ -96,6 +98,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
       get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
       nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      services: (ctx: OpCtx<"listClusterServices">) =>
+        listClusterServices(actionScope(db, ctx).scope, ctx.params.params.clusterId),
       activity: (ctx: OpCtx<"listClusterActivity">) =>
         listActivity(actionScope(db, ctx).scope, ctx.params.params.clusterId, {
           limit: ctx.params.query.limit ?? 50,

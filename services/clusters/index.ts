@@ -3,3 +3,4 @@ export { loadNatsIdentity } from "./nats-admin.js";
 export { createClustersService } from "./clusters.service.js";
 export { agentSealPublicKey } from "./clusters.logic.js";
 export { agentPresence, type AgentPresence } from "./presence.js";
+export { effectiveStatus as effectiveClusterStatus } from "./views.js";

@@ -54,14 +54,14 @@ describe("validateCompose", () => {
       name: "invalid YAML, with its position",
       yaml: "services:\n  web:\n    image: nginx: latest\n",
       code: "COMPOSE_INVALID_YAML",
-      message: /^invalid YAML: Nested mappings are not allowed in compact mappings at line 3, column 12/,
+      message: /^invalid YAML at line 3, column 12: Nested mappings are not allowed in compact mappings$/,
       details: { line: 3, column: 12, yamlCode: "BLOCK_AS_IMPLICIT_KEY" },
     },
     {
       name: "tab indentation",
       yaml: "services:\n\tweb: {}\n",
       code: "COMPOSE_INVALID_YAML",
-      message: /Tabs are not allowed/,
+      message: /^invalid YAML at line 2, column 1: Tabs are not allowed as indentation$/,
       details: { line: 2, column: 1 },
     },
     {

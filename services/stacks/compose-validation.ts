@@ -339,9 +339,12 @@ function throwOnYamlError(error: YAMLError | undefined): void {
   const start = error.linePos?.[0];
   const line = start?.line ?? null;
   const column = start?.col ?? null;
-  // The parser's message ends with a code excerpt; its first line says what and where.
-  const reason = error.message.split("\n")[0] ?? error.code;
-  throw new ComposeValidationError("COMPOSE_INVALID_YAML", `invalid YAML: ${reason}`, {
+  // The parser's message ends with a code excerpt introduced by " at line L, column C:"; the position is said
+  // once, up front, and the excerpt (the client has the text) is dropped.
+  const first = error.message.split("\n")[0] ?? "";
+  const reason = first.replace(/\s*at line \d+, column \d+:?\s*$/, "").replace(/:\s*$/, "") || error.code;
+  const where = line === null ? "" : column === null ? ` at line ${line}` : ` at line ${line}, column ${column}`;
+  throw new ComposeValidationError("COMPOSE_INVALID_YAML", `invalid YAML${where}: ${reason}`, {
     line,
     column,
     yamlCode: error.code,

@@ -64,11 +64,6 @@ export async function createStack(
   }
 }
 
-export async function listStacks(scope: TenantScope) {
-  const rows = (await scope.from<StackRow>("stacks").orderBy("name")) as StackRow[];
-  return { items: rows.map(stackView) };
-}
-
 /** The stack with its environments and its newest release. */
 export async function getStack(scope: TenantScope, stackId: string) {
   const stack = await findStack(scope, stackId);

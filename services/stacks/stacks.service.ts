@@ -4,6 +4,7 @@
  */
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
+import { listStacksOverview } from "./stack-overview.js";
 import type { Db } from "../_shared/db.js";
 import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
@@ -41,14 +42,7 @@ import {
   updateRegistryCredential,
 } from "./registry-credentials.logic.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
-import {
-  createEnvironment,
-  createStack,
-  getEnvironment,
-  getStack,
-  listEnvironments,
-  listStacks,
-} from "./stacks.logic.js";
+import { createEnvironment, createStack, getEnvironment, getStack, listEnvironments } from "./stacks.logic.js";
 
 export interface StacksServiceDeps {
   config: Config;
@@ -85,7 +79,8 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         const { scope, principal, request } = actionScope(db, ctx);
         return createStack(scope, principal, ctx.params.body, request);
       },
-      listStacks: (ctx: OpCtx<"listStacks">) => listStacks(actionScope(db, ctx).scope),
+      listStacks: (ctx: OpCtx<"listStacks">) =>
+        listStacksOverview(actionScope(db, ctx).scope, config.clusters.offlineAfterSeconds),
       getStack: (ctx: OpCtx<"getStack">) => getStack(actionScope(db, ctx).scope, ctx.params.params.stackId),
       updateStack(ctx: OpCtx<"updateStack">) {
         const { scope, principal, request } = actionScope(db, ctx);

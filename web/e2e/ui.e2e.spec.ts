@@ -81,7 +81,9 @@ describe("web UI in a real browser (real control plane)", function () {
     const name = clusterName;
     const shown = await clusters.addCluster(name);
     expect(shown.registrationToken).to.match(/^syr_[A-Za-z0-9_-]{20,}$/);
-    expect(shown.agentCommand).to.contain(`--token ${shown.registrationToken}`);
+    expect(shown.fromSource).to.contain(`export STACKYARD_AGENT_TOKEN=${shown.registrationToken}`);
+    expect(shown.docker).to.contain("-e STACKYARD_AGENT_TOKEN ");
+    expect(shown.fromSource + shown.docker).not.to.contain("--token");
     await clusters.closeDialog();
     expect(await clusters.statusOf(name)).to.equal("pending");
     await clusters.open(name);

@@ -43,7 +43,7 @@ export const clusterCommands: Command[] = [
   {
     words: ["clusters", "token"],
     args: ["cluster"],
-    summary: "a new registration token for the cluster's agent, and the command that uses it",
+    summary: "a new registration token for the cluster's agent, and the install commands that use it",
     async run(session, inv) {
       const cluster = await session.cluster(inv.positionals[0]!);
       const issued = await session.client.post<RegistrationToken>(
@@ -53,7 +53,10 @@ export const clusterCommands: Command[] = [
         fields: [
           ["token", issued.registrationToken],
           ["expires", issued.registrationTokenExpiresAt],
-          ["agent command", issued.agentCommand],
+          ["state (image)", issued.agentInstall.docker.stateDir],
+          ["install (image)", issued.agentInstall.docker.command],
+          ["state (checkout)", issued.agentInstall.fromSource.stateDir],
+          ["install (checkout)", issued.agentInstall.fromSource.command],
         ],
       });
     },

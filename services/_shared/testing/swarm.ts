@@ -49,6 +49,43 @@ export function spawnAgent(args: string[], env: Record<string, string>): AgentPr
   return { child, output, exited };
 }
 
+/**
+ * Runs shell text as a user pastes it (`bash -c`, at the repository root) in a process group of its own, so that
+ * stopping it reaches the agent it started. Only PATH, HOME and `env` are set.
+ */
+export function spawnShellText(text: string, env: Record<string, string>): AgentProcess {
+  const child = spawn("bash", ["-c", text], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    if (output.length > 500) output.splice(0, output.length - 500);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+/** SIGTERM to the whole process group of a spawnShellText, SIGKILL after 15 s. */
+export async function stopShellText(shell: AgentProcess | null): Promise<void> {
+  if (!shell?.child.pid || shell.child.exitCode !== null) return;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-shell.child.pid!, name);
+    } catch {
+      // the group is gone already
+    }
+  };
+  signal("SIGTERM");
+  await Promise.race([shell.exited, sleep(15_000)]);
+  if (shell.child.exitCode === null) signal("SIGKILL");
+}
+
 export async function stopAgent(agent: AgentProcess | null): Promise<void> {
   if (!agent || agent.child.exitCode !== null) return;
   agent.child.kill("SIGTERM");

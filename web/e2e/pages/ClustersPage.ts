@@ -7,7 +7,7 @@ export class ClustersPage extends Shell {
   }
 
   /** Adds a cluster and returns what the one-time dialog shows, leaving the dialog open. */
-  async addCluster(name: string): Promise<{ registrationToken: string; agentCommand: string }> {
+  async addCluster(name: string): Promise<{ registrationToken: string; docker: string; fromSource: string }> {
     await this.page.getByRole("button", { name: "Add cluster" }).click();
     const dialog = this.page.getByRole("dialog", { name: "Add cluster" });
     await dialog.getByLabel("Name", { exact: true }).fill(name);
@@ -15,7 +15,8 @@ export class ClustersPage extends Shell {
     await this.page.getByRole("dialog", { name: `Cluster ${name} added` }).waitFor();
     return {
       registrationToken: await this.secret("Registration token"),
-      agentCommand: await this.secret("Agent command"),
+      docker: await this.page.getByTestId("install-docker").innerText(),
+      fromSource: await this.page.getByTestId("install-fromSource").innerText(),
     };
   }
 

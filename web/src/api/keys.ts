@@ -13,6 +13,8 @@ export interface AuditFilters {
   to?: string;
   actor?: string;
   action?: string;
+  targetType?: string;
+  targetId?: string;
 }
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -24,6 +26,9 @@ export const keys = {
   cluster: (orgId: string, clusterId: string): ApiKey => [`${org(orgId)}/clusters/${encodeURIComponent(clusterId)}`],
   clusterNodes: (orgId: string, clusterId: string): ApiKey => [
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/nodes`,
+  ],
+  clusterServices: (orgId: string, clusterId: string): ApiKey => [
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/services`,
   ],
   /** One page of a cluster's activity, newest first; `before` is the previous page's `nextBefore`. */
   clusterActivityPage: (orgId: string, clusterId: string, limit: number, before: string | null): ApiKey => [
@@ -71,10 +76,11 @@ export const keys = {
   ],
   deployment: (deploymentId: string): ApiKey => [`/v1/deployments/${encodeURIComponent(deploymentId)}`],
   environmentStatus: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/status`],
-  serviceLogs: (envId: string, service: string): ApiKey => [
-    `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/logs`,
-    { tail: LOG_TAIL },
-  ],
+  serviceLogs: (
+    envId: string,
+    service: string,
+    query: { tail: number; since?: number } = { tail: LOG_TAIL },
+  ): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/logs`, query],
   auditPage: (orgId: string, filters: AuditFilters, cursor: string | null): ApiKey => [
     `${org(orgId)}/audit`,
     { ...filters, limit: AUDIT_PAGE_SIZE, cursor },

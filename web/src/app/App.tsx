@@ -7,6 +7,7 @@ import { AccountPage } from "../pages/AccountPage/AccountPage.js";
 import { AuditPage } from "../pages/AuditPage/AuditPage.js";
 import { ComposePolicyPage } from "../pages/ComposePolicyPage/ComposePolicyPage.js";
 import { DeploymentPage } from "../pages/DeploymentPage/DeploymentPage.js";
+import { ServicePage } from "../pages/ServicePage/ServicePage.js";
 import { DiffPage } from "../pages/DiffPage/DiffPage.js";
 import { EnvironmentPage } from "../pages/EnvironmentPage/EnvironmentPage.js";
 import { ReleasePage } from "../pages/ReleasePage/ReleasePage.js";
@@ -40,6 +41,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration; live?: b
               <Route path="releases/:releaseId" element={<ReleasePage />} />
               <Route path="environments/:envId" element={<EnvironmentPage />} />
               <Route path="environments/:envId/diff" element={<DiffPage />} />
+              <Route path="environments/:envId/services/:service" element={<ServicePage />} />
               <Route path="deployments/:deploymentId" element={<DeploymentPage />} />
               <Route path="clusters" element={<ClustersPage />} />
               <Route path="clusters/:clusterId" element={<ClusterPage />} />

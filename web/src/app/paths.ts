@@ -15,6 +15,8 @@ export const paths = {
   environment: (orgId: string, envId: string): string => `${org(orgId)}/environments/${encodeURIComponent(envId)}`,
   diff: (orgId: string, envId: string, to: string, from = "current"): string =>
     `${org(orgId)}/environments/${encodeURIComponent(envId)}/diff?${new URLSearchParams({ from, to }).toString()}`,
+  service: (orgId: string, envId: string, service: string): string =>
+    `${org(orgId)}/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}`,
   deployment: (orgId: string, deploymentId: string): string =>
     `${org(orgId)}/deployments/${encodeURIComponent(deploymentId)}`,
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,

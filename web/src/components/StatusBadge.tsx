@@ -1,5 +1,6 @@
 const TONE: Record<string, string> = {
   online: "good",
+  healthy: "good",
   ready: "good",
   active: "good",
   succeeded: "good",
@@ -18,7 +19,9 @@ const TONE: Record<string, string> = {
 };
 
 export function StatusBadge(props: { status: string; title?: string }) {
-  const tone = TONE[props.status.toLowerCase()] ?? "muted";
+  // "healthy 2/2" takes the tone of its first word.
+  const status = props.status.toLowerCase();
+  const tone = TONE[status] ?? TONE[status.split(" ")[0] ?? ""] ?? "muted";
   return (
     <span className={`badge badge-${tone}`} title={props.title}>
       {props.status}

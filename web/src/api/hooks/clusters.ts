@@ -6,6 +6,7 @@ import type {
   Cluster,
   ClusterActivityPage,
   ClusterNode,
+  ClusterServices,
   ClusterSecurityWarning,
   CreatedCluster,
   ListOf,
@@ -31,7 +32,7 @@ export function useCluster(orgId: string, clusterId: string): SWRResponse<Cluste
 }
 
 export function useClusterNodes(orgId: string, clusterId: string): SWRResponse<ListOf<ClusterNode>, ApiError> {
-  return useSWR<ListOf<ClusterNode>, ApiError>(keys.clusterNodes(orgId, clusterId), {
+  return useSWR<ListOf<ClusterNode>, ApiError>(clusterId ? keys.clusterNodes(orgId, clusterId) : null, {
     refreshInterval: CLUSTER_POLL_MS,
   });
 }
@@ -98,4 +99,11 @@ export function useRevokeCluster(orgId: string, clusterId: string): Mutation<voi
 
 export function useDeleteCluster(orgId: string, clusterId: string): Mutation<void, Cluster> {
   return useApiMutation(keys.clusters(orgId), (client) => client.delete<Cluster>(keys.cluster(orgId, clusterId)[0]));
+}
+
+/** The cluster's Swarm services from the agent's last inventory; refreshed like the nodes. */
+export function useClusterServices(orgId: string, clusterId: string): SWRResponse<ClusterServices, ApiError> {
+  return useSWR<ClusterServices, ApiError>(keys.clusterServices(orgId, clusterId), {
+    refreshInterval: CLUSTER_POLL_MS,
+  });
 }

@@ -17,6 +17,27 @@ import {
 import { useApiClient } from "./context.js";
 import { useApiMutation, type Mutation } from "./mutation.js";
 
+/**
+ * The service page's log view: the last `tail` lines (since `since`, seconds since the epoch), re-read every
+ * `pollMs` while the user keeps refreshing on (0: read once). Each read is a fresh snapshot from the agent.
+ */
+export function useServiceLogLines(
+  envId: string,
+  service: string,
+  query: { tail: number; since?: number },
+  pollMs: number,
+): SWRResponse<ServiceLogs, ApiError> {
+  return useSWR<ServiceLogs, ApiError>(keys.serviceLogs(envId, service, query), {
+    revalidateOnFocus: false,
+    refreshInterval: pollMs,
+  });
+}
+
+/** Status of one environment for the service page: refreshed every few seconds while it is open. */
+export function useServiceStatus(envId: string): SWRResponse<EnvironmentStatus, ApiError> {
+  return useSWR<EnvironmentStatus, ApiError>(keys.environmentStatus(envId), { refreshInterval: ACTIVE_POLL_MS });
+}
+
 /** While something runs, lists and status move every few seconds; otherwise they rarely do. */
 const ACTIVE_POLL_MS = 3_000;
 const IDLE_STATUS_POLL_MS = 15_000;

@@ -15,15 +15,21 @@ import type {
   SecretWritten,
   Stack,
   StackDetail,
+  StackOverview,
 } from "../types.js";
 import { useApiMutation, type Mutation } from "./mutation.js";
 
-export function useStacks(orgId: string): SWRResponse<ListOf<Stack>, ApiError> {
-  return useSWR<ListOf<Stack>, ApiError>(keys.stacks(orgId));
+/** The stacks list's health comes from inventories, which agents resend on change: a page left open follows. */
+const STACKS_REFRESH_MS = 10_000;
+
+/** Each stack with its environments' health, release and last deployment; refreshed while the page is open. */
+export function useStacks(orgId: string): SWRResponse<ListOf<StackOverview>, ApiError> {
+  return useSWR<ListOf<StackOverview>, ApiError>(keys.stacks(orgId), { refreshInterval: STACKS_REFRESH_MS });
 }
 
+/** An empty stackId (not known yet) fetches nothing. */
 export function useStack(orgId: string, stackId: string): SWRResponse<StackDetail, ApiError> {
-  return useSWR<StackDetail, ApiError>(keys.stack(orgId, stackId));
+  return useSWR<StackDetail, ApiError>(stackId ? keys.stack(orgId, stackId) : null);
 }
 
 export function useReleases(stackId: string | null): SWRResponse<ListOf<ReleaseSummary>, ApiError> {

@@ -19,9 +19,11 @@ const event = (n: number) => ({
   ts: new Date(Date.UTC(2026, 0, 1, 0, 0, 60 - n)).toISOString(),
   actorType: "user",
   actorId: "u1",
+  actorName: "ops@acme.test",
   action: `token.create`,
   targetType: "api_token",
   targetId: `t${n}`,
+  targetName: `ci-${n}`,
   ip: "127.0.0.1",
   userAgent: null,
   data: { name: `token-${n}` },
@@ -66,5 +68,24 @@ describe("AuditPage", () => {
     fireEvent.change(screen.getByLabelText("Actor"), { target: { value: "u1" } });
     fireEvent.click(screen.getByRole("button", { name: "Apply" }));
     await waitFor(() => expect(app.location()).to.equal(`/orgs/${ORG}/audit?actor=u1&action=token.*`));
+  });
+
+  it("names actors and targets, and filters by one from its row", async () => {
+    const { fetch } = fakeFetch(backend);
+    const app = renderApp(
+      new ApiClient({ store: memoryStore("refresh-1"), fetch }),
+      `/orgs/${ORG}/audit?action=token.*`,
+    );
+    const target = await screen.findByRole("button", { name: "api_token ci-2" });
+    expect(screen.getAllByRole("button", { name: "ops@acme.test" })).to.have.length(2);
+    fireEvent.click(target);
+    await waitFor(() =>
+      expect(app.location()).to.equal(`/orgs/${ORG}/audit?action=token.*&targetType=api_token&targetId=t2`),
+    );
+    await screen.findByText(/Only entries about/);
+    fireEvent.click(screen.getAllByRole("button", { name: "ops@acme.test" })[0]!);
+    await waitFor(() => expect(app.location()).to.include("actor=u1"));
+    fireEvent.click(screen.getByRole("button", { name: "Show every target" }));
+    await waitFor(() => expect(app.location()).not.to.include("targetId"));
   });
 });

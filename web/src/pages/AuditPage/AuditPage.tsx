@@ -7,7 +7,7 @@ import type { AuditFilters } from "../../api/keys.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { AuditView } from "./AuditView.js";
 
-const FILTER_NAMES = ["from", "to", "actor", "action"] as const;
+const FILTER_NAMES = ["from", "to", "actor", "action", "targetType", "targetId"] as const;
 
 /** Filters live in the query string, so a filtered view can be bookmarked and shared. */
 export function AuditPage() {

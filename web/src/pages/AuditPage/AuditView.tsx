@@ -24,6 +24,22 @@ const ACTION_SUGGESTIONS = [
   "org.create",
 ];
 
+/** The target types audit entries carry, for the target filter. */
+const TARGET_TYPES = [
+  "cluster",
+  "stack",
+  "environment",
+  "release",
+  "deployment",
+  "user",
+  "api_token",
+  "git_credential",
+  "registry_credential",
+  "integration_credential",
+  "org",
+  "session",
+];
+
 /** `<input type="datetime-local">` speaks local wall time; the API and the URL speak ISO instants. */
 export function isoToLocalInput(iso: string | undefined): string {
   if (!iso) return "";
@@ -55,9 +71,16 @@ export function AuditView(props: {
   const userById = new Map(props.users.map((u) => [u.id, u]));
   const actorText = (e: AuditEvent): string => {
     if (!e.actorId) return e.actorType;
+    if (e.actorName) return e.actorName;
     const user = userById.get(e.actorId);
     return user ? user.email : `${e.actorType} ${shortId(e.actorId)}`;
   };
+  /** The name the API found, else the type and the id's first block (the whole id is in the title). */
+  const targetText = (e: AuditEvent): string =>
+    `${e.targetType ?? ""} ${e.targetName ?? (e.targetId ? shortId(e.targetId) : "")}`.trim();
+  const targetFilter = props.filters.targetId
+    ? (props.state.data?.find((e) => e.targetId === props.filters.targetId) ?? null)
+    : null;
   return (
     <>
       <PageHeader title="Audit log" subtitle="Every change in this organization, newest first." />
@@ -67,6 +90,26 @@ export function AuditView(props: {
         users={props.users}
         onFilter={props.onFilter}
       />
+      {props.filters.targetId && (
+        <p className="filter-chip">
+          Only entries about{" "}
+          <strong title={props.filters.targetId}>
+            {targetFilter
+              ? targetText(targetFilter)
+              : `${props.filters.targetType ?? "target"} ${shortId(props.filters.targetId)}`}
+          </strong>{" "}
+          <button
+            type="button"
+            className="secondary small"
+            onClick={() => {
+              const { targetId: _id, ...rest } = props.filters;
+              props.onFilter(rest);
+            }}
+          >
+            Show every target
+          </button>
+        </p>
+      )}
       <AsyncContent
         state={props.state}
         loadingLabel="Loading audit events…"
@@ -90,12 +133,38 @@ export function AuditView(props: {
                 {items.map((e) => (
                   <tr key={e.id} data-action={e.action}>
                     <td className="nowrap">{formatDateTime(e.ts)}</td>
-                    <td title={e.actorId ?? undefined}>{actorText(e)}</td>
+                    <td title={e.actorId ?? undefined}>
+                      {e.actorId ? (
+                        <button
+                          type="button"
+                          className="link"
+                          title={`Only entries by ${actorText(e)}`}
+                          onClick={() => props.onFilter({ ...props.filters, actor: e.actorId! })}
+                        >
+                          {actorText(e)}
+                        </button>
+                      ) : (
+                        actorText(e)
+                      )}
+                    </td>
                     <td>
                       <code>{e.action}</code>
                     </td>
                     <td title={e.targetId ?? undefined}>
-                      {e.targetType ? `${e.targetType} ${e.targetId ? shortId(e.targetId) : ""}` : "—"}
+                      {e.targetType && e.targetId ? (
+                        <button
+                          type="button"
+                          className="link"
+                          title={`Only entries about ${targetText(e)}`}
+                          onClick={() =>
+                            props.onFilter({ ...props.filters, targetType: e.targetType!, targetId: e.targetId! })
+                          }
+                        >
+                          {targetText(e)}
+                        </button>
+                      ) : (
+                        targetText(e) || "—"
+                      )}
                     </td>
                     <td className="small" title={e.userAgent ?? undefined}>
                       {e.ip ?? "—"}
@@ -132,6 +201,7 @@ function FilterForm(props: { filters: AuditFilters; users: User[]; onFilter: (fi
   const [to, setTo] = useState(isoToLocalInput(props.filters.to));
   const [actor, setActor] = useState(props.filters.actor ?? "");
   const [action, setAction] = useState(props.filters.action ?? "");
+  const [targetType, setTargetType] = useState(props.filters.targetType ?? "");
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const next: AuditFilters = {};
@@ -141,6 +211,9 @@ function FilterForm(props: { filters: AuditFilters; users: User[]; onFilter: (fi
     if (t) next.to = t;
     if (actor.trim()) next.actor = actor.trim();
     if (action.trim()) next.action = action.trim();
+    if (targetType) next.targetType = targetType;
+    // A target picked from a row stays while its type is still the one filtered on.
+    if (props.filters.targetId && targetType === props.filters.targetType) next.targetId = props.filters.targetId;
     props.onFilter(next);
   };
   return (
@@ -182,6 +255,17 @@ function FilterForm(props: { filters: AuditFilters; users: User[]; onFilter: (fi
             <option key={a} value={a} />
           ))}
         </datalist>
+      </label>
+      <label>
+        Target
+        <select name="targetType" value={targetType} onChange={(e) => setTargetType(e.target.value)}>
+          <option value="">Anything</option>
+          {TARGET_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t.replaceAll("_", " ")}
+            </option>
+          ))}
+        </select>
       </label>
       <div className="filter-buttons">
         <button type="submit">Apply</button>

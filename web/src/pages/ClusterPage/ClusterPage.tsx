@@ -6,6 +6,7 @@ import {
   useClusterActivity,
   useClusterNodes,
   useClusterSecurityWarnings,
+  useClusterServices,
   useDeleteCluster,
   useIssueRegistrationToken,
   useRevokeCluster,
@@ -14,10 +15,14 @@ import { useClusterComposePolicy, usePutClusterComposePolicy } from "../../api/h
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
+import { AgentInstallCommands } from "../../components/AgentInstall.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { useStacks } from "../../api/hooks/stacks.js";
 import { ActivityFeed } from "./ActivityFeed.js";
+import { ClusterEnvironments } from "./ClusterEnvironments.js";
+import { ClusterServicesPanel } from "./ClusterServices.js";
 import { ClusterPolicyPanel } from "./ClusterPolicyPanel.js";
 import { ClusterView } from "./ClusterView.js";
 import { SecurityWarnings } from "./SecurityWarnings.js";
@@ -45,6 +50,8 @@ export function ClusterPage() {
   const activityPages = activity.data;
   const policy = useClusterComposePolicy(orgId, clusterId);
   const savePolicy = usePutClusterComposePolicy(orgId, clusterId);
+  const stacks = useStacks(orgId);
+  const services = useClusterServices(orgId, clusterId);
 
   const close = () => {
     setOpen(null);
@@ -105,6 +112,26 @@ export function ClusterPage() {
         onRevoke={() => setOpen("revoke")}
         onDelete={() => setOpen("delete")}
       />
+      <ClusterEnvironments
+        clusterId={clusterId}
+        state={{
+          data: stacks.data?.items,
+          error: stacks.error,
+          isLoading: stacks.isLoading,
+          onRetry: () => void stacks.mutate(),
+        }}
+        stackHref={(id) => paths.stack(orgId, id)}
+        environmentHref={(id) => paths.environment(orgId, id)}
+      />
+      <ClusterServicesPanel
+        state={{
+          data: services.data,
+          error: services.error,
+          isLoading: services.isLoading,
+          onRetry: () => void services.mutate(),
+        }}
+        environmentHref={(id) => paths.environment(orgId, id)}
+      />
       <ClusterPolicyPanel
         state={{
           data: policy.data,
@@ -124,8 +151,11 @@ export function ClusterPage() {
           {issue.error ? <ErrorNotice error={issue.error} compact /> : null}
           {issue.data && (
             <>
-              <p>Any unused token issued before is no longer valid. Run this on a manager node of the Swarm:</p>
-              <OneTimeSecret label="Agent command" value={issue.data.agentCommand} />
+              <p>Any unused token issued before is no longer valid.</p>
+              <AgentInstallCommands
+                install={issue.data.agentInstall}
+                expiresAt={issue.data.registrationTokenExpiresAt}
+              />
               <OneTimeSecret label="Registration token" value={issue.data.registrationToken} />
             </>
           )}

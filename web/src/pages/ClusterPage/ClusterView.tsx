@@ -83,8 +83,8 @@ export function ClusterView(props: {
             />
             {c.status === "pending" && (
               <div className="notice">
-                No agent has registered yet. Run the agent command from when the cluster was added, or issue a new
-                registration token.
+                No agent has registered yet. Run the agent install command shown when the cluster was added, or issue a
+                new registration token.
               </div>
             )}
             {c.status === "revoked" && (

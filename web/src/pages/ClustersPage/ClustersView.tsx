@@ -32,7 +32,9 @@ export function ClustersView(props: {
         empty={
           <>
             <p>No clusters yet.</p>
-            <p className="muted">Add one, then run the agent command it shows on a manager node of your Swarm.</p>
+            <p className="muted">
+              Add one, then run the agent install command it shows on a manager node of your Swarm.
+            </p>
           </>
         }
       >

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import type { CreatedCluster } from "../../api/types.js";
+import { AgentInstallCommands } from "../../components/AgentInstall.js";
 import { OneTimeSecret } from "../../components/CopyButton.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
@@ -8,7 +9,7 @@ import { Field } from "../../components/Field.js";
 
 const NAME_PATTERN = "[a-z0-9][a-z0-9\\-]{0,62}";
 
-/** Asks for a name, then shows the one-time registration token and the agent command line. */
+/** Asks for a name, then shows the one-time registration token and the agent install commands. */
 export function CreateClusterDialog(props: {
   busy: boolean;
   error: unknown;
@@ -23,14 +24,10 @@ export function CreateClusterDialog(props: {
     props.onSubmit(name.trim());
   };
   if (props.created) {
-    const { cluster, registrationToken, agentCommand, registrationTokenExpiresAt } = props.created;
+    const { cluster, registrationToken, agentInstall, registrationTokenExpiresAt } = props.created;
     return (
       <Dialog title={`Cluster ${cluster.name} added`} onClose={props.onClose} dismissable={false}>
-        <p>
-          Run this on a manager node of the Swarm. The token works once and expires{" "}
-          {new Date(registrationTokenExpiresAt).toLocaleString()}.
-        </p>
-        <OneTimeSecret label="Agent command" value={agentCommand} />
+        <AgentInstallCommands install={agentInstall} expiresAt={registrationTokenExpiresAt} />
         <OneTimeSecret label="Registration token" value={registrationToken} />
         <div className="actions">
           <Link to={props.clusterHref(cluster.id)} onClick={props.onClose}>

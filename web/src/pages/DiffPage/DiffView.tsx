@@ -2,7 +2,7 @@ import { Link } from "react-router-dom";
 import type { EnvironmentDiff, ReleaseSummary, ServiceChange } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { UnifiedDiff } from "../../components/Code.js";
-import { PageHeader } from "../../components/PageHeader.js";
+import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 
 export const sideLabel = (side: EnvironmentDiff["from"]): string =>
   side.kind === "current"
@@ -21,6 +21,8 @@ export function DiffView(props: {
   to: string;
   releases: ReleaseSummary[];
   onChange: (from: string, to: string) => void;
+  /** Deploying the `to` release from here; absent where the page offers no deploy. */
+  deploy?: { label: string; allowed: boolean; ready: boolean; onClick: () => void };
   state: AsyncState<EnvironmentDiff>;
 }) {
   return (
@@ -31,6 +33,22 @@ export function DiffView(props: {
       <PageHeader
         title={props.title}
         subtitle="What would change on the cluster: rendered with this environment’s overlay and secrets."
+        actions={
+          props.deploy &&
+          (props.deploy.ready ? (
+            <PermittedButton
+              allowed={props.deploy.allowed}
+              permission="deployments:write"
+              onClick={props.deploy.onClick}
+            >
+              {props.deploy.label}
+            </PermittedButton>
+          ) : (
+            <button type="button" disabled title="Loading the stack's releases">
+              {props.deploy.label}
+            </button>
+          ))
+        }
       />
       <form className="filters card" aria-label="Compare" onSubmit={(e) => e.preventDefault()}>
         <label>

@@ -239,6 +239,7 @@ export function EnvironmentPage() {
             logsBlocked={logsBlocked}
             onScale={setScaling}
             onLogs={(s) => setLogsOf(s.name)}
+            serviceHref={(s) => paths.service(orgId, envId, s.name)}
           />
         }
         history={

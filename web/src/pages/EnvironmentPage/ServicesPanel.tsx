@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
 import type { EnvironmentStatus, ServiceLogs, ServiceStatus, ServiceTask } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { Dialog } from "../../components/Dialog.js";
@@ -22,6 +23,8 @@ export function ServicesPanel(props: {
   logsBlocked: string | null;
   onScale: (service: ServiceStatus) => void;
   onLogs: (service: ServiceStatus) => void;
+  /** The service's own page (tasks, logs). */
+  serviceHref?: (service: ServiceStatus) => string;
 }) {
   return (
     <>
@@ -103,6 +106,7 @@ function ServicesTable(props: {
   logsBlocked: string | null;
   onScale: (service: ServiceStatus) => void;
   onLogs: (service: ServiceStatus) => void;
+  serviceHref?: (service: ServiceStatus) => string;
 }) {
   return (
     <table className="table services">
@@ -122,7 +126,7 @@ function ServicesTable(props: {
           return (
             <tr key={s.name} data-service={s.name}>
               <td>
-                <strong>{s.name}</strong>
+                <strong>{props.serviceHref ? <Link to={props.serviceHref(s)}>{s.name}</Link> : s.name}</strong>
                 <div className="muted small mono">{s.swarmName}</div>
               </td>
               <td className="mono small image">{s.image}</td>
@@ -249,6 +253,11 @@ export function ScaleDialog(props: {
             autoFocus
           />
         </Field>
+        {!valid && (
+          <p className="notice notice-error compact" role="status">
+            Scale is disabled: replicas must be a whole number from 0 to {MAX_REPLICAS}.
+          </p>
+        )}
         {valid && replicas === 0 && (
           <p className="notice notice-warn compact">Scaling to 0 stops every task of {props.service.name}.</p>
         )}
@@ -257,7 +266,11 @@ export function ScaleDialog(props: {
           <button type="button" className="secondary" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="submit" disabled={props.busy || !valid}>
+          <button
+            type="submit"
+            disabled={props.busy || !valid}
+            title={!valid ? `Replicas must be a whole number from 0 to ${MAX_REPLICAS}` : undefined}
+          >
             {props.busy ? "Scaling… waiting for the tasks" : valid ? `Scale to ${replicas}` : "Scale"}
           </button>
         </div>

@@ -1,5 +1,5 @@
 import { useParams } from "react-router-dom";
-import { useRelease } from "../../api/hooks/stacks.js";
+import { useRelease, useStack } from "../../api/hooks/stacks.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { ReleaseView } from "./ReleaseView.js";
@@ -8,6 +8,7 @@ export function ReleasePage() {
   const orgId = useOrgId();
   const releaseId = useParams().releaseId ?? "";
   const release = useRelease(releaseId);
+  const stack = useStack(orgId, release.data?.stackId ?? "");
   return (
     <ReleaseView
       state={{
@@ -16,7 +17,14 @@ export function ReleasePage() {
         isLoading: release.isLoading,
         onRetry: () => void release.mutate(),
       }}
+      environments={{
+        data: release.data ? stack.data?.environments : undefined,
+        error: stack.error,
+        isLoading: !release.data || stack.isLoading,
+        onRetry: () => void stack.mutate(),
+      }}
       stackHref={(stackId) => paths.stack(orgId, stackId)}
+      deployHref={(envId) => paths.diff(orgId, envId, releaseId)}
     />
   );
 }

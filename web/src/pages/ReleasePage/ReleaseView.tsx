@@ -1,12 +1,56 @@
 import { Link } from "react-router-dom";
-import type { Release } from "../../api/types.js";
+import type { Release, StackDetail } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { CodeView } from "../../components/Code.js";
 import { CopyButton } from "../../components/CopyButton.js";
 import { PageHeader } from "../../components/PageHeader.js";
 import { formatDateTime } from "../../components/RelativeTime.js";
 
-export function ReleaseView(props: { state: AsyncState<Release>; stackHref: (stackId: string) => string }) {
+type StackEnvironment = StackDetail["environments"][number];
+
+/** Where this release can go: each environment of the stack, with what it runs, to review the diff and deploy. */
+function DeployTargets(props: {
+  version: number;
+  state: AsyncState<StackEnvironment[]>;
+  deployHref: (envId: string) => string;
+}) {
+  return (
+    <section className="card" aria-label="Deploy this release">
+      <h2>Deploy</h2>
+      <AsyncContent
+        state={props.state}
+        loadingLabel="Loading environments…"
+        isEmpty={(envs) => envs.length === 0}
+        empty={<p className="muted">The stack has no environments yet; add one on the stack page.</p>}
+      >
+        {(envs) => (
+          <ul className="deploy-targets">
+            {envs.map((e) => (
+              <li key={e.id}>
+                <Link className="button-link" to={props.deployHref(e.id)}>
+                  Deploy v{props.version} to {e.name}…
+                </Link>{" "}
+                <span className="muted small">
+                  {e.lastDeployment
+                    ? `last deployment v${e.lastDeployment.releaseVersion} ${e.lastDeployment.status.toLowerCase()}`
+                    : "nothing deployed yet"}
+                  {" · shows the diff first"}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </AsyncContent>
+    </section>
+  );
+}
+
+export function ReleaseView(props: {
+  state: AsyncState<Release>;
+  environments: AsyncState<StackEnvironment[]>;
+  stackHref: (stackId: string) => string;
+  deployHref: (envId: string) => string;
+}) {
   return (
     <AsyncContent state={props.state} loadingLabel="Loading release…">
       {(r) => (
@@ -47,6 +91,7 @@ export function ReleaseView(props: { state: AsyncState<Release>; stackHref: (sta
               </ul>
             </div>
           )}
+          <DeployTargets version={r.version} state={props.environments} deployHref={props.deployHref} />
           <CodeView text={r.composeYaml} label={`Compose file of release v${r.version}`} />
         </>
       )}

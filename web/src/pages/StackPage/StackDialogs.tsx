@@ -1,7 +1,8 @@
-import { useState, type ChangeEvent, type FormEvent } from "react";
+import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from "react";
 import type { CreateEnvironmentInput, GitReleaseInput } from "../../api/hooks/stacks.js";
 import type { Cluster, GitCredential } from "../../api/types.js";
 import { Dialog } from "../../components/Dialog.js";
+import { composeMarks, lineOffsets, type ComposeMark } from "../../components/compose-locate.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 
 /** Matches HTTP_BODY_LIMIT_BYTES' default; a bigger file would only come back as 413. */
@@ -16,6 +17,19 @@ export function UploadReleaseDialog(props: {
   const [composeYaml, setComposeYaml] = useState("");
   const [sourceRef, setSourceRef] = useState("");
   const [fileError, setFileError] = useState<string | null>(null);
+  /** The text the current error is about: marks are shown only while the editor still holds it. */
+  const [submitted, setSubmitted] = useState<string | null>(null);
+  const editor = useRef<HTMLTextAreaElement>(null);
+  const marks: ComposeMark[] = props.error && submitted === composeYaml ? composeMarks(composeYaml, props.error) : [];
+  const firstLine = marks[0]?.line;
+  useEffect(() => {
+    // Put the cursor on the first problem's line, selected, so the user sees it in the editor.
+    const range = firstLine === undefined ? null : lineOffsets(composeYaml, firstLine);
+    if (!range || !editor.current) return;
+    editor.current.focus();
+    editor.current.setSelectionRange(range[0], range[1]);
+    // Only when a new error arrives: editing the text afterwards must not move the cursor.
+  }, [props.error, firstLine]);
   const onFile = (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     setFileError(null);
@@ -31,6 +45,7 @@ export function UploadReleaseDialog(props: {
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    setSubmitted(composeYaml);
     props.onSubmit({ composeYaml, ...(sourceRef.trim() ? { sourceRef: sourceRef.trim() } : {}) });
   };
   return (
@@ -48,8 +63,10 @@ export function UploadReleaseDialog(props: {
         <label>
           …or paste it
           <textarea
+            ref={editor}
             name="composeYaml"
             className="code"
+            aria-invalid={marks.length > 0 || undefined}
             rows={14}
             required
             spellCheck={false}
@@ -58,6 +75,7 @@ export function UploadReleaseDialog(props: {
             onChange={(e) => setComposeYaml(e.target.value)}
           />
         </label>
+        {marks.length > 0 && <ComposeMarks text={composeYaml} marks={marks} />}
         <label>
           Source note
           <input
@@ -73,12 +91,45 @@ export function UploadReleaseDialog(props: {
           <button type="button" className="secondary" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="submit" disabled={props.busy || !composeYaml.trim()}>
+          <button
+            type="submit"
+            disabled={props.busy || !composeYaml.trim()}
+            title={!composeYaml.trim() ? "Choose a compose file or paste one first" : undefined}
+          >
             {props.busy ? "Uploading…" : "Create release"}
           </button>
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The lines of the compose text the API complained about, each with a caret under its column when known. */
+function ComposeMarks(props: { text: string; marks: ComposeMark[] }) {
+  const lines = props.text.split("\n");
+  return (
+    <ol className="compose-marks" aria-label="Problems in the compose file">
+      {props.marks.map((m) => (
+        <li key={`${m.line}:${m.column ?? 0}:${m.message}`}>
+          <div className="small">
+            Line {m.line}
+            {m.column !== null && <>, column {m.column}</>}: {m.message}
+          </div>
+          <pre className="code compose-mark-line">
+            <span className="muted">{String(m.line).padStart(4)} │ </span>
+            {lines[m.line - 1] ?? ""}
+            {m.column !== null && (
+              <>
+                {"\n"}
+                <span className="muted">{" ".repeat(4)} │ </span>
+                {" ".repeat(m.column - 1)}
+                <span className="compose-caret">^</span>
+              </>
+            )}
+          </pre>
+        </li>
+      ))}
+    </ol>
   );
 }
 

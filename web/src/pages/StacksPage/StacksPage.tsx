@@ -27,6 +27,9 @@ export function StacksPage() {
           onRetry: () => void stacks.mutate(),
         }}
         stackHref={(s) => paths.stack(orgId, s.id)}
+        environmentHref={(id) => paths.environment(orgId, id)}
+        deploymentHref={(id) => paths.deployment(orgId, id)}
+        clusterHref={(id) => paths.cluster(orgId, id)}
         canCreate={hasPermission(me.data, "stacks:write")}
         onCreate={() => setCreating(true)}
       />

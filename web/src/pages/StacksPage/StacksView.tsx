@@ -1,16 +1,99 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import type { Stack } from "../../api/types.js";
+import type { EnvironmentOverview, StackOverview } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
+import { StatusBadge } from "../../components/StatusBadge.js";
 import { Field } from "../../components/Field.js";
 
+/** What the health badge says, and why when it cannot say more. */
+export function healthText(e: EnvironmentOverview): { label: string; title: string } {
+  const r = e.replicas;
+  switch (e.health) {
+    case "healthy":
+    case "degraded":
+      return {
+        label: `${e.health} ${r ? `${r.running}/${r.desired}` : ""}`.trim(),
+        title: `${r?.services ?? 0} services, ${r?.running ?? 0} of ${r?.desired ?? 0} replicas running (last inventory)`,
+      };
+    case "not_running":
+      return { label: "not running", title: "The cluster's last inventory has none of this environment's services" };
+    default:
+      return {
+        label: "unknown",
+        title: `Unknown: the cluster ${e.cluster.name ?? ""} is ${e.cluster.status}, so its last inventory may be stale`,
+      };
+  }
+}
+
+function EnvironmentRows(props: {
+  environments: EnvironmentOverview[];
+  environmentHref: (id: string) => string;
+  deploymentHref: (id: string) => string;
+  clusterHref: (id: string) => string;
+}) {
+  if (props.environments.length === 0) return <span className="muted small">No environments yet.</span>;
+  return (
+    <ul className="env-overview">
+      {props.environments.map((e) => {
+        const h = healthText(e);
+        return (
+          <li key={e.id} data-environment={e.name}>
+            <Link to={props.environmentHref(e.id)} className="env-name">
+              {e.name}
+            </Link>{" "}
+            <span data-testid="health">
+              <StatusBadge status={h.label} title={h.title} />
+            </span>
+            {e.health === "unknown" && (
+              <span className="muted small">
+                {" "}
+                (cluster {e.cluster.status}
+                {e.observedAt ? (
+                  <>
+                    , last seen <RelativeTime iso={e.observedAt} />
+                  </>
+                ) : null}
+                )
+              </span>
+            )}
+            <span className="small">
+              {" "}
+              on <Link to={props.clusterHref(e.cluster.id)}>{e.cluster.name ?? "a deleted cluster"}</Link>
+              {" · "}
+              {e.currentRelease ? (
+                <span data-testid="current-release" title={`deployed ${e.currentRelease.deployedAt}`}>
+                  runs v{e.currentRelease.version}
+                </span>
+              ) : (
+                <span className="muted">nothing deployed</span>
+              )}
+              {e.lastDeployment && (
+                <>
+                  {" · last deploy "}
+                  <Link to={props.deploymentHref(e.lastDeployment.id)} data-testid="last-deploy">
+                    v{e.lastDeployment.releaseVersion} {e.lastDeployment.status.toLowerCase()}
+                  </Link>{" "}
+                  <RelativeTime iso={e.lastDeployment.finishedAt ?? e.lastDeployment.createdAt} />
+                </>
+              )}
+            </span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 export function StacksView(props: {
-  state: AsyncState<Stack[]>;
-  stackHref: (s: Stack) => string;
+  state: AsyncState<StackOverview[]>;
+  stackHref: (s: StackOverview) => string;
+  environmentHref: (id: string) => string;
+  deploymentHref: (id: string) => string;
+  clusterHref: (id: string) => string;
   canCreate: boolean;
   onCreate: () => void;
 }) {
@@ -41,17 +124,25 @@ export function StacksView(props: {
             <thead>
               <tr>
                 <th>Name</th>
-                <th>Description</th>
+                <th>Environments</th>
                 <th>Created</th>
               </tr>
             </thead>
             <tbody>
               {items.map((s) => (
-                <tr key={s.id}>
+                <tr key={s.id} data-stack={s.name}>
                   <td>
                     <Link to={props.stackHref(s)}>{s.name}</Link>
+                    {s.description && <div className="muted small">{s.description}</div>}
                   </td>
-                  <td className="muted">{s.description}</td>
+                  <td>
+                    <EnvironmentRows
+                      environments={s.environments}
+                      environmentHref={props.environmentHref}
+                      deploymentHref={props.deploymentHref}
+                      clusterHref={props.clusterHref}
+                    />
+                  </td>
                   <td>
                     <RelativeTime iso={s.createdAt} />
                   </td>
