@@ -255,10 +255,11 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
     },
 
     async inspectStack(stack) {
-      const [services, tasks, upToDate] = await Promise.all([
+      const [services, tasks, upToDate, nodes] = await Promise.all([
         rawServices({ stack }),
         rawTasks({ stack }),
         rawTasks({ stack }, true),
+        call("list nodes", () => docker.listNodes()) as Promise<NodeJson[]>,
       ]);
       const current = new Set(upToDate.map((t) => t.ID));
       const running = countRunning(tasks);
@@ -267,8 +268,10 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           ...toSwarmService(s, running.get(s.ID) ?? 0),
           updateState: toUpdateState(s.UpdateStatus?.State),
           updateMessage: s.UpdateStatus?.Message || null,
+          healthcheck: declaresHealthcheck(s.Spec.TaskTemplate?.ContainerSpec?.Healthcheck),
         })),
         tasks: tasks.map((t): RolloutTask => ({ ...toSwarmTask(t), upToDate: current.has(t.ID) })),
+        nodeNames: Object.fromEntries(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)])),
       };
       return snapshot;
     },
@@ -313,7 +316,13 @@ interface ServiceJson {
     Labels?: Record<string, string>;
     Mode?: { Replicated?: { Replicas?: number }; Global?: object };
     TaskTemplate?: {
-      ContainerSpec?: { Image?: string; Env?: string[]; TTY?: boolean; Secrets?: Array<{ SecretName?: string }> };
+      ContainerSpec?: {
+        Image?: string;
+        Env?: string[];
+        TTY?: boolean;
+        Secrets?: Array<{ SecretName?: string }>;
+        Healthcheck?: { Test?: string[] };
+      };
     };
   };
   ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };
@@ -447,6 +456,12 @@ function toSwarmService(s: ServiceJson, running: number): SwarmService {
 function stripDigest(image: string): string {
   const at = image.indexOf("@sha256:");
   return at > 0 ? image.slice(0, at) : image;
+}
+
+/** A spec healthcheck that runs: `Test` absent or empty inherits the image's (unknown here), ["NONE"] disables it. */
+export function declaresHealthcheck(healthcheck: { Test?: string[] } | undefined): boolean {
+  const test = healthcheck?.Test ?? [];
+  return test.length > 0 && test[0] !== "NONE";
 }
 
 function toUpdateState(state: string | undefined): UpdateState | null {
