@@ -19,6 +19,8 @@ export interface EnvironmentRow {
   cluster_id: string;
   swarm_stack: string;
   deploy_timeout_seconds: number;
+  /** The failure policy (migrations/20261203200100): what a failed deployment that changed the swarm leads to. */
+  on_failure: "rollback" | "pause";
   created_at: Date;
 }
 
@@ -47,6 +49,7 @@ export const environmentView = (e: EnvironmentRow) => ({
   clusterId: e.cluster_id,
   swarmStack: e.swarm_stack,
   deployTimeoutSeconds: e.deploy_timeout_seconds,
+  onFailure: e.on_failure,
   createdAt: e.created_at.toISOString(),
 });
 export type EnvironmentView = ReturnType<typeof environmentView>;
