@@ -96,5 +96,6 @@ describe("DeploymentView", () => {
       "/orgs/o1/deployments/d-failed",
     );
     expect(screen.queryByRole("group", { name: "Next steps" })).to.equal(null);
+    expect(screen.getByText("Stackyard (the environment's failure policy)")).to.not.equal(null);
   });
 });

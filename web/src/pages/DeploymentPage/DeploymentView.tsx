@@ -111,7 +111,7 @@ export function DeploymentView(props: {
               </div>
               <div>
                 <dt>By</dt>
-                <dd>{props.actorName(d)}</dd>
+                <dd>{d.rollbackOf ? "Stackyard (the environment's failure policy)" : props.actorName(d)}</dd>
               </div>
               <div>
                 <dt>Queued</dt>
