@@ -234,6 +234,18 @@ describe("ProgressTracker", () => {
       "service st_web: new task 1 running on manager-1",
       "service st_web: 1/2 replicas running",
     ]);
+    // Swarm's stop-first order: the next slot's new task is prepared up to "ready" while its old task stops
+    const next = fakeTask({
+      id: "t-next",
+      serviceId: "s1",
+      slot: 2,
+      state: "ready",
+      desiredState: "ready",
+      nodeId: "n2",
+    });
+    expect(step([{ ...stopping, state: "shutdown" }, { ...fresh, state: "running" }, untouched, next])).to.deep.equal([
+      "service st_web: new task 2 ready, waiting for the old task to stop on worker-2",
+    ]);
     const settled = [{ ...fresh, state: "running" }, untouched];
     expect(tracker.next(assessStack({ services: [service], tasks: settled, nodeNames }, baseline))).to.deep.equal([]);
   });
@@ -304,7 +316,10 @@ describe("waitForConvergence", () => {
     const events: DeployEvent[] = [];
     const pending: StackSnapshot = {
       services: [fakeService({ id: "s1", name: "st_web", desiredReplicas: 2, updateState: "updating" })],
-      tasks: [fakeTask({ serviceId: "s1" })],
+      tasks: [
+        fakeTask({ serviceId: "s1" }),
+        fakeTask({ serviceId: "s1", slot: 7, upToDate: false, desiredState: "shutdown" }),
+      ],
     };
     const controller = new AbortController();
     let polls = 0;
@@ -329,8 +344,8 @@ describe("waitForConvergence", () => {
     expect(result.outcome).to.equal("aborted");
     const waiting = events.filter((e) => e.message.startsWith("still waiting"));
     expect(waiting.map((e) => e.message)).to.deep.equal([
-      "still waiting: st_web 1/2 running, update updating",
-      "still waiting: st_web 1/2 running, update updating",
+      "still waiting: st_web 1/2 running, update updating, old task 7 stopping",
+      "still waiting: st_web 1/2 running, update updating, old task 7 stopping",
     ]);
     // the gaps between lines never exceed the quiet period
     expect(events.length).to.be.greaterThan(2);

@@ -311,7 +311,12 @@ function taskProgress(t: RolloutTask): { spec: "new" | "old"; what: string } | n
   if (t.desiredState === "running") {
     if (t.state === "running") return { spec, what: "running" };
     if (TERMINAL_STATES.has(t.state)) return null;
-    return { spec, what: `starting (${t.state})` };
+    return { spec, what: t.state === "starting" ? "starting" : `starting (${t.state})` };
+  }
+  // Swarm's stop-first update prepares the new task up to "ready" while the old one of its slot stops.
+  if (t.desiredState === "ready") {
+    if (TERMINAL_STATES.has(t.state)) return null;
+    return { spec, what: t.state === "ready" ? "ready, waiting for the old task to stop" : `preparing (${t.state})` };
   }
   if (t.state === "running") return { spec, what: "stopping" };
   if (t.state === "shutdown" || t.state === "complete") return { spec, what: "stopped" };
@@ -335,7 +340,11 @@ export function waitingLine(assessment: StackAssessment, stabilisingForMs: numbe
       s.updateState === "updating" || s.updateState === "rollback_started"
         ? `, update ${s.updateState.replace("_", " ")}`
         : "";
-    return `${s.health.name} ${s.health.running}/${s.health.desired} running${update}`;
+    const stopping = s.tasks
+      .filter((t) => !t.upToDate && t.state === "running" && t.desiredState !== "running")
+      .map((t) => t.slot ?? t.id.slice(0, 12));
+    const old = stopping.length > 0 ? `, old task ${stopping.join(", ")} stopping` : "";
+    return `${s.health.name} ${s.health.running}/${s.health.desired} running${update}${old}`;
   });
   return {
     level: "info",
