@@ -311,6 +311,34 @@ describe("waitForConvergence", () => {
     }
   });
 
+  it("skips the wait for an image's own HEALTHCHECK too, unless the spec turns it off", async () => {
+    const run = async (over: { healthcheckDisabled?: boolean }, images: ReadonlySet<string>) => {
+      let polls = 0;
+      const snapshot: StackSnapshot = {
+        services: [fakeService({ id: "s1", name: "st_web", ...over })],
+        tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+      };
+      await waitForConvergence(
+        { inspectStack: async () => (polls++, snapshot) },
+        {
+          stack: "st",
+          baseline: none,
+          emit: () => undefined,
+          signal: new AbortController().signal,
+          pollIntervalMs: 1,
+          stabilizationMs: 20,
+          now: () => polls * 10,
+          healthcheckedImages: images,
+        },
+      );
+      return polls;
+    };
+    const image = new Set(["stackyard/busybox:test"]);
+    expect(await run({}, image)).to.equal(1);
+    expect(await run({ healthcheckDisabled: true }, image)).to.equal(3);
+    expect(await run({}, new Set(["other:1"]))).to.equal(3);
+  });
+
   it("never stays silent: a quiet stretch of the wait says what it is still waiting for", async () => {
     let clock = 0;
     const events: DeployEvent[] = [];

@@ -70,7 +70,10 @@ export interface ServiceAssessment {
   updateMessage: string | null;
   /** The stack's tasks of this service (every spec), for the task-level progress lines. */
   tasks: RolloutTask[];
+  /** The spec declares a healthcheck. */
   healthcheck: boolean;
+  /** The spec turns the image's healthcheck off. */
+  healthcheckDisabled: boolean;
 }
 
 export interface StackAssessment {
@@ -160,6 +163,7 @@ function assessService(
     updateMessage: service.updateMessage,
     tasks,
     healthcheck: service.healthcheck === true,
+    healthcheckDisabled: service.healthcheckDisabled === true,
   };
 }
 
@@ -368,6 +372,8 @@ export interface ConvergenceOptions {
   now?: () => number;
   /** With no progress line for this long, a "still waiting" line is emitted (0 turns them off). */
   quietProgressMs?: number;
+  /** Images (as services run them) whose image config declares a HEALTHCHECK: healthy tasks need no wait. */
+  healthcheckedImages?: ReadonlySet<string>;
   /** Called with every assessment, so the caller can report the last known health when it stops the wait. */
   onAssessment?: (assessment: StackAssessment) => void;
 }
@@ -424,7 +430,7 @@ export async function waitForConvergence(
       if (assessment.failure) return { outcome: "failed", assessment, error: assessment.failure };
       if (assessment.converged) {
         convergedSince ??= now();
-        if (alreadyVouchedFor(assessment) || now() - convergedSince >= stabilizationMs)
+        if (alreadyVouchedFor(assessment, opts.healthcheckedImages) || now() - convergedSince >= stabilizationMs)
           return { outcome: "converged", assessment };
       } else {
         convergedSince = null;
@@ -439,11 +445,15 @@ export async function waitForConvergence(
 
 /**
  * Whether a converged stack needs no stabilisation wait: every service either completed a Swarm rolling update
- * (it already survived Swarm's monitor period) or declares a healthcheck (its running tasks passed it).
+ * (it already survived Swarm's monitor period) or has a healthcheck, in its spec or its image and not turned off
+ * (its running tasks passed it).
  */
-export function alreadyVouchedFor(assessment: StackAssessment): boolean {
+export function alreadyVouchedFor(assessment: StackAssessment, healthcheckedImages?: ReadonlySet<string>): boolean {
+  const healthchecked = (s: ServiceAssessment) =>
+    s.healthcheck || (!s.healthcheckDisabled && healthcheckedImages?.has(s.health.image) === true);
   return (
-    assessment.services.length > 0 && assessment.services.every((s) => s.updateState === "completed" || s.healthcheck)
+    assessment.services.length > 0 &&
+    assessment.services.every((s) => s.updateState === "completed" || healthchecked(s))
   );
 }
 

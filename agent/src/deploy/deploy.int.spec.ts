@@ -249,6 +249,52 @@ services:
       expect(services[0]?.healthcheck).to.equal(true);
     });
 
+    it("so does a service whose image declares a HEALTHCHECK; one that turns it off waits the period out", async () => {
+      const image = `stackyard/busybox:health-${randomBytes(3).toString("hex")}`;
+      const build = run("docker", ["build", "-q", "-t", image, "-"], { timeout: 60_000 });
+      build.child.stdin?.end(`FROM ${IMAGE}\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD true\n`);
+      await build;
+      try {
+        expect(await engine.imageHealthcheck(image)).to.equal(true);
+        expect(await engine.imageHealthcheck(IMAGE)).to.equal(false);
+        const compose = (extra: string) => `version: "3.8"
+services:
+  web:
+    image: ${image}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+${extra}    deploy:
+      replicas: 1
+`;
+        const stabilizationMs = 60_000;
+        const events: DeployEvent[] = [];
+        const started = Date.now();
+        const result = await runDeployment(request(stack("imghealth"), compose("")), {
+          ...deps(events),
+          stabilizationMs,
+        });
+        expect(result.status, JSON.stringify(events)).to.equal("SUCCEEDED");
+        expect(Date.now() - started).to.be.below(stabilizationMs);
+        // `healthcheck: { disable: true }` turns the image's off: the spec says NONE
+        const disabled = stack("imgnohealth");
+        const controller = new AbortController();
+        const waiting = runDeployment(request(disabled, compose("    healthcheck: { disable: true }\n")), {
+          ...deps([], controller.signal),
+          stabilizationMs,
+        });
+        await waitFor("the service running", async () => {
+          const { services } = await engine.inspectStack(disabled);
+          return services[0]?.healthcheckDisabled && services[0].runningReplicas === 1 ? true : null;
+        });
+        await new Promise((r) => setTimeout(r, 3_000));
+        controller.abort();
+        expect((await waiting).status, "still in its stabilisation period").to.equal("CANCELED");
+      } finally {
+        // Untags it at once; the stacks go in `after`.
+        await docker("rmi", "-f", image).catch(() => "");
+      }
+    });
+
     it("scales to 3 and waits for the third replica", async () => {
       const events: DeployEvent[] = [];
       const result = await scaleService(

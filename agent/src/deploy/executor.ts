@@ -17,7 +17,7 @@ import {
 } from "./convergence.js";
 import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
 import { DeployError, SwarmStackNotOwnedError } from "./errors.js";
-import { preflightImages } from "./image-preflight.js";
+import { composeImages, preflightImages } from "./image-preflight.js";
 import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
 import type { DeployEngine, DeployPhase, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
 
@@ -135,7 +135,9 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     emit({ level: "info", message: "docker stack deploy finished; waiting for services to converge" });
 
     phase = "converge";
+    const healthcheckedImages = await imagesWithHealthcheck(engine, req.composeYaml);
     const result = await waitForConvergence(engine, {
+      healthcheckedImages,
       stack: req.stackName,
       baseline,
       emit,
@@ -223,6 +225,19 @@ function describeFailure(err: unknown): string {
     return detail ? `${err.message}: ${detail.trim()}` : err.message;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The compose's images whose image config declares a HEALTHCHECK, from this node's image store (an image not here
+ * counts as without one: the wait then keeps its stabilisation period). A failed lookup only costs that shortcut.
+ */
+async function imagesWithHealthcheck(engine: DeployEngine, composeYaml: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (!engine.imageHealthcheck) return found;
+  for (const image of composeImages(composeYaml)) {
+    if (await engine.imageHealthcheck(image).catch(() => false)) found.add(image);
+  }
+  return found;
 }
 
 /** What a failed rollout left on the swarm, from Swarm's update state of each service. */

@@ -89,6 +89,8 @@ export interface RolloutService extends SwarmService {
    * until it is healthy, so "running" already means healthy. One defined only in the image is not visible here.
    */
   healthcheck?: boolean;
+  /** The spec turns the image's healthcheck off (compose `healthcheck: { disable: true }`). */
+  healthcheckDisabled?: boolean;
 }
 
 export interface RolloutTask extends SwarmTask {
@@ -111,4 +113,8 @@ export interface StackInspector {
   inspectStack(stack: string): Promise<StackSnapshot>;
 }
 
-export type DeployEngine = DockerEngine & StackInspector;
+export type DeployEngine = DockerEngine &
+  StackInspector & {
+    /** Whether this node's copy of the image declares a HEALTHCHECK (false when the image is not here). */
+    imageHealthcheck?(image: string): Promise<boolean>;
+  };
