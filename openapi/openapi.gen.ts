@@ -745,10 +745,10 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Rename an environment or change its deploy timeout (its Swarm stack keeps its name)
+     * Rename an environment or change its deploy timeout or failure policy (its Swarm stack keeps its name)
      * @description The name is unique in the stack (409 ENVIRONMENT_EXISTS); `swarmStack` cannot change, it is the
-     *     environment's identity on the cluster. A new timeout applies to deployments created after it. Audited as
-     *     `environment.update`.
+     *     environment's identity on the cluster. A new timeout applies to deployments created after it; a new
+     *     failure policy (`onFailure`) to deployments that fail after it. Audited as `environment.update`.
      */
     patch: operations["updateEnvironment"];
     trace?: never;
@@ -1392,8 +1392,18 @@ export interface components {
       swarmStack: components["schemas"]["StackName"];
       deployTimeoutSeconds: number;
       replicaOverrides: components["schemas"]["ReplicaOverrides"];
+      onFailure: components["schemas"]["FailurePolicy"];
       createdAt: components["schemas"]["Timestamp"];
     };
+    /**
+     * @description What happens when a deployment fails after it changed the swarm (`docker stack deploy` ran): `rollback`
+     *     (the default) creates a new deployment of the release of the environment's last successful deployment,
+     *     linked to the failed one (`rollbackOf`), at once and without a click; `pause` leaves the stack as the
+     *     failure left it (Swarm's update paused) for inspection. A failure that changed nothing (refused before
+     *     dispatch, image pre-flight, ownership) and a failed automatic rollback never trigger another one.
+     * @enum {unknown}
+     */
+    FailurePolicy: "rollback" | "pause";
     SwarmObjectNames: {
       services: string[];
       networks: string[];
@@ -1747,6 +1757,16 @@ export interface components {
       policyViolations: components["schemas"]["ComposePolicyViolation"][] | null;
       /** @description The deployment was asked to take over a Swarm stack it does not own */
       adopt: boolean;
+      /**
+       * Format: uuid
+       * @description The failed deployment this one rolls back automatically (the environment's `onFailure: rollback`); null for a deployment a caller asked for. Such a rollback is created by the control plane (`createdByType: system`) and audited as `deployment.auto_rollback`.
+       */
+      rollbackOf: string | null;
+      /**
+       * Format: uuid
+       * @description On a failed deployment: the automatic rollback the failure policy created for it (null when none was: policy `pause`, nothing changed on the swarm, or nothing earlier to go back to). Returned by the get and list operations.
+       */
+      rolledBackBy?: string | null;
     };
     DeploymentEvent: {
       seq: number;
@@ -3492,6 +3512,8 @@ export interface operations {
           clusterId: string;
           /** @default 600 */
           deployTimeoutSeconds?: number;
+          /** @default rollback */
+          onFailure?: components["schemas"]["FailurePolicy"];
           /**
            * @description The Swarm stack the environment deploys into (`docker stack deploy … <swarmStack>`): 1-63 of
            *     a-z 0-9 _ - starting with a letter or digit (else 422 SWARM_STACK_INVALID), unique on the
@@ -3588,6 +3610,7 @@ export interface operations {
           /** @description A slug: dev, staging, prod, … */
           name?: string;
           deployTimeoutSeconds?: number;
+          onFailure?: components["schemas"]["FailurePolicy"];
         };
       };
     };

@@ -110,6 +110,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_at",
     "swarm_stack",
     "replica_overrides",
+    "on_failure",
   ],
   stack_releases: [
     "id",
@@ -168,6 +169,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "adopt",
     "error_code",
     "policy_violations",
+    "rollback_of",
   ],
   deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],

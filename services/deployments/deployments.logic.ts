@@ -209,7 +209,7 @@ export async function listDeployments(
     .from<DeploymentRow>("deployments")
     .join("stack_releases", "stack_releases.id", "deployments.release_id")
     .where("deployments.environment_id", environmentId)
-    .select("deployments.*", "stack_releases.version as release_version");
+    .select("deployments.*", "stack_releases.version as release_version", rolledBackBy(scope));
   if (opts.before) q.where("deployments.created_at", "<", new Date(opts.before));
   const rows = (await q.orderBy("deployments.created_at", "desc").limit(opts.limit + 1)) as Array<
     DeploymentRow & { release_version: number }
@@ -221,13 +221,20 @@ export async function listDeployments(
   };
 }
 
+/** The automatic rollback created for a deployment, as a `rolled_back_by` column of a deployments query. */
+function rolledBackBy(scope: TenantScope) {
+  return scope.db.raw(
+    "(select r.id from deployments r where r.rollback_of = deployments.id and r.org_id = deployments.org_id) as rolled_back_by",
+  );
+}
+
 export async function getDeployment(scope: TenantScope, deploymentId: string): Promise<DeploymentView> {
   const row = (await scope
     .from<DeploymentRow>("deployments")
     .join("stack_releases", "stack_releases.id", "deployments.release_id")
     .where("deployments.id", deploymentId)
-    .first("deployments.*", "stack_releases.version as release_version")) as
-    (DeploymentRow & { release_version: number }) | undefined;
+    .first("deployments.*", "stack_releases.version as release_version", rolledBackBy(scope))) as
+    (DeploymentRow & { release_version: number; rolled_back_by: string | null }) | undefined;
   if (!row) throw new NotFoundError("DEPLOYMENT_NOT_FOUND", "no such deployment");
   return deploymentView(row);
 }

@@ -46,6 +46,7 @@ const withTimeout = <A extends ActionSchema>(action: A, timeoutMs: number): A =>
 const WRITER_BATCH_DELAY_MS = 5;
 /** Beyond the scale command's own deadline: the database lock and the reply's trip. */
 const SCALE_ACTION_MARGIN_MS = 10_000;
+const ROLLBACK_ENQUEUE_ATTEMPTS = 5;
 
 export function createDeploymentsService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   let nc: NatsConnection;
@@ -217,6 +218,24 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           msgID: deploymentId,
         });
       },
+      /**
+       * Enqueues an automatic rollback, retrying a few times: its row is committed already, and a redelivered
+       * failure does not create it again (one rollback per failed deployment), so this is its only dispatch.
+       */
+      async enqueueRollback(deploymentId: string) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.enqueue(deploymentId);
+            return;
+          } catch (err) {
+            if (attempt >= ROLLBACK_ENQUEUE_ATTEMPTS) {
+              this.logger.error({ msg: "could not enqueue the automatic rollback", deploymentId, error: String(err) });
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
+        }
+      },
       broadcastEvents(deploymentId: string, events: DeploymentEventView[], status: string | null) {
         broadcastDeploymentEvents(this.broker, { deploymentId, events, status });
       },
@@ -235,6 +254,8 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
             try {
               const written = await writer.write(batch.map((b) => b.msg));
               for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
+              // Automatic rollbacks (failure policy): committed with the failure, dispatched like any deployment.
+              for (const w of written) if (w.rollbackDeploymentId) await this.enqueueRollback(w.rollbackDeploymentId);
               for (const b of batch) b.ack();
             } catch (err) {
               // Not acked: JetStream redelivers after ack_wait, and the insert is idempotent.

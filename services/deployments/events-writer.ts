@@ -15,6 +15,7 @@ import { loadRegistryLogins, loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 import { secretMasker } from "../../nats/protocol/masking.js";
 import { insertEvents } from "./events.repo.js";
+import { applyFailurePolicy } from "./failure-policy.js";
 import { OUTCOME_STATUS, transition } from "./lifecycle.js";
 import type { DeploymentEventView, DeploymentStatus } from "./views.js";
 
@@ -37,6 +38,8 @@ export interface WrittenBatch {
   deploymentId: string;
   events: DeploymentEventView[];
   status: DeploymentStatus | null;
+  /** An automatic rollback the failure policy created (failure-policy.ts): to enqueue, now that it committed. */
+  rollbackDeploymentId?: string;
 }
 
 export class DeploymentEventWriter {
@@ -125,20 +128,33 @@ export class DeploymentEventWriter {
           })),
         );
         let status: DeploymentStatus | null = null;
+        let rollbackDeploymentId: string | null = null;
         if (terminal?.outcome) {
           const to = OUTCOME_STATUS[terminal.outcome];
           const code = terminal.data?.code;
+          // The headline is the agent's `data.error` (the root cause alone); older agents only send the line.
+          const headline = typeof terminal.data?.error === "string" ? terminal.data.error : terminal.message;
           const row = await transition(trx, deploymentId, to, {
-            errorMessage: to === "SUCCEEDED" ? null : mask.text(terminal.message),
+            errorMessage: to === "SUCCEEDED" ? null : mask.text(headline),
             errorCode: to !== "SUCCEEDED" && typeof code === "string" && ERROR_CODE.test(code) ? code : null,
           });
           if (row) status = to;
+          if (row && to === "FAILED") {
+            const policy = await applyFailurePolicy(trx, row, terminal.data ?? {});
+            stored.push(...policy.events);
+            rollbackDeploymentId = policy.rollbackDeploymentId;
+          }
         }
-        return { stored, status };
+        return { stored, status, rollbackDeploymentId };
       });
       recordAgentEventLines(result.stored.map((e) => new Date(e.ts)));
       if (result.stored.length > 0 || result.status)
-        written.push({ deploymentId, events: result.stored, status: result.status });
+        written.push({
+          deploymentId,
+          events: result.stored,
+          status: result.status,
+          ...(result.rollbackDeploymentId ? { rollbackDeploymentId: result.rollbackDeploymentId } : {}),
+        });
     }
     return written;
   }

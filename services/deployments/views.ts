@@ -19,6 +19,8 @@ export interface DeploymentRow {
   error_code: string | null;
   policy_violations: Array<{ rule: string; path: string; message: string }> | null;
   adopt: boolean;
+  /** The failed deployment this automatic rollback was created for (failure-policy.ts); null otherwise. */
+  rollback_of: string | null;
 }
 
 export interface DeploymentEventRow {
@@ -34,7 +36,7 @@ export interface DeploymentEventRow {
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export const deploymentView = (d: DeploymentRow & { release_version?: number }) => ({
+export const deploymentView = (d: DeploymentRow & { release_version?: number; rolled_back_by?: string | null }) => ({
   id: d.id,
   environmentId: d.environment_id,
   releaseId: d.release_id,
@@ -51,6 +53,9 @@ export const deploymentView = (d: DeploymentRow & { release_version?: number }) 
   errorCode: d.error_code,
   policyViolations: d.policy_violations ?? null,
   adopt: d.adopt,
+  rollbackOf: d.rollback_of ?? null,
+  // Only read queries join it (ROLLED_BACK_BY); elsewhere (bus events) the field is left out, never guessed.
+  ...(d.rolled_back_by !== undefined ? { rolledBackBy: d.rolled_back_by } : {}),
 });
 export type DeploymentView = ReturnType<typeof deploymentView>;
 

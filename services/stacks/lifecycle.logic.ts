@@ -109,8 +109,8 @@ export async function updateEnvironment(
   input: UpdateEnvironmentInput,
   request: RequestInfo,
 ) {
-  if (input.name === undefined && input.deployTimeoutSeconds === undefined) {
-    throw new BadRequestError("NOTHING_TO_UPDATE", "give a new name or deployTimeoutSeconds");
+  if (input.name === undefined && input.deployTimeoutSeconds === undefined && input.onFailure === undefined) {
+    throw new BadRequestError("NOTHING_TO_UPDATE", "give a new name, deployTimeoutSeconds or onFailure");
   }
   const exists = () =>
     new ConflictError("ENVIRONMENT_EXISTS", `the stack already has an environment named "${input.name ?? ""}"`, {
@@ -127,7 +127,11 @@ export async function updateEnvironment(
           .first("id");
         if (clash) throw exists();
       }
-      const changed = changes(env, { name: input.name, deploy_timeout_seconds: input.deployTimeoutSeconds });
+      const changed = changes(env, {
+        name: input.name,
+        deploy_timeout_seconds: input.deployTimeoutSeconds,
+        on_failure: input.onFailure,
+      });
       if (Object.keys(changed).length === 0) return environmentView(env);
       const [row] = (await tx
         .from("environments")

@@ -149,6 +149,7 @@ export async function createEnvironment(
           cluster_id: input.clusterId,
           swarm_stack: swarmStack,
           ...(input.deployTimeoutSeconds !== undefined ? { deploy_timeout_seconds: input.deployTimeoutSeconds } : {}),
+          ...(input.onFailure !== undefined ? { on_failure: input.onFailure } : {}),
         })
         .returning("*")) as EnvironmentRow[];
       if (!row) throw new Error("environments insert returned no row");

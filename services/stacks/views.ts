@@ -21,6 +21,8 @@ export interface EnvironmentRow {
   deploy_timeout_seconds: number;
   /** Service name → replicas, set by scaling. */
   replica_overrides: Record<string, number>;
+  /** The failure policy (migrations/20261203200100): what a failed deployment that changed the swarm leads to. */
+  on_failure: "rollback" | "pause";
   created_at: Date;
 }
 
@@ -50,6 +52,7 @@ export const environmentView = (e: EnvironmentRow) => ({
   swarmStack: e.swarm_stack,
   deployTimeoutSeconds: e.deploy_timeout_seconds,
   replicaOverrides: e.replica_overrides ?? {},
+  onFailure: e.on_failure,
   createdAt: e.created_at.toISOString(),
 });
 export type EnvironmentView = ReturnType<typeof environmentView>;

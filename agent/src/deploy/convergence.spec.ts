@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { assessStack, ProgressTracker, takeBaseline, waitForConvergence } from "./convergence.js";
+import type { DeployEvent } from "./types.js";
 import { fakeService, fakeTask } from "./testing/fake-engine.js";
 import type { StackSnapshot } from "./types.js";
 
@@ -71,8 +72,9 @@ describe("assessStack", () => {
     };
     expect(assessStack(two, none).failure).to.equal(null);
     const three: StackSnapshot = { ...two, tasks: [...two.tasks, failed()] };
+    // the headline leads with the task's own error; the count is context
     expect(assessStack(three, none).failure).to.match(
-      /^service st_web: 3 tasks failed since the deploy started; last: task/,
+      /^service st_web: task: non-zero exit \(1\) \(task \d+ failed; 3 tasks failed since the deploy started\)$/,
     );
     // an old spec's failures do not count
     const oldSpec: StackSnapshot = { ...two, tasks: [...two.tasks, failed({ upToDate: false })] };
@@ -110,8 +112,57 @@ describe("assessStack", () => {
       updateState: "rollback_completed",
       updateMessage: "rollback completed",
     });
+    // no failed task to blame: Swarm's message is the only account there is
     expect(assessStack({ services: [rolledBack], tasks: [] }, none).failure).to.equal(
-      "service st_web: update failed and Swarm rolled it back: rollback completed",
+      "service st_web: Swarm rolled the update back: rollback completed",
+    );
+    // with one: its error, though it ran the spec Swarm rolled away from
+    const crashed = fakeTask({
+      serviceId: "s1",
+      upToDate: false,
+      state: "failed",
+      desiredState: "shutdown",
+      error: "task: non-zero exit (1)",
+      exitCode: 1,
+      slot: 2,
+    });
+    expect(assessStack({ services: [rolledBack], tasks: [crashed] }, none).failure).to.equal(
+      "service st_web: task: non-zero exit (1) (task 2 failed; Swarm rolled the update back)",
+    );
+  });
+
+  it("names the root cause of a paused update: the error of the task Swarm's message names", () => {
+    const rejected = fakeTask({
+      id: "b1ldol30hw6gq0zq8v3e2c1xy",
+      serviceId: "s1",
+      state: "rejected",
+      desiredState: "shutdown",
+      error: "No such image: local/doesnotexist:9",
+      slot: 1,
+    });
+    const older = fakeTask({
+      serviceId: "s1",
+      state: "failed",
+      desiredState: "shutdown",
+      error: "something else",
+      timestamp: "2030-01-01T00:00:00Z",
+    });
+    const paused = fakeService({
+      id: "s1",
+      name: "st_web",
+      updateState: "paused",
+      updateMessage: "update paused due to failure or early termination of task b1ldol30hw6gq0zq8v3e2c1xy",
+    });
+    const a = assessStack({ services: [paused], tasks: [older, rejected, fakeTask({ serviceId: "s1" })] }, none);
+    expect(a.failure).to.equal(
+      "service st_web: No such image: local/doesnotexist:9 (task 1 rejected; Swarm paused the update)",
+    );
+    expect(a.failure).not.to.include("b1ldol30");
+    expect(a.services[0]?.health.updateState).to.equal("paused");
+    // Swarm's message names no task we can see: the newest failure since the baseline stands in
+    const unnamed = { ...paused, updateMessage: "update paused due to failure" };
+    expect(assessStack({ services: [unnamed], tasks: [rejected] }, none).failure).to.equal(
+      "service st_web: No such image: local/doesnotexist:9 (task 1 rejected; Swarm paused the update)",
     );
   });
 
@@ -148,12 +199,55 @@ describe("ProgressTracker", () => {
       tasks: [failed, fakeTask({ serviceId: "s1" })],
     };
     const first = tracker.next(assessStack(snap, none)).map((e) => e.message);
+    const running = snap.tasks[1]!;
     expect(first).to.deep.equal([
+      `service st_web: new task ${running.slot} running on node1`,
       "service st_web: 1/2 replicas running",
       `service st_web: task ${failed.slot} failed: boom (exit code 2)`,
       "service st_web: update updating",
     ]);
     expect(tracker.next(assessStack(snap, none))).to.deep.equal([]);
+  });
+
+  it("reports task-level progress of a rolling update, per node, and nothing for tasks unchanged since the baseline", () => {
+    const service = fakeService({ id: "s1", name: "st_web", desiredReplicas: 2, updateState: "updating" });
+    const untouched = fakeTask({ id: "t-untouched", serviceId: "s1", slot: 2, upToDate: false, nodeId: "n2" });
+    const old = fakeTask({ id: "t-old", serviceId: "s1", slot: 1, upToDate: false, nodeId: "n1" });
+    const baseline = takeBaseline({ services: [service], tasks: [old, untouched] });
+    const tracker = new ProgressTracker(baseline);
+    const nodeNames = { n1: "manager-1", n2: "worker-2" };
+    const step = (tasks: StackSnapshot["tasks"]) =>
+      tracker.next(assessStack({ services: [service], tasks, nodeNames }, baseline)).map((e) => e.message);
+
+    expect(step([old, untouched])).to.deep.equal([
+      "service st_web: 0/2 replicas running",
+      "service st_web: update updating",
+    ]);
+    const stopping = { ...old, desiredState: "shutdown" };
+    const fresh = fakeTask({ id: "t-new", serviceId: "s1", slot: 1, state: "preparing", nodeId: "n1" });
+    expect(step([stopping, fresh, untouched])).to.deep.equal([
+      "service st_web: old task 1 stopping on manager-1",
+      "service st_web: new task 1 starting (preparing) on manager-1",
+    ]);
+    expect(step([{ ...stopping, state: "shutdown" }, { ...fresh, state: "running" }, untouched])).to.deep.equal([
+      "service st_web: old task 1 stopped on manager-1",
+      "service st_web: new task 1 running on manager-1",
+      "service st_web: 1/2 replicas running",
+    ]);
+    // Swarm's stop-first order: the next slot's new task is prepared up to "ready" while its old task stops
+    const next = fakeTask({
+      id: "t-next",
+      serviceId: "s1",
+      slot: 2,
+      state: "ready",
+      desiredState: "ready",
+      nodeId: "n2",
+    });
+    expect(step([{ ...stopping, state: "shutdown" }, { ...fresh, state: "running" }, untouched, next])).to.deep.equal([
+      "service st_web: new task 2 ready, waiting for the old task to stop on worker-2",
+    ]);
+    const settled = [{ ...fresh, state: "running" }, untouched];
+    expect(tracker.next(assessStack({ services: [service], tasks: settled, nodeNames }, baseline))).to.deep.equal([]);
   });
 });
 
@@ -187,5 +281,101 @@ describe("waitForConvergence", () => {
       expect(result.outcome).to.equal("converged");
       expect(polls, `updateState ${updateState}`).to.equal(expectedPolls);
     }
+  });
+
+  it("does not wait out the stabilisation period for services whose spec declares a healthcheck", async () => {
+    let polls = 0;
+    const snapshot = (healthcheck: boolean): StackSnapshot => ({
+      services: [fakeService({ id: "s1", name: "st_web", healthcheck })],
+      tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+    });
+    for (const [healthcheck, expectedPolls] of [
+      [true, 1],
+      [false, 3],
+    ] as const) {
+      polls = 0;
+      const result = await waitForConvergence(
+        { inspectStack: async () => (polls++, snapshot(healthcheck)) },
+        {
+          stack: "st",
+          baseline: none,
+          emit: () => undefined,
+          signal: new AbortController().signal,
+          pollIntervalMs: 1,
+          stabilizationMs: 20,
+          now: () => polls * 10,
+        },
+      );
+      expect(result.outcome).to.equal("converged");
+      expect(polls, `healthcheck ${healthcheck}`).to.equal(expectedPolls);
+    }
+  });
+
+  it("skips the wait for an image's own HEALTHCHECK too, unless the spec turns it off", async () => {
+    const run = async (over: { healthcheckDisabled?: boolean }, images: ReadonlySet<string>) => {
+      let polls = 0;
+      const snapshot: StackSnapshot = {
+        services: [fakeService({ id: "s1", name: "st_web", ...over })],
+        tasks: [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })],
+      };
+      await waitForConvergence(
+        { inspectStack: async () => (polls++, snapshot) },
+        {
+          stack: "st",
+          baseline: none,
+          emit: () => undefined,
+          signal: new AbortController().signal,
+          pollIntervalMs: 1,
+          stabilizationMs: 20,
+          now: () => polls * 10,
+          healthcheckedImages: images,
+        },
+      );
+      return polls;
+    };
+    const image = new Set(["stackyard/busybox:test"]);
+    expect(await run({}, image)).to.equal(1);
+    expect(await run({ healthcheckDisabled: true }, image)).to.equal(3);
+    expect(await run({}, new Set(["other:1"]))).to.equal(3);
+  });
+
+  it("never stays silent: a quiet stretch of the wait says what it is still waiting for", async () => {
+    let clock = 0;
+    const events: DeployEvent[] = [];
+    const pending: StackSnapshot = {
+      services: [fakeService({ id: "s1", name: "st_web", desiredReplicas: 2, updateState: "updating" })],
+      tasks: [
+        fakeTask({ serviceId: "s1" }),
+        fakeTask({ serviceId: "s1", slot: 7, upToDate: false, desiredState: "shutdown" }),
+      ],
+    };
+    const controller = new AbortController();
+    let polls = 0;
+    const result = await waitForConvergence(
+      {
+        inspectStack: async () => {
+          clock += 1_000;
+          if (++polls === 8) controller.abort();
+          return pending;
+        },
+      },
+      {
+        stack: "st",
+        baseline: none,
+        emit: (e) => events.push(e),
+        signal: controller.signal,
+        pollIntervalMs: 1,
+        quietProgressMs: 3_000,
+        now: () => clock,
+      },
+    );
+    expect(result.outcome).to.equal("aborted");
+    const waiting = events.filter((e) => e.message.startsWith("still waiting"));
+    expect(waiting.map((e) => e.message)).to.deep.equal([
+      "still waiting: st_web 1/2 running, update updating, old task 7 stopping",
+      "still waiting: st_web 1/2 running, update updating, old task 7 stopping",
+    ]);
+    // the gaps between lines never exceed the quiet period
+    expect(events.length).to.be.greaterThan(2);
   });
 });

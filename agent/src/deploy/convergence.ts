@@ -12,8 +12,12 @@
  *   enough: Swarm restarts tasks, and a single crash during start-up can recover.
  * - "since the deploy started" compares with a baseline snapshot taken before the deploy (task id → state), so
  *   old failures are not counted again and no clock is shared with the daemon.
- * The caller adds stabilisation: converged must hold for a while before it counts, unless every service just
- * completed a Swarm rolling update, which has its own monitor period (see waitForConvergence).
+ * The caller adds stabilisation: converged must hold for a while before it counts, unless every service either
+ * just completed a Swarm rolling update (which has its own monitor period) or declares a healthcheck (Swarm only
+ * calls such a task running once it is healthy): see waitForConvergence.
+ *
+ * A failure's headline is its root cause: the error of the task that failed (e.g. "No such image: x:1"), with
+ * Swarm's part ("paused the update") as context, never Swarm's summary alone ("update paused … task abc").
  */
 import type {
   DeployEvent,
@@ -34,13 +38,23 @@ export const MAX_CONSECUTIVE_READ_ERRORS = 10;
 const FAILED_STATES = new Set(["failed", "rejected", "complete"]);
 const TERMINAL_STATES = new Set(["failed", "rejected", "complete", "shutdown", "orphaned", "remove"]);
 
+/** With no progress line for this long, the wait says what it is still waiting for. */
+export const DEFAULT_QUIET_PROGRESS_MS = 3_000;
+
 export interface Baseline {
   taskStates: Map<string, string>;
+  /** Task id → `state/desiredState` before the deploy: the task progress lines report changes from there. */
+  taskKeys?: Map<string, string>;
 }
 
 export function takeBaseline(snapshot: StackSnapshot): Baseline {
-  return { taskStates: new Map(snapshot.tasks.map((t) => [t.id, t.state])) };
+  return {
+    taskStates: new Map(snapshot.tasks.map((t) => [t.id, t.state])),
+    taskKeys: new Map(snapshot.tasks.map((t) => [t.id, taskKey(t)])),
+  };
 }
+
+const taskKey = (t: RolloutTask): string => `${t.state}/${t.desiredState}`;
 
 export interface ServiceAssessment {
   serviceId: string;
@@ -54,6 +68,12 @@ export interface ServiceAssessment {
   pendingErrors: string[];
   updateState: RolloutService["updateState"];
   updateMessage: string | null;
+  /** The stack's tasks of this service (every spec), for the task-level progress lines. */
+  tasks: RolloutTask[];
+  /** The spec declares a healthcheck. */
+  healthcheck: boolean;
+  /** The spec turns the image's healthcheck off. */
+  healthcheckDisabled: boolean;
 }
 
 export interface StackAssessment {
@@ -61,6 +81,7 @@ export interface StackAssessment {
   converged: boolean;
   /** The first failed service's reason, prefixed with its name. */
   failure: string | null;
+  nodeNames?: Record<string, string>;
 }
 
 export function assessStack(
@@ -84,6 +105,7 @@ export function assessStack(
     services,
     converged: services.every((s) => s.converged),
     failure: failed ? `service ${failed.health.name}: ${failed.failure}` : null,
+    ...(snapshot.nodeNames ? { nodeNames: snapshot.nodeNames } : {}),
   };
 }
 
@@ -109,18 +131,27 @@ function assessService(
 
   let failure: string | null = null;
   if (service.updateState === "paused" || service.updateState === "rollback_paused") {
-    failure = `update paused by Swarm: ${service.updateMessage ?? "no reason given"}`;
+    const what = service.updateState === "paused" ? "Swarm paused the update" : "Swarm paused its rollback";
+    failure = rootCauseHeadline(rootCauseTask(service, tasks, baseline), what, service.updateMessage);
   } else if (service.updateState === "rollback_completed") {
-    failure = `update failed and Swarm rolled it back: ${service.updateMessage ?? "no reason given"}`;
+    failure = rootCauseHeadline(
+      rootCauseTask(service, tasks, baseline),
+      "Swarm rolled the update back",
+      service.updateMessage,
+    );
   } else if (failedTasks.length >= threshold && running < desired) {
-    const last = failedTasks[0];
-    failure = `${failedTasks.length} tasks failed since the deploy started${last ? `; last: ${describeTask(last)}` : ""}`;
+    failure = rootCauseHeadline(
+      failedTasks[0] ?? null,
+      `${failedTasks.length} tasks failed since the deploy started`,
+      null,
+    );
   }
 
   const converged = failure === null && running === desired && !onTheWay && !staleRunning && !updating;
   const lastError = failedTasks[0] ? describeTask(failedTasks[0]) : pendingErrors[0];
   const health: ServiceHealth = { name: service.name, desired, running, image: service.image, healthy: converged };
   if (lastError) health.lastError = lastError;
+  if (service.updateState) health.updateState = service.updateState;
   return {
     serviceId: service.id,
     health,
@@ -130,7 +161,45 @@ function assessService(
     pendingErrors,
     updateState: service.updateState,
     updateMessage: service.updateMessage,
+    tasks,
+    healthcheck: service.healthcheck === true,
+    healthcheckDisabled: service.healthcheckDisabled === true,
   };
+}
+
+/**
+ * The task whose failure made Swarm pause or roll back: the one Swarm's message names ("… early termination of
+ * task <id>"), else the newest task of any spec that failed since the baseline (after a Swarm rollback the failed
+ * tasks belong to the spec that was rolled away from), else null.
+ */
+export function rootCauseTask(service: RolloutService, tasks: RolloutTask[], baseline: Baseline): RolloutTask | null {
+  const named = /task ([a-z0-9]{6,})/i.exec(service.updateMessage ?? "")?.[1]?.toLowerCase();
+  if (named) {
+    const task = tasks.find((t) => t.id.toLowerCase().startsWith(named));
+    if (task && (task.error || FAILED_STATES.has(task.state))) return task;
+  }
+  const failed = tasks
+    .filter((t) => FAILED_STATES.has(t.state) && isNewSinceBaseline(t, baseline))
+    .sort((a, b) => Number(b.upToDate) - Number(a.upToDate) || b.timestamp.localeCompare(a.timestamp));
+  return failed[0] ?? null;
+}
+
+/** What went wrong in the task's own words: its error ("No such image: x:1"), else its message or state. */
+export function taskCause(t: RolloutTask): string {
+  if (t.state === "complete") return "the container exited with code 0 (a replicated task must keep running)";
+  const what = t.error ?? (t.message || t.state);
+  return t.exitCode !== null && t.exitCode !== 0 && !what.includes(String(t.exitCode))
+    ? `${what} (exit code ${t.exitCode})`
+    : what;
+}
+
+/**
+ * "<task error> (task <slot> <state>; <what Swarm did>)"; without a task, Swarm's own message stands in, since
+ * it is then the only account there is.
+ */
+export function rootCauseHeadline(task: RolloutTask | null, context: string, swarmMessage: string | null): string {
+  if (!task) return `${context}: ${swarmMessage ?? "no reason given"}`;
+  return `${taskCause(task)} (task ${task.slot ?? task.id.slice(0, 12)} ${task.state}; ${context})`;
 }
 
 /** A task counts as a new failure when it did not exist at the baseline or was still alive then. */
@@ -155,11 +224,18 @@ export class ProgressTracker {
   private readonly reportedTasks = new Set<string>();
   private readonly pendingErrors = new Map<string, string>();
   private readonly updateStates = new Map<string, string>();
+  private readonly taskKeys: Map<string, string>;
+
+  /** With the baseline, tasks that did not change since before the deploy are not reported. */
+  constructor(baseline?: Baseline) {
+    this.taskKeys = new Map(baseline?.taskKeys ?? []);
+  }
 
   next(assessment: StackAssessment): DeployEvent[] {
     const events: DeployEvent[] = [];
     for (const s of assessment.services) {
       const name = s.health.name;
+      events.push(...this.taskLines(name, s.tasks, assessment.nodeNames));
       const counts = `${s.health.running}/${s.health.desired}`;
       if (this.replicas.get(s.serviceId) !== counts) {
         this.replicas.set(s.serviceId, counts);
@@ -199,6 +275,88 @@ export class ProgressTracker {
     }
     return events;
   }
+
+  /**
+   * One line per task that changed since it was last seen: a new task on its way or running, an old one stopping
+   * or stopped, with its node. Failures are not repeated here (the failed-task warnings say them, with the error).
+   */
+  private taskLines(service: string, tasks: RolloutTask[], nodeNames?: Record<string, string>): DeployEvent[] {
+    const events: DeployEvent[] = [];
+    const ordered = [...tasks].sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0) || a.timestamp.localeCompare(b.timestamp));
+    for (const t of ordered) {
+      const key = taskKey(t);
+      if (this.taskKeys.get(t.id) === key) continue;
+      this.taskKeys.set(t.id, key);
+      if (FAILED_STATES.has(t.state)) continue;
+      const line = taskProgress(t);
+      if (!line) continue;
+      const node = t.nodeId ? (nodeNames?.[t.nodeId] ?? t.nodeId.slice(0, 12)) : null;
+      events.push({
+        level: "info",
+        message: `service ${service}: ${line.spec} task ${t.slot ?? t.id.slice(0, 12)} ${line.what}${node ? ` on ${node}` : ""}`,
+        data: {
+          service,
+          taskId: t.id,
+          slot: t.slot,
+          node,
+          state: t.state,
+          desiredState: t.desiredState,
+          spec: line.spec,
+        },
+      });
+    }
+    return events;
+  }
+}
+
+/** How a task's state reads in a progress line; null for states not worth a line (a removed task). */
+function taskProgress(t: RolloutTask): { spec: "new" | "old"; what: string } | null {
+  const spec = t.upToDate ? "new" : "old";
+  if (t.desiredState === "running") {
+    if (t.state === "running") return { spec, what: "running" };
+    if (TERMINAL_STATES.has(t.state)) return null;
+    return { spec, what: t.state === "starting" ? "starting" : `starting (${t.state})` };
+  }
+  // Swarm's stop-first update prepares the new task up to "ready" while the old one of its slot stops.
+  if (t.desiredState === "ready") {
+    if (TERMINAL_STATES.has(t.state)) return null;
+    return { spec, what: t.state === "ready" ? "ready, waiting for the old task to stop" : `preparing (${t.state})` };
+  }
+  if (t.state === "running") return { spec, what: "stopping" };
+  if (t.state === "shutdown" || t.state === "complete") return { spec, what: "stopped" };
+  if (TERMINAL_STATES.has(t.state)) return null;
+  return { spec, what: `stopping (${t.state})` };
+}
+
+/** "waiting for <svc> 1/2 (update updating), …" or the stabilisation note, for a quiet stretch of the wait. */
+export function waitingLine(assessment: StackAssessment, stabilisingForMs: number | null): DeployEvent {
+  const waiting = assessment.services.filter((s) => !s.converged);
+  if (waiting.length === 0) {
+    const seconds = stabilisingForMs === null ? 0 : Math.floor(stabilisingForMs / 1000);
+    return {
+      level: "info",
+      message: `all ${assessment.services.length} service(s) running as desired; checking they stay up (${seconds}s so far)`,
+      data: { waiting: [], stabilisingMs: stabilisingForMs },
+    };
+  }
+  const parts = waiting.map((s) => {
+    const update =
+      s.updateState === "updating" || s.updateState === "rollback_started"
+        ? `, update ${s.updateState.replace("_", " ")}`
+        : "";
+    const stopping = s.tasks
+      .filter((t) => !t.upToDate && t.state === "running" && t.desiredState !== "running")
+      .map((t) => t.slot ?? t.id.slice(0, 12));
+    const old = stopping.length > 0 ? `, old task ${stopping.join(", ")} stopping` : "";
+    return `${s.health.name} ${s.health.running}/${s.health.desired} running${update}${old}`;
+  });
+  return {
+    level: "info",
+    message: `still waiting: ${parts.join("; ")}`,
+    data: {
+      waiting: waiting.map((s) => ({ service: s.health.name, running: s.health.running, desired: s.health.desired })),
+    },
+  };
 }
 
 export interface ConvergenceOptions {
@@ -212,6 +370,10 @@ export interface ConvergenceOptions {
   stabilizationMs?: number;
   failedTaskThreshold?: number;
   now?: () => number;
+  /** With no progress line for this long, a "still waiting" line is emitted (0 turns them off). */
+  quietProgressMs?: number;
+  /** Images (as services run them) whose image config declares a HEALTHCHECK: healthy tasks need no wait. */
+  healthcheckedImages?: ReadonlySet<string>;
   /** Called with every assessment, so the caller can report the last known health when it stops the wait. */
   onAssessment?: (assessment: StackAssessment) => void;
 }
@@ -229,11 +391,17 @@ export async function waitForConvergence(
   const now = opts.now ?? Date.now;
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const stabilizationMs = opts.stabilizationMs ?? DEFAULT_STABILIZATION_MS;
-  const tracker = new ProgressTracker();
+  const quietMs = opts.quietProgressMs ?? DEFAULT_QUIET_PROGRESS_MS;
+  const tracker = new ProgressTracker(opts.baseline);
   let last: StackAssessment | null = null;
   let convergedSince: number | null = null;
   let readErrors = 0;
   let lastReadError = "";
+  let lastLineAt = now();
+  const emit = (event: DeployEvent) => {
+    lastLineAt = now();
+    opts.emit(event);
+  };
 
   while (!opts.signal.aborted) {
     let snapshot: StackSnapshot | null = null;
@@ -248,8 +416,7 @@ export async function waitForConvergence(
         const error = `could not read the stack state ${readErrors} times in a row: ${message}`;
         return { outcome: "failed", assessment: last ?? { services: [], converged: false, failure: error }, error };
       }
-      if (message !== lastReadError)
-        opts.emit({ level: "warn", message: `could not read the stack state: ${message}` });
+      if (message !== lastReadError) emit({ level: "warn", message: `could not read the stack state: ${message}` });
       lastReadError = message;
     }
     if (snapshot && !opts.signal.aborted) {
@@ -259,21 +426,35 @@ export async function waitForConvergence(
       });
       last = assessment;
       opts.onAssessment?.(assessment);
-      for (const event of tracker.next(assessment)) opts.emit(event);
+      for (const event of tracker.next(assessment)) emit(event);
       if (assessment.failure) return { outcome: "failed", assessment, error: assessment.failure };
       if (assessment.converged) {
         convergedSince ??= now();
-        // A completed rolling update already survived Swarm's own monitor period: no need to wait again.
-        const monitored =
-          assessment.services.length > 0 && assessment.services.every((s) => s.updateState === "completed");
-        if (monitored || now() - convergedSince >= stabilizationMs) return { outcome: "converged", assessment };
+        if (alreadyVouchedFor(assessment, opts.healthcheckedImages) || now() - convergedSince >= stabilizationMs)
+          return { outcome: "converged", assessment };
       } else {
         convergedSince = null;
       }
+      if (quietMs > 0 && now() - lastLineAt >= quietMs)
+        emit(waitingLine(assessment, convergedSince === null ? null : now() - convergedSince));
     }
     await sleep(pollIntervalMs, opts.signal);
   }
   return { outcome: "aborted", assessment: last };
+}
+
+/**
+ * Whether a converged stack needs no stabilisation wait: every service either completed a Swarm rolling update
+ * (it already survived Swarm's monitor period) or has a healthcheck, in its spec or its image and not turned off
+ * (its running tasks passed it).
+ */
+export function alreadyVouchedFor(assessment: StackAssessment, healthcheckedImages?: ReadonlySet<string>): boolean {
+  const healthchecked = (s: ServiceAssessment) =>
+    s.healthcheck || (!s.healthcheckDisabled && healthcheckedImages?.has(s.health.image) === true);
+  return (
+    assessment.services.length > 0 &&
+    assessment.services.every((s) => s.updateState === "completed" || healthchecked(s))
+  );
 }
 
 /** Resolves after `ms`, or as soon as the signal aborts. */

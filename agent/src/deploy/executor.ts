@@ -1,7 +1,8 @@
 /**
  * Runs one deployment on this swarm: versioned secrets → `docker stack deploy` (every output line an event) →
  * wait for convergence → clean up unused secrets. Ends SUCCEEDED, FAILED (error, task error or timeout) or
- * CANCELED (signal aborted); never throws for a deployment-level failure. Events carry names and counts only:
+ * CANCELED (signal aborted); never throws for a deployment-level failure. The outcome is said once, by the
+ * caller's terminal event (handlers/deployments.ts `terminalEvent`), from the result returned here. Events carry names and counts only:
  * masking of values echoed by the CLI is the control plane's job, but no secret or env value is ever put in `data`.
  */
 import { DockerCliError, type DockerCli } from "../docker/cli.js";
@@ -16,9 +17,9 @@ import {
 } from "./convergence.js";
 import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
 import { DeployError, SwarmStackNotOwnedError } from "./errors.js";
-import { preflightImages } from "./image-preflight.js";
+import { composeImages, preflightImages } from "./image-preflight.js";
 import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
-import type { DeployEngine, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
+import type { DeployEngine, DeployPhase, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
 
 export interface DeployDeps {
   engine: DeployEngine;
@@ -34,7 +35,7 @@ export interface DeployDeps {
   fetch?: typeof fetch;
 }
 
-type Phase = "prepare" | "preflight" | "secrets" | "deploy" | "converge";
+type Phase = DeployPhase;
 
 const CANCEL_NOTE: Record<Phase, string> = {
   prepare: "the stack was not changed",
@@ -67,14 +68,13 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     services = a.services.map((s) => s.health);
   };
 
+  const elapsed = () => (deps.now ?? Date.now)() - started;
   const stopped = (): DeployResult => {
     if (stopReason === "timeout") {
       const error = `timed out after ${req.timeoutSeconds}s${pendingSummary(services)}`;
-      emit({ level: "error", message: `deployment failed: ${error}; ${CANCEL_NOTE[phase]}`, data: { phase } });
-      return { status: "FAILED", error, services };
+      return { status: "FAILED", error, note: CANCEL_NOTE[phase], phase, elapsedMs: elapsed(), services };
     }
-    emit({ level: "warn", message: `deployment canceled: ${CANCEL_NOTE[phase]}`, data: { phase } });
-    return { status: "CANCELED", error: `canceled: ${CANCEL_NOTE[phase]}`, services };
+    return { status: "CANCELED", error: `canceled: ${CANCEL_NOTE[phase]}`, phase, elapsedMs: elapsed(), services };
   };
 
   try {
@@ -135,7 +135,9 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     emit({ level: "info", message: "docker stack deploy finished; waiting for services to converge" });
 
     phase = "converge";
+    const healthcheckedImages = await imagesWithHealthcheck(engine, req.composeYaml);
     const result = await waitForConvergence(engine, {
+      healthcheckedImages,
       stack: req.stackName,
       baseline,
       emit,
@@ -149,24 +151,31 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     if (result.outcome === "aborted") return stopped();
     remember(result.assessment);
     if (result.outcome === "failed") {
-      emit({ level: "error", message: `deployment failed: ${result.error}`, data: { services: summary(services) } });
-      return { status: "FAILED", error: result.error, services };
+      return {
+        status: "FAILED",
+        error: result.error,
+        note: swarmNote(services),
+        phase,
+        elapsedMs: elapsed(),
+        services,
+      };
     }
 
-    const seconds = Math.round(((deps.now ?? Date.now)() - started) / 100) / 10;
-    emit({
-      level: "info",
-      message: `deployment succeeded: ${services.length} service(s) converged in ${seconds}s`,
-      data: { services: summary(services) },
-    });
     await cleanUpSecrets(deps, req);
-    return { status: "SUCCEEDED", services };
+    return { status: "SUCCEEDED", phase, elapsedMs: elapsed(), services };
   } catch (err) {
     if (run.signal.aborted && stopReason) return stopped();
     const error = describeFailure(err);
-    emit({ level: "error", message: `deployment failed: ${error}`, data: { phase, code: errorCode(err) } });
     // Refusals of the agent's own (DeployError) carry their code to the deployment; other failures keep the message.
-    return { status: "FAILED", error, ...(err instanceof DeployError ? { errorCode: err.code } : {}), services };
+    return {
+      status: "FAILED",
+      error,
+      ...(err instanceof DeployError ? { errorCode: err.code } : {}),
+      ...(phase === "deploy" || phase === "converge" ? {} : { note: "nothing was changed on the swarm" }),
+      phase,
+      elapsedMs: elapsed(),
+      services,
+    };
   } finally {
     clearTimeout(timer);
     deps.signal.removeEventListener("abort", onCancel);
@@ -218,13 +227,30 @@ function describeFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" ? code : "INTERNAL";
+/**
+ * The compose's images whose image config declares a HEALTHCHECK, from this node's image store (an image not here
+ * counts as without one: the wait then keeps its stabilisation period). A failed lookup only costs that shortcut.
+ */
+async function imagesWithHealthcheck(engine: DeployEngine, composeYaml: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (!engine.imageHealthcheck) return found;
+  for (const image of composeImages(composeYaml)) {
+    if (await engine.imageHealthcheck(image).catch(() => false)) found.add(image);
+  }
+  return found;
 }
 
-function summary(services: ServiceHealth[]): Array<Record<string, unknown>> {
-  return services.map((s) => ({ service: s.name, running: s.running, desired: s.desired, healthy: s.healthy }));
+/** What a failed rollout left on the swarm, from Swarm's update state of each service. */
+function swarmNote(services: ServiceHealth[]): string {
+  const paused = services.filter((s) => s.updateState === "paused" || s.updateState === "rollback_paused");
+  const rolledBack = services.filter((s) => s.updateState === "rollback_completed");
+  const parts: string[] = [];
+  if (paused.length > 0)
+    parts.push(
+      `Swarm's update is paused for ${paused.map((s) => `${s.name} (${s.running}/${s.desired} running)`).join(", ")}`,
+    );
+  if (rolledBack.length > 0) parts.push(`Swarm rolled back ${rolledBack.map((s) => s.name).join(", ")}`);
+  return parts.length > 0 ? parts.join("; ") : "the stack is left as deployed so far";
 }
 
 function pendingSummary(services: ServiceHealth[]): string {

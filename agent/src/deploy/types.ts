@@ -45,11 +45,22 @@ export interface ServiceHealth {
   image: string;
   healthy: boolean;
   lastError?: string;
+  /** Swarm's rolling-update state when the deploy ended (paused, rollback_completed…); absent when none ran. */
+  updateState?: UpdateState;
 }
+
+/** Where a deployment stopped: before "deploy" nothing on the swarm changed. */
+export type DeployPhase = "prepare" | "preflight" | "secrets" | "deploy" | "converge";
 
 export interface DeployResult {
   status: DeployStatus;
+  /** The headline: the root cause (a task's own error where there is one), not Swarm's summary of it. */
   error?: string;
+  /** Said once in the terminal line after the headline (what was left on the swarm). */
+  note?: string;
+  phase?: DeployPhase;
+  /** Time from the start of the run to its end. */
+  elapsedMs?: number;
   /** Stable code of the failure, when it has one (e.g. SWARM_STACK_NOT_OWNED). */
   errorCode?: string;
   services: ServiceHealth[];
@@ -73,6 +84,13 @@ export type UpdateState =
 export interface RolloutService extends SwarmService {
   updateState: UpdateState | null;
   updateMessage: string | null;
+  /**
+   * The spec declares a healthcheck (compose `healthcheck`, not disabled): Swarm then keeps a task "starting"
+   * until it is healthy, so "running" already means healthy. One defined only in the image is not visible here.
+   */
+  healthcheck?: boolean;
+  /** The spec turns the image's healthcheck off (compose `healthcheck: { disable: true }`). */
+  healthcheckDisabled?: boolean;
 }
 
 export interface RolloutTask extends SwarmTask {
@@ -83,6 +101,8 @@ export interface RolloutTask extends SwarmTask {
 export interface StackSnapshot {
   services: RolloutService[];
   tasks: RolloutTask[];
+  /** Node id → hostname, for progress lines that say where a task runs; may be absent (unit fakes). */
+  nodeNames?: Record<string, string>;
 }
 
 /**
@@ -93,4 +113,8 @@ export interface StackInspector {
   inspectStack(stack: string): Promise<StackSnapshot>;
 }
 
-export type DeployEngine = DockerEngine & StackInspector;
+export type DeployEngine = DockerEngine &
+  StackInspector & {
+    /** Whether this node's copy of the image declares a HEALTHCHECK (false when the image is not here). */
+    imageHealthcheck?(image: string): Promise<boolean>;
+  };

@@ -62,6 +62,7 @@ describe("stackDeployArgs", () => {
     ).to.deep.equal([
       "stack",
       "deploy",
+      "--detach=true",
       "--compose-file",
       "-",
       "--resolve-image",
@@ -72,7 +73,7 @@ describe("stackDeployArgs", () => {
     ]);
     expect(
       stackDeployArgs({ stackName: "shop", prune: false, resolveImage: "never", withRegistryAuth: false }),
-    ).to.deep.equal(["stack", "deploy", "--compose-file", "-", "--resolve-image", "never", "shop"]);
+    ).to.deep.equal(["stack", "deploy", "--detach=true", "--compose-file", "-", "--resolve-image", "never", "shop"]);
   });
 });
 

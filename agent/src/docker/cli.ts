@@ -133,7 +133,9 @@ export async function writeDockerConfig(logins: readonly RegistryLogin[]): Promi
 export function stackDeployArgs(
   opts: Pick<StackDeployOptions, "stackName" | "prune" | "resolveImage" | "withRegistryAuth">,
 ): string[] {
-  const args = ["stack", "deploy", "--compose-file", "-", "--resolve-image", opts.resolveImage];
+  // --detach=true: the agent watches convergence itself (deploy/convergence.ts); said explicitly because the CLI
+  // warns on every deploy that its default will change to --detach=false.
+  const args = ["stack", "deploy", "--detach=true", "--compose-file", "-", "--resolve-image", opts.resolveImage];
   if (opts.withRegistryAuth) args.push("--with-registry-auth");
   if (opts.prune) args.push("--prune");
   args.push(opts.stackName);

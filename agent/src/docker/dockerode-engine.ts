@@ -6,7 +6,6 @@
 import Docker from "dockerode";
 import type { IncomingMessage } from "node:http";
 import type {
-  DockerEngine,
   EngineInfo,
   LogLine,
   SwarmNode,
@@ -17,7 +16,7 @@ import type {
   SwarmService,
   SwarmTask,
 } from "./engine.js";
-import type { RolloutService, RolloutTask, StackInspector, StackSnapshot, UpdateState } from "../deploy/types.js";
+import type { DeployEngine, RolloutService, RolloutTask, StackSnapshot, UpdateState } from "../deploy/types.js";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
 export const STACK_NAMESPACE_LABEL = "com.docker.stack.namespace";
@@ -44,7 +43,7 @@ export class DockerUnavailableError extends DockerEngineError {
   }
 }
 
-export type DockerodeEngine = DockerEngine & StackInspector & SwarmObjectStore;
+export type DockerodeEngine = DeployEngine & Required<Pick<DeployEngine, "imageHealthcheck">> & SwarmObjectStore;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -121,6 +120,18 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       try {
         await call(`inspect image ${image}`, () => docker.getImage(image).inspect());
         return true;
+      } catch (err) {
+        if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return false;
+        throw err;
+      }
+    },
+
+    async imageHealthcheck(image) {
+      try {
+        const info = (await call(`inspect image ${image}`, () => docker.getImage(image).inspect())) as {
+          Config?: { Healthcheck?: { Test?: string[] } };
+        };
+        return declaresHealthcheck(info.Config?.Healthcheck);
       } catch (err) {
         if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return false;
         throw err;
@@ -255,10 +266,11 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
     },
 
     async inspectStack(stack) {
-      const [services, tasks, upToDate] = await Promise.all([
+      const [services, tasks, upToDate, nodes] = await Promise.all([
         rawServices({ stack }),
         rawTasks({ stack }),
         rawTasks({ stack }, true),
+        call("list nodes", () => docker.listNodes()) as Promise<NodeJson[]>,
       ]);
       const current = new Set(upToDate.map((t) => t.ID));
       const running = countRunning(tasks);
@@ -267,8 +279,11 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           ...toSwarmService(s, running.get(s.ID) ?? 0),
           updateState: toUpdateState(s.UpdateStatus?.State),
           updateMessage: s.UpdateStatus?.Message || null,
+          healthcheck: declaresHealthcheck(s.Spec.TaskTemplate?.ContainerSpec?.Healthcheck),
+          healthcheckDisabled: s.Spec.TaskTemplate?.ContainerSpec?.Healthcheck?.Test?.[0] === "NONE",
         })),
         tasks: tasks.map((t): RolloutTask => ({ ...toSwarmTask(t), upToDate: current.has(t.ID) })),
+        nodeNames: Object.fromEntries(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)])),
       };
       return snapshot;
     },
@@ -313,7 +328,13 @@ interface ServiceJson {
     Labels?: Record<string, string>;
     Mode?: { Replicated?: { Replicas?: number }; Global?: object };
     TaskTemplate?: {
-      ContainerSpec?: { Image?: string; Env?: string[]; TTY?: boolean; Secrets?: Array<{ SecretName?: string }> };
+      ContainerSpec?: {
+        Image?: string;
+        Env?: string[];
+        TTY?: boolean;
+        Secrets?: Array<{ SecretName?: string }>;
+        Healthcheck?: { Test?: string[] };
+      };
     };
   };
   ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };
@@ -447,6 +468,12 @@ function toSwarmService(s: ServiceJson, running: number): SwarmService {
 function stripDigest(image: string): string {
   const at = image.indexOf("@sha256:");
   return at > 0 ? image.slice(0, at) : image;
+}
+
+/** A spec healthcheck that runs: `Test` absent or empty inherits the image's (unknown here), ["NONE"] disables it. */
+export function declaresHealthcheck(healthcheck: { Test?: string[] } | undefined): boolean {
+  const test = healthcheck?.Test ?? [];
+  return test.length > 0 && test[0] !== "NONE";
 }
 
 function toUpdateState(state: string | undefined): UpdateState | null {

@@ -168,8 +168,10 @@ describe("deployment command handlers", () => {
 
     const last = await terminal("dep-1");
     expect(last).to.include({ outcome: "succeeded", level: "info" });
-    expect(last.message).to.equal("stack st deployed: 1 service(s) running as desired");
-    expect(last.data).to.deep.include({ status: "SUCCEEDED" });
+    expect(last.message).to.match(/^deployment succeeded: stack st, 1 service\(s\) running as desired in [\d.]+s$/);
+    expect(last.data).to.deep.include({ status: "SUCCEEDED", phase: "converge", stackChanged: true });
+    // one terminal line: no other event says how the deployment ended
+    expect(events("dep-1").filter((e) => /^deployment (succeeded|failed)/.test(e.message))).to.have.length(1);
 
     const seqs = events("dep-1").map((e) => e.seq);
     expect(seqs[0]).to.equal(3);
@@ -328,7 +330,7 @@ describe("deployment command handlers", () => {
         timestamp: `2026-01-01T00:01:0${n}Z`,
       });
     const [f1, f2, f3] = [crash(1), crash(2), crash(3)];
-    const { handlers, terminal } = setup([
+    const { handlers, terminal, events } = setup([
       empty,
       { services: [web], tasks: [f1!] },
       { services: [web], tasks: [f1!, f2!] },
@@ -337,7 +339,16 @@ describe("deployment command handlers", () => {
     await send(handlers, "DeployStack", deployPayload());
     const last = await terminal("dep-1");
     expect(last).to.include({ outcome: "failed", level: "error" });
-    expect(last.message).to.match(/^deployment failed: service st_web: 3 tasks failed .*non-zero exit \(1\)/);
+    expect(last.message).to.match(
+      /^deployment failed: service st_web: task: non-zero exit \(1\) \(task \d+ failed; 3 tasks failed since the deploy started\); the stack is left as deployed so far$/,
+    );
+    // the headline alone, for the deployment's error message; and whether the swarm was touched (failure policy)
+    expect(last.data).to.deep.include({
+      error: last.message.replace(/^deployment failed: /, "").replace(/; the stack is left as deployed so far$/, ""),
+      stackChanged: true,
+      phase: "converge",
+    });
+    expect(events("dep-1").filter((e) => e.message.startsWith("deployment failed"))).to.have.length(1);
   });
 
   it("reports a deploy timeout of the real executor as timed_out", async function () {
@@ -501,6 +512,13 @@ describe("terminal events", () => {
       "deployment canceled: the stack was not changed",
     );
     expect(terminalEvent(canceled, { kind: "shutdown" }, "st")).to.deep.include({ outcome: "failed" });
+    expect(terminalEvent(canceled, { kind: "shutdown" }, "st").event.data).to.deep.include({ cause: "agent_stopped" });
+    // a failure before `docker stack deploy` ran left the swarm unchanged: no rollback is needed for it
+    const preflight = { status: "FAILED" as const, error: "pre-flight: x", phase: "preflight" as const, services };
+    expect(terminalEvent(preflight, null, "st").event.data).to.deep.include({
+      stackChanged: false,
+      error: "pre-flight: x",
+    });
     // A refusal with a stable code carries it to the control plane (deployments.error_code).
     const refused = { status: "FAILED" as const, error: "not ours", errorCode: "SWARM_STACK_NOT_OWNED", services };
     expect(terminalEvent(refused, null, "st").event.data).to.deep.include({ code: "SWARM_STACK_NOT_OWNED" });

@@ -48,14 +48,26 @@ export interface Terminal {
 }
 
 /** The last event of a deployment: its outcome and, unless it succeeded, why. */
+/**
+ * The last event of a deployment: its outcome and, unless it succeeded, why — the only line that says how the
+ * deployment ended. `data.error` is the headline alone (the root cause); `data.stackChanged` says whether
+ * `docker stack deploy` ran, which the control plane's failure policy needs (nothing to roll back otherwise).
+ */
 export function terminalEvent(result: DeployResult, stop: StopCause | null, stackName: string): Terminal {
-  const data = { status: result.status, services: result.services.map(serviceData) };
+  const stackChanged = result.phase === "deploy" || result.phase === "converge";
+  const data = {
+    status: result.status,
+    services: result.services.map(serviceData),
+    ...(result.phase ? { phase: result.phase, stackChanged } : {}),
+    ...(result.elapsedMs !== undefined ? { elapsedMs: result.elapsedMs } : {}),
+  };
   if (result.status === "SUCCEEDED") {
+    const took = result.elapsedMs !== undefined ? ` in ${Math.round(result.elapsedMs / 100) / 10}s` : "";
     return {
       outcome: "succeeded",
       event: {
         level: "info",
-        message: `stack ${stackName} deployed: ${result.services.length} service(s) running as desired`,
+        message: `deployment succeeded: stack ${stackName}, ${result.services.length} service(s) running as desired${took}`,
         data,
       },
     };
@@ -66,17 +78,18 @@ export function terminalEvent(result: DeployResult, stop: StopCause | null, stac
       outcome: TIMED_OUT.test(error) ? "timed_out" : "failed",
       event: {
         level: "error",
-        message: `deployment failed: ${error}`,
-        data: { ...data, ...(result.errorCode ? { code: result.errorCode } : {}) },
+        message: `deployment failed: ${error}${result.note ? `; ${result.note}` : ""}`,
+        data: { ...data, error, ...(result.errorCode ? { code: result.errorCode } : {}) },
       },
     };
   }
   const left = error.replace(/^canceled: /, "");
   if (stop?.kind === "shutdown") {
     // Nobody asked for this: to the control plane it is a failed deployment, with the cause spelled out.
+    const headline = `the agent stopped during the deployment: ${left}`;
     return {
       outcome: "failed",
-      event: { level: "error", message: `the agent stopped during the deployment: ${left}`, data },
+      event: { level: "error", message: headline, data: { ...data, error: headline, cause: "agent_stopped" } },
     };
   }
   const by = stop?.kind === "cancel" && stop.reason ? ` (${stop.reason})` : "";
@@ -91,6 +104,7 @@ function serviceData(s: ServiceHealth): Record<string, unknown> {
     desired: s.desired,
     healthy: s.healthy,
     ...(s.lastError ? { lastError: s.lastError } : {}),
+    ...(s.updateState ? { updateState: s.updateState } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import type {
   EnvironmentDetail,
   EnvironmentDiff,
   EnvOverlay,
+  FailurePolicy,
   ListOf,
   Overlay,
   Release,
@@ -148,15 +149,20 @@ export function useDeleteStack(orgId: string, stackId: string): Mutation<void, S
   return useApiMutation(keys.stacks(orgId), (client) => client.delete<Stack>(keys.stack(orgId, stackId)[0]));
 }
 
+export interface EnvironmentChanges {
+  name?: string;
+  deployTimeoutSeconds?: number;
+  onFailure?: FailurePolicy;
+}
+
 export function useUpdateEnvironment(
   orgId: string,
   envId: string,
   stackId: string | undefined,
-): Mutation<{ name?: string; deployTimeoutSeconds?: number }, Environment> {
+): Mutation<EnvironmentChanges, Environment> {
   return useApiMutation(
     keys.environment(envId),
-    (client, arg: { name?: string; deployTimeoutSeconds?: number }) =>
-      client.patch<Environment>(keys.environment(envId)[0], arg),
+    (client, arg: EnvironmentChanges) => client.patch<Environment>(keys.environment(envId)[0], arg),
     stackId ? [keys.stack(orgId, stackId)] : [],
   );
 }

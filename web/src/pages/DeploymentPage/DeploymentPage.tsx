@@ -1,31 +1,64 @@
 import { useState } from "react";
-import { useParams } from "react-router-dom";
-import { useCancelDeployment, useDeployment } from "../../api/hooks/deployments.js";
+import { useNavigate, useParams } from "react-router-dom";
+import {
+  useCancelDeployment,
+  useDeploy,
+  useDeployment,
+  useEnvironmentStatus,
+  useRollback,
+  useServiceLogs,
+} from "../../api/hooks/deployments.js";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { useEnvironment } from "../../api/hooks/stacks.js";
 import { useUsers } from "../../api/hooks/users.js";
+import type { Deployment } from "../../api/types.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
-import { actorName } from "../../components/actor.js";
+import { actorName, newIdempotencyKey } from "../../components/actor.js";
+import { AsyncContent } from "../../components/AsyncContent.js";
 import { DeploymentConsole } from "../../components/DeploymentConsole.js";
-import { ConfirmDialog } from "../../components/Dialog.js";
+import { ConfirmDialog, Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { LogsDialog } from "../EnvironmentPage/ServicesPanel.js";
 import { DeploymentView } from "./DeploymentView.js";
+
+type Asking = { kind: "cancel" } | { kind: "rollback" | "redeploy"; idempotencyKey: string } | { kind: "logs" };
 
 export function DeploymentPage() {
   const orgId = useOrgId();
+  const navigate = useNavigate();
   const deploymentId = useParams().deploymentId ?? "";
   const me = useMe();
   const deployment = useDeployment(deploymentId);
-  const env = useEnvironment(deployment.data?.environmentId ?? null);
+  const envId = deployment.data?.environmentId ?? null;
+  const env = useEnvironment(envId);
   const users = useUsers(orgId, hasPermission(me.data, "users:read"));
   const cancel = useCancelDeployment(deploymentId);
-  const [confirming, setConfirming] = useState(false);
+  const rollback = useRollback(envId ?? "");
+  const redeploy = useDeploy(envId ?? "");
+  const [asking, setAsking] = useState<Asking | null>(null);
   const close = () => {
-    setConfirming(false);
+    setAsking(null);
     cancel.reset();
+    rollback.reset();
+    redeploy.reset();
   };
   const d = deployment.data;
+  const canDeploy = hasPermission(me.data, "deployments:write");
+  const current = env.data?.currentRelease ?? null;
+  const noPermission = "Needs the deployments:write permission";
+  const rollbackDisabled = !canDeploy
+    ? noPermission
+    : !env.data
+      ? "Loading the environment…"
+      : !current
+        ? "The environment has no successful deployment to roll back to"
+        : null;
+  const opened = (created: Deployment | undefined) => {
+    if (!created) return;
+    close();
+    navigate(paths.deployment(orgId, created.id));
+  };
   return (
     <>
       <DeploymentView
@@ -38,12 +71,21 @@ export function DeploymentPage() {
         environment={env.data}
         environmentHref={(id) => paths.environment(orgId, id)}
         releaseHref={(id) => paths.release(orgId, id)}
+        deploymentHref={(id) => paths.deployment(orgId, id)}
         actorName={(x) => actorName(x.createdBy, x.createdByType, me.data, users.data?.items ?? [])}
-        canCancel={hasPermission(me.data, "deployments:write")}
-        onCancel={() => setConfirming(true)}
+        canCancel={canDeploy}
+        onCancel={() => setAsking({ kind: "cancel" })}
+        next={{
+          rollbackVersion: current?.version ?? null,
+          rollbackDisabled,
+          redeployDisabled: canDeploy ? null : noPermission,
+          onRollBack: () => setAsking({ kind: "rollback", idempotencyKey: newIdempotencyKey() }),
+          onRedeploy: () => setAsking({ kind: "redeploy", idempotencyKey: newIdempotencyKey() }),
+          onOpenLogs: () => setAsking({ kind: "logs" }),
+        }}
         console={<DeploymentConsole deploymentId={deploymentId} tall onEnd={() => void deployment.mutate()} />}
       />
-      {confirming && d && (
+      {asking?.kind === "cancel" && d && (
         <ConfirmDialog
           title={`Cancel the deployment of v${d.releaseVersion ?? "?"}?`}
           confirmLabel="Cancel deployment"
@@ -58,6 +100,89 @@ export function DeploymentPage() {
             : "The agent stops it where it is: services already updated stay updated. Deploy again or roll back to get to a known state."}
         </ConfirmDialog>
       )}
+      {asking?.kind === "rollback" && current && (
+        <ConfirmDialog
+          title={`Roll back to v${current.version}?`}
+          confirmLabel={`Roll back to v${current.version}`}
+          busy={rollback.isMutating}
+          error={rollback.error ? <ErrorNotice error={rollback.error} compact /> : null}
+          onCancel={close}
+          onConfirm={() =>
+            void rollback.trigger({ releaseId: current.id, idempotencyKey: asking.idempotencyKey }).then(opened)
+          }
+        >
+          A new deployment of release v{current.version}, the environment's last successful one. Services go back to
+          that release; volumes and data are not rolled back.
+        </ConfirmDialog>
+      )}
+      {asking?.kind === "redeploy" && d && (
+        <ConfirmDialog
+          title={`Deploy v${d.releaseVersion ?? "?"} again?`}
+          confirmLabel="Redeploy"
+          busy={redeploy.isMutating}
+          error={redeploy.error ? <ErrorNotice error={redeploy.error} compact /> : null}
+          onCancel={close}
+          onConfirm={() =>
+            void redeploy.trigger({ releaseId: d.releaseId, idempotencyKey: asking.idempotencyKey }).then(opened)
+          }
+        >
+          A new deployment of the same release, with the environment's settings as they are now (fix the image, an env
+          var or a secret first, or it fails the same way).
+        </ConfirmDialog>
+      )}
+      {asking?.kind === "logs" && envId && <EnvironmentLogs envId={envId} onClose={close} />}
     </>
+  );
+}
+
+/** Open logs: the environment's services as the agent sees them, then the chosen one's last lines. */
+function EnvironmentLogs(props: { envId: string; onClose: () => void }) {
+  const status = useEnvironmentStatus(props.envId, false);
+  const [service, setService] = useState<string | null>(null);
+  const only = status.data?.services.length === 1 ? (status.data.services[0]?.name ?? null) : null;
+  const chosen = service ?? only;
+  const logs = useServiceLogs(props.envId, chosen);
+  if (chosen) {
+    return (
+      <LogsDialog
+        service={chosen}
+        state={{ data: logs.data, error: logs.error, isLoading: logs.isLoading, onRetry: () => void logs.mutate() }}
+        refreshing={logs.isValidating}
+        onRefresh={() => void logs.mutate()}
+        onClose={props.onClose}
+      />
+    );
+  }
+  return (
+    <Dialog title="Logs of which service?" onClose={props.onClose}>
+      <AsyncContent
+        state={{
+          data: status.data,
+          error: status.error,
+          isLoading: status.isLoading,
+          onRetry: () => void status.mutate(),
+        }}
+        loadingLabel="Asking the agent for the environment's services…"
+        isEmpty={(s) => s.services.length === 0}
+        empty={<p className="muted">The stack has no services on the cluster.</p>}
+      >
+        {(s) => (
+          <ul className="plain">
+            {s.services.map((x) => (
+              <li key={x.name}>
+                <button type="button" className="secondary small" onClick={() => setService(x.name)}>
+                  {x.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </AsyncContent>
+      <div className="actions">
+        <button type="button" onClick={props.onClose}>
+          Done
+        </button>
+      </div>
+    </Dialog>
   );
 }

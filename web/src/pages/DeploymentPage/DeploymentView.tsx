@@ -10,6 +10,18 @@ import { durationText } from "../EnvironmentPage/DeploymentsPanel.js";
 
 const when = (iso: string | null, never: string): string => (iso ? formatDateTime(iso) : never);
 
+/** What a user can do about a deployment that ended badly; a null action is not offered, a string says why not. */
+export interface NextActions {
+  /** The release "Roll back" goes to: the environment's current one (its last successful deployment). */
+  rollbackVersion: number | null;
+  /** Why Roll back / Redeploy are disabled (a missing permission, nothing to go back to); null when enabled. */
+  rollbackDisabled: string | null;
+  redeployDisabled: string | null;
+  onRollBack: () => void;
+  onRedeploy: () => void;
+  onOpenLogs: () => void;
+}
+
 /** One deployment: what, who, when, how it ended, and its whole event log (`console`, live while it runs). */
 export function DeploymentView(props: {
   state: AsyncState<Deployment>;
@@ -17,8 +29,10 @@ export function DeploymentView(props: {
   environmentHref: (envId: string) => string;
   releaseHref: (releaseId: string) => string;
   actorName: (d: Deployment) => string;
+  deploymentHref: (deploymentId: string) => string;
   canCancel: boolean;
   onCancel: () => void;
+  next: NextActions;
   console: ReactNode;
 }) {
   const env = props.environment;
@@ -54,7 +68,11 @@ export function DeploymentView(props: {
             }
           />
           {d.errorMessage && (
-            <div className={d.status === "CANCELED" ? "notice" : "notice notice-error"} role="status">
+            <div
+              className={d.status === "CANCELED" ? "notice" : "notice notice-error"}
+              role="status"
+              aria-label="Outcome"
+            >
               <strong>{d.status === "CANCELED" ? "Canceled" : "Failed"}</strong>
               {d.policyViolations ? (
                 <>
@@ -62,9 +80,22 @@ export function DeploymentView(props: {
                   <PolicyViolations violations={d.policyViolations} />
                 </>
               ) : (
-                <p>{d.errorMessage}</p>
+                <p className="headline">{d.errorMessage}</p>
               )}
+              {d.rolledBackBy && (
+                <p>
+                  The environment's failure policy rolled it back automatically:{" "}
+                  <Link to={props.deploymentHref(d.rolledBackBy)}>see the rollback deployment</Link>.
+                </p>
+              )}
+              {(d.status === "FAILED" || d.status === "CANCELED") && <NextActionButtons next={props.next} />}
             </div>
+          )}
+          {d.rollbackOf && (
+            <p className="notice" role="note">
+              An automatic rollback, made by the environment's failure policy after{" "}
+              <Link to={props.deploymentHref(d.rollbackOf)}>a failed deployment</Link>.
+            </p>
           )}
           <section className="card">
             <dl className="facts">
@@ -80,7 +111,7 @@ export function DeploymentView(props: {
               </div>
               <div>
                 <dt>By</dt>
-                <dd>{props.actorName(d)}</dd>
+                <dd>{d.rollbackOf ? "Stackyard (the environment's failure policy)" : props.actorName(d)}</dd>
               </div>
               <div>
                 <dt>Queued</dt>
@@ -111,5 +142,37 @@ export function DeploymentView(props: {
         </>
       )}
     </AsyncContent>
+  );
+}
+
+/** Roll back / Redeploy / Open logs, each disabled with its reason when it cannot be done. */
+function NextActionButtons(props: { next: NextActions }) {
+  const { next } = props;
+  return (
+    <div className="actions" role="group" aria-label="Next steps">
+      <button
+        type="button"
+        disabled={next.rollbackDisabled !== null}
+        title={next.rollbackDisabled ?? undefined}
+        onClick={next.onRollBack}
+      >
+        {next.rollbackVersion !== null ? `Roll back to v${next.rollbackVersion}` : "Roll back"}
+      </button>
+      <button
+        type="button"
+        className="secondary"
+        disabled={next.redeployDisabled !== null}
+        title={next.redeployDisabled ?? undefined}
+        onClick={next.onRedeploy}
+      >
+        Redeploy
+      </button>
+      <button type="button" className="secondary" onClick={next.onOpenLogs}>
+        Open logs
+      </button>
+      {(next.rollbackDisabled ?? next.redeployDisabled) && (
+        <p className="muted small">{next.rollbackDisabled ?? next.redeployDisabled}</p>
+      )}
+    </div>
   );
 }

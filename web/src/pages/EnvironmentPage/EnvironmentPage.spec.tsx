@@ -49,6 +49,7 @@ const deployment = (id: string, version: number, status: Deployment["status"], k
   errorCode: null,
   policyViolations: null,
   adopt: false,
+  rollbackOf: null,
 });
 
 const me = {

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
-import { useDeleteEnvironment, useUpdateEnvironment } from "../../api/hooks/stacks.js";
-import type { EnvironmentDetail } from "../../api/types.js";
+import { useDeleteEnvironment, useUpdateEnvironment, type EnvironmentChanges } from "../../api/hooks/stacks.js";
+import type { EnvironmentDetail, FailurePolicy } from "../../api/types.js";
 import { paths } from "../../app/paths.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
@@ -66,17 +66,19 @@ export function EnvironmentSettingsDialog(props: {
   env: EnvironmentDetail;
   busy: boolean;
   error: unknown;
-  onSubmit: (input: { name?: string; deployTimeoutSeconds?: number }) => void;
+  onSubmit: (input: EnvironmentChanges) => void;
   onClose: () => void;
 }) {
   const [name, setName] = useState(props.env.name);
   const [timeout, setTimeoutSeconds] = useState(String(props.env.deployTimeoutSeconds));
+  const [onFailure, setOnFailure] = useState<FailurePolicy>(props.env.onFailure);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const seconds = Number(timeout);
     props.onSubmit({
       ...(name !== props.env.name ? { name } : {}),
       ...(seconds !== props.env.deployTimeoutSeconds ? { deployTimeoutSeconds: seconds } : {}),
+      ...(onFailure !== props.env.onFailure ? { onFailure } : {}),
     });
   };
   return (
@@ -110,6 +112,19 @@ export function EnvironmentSettingsDialog(props: {
             value={timeout}
             onChange={(e) => setTimeoutSeconds(e.target.value)}
           />
+        </Field>
+        <Field
+          label="When a deployment fails"
+          hint={
+            onFailure === "rollback"
+              ? "Roll back by itself: the last successful release is deployed again at once, as a new deployment linked to the failed one."
+              : "Leave the stack as the failure left it (Swarm's update paused) for inspection; roll back or redeploy from the deployment's page."
+          }
+        >
+          <select name="onFailure" value={onFailure} onChange={(e) => setOnFailure(e.target.value as FailurePolicy)}>
+            <option value="rollback">Roll back automatically</option>
+            <option value="pause">Pause for inspection</option>
+          </select>
         </Field>
         {props.error ? <ErrorNotice error={props.error} compact /> : null}
         <div className="actions">

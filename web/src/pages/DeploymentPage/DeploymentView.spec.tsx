@@ -1,0 +1,101 @@
+import { fireEvent, screen, within } from "@testing-library/react";
+import { expect } from "chai";
+import type { Deployment } from "../../api/types.js";
+import { renderInRouter } from "../../../test/render.js";
+import { DeploymentView, type NextActions } from "./DeploymentView.js";
+
+const failed: Deployment = {
+  id: "d-failed",
+  environmentId: "e1",
+  releaseId: "r2",
+  releaseVersion: 2,
+  kind: "deploy",
+  status: "FAILED",
+  createdAt: new Date().toISOString(),
+  startedAt: new Date().toISOString(),
+  finishedAt: new Date().toISOString(),
+  durationMs: 1300,
+  createdBy: "u1",
+  createdByType: "user",
+  errorMessage: "service shop-prod_web: No such image: local/doesnotexist:9 (task 2 rejected; Swarm paused the update)",
+  errorCode: null,
+  policyViolations: null,
+  adopt: false,
+  rollbackOf: null,
+  rolledBackBy: null,
+};
+
+function show(d: Deployment, next: Partial<NextActions> = {}) {
+  const clicked: string[] = [];
+  renderInRouter(
+    <DeploymentView
+      state={{ data: d, error: undefined, isLoading: false, onRetry: () => undefined }}
+      environment={undefined}
+      environmentHref={(id) => `/orgs/o1/environments/${id}`}
+      releaseHref={(id) => `/orgs/o1/releases/${id}`}
+      deploymentHref={(id) => `/orgs/o1/deployments/${id}`}
+      actorName={() => "ada"}
+      canCancel
+      onCancel={() => clicked.push("cancel")}
+      next={{
+        rollbackVersion: 1,
+        rollbackDisabled: null,
+        redeployDisabled: null,
+        onRollBack: () => clicked.push("rollback"),
+        onRedeploy: () => clicked.push("redeploy"),
+        onOpenLogs: () => clicked.push("logs"),
+        ...next,
+      }}
+      console={<ol />}
+    />,
+  );
+  return clicked;
+}
+
+describe("DeploymentView", () => {
+  it("leads a failure with its root cause and offers Roll back, Redeploy and Open logs", () => {
+    const clicked = show(failed);
+    const outcome = screen.getByRole("status", { name: "Outcome" });
+    expect(outcome.textContent).to.contain("No such image: local/doesnotexist:9");
+    const steps = within(outcome).getByRole("group", { name: "Next steps" });
+    fireEvent.click(within(steps).getByRole("button", { name: "Roll back to v1" }));
+    fireEvent.click(within(steps).getByRole("button", { name: "Redeploy" }));
+    fireEvent.click(within(steps).getByRole("button", { name: "Open logs" }));
+    expect(clicked).to.deep.equal(["rollback", "redeploy", "logs"]);
+  });
+
+  it("says why Roll back cannot be done", () => {
+    show(failed, {
+      rollbackVersion: null,
+      rollbackDisabled: "The environment has no successful deployment to roll back to",
+    });
+    const button = screen.getByRole("button", { name: "Roll back" }) as HTMLButtonElement;
+    expect(button.disabled).to.equal(true);
+    expect(button.title).to.equal("The environment has no successful deployment to roll back to");
+    expect(screen.getByText("The environment has no successful deployment to roll back to")).to.not.equal(null);
+  });
+
+  it("links a failure to its automatic rollback, and the rollback back to the failure", () => {
+    show({ ...failed, rolledBackBy: "d-rollback" });
+    const link = screen.getByRole("link", { name: "see the rollback deployment" }) as HTMLAnchorElement;
+    expect(link.getAttribute("href")).to.equal("/orgs/o1/deployments/d-rollback");
+  });
+
+  it("marks an automatic rollback as such, with no next steps while it succeeded", () => {
+    show({
+      ...failed,
+      id: "d-rollback",
+      kind: "rollback",
+      status: "SUCCEEDED",
+      errorMessage: null,
+      rollbackOf: "d-failed",
+    });
+    const note = screen.getByRole("note");
+    expect(note.textContent).to.contain("An automatic rollback");
+    expect(within(note).getByRole("link", { name: "a failed deployment" }).getAttribute("href")).to.equal(
+      "/orgs/o1/deployments/d-failed",
+    );
+    expect(screen.queryByRole("group", { name: "Next steps" })).to.equal(null);
+    expect(screen.getByText("Stackyard (the environment's failure policy)")).to.not.equal(null);
+  });
+});
