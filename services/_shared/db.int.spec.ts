@@ -22,7 +22,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "updated_by",
   ],
   environment_registry_credentials: ["org_id", "environment_id", "credential_id", "registry", "created_at"],
-  orgs: ["id", "name", "created_at"],
+  orgs: ["id", "name", "created_at", "mfa_required_for"],
   users: ["id", "org_id", "email", "password_hash", "role", "created_at", "last_login_at"],
   sessions: [
     "id",
@@ -220,6 +220,9 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "expires_at",
     "revoked_at",
   ],
+  user_mfa: ["user_id", "org_id", "ciphertext", "nonce", "auth_tag", "key_id", "created_at", "confirmed_at", "last_used_step"],
+  mfa_recovery_codes: ["id", "org_id", "user_id", "code_hash", "created_at", "used_at"],
+  mfa_challenges: ["id", "org_id", "user_id", "token_hash", "purpose", "created_at", "expires_at", "used_at"],
   audit_events: [
     "id",
     "org_id",

@@ -29,6 +29,9 @@ export const TENANT_TABLES = [
   "cluster_security_warnings",
   "compose_policies",
   "integration_credentials",
+  "user_mfa",
+  "mfa_recovery_codes",
+  "mfa_challenges",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
