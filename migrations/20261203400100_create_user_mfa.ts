@@ -7,7 +7,8 @@ import type { Knex } from "knex";
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable("user_mfa", (t) => {
-    t.uuid("user_id").primary();
+    t.uuid("id").primary().defaultTo(knex.raw("gen_random_uuid()"));
+    t.uuid("user_id").notNullable().unique();
     t.uuid("org_id").notNullable();
     t.binary("ciphertext").notNullable();
     t.binary("nonce").notNullable();

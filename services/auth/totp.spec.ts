@@ -26,7 +26,18 @@ describe("TOTP (RFC 6238)", () => {
   }
 
   it("matches the RFC 4226 appendix D HOTP values (6 digits)", () => {
-    const expected = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
+    const expected = [
+      "755224",
+      "287082",
+      "359152",
+      "969429",
+      "338314",
+      "254676",
+      "287922",
+      "162583",
+      "399871",
+      "520489",
+    ];
     expect(expected.map((_, counter) => hotp(SEEDS.sha1, counter))).to.deep.equal(expected);
   });
 
