@@ -2,7 +2,7 @@ import useSWR, { useSWRConfig, type SWRResponse } from "swr";
 import { useCallback } from "react";
 import type { ApiError } from "../client.js";
 import { keys } from "../keys.js";
-import type { LoginResult, Me, Permission } from "../types.js";
+import type { EnrolledLoginResult, LoginResult, Me, MfaEnrollment, Permission } from "../types.js";
 import { useApiClient } from "./context.js";
 
 export function useMe(): SWRResponse<Me, ApiError> {
@@ -32,6 +32,35 @@ export function useLogin(): (input: { email: string; password: string; orgId?: s
     },
     [client, clear],
   );
+}
+
+/** The login's second step (a code), and the enrolment an org's policy forces inside a login. */
+export function useLoginSteps(): {
+  withCode: (input: { challengeToken: string; code: string }) => Promise<LoginResult>;
+  startEnrollment: (challengeToken: string) => Promise<MfaEnrollment>;
+  confirmEnrollment: (input: { challengeToken: string; code: string }) => Promise<EnrolledLoginResult>;
+} {
+  const client = useApiClient();
+  const clear = useClearCache();
+  return {
+    withCode: useCallback(
+      async (input) => {
+        const result = await client.loginWithCode(input);
+        await clear();
+        return result;
+      },
+      [client, clear],
+    ),
+    startEnrollment: useCallback((token) => client.startLoginEnrollment(token), [client]),
+    confirmEnrollment: useCallback(
+      async (input) => {
+        const result = await client.confirmLoginEnrollment(input);
+        await clear();
+        return result;
+      },
+      [client, clear],
+    ),
+  };
 }
 
 export function useLogout(): () => Promise<void> {
