@@ -19,7 +19,7 @@ const me = {
 const MFA_OFF = { enabled: false, pending: false, confirmedAt: null, recoveryCodesRemaining: 0, requiredByOrg: false };
 const SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const CODES = Array.from({ length: 10 }, (_, i) => `aaaa-bbbb-cccc-dd${String(i).padStart(2, "0")}`);
-let mfa: typeof MFA_OFF & { confirmedAt: string | null } = MFA_OFF;
+let mfa: Omit<typeof MFA_OFF, "confirmedAt"> & { confirmedAt: string | null } = MFA_OFF;
 
 function backend(req: RecordedRequest) {
   if (req.path === "/v1/auth/refresh") return json(200, tokenPair(2));
