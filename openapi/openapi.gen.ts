@@ -2435,6 +2435,15 @@ export interface operations {
       400: components["responses"]["BadRequest"];
       401: components["responses"]["Unauthorized"];
       429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };
@@ -2499,6 +2508,15 @@ export interface operations {
       401: components["responses"]["Unauthorized"];
       409: components["responses"]["Conflict"];
       429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };
@@ -2577,6 +2595,15 @@ export interface operations {
       403: components["responses"]["Forbidden"];
       409: components["responses"]["Conflict"];
       429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };
@@ -2609,6 +2636,15 @@ export interface operations {
       403: components["responses"]["Forbidden"];
       409: components["responses"]["Conflict"];
       429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };
@@ -2639,6 +2675,15 @@ export interface operations {
       403: components["responses"]["Forbidden"];
       409: components["responses"]["Conflict"];
       429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };

@@ -295,6 +295,17 @@ describe("MFA: TOTP enrolment, two-step login, recovery codes, org policy (real 
     expect(locked.headers.get("retry-after")).to.match(/^\d+$/);
   });
 
+  it("answers 503 MFA_UNAVAILABLE, not a 500, when the master key of a secret is not configured", async () => {
+    const user = await createUserWithRole(api, org, "VIEWER");
+    await enrol(user);
+    await db("user_mfa").where({ user_id: user.userId }).update({ key_id: "gone" });
+    const res = await api.request<ErrorBody>("POST", "/v1/auth/login/mfa", {
+      body: { challengeToken: await challengeOf(user.email, org.orgId, "MFA_REQUIRED"), code: "123456" },
+    });
+    expect(res.status).to.equal(503);
+    expect(res.body.error.code).to.equal("MFA_UNAVAILABLE");
+  });
+
   describe("org policy", () => {
     let policyOrg: TestOrg;
     let viewer: TestUser;

@@ -7,7 +7,13 @@
  */
 import type { Knex } from "knex";
 import type { Db } from "../_shared/db.js";
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from "../_shared/errors.js";
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
 import type { Role } from "../_shared/permissions.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
@@ -95,6 +101,19 @@ export async function beginEnrollment(
 
 export type FactorUsed = "totp" | "recovery";
 
+/** A secret that does not decrypt is the installation's fault (wrong or missing master key), never the user's. */
+function openSecret(deps: MfaDeps, factor: UserMfaRow, user: Pick<UserRow, "id" | "org_id">): Buffer {
+  try {
+    return decryptTotpSecret(deps.masterKeys, factor, { orgId: user.org_id, userId: user.id });
+  } catch {
+    throw new ServiceUnavailableError(
+      "MFA_UNAVAILABLE",
+      "the MFA secret cannot be read: CONTROLPLANE_MASTER_KEY lacks the key it was encrypted under",
+      { keyId: factor.key_id },
+    );
+  }
+}
+
 /**
  * Checks a second factor of `user`: six digits are a TOTP code (±1 step, refused when its step was already used),
  * anything else a recovery code (when allowed, spent on success). Throttled before checking, audited on failure.
@@ -127,7 +146,7 @@ export async function checkSecondFactor(
   let used: FactorUsed;
   const trimmed = code.trim();
   if (/^\d{6}$/.test(trimmed)) {
-    const secret = decryptTotpSecret(deps.masterKeys, factor, { orgId: user.org_id, userId: user.id });
+    const secret = openSecret(deps, factor, user);
     const step = matchTotp(secret, trimmed, Date.now());
     secret.fill(0);
     if (step === null) return refuse("MFA_INVALID_CODE", "the code is not valid; use the current code of your app");
