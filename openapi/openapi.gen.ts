@@ -146,6 +146,178 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/auth/login/mfa": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Second step of a login with MFA on; the challenge token of a 401 MFA_REQUIRED plus a code open the session
+     * @description `code` is the 6-digit TOTP code of the authenticator app (the current step, or one step either side), or an
+     *     unused recovery code (`xxxx-xxxx-xxxx-xxxx`, spent by this login). A code is accepted once: the same code
+     *     again answers 401 MFA_CODE_ALREADY_USED. A wrong code answers 401 MFA_INVALID_CODE (audited as
+     *     `auth.mfa_failed`), counted like a wrong password (429 LOGIN_THROTTLED with Retry-After past the budget). An
+     *     expired, used or unknown challenge answers 401 MFA_CHALLENGE_INVALID: log in again. Audited as `auth.login`
+     *     with `data.mfa` = `totp` or `recovery`.
+     */
+    post: operations["loginMfa"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/login/mfa-enrollment": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Enrolment forced by the org's MFA policy, inside a login (challenge token of a 401 MFA_ENROLLMENT_REQUIRED)
+     * @description Returns a fresh TOTP secret for the challenged account, shown this once (base32 and as an `otpauth://` URI for
+     *     a QR code); calling it again replaces the pending secret. Confirm it with
+     *     `POST /v1/auth/login/mfa-enrollment/confirm`. Audited as `auth.mfa_enrollment_started`.
+     */
+    post: operations["startLoginMfaEnrollment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/login/mfa-enrollment/confirm": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Confirm the forced enrolment with a first code; MFA is on, the login completes, recovery codes come back once
+     * @description The first code proves the app holds the secret (401 MFA_INVALID_CODE otherwise, throttled like a password);
+     *     409 MFA_ENROLLMENT_NOT_STARTED without a pending secret. Audited as `auth.mfa_enabled` and `auth.login`
+     *     (`data.mfa` = `enrolled`).
+     */
+    post: operations["confirmLoginMfaEnrollment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/mfa": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's own MFA state (on, pending enrolment, recovery codes left, required by the org) */
+    get: operations["getMfa"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/mfa/enrollment": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start (or restart) the caller's TOTP enrolment; the secret is shown this once
+     * @description Only from a login session (403 SESSION_REQUIRED for an API token); 409 MFA_ALREADY_ENABLED when MFA is on.
+     *     MFA is on only once `POST /v1/auth/mfa/enrollment/confirm` accepted a first code. Audited as
+     *     `auth.mfa_enrollment_started`.
+     */
+    post: operations["startMfaEnrollment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/mfa/enrollment/confirm": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Turn MFA on with a first code of the pending secret; returns the recovery codes, shown this once
+     * @description A wrong code answers 403 MFA_INVALID_CODE (not 401: the session stays), throttled like a password (429).
+     *     Audited as `auth.mfa_enabled`.
+     */
+    post: operations["confirmMfaEnrollment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/mfa/recovery-codes": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A new set of recovery codes (a current code required); the old set stops working
+     * @description `code`: a TOTP code or an unused recovery code (403 MFA_INVALID_CODE otherwise; 409 MFA_NOT_ENABLED when MFA
+     *     is off). Audited as `auth.mfa_recovery_codes_regenerated`.
+     */
+    post: operations["regenerateMfaRecoveryCodes"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/mfa/disable": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Turn the caller's MFA off (a current code required; never while the org's policy requires it)
+     * @description `code`: a TOTP code or an unused recovery code (403 MFA_INVALID_CODE otherwise). 409 MFA_REQUIRED_BY_ORG when
+     *     the org's MFA policy covers the caller; 409 MFA_NOT_ENABLED when it is off. The secret and the recovery
+     *     codes are deleted. Audited as `auth.mfa_disabled`.
+     */
+    post: operations["disableMfa"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs": {
     parameters: {
       query?: never;
@@ -213,6 +385,58 @@ export interface paths {
      *     409 LAST_ORG_ADMIN. Audited as `user.role_change`.
      */
     patch: operations["updateUser"];
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/users/{userId}/mfa": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        userId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Reset a user's MFA (a lost device); every session of the user ends
+     * @description The user's TOTP secret and recovery codes are deleted and every session of the user is revoked (whoever has
+     *     the lost device may be in one); API tokens stay. The user logs in with the password again and, when the
+     *     org's MFA policy covers them, enrols before anything else. Audited as `auth.mfa_reset`.
+     */
+    delete: operations["resetUserMfa"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/mfa-policy": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** Who in the org must have MFA, and how many of them have none yet */
+    get: operations["getMfaPolicy"];
+    /**
+     * Require MFA for nobody, the ORG_ADMINs or every user of the org
+     * @description Users the new policy covers who have no MFA lose their sessions at once; at their next login, after the
+     *     password, they must enrol (401 MFA_ENROLLMENT_REQUIRED with a challenge token) before they get any session.
+     *     API tokens are not affected: they are random 256-bit secrets minted from a (then MFA-checked) session, scoped,
+     *     expiring and revocable, used by machines that cannot answer a code. 409 MFA_ENROLL_FIRST when the policy would
+     *     cover the caller, who has no MFA. Audited as `org.mfa_policy_update`.
+     */
+    put: operations["updateMfaPolicy"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   "/v1/orgs/{orgId}/tokens": {
@@ -1866,6 +2090,46 @@ export interface components {
       createdAt: components["schemas"]["Timestamp"];
       /** Format: date-time */
       lastLoginAt: string | null;
+      /** @description MFA is on for the user (in the users list) */
+      mfaEnabled?: boolean;
+    };
+    MfaEnrollment: {
+      /** @description The TOTP secret in base32, to type into an app by hand; shown this once */
+      secret: string;
+      /** @description otpauth://totp/… key URI (SHA1, 6 digits, 30 s) for a QR code */
+      otpauthUri: string;
+    };
+    MfaCodeInput: {
+      /** @description A 6-digit TOTP code (or, where allowed, a recovery code) */
+      code: string;
+    };
+    /** @description One-time recovery codes, shown this once (only their hashes are kept) */
+    RecoveryCodes: string[];
+    MfaStatus: {
+      enabled: boolean;
+      /** @description An enrolment was started and awaits its first code */
+      pending: boolean;
+      /** Format: date-time */
+      confirmedAt: string | null;
+      recoveryCodesRemaining: number;
+      /** @description The org's MFA policy covers this user (MFA cannot be turned off) */
+      requiredByOrg: boolean;
+    };
+    /**
+     * @description Who must have MFA: nobody, the ORG_ADMINs, or every user of the org
+     * @enum {unknown}
+     */
+    MfaRequiredFor: "none" | "admins" | "all";
+    MfaPolicy: {
+      requiredFor: components["schemas"]["MfaRequiredFor"];
+      coveredUsers: number;
+      /** @description Covered users who will have to enrol at their next login */
+      coveredUsersWithoutMfa: number;
+    };
+    /** @description error.details of 401 MFA_REQUIRED (POST /v1/auth/login/mfa next) and MFA_ENROLLMENT_REQUIRED (POST /v1/auth/login/mfa-enrollment next): the single-use token of the login's second step */
+    MfaChallenge: {
+      challengeToken: string;
+      challengeExpiresAt: components["schemas"]["Timestamp"];
     };
     TokenPair: {
       /** @constant */
@@ -2188,7 +2452,19 @@ export interface operations {
           "application/json": components["schemas"]["LoginResult"];
         };
       };
-      401: components["responses"]["Unauthorized"];
+      /** @description INVALID_CREDENTIALS; or the password was right and a second step follows: MFA_REQUIRED (send a code to POST /v1/auth/login/mfa) or MFA_ENROLLMENT_REQUIRED (the org requires MFA and the account has none: enrol with POST /v1/auth/login/mfa-enrollment), each with error.details an MfaChallenge */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            error?: {
+              details?: components["schemas"]["MfaChallenge"];
+            };
+          };
+        };
+      };
       /** @description ORG_SELECTION_REQUIRED: without orgId, the email and password open accounts in several orgs; error.details.orgs lists exactly those (id, name). Log in again with one of them as orgId. */
       409: {
         headers: {
@@ -2305,6 +2581,286 @@ export interface operations {
       403: components["responses"]["Forbidden"];
       422: components["responses"]["Unprocessable"];
       429: components["responses"]["TooManyRequests"];
+      default: components["responses"]["Error"];
+    };
+  };
+  loginMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          challengeToken: string;
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Logged in */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["LoginResult"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  startLoginMfaEnrollment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          challengeToken: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The pending secret */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaEnrollment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  confirmLoginMfaEnrollment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          challengeToken: string;
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Logged in, with the new recovery codes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["LoginResult"] & {
+            recoveryCodes: components["schemas"]["RecoveryCodes"];
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      409: components["responses"]["Conflict"];
+      429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  getMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description MFA state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaStatus"];
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      default: components["responses"]["Error"];
+    };
+  };
+  startMfaEnrollment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The pending secret */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaEnrollment"];
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  confirmMfaEnrollment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["MfaCodeInput"];
+      };
+    };
+    responses: {
+      /** @description MFA is on */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            recoveryCodes: components["schemas"]["RecoveryCodes"];
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  regenerateMfaRecoveryCodes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["MfaCodeInput"];
+      };
+    };
+    responses: {
+      /** @description The new codes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            recoveryCodes: components["schemas"]["RecoveryCodes"];
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  disableMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["MfaCodeInput"];
+      };
+    };
+    responses: {
+      /** @description MFA is off */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaStatus"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      429: components["responses"]["TooManyRequests"];
+      /** @description MFA_UNAVAILABLE (the master key that encrypted the MFA secret is not configured) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       default: components["responses"]["Error"];
     };
   };
@@ -2487,6 +3043,93 @@ export interface operations {
       };
       400: components["responses"]["BadRequest"];
       404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  resetUserMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        userId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Reset */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** Format: uuid */
+            userId: string;
+            /** @constant */
+            mfaEnabled: false;
+            sessionsRevoked: number;
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getMfaPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaPolicy"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateMfaPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          requiredFor: components["schemas"]["MfaRequiredFor"];
+        };
+      };
+    };
+    responses: {
+      /** @description The new policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaPolicy"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
       409: components["responses"]["Conflict"];
       default: components["responses"]["Error"];
     };

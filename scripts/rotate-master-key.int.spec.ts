@@ -12,6 +12,8 @@ import {
   loadGitCredentialSecret,
 } from "../services/stacks/git-credentials/git-credentials.repo.js";
 
+import { decryptTotpSecret, encryptTotpSecret } from "../services/auth/mfa-crypto.js";
+
 const SCRIPT = fileURLToPath(new URL("./rotate-master-key.ts", import.meta.url));
 
 function runRotation(masterKey: string): Promise<{ code: number; stderr: string }> {
@@ -63,6 +65,16 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
       parseMasterKeys(oldSpec),
     );
 
+    const [user] = (await db("users")
+      .insert({ org_id: fixture.orgId, email: "mfa@example.test", password_hash: "x", role: "VIEWER" })
+      .returning("id")) as Array<{ id: string }>;
+    const totpSecret = Buffer.from("12345678901234567890");
+    await db("user_mfa").insert({
+      org_id: fixture.orgId,
+      user_id: user!.id,
+      ...encryptTotpSecret(parseMasterKeys(oldSpec), totpSecret, { orgId: fixture.orgId, userId: user!.id }),
+    });
+
     const wrong = await runRotation(`${newSpec},${testMasterKeySpec("k1")}`);
     expect(wrong.code).to.not.equal(0);
     expect(wrong.stderr).to.include('master key "k1"');
@@ -86,5 +98,10 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
       parseMasterKeys(newSpec),
     );
     expect(token.secret.toString()).to.equal("token-value");
+    expect(run.stderr).to.include("re-encrypted 1 TOTP secret(s); 0 left");
+    const mfaRow = await db("user_mfa").where({ user_id: user!.id }).first();
+    expect(mfaRow.key_id).to.equal("k2");
+    const opened = decryptTotpSecret(parseMasterKeys(newSpec), mfaRow, { orgId: fixture.orgId, userId: user!.id });
+    expect(opened.equals(totpSecret)).to.equal(true);
   });
 });

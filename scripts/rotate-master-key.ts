@@ -1,5 +1,5 @@
 /**
- * Master-key rotation: re-encrypts every environment secret and git credential under the first key of
+ * Master-key rotation: re-encrypts every environment secret, git credential and TOTP secret under the first key of
  * CONTROLPLANE_MASTER_KEY.
  *
  *   1. prepend the new key: CONTROLPLANE_MASTER_KEY=k2:<new base64>,k1:<old base64>, restart the control plane
@@ -13,6 +13,7 @@ import { ConfigError } from "../services/_shared/config.js";
 import { createDb } from "../services/_shared/db.js";
 import { parseMasterKeys, rotateSecrets, verifyMasterKeys } from "../services/stacks/secrets-crypto.js";
 import { rotateGitCredentials, verifyGitCredentialKeys } from "../services/stacks/git-credentials/index.js";
+import { rotateMfaSecrets, verifyMfaKeys } from "../services/auth/mfa-crypto.js";
 
 const url = process.env.DATABASE_URL;
 const spec = process.env.CONTROLPLANE_MASTER_KEY;
@@ -28,9 +29,16 @@ try {
   const { checkedKeyIds } = await verifyMasterKeys(db, keys);
   const credentialKeyIds = (await verifyGitCredentialKeys(db, keys)).checkedKeyIds;
   checkedKeyIds.push(...credentialKeyIds.filter((id) => !checkedKeyIds.includes(id)));
+  const mfaKeyIds = (await verifyMfaKeys(db, keys)).checkedKeyIds;
+  checkedKeyIds.push(...mfaKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   console.error(`[stackyard] key ids in use: ${checkedKeyIds.join(", ") || "none"}; all decrypt`);
   const { reencrypted } = await rotateSecrets(db, keys);
   const credentials = await rotateGitCredentials(db, keys);
+  const mfa = await rotateMfaSecrets(db, keys);
+  const mfaLeft = await db("user_mfa").whereNot("key_id", keys.activeKeyId).count<{ count: string }[]>({ count: "*" });
+  console.error(
+    `[stackyard] re-encrypted ${mfa.reencrypted} TOTP secret(s); ${mfaLeft[0]?.count ?? "0"} left under old keys`,
+  );
   const credentialsLeft = await db("git_credentials")
     .whereNot("key_id", keys.activeKeyId)
     .count<{ count: string }[]>({ count: "*" });

@@ -14,8 +14,10 @@ import type { DeployStack } from "../../nats/protocol/messages.js";
 import type { Db } from "../../services/_shared/db.js";
 import { REPO_ROOT } from "../../services/_shared/paths.js";
 import { startFakeAgent, type FakeAgent } from "../../services/_shared/testing/fake-agent.js";
+import { base32Decode, totp } from "../../services/auth/totp.js";
 import {
   createOrgWithAdmin,
+  createUserWithRole,
   TEST_PASSWORD,
   uniqueName,
   type TestOrg,
@@ -24,7 +26,7 @@ import type { ContractClient } from "../../services/_shared/testing/http.js";
 import type { TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import type { TestPlatform } from "../../services/_shared/testing/platform.js";
 import { startTestStack, stopTestStack } from "../../services/_shared/testing/stack.js";
-import { until } from "../../services/_shared/testing/wait.js";
+import { sleep, until } from "../../services/_shared/testing/wait.js";
 import { EXIT } from "./exit-codes.js";
 
 const execFileAsync = promisify(execFile);
@@ -257,6 +259,34 @@ describe("stackyard CLI (standalone bundle against the real control plane)", fun
     ) as unknown[];
     expect(audit.length).to.be.greaterThan(0);
     expect(existsSync(join(dir, "none.json"))).to.equal(false);
+  });
+
+  it("logs in with MFA: the code from --mfa-code completes the login; without one (no terminal) it says how", async () => {
+    const user = await createUserWithRole(api, org, "VIEWER");
+    const started = await api.request<{ secret: string }>("POST", "/v1/auth/mfa/enrollment", { headers: user.auth });
+    // Steps -1 and 0 of one moment: wait for a fresh step when this one is about to end.
+    const left = 30_000 - (Date.now() % 30_000);
+    if (left < 8_000) await sleep(left + 50);
+    const base = Date.now();
+    const code = (steps: number) => totp(base32Decode(started.body.secret), base + steps * 30_000);
+    const confirmed = await api.request("POST", "/v1/auth/mfa/enrollment/confirm", {
+      body: { code: code(-1) },
+      headers: user.auth,
+    });
+    expect(confirmed.status).to.equal(200);
+    const env = { STACKYARD_CONFIG: join(dir, "mfa.json") };
+    const login = ["login", "--url", platform.baseUrl, "--email", user.email, "--org", org.orgId, "--password-stdin"];
+    const without = await cli(login, { stdin: `${TEST_PASSWORD}\n`, env });
+    expect(without.code).to.equal(EXIT.USAGE);
+    expect(without.stderr).to.include("--mfa-code");
+    const wrong = await cli([...login, "--mfa-code", code(-1)], { stdin: `${TEST_PASSWORD}\n`, env });
+    expect(wrong.code).to.equal(EXIT.NOT_AUTHENTICATED);
+    expect(wrong.stderr).to.include("MFA_CODE_ALREADY_USED");
+    await ok([...login, "--mfa-code", code(0)], { stdin: `${TEST_PASSWORD}\n`, env });
+    const who = JSON.parse((await ok(["whoami", "-o", "json"], { env })).stdout) as { user: { email: string } };
+    expect(who.user.email).to.equal(user.email);
+    const saved = await readFile(join(dir, "mfa.json"), "utf8");
+    expect(saved).to.not.include(code(0));
   });
 
   it("logs out: the session ends on the server and the next command asks for a login (exit 6)", async () => {

@@ -31,3 +31,26 @@ export function readPassword(prompt: string): Promise<string> {
     stdin.on("data", onData);
   });
 }
+
+/** One line typed on the terminal (echoed: an MFA code is single-use); refuses when there is no terminal. */
+export function readLine(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    return Promise.reject(new UsageError("MFA is on for this account: give the code with --mfa-code <code>"));
+  }
+  process.stderr.write(prompt);
+  return new Promise((resolve) => {
+    let value = "";
+    stdin.resume();
+    stdin.setEncoding("utf8");
+    const onData = (chunk: string) => {
+      value += chunk;
+      const end = value.search(/\r?\n/);
+      if (end < 0) return;
+      stdin.pause();
+      stdin.off("data", onData);
+      resolve(value.slice(0, end));
+    };
+    stdin.on("data", onData);
+  });
+}

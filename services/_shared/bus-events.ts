@@ -12,6 +12,8 @@ export interface CredentialsRevoked {
   tokenId?: string;
   sessionId?: string;
   userId?: string;
+  /** Several users at once (an org's MFA policy ended the sessions of those without MFA). */
+  userIds?: string[];
 }
 
 /**

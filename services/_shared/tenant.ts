@@ -30,6 +30,9 @@ export const TENANT_TABLES = [
   "compose_policies",
   "integration_credentials",
   "live_credentials",
+  "user_mfa",
+  "mfa_recovery_codes",
+  "mfa_challenges",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

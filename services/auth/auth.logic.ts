@@ -1,4 +1,5 @@
-/** Login, refresh, logout and "who am I" — plain functions over Postgres, no broker. */
+/** Login (with its MFA second step), refresh, logout and "who am I" — plain functions over Postgres, no broker. */
+import type { Knex } from "knex";
 import { loginFailures } from "../_shared/metrics.js";
 import type { Db } from "../_shared/db.js";
 import { ConflictError, UnauthorizedError } from "../_shared/errors.js";
@@ -18,6 +19,16 @@ import {
   reserveAttempt,
   sourceKey,
 } from "./login-throttle.js";
+import {
+  beginEnrollment,
+  checkSecondFactor,
+  confirmEnrollment,
+  confirmedFactorOf,
+  policyCovers,
+  type FactorUsed,
+  type MfaDeps,
+} from "./mfa.logic.js";
+import { consumeChallenge, findChallenge, issueChallenge, type ChallengePurpose } from "./mfa-challenges.js";
 import { burnVerification, normaliseEmail, verifySecret } from "./passwords.js";
 import { revokeFamily, rotateSession, startSession } from "./sessions.repo.js";
 import { orgView, userView, type OrgRow, type UserRow, type UserView } from "./views.js";
@@ -28,6 +39,8 @@ export interface AuthDeps {
   refreshTokenTtlSeconds: number;
   /** Refresh tokens never outlive the login that started their family by more than this. */
   sessionMaxLifetimeSeconds: number;
+  /** The same database handle, with the master keys TOTP secrets are encrypted under. */
+  mfa: MfaDeps;
 }
 
 const sessionLimits = (deps: AuthDeps) => ({
@@ -113,27 +126,142 @@ export async function login(
       { orgs: orgs.map((o) => ({ id: o.id, name: o.name })) },
     );
   }
-  return deps.db.transaction(async (trx) => {
-    const [updated] = await trx<UserRow>("users")
-      .where({ id: user.id })
-      .update({ last_login_at: trx.fn.now() })
-      .returning("*");
-    const session = await startSession(trx, { id: user.id, orgId: user.org_id }, sessionLimits(deps), request);
-    await recordAudit(
-      new TenantScope(trx, user.org_id),
-      { actorType: "user", actorId: user.id, action: "auth.login", targetType: "user", targetId: user.id },
-      request,
+  // The password was right. An account with a second factor answers with the challenge of its second step; one
+  // the org's policy obliges to have a factor, without one, must enrol before it gets any session.
+  if (await confirmedFactorOf(deps.db, user.id)) {
+    const challenge = await issueChallenge(deps.db, user, "login");
+    throw new UnauthorizedError(
+      "MFA_REQUIRED",
+      "enter the code of your authenticator app (or a recovery code) with the challenge token",
+      challenge,
     );
-    const access = signAccessToken(deps.accessTokens, { sub: user.id, org: user.org_id, sid: session.familyId });
-    return {
-      tokenType: "Bearer",
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt.toISOString(),
-      refreshToken: session.refreshToken,
-      refreshTokenExpiresAt: session.expiresAt.toISOString(),
-      user: userView(updated ?? user),
-    };
+  }
+  const org = await deps.db<OrgRow>("orgs").where({ id: user.org_id }).first();
+  if (org && policyCovers(org.mfa_required_for, user.role)) {
+    const challenge = await issueChallenge(deps.db, user, "enroll");
+    throw new UnauthorizedError(
+      "MFA_ENROLLMENT_REQUIRED",
+      "your organization requires MFA: set up an authenticator app to finish logging in",
+      challenge,
+    );
+  }
+  return deps.db.transaction((trx) => finishLogin(deps, trx, user, request, { mfa: "none" }));
+}
+
+/** The session a completed login gets: last login stamped, a refresh family started, audited as `auth.login`. */
+async function finishLogin(
+  deps: AuthDeps,
+  trx: Knex.Transaction,
+  user: UserRow,
+  request: RequestInfo,
+  auditData: { mfa: "none" | FactorUsed | "enrolled" },
+): Promise<LoginResult> {
+  const [updated] = await trx<UserRow>("users")
+    .where({ id: user.id })
+    .update({ last_login_at: trx.fn.now() })
+    .returning("*");
+  const session = await startSession(trx, { id: user.id, orgId: user.org_id }, sessionLimits(deps), request);
+  await recordAudit(
+    new TenantScope(trx, user.org_id),
+    {
+      actorType: "user",
+      actorId: user.id,
+      action: "auth.login",
+      targetType: "user",
+      targetId: user.id,
+      data: auditData,
+    },
+    request,
+  );
+  const access = signAccessToken(deps.accessTokens, { sub: user.id, org: user.org_id, sid: session.familyId });
+  return {
+    tokenType: "Bearer",
+    accessToken: access.token,
+    accessTokenExpiresAt: access.expiresAt.toISOString(),
+    refreshToken: session.refreshToken,
+    refreshTokenExpiresAt: session.expiresAt.toISOString(),
+    user: userView(updated ?? user),
+  };
+}
+
+async function challengedUser(deps: AuthDeps, challengeToken: string, purpose: ChallengePurpose) {
+  const challenge = await findChallenge(deps.db, challengeToken, purpose);
+  const user = await deps.db<UserRow>("users").where({ id: challenge.user_id, org_id: challenge.org_id }).first();
+  if (!user) throw new UnauthorizedError("MFA_CHALLENGE_INVALID", "this login step is no longer valid; log in again");
+  return { challenge, user };
+}
+
+/** Second step of a login: the challenge of a right password plus a TOTP or recovery code open the session. */
+export async function completeMfaLogin(
+  deps: AuthDeps,
+  input: { challengeToken: string; code: string },
+  request: RequestInfo,
+): Promise<LoginResult> {
+  const { challenge, user } = await challengedUser(deps, input.challengeToken, "login");
+  const factor = await confirmedFactorOf(deps.db, user.id);
+  if (!factor) throw new UnauthorizedError("MFA_CHALLENGE_INVALID", "MFA was turned off meanwhile; log in again");
+  const used = await checkSecondFactor(deps.mfa, factor, user, input.code, {
+    allowRecovery: true,
+    refuseAs: 401,
+    request,
   });
+  return deps.db.transaction(async (trx) => {
+    await consumeChallenge(trx, challenge.id);
+    if (used === "recovery") {
+      await recordAudit(
+        new TenantScope(trx, user.org_id),
+        {
+          actorType: "user",
+          actorId: user.id,
+          action: "auth.mfa_recovery_code_used",
+          targetType: "user",
+          targetId: user.id,
+        },
+        request,
+      );
+    }
+    return finishLogin(deps, trx, user, request, { mfa: used });
+  });
+}
+
+/** Enrolment forced by the org's policy, inside a login: the secret for the challenged account (shown once). */
+export async function startLoginEnrollment(deps: AuthDeps, challengeToken: string, request: RequestInfo) {
+  const { user } = await challengedUser(deps, challengeToken, "enroll");
+  const enrollment = await beginEnrollment(deps.mfa, deps.db, user);
+  await recordAudit(
+    new TenantScope(deps.db, user.org_id),
+    {
+      actorType: "user",
+      actorId: user.id,
+      action: "auth.mfa_enrollment_started",
+      targetType: "user",
+      targetId: user.id,
+    },
+    request,
+  );
+  return enrollment;
+}
+
+/** Its confirmation by a first code turns MFA on and finishes the login; the recovery codes come back once. */
+export async function confirmLoginEnrollment(
+  deps: AuthDeps,
+  input: { challengeToken: string; code: string },
+  request: RequestInfo,
+): Promise<LoginResult & { recoveryCodes: string[] }> {
+  const { challenge, user } = await challengedUser(deps, input.challengeToken, "enroll");
+  let result: LoginResult | undefined;
+  const { recoveryCodes } = await confirmEnrollment(
+    deps.mfa,
+    user,
+    input.code,
+    { refuseAs: 401, request },
+    async (trx) => {
+      await consumeChallenge(trx, challenge.id);
+      result = await finishLogin(deps, trx, user, request, { mfa: "enrolled" });
+    },
+  );
+  if (!result) throw new Error("login not finished");
+  return { ...result, recoveryCodes };
 }
 
 export type RefreshResult =

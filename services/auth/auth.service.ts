@@ -7,7 +7,27 @@ import type { OpCtx } from "../_shared/rest.js";
 import { actionScope } from "../_shared/service-context.js";
 import { systemDb } from "../_shared/tenant.js";
 import { CREDENTIALS_REVOKED_EVENT } from "../_shared/bus-events.js";
-import { login, logout, refresh, whoAmI, type AuthDeps } from "./auth.logic.js";
+import {
+  completeMfaLogin,
+  confirmLoginEnrollment,
+  login,
+  logout,
+  refresh,
+  startLoginEnrollment,
+  whoAmI,
+  type AuthDeps,
+} from "./auth.logic.js";
+import {
+  confirmOwnEnrollment,
+  disableOwnMfa,
+  getMfaPolicy,
+  mfaStatus,
+  regenerateOwnRecoveryCodes,
+  resetUserMfa,
+  startOwnEnrollment,
+  updateMfaPolicy,
+  type MfaDeps,
+} from "./mfa.logic.js";
 import { authorizeOrgCreation, createOrg, listOrgs } from "./orgs.logic.js";
 import { tokenHashKeys } from "./api-tokens.js";
 import { createApiToken, listApiTokens, revokeApiToken } from "./tokens.logic.js";
@@ -19,9 +39,11 @@ export interface AuthServiceDeps {
 }
 
 export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchema {
+  // Login, refresh, logout and the MFA steps find the account (and so the org) from the credential itself.
+  const mfa: MfaDeps = { db: systemDb(db, "login"), masterKeys: config.stacks.masterKeys };
   const deps: AuthDeps = {
-    // Login, refresh and logout find the account (and so the org) from the credential itself, before any scope.
     db: systemDb(db, "login"),
+    mfa,
     accessTokens: {
       keys: config.auth.jwtKeys,
       issuer: config.auth.issuer,
@@ -41,6 +63,49 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
     name: "auth",
     actions: {
       login: (ctx: OpCtx<"login">) => login(deps, ctx.params.body, requestInfo(ctx)),
+
+      loginMfa: (ctx: OpCtx<"loginMfa">) => completeMfaLogin(deps, ctx.params.body, requestInfo(ctx)),
+
+      startLoginMfaEnrollment: (ctx: OpCtx<"startLoginMfaEnrollment">) =>
+        startLoginEnrollment(deps, ctx.params.body.challengeToken, requestInfo(ctx)),
+
+      confirmLoginMfaEnrollment: (ctx: OpCtx<"confirmLoginMfaEnrollment">) =>
+        confirmLoginEnrollment(deps, ctx.params.body, requestInfo(ctx)),
+
+      getMfa: (ctx: OpCtx<"getMfa">) => mfaStatus(mfa, requirePrincipal(ctx)),
+
+      startMfaEnrollment: (ctx: OpCtx<"startMfaEnrollment">) =>
+        startOwnEnrollment(mfa, requirePrincipal(ctx), requestInfo(ctx)),
+
+      confirmMfaEnrollment: (ctx: OpCtx<"confirmMfaEnrollment">) =>
+        confirmOwnEnrollment(mfa, requirePrincipal(ctx), ctx.params.body.code, requestInfo(ctx)),
+
+      regenerateMfaRecoveryCodes: (ctx: OpCtx<"regenerateMfaRecoveryCodes">) =>
+        regenerateOwnRecoveryCodes(mfa, requirePrincipal(ctx), ctx.params.body.code, requestInfo(ctx)),
+
+      disableMfa: (ctx: OpCtx<"disableMfa">) =>
+        disableOwnMfa(mfa, requirePrincipal(ctx), ctx.params.body.code, requestInfo(ctx)),
+
+      async resetUserMfa(ctx: OpCtx<"resetUserMfa">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await resetUserMfa(scope, principal, ctx.params.params.userId, request);
+        await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { userId: result.userId });
+        return result;
+      },
+
+      getMfaPolicy: (ctx: OpCtx<"getMfaPolicy">) => getMfaPolicy(actionScope(db, ctx).scope),
+
+      async updateMfaPolicy(ctx: OpCtx<"updateMfaPolicy">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const { policy, revokedUserIds } = await updateMfaPolicy(
+          scope,
+          principal,
+          ctx.params.body.requiredFor,
+          request,
+        );
+        if (revokedUserIds.length > 0) await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { userIds: revokedUserIds });
+        return policy;
+      },
 
       async refresh(ctx: OpCtx<"refresh">) {
         const result = await refresh(deps, ctx.params.body.refreshToken, requestInfo(ctx));

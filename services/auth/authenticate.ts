@@ -25,7 +25,7 @@ export const CREDENTIAL_CACHE_MAX_ENTRIES = 10_000;
 export interface Authenticator {
   authenticate(authorizationHeader: string | undefined): Promise<Principal | null>;
   /** Called for `auth.credentials.revoked` broadcasts. */
-  forget(revoked: { tokenId?: string; sessionId?: string; userId?: string }): void;
+  forget(revoked: { tokenId?: string; sessionId?: string; userId?: string; userIds?: string[] }): void;
 }
 
 export function createAuthenticator(deps: {
@@ -148,7 +148,8 @@ export function createAuthenticator(deps: {
         (p) =>
           (revoked.tokenId !== undefined && (p.tokenId === revoked.tokenId || p.lineage.includes(revoked.tokenId))) ||
           (revoked.sessionId !== undefined && p.sessionId === revoked.sessionId) ||
-          (revoked.userId !== undefined && p.userId === revoked.userId),
+          (revoked.userId !== undefined && p.userId === revoked.userId) ||
+          (revoked.userIds !== undefined && revoked.userIds.includes(p.userId)),
       );
     },
   };

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import type { Db } from "../_shared/db.js";
 import { createTestDb } from "../_shared/testing/database.js";
+import { parseMasterKeys } from "../_shared/master-keys.js";
+import { TEST_MASTER_KEY } from "../_shared/testing/platform.js";
 import { login, type AuthDeps } from "./auth.logic.js";
 import { ACCOUNT_POLICY, BOOTSTRAP_POLICY, SOURCE_POLICY } from "./login-throttle.js";
 import { authorizeOrgCreation, createOrg } from "./orgs.logic.js";
@@ -24,6 +26,7 @@ describe("login throttle (real Postgres)", function () {
       },
       refreshTokenTtlSeconds: 3600,
       sessionMaxLifetimeSeconds: 86_400,
+      mfa: { db, masterKeys: parseMasterKeys(TEST_MASTER_KEY) },
     };
   });
   after(() => db.destroy());

@@ -11,7 +11,12 @@ import { userView, type UserRow } from "./views.js";
 
 export async function listUsers(scope: TenantScope) {
   const rows = (await scope.from<UserRow>("users").orderBy("email")) as UserRow[];
-  return { items: rows.map(userView) };
+  const enrolled = new Set(
+    ((await scope.from("user_mfa").whereNotNull("confirmed_at").select("user_id")) as Array<{ user_id: string }>).map(
+      (r) => r.user_id,
+    ),
+  );
+  return { items: rows.map((u) => ({ ...userView(u), mfaEnabled: enrolled.has(u.id) })) };
 }
 
 export async function createUser(

@@ -15,6 +15,8 @@ export interface OrgRow {
   id: string;
   name: string;
   created_at: Date;
+  /** Who must have a second factor to log in (services/auth/mfa.logic.ts). */
+  mfa_required_for: "none" | "admins" | "all";
 }
 
 export interface ApiTokenRow {

@@ -118,16 +118,14 @@ export async function createLiveCredential(
  * pushes the account's revocation list when any changed (a credential that never had a live key matches nothing).
  */
 export async function revokeLiveCredentials(db: Db, revoked: CredentialsRevoked): Promise<number> {
-  const match = revoked.sessionId
-    ? { session_id: revoked.sessionId }
-    : revoked.userId
-      ? { user_id: revoked.userId }
-      : revoked.tokenId
-        ? { token_id: revoked.tokenId }
-        : null;
-  if (!match) return 0;
+  const userIds = [...(revoked.userIds ?? []), ...(revoked.userId ? [revoked.userId] : [])];
+  if (!revoked.sessionId && !revoked.tokenId && userIds.length === 0) return 0;
   return db("live_credentials")
-    .where(match)
+    .where((q) => {
+      if (revoked.sessionId) q.orWhere("session_id", revoked.sessionId);
+      if (revoked.tokenId) q.orWhere("token_id", revoked.tokenId);
+      if (userIds.length > 0) q.orWhereIn("user_id", userIds);
+    })
     .whereNull("revoked_at")
     .where("expires_at", ">", db.fn.now())
     .update({ revoked_at: db.fn.now() });

@@ -3,7 +3,7 @@
  * session refresh (rotate the refresh token on 401 TOKEN_EXPIRED, retry once; any other 401 ends the session).
  */
 import { readSse, type SseMessage } from "./sse.js";
-import type { LoginResult, TokenPair } from "./types.js";
+import type { EnrolledLoginResult, LoginResult, MfaEnrollment, TokenPair } from "./types.js";
 
 /** Status 0: the request never got an HTTP answer. */
 export const NETWORK_ERROR = "NETWORK_ERROR";
@@ -110,9 +110,33 @@ export class ApiClient {
     return () => this.listeners.delete(listener);
   }
 
-  async login(input: { email: string; password: string; orgId?: string }): Promise<LoginResult> {
+  /**
+   * The password step. With MFA on (or required by the org and not yet set up) it throws a 401 ApiError
+   * MFA_REQUIRED (or MFA_ENROLLMENT_REQUIRED) whose details are the challenge for `loginWithCode` (or
+   * `startLoginEnrollment`); no session exists until that step succeeds.
+   */
+  login(input: { email: string; password: string; orgId?: string }): Promise<LoginResult> {
+    return this.completeLogin<LoginResult>("/v1/auth/login", input);
+  }
+
+  /** Second step: the challenge plus a TOTP code or a recovery code. */
+  loginWithCode(input: { challengeToken: string; code: string }): Promise<LoginResult> {
+    return this.completeLogin<LoginResult>("/v1/auth/login/mfa", input);
+  }
+
+  /** Enrolment the org requires, inside a login: a fresh secret for the challenged account. */
+  startLoginEnrollment(challengeToken: string): Promise<MfaEnrollment> {
+    return this.send<MfaEnrollment>("POST", "/v1/auth/login/mfa-enrollment", { body: { challengeToken } }, null);
+  }
+
+  /** Its first code turns MFA on and completes the login; the recovery codes come back this once. */
+  confirmLoginEnrollment(input: { challengeToken: string; code: string }): Promise<EnrolledLoginResult> {
+    return this.completeLogin<EnrolledLoginResult>("/v1/auth/login/mfa-enrollment/confirm", input);
+  }
+
+  private async completeLogin<T extends LoginResult>(path: string, body: unknown): Promise<T> {
     const previous = this.access;
-    const result = await this.send<LoginResult>("POST", "/v1/auth/login", { body: input }, null);
+    const result = await this.send<T>("POST", path, { body }, null);
     this.keep(result);
     // Switching org opens a new session; end the old one rather than leave it valid until it expires.
     if (previous) await this.send("POST", "/v1/auth/logout", {}, previous.token).catch(() => undefined);

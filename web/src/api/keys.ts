@@ -22,6 +22,8 @@ export const LOG_TAIL = 200;
 
 export const keys = {
   me: (): ApiKey => ["/v1/auth/me"],
+  mfa: (): ApiKey => ["/v1/auth/mfa"],
+  mfaPolicy: (orgId: string): ApiKey => [`${org(orgId)}/mfa-policy`],
   clusters: (orgId: string): ApiKey => [`${org(orgId)}/clusters`],
   cluster: (orgId: string, clusterId: string): ApiKey => [`${org(orgId)}/clusters/${encodeURIComponent(clusterId)}`],
   clusterNodes: (orgId: string, clusterId: string): ApiKey => [
@@ -108,6 +110,11 @@ export const actions = {
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/security-warnings/${encodeURIComponent(warningId)}/acknowledge`,
   user: (orgId: string, userId: string): string => `${org(orgId)}/users/${encodeURIComponent(userId)}`,
   changePassword: (): string => "/v1/auth/password",
+  mfaEnrollment: (): string => "/v1/auth/mfa/enrollment",
+  confirmMfaEnrollment: (): string => "/v1/auth/mfa/enrollment/confirm",
+  mfaRecoveryCodes: (): string => "/v1/auth/mfa/recovery-codes",
+  disableMfa: (): string => "/v1/auth/mfa/disable",
+  resetUserMfa: (orgId: string, userId: string): string => `${org(orgId)}/users/${encodeURIComponent(userId)}/mfa`,
   registrationToken: (orgId: string, clusterId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/registration-token`,
 };

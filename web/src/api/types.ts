@@ -13,6 +13,14 @@ export type Me = Schemas["Me"];
 export type MeOrg = Me["orgs"][number];
 export type TokenPair = Schemas["TokenPair"];
 export type LoginResult = Schemas["LoginResult"];
+export type MfaStatus = Schemas["MfaStatus"];
+export type MfaEnrollment = Schemas["MfaEnrollment"];
+export type MfaPolicy = Schemas["MfaPolicy"];
+export type MfaRequiredFor = Schemas["MfaRequiredFor"];
+/** error.details of 401 MFA_REQUIRED / MFA_ENROLLMENT_REQUIRED: the token of the login's second step. */
+export type MfaChallenge = Schemas["MfaChallenge"];
+export type EnrolledLoginResult = Ok<"confirmLoginMfaEnrollment">;
+export type RecoveryCodes = Schemas["RecoveryCodes"];
 export type ApiToken = Schemas["ApiToken"];
 export type CreatedApiToken = ApiToken & { token: string };
 export type IntegrationCredential = Schemas["IntegrationCredential"];

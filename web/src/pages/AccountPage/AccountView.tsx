@@ -5,8 +5,9 @@ import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { Field } from "../../components/Field.js";
 import { PageHeader } from "../../components/PageHeader.js";
 import { MIN_PASSWORD_LENGTH } from "../UsersPage/UsersView.js";
+import { MfaSection } from "./MfaSection.js";
 
-/** The signed-in user's account: who they are, and the password change form. */
+/** The signed-in user's account: who they are, the password change form and MFA. */
 export function AccountView(props: {
   me: Me;
   busy: boolean;
@@ -80,6 +81,7 @@ export function AccountView(props: {
           </div>
         </form>
       </section>
+      <MfaSection />
     </>
   );
 }

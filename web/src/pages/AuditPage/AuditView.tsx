@@ -10,6 +10,8 @@ const ACTION_SUGGESTIONS = [
   "auth.*",
   "auth.login",
   "auth.login_failed",
+  "auth.mfa_failed",
+  "auth.mfa_reset",
   "auth.logout",
   "token.*",
   "user.create",

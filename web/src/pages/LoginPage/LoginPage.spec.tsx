@@ -1,4 +1,6 @@
-import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { MemoryRouter } from "react-router-dom";
+import { App } from "../../app/App.js";
 import { expect } from "chai";
 import { ApiClient } from "../../api/client.js";
 import { apiError, fakeFetch, json, memoryStore, tokenPair, type RecordedRequest } from "../../../test/fake-fetch.js";
@@ -23,6 +25,12 @@ function backend(password: string) {
       const body = req.body as { password: string };
       return body.password === password ? json(200, { ...tokenPair(1), user }) : apiError(401, "INVALID_CREDENTIALS");
     }
+    if (req.path === "/v1/auth/login/mfa") {
+      const body = req.body as { challengeToken: string; code: string };
+      if (body.challengeToken !== "smc_challenge") return apiError(401, "MFA_CHALLENGE_INVALID");
+      return body.code === "123456" ? json(200, { ...tokenPair(2), user }) : apiError(401, "MFA_INVALID_CODE");
+    }
+    if (req.path === "/v1/auth/logout") return new Response(null, { status: 204 });
     if (!req.authorization) return apiError(401, "UNAUTHENTICATED");
     if (req.path === "/v1/auth/me") return json(200, me);
     if (req.path === `/v1/orgs/${ORG}/clusters`) return json(200, { items: [] });
@@ -38,6 +46,48 @@ function fillAndSubmit(email: string, password: string) {
 }
 
 describe("login flow", () => {
+  it("asks for the code when MFA is on, shows a wrong code, then logs in; out and in again at once still loads", async () => {
+    const password = "right";
+    const { fetch, calls } = fakeFetch((req) => {
+      if (req.path === "/v1/auth/login" && (req.body as { password: string }).password === password) {
+        return apiError(401, "MFA_REQUIRED", {
+          challengeToken: "smc_challenge",
+          challengeExpiresAt: new Date(Date.now() + 300_000).toISOString(),
+        });
+      }
+      return backend(password)(req);
+    });
+    // SWR's default 2 s dedupe interval, unlike renderApp: the second round must not hang on the first's request.
+    render(
+      <MemoryRouter initialEntries={["/login"]}>
+        <App
+          client={new ApiClient({ store: memoryStore(), fetch })}
+          swr={{ provider: () => new Map(), shouldRetryOnError: false }}
+        />
+      </MemoryRouter>,
+    );
+    for (let round = 0; round < 2; round++) {
+      fillAndSubmit("ops@acme.test", password);
+      const step = await screen.findByRole("form", { name: "Two-factor code" });
+      fireEvent.change(screen.getByLabelText("Code"), { target: { value: "000000" } });
+      fireEvent.click(screen.getByRole("button", { name: "Verify" }));
+      expect((await screen.findByRole("alert")).textContent).to.contain("Wrong code");
+      expect(step.isConnected).to.equal(true);
+      fireEvent.change(screen.getByLabelText("Code"), { target: { value: "123456" } });
+      fireEvent.click(screen.getByRole("button", { name: "Verify" }));
+      // The second round runs within SWR's dedupe interval of the first: the page must still load.
+      await screen.findByRole("heading", { name: "Clusters" });
+      fireEvent.click(screen.getByRole("button", { name: "Log out" }));
+      await screen.findByRole("form", { name: "Log in" });
+    }
+    expect(calls.filter((c) => c.path === "/v1/auth/login/mfa").map((c) => c.body)).to.deep.equal([
+      { challengeToken: "smc_challenge", code: "000000" },
+      { challengeToken: "smc_challenge", code: "123456" },
+      { challengeToken: "smc_challenge", code: "000000" },
+      { challengeToken: "smc_challenge", code: "123456" },
+    ]);
+  });
+
   it("sends a visitor without a session to /login, remembering the page", async () => {
     const { fetch, calls } = fakeFetch(backend("right"));
     const app = renderApp(new ApiClient({ store: memoryStore(), fetch }), `/orgs/${ORG}/tokens`);

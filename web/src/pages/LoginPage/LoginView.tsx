@@ -74,7 +74,7 @@ function orgChoices(e: ApiError): Array<{ id: string; name: string }> {
     : [];
 }
 
-function LoginError(props: { error: unknown; onChooseOrg: (orgId: string) => void }) {
+export function LoginError(props: { error: unknown; onChooseOrg: (orgId: string) => void }) {
   const e = props.error;
   if (e instanceof ApiError && e.code === "ORG_SELECTION_REQUIRED") {
     return (
@@ -96,6 +96,18 @@ function LoginError(props: { error: unknown; onChooseOrg: (orgId: string) => voi
     return (
       <div className="notice notice-error" role="alert">
         Wrong email or password.
+      </div>
+    );
+  }
+  const mfa: Record<string, string> = {
+    MFA_INVALID_CODE: "Wrong code. Use the current code of your app, or an unused recovery code.",
+    MFA_CODE_ALREADY_USED: "This code was already used. Wait for the next one.",
+    MFA_CHALLENGE_INVALID: "This login step expired. Log in again.",
+  };
+  if (e instanceof ApiError && mfa[e.code]) {
+    return (
+      <div className="notice notice-error" role="alert">
+        {mfa[e.code]}
       </div>
     );
   }

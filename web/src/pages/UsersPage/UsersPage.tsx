@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { useCreateUser, useDeleteUser, useUpdateUserRole, useUsers } from "../../api/hooks/users.js";
+import { useResetUserMfa } from "../../api/hooks/mfa.js";
+import { MfaPolicyPanel } from "./MfaPolicyPanel.js";
 import type { User } from "../../api/types.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { ConfirmDialog } from "../../components/Dialog.js";
@@ -16,6 +18,12 @@ export function UsersPage() {
   const remove = useDeleteUser(orgId);
   const [creating, setCreating] = useState(false);
   const [removing, setRemoving] = useState<User | null>(null);
+  const resetMfa = useResetUserMfa(orgId);
+  const [resetting, setResetting] = useState<User | null>(null);
+  const closeReset = () => {
+    setResetting(null);
+    resetMfa.reset();
+  };
   const close = () => {
     setCreating(false);
     create.reset();
@@ -38,8 +46,26 @@ export function UsersPage() {
         onCreate={() => setCreating(true)}
         onChangeRole={(user, role) => void updateRole.trigger({ userId: user.id, role })}
         onRemove={(user) => setRemoving(user)}
+        onResetMfa={(user) => setResetting(user)}
         roleError={updateRole.error}
       />
+      <MfaPolicyPanel orgId={orgId} canWrite={hasPermission(me.data, "users:write")} />
+      {resetting && (
+        <ConfirmDialog
+          title={`Reset MFA of ${resetting.email}`}
+          confirmLabel="Reset MFA"
+          busy={resetMfa.isMutating}
+          error={resetMfa.error ? <ErrorNotice error={resetMfa.error} compact /> : null}
+          onConfirm={() => void resetMfa.trigger(resetting.id).then((r) => r && closeReset())}
+          onCancel={closeReset}
+        >
+          <p>
+            For a lost device: {resetting.email}&apos;s authenticator secret and recovery codes are deleted and all
+            their sessions end. They log in with their password again (and set MFA up again first when the organization
+            requires it).
+          </p>
+        </ConfirmDialog>
+      )}
       {creating && (
         <CreateUserDialog
           busy={create.isMutating}

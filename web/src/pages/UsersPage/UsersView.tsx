@@ -18,6 +18,7 @@ export function UsersView(props: {
   onCreate: () => void;
   onChangeRole: (user: User, role: Role) => void;
   onRemove: (user: User) => void;
+  onResetMfa: (user: User) => void;
   /** The last role change's failure (e.g. LAST_ORG_ADMIN), shown whole above the table. */
   roleError?: unknown;
 }) {
@@ -47,6 +48,7 @@ export function UsersView(props: {
                 <th>Role</th>
                 <th>Added</th>
                 <th>Last login</th>
+                <th>MFA</th>
                 {props.canWrite && <th aria-label="Actions" />}
               </tr>
             </thead>
@@ -79,8 +81,14 @@ export function UsersView(props: {
                   <td>
                     <RelativeTime iso={u.lastLoginAt} />
                   </td>
+                  <td>{u.mfaEnabled === undefined ? "unknown" : u.mfaEnabled ? "on" : "off"}</td>
                   {props.canWrite && (
                     <td>
+                      {u.mfaEnabled && (
+                        <button type="button" className="secondary small" onClick={() => props.onResetMfa(u)}>
+                          Reset MFA…
+                        </button>
+                      )}{" "}
                       <button type="button" className="danger small" onClick={() => props.onRemove(u)}>
                         Remove…
                       </button>
