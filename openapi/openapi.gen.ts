@@ -1156,8 +1156,13 @@ export interface components {
       /** Format: uuid */
       orgId: string;
       name: string;
-      /** @enum {unknown} */
+      /**
+       * @description degraded: the manager answers but is not an active Swarm manager, or a node is not ready (see unhealthyNodes)
+       * @enum {unknown}
+       */
       status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      /** @description Hostnames of the Swarm nodes whose status in the last inventory is not ready (down, disconnected, unknown) */
+      unhealthyNodes: string[];
       /** @description Unacknowledged security warnings (commands the agent refused): see .../security-warnings */
       openSecurityWarnings: number;
       agentPublicKey: string | null;

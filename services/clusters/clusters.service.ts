@@ -193,7 +193,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         if (!isClusterId(clusterId)) return;
         const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
         if (inventory.clusterId !== clusterId) return;
-        await applyInventory(ingestDb, clusterId, inventory);
+        const outcome = await applyInventory(ingestDb, clusterId, inventory);
+        if (outcome.statusChange) publishClusterStatusChanges([outcome.statusChange]);
       },
       /** A Docker event: validated, then buffered for the next batched insert. */
       async onDockerEvent({ subject, data }: Msg) {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { assessStack, ProgressTracker, takeBaseline, waitForConvergence } from "./convergence.js";
+import { assessStack, describeTask, ProgressTracker, takeBaseline, waitForConvergence } from "./convergence.js";
 import { fakeService, fakeTask } from "./testing/fake-engine.js";
 import type { StackSnapshot } from "./types.js";
 
@@ -136,6 +136,16 @@ describe("assessStack", () => {
     };
     expect(assessStack(snap, none).converged).to.equal(false);
     expect(assessStack(snap, none, { serviceIds: new Set(["s1"]) }).converged).to.equal(true);
+  });
+});
+
+describe("describeTask", () => {
+  it("names the node a task failed on when the snapshot knows it", () => {
+    const rejected = { serviceId: "s1", slot: 2, state: "rejected", error: "No such image: app:1" };
+    expect(describeTask(fakeTask({ ...rejected, nodeHostname: "worker-2" }))).to.equal(
+      "task 2 rejected on node worker-2: No such image: app:1",
+    );
+    expect(describeTask(fakeTask({ ...rejected, nodeHostname: null }))).to.equal("task 2 rejected: No such image: app:1");
   });
 });
 

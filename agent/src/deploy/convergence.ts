@@ -143,7 +143,8 @@ export function describeTask(t: RolloutTask): string {
   const what = t.error ?? (t.message || t.state);
   const exit = t.exitCode !== null && t.exitCode !== 0 ? ` (exit code ${t.exitCode})` : "";
   const exitZero = t.state === "complete" ? " (exited with code 0; replicated tasks must keep running)" : "";
-  return `task ${t.slot ?? t.id.slice(0, 12)} ${t.state}: ${what}${exit}${exitZero}`;
+  const where = t.nodeHostname ? ` on node ${t.nodeHostname}` : "";
+  return `task ${t.slot ?? t.id.slice(0, 12)} ${t.state}${where}: ${what}${exit}${exitZero}`;
 }
 
 /**

@@ -78,6 +78,8 @@ export interface RolloutService extends SwarmService {
 export interface RolloutTask extends SwarmTask {
   /** True when the task runs the service's current spec (the daemon's `_up-to-date` task filter). */
   upToDate: boolean;
+  /** The hostname of the node the task was scheduled on, so a failure on one node of many names it. */
+  nodeHostname?: string | null;
 }
 
 export interface StackSnapshot {

@@ -255,11 +255,13 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
     },
 
     async inspectStack(stack) {
-      const [services, tasks, upToDate] = await Promise.all([
+      const [services, tasks, upToDate, nodes] = await Promise.all([
         rawServices({ stack }),
         rawTasks({ stack }),
         rawTasks({ stack }, true),
+        call("list nodes", () => docker.listNodes()) as Promise<NodeJson[]>,
       ]);
+      const hostnames = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? null]));
       const current = new Set(upToDate.map((t) => t.ID));
       const running = countRunning(tasks);
       const snapshot: StackSnapshot = {
@@ -268,7 +270,13 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           updateState: toUpdateState(s.UpdateStatus?.State),
           updateMessage: s.UpdateStatus?.Message || null,
         })),
-        tasks: tasks.map((t): RolloutTask => ({ ...toSwarmTask(t), upToDate: current.has(t.ID) })),
+        tasks: tasks.map(
+          (t): RolloutTask => ({
+            ...toSwarmTask(t),
+            upToDate: current.has(t.ID),
+            nodeHostname: (t.NodeID && hostnames.get(t.NodeID)) || null,
+          }),
+        ),
       };
       return snapshot;
     },
