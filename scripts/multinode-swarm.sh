@@ -4,7 +4,7 @@
 #   sy-mn-hub   a namespace holding only the bridge sy-mn-br (10.231.0.1/24) the nodes' veths hang off;
 #   sy-mn-m     manager  10.231.0.10  hostname sy-mn-m   socket $DIR/m/docker.sock
 #   sy-mn-w1    worker   10.231.0.11  hostname sy-mn-w1  socket $DIR/w1/docker.sock
-#   sy-mn-w2    worker   10.231.0.12  hostname sy-mn-w2  socket $DIR/w2/docker.sock  (node label stackyard.test/disk=ssd)
+#   sy-mn-w2    worker   10.231.0.12  hostname sy-mn-w2  socket $DIR/w2/docker.sock  (node label stackyard.test.disk=ssd)
 # The host network namespace gets no interface, route or rule: the agent under test talks to the manager through
 # its unix socket only. dockerd is started with `nsenter --net=… unshare --uts` (`ip netns exec` would also
 # remount /sys and hide the cgroup mounts dockerd needs), each with its own data root, exec root, containerd,
@@ -31,7 +31,7 @@ declare -A ADDR=([m]="$SUBNET_PREFIX.10" [w1]="$SUBNET_PREFIX.11" [w2]="$SUBNET_
 # Overlay networks of this swarm only; far from the host swarm's default 10.0.0.0/8 pool use.
 ADDR_POOL="10.232.0.0/16"
 DAEMON_START_TIMEOUT=30
-WORKER_LABEL="stackyard.test/disk=ssd"
+WORKER_LABEL="stackyard.test.disk=ssd"
 
 mlog() { printf '[multinode] %s\n' "$*" >&2; }
 sock() { printf '%s/%s/docker.sock' "$DIR" "$1"; }

@@ -17,7 +17,7 @@ export type MultinodeNode = (typeof MULTINODE_NODES)[number];
 export const hostnameOf = (node: MultinodeNode): string => `sy-mn-${node}`;
 /** The only node with this label (set by the script). */
 export const LABELLED_WORKER: MultinodeNode = "w2";
-export const WORKER_LABEL = { key: "stackyard.test/disk", value: "ssd" } as const;
+export const WORKER_LABEL = { key: "stackyard.test.disk", value: "ssd" } as const;
 
 export const socketOf = (node: MultinodeNode): string => join(MULTINODE_DIR, node, "docker.sock");
 
@@ -54,4 +54,18 @@ export const startDaemon = (node: MultinodeNode): Promise<string> => script(["st
 export async function dockerOn(node: MultinodeNode, ...args: string[]): Promise<string> {
   const { stdout } = await run("docker", ["-H", `unix://${socketOf(node)}`, ...args], { timeout: 60_000 });
   return stdout.trim();
+}
+
+/** Swarm's own view of a node, read on the manager: its status (ready, down…) and availability. */
+export async function swarmNodeState(node: MultinodeNode): Promise<{ status: string; availability: string }> {
+  const out = await dockerOn(
+    "m",
+    "node",
+    "inspect",
+    "--format",
+    "{{.Status.State}} {{.Spec.Availability}}",
+    hostnameOf(node),
+  );
+  const [status = "", availability = ""] = out.split(" ");
+  return { status, availability };
 }
