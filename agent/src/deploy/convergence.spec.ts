@@ -115,6 +115,26 @@ describe("assessStack", () => {
     );
   });
 
+  it("adds the failed task's own error (and node) to Swarm's paused-update message, which names a task id only", () => {
+    const paused = fakeService({
+      id: "s1",
+      name: "st_web",
+      updateState: "paused",
+      updateMessage: "update paused due to failure or early termination of task abc",
+    });
+    const rejected = fakeTask({
+      serviceId: "s1",
+      slot: 3,
+      state: "rejected",
+      error: "No such image: app:2",
+      nodeHostname: "worker-1",
+    });
+    expect(assessStack({ services: [paused], tasks: [rejected] }, none).failure).to.equal(
+      "service st_web: update paused by Swarm: update paused due to failure or early termination of task abc; " +
+        "last failed: task 3 rejected on node worker-1: No such image: app:2",
+    );
+  });
+
   it("reports the scheduler's reason for pending tasks as the last error", () => {
     const pending = fakeTask({
       serviceId: "s1",

@@ -108,10 +108,12 @@ function assessService(
   const pendingErrors = [...new Set(starting.flatMap((t) => (t.error ? [t.error] : [])))];
 
   let failure: string | null = null;
+  // Swarm's update message names a task id only: the task's own error (e.g. "No such image" on one node) says why.
+  const why = failedTasks[0] ? `; last failed: ${describeTask(failedTasks[0])}` : "";
   if (service.updateState === "paused" || service.updateState === "rollback_paused") {
-    failure = `update paused by Swarm: ${service.updateMessage ?? "no reason given"}`;
+    failure = `update paused by Swarm: ${service.updateMessage ?? "no reason given"}${why}`;
   } else if (service.updateState === "rollback_completed") {
-    failure = `update failed and Swarm rolled it back: ${service.updateMessage ?? "no reason given"}`;
+    failure = `update failed and Swarm rolled it back: ${service.updateMessage ?? "no reason given"}${why}`;
   } else if (failedTasks.length >= threshold && running < desired) {
     const last = failedTasks[0];
     failure = `${failedTasks.length} tasks failed since the deploy started${last ? `; last: ${describeTask(last)}` : ""}`;

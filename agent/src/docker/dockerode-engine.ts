@@ -12,6 +12,7 @@ import type {
   SwarmNode,
   SwarmObjectKind,
   SwarmObjectRef,
+  SwarmNodeUpdater,
   SwarmObjectStore,
   SwarmSecret,
   SwarmService,
@@ -44,7 +45,7 @@ export class DockerUnavailableError extends DockerEngineError {
   }
 }
 
-export type DockerodeEngine = DockerEngine & StackInspector & SwarmObjectStore;
+export type DockerodeEngine = DockerEngine & StackInspector & SwarmObjectStore & SwarmNodeUpdater;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -252,6 +253,29 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
         if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return;
         throw err;
       }
+    },
+
+    async updateNode(nodeId, change) {
+      const node = docker.getNode(nodeId);
+      // The update must carry the version it read (optimistic concurrency): one retry when another change won.
+      for (let attempt = 1; ; attempt++) {
+        const current = (await call("inspect node", () => node.inspect())) as NodeJson & {
+          Version?: { Index?: number };
+        };
+        const spec = {
+          ...current.Spec,
+          ...(change.availability !== null ? { Availability: change.availability } : {}),
+          ...(change.labels !== null ? { Labels: change.labels } : {}),
+        };
+        try {
+          await call("update node", () => node.update({ version: current.Version?.Index ?? 0, ...spec }));
+          break;
+        } catch (err) {
+          const outOfSequence = err instanceof DockerEngineError && /out of sequence/i.test(err.message);
+          if (!outOfSequence || attempt >= 2) throw err;
+        }
+      }
+      return toSwarmNode((await call("inspect node", () => node.inspect())) as NodeJson);
     },
 
     async inspectStack(stack) {
