@@ -27,6 +27,8 @@ import { AgentMessageDroppedError, decodeAgentMessage } from "./agent-messages.j
 import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejection } from "./security-warnings.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, sweepOffline } from "./agent-ingest.js";
+import { updateClusterNode } from "./node-actions.js";
+import { AgentUnreachableError } from "../_shared/agent-commands.js";
 import {
   accountRevocations,
   createCluster,
@@ -92,6 +94,18 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       list: (ctx: OpCtx<"listClusters">) => listClusters(actionScope(db, ctx).scope, settings),
       get: (ctx: OpCtx<"getCluster">) => getCluster(actionScope(db, ctx).scope, ctx.params.params.clusterId, settings),
       nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      updateNode(ctx: OpCtx<"updateClusterNode">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        if (!link) throw new AgentUnreachableError("the control plane is not connected to NATS");
+        const { clusterId, nodeId } = ctx.params.params;
+        return updateClusterNode(
+          { nc: link, commandSigningSeed: identity.commandSigningSeed },
+          scope,
+          principal,
+          { clusterId, nodeId, change: ctx.params.body },
+          request,
+        );
+      },
       activity: (ctx: OpCtx<"listClusterActivity">) =>
         listActivity(actionScope(db, ctx).scope, ctx.params.params.clusterId, {
           limit: ctx.params.query.limit ?? 50,

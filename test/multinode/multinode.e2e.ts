@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Db } from "../../services/_shared/db.js";
 import { REPO_ROOT } from "../../services/_shared/paths.js";
-import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import { createOrgWithAdmin, createUserWithRole, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { type TestNatsServer } from "../../services/_shared/testing/nats-server.js";
 import { type TestPlatform } from "../../services/_shared/testing/platform.js";
@@ -95,6 +95,7 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
   const envs: Record<"main" | "tight" | "kill", string> = { main: "", tight: "", kill: "" };
   const figures: string[] = [];
   let harnessUp = false;
+  let clusterAdminAuth: Record<string, string> = {};
 
   const auth = () => org.admin.auth;
   const clusterPath = () => `/v1/orgs/${org.orgId}/clusters/${clusterId}`;
@@ -163,8 +164,21 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
       async () => (want(await swarmNodeState(node)) ? Date.now() : undefined),
       90_000,
     );
-  const setAvailability = (node: MultinodeNode, availability: "active" | "pause" | "drain") =>
-    dockerOn("m", "node", "update", "--availability", availability, hostnameOf(node));
+  /** PATCH /nodes/{id}: the node action under test, as a CLUSTER_ADMIN unless another user is given. */
+  const patchNode = async (
+    node: MultinodeNode,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = clusterAdminAuth,
+  ) => {
+    const id = (await nodeByHost(node)).id;
+    return api.request<ClusterNode & { code?: string }>("PATCH", `${clusterPath()}/nodes/${id}`, { body, headers });
+  };
+  const setAvailability = async (node: MultinodeNode, availability: "active" | "pause" | "drain") => {
+    const res = await patchNode(node, { availability });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body).to.include({ hostname: hostnameOf(node), availability });
+    return res.body;
+  };
 
   before(async function () {
     this.timeout(300_000);
@@ -181,6 +195,7 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
 
     ({ db, nats, platform, api } = await startTestStack({ CLUSTER_OFFLINE_AFTER_SECONDS: "10" }));
     org = await createOrgWithAdmin(api);
+    clusterAdminAuth = (await createUserWithRole(api, org, "CLUSTER_ADMIN")).auth;
     stateDir = await mkdtemp(join(tmpdir(), "stackyard-multinode-agent-"));
     const cluster = await api.request<{ cluster: { id: string }; registrationToken: string }>(
       "POST",
@@ -473,7 +488,54 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
     expect((await nodeByHost("w1")).status).to.equal("ready");
   });
 
-  it("7. a worker that leaves shows down within one inventory interval, and is gone once removed", async () => {
+  it("7. node actions through the API and the agent: CLUSTER_ADMIN only, audited, on the real node", async () => {
+    const viewer = await createUserWithRole(api, org, "VIEWER");
+    const refused = await patchNode("w1", { availability: "pause" }, viewer.auth);
+    expect(refused.status).to.equal(403);
+    expect((await swarmNodeState("w1")).availability).to.equal("active");
+    const bad = await patchNode("w1", { labels: { "no spaces": "x" } });
+    expect(bad.status).to.equal(400);
+    const empty = await patchNode("w1", {});
+    expect(empty.status).to.equal(400);
+
+    const paused = await setAvailability("w1", "pause");
+    expect(paused.status).to.equal("ready");
+    expect((await swarmNodeState("w1")).availability).to.equal("pause");
+    const labelled = await patchNode("w1", { labels: { zone: "b", "stackyard.tier": "edge" } });
+    expect(labelled.status, JSON.stringify(labelled.body)).to.equal(200);
+    expect(labelled.body.labels).to.deep.equal({ zone: "b", "stackyard.tier": "edge" });
+    expect(labelled.body.availability, "labels alone leave availability as it was").to.equal("pause");
+    const swarmLabels = JSON.parse(
+      await dockerOn("m", "node", "inspect", "--format", "{{json .Spec.Labels}}", hostnameOf("w1")),
+    ) as Record<string, string>;
+    expect(swarmLabels).to.deep.equal({ zone: "b", "stackyard.tier": "edge" });
+    await setAvailability("w1", "active");
+    // The stored node list shows it at once (the answer is stored), and the inventory agrees.
+    const listed = await nodeByHost("w1");
+    expect(listed).to.deep.include({ availability: "active", labels: { zone: "b", "stackyard.tier": "edge" } });
+
+    const unknown = await api.request<{ code: string }>(
+      "PATCH",
+      `${clusterPath()}/nodes/00000000-0000-4000-8000-000000000000`,
+      { body: { availability: "drain" }, headers: clusterAdminAuth },
+    );
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body.code).to.equal("NODE_NOT_FOUND");
+
+    const audit = await api.get<{ items: Array<{ action: string; data: Record<string, unknown> }> }>(
+      `/v1/orgs/${org.orgId}/audit?action=node.update&limit=20`,
+      auth(),
+    );
+    expect(audit.status).to.equal(200);
+    const w1Entries = audit.body.items.filter((e) => e.data.node === "sy-mn-w1");
+    expect(w1Entries.map((e) => e.data.outcome)).to.include("succeeded");
+    expect(w1Entries.some((e) => e.data.availability === "pause")).to.equal(true);
+    expect(
+      w1Entries.some((e) => JSON.stringify(e.data.labels) === JSON.stringify(["stackyard.tier", "zone"])),
+    ).to.equal(true);
+  });
+
+  it("8. a worker that leaves shows down within one inventory interval, and is gone once removed", async () => {
     await dockerOn("w2", "swarm", "leave");
     const leftAt = Date.now();
     const swarmSaw = watchSwarm("w2", (s) => s.status === "down");
