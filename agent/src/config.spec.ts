@@ -21,7 +21,8 @@ const problems = (argv: string[], env: Record<string, string> = {}): string[] =>
 
 describe("agent configuration", () => {
   it("drives the daemon a unix:// DOCKER_HOST names, unless --docker-socket or its variable says otherwise", () => {
-    const run = (argv: string[], env: Record<string, string>) => (parseAgentConfig(argv, env) as RunConfig).dockerSocket;
+    const run = (argv: string[], env: Record<string, string>) =>
+      (parseAgentConfig(argv, env) as RunConfig).dockerSocket;
     expect(run(["run"], {})).to.equal(DEFAULT_DOCKER_SOCKET);
     expect(run(["run"], { DOCKER_HOST: "unix:///tmp/other/docker.sock" })).to.equal("/tmp/other/docker.sock");
     expect(

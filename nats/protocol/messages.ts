@@ -27,7 +27,6 @@ import {
   SEAL_KEY_PATTERN,
   sha256Hex,
   signature,
-  stringMap,
   SWARM_SERVICE_REQUIRED,
   swarmServiceProperties,
   text,

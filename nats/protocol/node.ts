@@ -45,4 +45,3 @@ export const inventoryNode: JSONSchemaType<InventoryNode> = {
     address: { anyOf: [text(255), NULL] },
   },
 };
-

@@ -149,7 +149,13 @@ export async function applyInventory(db: Db, clusterId: string, inventory: Inven
       .whereNot({ status: "revoked" })
       .forUpdate()
       .first<{ org_id: string; inventory_hash: string | null } | undefined>("org_id", "inventory_hash");
-    const none: InventoryOutcome = { changed: false, statusChange: null, nodesInserted: 0, nodesUpdated: 0, nodesRemoved: 0 };
+    const none: InventoryOutcome = {
+      changed: false,
+      statusChange: null,
+      nodesInserted: 0,
+      nodesUpdated: 0,
+      nodesRemoved: 0,
+    };
     if (!cluster || cluster.inventory_hash === inventory.hash) return none;
     await trx("clusters")
       .where({ id: clusterId })

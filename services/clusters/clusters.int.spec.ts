@@ -210,7 +210,9 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
     const [manager, worker] = inventory.nodes;
     agent.publish(
       subjects.inventory,
-      enc.encode(JSON.stringify({ ...inventory, hash: "c".repeat(64), nodes: [manager, { ...worker, status: "down" }] })),
+      enc.encode(
+        JSON.stringify({ ...inventory, hash: "c".repeat(64), nodes: [manager, { ...worker, status: "down" }] }),
+      ),
     );
     await agent.flush();
     const degraded = await until("degraded", async () => {

@@ -171,7 +171,7 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
     headers: Record<string, string> = clusterAdminAuth,
   ) => {
     const id = (await nodeByHost(node)).id;
-    return api.request<ClusterNode & { code?: string }>("PATCH", `${clusterPath()}/nodes/${id}`, { body, headers });
+    return api.request<ClusterNode>("PATCH", `${clusterPath()}/nodes/${id}`, { body, headers });
   };
   const setAvailability = async (node: MultinodeNode, availability: "active" | "pause" | "drain") => {
     const res = await patchNode(node, { availability });
@@ -514,13 +514,13 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
     const listed = await nodeByHost("w1");
     expect(listed).to.deep.include({ availability: "active", labels: { zone: "b", "stackyard.tier": "edge" } });
 
-    const unknown = await api.request<{ code: string }>(
+    const unknown = await api.request<{ error: { code: string } }>(
       "PATCH",
       `${clusterPath()}/nodes/00000000-0000-4000-8000-000000000000`,
       { body: { availability: "drain" }, headers: clusterAdminAuth },
     );
     expect(unknown.status).to.equal(404);
-    expect(unknown.body.code).to.equal("NODE_NOT_FOUND");
+    expect(unknown.body.error.code).to.equal("NODE_NOT_FOUND");
 
     const audit = await api.get<{ items: Array<{ action: string; data: Record<string, unknown> }> }>(
       `/v1/orgs/${org.orgId}/audit?action=node.update&limit=20`,

@@ -165,7 +165,9 @@ describe("describeTask", () => {
     expect(describeTask(fakeTask({ ...rejected, nodeHostname: "worker-2" }))).to.equal(
       "task 2 rejected on node worker-2: No such image: app:1",
     );
-    expect(describeTask(fakeTask({ ...rejected, nodeHostname: null }))).to.equal("task 2 rejected: No such image: app:1");
+    expect(describeTask(fakeTask({ ...rejected, nodeHostname: null }))).to.equal(
+      "task 2 rejected: No such image: app:1",
+    );
   });
 });
 

@@ -294,13 +294,11 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           updateState: toUpdateState(s.UpdateStatus?.State),
           updateMessage: s.UpdateStatus?.Message || null,
         })),
-        tasks: tasks.map(
-          (t): RolloutTask => ({
-            ...toSwarmTask(t),
-            upToDate: current.has(t.ID),
-            nodeHostname: (t.NodeID && hostnames.get(t.NodeID)) || null,
-          }),
-        ),
+        tasks: tasks.map((t): RolloutTask => ({
+          ...toSwarmTask(t),
+          upToDate: current.has(t.ID),
+          nodeHostname: (t.NodeID && hostnames.get(t.NodeID)) || null,
+        })),
       };
       return snapshot;
     },
