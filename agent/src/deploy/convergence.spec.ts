@@ -115,6 +115,17 @@ describe("assessStack", () => {
     );
   });
 
+  it("does not wait for an old task Swarm still lists as running on a lost node", () => {
+    const web = fakeService({ id: "s1", name: "st_web", desiredReplicas: 1 });
+    const current = fakeTask({ serviceId: "s1", state: "running" });
+    const old = fakeTask({ serviceId: "s1", state: "running", desiredState: "shutdown", upToDate: false });
+    const none = takeBaseline({ services: [web], tasks: [] });
+    expect(assessStack({ services: [web], tasks: [current, old] }, none).converged).to.equal(false);
+    expect(assessStack({ services: [web], tasks: [current, { ...old, nodeLost: true }] }, none).converged).to.equal(
+      true,
+    );
+  });
+
   it("adds the failed task's own error (and node) to Swarm's paused-update message, which names a task id only", () => {
     const paused = fakeService({
       id: "s1",

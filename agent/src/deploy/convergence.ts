@@ -5,7 +5,8 @@
  * Rules (per service):
  * - running = tasks of the current spec (up to date) in state running that are meant to run.
  * - converged when running == desired, no task of the current spec is still on its way (pending, starting…), no
- *   task of an older spec is still running, and Swarm's rolling update is not in progress.
+ *   task of an older spec is still running (on a node that is not lost), and Swarm's rolling update is not in
+ *   progress.
  * - FAILED when Swarm paused or rolled back the update, or when at least `failedTaskThreshold` (default 3) tasks
  *   of the current spec failed since the deploy started while running < desired. A task "failed" when it ended as
  *   failed, rejected or complete (a replicated task is not meant to exit, even with code 0). One failure is not
@@ -100,7 +101,9 @@ function assessService(
     (t) => t.desiredState === "running" && t.state !== "running" && !TERMINAL_STATES.has(t.state),
   );
   const onTheWay = starting.length > 0;
-  const staleRunning = tasks.some((t) => !t.upToDate && t.state === "running");
+  // A task of an older spec on a lost node stays "running" in Swarm's records until the node returns (it cannot
+  // report the stop); Swarm has already replaced it, so it does not hold the rollout back.
+  const staleRunning = tasks.some((t) => !t.upToDate && t.state === "running" && !t.nodeLost);
   const updating = service.updateState === "updating" || service.updateState === "rollback_started";
   const failedTasks = current
     .filter((t) => FAILED_STATES.has(t.state) && isNewSinceBaseline(t, baseline))

@@ -80,6 +80,8 @@ export interface RolloutTask extends SwarmTask {
   upToDate: boolean;
   /** The hostname of the node the task was scheduled on, so a failure on one node of many names it. */
   nodeHostname?: string | null;
+  /** The task's node is down or disconnected: what Swarm last heard from it there is stale. */
+  nodeLost?: boolean;
 }
 
 export interface StackSnapshot {

@@ -286,6 +286,9 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
         call("list nodes", () => docker.listNodes()) as Promise<NodeJson[]>,
       ]);
       const hostnames = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? null]));
+      const lost = new Set(
+        nodes.filter((n) => n.Status?.State === "down" || n.Status?.State === "disconnected").map((n) => n.ID),
+      );
       const current = new Set(upToDate.map((t) => t.ID));
       const running = countRunning(tasks);
       const snapshot: StackSnapshot = {
