@@ -301,6 +301,7 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           ...toSwarmTask(t),
           upToDate: current.has(t.ID),
           nodeHostname: (t.NodeID && hostnames.get(t.NodeID)) || null,
+          nodeLost: Boolean(t.NodeID && lost.has(t.NodeID)),
         })),
       };
       return snapshot;
