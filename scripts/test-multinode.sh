@@ -22,9 +22,14 @@ ensure_node
 source "$STATE_DIR/env.sh"
 cd "$ROOT"
 
+# The suite's own temporary files (the agent's state dir) go here, removed with the Swarm whatever the exit.
+work="$(mktemp -d /tmp/stackyard-multinode.XXXXXX)"
+export TMPDIR="$work"
+
 teardown() {
   local rc=$?
   trap - EXIT INT TERM
+  rm -rf "$work"
   if ! bash "$HARNESS" down; then
     log "the multi-node Swarm was not torn down completely: $(bash "$HARNESS" leftovers)"
     rc=1
@@ -32,17 +37,24 @@ teardown() {
   exit "$rc"
 }
 trap teardown EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 log "multi-node suite (bounded by ${TIMEOUT}s)"
 start=$(date +%s)
-# --foreground keeps Ctrl-C reaching mocha; -k: a suite that ignores the TERM is killed 20 s later.
+# timeout makes the suite its own process group and, on expiry or on a signal it is sent, signals the whole group:
+# mocha and the agent it spawned stop together (-k: KILL 20 s after a TERM that was ignored). Ctrl-C or a TERM
+# to this script is handed on the same way, then the EXIT trap tears the Swarm down.
 set +e
-timeout --foreground -k 20 "$TIMEOUT" npx mocha --no-config --node-option import=tsx --timeout 20000 --exit \
-  test/multinode/multinode.e2e.ts
+timeout -k 20 "$TIMEOUT" npx mocha --no-config --node-option import=tsx --timeout 20000 --exit \
+  test/multinode/multinode.e2e.ts &
+suite=$!
+interrupted=0
+trap 'interrupted=1; kill -TERM "$suite" 2>/dev/null' INT TERM
+wait "$suite"
 rc=$?
+# A trapped signal ends the first wait early: wait for the suite itself to be gone.
+while kill -0 "$suite" 2>/dev/null; do wait "$suite"; done
 set -e
+[ "$interrupted" = 1 ] && rc=130
 [ "$rc" = 124 ] && log "multi-node suite stopped: it ran longer than ${TIMEOUT}s"
 log "multi-node suite done in $(($(date +%s) - start))s (exit $rc)"
 exit "$rc"
