@@ -251,7 +251,7 @@ services:
     expect(result.status, JSON.stringify(events)).to.equal("FAILED");
     expect(result.error).to.match(
       new RegExp(
-        `^service ${name}_job: \\d+ tasks failed since the deploy started; last: task 1 failed: task: non-zero exit \\(3\\) \\(exit code 3\\)$`,
+        `^service ${name}_job: \\d+ tasks failed since the deploy started; last: task 1 failed on node [^:]+: task: non-zero exit \\(3\\) \\(exit code 3\\)$`,
       ),
     );
     const taskEvents = events.filter((e) => e.level === "warn" && e.message.includes("non-zero exit (3)"));
