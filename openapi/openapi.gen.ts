@@ -669,6 +669,33 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/nodes/{nodeId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+        /** @description The node's `id` in this API (not the Swarm node id) */
+        nodeId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Set a Swarm node's availability (active, pause, drain) and/or replace its labels, through the agent
+     * @description Sent to the cluster's agent as a signed UpdateNode command, which runs it on the Swarm manager (what
+     *     `docker node update --availability … --label-add …` does). `labels` replaces the node's whole label set.
+     *     Answers with the node as Swarm reports it afterwards; the change is audited (`node.update`), refused or not.
+     */
+    patch: operations["updateClusterNode"];
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/git-credentials": {
     parameters: {
       query?: never;
@@ -1434,8 +1461,13 @@ export interface components {
       /** Format: uuid */
       orgId: string;
       name: string;
-      /** @enum {unknown} */
+      /**
+       * @description degraded: the manager answers but is not an active Swarm manager, or a node is not ready (see unhealthyNodes)
+       * @enum {unknown}
+       */
       status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      /** @description Hostnames of the Swarm nodes whose status in the last inventory is not ready (down, disconnected, unknown) */
+      unhealthyNodes: string[];
       /** @description Unacknowledged security warnings (commands the agent refused): see .../security-warnings */
       openSecurityWarnings: number;
       agentPublicKey: string | null;
@@ -3585,6 +3617,46 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateClusterNode: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+        /** @description The node's `id` in this API (not the Swarm node id) */
+        nodeId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {unknown} */
+          availability?: "active" | "pause" | "drain";
+          labels?: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description The node after the change */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ClusterNode"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
       default: components["responses"]["Error"];
     };
   };

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import {
+  DEFAULT_DOCKER_SOCKET,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_STATE_DIR,
   parseAgentConfig,
@@ -19,6 +20,22 @@ const problems = (argv: string[], env: Record<string, string> = {}): string[] =>
 };
 
 describe("agent configuration", () => {
+  it("drives the daemon a unix:// DOCKER_HOST names, unless --docker-socket or its variable says otherwise", () => {
+    const run = (argv: string[], env: Record<string, string>) =>
+      (parseAgentConfig(argv, env) as RunConfig).dockerSocket;
+    expect(run(["run"], {})).to.equal(DEFAULT_DOCKER_SOCKET);
+    expect(run(["run"], { DOCKER_HOST: "unix:///tmp/other/docker.sock" })).to.equal("/tmp/other/docker.sock");
+    expect(
+      run(["run"], { DOCKER_HOST: "unix:///tmp/other.sock", STACKYARD_AGENT_DOCKER_SOCKET: "/run/mine.sock" }),
+    ).to.equal("/run/mine.sock");
+    expect(run(["run", "--docker-socket", "/run/flag.sock"], { DOCKER_HOST: "tcp://10.0.0.1:2375" })).to.equal(
+      "/run/flag.sock",
+    );
+    expect(problems(["run"], { DOCKER_HOST: "tcp://10.0.0.1:2375" })).to.deep.equal([
+      'DOCKER_HOST must be a unix:// socket (got "tcp://10.0.0.1:2375"); use --docker-socket / STACKYARD_AGENT_DOCKER_SOCKET',
+    ]);
+  });
+
   it("reads register flags, normalising the URL", () => {
     const config = parseAgentConfig(
       ["register", "--url", "https://cp.example.com/", "--token", "t1"],

@@ -57,12 +57,30 @@ STACKYARD_AGENT_NATS_URL, STACKYARD_AGENT_NATS_AUTH, STACKYARD_AGENT_ALLOW_HTTP,
 STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS, STACKYARD_AGENT_INVENTORY_INTERVAL_MS,
 STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS, STACKYARD_AGENT_INVENTORY_RESYNC_MS).
 Prefer STACKYARD_AGENT_TOKEN to --token: command lines are visible to other users of the host.
-Defaults: state dir ${DEFAULT_STATE_DIR}, Docker socket ${DEFAULT_DOCKER_SOCKET}, log level info.
+Defaults: state dir ${DEFAULT_STATE_DIR}, Docker socket the unix:// DOCKER_HOST if set, else ${DEFAULT_DOCKER_SOCKET},
+log level info.
 --allow-http permits a plain-http control plane URL other than loopback (development only).
 NATS URLs must be tls:// or wss:// except on loopback (e.g. a local leaf node); the server is verified with the
 CA handed over at registration.`;
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * The socket of a `unix://` DOCKER_HOST, the docker CLI's own variable, so an agent started where DOCKER_HOST
+ * points at another daemon drives that daemon (both through dockerode and through `docker stack deploy`) rather
+ * than /var/run/docker.sock. Any other scheme is refused: the agent only speaks to a local socket.
+ */
+function dockerHostSocket(raw: string | undefined, problems: string[]): string | undefined {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  if (!value.startsWith("unix://")) {
+    problems.push(
+      `DOCKER_HOST must be a unix:// socket (got "${value}"); use --docker-socket / STACKYARD_AGENT_DOCKER_SOCKET`,
+    );
+    return undefined;
+  }
+  return value.slice("unix://".length);
+}
 
 const OPTIONS = {
   url: { type: "string" },
@@ -147,7 +165,11 @@ export function parseAgentConfig(argv: string[], env: Env): AgentConfig {
   }
   const common: Common = {
     stateDir: path("state-dir", DEFAULT_STATE_DIR),
-    dockerSocket: path("docker-socket", DEFAULT_DOCKER_SOCKET),
+    dockerSocket: path(
+      "docker-socket",
+      (value("docker-socket") === undefined ? dockerHostSocket(env.DOCKER_HOST, problems) : undefined) ??
+        DEFAULT_DOCKER_SOCKET,
+    ),
     logLevel: logLevel as LogLevel,
   };
 

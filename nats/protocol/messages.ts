@@ -16,6 +16,7 @@ import {
   type CommandType,
 } from "./commands/index.js";
 import { ProtocolError } from "./errors.js";
+import { inventoryNode, type InventoryNode } from "./node.js";
 import {
   count,
   epochMs,
@@ -26,7 +27,6 @@ import {
   SEAL_KEY_PATTERN,
   sha256Hex,
   signature,
-  stringMap,
   SWARM_SERVICE_REQUIRED,
   swarmServiceProperties,
   text,
@@ -145,46 +145,7 @@ const heartbeat: JSONSchemaType<Heartbeat> = {
   },
 };
 
-export interface InventoryNode {
-  id: string;
-  hostname: string;
-  role: "manager" | "worker";
-  availability: "active" | "pause" | "drain";
-  status: "unknown" | "down" | "ready" | "disconnected";
-  labels: Record<string, string>;
-  nanoCpus: number;
-  memoryBytes: number;
-  engineVersion: string | null;
-  address: string | null;
-}
-const inventoryNode: JSONSchemaType<InventoryNode> = {
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "id",
-    "hostname",
-    "role",
-    "availability",
-    "status",
-    "labels",
-    "nanoCpus",
-    "memoryBytes",
-    "engineVersion",
-    "address",
-  ],
-  properties: {
-    id: nonEmpty(128),
-    hostname: text(255),
-    role: { type: "string", enum: ["manager", "worker"] },
-    availability: { type: "string", enum: ["active", "pause", "drain"] },
-    status: { type: "string", enum: ["unknown", "down", "ready", "disconnected"] },
-    labels: stringMap(256),
-    nanoCpus: count,
-    memoryBytes: count,
-    engineVersion: { anyOf: [text(128), NULL] },
-    address: { anyOf: [text(255), NULL] },
-  },
-};
+export type { InventoryNode } from "./node.js";
 
 export interface InventoryService extends SwarmServiceSummary {
   /** The `com.docker.stack.namespace` label. */

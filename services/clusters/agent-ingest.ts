@@ -12,6 +12,17 @@ import type { ClusterNodeRow } from "./views.js";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isClusterId = (value: string): boolean => UUID.test(value);
 
+/**
+ * A manager that answers is not enough for `online`: every Swarm node must be `ready` in the last inventory.
+ * A node down or disconnected (a worker lost, a daemon killed) turns the cluster `degraded`; `unhealthyNodes` in
+ * the API names it. Drained or paused nodes are the operator's choice and do not count.
+ */
+const NODE_AWARE_STATUS = (engineStatus: string): string =>
+  `CASE WHEN ${engineStatus} = 'online' AND EXISTS (SELECT 1 FROM cluster_nodes n
+                                                     WHERE n.cluster_id = c.id AND n.status <> 'ready')
+        THEN 'degraded' ELSE ${engineStatus} END`;
+
+/** What the engine facts alone say (the heartbeat's), before the nodes are considered. */
 export function heartbeatStatus(hb: Heartbeat): "online" | "degraded" {
   const d = hb.docker;
   return d && d.swarmState === "active" && d.isManager ? "online" : "degraded";
@@ -71,7 +82,7 @@ export class HeartbeatBatcher {
                          unnest(?::text[]) AS status, unnest(?::jsonb[]) AS facts),
             before AS (SELECT c.id, c.status FROM clusters c JOIN v ON v.id = c.id)
        UPDATE clusters c
-          SET last_seen_at = v.seen_at, status = v.status, facts_json = c.facts_json || v.facts
+          SET last_seen_at = v.seen_at, status = ${NODE_AWARE_STATUS("v.status")}, facts_json = c.facts_json || v.facts
          FROM v JOIN before b ON b.id = v.id
         WHERE c.id = v.id AND c.status <> 'revoked' AND c.agent_id IS NOT NULL
           -- a heartbeat older than the agent's goodbye (another instance may still hold one) stays unwritten
@@ -145,6 +156,8 @@ const sameNode = (row: ClusterNodeRow, values: ReturnType<typeof nodeRowValues>)
 
 export interface InventoryOutcome {
   changed: boolean;
+  /** The cluster's status when the new node list changed it (a node went down or came back). */
+  statusChange: ClusterStatusChange | null;
   nodesInserted: number;
   nodesUpdated: number;
   nodesRemoved: number;
@@ -158,7 +171,13 @@ export async function applyInventory(db: Db, clusterId: string, inventory: Inven
       .whereNot({ status: "revoked" })
       .forUpdate()
       .first<{ org_id: string; inventory_hash: string | null } | undefined>("org_id", "inventory_hash");
-    const none = { changed: false, nodesInserted: 0, nodesUpdated: 0, nodesRemoved: 0 };
+    const none: InventoryOutcome = {
+      changed: false,
+      statusChange: null,
+      nodesInserted: 0,
+      nodesUpdated: 0,
+      nodesRemoved: 0,
+    };
     if (!cluster || cluster.inventory_hash === inventory.hash) return none;
     await trx("clusters")
       .where({ id: clusterId })
@@ -209,6 +228,29 @@ export async function applyInventory(db: Db, clusterId: string, inventory: Inven
         .delete();
       outcome.nodesRemoved = byNodeId.size;
     }
+    if (outcome.nodesInserted + outcome.nodesUpdated + outcome.nodesRemoved > 0) {
+      outcome.statusChange = await restatusFromNodes(trx, clusterId);
+    }
     return outcome;
   });
+}
+
+/**
+ * Re-derives an online/degraded cluster's status from its nodes at once, without waiting for the next heartbeat,
+ * when the engine facts of the last heartbeat were healthy (an active Swarm manager that answered): then the
+ * nodes are the only thing that decides. Null when the status did not change.
+ */
+async function restatusFromNodes(trx: Db, clusterId: string): Promise<ClusterStatusChange | null> {
+  const result = await trx.raw(
+    `WITH before AS (SELECT id, status FROM clusters WHERE id = ? FOR UPDATE)
+     UPDATE clusters c SET status = ${NODE_AWARE_STATUS("'online'")}
+       FROM before b
+      WHERE c.id = b.id AND c.status IN ('online', 'degraded') AND c.agent_id IS NOT NULL
+        AND c.facts_json->>'dockerError' IS NULL AND c.facts_json->>'swarmState' = 'active'
+        AND c.facts_json->>'isManager' = 'true'
+     RETURNING c.id, c.org_id, c.status, b.status AS previous_status, c.last_seen_at`,
+    [clusterId],
+  );
+  const row = (result as { rows: ClusterStatusChange[] }).rows[0];
+  return row && row.status !== row.previous_status ? row : null;
 }

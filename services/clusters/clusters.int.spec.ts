@@ -208,6 +208,34 @@ describe("clusters and agent credentials (real gateway, Postgres, NATS in operat
       return r.body.items.length === 2 ? r.body.items : undefined;
     });
     expect(nodes.map((n) => n.nodeId).sort()).to.deep.equal(["node-1", "node-2"]);
+    expect((await api.get<{ unhealthyNodes: string[] }>(path, org.admin.auth)).body.unhealthyNodes).to.deep.equal([]);
+
+    // worker-1 goes down: degraded at once (no heartbeat needed), naming it; stays degraded across heartbeats
+    const [manager, worker] = inventory.nodes;
+    agent.publish(
+      subjects.inventory,
+      enc.encode(
+        JSON.stringify({ ...inventory, hash: "c".repeat(64), nodes: [manager, { ...worker, status: "down" }] }),
+      ),
+    );
+    await agent.flush();
+    const degraded = await until("degraded", async () => {
+      const r = await api.get<{ status: string; unhealthyNodes: string[] }>(path, org.admin.auth);
+      return r.body.status === "degraded" ? r.body : undefined;
+    });
+    expect(degraded.unhealthyNodes).to.deep.equal(["worker-1"]);
+    heartbeat();
+    await agent.flush();
+    await sleep(1_500); // one heartbeat flush
+    expect((await api.get<{ status: string }>(path, org.admin.auth)).body.status).to.equal("degraded");
+    // back: online again, nobody named
+    agent.publish(subjects.inventory, enc.encode(JSON.stringify({ ...inventory, hash: "d".repeat(64) })));
+    await agent.flush();
+    const back = await until("online again", async () => {
+      const r = await api.get<{ status: string; unhealthyNodes: string[] }>(path, org.admin.auth);
+      return r.body.status === "online" ? r.body : undefined;
+    });
+    expect(back.unhealthyNodes).to.deep.equal([]);
 
     // node-2 leaves the swarm
     agent.publish(

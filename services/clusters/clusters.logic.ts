@@ -53,7 +53,7 @@ async function assertKeyFreeForCluster(trx: Db | Knex.Transaction, publicKey: st
 export const hashRegistrationToken = (token: string): string => createHash("sha256").update(token).digest("hex");
 const newRegistrationToken = (): string => `syr_${randomBytes(32).toString("base64url")}`;
 
-/** Selects every column of clusters plus its number of unacknowledged security warnings. */
+/** Selects every column of clusters plus its number of unacknowledged security warnings and its nodes not ready. */
 const withOpenWarnings = (scope: TenantScope) =>
   scope
     .from<ClusterRow>("clusters")
@@ -61,6 +61,9 @@ const withOpenWarnings = (scope: TenantScope) =>
       "clusters.*",
       scope.db.raw(
         "(SELECT count(*)::int FROM cluster_security_warnings w WHERE w.cluster_id = clusters.id AND w.acknowledged_at IS NULL) AS open_security_warnings",
+      ),
+      scope.db.raw(
+        "(SELECT coalesce(array_agg(n.hostname ORDER BY n.hostname), '{}') FROM cluster_nodes n WHERE n.cluster_id = clusters.id AND n.status <> 'ready') AS unhealthy_nodes",
       ),
     );
 

@@ -27,6 +27,8 @@ import { AgentMessageDroppedError, decodeAgentMessage } from "./agent-messages.j
 import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejection } from "./security-warnings.js";
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, recordGoodbye, sweepOffline } from "./agent-ingest.js";
+import { updateClusterNode } from "./node-actions.js";
+import { AgentUnreachableError } from "../_shared/agent-commands.js";
 import {
   accountRevocations,
   createCluster,
@@ -100,6 +102,18 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       nodes: (ctx: OpCtx<"listClusterNodes">) => listNodes(actionScope(db, ctx).scope, ctx.params.params.clusterId),
       services: (ctx: OpCtx<"listClusterServices">) =>
         listClusterServices(actionScope(db, ctx).scope, ctx.params.params.clusterId),
+      updateNode(ctx: OpCtx<"updateClusterNode">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        if (!link) throw new AgentUnreachableError("the control plane is not connected to NATS");
+        const { clusterId, nodeId } = ctx.params.params;
+        return updateClusterNode(
+          { nc: link, commandSigningSeed: identity.commandSigningSeed },
+          scope,
+          principal,
+          { clusterId, nodeId, change: ctx.params.body },
+          request,
+        );
+      },
       activity: (ctx: OpCtx<"listClusterActivity">) =>
         listActivity(actionScope(db, ctx).scope, ctx.params.params.clusterId, {
           limit: ctx.params.query.limit ?? 50,
@@ -226,7 +240,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         if (!isClusterId(clusterId)) return;
         const inventory = validateMessage("Inventory", JSON.parse(decoder.decode(data)));
         if (inventory.clusterId !== clusterId) return;
-        await applyInventory(ingestDb, clusterId, inventory);
+        const outcome = await applyInventory(ingestDb, clusterId, inventory);
+        if (outcome.statusChange) publishClusterStatusChanges([outcome.statusChange]);
       },
       /** A Docker event: validated, then buffered for the next batched insert. */
       async onDockerEvent({ subject, data }: Msg) {

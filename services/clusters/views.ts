@@ -16,6 +16,8 @@ export interface ClusterRow {
   inventory_at: Date | null;
   /** Not a column: the cluster's unacknowledged security warnings, selected by `withOpenWarnings`. */
   open_security_warnings?: number;
+  /** Not a column: hostnames of the cluster's nodes that are not `ready`, selected by `withOpenWarnings`. */
+  unhealthy_nodes?: string[];
 }
 
 export interface ClusterNodeRow {
@@ -54,6 +56,7 @@ export function clusterView(row: ClusterRow, offlineAfterSeconds: number, now = 
     facts: row.facts_json,
     inventoryAt: row.inventory_at?.toISOString() ?? null,
     openSecurityWarnings: row.open_security_warnings ?? 0,
+    unhealthyNodes: row.unhealthy_nodes ?? [],
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { assessStack, ProgressTracker, takeBaseline, waitForConvergence } from "./convergence.js";
+import { assessStack, describeTask, ProgressTracker, takeBaseline, waitForConvergence } from "./convergence.js";
 import type { DeployEvent } from "./types.js";
 import { fakeService, fakeTask } from "./testing/fake-engine.js";
 import type { StackSnapshot } from "./types.js";
@@ -166,6 +166,37 @@ describe("assessStack", () => {
     );
   });
 
+  it("does not wait for an old task Swarm still lists as running on a lost node", () => {
+    const web = fakeService({ id: "s1", name: "st_web", desiredReplicas: 1 });
+    const current = fakeTask({ serviceId: "s1", state: "running" });
+    const old = fakeTask({ serviceId: "s1", state: "running", desiredState: "shutdown", upToDate: false });
+    const none = takeBaseline({ services: [web], tasks: [] });
+    expect(assessStack({ services: [web], tasks: [current, old] }, none).converged).to.equal(false);
+    expect(assessStack({ services: [web], tasks: [current, { ...old, nodeLost: true }] }, none).converged).to.equal(
+      true,
+    );
+  });
+
+  it("adds the failed task's own error (and node) to Swarm's paused-update message, which names a task id only", () => {
+    const paused = fakeService({
+      id: "s1",
+      name: "st_web",
+      updateState: "paused",
+      updateMessage: "update paused due to failure or early termination of task abc",
+    });
+    const rejected = fakeTask({
+      serviceId: "s1",
+      slot: 3,
+      state: "rejected",
+      error: "No such image: app:2",
+      nodeHostname: "worker-1",
+    });
+    expect(assessStack({ services: [paused], tasks: [rejected] }, none).failure).to.equal(
+      "service st_web: update paused by Swarm: update paused due to failure or early termination of task abc; " +
+        "last failed: task 3 rejected on node worker-1: No such image: app:2",
+    );
+  });
+
   it("reports the scheduler's reason for pending tasks as the last error", () => {
     const pending = fakeTask({
       serviceId: "s1",
@@ -187,6 +218,18 @@ describe("assessStack", () => {
     };
     expect(assessStack(snap, none).converged).to.equal(false);
     expect(assessStack(snap, none, { serviceIds: new Set(["s1"]) }).converged).to.equal(true);
+  });
+});
+
+describe("describeTask", () => {
+  it("names the node a task failed on when the snapshot knows it", () => {
+    const rejected = { serviceId: "s1", slot: 2, state: "rejected", error: "No such image: app:1" };
+    expect(describeTask(fakeTask({ ...rejected, nodeHostname: "worker-2" }))).to.equal(
+      "task 2 rejected on node worker-2: No such image: app:1",
+    );
+    expect(describeTask(fakeTask({ ...rejected, nodeHostname: null }))).to.equal(
+      "task 2 rejected: No such image: app:1",
+    );
   });
 });
 

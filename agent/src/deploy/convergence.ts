@@ -5,7 +5,8 @@
  * Rules (per service):
  * - running = tasks of the current spec (up to date) in state running that are meant to run.
  * - converged when running == desired, no task of the current spec is still on its way (pending, starting…), no
- *   task of an older spec is still running, and Swarm's rolling update is not in progress.
+ *   task of an older spec is still running (on a node that is not lost), and Swarm's rolling update is not in
+ *   progress.
  * - FAILED when Swarm paused or rolled back the update, or when at least `failedTaskThreshold` (default 3) tasks
  *   of the current spec failed since the deploy started while running < desired. A task "failed" when it ended as
  *   failed, rejected or complete (a replicated task is not meant to exit, even with code 0). One failure is not
@@ -122,7 +123,9 @@ function assessService(
     (t) => t.desiredState === "running" && t.state !== "running" && !TERMINAL_STATES.has(t.state),
   );
   const onTheWay = starting.length > 0;
-  const staleRunning = tasks.some((t) => !t.upToDate && t.state === "running");
+  // A task of an older spec on a lost node stays "running" in Swarm's records until the node returns (it cannot
+  // report the stop); Swarm has already replaced it, so it does not hold the rollout back.
+  const staleRunning = tasks.some((t) => !t.upToDate && t.state === "running" && !t.nodeLost);
   const updating = service.updateState === "updating" || service.updateState === "rollback_started";
   const failedTasks = current
     .filter((t) => FAILED_STATES.has(t.state) && isNewSinceBaseline(t, baseline))
@@ -199,7 +202,8 @@ export function taskCause(t: RolloutTask): string {
  */
 export function rootCauseHeadline(task: RolloutTask | null, context: string, swarmMessage: string | null): string {
   if (!task) return `${context}: ${swarmMessage ?? "no reason given"}`;
-  return `${taskCause(task)} (task ${task.slot ?? task.id.slice(0, 12)} ${task.state}; ${context})`;
+  const where = task.nodeHostname ? ` on node ${task.nodeHostname}` : "";
+  return `${taskCause(task)} (task ${task.slot ?? task.id.slice(0, 12)} ${task.state}${where}; ${context})`;
 }
 
 /** A task counts as a new failure when it did not exist at the baseline or was still alive then. */
@@ -212,7 +216,8 @@ export function describeTask(t: RolloutTask): string {
   const what = t.error ?? (t.message || t.state);
   const exit = t.exitCode !== null && t.exitCode !== 0 ? ` (exit code ${t.exitCode})` : "";
   const exitZero = t.state === "complete" ? " (exited with code 0; replicated tasks must keep running)" : "";
-  return `task ${t.slot ?? t.id.slice(0, 12)} ${t.state}: ${what}${exit}${exitZero}`;
+  const where = t.nodeHostname ? ` on node ${t.nodeHostname}` : "";
+  return `task ${t.slot ?? t.id.slice(0, 12)} ${t.state}${where}: ${what}${exit}${exitZero}`;
 }
 
 /**

@@ -335,7 +335,7 @@ services:
     expect(result.status, JSON.stringify(events)).to.equal("FAILED");
     expect(result.error).to.match(
       new RegExp(
-        `^service ${name}_job: task: non-zero exit \\(3\\) \\(task 1 failed; \\d+ tasks failed since the deploy started\\)$`,
+        `^service ${name}_job: task: non-zero exit \\(3\\) \\(task 1 failed(?: on node [^;]+)?; \\d+ tasks failed since the deploy started\\)$`,
       ),
     );
     const taskEvents = events.filter((e) => e.level === "warn" && e.message.includes("non-zero exit (3)"));

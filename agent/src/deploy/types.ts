@@ -96,6 +96,10 @@ export interface RolloutService extends SwarmService {
 export interface RolloutTask extends SwarmTask {
   /** True when the task runs the service's current spec (the daemon's `_up-to-date` task filter). */
   upToDate: boolean;
+  /** The hostname of the node the task was scheduled on, so a failure on one node of many names it. */
+  nodeHostname?: string | null;
+  /** The task's node is down or disconnected: what Swarm last heard from it there is stale. */
+  nodeLost?: boolean;
 }
 
 export interface StackSnapshot {

@@ -11,6 +11,7 @@ import type {
   SwarmNode,
   SwarmObjectKind,
   SwarmObjectRef,
+  SwarmNodeUpdater,
   SwarmObjectStore,
   SwarmSecret,
   SwarmService,
@@ -43,7 +44,10 @@ export class DockerUnavailableError extends DockerEngineError {
   }
 }
 
-export type DockerodeEngine = DeployEngine & Required<Pick<DeployEngine, "imageHealthcheck">> & SwarmObjectStore;
+export type DockerodeEngine = DeployEngine &
+  Required<Pick<DeployEngine, "imageHealthcheck">> &
+  SwarmObjectStore &
+  SwarmNodeUpdater;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -265,6 +269,29 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       }
     },
 
+    async updateNode(nodeId, change) {
+      const node = docker.getNode(nodeId);
+      // The update must carry the version it read (optimistic concurrency): one retry when another change won.
+      for (let attempt = 1; ; attempt++) {
+        const current = (await call("inspect node", () => node.inspect())) as NodeJson & {
+          Version?: { Index?: number };
+        };
+        const spec = {
+          ...current.Spec,
+          ...(change.availability !== null ? { Availability: change.availability } : {}),
+          ...(change.labels !== null ? { Labels: change.labels } : {}),
+        };
+        try {
+          await call("update node", () => node.update({ version: current.Version?.Index ?? 0, ...spec }));
+          break;
+        } catch (err) {
+          const outOfSequence = err instanceof DockerEngineError && /out of sequence/i.test(err.message);
+          if (!outOfSequence || attempt >= 2) throw err;
+        }
+      }
+      return toSwarmNode((await call("inspect node", () => node.inspect())) as NodeJson);
+    },
+
     async inspectStack(stack) {
       const [services, tasks, upToDate, nodes] = await Promise.all([
         rawServices({ stack }),
@@ -272,6 +299,10 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
         rawTasks({ stack }, true),
         call("list nodes", () => docker.listNodes()) as Promise<NodeJson[]>,
       ]);
+      const hostnames = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? null]));
+      const lost = new Set(
+        nodes.filter((n) => n.Status?.State === "down" || n.Status?.State === "disconnected").map((n) => n.ID),
+      );
       const current = new Set(upToDate.map((t) => t.ID));
       const running = countRunning(tasks);
       const snapshot: StackSnapshot = {
@@ -282,7 +313,12 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           healthcheck: declaresHealthcheck(s.Spec.TaskTemplate?.ContainerSpec?.Healthcheck),
           healthcheckDisabled: s.Spec.TaskTemplate?.ContainerSpec?.Healthcheck?.Test?.[0] === "NONE",
         })),
-        tasks: tasks.map((t): RolloutTask => ({ ...toSwarmTask(t), upToDate: current.has(t.ID) })),
+        tasks: tasks.map((t): RolloutTask => ({
+          ...toSwarmTask(t),
+          upToDate: current.has(t.ID),
+          nodeHostname: (t.NodeID && hostnames.get(t.NodeID)) || null,
+          nodeLost: Boolean(t.NodeID && lost.has(t.NodeID)),
+        })),
         nodeNames: Object.fromEntries(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)])),
       };
       return snapshot;

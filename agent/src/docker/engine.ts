@@ -81,6 +81,18 @@ export interface SwarmObjectRef {
   labels: Record<string, string>;
 }
 
+/** Changing a node's operator-set fields (what UpdateNode needs, and nothing else). */
+export interface SwarmNodeUpdater {
+  /**
+   * Sets availability and/or replaces the labels of one node (null leaves a field alone), keeping the rest of
+   * its spec, and returns the node as the manager reports it afterwards.
+   */
+  updateNode(
+    nodeId: string,
+    change: { availability: SwarmNode["availability"] | null; labels: Record<string, string> | null },
+  ): Promise<SwarmNode>;
+}
+
 /** Listing and removing a stack's objects by label (what RemoveStack needs, and nothing else). */
 export interface SwarmObjectStore {
   /** Objects of a kind carrying every one of these labels (label filters are ANDed by the daemon). */

@@ -11,6 +11,8 @@ export type HandlerErrorCode =
   | "SEAL_KEY_MISSING"
   | "REGISTRY_AUTH_INVALID"
   | "REMOVE_STACK_INCOMPLETE"
+  | "NODE_NOT_FOUND"
+  | "NODE_UPDATE_FAILED"
   | SealErrorCode;
 
 export class HandlerError extends Error {

@@ -7,7 +7,8 @@ import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "
 import { createLogsHandler } from "./logs.js";
 import { createRemoveStackHandler } from "./remove-stack.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
-import type { SwarmObjectStore } from "../docker/engine.js";
+import type { SwarmNodeUpdater, SwarmObjectStore } from "../docker/engine.js";
+import { createUpdateNodeHandler } from "./update-node.js";
 
 export interface CommandServiceDeps {
   engine: DeployEngine;
@@ -16,6 +17,8 @@ export interface CommandServiceDeps {
   scale?: ScaleHandlerOptions;
   /** Without it the agent answers RemoveStack with NOT_SUPPORTED. */
   objects?: SwarmObjectStore;
+  /** Without it the agent answers UpdateNode with NOT_SUPPORTED. */
+  nodes?: SwarmNodeUpdater;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -43,6 +46,7 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
             }),
           }
         : {}),
+      ...(deps.nodes ? { UpdateNode: createUpdateNodeHandler(deps.nodes) } : {}),
     },
     drain: () => deployments.drain(),
   };

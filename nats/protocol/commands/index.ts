@@ -9,6 +9,7 @@ import { GetStatusCommand } from "./GetStatus.js";
 import { RemoveStackCommand } from "./RemoveStack.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
+import { UpdateNodeCommand } from "./UpdateNode.js";
 import type { PayloadOf, ResultOf } from "./spec.js";
 
 export const COMMANDS = {
@@ -19,6 +20,7 @@ export const COMMANDS = {
   GetStatus: GetStatusCommand,
   CancelDeployment: CancelDeploymentCommand,
   RemoveStack: RemoveStackCommand,
+  UpdateNode: UpdateNodeCommand,
 } as const;
 
 type Commands = typeof COMMANDS;
@@ -37,4 +39,5 @@ export * from "./GetStatus.js";
 export * from "./RemoveStack.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
+export * from "./UpdateNode.js";
 export type { CommandSpec } from "./spec.js";

@@ -133,7 +133,11 @@ export async function startFakeAgent(
             enc.encode(
               JSON.stringify({
                 ok: false,
-                code: "HANDLER_FAILED",
+                // A handler may throw with a `code` to answer one of a command's own refusal codes.
+                code:
+                  typeof (err as { code?: unknown }).code === "string"
+                    ? (err as { code: string }).code
+                    : "HANDLER_FAILED",
                 reason: String(err),
                 commandId: envelope.id,
                 type: envelope.type,

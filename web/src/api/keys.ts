@@ -106,6 +106,8 @@ export const actions = {
   deploymentEvents: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/events`,
   scale: (envId: string, service: string): string =>
     `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/scale`,
+  clusterNode: (orgId: string, clusterId: string, nodeId: string): string =>
+    `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/nodes/${encodeURIComponent(nodeId)}`,
   acknowledgeSecurityWarning: (orgId: string, clusterId: string, warningId: string): string =>
     `${org(orgId)}/clusters/${encodeURIComponent(clusterId)}/security-warnings/${encodeURIComponent(warningId)}/acknowledge`,
   user: (orgId: string, userId: string): string => `${org(orgId)}/users/${encodeURIComponent(userId)}`,

@@ -65,6 +65,22 @@ export function useClusterSecurityWarnings(
   });
 }
 
+/** A change of one Swarm node (availability and/or its whole label set), carried out by the agent. */
+export interface NodeChange {
+  nodeId: string;
+  availability?: ClusterNode["availability"];
+  labels?: Record<string, string>;
+}
+
+export function useUpdateClusterNode(orgId: string, clusterId: string): Mutation<NodeChange, ClusterNode> {
+  return useApiMutation(
+    keys.clusterNodes(orgId, clusterId),
+    (client, { nodeId, ...change }: NodeChange) =>
+      client.patch<ClusterNode>(actions.clusterNode(orgId, clusterId, nodeId), change),
+    [keys.cluster(orgId, clusterId)],
+  );
+}
+
 export function useAcknowledgeSecurityWarning(
   orgId: string,
   clusterId: string,

@@ -10,6 +10,7 @@ import {
   useDeleteCluster,
   useIssueRegistrationToken,
   useRevokeCluster,
+  useUpdateClusterNode,
 } from "../../api/hooks/clusters.js";
 import { useClusterComposePolicy, usePutClusterComposePolicy } from "../../api/hooks/policy.js";
 import { hasPermission, useMe } from "../../api/hooks/session.js";
@@ -45,6 +46,8 @@ export function ClusterPage() {
   const warnings = useClusterSecurityWarnings(orgId, clusterId);
   const acknowledge = useAcknowledgeSecurityWarning(orgId, clusterId);
   const [acknowledging, setAcknowledging] = useState<string | null>(null);
+  const updateNode = useUpdateClusterNode(orgId, clusterId);
+  const [updatingNode, setUpdatingNode] = useState<string | null>(null);
   const [open, setOpen] = useState<Open>(null);
   const canWrite = hasPermission(me.data, "clusters:write");
   const activityPages = activity.data;
@@ -77,6 +80,14 @@ export function ClusterPage() {
         }}
         backHref={paths.clusters(orgId)}
         canWrite={canWrite}
+        nodeActions={{
+          busyNodeId: updatingNode,
+          error: updateNode.error ? <ErrorNotice error={updateNode.error} compact /> : null,
+          onChange: (change) => {
+            setUpdatingNode(change.nodeId);
+            void updateNode.trigger(change).finally(() => setUpdatingNode(null));
+          },
+        }}
         warnings={
           <>
             {warnings.error && !warnings.data ? <ErrorNotice error={warnings.error} compact /> : null}

@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import type { Cluster, ClusterNode } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
@@ -31,6 +31,8 @@ export function ClusterView(props: {
   /** The security warnings (shown first) and the activity feed (shown last), rendered by the page. */
   warnings?: ReactNode;
   activity?: ReactNode;
+  /** Node actions (availability, labels); absent: the table is read-only. */
+  nodeActions?: NodeActions;
 }) {
   return (
     <>
@@ -87,6 +89,12 @@ export function ClusterView(props: {
                 new registration token.
               </div>
             )}
+            {c.status === "degraded" && c.unhealthyNodes.length > 0 && (
+              <div className="notice">
+                Degraded: {c.unhealthyNodes.length === 1 ? "node" : "nodes"} {c.unhealthyNodes.join(", ")}{" "}
+                {c.unhealthyNodes.length === 1 ? "is" : "are"} not ready in Swarm.
+              </div>
+            )}
             {c.status === "revoked" && (
               <div className="notice">
                 The agent’s credentials are revoked. Issue a new registration token to attach an agent again.
@@ -131,7 +139,12 @@ export function ClusterView(props: {
           isEmpty={(n) => n.length === 0}
           empty={<p className="muted">The agent has not reported any Swarm nodes yet.</p>}
         >
-          {(nodes) => <NodesTable nodes={nodes} />}
+          {(nodes) => (
+            <>
+              {props.nodeActions?.error}
+              <NodesTable nodes={nodes} canWrite={props.canWrite} actions={props.nodeActions} />
+            </>
+          )}
         </AsyncContent>
       </section>
       {props.activity}
@@ -150,7 +163,41 @@ export function formatResources(resources: Record<string, unknown>): string {
   return parts.join(" · ") || "—";
 }
 
-function NodesTable(props: { nodes: ClusterNode[] }) {
+export interface NodeActions {
+  /** The node whose change is on its way, if any. */
+  busyNodeId: string | null;
+  error?: ReactNode;
+  onChange: (change: {
+    nodeId: string;
+    availability?: ClusterNode["availability"];
+    labels?: Record<string, string>;
+  }) => void;
+}
+
+const AVAILABILITIES: Array<ClusterNode["availability"]> = ["active", "pause", "drain"];
+
+/** `k=v, k2=v2` ⇄ a label map; null when a pair has no key. */
+export function parseLabels(text: string): Record<string, string> | null {
+  const labels: Record<string, string> = {};
+  for (const pair of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = pair.indexOf("=");
+    const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    if (!key) return null;
+    labels[key] = eq < 0 ? "" : pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
+const formatLabels = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+
+function NodesTable(props: { nodes: ClusterNode[]; canWrite: boolean; actions?: NodeActions | undefined }) {
+  const [editing, setEditing] = useState<{ nodeId: string; text: string } | null>(null);
+  const editable = props.canWrite && props.actions !== undefined;
   return (
     <table className="table">
       <thead>
@@ -165,34 +212,96 @@ function NodesTable(props: { nodes: ClusterNode[] }) {
         </tr>
       </thead>
       <tbody>
-        {props.nodes.map((n) => (
-          <tr key={n.id}>
-            <td>
-              {n.hostname}
-              {typeof n.resources.address === "string" && <div className="muted small">{n.resources.address}</div>}
-            </td>
-            <td>{n.role}</td>
-            <td>
-              <StatusBadge status={n.availability} />
-            </td>
-            <td>
-              <StatusBadge status={n.status} />
-            </td>
-            <td>{formatResources(n.resources)}</td>
-            <td>{typeof n.resources.engineVersion === "string" ? n.resources.engineVersion : "—"}</td>
-            <td>
-              {Object.entries(n.labels).length === 0 ? (
-                <span className="muted">—</span>
-              ) : (
-                Object.entries(n.labels).map(([k, v]) => (
-                  <span key={k} className="chip">
-                    {k}={v}
-                  </span>
-                ))
-              )}
-            </td>
-          </tr>
-        ))}
+        {props.nodes.map((n) => {
+          const busy = props.actions?.busyNodeId === n.id;
+          const labelsInvalid = editing?.nodeId === n.id && parseLabels(editing.text) === null;
+          return (
+            <tr key={n.id}>
+              <td>
+                {n.hostname}
+                {typeof n.resources.address === "string" && <div className="muted small">{n.resources.address}</div>}
+              </td>
+              <td>{n.role}</td>
+              <td>
+                {editable ? (
+                  <select
+                    aria-label={`Availability of ${n.hostname}`}
+                    value={n.availability}
+                    disabled={busy}
+                    onChange={(e) =>
+                      props.actions?.onChange({
+                        nodeId: n.id,
+                        availability: e.target.value as ClusterNode["availability"],
+                      })
+                    }
+                  >
+                    {AVAILABILITIES.map((a) => (
+                      <option key={a} value={a}>
+                        {a}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  <StatusBadge status={n.availability} />
+                )}
+              </td>
+              <td>
+                <StatusBadge status={n.status} />
+              </td>
+              <td>{formatResources(n.resources)}</td>
+              <td>{typeof n.resources.engineVersion === "string" ? n.resources.engineVersion : "—"}</td>
+              <td>
+                {editing?.nodeId === n.id ? (
+                  <form
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      const labels = parseLabels(editing.text);
+                      if (labels === null) return;
+                      props.actions?.onChange({ nodeId: n.id, labels });
+                      setEditing(null);
+                    }}
+                  >
+                    <input
+                      aria-label={`Labels of ${n.hostname}`}
+                      value={editing.text}
+                      placeholder="key=value, key2=value2"
+                      aria-invalid={labelsInvalid}
+                      onChange={(e) => setEditing({ nodeId: n.id, text: e.target.value })}
+                    />
+                    <button type="submit" disabled={labelsInvalid}>
+                      Save labels
+                    </button>
+                    <button type="button" className="secondary" onClick={() => setEditing(null)}>
+                      Cancel
+                    </button>
+                  </form>
+                ) : (
+                  <>
+                    {Object.entries(n.labels).length === 0 ? (
+                      <span className="muted">—</span>
+                    ) : (
+                      Object.entries(n.labels).map(([k, v]) => (
+                        <span key={k} className="chip">
+                          {k}={v}
+                        </span>
+                      ))
+                    )}
+                    {editable && (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        disabled={busy}
+                        onClick={() => setEditing({ nodeId: n.id, text: formatLabels(n.labels) })}
+                      >
+                        Edit labels
+                      </button>
+                    )}
+                  </>
+                )}
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

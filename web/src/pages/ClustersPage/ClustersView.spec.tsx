@@ -16,6 +16,7 @@ const cluster: Cluster = {
   facts: { nodeCount: 3, agentVersion: "0.1.0", dockerVersion: "26.1.5" },
   inventoryAt: null,
   openSecurityWarnings: 0,
+  unhealthyNodes: [],
   createdAt: new Date().toISOString(),
 };
 
