@@ -109,8 +109,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "deploy_timeout_seconds",
     "created_at",
     "swarm_stack",
-    "replica_overrides",
     "on_failure",
+    "replica_overrides",
   ],
   stack_releases: [
     "id",

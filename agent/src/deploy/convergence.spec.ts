@@ -192,8 +192,7 @@ describe("assessStack", () => {
       nodeHostname: "worker-1",
     });
     expect(assessStack({ services: [paused], tasks: [rejected] }, none).failure).to.equal(
-      "service st_web: update paused by Swarm: update paused due to failure or early termination of task abc; " +
-        "last failed: task 3 rejected on node worker-1: No such image: app:2",
+      "service st_web: No such image: app:2 (task 3 rejected on node worker-1; Swarm paused the update)",
     );
   });
 
