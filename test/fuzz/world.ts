@@ -109,6 +109,11 @@ function scriptAgent(agent: FakeAgent): void {
     lines: [{ stream: "stdout", ts: "2026-01-01T00:00:00.000000000Z", line: "hello" }],
     truncated: false,
   }));
+  // Deleting an environment asks the agent to remove its objects: this cluster has none to remove.
+  agent.handlers.set("RemoveStack", (c) => {
+    const none = { services: [], networks: [], secrets: [], configs: [] };
+    return { stackName: (c.payload as { stackName: string }).stackName, removed: none, leftInPlace: none };
+  });
   agent.handlers.set("ScaleService", (c) => {
     const p = c.payload as { stackName: string; service: string; replicas: number };
     return { service: `${p.stackName}_${p.service}`, previousReplicas: 1, replicas: p.replicas };
