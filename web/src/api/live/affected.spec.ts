@@ -9,9 +9,7 @@ describe("affectedPaths (which reads an event makes stale)", () => {
     expect(affectedPaths(ORG, "stackyard.o1.releases.s1.created")).to.include("/v1/stacks/s1/releases");
     expect(affectedPaths(ORG, "stackyard.o1.clusters.c1.status")).to.deep.equal(["/v1/orgs/o1/clusters"]);
     expect(affectedPaths(ORG, "stackyard.o1.clusters.c1.docker.task")).to.include("/v1/orgs/o1/clusters/c1/activity");
-    expect(affectedPaths(ORG, "stackyard.o1.clusters.c1.security-warning")).to.deep.equal([
-      "/v1/orgs/o1/clusters/c1/security-warnings",
-    ]);
+    expect(affectedPaths(ORG, "stackyard.o1.clusters.c1.security-warning")).to.deep.equal(["/v1/orgs/o1/clusters"]);
     expect(affectedPaths(ORG, "stackyard.o1.audit.secret.put")).to.deep.equal(["/v1/orgs/o1/audit"]);
   });
 

@@ -20,7 +20,8 @@ export function affectedPaths(orgId: string, subject: string): string[] {
     case "clusters": {
       const cluster = `${org}/clusters/${id}`;
       if (rest[0] === "status") return [`${org}/clusters`];
-      if (rest[0] === "security-warning") return [`${cluster}/security-warnings`];
+      // The clusters list and the cluster's header count open warnings too.
+      if (rest[0] === "security-warning") return [`${org}/clusters`];
       // Docker events: the activity feed, the nodes, and the runtime status of environments on that cluster.
       if (rest[0] === "docker") return [`${cluster}/activity`, `${cluster}/nodes`, "/status"];
       return [cluster];
