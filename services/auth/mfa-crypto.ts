@@ -4,8 +4,14 @@
  * row copied onto another user fails to decrypt.
  */
 import type { Knex } from "knex";
-import { MasterKeyConfigError, type MasterKeys } from "../_shared/master-keys.js";
-import { decryptAtRest, encryptAtRest, reencryptTable, type EncryptedSecret } from "../stacks/index.js";
+import type { MasterKeys } from "../_shared/master-keys.js";
+import {
+  decryptAtRest,
+  encryptAtRest,
+  reencryptTable,
+  verifyTableKeys,
+  type EncryptedSecret,
+} from "../stacks/index.js";
 
 export interface MfaIdentity {
   orgId: string;
@@ -44,36 +50,18 @@ interface MfaCipherRow extends MfaCipherColumns {
 }
 const ROW_COLUMNS = ["id", "user_id", "org_id", "ciphertext", "nonce", "auth_tag", "key_id"] as const;
 
+const MFA_TABLE = {
+  table: "user_mfa",
+  columns: ROW_COLUMNS,
+  aadOf: (row: MfaCipherRow) => aadOf({ orgId: row.org_id, userId: row.user_id }),
+};
+
 /** Start-up and rotation check (system-wide): one secret per key id in use must decrypt. */
-export async function verifyMfaKeys(db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> {
-  const rows = await db
-    .select<MfaCipherRow[]>(...ROW_COLUMNS)
-    .from("user_mfa")
-    .distinctOn("key_id")
-    .orderBy([{ column: "key_id" }, { column: "id" }]);
-  const problems: string[] = [];
-  for (const row of rows) {
-    try {
-      decryptTotpSecret(keys, row, { orgId: row.org_id, userId: row.user_id }).fill(0);
-    } catch (err) {
-      problems.push(`MFA secrets: ${(err as Error).message}`);
-    }
-  }
-  if (problems.length > 0) throw new MasterKeyConfigError(problems);
-  return { checkedKeyIds: rows.map((r) => r.key_id) };
-}
+export const verifyMfaKeys = (db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> =>
+  verifyTableKeys(db, keys, MFA_TABLE, "MFA secrets");
 
 /** Master-key rotation of TOTP secrets (scripts/rotate-master-key.ts), in batches like the other tables. */
 export async function rotateMfaSecrets(db: Knex, keys: MasterKeys, batchSize = 100): Promise<{ reencrypted: number }> {
-  const reencrypted = await reencryptTable<MfaCipherRow>(
-    db,
-    keys,
-    {
-      table: "user_mfa",
-      columns: ROW_COLUMNS,
-      aadOf: (row) => aadOf({ orgId: row.org_id, userId: row.user_id }),
-    },
-    batchSize,
-  );
+  const reencrypted = await reencryptTable<MfaCipherRow>(db, keys, MFA_TABLE, batchSize);
   return { reencrypted };
 }

@@ -8,4 +8,10 @@ export { ownershipLabels } from "./swarm-stack.js";
 export { createStacksService } from "./stacks.service.js";
 export { loadRegistryLogins, normalizeRegistryHost, type RegistryLogin } from "./registry-credentials.logic.js";
 // The one at-rest AES-GCM pair, also for auth's TOTP secrets (services/auth/mfa-crypto.ts).
-export { decryptAtRest, encryptAtRest, reencryptTable, type EncryptedSecret } from "./secrets-crypto.js";
+export {
+  decryptAtRest,
+  encryptAtRest,
+  reencryptTable,
+  verifyTableKeys,
+  type EncryptedSecret,
+} from "./secrets-crypto.js";

@@ -194,6 +194,34 @@ export interface AtRestTable<Row extends { id: string; org_id: string }> {
 }
 
 /**
+ * Start-up and rotation check of one table (system-wide): one value per key id in use must decrypt with the
+ * configured keys. Problems are prefixed with `label`; returns the key ids it checked.
+ */
+export async function verifyTableKeys<Row extends { id: string; org_id: string } & CipherColumns>(
+  db: Knex,
+  keys: MasterKeys,
+  spec: AtRestTable<Row>,
+  label: string,
+): Promise<{ checkedKeyIds: string[] }> {
+  const rows = (await db
+    .select(...spec.columns)
+    .from(spec.table)
+    .distinctOn("key_id")
+    .orderBy([{ column: "key_id" }, { column: "id" }])) as Row[];
+  const problems: string[] = [];
+  for (const row of rows) {
+    const record = { ciphertext: row.ciphertext, nonce: row.nonce, authTag: row.auth_tag, keyId: row.key_id };
+    try {
+      decryptAtRest(keys, record, spec.aadOf(row)).fill(0);
+    } catch (err) {
+      problems.push(`${label}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new MasterKeyConfigError(problems);
+  return { checkedKeyIds: rows.map((r) => r.key_id) };
+}
+
+/**
  * Re-encrypts every value of `spec.table` not under the active key, one transaction per batch so a large table
  * neither holds locks for long nor loses finished work if interrupted; running it again continues where it
  * stopped. Nothing but the ciphertext columns changes: the value did not.

@@ -4,8 +4,14 @@
  * its org and credential row, so a row copied over another fails to decrypt.
  */
 import type { Knex } from "knex";
-import { MasterKeyConfigError, type MasterKeys } from "../../_shared/master-keys.js";
-import { decryptAtRest, encryptAtRest, reencryptTable, type EncryptedSecret } from "../secrets-crypto.js";
+import type { MasterKeys } from "../../_shared/master-keys.js";
+import {
+  decryptAtRest,
+  encryptAtRest,
+  reencryptTable,
+  verifyTableKeys,
+  type EncryptedSecret,
+} from "../secrets-crypto.js";
 
 export interface CredentialIdentity {
   orgId: string;
@@ -31,32 +37,17 @@ interface CredentialRow {
   key_id: string;
 }
 const ROW_COLUMNS = ["id", "org_id", "ciphertext", "nonce", "auth_tag", "key_id"] as const;
-const recordOf = (r: CredentialRow): EncryptedSecret => ({
-  ciphertext: r.ciphertext,
-  nonce: r.nonce,
-  authTag: r.auth_tag,
-  keyId: r.key_id,
-});
 const identityOf = (r: CredentialRow): CredentialIdentity => ({ orgId: r.org_id, credentialId: r.id });
 
+const GIT_CREDENTIALS_TABLE = {
+  table: "git_credentials",
+  columns: ROW_COLUMNS,
+  aadOf: (row: CredentialRow) => aadOf(identityOf(row)),
+};
+
 /** Start-up check (system-wide): one credential per key id in use must decrypt, like verifyMasterKeys. */
-export async function verifyGitCredentialKeys(db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> {
-  const rows = await db
-    .select<CredentialRow[]>(...ROW_COLUMNS)
-    .from("git_credentials")
-    .distinctOn("key_id")
-    .orderBy([{ column: "key_id" }, { column: "id" }]);
-  const problems: string[] = [];
-  for (const row of rows) {
-    try {
-      decryptCredential(keys, recordOf(row), identityOf(row)).fill(0);
-    } catch (err) {
-      problems.push(`git credentials: ${(err as Error).message}`);
-    }
-  }
-  if (problems.length > 0) throw new MasterKeyConfigError(problems);
-  return { checkedKeyIds: rows.map((r) => r.key_id) };
-}
+export const verifyGitCredentialKeys = (db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> =>
+  verifyTableKeys(db, keys, GIT_CREDENTIALS_TABLE, "git credentials");
 
 /** Master-key rotation of git credentials (scripts/rotate-master-key.ts), in batches like rotateSecrets. */
 export async function rotateGitCredentials(
@@ -64,11 +55,6 @@ export async function rotateGitCredentials(
   keys: MasterKeys,
   batchSize = 100,
 ): Promise<{ reencrypted: number }> {
-  const reencrypted = await reencryptTable<CredentialRow>(
-    db,
-    keys,
-    { table: "git_credentials", columns: ROW_COLUMNS, aadOf: (row) => aadOf(identityOf(row)) },
-    batchSize,
-  );
+  const reencrypted = await reencryptTable<CredentialRow>(db, keys, GIT_CREDENTIALS_TABLE, batchSize);
   return { reencrypted };
 }
