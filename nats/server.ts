@@ -1,6 +1,6 @@
 /** Preparing and launching our nats-server from the template: used by scripts/nats.ts (dev) and test helpers. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile, open } from "node:fs/promises";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import {
@@ -81,6 +81,37 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+}
+
+/**
+ * Waits until `child` listens on host:port. Fails at once, with the end of its log, when the process exits first
+ * (a port taken between choosing it and binding it, a bad config), instead of waiting out the whole bound.
+ */
+export async function waitForServer(
+  child: ChildProcess,
+  host: string,
+  port: number,
+  opts: { timeoutMs: number; logFile: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const tail = await readFile(opts.logFile, "utf8").then(
+        (text) => text.trim().split("\n").slice(-3).join(" | "),
+        () => "",
+      );
+      throw new NatsServerExitedError(
+        `nats-server exited (${child.exitCode ?? child.signalCode}) before listening on ${host}:${port}: ${tail}`,
+      );
+    }
+    if (await isPortOpen(host, port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${host}:${port} after ${opts.timeoutMs} ms`);
+}
+
+export class NatsServerExitedError extends Error {
+  readonly code = "NATS_SERVER_EXITED";
 }
 
 /** Our server requires TLS on every listener, so its URLs say so. */

@@ -5,7 +5,18 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsIdentity } from "../../../nats/identity.js";
-import { natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../../../nats/server.js";
+import {
+  NatsServerExitedError,
+  natsUrl,
+  prepareNatsServer,
+  spawnNatsServer,
+  waitForServer,
+  type PreparedNatsServer,
+} from "../../../nats/server.js";
+
+/** Generous: a loaded 2-core CI machine once took over 10 s to start one (the server itself needs ~50 ms). */
+const START_TIMEOUT_MS = 30_000;
+const START_ATTEMPTS = 3;
 
 export interface TestNatsServer {
   /** `tls://127.0.0.1:<port>`: every listener requires TLS with a certificate of this server's own CA. */
@@ -46,19 +57,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Free ports are chosen before the server binds them, so another process may take one in between: the server then
+ * exits at once, and we try again on other ports.
+ */
+async function startOnFreePorts(
+  dir: string,
+  host: string,
+  logFile: string,
+): Promise<{ prepared: PreparedNatsServer; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = {
+      client: await freePort(),
+      websocket: await freePort(),
+      leafnode: await freePort(),
+      monitor: await freePort(),
+    };
+    const prepared = await prepareNatsServer(dir, host, ports);
+    const child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
+    try {
+      await waitForServer(child, host, ports.client, { timeoutMs: START_TIMEOUT_MS, logFile });
+      return { prepared, child };
+    } catch (err) {
+      child.kill("SIGKILL");
+      if (!(err instanceof NatsServerExitedError) || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
 export async function startTestNatsServer(): Promise<TestNatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "stackyard-nats-"));
   const host = "127.0.0.1";
-  const ports = {
-    client: await freePort(),
-    websocket: await freePort(),
-    leafnode: await freePort(),
-    monitor: await freePort(),
-  };
-  const prepared = await prepareNatsServer(dir, host, ports);
   const logFile = join(dir, "nats-server.log");
-  let child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
-  await waitForPort(host, ports.client, 10_000);
+  const first = await startOnFreePorts(dir, host, logFile);
+  const prepared = first.prepared;
+  let child = first.child;
+  const { ports } = prepared;
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
@@ -89,7 +123,7 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
       }
       child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
       server.process = child;
-      await waitForPort(host, ports.client, 10_000);
+      await waitForServer(child, host, ports.client, { timeoutMs: START_TIMEOUT_MS, logFile });
     },
     async stop() {
       await kill();
