@@ -23,6 +23,7 @@ import {
 } from "../../nats/protocol/messages.js";
 import { agentSubjects, commandWildcard, type CommandType } from "../../nats/protocol/subjects.js";
 import { REQUEST_ID_HEADER, validRequestId } from "../../nats/protocol/request-id.js";
+import { CodedError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 export interface CommandContext {
@@ -148,10 +149,10 @@ export async function processCommand(
       report: null,
     };
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (err instanceof Error && typeof code === "string" && STABLE_CODE.test(code) && !(err instanceof ProtocolError)) {
+    // Every agent error derives from CodedError; the code check keeps a malformed code off the wire all the same.
+    if (err instanceof CodedError && STABLE_CODE.test(err.code)) {
       log.warn("command failed", { err });
-      return { reply: rejected(code, err.message, command.id, command.type), report: null };
+      return { reply: rejected(err.code, err.message, command.id, command.type), report: null };
     }
     // An untyped error may carry anything (paths, daemon output): keep it in the local log only.
     log.error("command handler crashed", { err });

@@ -20,9 +20,13 @@ export const AGENT_ERROR_CODES = [
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
-export class AgentError extends Error {
+/**
+ * The one base of the agent's errors: a stable code beside a message, named after the concrete class. The command
+ * service turns any of them into a coded reply (commands.ts), so a handler only has to throw.
+ */
+export abstract class CodedError<Code extends string = string> extends Error {
   constructor(
-    readonly code: AgentErrorCode,
+    readonly code: Code,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -30,6 +34,8 @@ export class AgentError extends Error {
     this.name = new.target.name;
   }
 }
+
+export class AgentError extends CodedError<AgentErrorCode> {}
 
 export class AgentConfigError extends AgentError {
   constructor(readonly problems: string[]) {

@@ -1,18 +1,10 @@
 /** Errors of the deploy/scale/logs operations, with stable codes the command handlers map to protocol replies. */
+import { CodedError } from "../errors.js";
 
 export type DeployErrorCode =
   "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST" | "SWARM_STACK_NOT_OWNED" | "IMAGE_PREFLIGHT_FAILED";
 
-export class DeployError extends Error {
-  constructor(
-    readonly code: DeployErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class DeployError extends CodedError<DeployErrorCode> {}
 
 export class ServiceNotFoundError extends DeployError {
   constructor(stackName: string, service: string) {

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RegistryLogin, ResolveImage } from "../deploy/types.js";
+import { CodedError } from "../errors.js";
 
 export const DEFAULT_DOCKER_BINARY = "docker";
 /** Time between SIGTERM and SIGKILL when a run is aborted. */
@@ -33,9 +34,9 @@ export type DockerCliErrorCode =
  * A docker CLI run that did not succeed. The message names the command and exit code only: the output may echo
  * interpolated values, so it lives in `stderrTail` for the caller to mask and show, never in the message.
  */
-export class DockerCliError extends Error {
+export class DockerCliError extends CodedError<DockerCliErrorCode> {
   constructor(
-    readonly code: DockerCliErrorCode,
+    code: DockerCliErrorCode,
     message: string,
     readonly command: string[],
     readonly exitCode: number | null,
@@ -43,8 +44,7 @@ export class DockerCliError extends Error {
     readonly stderrTail: string[],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super(code, message, options);
   }
 }
 

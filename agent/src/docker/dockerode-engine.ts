@@ -4,6 +4,7 @@
  * message stays in `cause`.
  */
 import Docker from "dockerode";
+import { CodedError } from "../errors.js";
 import type { IncomingMessage } from "node:http";
 import type {
   EngineInfo,
@@ -25,15 +26,14 @@ export const STACK_NAMESPACE_LABEL = "com.docker.stack.namespace";
 export type DockerEngineErrorCode =
   "DOCKER_UNAVAILABLE" | "DOCKER_NOT_FOUND" | "DOCKER_CONFLICT" | "SWARM_UNAVAILABLE" | "DOCKER_API_ERROR";
 
-export class DockerEngineError extends Error {
+export class DockerEngineError extends CodedError<DockerEngineErrorCode> {
   constructor(
-    readonly code: DockerEngineErrorCode,
+    code: DockerEngineErrorCode,
     message: string,
     readonly statusCode: number | null = null,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super(code, message, options);
   }
 }
 

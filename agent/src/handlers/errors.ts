@@ -1,5 +1,6 @@
 /** Refusals and failures of the command handlers, with the stable codes the control plane matches on. */
 import type { SealErrorCode } from "../../../nats/protocol/sealing.js";
+import { CodedError } from "../errors.js";
 
 export type HandlerErrorCode =
   | "STACK_BUSY"
@@ -15,16 +16,7 @@ export type HandlerErrorCode =
   | "NODE_UPDATE_FAILED"
   | SealErrorCode;
 
-export class HandlerError extends Error {
-  constructor(
-    readonly code: HandlerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class HandlerError extends CodedError<HandlerErrorCode> {}
 
 /** Another deployment of the same stack is still running here: two `docker stack deploy` must never interleave. */
 export class StackBusyError extends HandlerError {
