@@ -1,7 +1,7 @@
 import type { GitCredential } from "../../api/types.js";
-import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
+import type { AsyncState } from "../../components/AsyncContent.js";
 import { CopyButton } from "../../components/CopyButton.js";
-import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
+import { ListPage } from "../../components/ListPage.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
 
 /** The org's git credentials: deploy keys with their public key to copy, tokens by user name, trusted host keys. */
@@ -13,70 +13,66 @@ export function GitCredentialsView(props: {
   onDelete: (credential: GitCredential) => void;
 }) {
   return (
-    <>
-      <PageHeader
-        title="Git credentials"
-        subtitle="For private repositories: an SSH deploy key made here (add its public key to the repository, read-only) or an HTTPS token. Choose one when creating a release from git."
-        actions={
-          <PermittedButton allowed={props.canWrite} permission="secrets:write" onClick={props.onCreate}>
-            New credential
-          </PermittedButton>
-        }
-      />
-      <AsyncContent
-        state={props.state}
-        loadingLabel="Loading git credentials…"
-        isEmpty={(items) => items.length === 0}
-        empty={<p>No git credentials yet. Public repositories need none.</p>}
-      >
-        {(items) => (
-          <ul className="cards">
-            {items.map((c) => (
-              <li key={c.id} className="card" data-credential={c.name}>
-                <div className="card-head">
-                  <strong>{c.name}</strong>{" "}
-                  <span className="chip">{c.type === "ssh" ? "SSH deploy key" : "HTTPS token"}</span>{" "}
-                  <span className="muted small">
-                    created <RelativeTime iso={c.createdAt} />
-                  </span>
-                  {props.canWrite && (
-                    <span className="row-actions">
-                      {c.type === "ssh" && (
-                        <button type="button" className="secondary small" onClick={() => props.onTrustHost(c)}>
-                          Trust a host
-                        </button>
-                      )}
-                      <button type="button" className="danger small" onClick={() => props.onDelete(c)}>
-                        Delete
+    <ListPage
+      title="Git credentials"
+      subtitle="For private repositories: an SSH deploy key made here (add its public key to the repository, read-only) or an HTTPS token. Choose one when creating a release from git."
+      action={{
+        label: "New credential",
+        permission: "secrets:write",
+        allowed: props.canWrite,
+        onClick: props.onCreate,
+      }}
+      state={props.state}
+      loadingLabel="Loading git credentials…"
+      empty={<p>No git credentials yet. Public repositories need none.</p>}
+    >
+      {(items) => (
+        <ul className="cards">
+          {items.map((c) => (
+            <li key={c.id} className="card" data-credential={c.name}>
+              <div className="card-head">
+                <strong>{c.name}</strong>{" "}
+                <span className="chip">{c.type === "ssh" ? "SSH deploy key" : "HTTPS token"}</span>{" "}
+                <span className="muted small">
+                  created <RelativeTime iso={c.createdAt} />
+                </span>
+                {props.canWrite && (
+                  <span className="row-actions">
+                    {c.type === "ssh" && (
+                      <button type="button" className="secondary small" onClick={() => props.onTrustHost(c)}>
+                        Trust a host
                       </button>
-                    </span>
-                  )}
-                </div>
-                {c.type === "ssh" && c.publicKey ? (
-                  <>
-                    <div className="secret-head">
-                      <span className="small">Public key — add it as a read-only deploy key on the repository</span>
-                      <CopyButton text={c.publicKey} label="Copy public key" />
-                    </div>
-                    <pre className="secret-value" data-testid={`public-key-${c.name}`}>
-                      {c.publicKey}
-                    </pre>
-                    <p className="muted small">
-                      Key fingerprint <code>{c.keyFingerprint}</code>
-                    </p>
-                    <HostKeys credential={c} />
-                  </>
-                ) : (
-                  <p className="muted small">
-                    User name <code>{c.username}</code>; the token is stored encrypted and never shown again.
-                  </p>
+                    )}
+                    <button type="button" className="danger small" onClick={() => props.onDelete(c)}>
+                      Delete
+                    </button>
+                  </span>
                 )}
-              </li>
-            ))}
-          </ul>
-        )}
-      </AsyncContent>
-    </>
+              </div>
+              {c.type === "ssh" && c.publicKey ? (
+                <>
+                  <div className="secret-head">
+                    <span className="small">Public key — add it as a read-only deploy key on the repository</span>
+                    <CopyButton text={c.publicKey} label="Copy public key" />
+                  </div>
+                  <pre className="secret-value" data-testid={`public-key-${c.name}`}>
+                    {c.publicKey}
+                  </pre>
+                  <p className="muted small">
+                    Key fingerprint <code>{c.keyFingerprint}</code>
+                  </p>
+                  <HostKeys credential={c} />
+                </>
+              ) : (
+                <p className="muted small">
+                  User name <code>{c.username}</code>; the token is stored encrypted and never shown again.
+                </p>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </ListPage>
   );
 }
 

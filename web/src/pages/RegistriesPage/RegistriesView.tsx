@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from "react";
 import type { CreateRegistryCredentialInput } from "../../api/hooks/registries.js";
 import type { RegistryCredential } from "../../api/types.js";
-import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
+import type { AsyncState } from "../../components/AsyncContent.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { Field } from "../../components/Field.js";
-import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
+import { ListPage } from "../../components/ListPage.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
 
 const NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}";
@@ -20,63 +20,59 @@ export function RegistriesView(props: {
   onDelete: (credential: RegistryCredential) => void;
 }) {
   return (
-    <>
-      <PageHeader
-        title="Registry credentials"
-        subtitle="Logins for private images. Attach one to an environment (on its page) for each registry it pulls from."
-        actions={
-          <PermittedButton allowed={props.canWrite} permission="secrets:write" onClick={props.onCreate}>
-            Add credential
-          </PermittedButton>
-        }
-      />
-      <AsyncContent
-        state={props.state}
-        loadingLabel="Loading registry credentials…"
-        isEmpty={(items) => items.length === 0}
-        empty={<p>No registry credentials. Images from public registries, or already on the nodes, need none.</p>}
-      >
-        {(items) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Registry</th>
-                <th>Username</th>
-                <th>Version</th>
-                <th>Updated</th>
-                <th />
+    <ListPage
+      title="Registry credentials"
+      subtitle="Logins for private images. Attach one to an environment (on its page) for each registry it pulls from."
+      action={{
+        label: "Add credential",
+        permission: "secrets:write",
+        allowed: props.canWrite,
+        onClick: props.onCreate,
+      }}
+      state={props.state}
+      loadingLabel="Loading registry credentials…"
+      empty={<p>No registry credentials. Images from public registries, or already on the nodes, need none.</p>}
+    >
+      {(items) => (
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Registry</th>
+              <th>Username</th>
+              <th>Version</th>
+              <th>Updated</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <tr key={c.id} data-credential={c.name}>
+                <td className="mono">{c.name}</td>
+                <td className="mono">{c.registry}</td>
+                <td>{c.username}</td>
+                <td>v{c.version}</td>
+                <td>
+                  <RelativeTime iso={c.updatedAt} />
+                </td>
+                <td className="row-actions">
+                  {props.canWrite && (
+                    <>
+                      <button type="button" className="secondary small" onClick={() => props.onChange(c)}>
+                        Change login
+                      </button>{" "}
+                      <button type="button" className="danger small" onClick={() => props.onDelete(c)}>
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((c) => (
-                <tr key={c.id} data-credential={c.name}>
-                  <td className="mono">{c.name}</td>
-                  <td className="mono">{c.registry}</td>
-                  <td>{c.username}</td>
-                  <td>v{c.version}</td>
-                  <td>
-                    <RelativeTime iso={c.updatedAt} />
-                  </td>
-                  <td className="row-actions">
-                    {props.canWrite && (
-                      <>
-                        <button type="button" className="secondary small" onClick={() => props.onChange(c)}>
-                          Change login
-                        </button>{" "}
-                        <button type="button" className="danger small" onClick={() => props.onDelete(c)}>
-                          Delete
-                        </button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </AsyncContent>
-    </>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </ListPage>
   );
 }
 
