@@ -42,7 +42,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: "^\\.\\./(auth|audit|clusters|stacks|deployments)/(?!index\\.js$)",
+              regex: "^\\.\\./(auth|audit|clusters|stacks|deployments|notifications)/(?!index\\.js$)",
               message: "Import another domain through its index.ts only.",
             },
             {
@@ -63,7 +63,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: "^\\.\\./(auth|audit|clusters|stacks|deployments|api)/",
+              regex: "^\\.\\./(auth|audit|clusters|stacks|deployments|notifications|api)/",
               message: "services/_shared is below every domain and must not import one.",
             },
           ],

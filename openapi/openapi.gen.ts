@@ -549,6 +549,93 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/notification-endpoints": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** The org's outbound notification endpoints (never their signing secrets) */
+    get: operations["listNotificationEndpoints"];
+    put?: never;
+    /**
+     * Add a webhook endpoint; its signing secret is in this response only
+     * @description Every matching event is POSTed to `url` as JSON (the integration event envelope) or as a Slack-compatible
+     *     `{"text": …}` message, signed: `X-Stackyard-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with
+     *     `X-Stackyard-Timestamp`. Answers other than 2xx are retried with backoff. The host must pass the SSRF guard
+     *     (no loopback, link-local, metadata or, by default, private addresses).
+     */
+    post: operations["createNotificationEndpoint"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/notification-endpoints/{endpointId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove an endpoint and its delivery log */
+    delete: operations["deleteNotificationEndpoint"];
+    options?: never;
+    head?: never;
+    /** Change an endpoint's name, URL, format, events or enabled state (the secret stays) */
+    patch: operations["updateNotificationEndpoint"];
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/notification-endpoints/{endpointId}/deliveries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    /** The endpoint's delivery log, newest first, each with its attempts and the receiver's answers */
+    get: operations["listNotificationDeliveries"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/notification-endpoints/{endpointId}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Queue a `notification.test` event for this endpoint (delivered like any other; see its deliveries) */
+    post: operations["testNotificationEndpoint"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/audit": {
     parameters: {
       query?: never;
@@ -2101,7 +2188,9 @@ export interface components {
       | "deployments:read"
       | "deployments:write"
       | "integrations:read"
-      | "integrations:write";
+      | "integrations:write"
+      | "notifications:read"
+      | "notifications:write";
     /** Format: date-time */
     Timestamp: string;
     /** Format: date-time */
@@ -2224,6 +2313,69 @@ export interface components {
       revokedAt: string | null;
       /** @enum {unknown} */
       status: "active" | "expired" | "revoked";
+    };
+    /** @description The event types an endpoint receives (the `type` of the integration event envelope) */
+    NotificationEventTypes: (
+      | "deployment.started"
+      | "deployment.succeeded"
+      | "deployment.failed"
+      | "deployment.canceled"
+      | "cluster.online"
+      | "cluster.degraded"
+      | "cluster.offline"
+      | "cluster.security_warning"
+      | "release.created"
+    )[];
+    NotificationEndpointInput: {
+      name: string;
+      /** @description http(s) URL; https strongly advised */
+      url: string;
+      /**
+       * @description Default json
+       * @enum {unknown}
+       */
+      format?: "json" | "slack";
+      eventTypes: components["schemas"]["NotificationEventTypes"];
+      /** @description Default true */
+      enabled?: boolean;
+    };
+    NotificationEndpoint: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      url: string;
+      /** @enum {unknown} */
+      format: "json" | "slack";
+      eventTypes: components["schemas"]["NotificationEventTypes"];
+      enabled: boolean;
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+      updatedAt: components["schemas"]["Timestamp"];
+    };
+    NotificationDelivery: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      eventId: string;
+      eventType: string;
+      /** @enum {unknown} */
+      status: "pending" | "delivered" | "failed";
+      attempts: number;
+      /** Format: date-time */
+      nextAttemptAt: string | null;
+      lastStatusCode: number | null;
+      lastError: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+      /** Format: date-time */
+      deliveredAt: string | null;
+      log: {
+        attempt: number;
+        statusCode: number | null;
+        error: string | null;
+        durationMs: number;
+        at: components["schemas"]["Timestamp"];
+      }[];
     };
     /** @description An audit event as the audit log lists it, with the current names of its actor and target (a deleted target keeps the name its entry recorded); null when there is none to find. */
     AuditEntry: {
@@ -3387,6 +3539,187 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["IntegrationCredential"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listNotificationEndpoints: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Endpoints, by name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["NotificationEndpoint"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createNotificationEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["NotificationEndpointInput"];
+      };
+    };
+    responses: {
+      /** @description Created; `signingSecret` is shown once */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            endpoint: components["schemas"]["NotificationEndpoint"];
+            /** @description whsec_… : the HMAC key; store it where the receiver verifies */
+            signingSecret: string;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteNotificationEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateNotificationEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name?: string;
+          url?: string;
+          /** @enum {unknown} */
+          format?: "json" | "slack";
+          eventTypes?: components["schemas"]["NotificationEventTypes"];
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationEndpoint"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listNotificationDeliveries: {
+    parameters: {
+      query?: {
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deliveries */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["NotificationDelivery"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  testNotificationEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Queued */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationDelivery"];
         };
       };
       403: components["responses"]["Forbidden"];

@@ -6,6 +6,7 @@ import { createAuditService } from "./audit/index.js";
 import { createAuthService } from "./auth/index.js";
 import { createClustersService } from "./clusters/index.js";
 import { createDeploymentsService, createDeployWorkerService } from "./deployments/index.js";
+import { createNotificationsService } from "./notifications/index.js";
 import { createStacksService } from "./stacks/index.js";
 import type { Config, ServiceName } from "./_shared/config.js";
 import { createDb, type Db } from "./_shared/db.js";
@@ -25,6 +26,7 @@ export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => Servi
   deployments: createDeploymentsService,
   "deploy-worker": createDeployWorkerService,
   stacks: createStacksService,
+  notifications: createNotificationsService,
 };
 
 export interface RunningPlatform {

@@ -34,6 +34,7 @@ describe("config", () => {
       "stacks",
       "deployments",
       "deploy-worker",
+      "notifications",
     ]);
     expect(config.logLevel).to.equal("info");
     expect(config.deployments.secretVersionsKept).to.equal(3);
@@ -94,7 +95,7 @@ describe("config", () => {
       "NATS_URL is not a valid URL",
       'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
-      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker)",
+      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications)",
     ]);
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });

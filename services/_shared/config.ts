@@ -10,7 +10,16 @@ import { TrustedProxies } from "./client-ip.js";
  */
 
 /** Grows as services are implemented; every name must have a factory in services/registry.ts. */
-export const SERVICE_NAMES = ["api", "auth", "audit", "clusters", "stacks", "deployments", "deploy-worker"] as const;
+export const SERVICE_NAMES = [
+  "api",
+  "auth",
+  "audit",
+  "clusters",
+  "stacks",
+  "deployments",
+  "deploy-worker",
+  "notifications",
+] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -91,6 +100,20 @@ export interface Config {
     gitFetchConcurrencyPerOrg: number;
     /** TEST ONLY: `host:port` pairs the SSRF guard lets through (a suite's loopback SSH server). */
     gitTestAllowedHosts: Set<string>;
+  };
+  notifications: {
+    /** SSRF guard of webhook endpoints: refuse private ranges too (loopback, link-local and metadata always). */
+    blockPrivateNetworks: boolean;
+    /** TEST ONLY: `host:port` pairs the guard lets through (a suite's loopback receiver). */
+    testAllowedHosts: Set<string>;
+    /** One POST may take this long before it counts as a failed attempt. */
+    timeoutMs: number;
+    /** Attempts before a delivery is given up (marked failed). */
+    maxAttempts: number;
+    /** The first retry waits this long; each next one twice as long (with jitter), up to an hour. */
+    retryBaseMs: number;
+    /** How often the sender looks for due deliveries when none woke it. */
+    pollIntervalMs: number;
   };
   deployments: {
     /** A deployment waits this long for an offline agent before it fails. */
@@ -382,6 +405,14 @@ export function loadConfig(env: Env = process.env): Config {
       gitBlockPrivateNetworks: r.bool("GIT_BLOCK_PRIVATE_NETWORKS", true),
       gitFetchConcurrencyPerOrg: r.int("GIT_FETCH_CONCURRENCY_PER_ORG", DEFAULT_GIT_FETCH_CONCURRENCY_PER_ORG, 1, 100),
       gitTestAllowedHosts: r.hostPorts("STACKYARD_TEST_GIT_ALLOW_HOSTS"),
+    },
+    notifications: {
+      blockPrivateNetworks: r.bool("NOTIFY_BLOCK_PRIVATE_NETWORKS", true),
+      testAllowedHosts: r.hostPorts("STACKYARD_TEST_NOTIFY_ALLOW_HOSTS"),
+      timeoutMs: r.int("NOTIFY_TIMEOUT_MS", 10_000, 500, 60_000),
+      maxAttempts: r.int("NOTIFY_MAX_ATTEMPTS", 8, 1, 20),
+      retryBaseMs: r.int("NOTIFY_RETRY_BASE_MS", 5_000, 100, 3_600_000),
+      pollIntervalMs: r.int("NOTIFY_POLL_INTERVAL_MS", 2_000, 100, 60_000),
     },
     deployments: {
       agentWaitSeconds: r.int("DEPLOY_AGENT_WAIT_SECONDS", 300, 1, 24 * 3600),

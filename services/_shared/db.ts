@@ -33,3 +33,8 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
   const [, pending] = (await db.migrate.list(MIGRATION_CONFIG)) as [unknown[], Array<{ file: string } | string>];
   return pending.map((p) => (typeof p === "string" ? p : p.file));
 }
+
+/** Postgres' unique_violation: a concurrent or repeated insert of a key that exists. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown }).code === "23505";
+}

@@ -23,6 +23,9 @@ export const PERMISSIONS = [
   /** Integration credentials (NATS subscribers of the org's events): ORG_ADMIN only. */
   "integrations:read",
   "integrations:write",
+  /** Outbound notification endpoints (their URLs can be credentials, e.g. Slack's): ORG_ADMIN only. */
+  "notifications:read",
+  "notifications:write",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -33,6 +33,8 @@ export const TENANT_TABLES = [
   "user_mfa",
   "mfa_recovery_codes",
   "mfa_challenges",
+  "notification_endpoints",
+  "notification_deliveries",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
@@ -70,7 +72,8 @@ export class TenantScope {
  * The paths that act for no caller: they find the org in the data itself (a job, an agent's subject, a login's
  * email). Each one names itself, so that every bypass of a caller's tenant scope is visible in review.
  */
-export type SystemPath = "deploy-worker" | "event-writer" | "agent-ingest" | "login" | "maintenance" | "metrics";
+export type SystemPath =
+  "deploy-worker" | "event-writer" | "agent-ingest" | "login" | "maintenance" | "metrics" | "notifications";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */
 export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {

@@ -20,7 +20,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const byName =
   (
     table:
-      "clusters" | "stacks" | "api_tokens" | "git_credentials" | "registry_credentials" | "integration_credentials",
+      | "clusters"
+      | "stacks"
+      | "api_tokens"
+      | "git_credentials"
+      | "registry_credentials"
+      | "integration_credentials"
+      | "notification_endpoints",
   ): Lookup =>
   (scope, ids) =>
     scope.from(table).whereIn(`${table}.id`, ids).select(`${table}.id as id`, `${table}.name as name`);
@@ -33,6 +39,7 @@ const TARGET_LOOKUPS: Record<string, Lookup> = {
   git_credential: byName("git_credentials"),
   registry_credential: byName("registry_credentials"),
   integration_credential: byName("integration_credentials"),
+  notification_endpoint: byName("notification_endpoints"),
   user: (scope, ids) => scope.from("users").whereIn("users.id", ids).select("users.id as id", "users.email as name"),
   environment: (scope, ids) =>
     scope

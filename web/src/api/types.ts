@@ -135,6 +135,8 @@ const permissionLabels: Record<Permission, string> = {
   "deployments:write": "Deploy, roll back and scale",
   "integrations:read": "List integration credentials",
   "integrations:write": "Create and revoke integration credentials",
+  "notifications:read": "See notification endpoints and their deliveries",
+  "notifications:write": "Add, change and remove notification endpoints",
 };
 export const PERMISSIONS = Object.keys(permissionLabels) as Permission[];
 export const permissionLabel = (p: string): string => (p in permissionLabels ? permissionLabels[p as Permission] : p);
