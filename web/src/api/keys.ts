@@ -51,6 +51,13 @@ export const keys = {
   integrationCredential: (orgId: string, credentialId: string): ApiKey => [
     `${org(orgId)}/integration-credentials/${encodeURIComponent(credentialId)}`,
   ],
+  notificationEndpoints: (orgId: string): ApiKey => [`${org(orgId)}/notification-endpoints`],
+  notificationEndpoint: (orgId: string, endpointId: string): ApiKey => [
+    `${org(orgId)}/notification-endpoints/${encodeURIComponent(endpointId)}`,
+  ],
+  notificationDeliveries: (orgId: string, endpointId: string): ApiKey => [
+    `${org(orgId)}/notification-endpoints/${encodeURIComponent(endpointId)}/deliveries`,
+  ],
   gitCredentials: (orgId: string): ApiKey => [`${org(orgId)}/git-credentials`],
   stacks: (orgId: string): ApiKey => [`${org(orgId)}/stacks`],
   stack: (orgId: string, stackId: string): ApiKey => [`${org(orgId)}/stacks/${encodeURIComponent(stackId)}`],

@@ -24,6 +24,12 @@ export type RecoveryCodes = Schemas["RecoveryCodes"];
 export type ApiToken = Schemas["ApiToken"];
 export type CreatedApiToken = ApiToken & { token: string };
 export type IntegrationCredential = Schemas["IntegrationCredential"];
+export type NotificationEndpoint = Schemas["NotificationEndpoint"];
+export type NotificationEndpointInput = Schemas["NotificationEndpointInput"];
+export type NotificationEventType = Schemas["NotificationEventTypes"][number];
+export type NotificationDelivery = Schemas["NotificationDelivery"];
+export type CreatedNotificationEndpoint =
+  operations["createNotificationEndpoint"]["responses"]["201"]["content"]["application/json"];
 export type CreatedIntegrationCredential =
   operations["createIntegrationCredential"]["responses"]["201"]["content"]["application/json"];
 export type AuditEvent = Schemas["AuditEntry"];

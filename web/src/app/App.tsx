@@ -20,6 +20,7 @@ import { LoginPage } from "../pages/LoginPage/LoginPage.js";
 import { TokensPage } from "../pages/TokensPage/TokensPage.js";
 import { RegistriesPage } from "../pages/RegistriesPage/RegistriesPage.js";
 import { IntegrationsPage } from "../pages/IntegrationsPage/IntegrationsPage.js";
+import { NotificationsPage } from "../pages/NotificationsPage/NotificationsPage.js";
 import { UsersPage } from "../pages/UsersPage/UsersPage.js";
 import { RequireSession, SessionWatcher } from "./Session.js";
 import { Home, Shell } from "./Shell.js";
@@ -47,6 +48,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration; live?: b
               <Route path="clusters/:clusterId" element={<ClusterPage />} />
               <Route path="tokens" element={<TokensPage />} />
               <Route path="integrations" element={<IntegrationsPage />} />
+              <Route path="notifications" element={<NotificationsPage />} />
               <Route path="git-credentials" element={<GitCredentialsPage />} />
               <Route path="registries" element={<RegistriesPage />} />
               <Route path="users" element={<UsersPage />} />

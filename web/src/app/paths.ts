@@ -21,6 +21,7 @@ export const paths = {
     `${org(orgId)}/deployments/${encodeURIComponent(deploymentId)}`,
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,
   integrations: (orgId: string): string => `${org(orgId)}/integrations`,
+  notifications: (orgId: string): string => `${org(orgId)}/notifications`,
   gitCredentials: (orgId: string): string => `${org(orgId)}/git-credentials`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,

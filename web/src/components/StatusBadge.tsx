@@ -16,6 +16,10 @@ const TONE: Record<string, string> = {
   revoked: "muted",
   expired: "muted",
   unknown: "muted",
+  delivered: "good",
+  enabled: "good",
+  retrying: "warn",
+  disabled: "muted",
 };
 
 export function StatusBadge(props: { status: string; title?: string }) {
