@@ -13,6 +13,7 @@ import type {
   SwarmObjectKind,
   SwarmObjectRef,
   SwarmNodeUpdater,
+  SwarmServiceUpdater,
   SwarmObjectStore,
   SwarmSecret,
   SwarmService,
@@ -47,7 +48,8 @@ export class DockerUnavailableError extends DockerEngineError {
 export type DockerodeEngine = DeployEngine &
   Required<Pick<DeployEngine, "imageHealthcheck">> &
   SwarmObjectStore &
-  SwarmNodeUpdater;
+  SwarmNodeUpdater &
+  SwarmServiceUpdater;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -162,6 +164,35 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       await call(`scale service ${spec.Name}`, () =>
         service.update({ _query: { version: current.Version.Index }, _body: body }),
       );
+    },
+
+    async updateService(serviceId, action) {
+      const service = docker.getService(serviceId);
+      const current = (await call(`inspect service ${serviceId}`, () => service.inspect())) as ServiceJson & {
+        PreviousSpec?: unknown;
+      };
+      const spec = current.Spec;
+      if (action === "rollback" && !current.PreviousSpec) {
+        throw new DockerEngineError(
+          "DOCKER_CONFLICT",
+          `service ${spec.Name} has no previous spec to roll back to (it was never updated)`,
+          409,
+        );
+      }
+      const body =
+        action === "restart"
+          ? { ...spec, TaskTemplate: { ...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1 } }
+          : spec;
+      // The version makes the daemon reject the update when the spec changed since the inspect (optimistic lock);
+      // `rollback=previous` makes the daemon use the previous spec instead of the body (docker service rollback).
+      await call(`${action} service ${spec.Name}`, () =>
+        service.update({
+          _query: { version: current.Version.Index, ...(action === "rollback" ? { rollback: "previous" } : {}) },
+          _body: body,
+        }),
+      );
+      const after = (await call(`inspect service ${serviceId}`, () => service.inspect())) as ServiceJson;
+      return { image: after.Spec.TaskTemplate?.ContainerSpec?.Image ?? "" };
     },
 
     async serviceLogs(serviceId, opts) {
@@ -371,6 +402,7 @@ interface ServiceJson {
         Secrets?: Array<{ SecretName?: string }>;
         Healthcheck?: { Test?: string[] };
       };
+      ForceUpdate?: number;
     };
   };
   ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };

@@ -93,6 +93,15 @@ export interface SwarmNodeUpdater {
   ): Promise<SwarmNode>;
 }
 
+/** Day-2 operations on one service (what UpdateService needs, and nothing else). */
+export interface SwarmServiceUpdater {
+  /**
+   * `restart`: a force update (every task replaced, same spec). `rollback`: the spec before the last update; a
+   * service without one is refused with DOCKER_CONFLICT. Returns the image the service's spec names afterwards.
+   */
+  updateService(serviceId: string, action: "restart" | "rollback"): Promise<{ image: string }>;
+}
+
 /** Listing and removing a stack's objects by label (what RemoveStack needs, and nothing else). */
 export interface SwarmObjectStore {
   /** Objects of a kind carrying every one of these labels (label filters are ANDed by the daemon). */

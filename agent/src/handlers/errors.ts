@@ -14,6 +14,8 @@ export type HandlerErrorCode =
   | "REMOVE_STACK_INCOMPLETE"
   | "NODE_NOT_FOUND"
   | "NODE_UPDATE_FAILED"
+  | "SERVICE_NO_PREVIOUS_SPEC"
+  | "SERVICE_UPDATE_FAILED"
   | SealErrorCode;
 
 export class HandlerError extends CodedError<HandlerErrorCode> {}

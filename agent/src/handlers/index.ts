@@ -7,8 +7,9 @@ import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "
 import { createLogsHandler } from "./logs.js";
 import { createRemoveStackHandler } from "./remove-stack.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
-import type { SwarmNodeUpdater, SwarmObjectStore } from "../docker/engine.js";
+import type { SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "../docker/engine.js";
 import { createUpdateNodeHandler } from "./update-node.js";
+import { createUpdateServiceHandler } from "./update-service.js";
 
 export interface CommandServiceDeps {
   engine: DeployEngine;
@@ -19,6 +20,8 @@ export interface CommandServiceDeps {
   objects?: SwarmObjectStore;
   /** Without it the agent answers UpdateNode with NOT_SUPPORTED. */
   nodes?: SwarmNodeUpdater;
+  /** Without it the agent answers UpdateService with NOT_SUPPORTED. */
+  services?: SwarmServiceUpdater;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -47,6 +50,13 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
           }
         : {}),
       ...(deps.nodes ? { UpdateNode: createUpdateNodeHandler(deps.nodes) } : {}),
+      ...(deps.services
+        ? {
+            UpdateService: createUpdateServiceHandler(deps.engine, deps.services, {
+              runningDeployment: (stack) => deployments.runningOn(stack),
+            }),
+          }
+        : {}),
     },
     drain: () => deployments.drain(),
   };

@@ -10,6 +10,7 @@ import { RemoveStackCommand } from "./RemoveStack.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
 import { UpdateNodeCommand } from "./UpdateNode.js";
+import { UpdateServiceCommand } from "./UpdateService.js";
 import type { PayloadOf, ResultOf } from "./spec.js";
 
 export const COMMANDS = {
@@ -21,6 +22,7 @@ export const COMMANDS = {
   CancelDeployment: CancelDeploymentCommand,
   RemoveStack: RemoveStackCommand,
   UpdateNode: UpdateNodeCommand,
+  UpdateService: UpdateServiceCommand,
 } as const;
 
 type Commands = typeof COMMANDS;
@@ -40,4 +42,5 @@ export * from "./RemoveStack.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
 export * from "./UpdateNode.js";
+export * from "./UpdateService.js";
 export type { CommandSpec } from "./spec.js";
