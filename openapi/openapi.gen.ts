@@ -1425,6 +1425,36 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/environments/{envId}/services/{service}/actions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restart a service (every task replaced, same spec) or roll it back to its previous Swarm spec
+     * @description `restart` is Swarm's force update (`docker service update --force`); `rollback` returns the service to the
+     *     spec it had before its last update (`docker service rollback`), which may differ from the release: the
+     *     environment then shows drift until the next deploy. Answers once Swarm accepted the update; the tasks are
+     *     replaced in the background (the service page follows them). Audited as `service.restart` /
+     *     `service.rollback` with the outcome. 409 `ENVIRONMENT_BUSY` while a deployment of the environment runs;
+     *     409 `SERVICE_NO_PREVIOUS_SPEC` for a rollback of a service never updated; 503 `AGENT_UNREACHABLE` means
+     *     not done (the command expires before the wait ends, and the agent refuses it after that).
+     */
+    post: operations["serviceAction"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/environments/{envId}/services/{service}/logs": {
     parameters: {
       query?: never;
@@ -5336,6 +5366,53 @@ export interface operations {
             swarmService: string;
             previousReplicas: number;
             replicas: number;
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  serviceAction: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {unknown} */
+          action: "restart" | "rollback";
+        };
+      };
+    };
+    responses: {
+      /** @description Swarm accepted the update */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** Format: uuid */
+            environmentId: string;
+            service: string;
+            swarmService: string;
+            /** @enum {unknown} */
+            action: "restart" | "rollback";
+            /** @description The image the service's spec names afterwards */
+            image: string;
+            /** @description What happens next, in words */
+            note: string;
           };
         };
       };

@@ -33,6 +33,7 @@ import { currentRequestId } from "../_shared/request-context.js";
 import { deployJobSubject, type DeployJob, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
+import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
@@ -196,6 +197,25 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           },
         },
         config.deployments.scaleTimeoutSeconds * 1000 + SCALE_ACTION_MARGIN_MS,
+      ),
+      serviceAction: withTimeout(
+        {
+          handler(ctx: OpCtx<"serviceAction">) {
+            const { scope, principal, request } = actionScope(db, ctx);
+            return runServiceAction(
+              runtime,
+              scope,
+              principal,
+              {
+                environmentId: ctx.params.params.envId,
+                service: ctx.params.params.service,
+                action: ctx.params.body.action,
+              },
+              request,
+            );
+          },
+        },
+        SERVICE_ACTION_TIMEOUT_MS + SCALE_ACTION_MARGIN_MS,
       ),
       logs(ctx: OpCtx<"serviceLogs">) {
         const { scope } = actionScope(db, ctx);
