@@ -111,6 +111,8 @@ export const actions = {
   rollback: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/rollback`,
   cancelDeployment: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/cancel`,
   deploymentEvents: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/events`,
+  serviceAction: (envId: string, service: string): string =>
+    `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/actions`,
   scale: (envId: string, service: string): string =>
     `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/scale`,
   clusterNode: (orgId: string, clusterId: string, nodeId: string): string =>

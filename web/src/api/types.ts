@@ -100,6 +100,7 @@ export type EnvironmentStatus = Schemas["EnvironmentStatus"];
 export type ServiceStatus = EnvironmentStatus["services"][number];
 export type ServiceTask = ServiceStatus["tasks"][number];
 export type ScaleResult = Ok<"scaleService">;
+export type ServiceActionResult = Ok<"serviceAction">;
 export type ServiceLogs = Ok<"serviceLogs">;
 export type LogLine = ServiceLogs["lines"][number];
 

@@ -12,6 +12,7 @@ import {
   type DeploymentPage,
   type EnvironmentStatus,
   type ScaleResult,
+  type ServiceActionResult,
   type ServiceLogs,
 } from "../types.js";
 import { useApiClient } from "./context.js";
@@ -125,6 +126,16 @@ export interface ScaleInput {
 export function useScaleService(envId: string): Mutation<ScaleInput, ScaleResult> {
   return useApiMutation(keys.environmentStatus(envId), (client, { service, replicas }: ScaleInput) =>
     client.post<ScaleResult>(actions.scale(envId, service), { replicas }),
+  );
+}
+
+/** Restart a service or roll it back to its previous Swarm spec; the status refreshes after. */
+export function useServiceAction(
+  envId: string,
+  service: string,
+): Mutation<"restart" | "rollback", ServiceActionResult> {
+  return useApiMutation(keys.environmentStatus(envId), (client, action: "restart" | "rollback") =>
+    client.post<ServiceActionResult>(actions.serviceAction(envId, service), { action }),
   );
 }
 

@@ -1,11 +1,13 @@
 import { useMemo, useState } from "react";
 import { useParams } from "react-router-dom";
 import { useClusterNodes } from "../../api/hooks/clusters.js";
-import { useServiceLogLines, useServiceStatus } from "../../api/hooks/deployments.js";
+import { useServiceAction, useServiceLogLines, useServiceStatus } from "../../api/hooks/deployments.js";
+import { hasPermission, useMe } from "../../api/hooks/session.js";
 import { useEnvironment } from "../../api/hooks/stacks.js";
 import { LOG_TAIL } from "../../api/keys.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
+import { ServiceActions } from "./ServiceActions.js";
 import { ServiceView, type LogQuery } from "./ServiceView.js";
 
 const LOG_REFRESH_MS = 3_000;
@@ -31,11 +33,25 @@ export function ServicePage() {
     logQuery.refreshing ? LOG_REFRESH_MS : 0,
   );
   const title = env.data ? `${env.data.stack.name} / ${env.data.name} · ${service}` : service;
+  const me = useMe();
+  const action = useServiceAction(envId, service);
   return (
     <ServiceView
       title={title}
       service={service}
       backHref={paths.environment(orgId, envId)}
+      actions={
+        <ServiceActions
+          service={service}
+          canWrite={hasPermission(me.data, "deployments:write")}
+          disabledReason={status.data?.sync.state === "unknown" ? status.data.sync.reason : null}
+          busy={action.isMutating}
+          error={action.error}
+          result={action.data}
+          onRun={(a) => action.trigger(a)}
+          onReset={action.reset}
+        />
+      }
       status={{
         data: status.data,
         error: status.error ?? env.error,
