@@ -81,7 +81,12 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Exchange a refresh token for a new pair (the old refresh token is used up; reuse revokes the session) */
+    /**
+     * Exchange a refresh token for a new pair (the old refresh token is used up; reuse revokes the session)
+     * @description With `x-stackyard-session: cookie` and no `refreshToken` in the body, the `stackyard_refresh` cookie is used;
+     *     such a request is refused with 403 `CSRF_CHECK_FAILED` when its `Origin` is not the gateway's own. A
+     *     request with neither answers 401 `REFRESH_TOKEN_MISSING`.
+     */
     post: operations["refresh"];
     delete?: never;
     options?: never;
@@ -2287,7 +2292,8 @@ export interface components {
       tokenType: "Bearer";
       accessToken: string;
       accessTokenExpiresAt: components["schemas"]["Timestamp"];
-      refreshToken: string;
+      /** @description Absent with `x-stackyard-session: cookie`, where it is in the HttpOnly cookie instead */
+      refreshToken?: string;
       refreshTokenExpiresAt: components["schemas"]["Timestamp"];
     };
     LoginResult: components["schemas"]["TokenPair"] & {
@@ -2544,6 +2550,8 @@ export interface components {
     };
   };
   parameters: {
+    /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
+    sessionTransport: "cookie";
     credentialId: string;
     deploymentId: string;
     /** @description The compose service key (without the stack prefix) */
@@ -2638,7 +2646,10 @@ export interface operations {
   login: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
+        "x-stackyard-session"?: components["parameters"]["sessionTransport"];
+      };
       path?: never;
       cookie?: never;
     };
@@ -2695,14 +2706,17 @@ export interface operations {
   refresh: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
+        "x-stackyard-session"?: components["parameters"]["sessionTransport"];
+      };
       path?: never;
       cookie?: never;
     };
     requestBody: {
       content: {
         "application/json": {
-          refreshToken: string;
+          refreshToken?: string;
         };
       };
     };
@@ -2717,13 +2731,17 @@ export interface operations {
         };
       };
       401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
       default: components["responses"]["Error"];
     };
   };
   logout: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
+        "x-stackyard-session"?: components["parameters"]["sessionTransport"];
+      };
       path?: never;
       cookie?: never;
     };
@@ -2801,7 +2819,10 @@ export interface operations {
   loginMfa: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
+        "x-stackyard-session"?: components["parameters"]["sessionTransport"];
+      };
       path?: never;
       cookie?: never;
     };
@@ -2871,7 +2892,10 @@ export interface operations {
   confirmLoginMfaEnrollment: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
+        "x-stackyard-session"?: components["parameters"]["sessionTransport"];
+      };
       path?: never;
       cookie?: never;
     };

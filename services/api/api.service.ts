@@ -23,6 +23,7 @@ import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
 import { bootstrapTokenMatches, createAuthenticator } from "../auth/index.js";
+import { applySessionCookie, takeRefreshTokenFromCookie } from "./session-cookie.js";
 import { checkReadiness, withoutDetails } from "./readiness.js";
 import {
   CREDENTIALS_REVOKED_EVENT,
@@ -274,10 +275,11 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           onAfterCall(
             ctx: Context<unknown, CallMeta & { $location?: string }>,
             _route: unknown,
-            req: IncomingMessage & { originalUrl?: string },
-            _res: ServerResponse,
+            req: IncomingMessage & { originalUrl?: string; $alias?: MatchedAlias },
+            res: ServerResponse,
             data: unknown,
           ) {
+            if (req.$alias?.action) data = applySessionCookie(operationOf(req.$alias).operationId, req, res, data);
             if (ctx.meta.$statusCode === 201) {
               // Location of what was created: its own id, or that of the resource the response wraps.
               const path = (req.originalUrl ?? req.url ?? "").split("?")[0] ?? "";
@@ -373,6 +375,9 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               missingPermission: op.permission,
             });
           }
+        }
+        if (op.operationId === "refresh" && params.body && typeof params.body === "object") {
+          takeRefreshTokenFromCookie(req, params.body as Record<string, unknown>);
         }
         op.validate(params, req.headers);
         ctx.meta.$statusCode = op.successStatus;

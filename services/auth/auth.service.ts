@@ -1,4 +1,5 @@
 /** auth: sessions, orgs, users and API tokens. Each action: who may call (openapi x-permission), one call into logic. */
+import { UnauthorizedError } from "../_shared/errors.js";
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
@@ -108,7 +109,12 @@ export function createAuthService({ config, db }: AuthServiceDeps): ServiceSchem
       },
 
       async refresh(ctx: OpCtx<"refresh">) {
-        const result = await refresh(deps, ctx.params.body.refreshToken, requestInfo(ctx));
+        const presented = ctx.params.body.refreshToken;
+        // The gateway has put the session cookie's token in the body already, when the browser sent one.
+        if (presented === undefined) {
+          throw new UnauthorizedError("REFRESH_TOKEN_MISSING", "no refresh token was sent: log in again");
+        }
+        const result = await refresh(deps, presented, requestInfo(ctx));
         if (!result.ok) {
           await ctx.broadcast(CREDENTIALS_REVOKED_EVENT, { sessionId: result.revokedFamilyId });
           throw result.error;

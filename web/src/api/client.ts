@@ -38,15 +38,21 @@ export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
 
 /**
  * Where the refresh token lives between page loads. The access token stays in memory only, so a script
- * injected into the page cannot lift a long-lived credential from storage. The refresh token has to survive a
- * reload, and localStorage is readable by such a script too; we accept that because it is single-use (rotated
- * on every refresh, and replaying a used one revokes the whole session server-side) and ends with logout. An
- * httpOnly cookie would hide it from scripts but needs the gateway to set one and to defend against CSRF.
+ * injected into the page cannot lift a long-lived credential from storage. In the browser (`cookie` transport) the
+ * refresh token never reaches script at all: the gateway keeps it in an HttpOnly cookie, and the store only
+ * remembers that a session exists. Elsewhere (the CLI) the store holds the token itself.
  */
 export interface SessionStore {
+  /** The refresh token, or (cookie transport) COOKIE_SESSION when the cookie should hold one; null: none. */
   load(): string | null;
   save(refreshToken: string | null): void;
+  /** `cookie`: ask the gateway to keep the refresh token in its HttpOnly cookie. Default `body`. */
+  transport?: "body" | "cookie";
 }
+
+/** What a cookie-transport store holds instead of the token. */
+export const COOKIE_SESSION = "cookie-session";
+const SESSION_TRANSPORT_HEADER = "x-stackyard-session";
 
 export type Query = Record<string, string | number | null | undefined>;
 
@@ -134,20 +140,37 @@ export class ApiClient {
     return this.completeLogin<EnrolledLoginResult>("/v1/auth/login/mfa-enrollment/confirm", input);
   }
 
+  private get cookieMode(): boolean {
+    return this.store.transport === "cookie";
+  }
+
+  /** The session transport header on the auth routes, in cookie mode. */
+  private sessionHeaders(): Record<string, string> {
+    return this.cookieMode ? { [SESSION_TRANSPORT_HEADER]: "cookie" } : {};
+  }
+
   private async completeLogin<T extends LoginResult>(path: string, body: unknown): Promise<T> {
     const previous = this.access;
-    const result = await this.send<T>("POST", path, { body }, null);
+    const result = await this.send<T>("POST", path, { body, headers: this.sessionHeaders() }, null);
     this.keep(result);
     // Switching org opens a new session; end the old one rather than leave it valid until it expires.
+    // Not in cookie mode: that logout would clear the cookie the new session just received.
     if (previous) await this.send("POST", "/v1/auth/logout", {}, previous.token).catch(() => undefined);
     return result;
   }
 
   /** Ends the session on the server (best effort) and forgets every token. */
   async logout(): Promise<void> {
-    const access = this.access;
+    // After a reload the cookie holds the session but no access token is in memory: get one, so the server
+    // ends the session (and clears the cookie) instead of leaving it valid.
+    const access =
+      this.access ?? (this.cookieMode && this.store.load() !== null ? await this.refresh().catch(() => null) : null);
     this.forget();
-    if (access) await this.send("POST", "/v1/auth/logout", {}, access.token).catch(() => undefined);
+    if (access) {
+      await this.send("POST", "/v1/auth/logout", { headers: this.sessionHeaders() }, access.token).catch(
+        () => undefined,
+      );
+    }
   }
 
   get<T>(path: string, query?: Query): Promise<T> {
@@ -224,7 +247,14 @@ export class ApiClient {
     const refreshToken = this.store.load();
     if (refreshToken === null) throw this.endSession(new ApiError(401, "UNAUTHENTICATED", "You are not logged in"));
     try {
-      const pair = await this.send<TokenPair>("POST", "/v1/auth/refresh", { body: { refreshToken } }, null);
+      const pair = await this.send<TokenPair>(
+        "POST",
+        "/v1/auth/refresh",
+        this.cookieMode
+          ? { body: {}, headers: this.sessionHeaders() }
+          : { body: { refreshToken }, headers: this.sessionHeaders() },
+        null,
+      );
       return this.keep(pair);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) throw this.endSession(e);
@@ -234,7 +264,7 @@ export class ApiClient {
 
   private keep(pair: TokenPair): AccessToken {
     this.access = { token: pair.accessToken, expiresAt: Date.parse(pair.accessTokenExpiresAt) };
-    this.store.save(pair.refreshToken);
+    this.store.save(this.cookieMode ? COOKIE_SESSION : (pair.refreshToken ?? null));
     return this.access;
   }
 

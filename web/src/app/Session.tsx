@@ -1,6 +1,6 @@
 import { useEffect } from "react";
 import { Navigate, Outlet, useLocation, useNavigate } from "react-router-dom";
-import { REFRESH_TOKEN_STORAGE_KEY } from "../api/browser-session.js";
+import { SESSION_MARKER_KEY } from "../api/browser-session.js";
 import { useApiClient } from "../api/hooks/context.js";
 import { useClearCache } from "../api/hooks/session.js";
 import { paths } from "./paths.js";
@@ -19,7 +19,7 @@ export function SessionWatcher() {
     };
     const unsubscribe = client.onSessionEnded((e) => toLogin(e.code));
     const onStorage = (e: StorageEvent) => {
-      if (e.key === REFRESH_TOKEN_STORAGE_KEY && e.newValue === null) toLogin("LOGGED_OUT");
+      if (e.key === SESSION_MARKER_KEY && e.newValue === null) toLogin("LOGGED_OUT");
     };
     window.addEventListener("storage", onStorage);
     return () => {
