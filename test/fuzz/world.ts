@@ -118,6 +118,10 @@ function scriptAgent(agent: FakeAgent): void {
     const p = c.payload as { stackName: string; service: string; replicas: number };
     return { service: `${p.stackName}_${p.service}`, previousReplicas: 1, replicas: p.replicas };
   });
+  agent.handlers.set("UpdateService", (c) => {
+    const p = c.payload as { stackName: string; service: string; action: "restart" | "rollback" };
+    return { service: `${p.stackName}_${p.service}`, action: p.action, image: "nginx:1.27" };
+  });
 }
 
 async function buildOrg(api: ContractClient, natsUrl: string, label: string): Promise<OrgWorld> {
