@@ -36,6 +36,8 @@ import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "
 import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
+import { autoSyncEnvironments, pinEnvironment, unpinEnvironment } from "./auto-sync.js";
+import { environmentView } from "../stacks/index.js";
 import type { DeploymentEventView } from "./views.js";
 
 export const EVENTS_PAGE_LIMIT = 1_000;
@@ -84,11 +86,36 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         const result = await createDeployment(
           scope,
           principal,
-          { environmentId: envId, releaseId, kind: "rollback", idempotencyKey: this.idempotencyKey(ctx) },
+          {
+            environmentId: envId,
+            releaseId,
+            kind: "rollback",
+            idempotencyKey: this.idempotencyKey(ctx),
+            // A manual rollback of an auto-synced environment would be undone by the next commit: pin it.
+            pinOnRollback: true,
+          },
           request,
         );
         if (!result.replayed) await this.enqueue(result.deployment.id);
         return result.deployment;
+      },
+      /** Internal (no route): brings a git source's automatic environments to its newest release. */
+      async autoSync(ctx: CallContext<{ orgId: string; sourceId: string }>) {
+        const ids = await autoSyncEnvironments(db, ctx.params.orgId, ctx.params.sourceId);
+        // Committed rows with no other dispatch: enqueued with the same retries as an automatic rollback.
+        for (const id of ids) await this.enqueueRollback(id);
+        return { deploymentIds: ids };
+      },
+      async pinEnvironment(ctx: OpCtx<"pinEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const env = await pinEnvironment(scope, principal, ctx.params.params.envId, ctx.params.body.reason, request);
+        return environmentView(env);
+      },
+      async unpinEnvironment(ctx: OpCtx<"unpinEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await unpinEnvironment(db, scope, principal, ctx.params.params.envId, request);
+        for (const id of result.deploymentIds) await this.enqueue(id);
+        return result;
       },
       list(ctx: OpCtx<"listDeployments">) {
         const { scope } = actionScope(db, ctx);
