@@ -3,13 +3,13 @@
  * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
  * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
  */
-import type { ActionSchema, ServiceSchema } from "moleculer";
+import type { ActionSchema, Context, ServiceSchema } from "moleculer";
 import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
 import { ConflictError } from "../_shared/errors.js";
-import { broadcastDeploymentEvents } from "../_shared/bus-events.js";
+import { broadcastDeploymentEvents, GIT_SYNC_POLLED_EVENT, type GitSyncPolled } from "../_shared/bus-events.js";
 import type { OpCtx } from "../_shared/rest.js";
 import type { CallContext } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
@@ -60,6 +60,18 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
 
   return {
     name: "deployments",
+    events: {
+      /** Brings a git source's automatic environments to its newest release (auto-sync.ts). */
+      async [GIT_SYNC_POLLED_EVENT](ctx: Context<GitSyncPolled>) {
+        try {
+          const ids = await autoSyncEnvironments(db, ctx.params.orgId, ctx.params.sourceId);
+          // Committed rows with no other dispatch: enqueued with the same retries as an automatic rollback.
+          for (const id of ids) await this.enqueueRollback(id);
+        } catch (err) {
+          this.logger.warn({ msg: "git auto-sync deploy failed", sourceId: ctx.params.sourceId, err: String(err) });
+        }
+      },
+    },
     actions: {
       async create(ctx: OpCtx<"createDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
@@ -98,13 +110,6 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         );
         if (!result.replayed) await this.enqueue(result.deployment.id);
         return result.deployment;
-      },
-      /** Internal (no route): brings a git source's automatic environments to its newest release. */
-      async autoSync(ctx: CallContext<{ orgId: string; sourceId: string }>) {
-        const ids = await autoSyncEnvironments(db, ctx.params.orgId, ctx.params.sourceId);
-        // Committed rows with no other dispatch: enqueued with the same retries as an automatic rollback.
-        for (const id of ids) await this.enqueueRollback(id);
-        return { deploymentIds: ids };
       },
       async pinEnvironment(ctx: OpCtx<"pinEnvironment">) {
         const { scope, principal, request } = actionScope(db, ctx);

@@ -56,9 +56,7 @@ import { GitSyncPoller } from "./git-sync/poller.js";
 import { WEBHOOK_HEADERS, type WebhookHeaders } from "./git-sync/webhook-verify.js";
 import type { WebhookMeta } from "./git-sync/public.js";
 import type { CallContext } from "../_shared/principal.js";
-
-/** The deployments action that brings a source's automatic environments to its newest release. */
-export const AUTO_SYNC_ACTION = "deployments.autoSync";
+import { GIT_SYNC_POLLED_EVENT, type GitSyncPolled } from "../_shared/bus-events.js";
 
 export interface StacksServiceDeps {
   config: Config;
@@ -235,7 +233,8 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         const env = await setEnvironmentSync(scope, principal, ctx.params.params.envId, ctx.params.body, request);
         // The source was made due: poll it now; what it already released is deployed by the poll's hand-on.
         if (env.sync.sourceId) {
-          await ctx.call(AUTO_SYNC_ACTION, { orgId: scope.orgId, sourceId: env.sync.sourceId });
+          const polled: GitSyncPolled = { orgId: scope.orgId, sourceId: env.sync.sourceId };
+          await ctx.emit(GIT_SYNC_POLLED_EVENT, polled);
           poller?.kick();
         }
         return env;
@@ -263,7 +262,8 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         syncSettings,
         config.stacks.gitSyncTickMs,
         async (outcome) => {
-          await this.broker.call(AUTO_SYNC_ACTION, { orgId: outcome.orgId, sourceId: outcome.sourceId });
+          const polled: GitSyncPolled = { orgId: outcome.orgId, sourceId: outcome.sourceId };
+          await this.broker.emit(GIT_SYNC_POLLED_EVENT, polled);
         },
         this.logger,
       );
