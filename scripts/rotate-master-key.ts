@@ -14,6 +14,7 @@ import { createDb } from "../services/_shared/db.js";
 import { parseMasterKeys, rotateSecrets, verifyMasterKeys } from "../services/stacks/secrets-crypto.js";
 import { rotateGitCredentials, verifyGitCredentialKeys } from "../services/stacks/git-credentials/index.js";
 import { rotateMfaSecrets, verifyMfaKeys } from "../services/auth/mfa-crypto.js";
+import { rotateWebhookSecrets, verifyWebhookSecretKeys } from "../services/stacks/git-sync/sources.repo.js";
 
 const url = process.env.DATABASE_URL;
 const spec = process.env.CONTROLPLANE_MASTER_KEY;
@@ -31,10 +32,14 @@ try {
   checkedKeyIds.push(...credentialKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   const mfaKeyIds = (await verifyMfaKeys(db, keys)).checkedKeyIds;
   checkedKeyIds.push(...mfaKeyIds.filter((id) => !checkedKeyIds.includes(id)));
+  const webhookKeyIds = (await verifyWebhookSecretKeys(db, keys)).checkedKeyIds;
+  checkedKeyIds.push(...webhookKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   console.error(`[stackyard] key ids in use: ${checkedKeyIds.join(", ") || "none"}; all decrypt`);
   const { reencrypted } = await rotateSecrets(db, keys);
   const credentials = await rotateGitCredentials(db, keys);
   const mfa = await rotateMfaSecrets(db, keys);
+  const webhooks = await rotateWebhookSecrets(db, keys);
+  console.error(`[stackyard] re-encrypted ${webhooks.reencrypted} git sync webhook secret(s)`);
   const mfaLeft = await db("user_mfa").whereNot("key_id", keys.activeKeyId).count<{ count: string }[]>({ count: "*" });
   console.error(
     `[stackyard] re-encrypted ${mfa.reencrypted} TOTP secret(s); ${mfaLeft[0]?.count ?? "0"} left under old keys`,

@@ -53,6 +53,7 @@ import {
   type GitSyncSettings,
 } from "./git-sync/git-sync.logic.js";
 import { GitSyncPoller } from "./git-sync/poller.js";
+import { verifyWebhookSecretKeys } from "./git-sync/sources.repo.js";
 import { WEBHOOK_HEADERS, type WebhookHeaders } from "./git-sync/webhook-verify.js";
 import type { WebhookMeta } from "./git-sync/public.js";
 import type { CallContext } from "../_shared/principal.js";
@@ -86,7 +87,10 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
   const masterKey = new MasterKeyGuard(async () => {
     const secrets = await verifyMasterKeys(db, keys);
     const credentials = await verifyGitCredentialKeys(db, keys);
-    return { checkedKeyIds: [...new Set([...secrets.checkedKeyIds, ...credentials.checkedKeyIds])] };
+    const webhooks = await verifyWebhookSecretKeys(db, keys);
+    return {
+      checkedKeyIds: [...new Set([...secrets.checkedKeyIds, ...credentials.checkedKeyIds, ...webhooks.checkedKeyIds])],
+    };
   });
 
   return {

@@ -1,6 +1,13 @@
 /** Rows of git_sync_sources and their API view; the webhook secret is encrypted like git credentials. */
 import type { MasterKeys } from "../../_shared/master-keys.js";
-import { decryptAtRest, encryptAtRest, type EncryptedSecret } from "../secrets-crypto.js";
+import type { Knex } from "knex";
+import {
+  decryptAtRest,
+  encryptAtRest,
+  reencryptTable,
+  verifyTableKeys,
+  type EncryptedSecret,
+} from "../secrets-crypto.js";
 
 export interface SyncSourceRow {
   id: string;
@@ -11,10 +18,10 @@ export interface SyncSourceRow {
   path: string;
   credential_id: string | null;
   poll_interval_seconds: number;
-  webhook_secret_ciphertext: Buffer;
-  webhook_secret_nonce: Buffer;
-  webhook_secret_auth_tag: Buffer;
-  webhook_secret_key_id: string;
+  ciphertext: Buffer;
+  nonce: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
   last_commit: string | null;
   last_tree_id: string | null;
   last_release_id: string | null;
@@ -31,22 +38,32 @@ const aadOf = (orgId: string, sourceId: string): Buffer =>
 
 export function encryptWebhookSecret(keys: MasterKeys, secret: string, orgId: string, sourceId: string) {
   const e = encryptAtRest(keys, secret, aadOf(orgId, sourceId));
-  return {
-    webhook_secret_ciphertext: e.ciphertext,
-    webhook_secret_nonce: e.nonce,
-    webhook_secret_auth_tag: e.authTag,
-    webhook_secret_key_id: e.keyId,
-  };
+  return { ciphertext: e.ciphertext, nonce: e.nonce, auth_tag: e.authTag, key_id: e.keyId };
 }
 
 export function decryptWebhookSecret(keys: MasterKeys, row: SyncSourceRow): string {
   const record: EncryptedSecret = {
-    ciphertext: row.webhook_secret_ciphertext,
-    nonce: row.webhook_secret_nonce,
-    authTag: row.webhook_secret_auth_tag,
-    keyId: row.webhook_secret_key_id,
+    ciphertext: row.ciphertext,
+    nonce: row.nonce,
+    authTag: row.auth_tag,
+    keyId: row.key_id,
   };
   return decryptAtRest(keys, record, aadOf(row.org_id, row.id)).toString("utf8");
+}
+
+const WEBHOOK_SECRETS_TABLE = {
+  table: "git_sync_sources",
+  columns: ["id", "org_id", "ciphertext", "nonce", "auth_tag", "key_id"] as const,
+  aadOf: (row: { id: string; org_id: string }) => aadOf(row.org_id, row.id),
+};
+
+/** Start-up check: one webhook secret per key id in use must decrypt (like verifyGitCredentialKeys). */
+export const verifyWebhookSecretKeys = (db: Knex, keys: MasterKeys): Promise<{ checkedKeyIds: string[] }> =>
+  verifyTableKeys(db, keys, WEBHOOK_SECRETS_TABLE, "git sync webhook secrets");
+
+/** Master-key rotation of webhook secrets (scripts/rotate-master-key.ts). */
+export async function rotateWebhookSecrets(db: Knex, keys: MasterKeys): Promise<{ reencrypted: number }> {
+  return { reencrypted: await reencryptTable(db, keys, WEBHOOK_SECRETS_TABLE) };
 }
 
 export const webhookPath = (sourceId: string): string => `/v1/webhooks/git/${sourceId}`;
