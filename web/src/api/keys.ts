@@ -93,6 +93,8 @@ export const keys = {
 /** Paths of write endpoints that have no GET of their own. */
 export const actions = {
   environmentPin: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/pin`,
+  environmentSync: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/sync`,
+  syncSources: (stackId: string): string => `/v1/stacks/${encodeURIComponent(stackId)}/git-sources`,
   gitCredential: (orgId: string, credentialId: string): string =>
     `${org(orgId)}/git-credentials/${encodeURIComponent(credentialId)}`,
   gitCredentialHostKeys: (orgId: string, credentialId: string): string =>

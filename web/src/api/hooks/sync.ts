@@ -20,3 +20,22 @@ export function useUnpinEnvironment(envId: string): Mutation<void, { deploymentI
     client.delete<{ deploymentIds: string[] }>(actions.environmentPin(envId)),
   );
 }
+
+export interface SetUpAutoSyncInput {
+  repoUrl: string;
+  ref: string;
+  path: string;
+  pollIntervalSeconds: number;
+}
+
+/** Creates a source on the stack and makes the environment follow it; returns the source (its secret, once). */
+export function useSetUpAutoSync(
+  stackId: string | null,
+  envId: string,
+): Mutation<SetUpAutoSyncInput, SyncSource & { webhookSecret: string }> {
+  return useApiMutation(keys.environment(envId), async (client, input: SetUpAutoSyncInput) => {
+    const source = await client.post<SyncSource & { webhookSecret: string }>(actions.syncSources(stackId ?? ""), input);
+    await client.put<Environment>(actions.environmentSync(envId), { mode: "automatic", sourceId: source.id });
+    return source;
+  });
+}

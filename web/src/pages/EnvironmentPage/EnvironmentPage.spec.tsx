@@ -172,6 +172,21 @@ function backend(
         createdAt: "",
       });
     }
+    if (req.method === "PUT" && p === `/v1/environments/${ENV}/sync`) {
+      posts.push(req);
+      return json(200, {
+        id: ENV,
+        stackId: STACK,
+        name: "staging",
+        clusterId: "c1",
+        swarmStack: "shop-staging",
+        deployTimeoutSeconds: 300,
+        replicaOverrides: {},
+        onFailure: "rollback",
+        sync: { mode: "automatic", sourceId: SOURCE, pinned: null },
+        createdAt: "2026-01-01T10:00:00.000Z",
+      });
+    }
     if (req.method === "DELETE" && p === `/v1/environments/${ENV}/pin`) {
       posts.push(req);
       return json(200, { deploymentIds: ["d9"] });
@@ -322,6 +337,51 @@ describe("EnvironmentPage", () => {
     await waitFor(() =>
       expect(requests.map((r) => `${r.method} ${r.path}`)).to.include(`DELETE /v1/environments/${ENV}/pin`),
     );
+  });
+
+  it("sets up auto-sync from a manual environment and shows the webhook secret once", async () => {
+    const requests: RecordedRequest[] = [];
+    open(
+      backend(requests, {
+        sync: { mode: "manual", sourceId: null, pinned: null },
+        post: (req) =>
+          req.path === `/v1/stacks/${STACK}/git-sources`
+            ? json(201, {
+                id: SOURCE,
+                stackId: STACK,
+                repoUrl: "https://git.example/acme/shop.git",
+                ref: "main",
+                path: "deploy/compose.yml",
+                credentialId: null,
+                pollIntervalSeconds: 30,
+                webhookUrl: `https://stackyard.example/v1/webhooks/git/${SOURCE}`,
+                lastCommit: null,
+                lastReleaseId: null,
+                lastCheckedAt: null,
+                lastError: null,
+                createdAt: "2026-01-01T10:00:00.000Z",
+                webhookSecret: "whsec_shown-once",
+              })
+            : apiError(404, "NOT_FOUND"),
+      }),
+    );
+    fireEvent.change(await screen.findByLabelText("Repository URL"), {
+      target: { value: "https://git.example/acme/shop.git" },
+    });
+    fireEvent.change(screen.getByLabelText("Compose file path"), { target: { value: "deploy/compose.yml" } });
+    fireEvent.change(screen.getByLabelText("Poll interval (seconds)"), { target: { value: "30" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sync automatically" }));
+    await waitFor(() =>
+      expect(requests.map((r) => `${r.method} ${r.path}`)).to.include(`PUT /v1/environments/${ENV}/sync`),
+    );
+    expect(requests[0]?.body).to.deep.equal({
+      repoUrl: "https://git.example/acme/shop.git",
+      ref: "main",
+      path: "deploy/compose.yml",
+      pollIntervalSeconds: 30,
+    });
+    expect(requests[1]?.body).to.deep.equal({ mode: "automatic", sourceId: SOURCE });
+    expect((await screen.findByTestId("secret-Webhook secret")).textContent).to.equal("whsec_shown-once");
   });
 
   it("says nothing about sync for a manual environment beyond that it is manual", async () => {

@@ -49,7 +49,7 @@ import {
 } from "../../api/hooks/registries.js";
 import { LogsDialog, ScaleDialog, ServicesPanel } from "./ServicesPanel.js";
 import { SyncPanel } from "./SyncPanel.js";
-import { useSyncSource, useUnpinEnvironment } from "../../api/hooks/sync.js";
+import { useSetUpAutoSync, useSyncSource, useUnpinEnvironment } from "../../api/hooks/sync.js";
 
 export const HISTORY_PAGE_SIZE = 10;
 const PROGRESS_REFRESH_MS = 1_000;
@@ -117,6 +117,7 @@ export function EnvironmentPage() {
   const sync = env.data?.sync;
   const syncSource = useSyncSource(sync?.mode === "automatic" ? sync.sourceId : null);
   const unpin = useUnpinEnvironment(envId);
+  const setUpSync = useSetUpAutoSync(env.data?.stackId ?? null, envId);
   const saveOverlay = usePutOverlay(envId);
   const secrets = useSecrets(envId);
   const putSecret = usePutSecret(envId);
@@ -318,6 +319,19 @@ export function EnvironmentPage() {
                   void env.mutate();
                   void history.mutate();
                 })
+              }
+              setUp={
+                canWriteStacks
+                  ? {
+                      busy: setUpSync.isMutating,
+                      error: setUpSync.error,
+                      createdSecret: setUpSync.data?.webhookSecret ?? null,
+                      onSubmit: (input) =>
+                        void setUpSync.trigger(input).then((r) => {
+                          if (r) void env.mutate();
+                        }),
+                    }
+                  : null
               }
             />
           )
