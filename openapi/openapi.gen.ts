@@ -1543,6 +1543,133 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/stacks/{stackId}/git-sources": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    /** The stack's git sync sources */
+    get: operations["listSyncSources"];
+    put?: never;
+    /**
+     * Add a git source the stack's environments can follow automatically (the webhook secret is shown once)
+     * @description The repository is fetched once at creation with the caller's rights (the SSRF guard, the org's git
+     *     credential and trust on first use of an SSH host, as a git release): a wrong URL, ref, path or credential
+     *     answers 422 here. Afterwards the control plane polls the ref every `pollIntervalSeconds` (±10 %) and on
+     *     every verified webhook delivery; a new commit becomes a release only when the tree of the compose file's
+     *     directory changed. The response's `webhookSecret` is never shown again. Audited as `git_sync_source.create`.
+     */
+    post: operations["createSyncSource"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/git-sources/{sourceId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sourceId: components["parameters"]["sourceId"];
+      };
+      cookie?: never;
+    };
+    /** One git sync source with what its last poll saw */
+    get: operations["getSyncSource"];
+    put?: never;
+    post?: never;
+    /** Delete a git sync source (refused with 409 SYNC_SOURCE_IN_USE while environments follow it) */
+    delete: operations["deleteSyncSource"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/sync": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Set the environment's sync policy (manual, or automatic from a git source of its stack)
+     * @description `automatic` deploys every new release of the source to the environment (unless it is pinned), through the
+     *     normal deploy path, audited as `deployment.auto_sync` with the commit; switching to it polls the source at
+     *     once. Audited as `environment.sync_policy`.
+     */
+    put: operations["setEnvironmentSync"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/pin": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Pin the environment (pauses automatic sync, with a reason)
+     * @description A manual rollback of an automatic environment pins it by itself. Audited as `environment.pin`.
+     */
+    put: operations["pinEnvironment"];
+    post?: never;
+    /**
+     * Unpin the environment; an automatic one resumes from the source's newest commit at once
+     * @description Deploys the source's newest release when the environment's latest deployment has another one, and polls
+     *     the source now. Audited as `environment.unpin`. 409 ENVIRONMENT_NOT_PINNED when it is not pinned.
+     */
+    delete: operations["unpinEnvironment"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/webhooks/git/{sourceId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sourceId: components["parameters"]["sourceId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Inbound push webhook of a git sync source (GitHub, GitLab, Gitea or generic HMAC)
+     * @description Unauthenticated: the signature is the credential. Verified over the raw body bytes with the source's
+     *     secret, constant-time: GitHub `X-Hub-Signature-256: sha256=<hex>`, Gitea `X-Gitea-Signature: <hex>`,
+     *     GitLab `X-Gitlab-Token: <secret>`, generic `X-Stackyard-Signature-256: sha256=<hex>` (HMAC-SHA256).
+     *     A bad or missing signature, like an unknown source, is 401 WEBHOOK_SIGNATURE_INVALID and does nothing.
+     *     A delivery id seen before (`X-GitHub-Delivery`, `X-Gitea-Delivery`, GitLab `Idempotency-Key` /
+     *     `X-Gitlab-Event-UUID`, `X-Stackyard-Delivery`; else the body's sha256) is answered `duplicate` and ignored.
+     *     The body is never interpreted: a valid delivery makes the control plane poll the repository at once.
+     *     Bodies over 256 KiB are 413 BODY_TOO_LARGE.
+     */
+    post: operations["receiveGitWebhook"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/agent/register": {
     parameters: {
       query?: never;
@@ -1771,6 +1898,47 @@ export interface components {
       deployTimeoutSeconds: number;
       replicaOverrides: components["schemas"]["ReplicaOverrides"];
       onFailure: components["schemas"]["FailurePolicy"];
+      sync: components["schemas"]["EnvironmentSync"];
+      createdAt: components["schemas"]["Timestamp"];
+    };
+    /** @description `manual` (default) or `automatic` from a git source; a pin pauses automatic sync */
+    EnvironmentSync: {
+      /** @enum {unknown} */
+      mode: "manual" | "automatic";
+      /** Format: uuid */
+      sourceId: string | null;
+      pinned: null | {
+        reason: string;
+        pinnedAt: components["schemas"]["Timestamp"];
+        pinnedBy: string | null;
+      };
+    };
+    SyncSource: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      stackId: string;
+      repoUrl: string;
+      ref: string;
+      path: string;
+      /** Format: uuid */
+      credentialId: string | null;
+      pollIntervalSeconds: number;
+      /** @description Where the forge posts: /v1/webhooks/git/{sourceId} on the public URL */
+      webhookUrl: string;
+      /** @description The commit the last poll saw */
+      lastCommit: string | null;
+      /**
+       * Format: uuid
+       * @description The newest release made from the source
+       */
+      lastReleaseId: string | null;
+      /** Format: date-time */
+      lastCheckedAt: string | null;
+      lastError: null | {
+        code: string;
+        message: string;
+      };
       createdAt: components["schemas"]["Timestamp"];
     };
     /**
@@ -2145,6 +2313,10 @@ export interface components {
        * @description On a failed deployment: the automatic rollback the failure policy created for it (null when none was: policy `pause`, nothing changed on the swarm, or nothing earlier to go back to). Returned by the get and list operations.
        */
       rolledBackBy?: string | null;
+      /** @description Returned by a manual rollback of an environment that syncs automatically: the rollback pinned it (automatic sync is paused until it is unpinned), with the reason recorded. */
+      autoSyncPinned?: {
+        reason: string;
+      };
     };
     DeploymentEvent: {
       seq: number;
@@ -2552,6 +2724,7 @@ export interface components {
   parameters: {
     /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
     sessionTransport: "cookie";
+    sourceId: string;
     credentialId: string;
     deploymentId: string;
     /** @description The compose service key (without the stack prefix) */
@@ -5561,6 +5734,258 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listSyncSources: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sources */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["SyncSource"][];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createSyncSource: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          repoUrl: string;
+          /** @description A branch or tag name */
+          ref: string;
+          /** @description The compose file, from the repository root */
+          path: string;
+          /**
+           * Format: uuid
+           * @description A git credential of the org
+           */
+          credentialId?: string;
+          /** @default 60 */
+          pollIntervalSeconds?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SyncSource"] & {
+            /** @description The HMAC secret of the webhook (or GitLab's token), shown only here */
+            webhookSecret: string;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      413: components["responses"]["PayloadTooLarge"];
+      422: components["responses"]["Unprocessable"];
+      429: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getSyncSource: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sourceId: components["parameters"]["sourceId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The source */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SyncSource"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteSyncSource: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sourceId: components["parameters"]["sourceId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  setEnvironmentSync: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {unknown} */
+          mode: "manual" | "automatic";
+          /**
+           * Format: uuid
+           * @description Required for automatic
+           */
+          sourceId?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The environment as it is now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Environment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  pinEnvironment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          reason: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The environment as it is now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Environment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  unpinEnvironment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Unpinned; the deployments it started */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            deploymentIds: string[];
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  receiveGitWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sourceId: components["parameters"]["sourceId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "*/*": string;
+      };
+    };
+    responses: {
+      /** @description Verified */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /**
+             * @description `duplicate`: a replayed delivery id, ignored; `ping`: GitHub's hook test
+             * @enum {unknown}
+             */
+            status: "accepted" | "duplicate" | "ping";
+          };
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      413: components["responses"]["PayloadTooLarge"];
       default: components["responses"]["Error"];
     };
   };

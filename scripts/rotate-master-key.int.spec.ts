@@ -13,6 +13,11 @@ import {
 } from "../services/stacks/git-credentials/git-credentials.repo.js";
 
 import { decryptTotpSecret, encryptTotpSecret } from "../services/auth/mfa-crypto.js";
+import {
+  decryptWebhookSecret,
+  encryptWebhookSecret,
+  type SyncSourceRow,
+} from "../services/stacks/git-sync/sources.repo.js";
 
 const SCRIPT = fileURLToPath(new URL("./rotate-master-key.ts", import.meta.url));
 
@@ -75,6 +80,18 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
       ...encryptTotpSecret(parseMasterKeys(oldSpec), totpSecret, { orgId: fixture.orgId, userId: user!.id }),
     });
 
+    const sourceId = "6f1c2d3e-4a5b-4c6d-8e7f-901234567890";
+    await db("git_sync_sources").insert({
+      id: sourceId,
+      org_id: fixture.orgId,
+      stack_id: fixture.stackId,
+      repo_url: "https://git.example/a.git",
+      ref: "main",
+      path: "compose.yml",
+      poll_interval_seconds: 60,
+      ...encryptWebhookSecret(parseMasterKeys(oldSpec), "whsec_rotate", fixture.orgId, sourceId),
+    });
+
     const wrong = await runRotation(`${newSpec},${testMasterKeySpec("k1")}`);
     expect(wrong.code).to.not.equal(0);
     expect(wrong.stderr).to.include('master key "k1"');
@@ -103,5 +120,9 @@ describe("scripts/rotate-master-key.ts (real Postgres)", function () {
     expect(mfaRow.key_id).to.equal("k2");
     const opened = decryptTotpSecret(parseMasterKeys(newSpec), mfaRow, { orgId: fixture.orgId, userId: user!.id });
     expect(opened.equals(totpSecret)).to.equal(true);
+    expect(run.stderr).to.include("re-encrypted 1 git sync webhook secret(s)");
+    const source = (await db("git_sync_sources").where({ id: sourceId }).first()) as SyncSourceRow;
+    expect(source.key_id).to.equal("k2");
+    expect(decryptWebhookSecret(parseMasterKeys(newSpec), source)).to.equal("whsec_rotate");
   });
 });

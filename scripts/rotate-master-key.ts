@@ -15,6 +15,7 @@ import { parseMasterKeys, rotateSecrets, verifyMasterKeys } from "../services/st
 import { rotateGitCredentials, verifyGitCredentialKeys } from "../services/stacks/git-credentials/index.js";
 import { rotateMfaSecrets, verifyMfaKeys } from "../services/auth/mfa-crypto.js";
 import { rotateNotificationSecrets, verifyNotificationKeys } from "../services/notifications/index.js";
+import { rotateWebhookSecrets, verifyWebhookSecretKeys } from "../services/stacks/git-sync/sources.repo.js";
 
 const url = process.env.DATABASE_URL;
 const spec = process.env.CONTROLPLANE_MASTER_KEY;
@@ -34,12 +35,16 @@ try {
   checkedKeyIds.push(...mfaKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   const notificationKeyIds = (await verifyNotificationKeys(db, keys)).checkedKeyIds;
   checkedKeyIds.push(...notificationKeyIds.filter((id) => !checkedKeyIds.includes(id)));
+  const webhookKeyIds = (await verifyWebhookSecretKeys(db, keys)).checkedKeyIds;
+  checkedKeyIds.push(...webhookKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   console.error(`[stackyard] key ids in use: ${checkedKeyIds.join(", ") || "none"}; all decrypt`);
   const { reencrypted } = await rotateSecrets(db, keys);
   const credentials = await rotateGitCredentials(db, keys);
   const mfa = await rotateMfaSecrets(db, keys);
   const notifications = await rotateNotificationSecrets(db, keys);
   console.error(`[stackyard] re-encrypted ${notifications.reencrypted} notification signing secret(s)`);
+  const webhooks = await rotateWebhookSecrets(db, keys);
+  console.error(`[stackyard] re-encrypted ${webhooks.reencrypted} git sync webhook secret(s)`);
   const mfaLeft = await db("user_mfa").whereNot("key_id", keys.activeKeyId).count<{ count: string }[]>({ count: "*" });
   console.error(
     `[stackyard] re-encrypted ${mfa.reencrypted} TOTP secret(s); ${mfaLeft[0]?.count ?? "0"} left under old keys`,

@@ -34,6 +34,16 @@ export interface RequestRefused {
   request: RequestInfo;
 }
 
+/**
+ * A git sync source was polled (or an environment started following it): one deployments instance brings the
+ * source's automatic, unpinned environments to its newest release. At most once; every later poll emits again.
+ */
+export const GIT_SYNC_POLLED_EVENT = "stacks.git-sync.polled";
+export interface GitSyncPolled {
+  orgId: string;
+  sourceId: string;
+}
+
 /** Events just persisted, and the status they led to: gateways push them to SSE clients. */
 export const DEPLOYMENT_EVENTS_BROADCAST = "deployments.events";
 export type DeploymentEventPayload = components["schemas"]["DeploymentEvent"];

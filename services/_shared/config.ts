@@ -100,6 +100,8 @@ export interface Config {
     gitFetchConcurrencyPerOrg: number;
     /** TEST ONLY: `host:port` pairs the SSRF guard lets through (a suite's loopback SSH server). */
     gitTestAllowedHosts: Set<string>;
+    /** How often each stacks process looks for due git sync sources (each source has its own interval). */
+    gitSyncTickMs: number;
   };
   notifications: {
     /** SSRF guard of webhook endpoints: refuse private ranges too (loopback, link-local and metadata always). */
@@ -405,6 +407,7 @@ export function loadConfig(env: Env = process.env): Config {
       gitBlockPrivateNetworks: r.bool("GIT_BLOCK_PRIVATE_NETWORKS", true),
       gitFetchConcurrencyPerOrg: r.int("GIT_FETCH_CONCURRENCY_PER_ORG", DEFAULT_GIT_FETCH_CONCURRENCY_PER_ORG, 1, 100),
       gitTestAllowedHosts: r.hostPorts("STACKYARD_TEST_GIT_ALLOW_HOSTS"),
+      gitSyncTickMs: r.int("GIT_SYNC_TICK_MS", 5_000, 200, 60_000),
     },
     notifications: {
       blockPrivateNetworks: r.bool("NOTIFY_BLOCK_PRIVATE_NETWORKS", true),

@@ -19,6 +19,7 @@ export const TENANT_TABLES = [
   "stack_overlays",
   "environment_secrets",
   "git_credentials",
+  "git_sync_sources",
   "registry_credentials",
   "environment_registry_credentials",
   "deployments",
@@ -73,7 +74,14 @@ export class TenantScope {
  * email). Each one names itself, so that every bypass of a caller's tenant scope is visible in review.
  */
 export type SystemPath =
-  "deploy-worker" | "event-writer" | "agent-ingest" | "login" | "maintenance" | "metrics" | "notifications";
+  | "deploy-worker"
+  | "event-writer"
+  | "agent-ingest"
+  | "login"
+  | "maintenance"
+  | "metrics"
+  | "notifications"
+  | "git-sync";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */
 export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {

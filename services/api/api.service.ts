@@ -20,6 +20,7 @@ import {
   toErrorResponse,
 } from "../_shared/errors.js";
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
+import { WEBHOOK_HEADERS, type WebhookMeta } from "../stacks/index.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
 import type { CallMeta, RequestInfo } from "../_shared/principal.js";
 import { bootstrapTokenMatches, createAuthenticator } from "../auth/index.js";
@@ -37,6 +38,7 @@ import type { RestParams } from "../_shared/rest.js";
 import { buildRouteTable, type RouteOperation } from "./routes.js";
 import { publicBrokerError } from "./broker-errors.js";
 import { bodyParserError } from "./body-errors.js";
+import { isWebhookRequest, webhookBodyReader, type WebhookRequest } from "./webhook-body.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { createStaticUiMiddleware } from "./static-ui.js";
 import { attachLiveProxy } from "./live-proxy.js";
@@ -95,7 +97,13 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
 
 function jsonBodyParser(limitBytes: number): Middleware {
   const parse = ApiGateway.bodyParser.json({ limit: limitBytes, strict: true }) as Middleware;
-  return (req, res, next) => (req.method === "GET" || req.method === "HEAD" ? next() : parse(req, res, next));
+  const readWebhook = webhookBodyReader() as Middleware;
+  return (req, res, next) => {
+    if (req.method === "GET" || req.method === "HEAD") return next();
+    // A git webhook's signature covers its raw bytes: read, never parsed (webhook-body.ts).
+    if (isWebhookRequest(req)) return readWebhook(req, res, next);
+    return parse(req, res, next);
+  };
 }
 
 const singleHeader = (value: string | string[] | undefined): string | undefined =>
@@ -296,6 +304,17 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
             const bootstrap = req.headers["x-bootstrap-token"];
             if (typeof bootstrap === "string")
               (ctx.meta as CallMeta & { bootstrapToken?: string }).bootstrapToken = bootstrap;
+            const webhookBody = (req as WebhookRequest).$webhookBody;
+            if (webhookBody !== undefined) {
+              // Only the headers the verifier reads (WEBHOOK_HEADERS), single-valued.
+              const headers = Object.fromEntries(
+                WEBHOOK_HEADERS.map((h) => [h, singleHeader(req.headers[h])]).filter(([, v]) => v !== undefined),
+              ) as Record<string, string>;
+              (ctx.meta as CallMeta & { webhook?: WebhookMeta }).webhook = {
+                bodyBase64: webhookBody.toString("base64"),
+                headers,
+              };
+            }
           },
         },
       ],

@@ -45,17 +45,41 @@ export interface CreateDeploymentInput {
   idempotencyKey: string | null;
   /** Take over the environment's Swarm stack even when its services are not labelled as this environment's. */
   adopt?: boolean;
+  /**
+   * An auto-sync deploy (auto-sync.ts): refused with ENVIRONMENT_PINNED unless, under the environment's lock, it
+   * still follows this source and is not pinned; its events and audit row name the commit.
+   */
+  sync?: { sourceId: string; commit: string | null };
+  /** A manual rollback: pins the environment when it syncs automatically (in the same transaction). */
+  pinOnRollback?: boolean;
+}
+
+/** Who creates a deployment: a caller, or the control plane's auto-sync (`actorType` system). */
+export interface DeploymentActor {
+  actorType: "user" | "token" | "system";
+  actorId: string | null;
+  email: string;
+}
+
+export const AUTO_SYNC_ACTOR: DeploymentActor = { actorType: "system", actorId: "git-sync", email: "auto-sync" };
+
+export class EnvironmentPinnedError extends ConflictError {
+  constructor(reason: string) {
+    super("ENVIRONMENT_PINNED", `the environment is pinned (${reason}); unpin it to resume automatic sync`, {
+      reason,
+    });
+  }
 }
 
 export interface CreatedDeployment {
-  deployment: DeploymentView;
+  deployment: DeploymentView & { autoSyncPinned?: { reason: string } };
   /** True when an earlier request with the same idempotency key created it. */
   replayed: boolean;
 }
 
 export async function createDeployment(
   scope: TenantScope,
-  principal: Principal,
+  principal: DeploymentActor,
   input: CreateDeploymentInput,
   request: RequestInfo,
 ): Promise<CreatedDeployment> {
@@ -84,6 +108,21 @@ export async function createDeployment(
       if (existing) await tx.from("deployment_idempotency_keys").where({ key: input.idempotencyKey }).delete();
     }
     const env = await findEnvironment(tx, input.environmentId);
+    if (input.sync) {
+      const current = (await tx
+        .from("environments")
+        .where({ id: env.id })
+        .forUpdate()
+        .first("sync_mode", "sync_source_id", "pinned_reason")) as {
+        sync_mode: string;
+        sync_source_id: string | null;
+        pinned_reason: string | null;
+      };
+      if (current.pinned_reason !== null) throw new EnvironmentPinnedError(current.pinned_reason);
+      if (current.sync_mode !== "automatic" || current.sync_source_id !== input.sync.sourceId) {
+        throw new ConflictError("ENVIRONMENT_NOT_SYNCED", "the environment no longer follows this source");
+      }
+    }
     const release = await releaseOfStack(tx, env.stack_id, input.releaseId);
     const adopt = input.adopt === true;
     if (!adopt) await refuseForeignSwarmStack(tx, env);
@@ -113,14 +152,54 @@ export async function createDeployment(
     events.push({
       level: "info",
       message: `queued: ${input.kind} of release v${release.version} to environment ${env.name}`,
-      data: { releaseId: release.id, releaseVersion: release.version, by: principal.email },
+      data: {
+        releaseId: release.id,
+        releaseVersion: release.version,
+        by: principal.email,
+        ...(input.sync ? { syncSourceId: input.sync.sourceId, commit: input.sync.commit } : {}),
+      },
     });
+    let autoSyncPinned: { reason: string } | undefined;
+    if (input.kind === "rollback" && input.pinOnRollback) {
+      const reason = `manual rollback to release v${release.version} by ${principal.email}`;
+      const pinned = await tx
+        .from("environments")
+        .where({ id: env.id, sync_mode: "automatic" })
+        .whereNull("pinned_at")
+        .update({ pinned_at: trx.fn.now(), pinned_reason: reason, pinned_by: principal.email })
+        .returning("id");
+      if (pinned.length > 0) {
+        autoSyncPinned = { reason };
+        events.push({
+          level: "warn",
+          message: `automatic sync of ${env.name} is paused: the environment is pinned (${reason}); unpin it to resume from the newest commit`,
+          data: { pinned: true },
+        });
+        await recordAudit(
+          tx,
+          {
+            actorType: principal.actorType,
+            actorId: principal.actorId,
+            action: "environment.pin",
+            targetType: "environment",
+            targetId: env.id,
+            data: { reason, automatic: true, deploymentId: deployment.id },
+          },
+          request,
+        );
+      }
+    }
     await appendEvents(trx, scope.orgId, deployment.id, events);
     await recordAudit(
       tx,
       {
-        ...actorOf(principal),
-        action: input.kind === "rollback" ? "deployment.rollback" : "deployment.create",
+        actorType: principal.actorType,
+        actorId: principal.actorId,
+        action: input.sync
+          ? "deployment.auto_sync"
+          : input.kind === "rollback"
+            ? "deployment.rollback"
+            : "deployment.create",
         targetType: "deployment",
         targetId: deployment.id,
         data: {
@@ -129,6 +208,7 @@ export async function createDeployment(
           releaseVersion: release.version,
           swarmStack: env.swarm_stack,
           ...(adopt ? { adopt: true } : {}),
+          ...(input.sync ? { syncSourceId: input.sync.sourceId, commit: input.sync.commit } : {}),
         },
       },
       request,
@@ -137,7 +217,8 @@ export async function createDeployment(
       await recordAudit(
         tx,
         {
-          ...actorOf(principal),
+          actorType: principal.actorType,
+          actorId: principal.actorId,
           action: "environment.adopt_swarm_stack",
           targetType: "environment",
           targetId: env.id,
@@ -146,7 +227,13 @@ export async function createDeployment(
         request,
       );
     }
-    return { deployment: deploymentView({ ...deployment, release_version: release.version }), replayed: false };
+    return {
+      deployment: {
+        ...deploymentView({ ...deployment, release_version: release.version }),
+        ...(autoSyncPinned ? { autoSyncPinned } : {}),
+      },
+      replayed: false,
+    };
   });
 }
 

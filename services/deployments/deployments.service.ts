@@ -3,13 +3,13 @@
  * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
  * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
  */
-import type { ActionSchema, ServiceSchema } from "moleculer";
+import type { ActionSchema, Context, ServiceSchema } from "moleculer";
 import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
 import { ConflictError } from "../_shared/errors.js";
-import { broadcastDeploymentEvents } from "../_shared/bus-events.js";
+import { broadcastDeploymentEvents, GIT_SYNC_POLLED_EVENT, type GitSyncPolled } from "../_shared/bus-events.js";
 import type { OpCtx } from "../_shared/rest.js";
 import type { CallContext } from "../_shared/principal.js";
 import { actionScope } from "../_shared/service-context.js";
@@ -37,6 +37,8 @@ import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.j
 import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
+import { autoSyncEnvironments, pinEnvironment, unpinEnvironment } from "./auto-sync.js";
+import { environmentView } from "../stacks/index.js";
 import type { DeploymentEventView } from "./views.js";
 
 export const EVENTS_PAGE_LIMIT = 1_000;
@@ -59,6 +61,18 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
 
   return {
     name: "deployments",
+    events: {
+      /** Brings a git source's automatic environments to its newest release (auto-sync.ts). */
+      async [GIT_SYNC_POLLED_EVENT](ctx: Context<GitSyncPolled>) {
+        try {
+          const ids = await autoSyncEnvironments(db, ctx.params.orgId, ctx.params.sourceId);
+          // Committed rows with no other dispatch: enqueued with the same retries as an automatic rollback.
+          for (const id of ids) await this.enqueueRollback(id);
+        } catch (err) {
+          this.logger.warn({ msg: "git auto-sync deploy failed", sourceId: ctx.params.sourceId, err: String(err) });
+        }
+      },
+    },
     actions: {
       async create(ctx: OpCtx<"createDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
@@ -85,11 +99,29 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         const result = await createDeployment(
           scope,
           principal,
-          { environmentId: envId, releaseId, kind: "rollback", idempotencyKey: this.idempotencyKey(ctx) },
+          {
+            environmentId: envId,
+            releaseId,
+            kind: "rollback",
+            idempotencyKey: this.idempotencyKey(ctx),
+            // A manual rollback of an auto-synced environment would be undone by the next commit: pin it.
+            pinOnRollback: true,
+          },
           request,
         );
         if (!result.replayed) await this.enqueue(result.deployment.id);
         return result.deployment;
+      },
+      async pinEnvironment(ctx: OpCtx<"pinEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const env = await pinEnvironment(scope, principal, ctx.params.params.envId, ctx.params.body.reason, request);
+        return environmentView(env);
+      },
+      async unpinEnvironment(ctx: OpCtx<"unpinEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await unpinEnvironment(db, scope, principal, ctx.params.params.envId, request);
+        for (const id of result.deploymentIds) await this.enqueue(id);
+        return result;
       },
       list(ctx: OpCtx<"listDeployments">) {
         const { scope } = actionScope(db, ctx);

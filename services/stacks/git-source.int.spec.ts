@@ -13,6 +13,7 @@ describe("resolveGitSource (real git, local bare repository)", () => {
   let repoUrl: string;
   let firstCommit: string;
   let secondCommit: string;
+  let treeOf: (spec: string) => string;
   const options: GitSourceOptions = { maxBytes: 4096, timeoutMs: 15_000, allowedSchemes: ["file"] };
 
   before(() => {
@@ -32,6 +33,7 @@ describe("resolveGitSource (real git, local bare repository)", () => {
     git(work, "branch", "old", firstCommit);
     git(work, "push", "--quiet", "--tags", bare, "main", "old");
     repoUrl = `file://${bare}`;
+    treeOf = (spec) => git(work, "rev-parse", spec);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -41,6 +43,8 @@ describe("resolveGitSource (real git, local bare repository)", () => {
       content: COMPOSE_V2,
       commit: secondCommit,
       sourceRef: `${repoUrl}@${secondCommit}:deploy/compose.yml`,
+      // the compose file's directory: what auto-sync compares between commits
+      watchedTreeId: treeOf(`${secondCommit}:deploy`),
     });
   });
 

@@ -59,6 +59,11 @@ export interface GitSourceResult {
   commit: string;
   /** `<repoUrl>@<commit>:<path>`, stored as the release's source_ref. */
   sourceRef: string;
+  /**
+   * The git tree id of the compose file's directory at the commit (the root tree for a file at the root): it
+   * changes exactly when a file under it changes (compose, manifest, referenced files), so auto-sync compares it.
+   */
+  watchedTreeId: string;
 }
 
 export const DEFAULT_GIT_TIMEOUT_MS = 30_000;
@@ -128,7 +133,10 @@ export async function resolveGitSource(input: GitSourceInput, options: GitSource
     }
     // cat-file gives the blob's exact bytes (`git show` may apply textconv filters).
     const content = await git(["cat-file", "blob", object], options.maxBytes + 1);
-    return { content, commit, sourceRef: `${input.repoUrl}@${commit}:${path}` };
+    const watchedDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    const tree = (await git(["rev-parse", "--verify", "--end-of-options", `${commit}:${watchedDir}`])).trim();
+    if (!COMMIT_PATTERN.test(tree)) throw new Error("git rev-parse returned an unexpected tree id");
+    return { content, commit, sourceRef: `${input.repoUrl}@${commit}:${path}`, watchedTreeId: tree };
   } finally {
     await rm(dir, { recursive: true, force: true });
     await rm(identityDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ export { composePolicyForCluster } from "./compose-policy.logic.js";
 export { loadSecretValues, putSecret } from "./secrets-repo.js";
 export { findEnvironment, findStack } from "./stacks.logic.js";
 export { ownershipLabels } from "./swarm-stack.js";
+export { environmentView } from "./views.js";
 export { createStacksService } from "./stacks.service.js";
 export { loadRegistryLogins, normalizeRegistryHost, type RegistryLogin } from "./registry-credentials.logic.js";
 // The one at-rest AES-GCM pair, also for auth's TOTP secrets (services/auth/mfa-crypto.ts).
@@ -15,3 +16,4 @@ export {
   verifyTableKeys,
   type EncryptedSecret,
 } from "./secrets-crypto.js";
+export { WEBHOOK_HEADERS, type WebhookMeta } from "./git-sync/public.js";

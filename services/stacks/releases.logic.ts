@@ -2,7 +2,7 @@
 import { publishReleaseCreated } from "./integration-events.js";
 import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/index.js";
+import { recordAudit } from "../audit/index.js";
 import { assertComposePolicy } from "./compose-policy.js";
 import { composePolicyForUpload } from "./compose-policy.logic.js";
 import { validateCompose } from "./compose-validation.js";
@@ -47,7 +47,47 @@ export async function createStackRelease(
           settings.gitCredentials,
           request,
         ).then((g) => ({ composeYaml: g.content, sourceRef: g.sourceRef }));
-  const { document, warnings } = validateCompose(source.composeYaml, {
+  return freezeRelease(
+    scope,
+    { actorType: principal.actorType, actorId: principal.actorId, userId: principal.userId },
+    stack,
+    {
+      sourceType: body.sourceType,
+      composeYaml: source.composeYaml,
+      sourceRef: source.sourceRef,
+      auditData: body.sourceType === "git" && body.git.credentialId ? { gitCredentialId: body.git.credentialId } : {},
+    },
+    settings,
+    request,
+  );
+}
+
+/** Who makes a release: a caller, or the control plane itself (auto-sync, `userId` null). */
+export interface ReleaseActor {
+  actorType: "user" | "token" | "system";
+  actorId: string | null;
+  userId: string | null;
+}
+
+export interface ReleaseContent {
+  sourceType: "upload" | "git";
+  composeYaml: string;
+  sourceRef: string | null;
+  /** Extra facts for the `release.create` audit row (credential id, the commit of an auto-sync). */
+  auditData: Record<string, unknown>;
+}
+
+/** Validates, checks the org's compose policy, stores the immutable release and audits it: one transaction. */
+export async function freezeRelease(
+  scope: TenantScope,
+  actor: ReleaseActor,
+  stack: { id: string; name: string },
+  content: ReleaseContent,
+  settings: Pick<ReleaseSettings, "composeMaxBytes">,
+  request: RequestInfo,
+) {
+  const stackId = stack.id;
+  const { document, warnings } = validateCompose(content.composeYaml, {
     maxBytes: settings.composeMaxBytes,
     stackName: stack.name,
   });
@@ -56,16 +96,17 @@ export async function createStackRelease(
   return scope.transaction(async (tx) => {
     const release = await createRelease(tx, {
       stackId,
-      sourceType: body.sourceType,
-      sourceRef: source.sourceRef,
-      composeYaml: source.composeYaml,
+      sourceType: content.sourceType,
+      sourceRef: content.sourceRef,
+      composeYaml: content.composeYaml,
       warnings,
-      createdBy: principal.userId,
+      createdBy: actor.userId,
     });
     await recordAudit(
       tx,
       {
-        ...actorOf(principal),
+        actorType: actor.actorType,
+        actorId: actor.actorId,
         action: "release.create",
         targetType: "release",
         targetId: release.id,
@@ -75,7 +116,7 @@ export async function createStackRelease(
           sourceType: release.sourceType,
           sourceRef: release.sourceRef,
           sha256: release.composeSha256,
-          ...(body.sourceType === "git" && body.git.credentialId ? { gitCredentialId: body.git.credentialId } : {}),
+          ...content.auditData,
         },
       },
       request,

@@ -43,6 +43,21 @@ import {
 } from "./registry-credentials.logic.js";
 import { verifyMasterKeys } from "./secrets-crypto.js";
 import { createEnvironment, createStack, getEnvironment, getStack, listEnvironments } from "./stacks.logic.js";
+import {
+  createSyncSource,
+  deleteSyncSource,
+  getSyncSource,
+  listSyncSources,
+  receiveWebhook,
+  setEnvironmentSync,
+  type GitSyncSettings,
+} from "./git-sync/git-sync.logic.js";
+import { GitSyncPoller } from "./git-sync/poller.js";
+import { verifyWebhookSecretKeys } from "./git-sync/sources.repo.js";
+import { WEBHOOK_HEADERS, type WebhookHeaders } from "./git-sync/webhook-verify.js";
+import type { WebhookMeta } from "./git-sync/public.js";
+import type { CallContext } from "../_shared/principal.js";
+import { GIT_SYNC_POLLED_EVENT, type GitSyncPolled } from "../_shared/bus-events.js";
 
 export interface StacksServiceDeps {
   config: Config;
@@ -66,10 +81,16 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
     gitCredentials,
   };
 
+  const syncSettings: GitSyncSettings = { release: releaseSettings, publicUrl: config.clusters.publicUrl };
+  let poller: GitSyncPoller | undefined;
+
   const masterKey = new MasterKeyGuard(async () => {
     const secrets = await verifyMasterKeys(db, keys);
     const credentials = await verifyGitCredentialKeys(db, keys);
-    return { checkedKeyIds: [...new Set([...secrets.checkedKeyIds, ...credentials.checkedKeyIds])] };
+    const webhooks = await verifyWebhookSecretKeys(db, keys);
+    return {
+      checkedKeyIds: [...new Set([...secrets.checkedKeyIds, ...credentials.checkedKeyIds, ...webhooks.checkedKeyIds])],
+    };
   });
 
   return {
@@ -196,13 +217,65 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
         diffEnvironment(actionScope(db, ctx).scope, ctx.params.params.envId, ctx.params.query),
 
       ...gitCredentialActions(db, gitCredentials, masterKey),
+
+      listSyncSources: (ctx: OpCtx<"listSyncSources">) =>
+        listSyncSources(actionScope(db, ctx).scope, ctx.params.params.stackId, syncSettings.publicUrl),
+      getSyncSource: (ctx: OpCtx<"getSyncSource">) =>
+        getSyncSource(actionScope(db, ctx).scope, ctx.params.params.sourceId, syncSettings.publicUrl),
+      createSyncSource(ctx: OpCtx<"createSyncSource">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        masterKey.assertUsable();
+        return createSyncSource(scope, principal, ctx.params.params.stackId, ctx.params.body, syncSettings, request);
+      },
+      async deleteSyncSource(ctx: OpCtx<"deleteSyncSource">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        await deleteSyncSource(scope, principal, ctx.params.params.sourceId, request);
+        return null;
+      },
+      async setEnvironmentSync(ctx: OpCtx<"setEnvironmentSync">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const env = await setEnvironmentSync(scope, principal, ctx.params.params.envId, ctx.params.body, request);
+        // The source was made due: poll it now; what it already released is deployed by the poll's hand-on.
+        if (env.sync.sourceId) {
+          const polled: GitSyncPolled = { orgId: scope.orgId, sourceId: env.sync.sourceId };
+          await ctx.emit(GIT_SYNC_POLLED_EVENT, polled);
+          poller?.kick();
+        }
+        return env;
+      },
+      async receiveGitWebhook(ctx: OpCtx<"receiveGitWebhook"> & CallContext<unknown>) {
+        const meta = (ctx.meta as { webhook?: WebhookMeta }).webhook;
+        const headers: WebhookHeaders = {};
+        for (const name of WEBHOOK_HEADERS) headers[name] = meta?.headers[name];
+        const outcome = await receiveWebhook(
+          db,
+          syncSettings,
+          ctx.params.params.sourceId,
+          headers,
+          Buffer.from(meta?.bodyBase64 ?? "", "base64"),
+        );
+        if (outcome.status === "accepted") poller?.kick();
+        return { status: outcome.status };
+      },
     },
     async started() {
       // A wrong CONTROLPLANE_MASTER_KEY must stop the process now, not fail the first deployment that needs a secret.
       await masterKey.start(this.logger);
+      poller = new GitSyncPoller(
+        db,
+        syncSettings,
+        config.stacks.gitSyncTickMs,
+        async (outcome) => {
+          const polled: GitSyncPolled = { orgId: outcome.orgId, sourceId: outcome.sourceId };
+          await this.broker.emit(GIT_SYNC_POLLED_EVENT, polled);
+        },
+        this.logger,
+      );
+      poller.start();
     },
-    stopped() {
+    async stopped() {
       masterKey.stop();
+      await poller?.stop();
     },
   };
 }

@@ -23,6 +23,12 @@ export interface EnvironmentRow {
   replica_overrides: Record<string, number>;
   /** The failure policy (migrations/20261203200100): what a failed deployment that changed the swarm leads to. */
   on_failure: "rollback" | "pause";
+  /** Git auto-sync (migrations/20261204800200): manual, or automatic from a source; the pin pauses it. */
+  sync_mode: "manual" | "automatic";
+  sync_source_id: string | null;
+  pinned_at: Date | null;
+  pinned_reason: string | null;
+  pinned_by: string | null;
   created_at: Date;
 }
 
@@ -53,6 +59,13 @@ export const environmentView = (e: EnvironmentRow) => ({
   deployTimeoutSeconds: e.deploy_timeout_seconds,
   replicaOverrides: e.replica_overrides ?? {},
   onFailure: e.on_failure,
+  sync: {
+    mode: e.sync_mode,
+    sourceId: e.sync_source_id,
+    pinned: e.pinned_at
+      ? { reason: e.pinned_reason ?? "", pinnedAt: e.pinned_at.toISOString(), pinnedBy: e.pinned_by }
+      : null,
+  },
   createdAt: e.created_at.toISOString(),
 });
 export type EnvironmentView = ReturnType<typeof environmentView>;

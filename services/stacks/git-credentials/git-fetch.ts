@@ -27,7 +27,8 @@ export interface GitReleaseSource extends GitSourceInput {
 
 export async function fetchGitReleaseSource(
   scope: TenantScope,
-  principal: Principal,
+  /** Null for auto-sync (no caller): an SSH host key must then be trusted already, never on first use. */
+  principal: Principal | null,
   source: GitReleaseSource,
   options: Omit<GitSourceOptions, "connection">,
   settings: GitCredentialSettings,
@@ -59,6 +60,13 @@ export async function fetchGitReleaseSource(
         const alias = knownHostName(host, port);
         let knownHosts = credential.knownHosts;
         if (!credential.hostKeys.some((k) => k.host === alias)) {
+          if (principal === null) {
+            throw new UnprocessableError(
+              "GIT_HOST_KEY_UNKNOWN",
+              `no SSH host key of ${alias} is trusted on the credential; fetch once by hand (or trust the key) first`,
+              { host: alias },
+            );
+          }
           const keys = await scanHostKeys(address, port, alias);
           const trusted = await trustHostKeys(scope, principal, credential.id, alias, keys, "first-use", request);
           knownHosts = trusted.hostKeys.map((k) => `${k.host} ${k.keyType} ${k.key}\n`).join("");

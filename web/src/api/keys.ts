@@ -66,6 +66,7 @@ export const keys = {
   release: (releaseId: string): ApiKey => [`/v1/releases/${encodeURIComponent(releaseId)}`],
   environment: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}`],
   overlay: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/overlay`],
+  syncSource: (sourceId: string): ApiKey => [`/v1/git-sources/${encodeURIComponent(sourceId)}`],
   secrets: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/secrets`],
   registryCredentials: (orgId: string): ApiKey => [`${org(orgId)}/registry-credentials`],
   registryCredential: (orgId: string, id: string): ApiKey => [
@@ -98,6 +99,9 @@ export const keys = {
 
 /** Paths of write endpoints that have no GET of their own. */
 export const actions = {
+  environmentPin: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/pin`,
+  environmentSync: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/sync`,
+  syncSources: (stackId: string): string => `/v1/stacks/${encodeURIComponent(stackId)}/git-sources`,
   gitCredential: (orgId: string, credentialId: string): string =>
     `${org(orgId)}/git-credentials/${encodeURIComponent(credentialId)}`,
   gitCredentialHostKeys: (orgId: string, credentialId: string): string =>

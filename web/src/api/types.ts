@@ -50,6 +50,8 @@ export type EnvironmentOverview = Schemas["EnvironmentOverview"];
 export type StackDetail = Schemas["StackDetail"];
 export type Environment = Schemas["Environment"];
 export type EnvironmentDetail = Schemas["EnvironmentDetail"];
+export type EnvironmentSync = Schemas["EnvironmentSync"];
+export type SyncSource = Schemas["SyncSource"];
 /** What a failed deployment that changed the swarm leads to: an automatic rollback, or nothing (inspect it). */
 export type FailurePolicy = Schemas["FailurePolicy"];
 export type DeletedEnvironment = Schemas["DeletedEnvironment"];

@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { expect } from "chai";
 import { ApiClient } from "../../api/client.js";
-import type { Deployment, EnvironmentStatus, ReleaseSummary } from "../../api/types.js";
+import type { Deployment, EnvironmentStatus, EnvironmentSync, ReleaseSummary } from "../../api/types.js";
 import {
   apiError,
   fakeFetch,
@@ -21,6 +21,7 @@ const ORG = "11111111-1111-4111-8111-111111111111";
 const ENV = "22222222-2222-4222-8222-222222222222";
 const STACK = "33333333-3333-4333-8333-333333333333";
 const USER = "44444444-4444-4444-8444-444444444444";
+const SOURCE = "55555555-5555-4555-8555-555555555555";
 const release = (version: number): ReleaseSummary => ({
   id: `r${version}`,
   stackId: STACK,
@@ -126,6 +127,7 @@ function backend(
     status?: EnvironmentStatus;
     deployments?: Deployment[];
     replicaOverrides?: Record<string, number>;
+    sync?: EnvironmentSync;
   } = {},
 ) {
   return (req: RecordedRequest): Response => {
@@ -145,12 +147,49 @@ function backend(
         swarmStack: "shop-staging",
         deployTimeoutSeconds: 300,
         replicaOverrides: answers.replicaOverrides ?? {},
+        ...(answers.sync ? { sync: answers.sync } : {}),
         createdAt: "",
         stack: { id: STACK, name: "shop" },
         cluster: { id: "c1", name: "edge" },
         currentRelease: release(2),
         currentDeploymentId: "d2",
       });
+    }
+    if (p === `/v1/git-sources/${SOURCE}`) {
+      return json(200, {
+        id: SOURCE,
+        stackId: STACK,
+        repoUrl: "https://git.example/acme/shop.git",
+        ref: "main",
+        path: "deploy/compose.yml",
+        credentialId: null,
+        pollIntervalSeconds: 60,
+        webhookUrl: `https://stackyard.example/v1/webhooks/git/${SOURCE}`,
+        lastCommit: "0123456789abcdef0123456789abcdef01234567",
+        lastReleaseId: "r3",
+        lastCheckedAt: null,
+        lastError: null,
+        createdAt: "",
+      });
+    }
+    if (req.method === "PUT" && p === `/v1/environments/${ENV}/sync`) {
+      posts.push(req);
+      return json(200, {
+        id: ENV,
+        stackId: STACK,
+        name: "staging",
+        clusterId: "c1",
+        swarmStack: "shop-staging",
+        deployTimeoutSeconds: 300,
+        replicaOverrides: {},
+        onFailure: "rollback",
+        sync: { mode: "automatic", sourceId: SOURCE, pinned: null },
+        createdAt: "2026-01-01T10:00:00.000Z",
+      });
+    }
+    if (req.method === "DELETE" && p === `/v1/environments/${ENV}/pin`) {
+      posts.push(req);
+      return json(200, { deploymentIds: ["d9"] });
     }
     if (p === `/v1/stacks/${STACK}/releases`) return json(200, { items: [release(3), release(2), release(1)] });
     if (p === `/v1/environments/${ENV}/deployments`) {
@@ -265,6 +304,90 @@ describe("EnvironmentPage", () => {
     const [first, second] = posts.map((r) => r.headers.get("idempotency-key"));
     expect(second).to.match(/^[0-9a-f-]{36}$/);
     expect(second, "a different request must not reuse the key").to.not.equal(first);
+  });
+
+  it("says a rollback of an auto-synced environment pins it", async () => {
+    open(backend([], { sync: { mode: "automatic", sourceId: SOURCE, pinned: null } }));
+    expect((await screen.findByTestId("sync-mode")).textContent).to.contain("Automatic");
+    expect((await screen.findByTestId("sync-source")).textContent).to.contain("deploy/compose.yml");
+    fireEvent.click(await screen.findByRole("button", { name: "Roll back…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Roll back" });
+    expect(within(dialog).getByTestId("rollback-pins-notice").textContent).to.contain(
+      "rolling back pins it, pausing automatic sync",
+    );
+  });
+
+  it("shows a pinned environment with its reason, and Unpin resumes", async () => {
+    const requests: RecordedRequest[] = [];
+    open(
+      backend(requests, {
+        sync: {
+          mode: "automatic",
+          sourceId: SOURCE,
+          pinned: { reason: "manual rollback to release v1 by ops@acme.test", pinnedAt: "", pinnedBy: "ops@acme.test" },
+        },
+      }),
+    );
+    expect((await screen.findByTestId("sync-pinned")).textContent).to.contain("manual rollback to release v1");
+    fireEvent.click(screen.getByRole("button", { name: "Roll back…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Roll back" });
+    expect(within(dialog).queryByTestId("rollback-pins-notice"), "already pinned").to.equal(null);
+    fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    fireEvent.click(screen.getByRole("button", { name: "Unpin and deploy the newest commit" }));
+    await waitFor(() =>
+      expect(requests.map((r) => `${r.method} ${r.path}`)).to.include(`DELETE /v1/environments/${ENV}/pin`),
+    );
+  });
+
+  it("sets up auto-sync from a manual environment and shows the webhook secret once", async () => {
+    const requests: RecordedRequest[] = [];
+    open(
+      backend(requests, {
+        sync: { mode: "manual", sourceId: null, pinned: null },
+        post: (req) =>
+          req.path === `/v1/stacks/${STACK}/git-sources`
+            ? json(201, {
+                id: SOURCE,
+                stackId: STACK,
+                repoUrl: "https://git.example/acme/shop.git",
+                ref: "main",
+                path: "deploy/compose.yml",
+                credentialId: null,
+                pollIntervalSeconds: 30,
+                webhookUrl: `https://stackyard.example/v1/webhooks/git/${SOURCE}`,
+                lastCommit: null,
+                lastReleaseId: null,
+                lastCheckedAt: null,
+                lastError: null,
+                createdAt: "2026-01-01T10:00:00.000Z",
+                webhookSecret: "whsec_shown-once",
+              })
+            : apiError(404, "NOT_FOUND"),
+      }),
+    );
+    fireEvent.change(await screen.findByLabelText("Repository URL"), {
+      target: { value: "https://git.example/acme/shop.git" },
+    });
+    fireEvent.change(screen.getByLabelText("Compose file path"), { target: { value: "deploy/compose.yml" } });
+    fireEvent.change(screen.getByLabelText("Poll interval (seconds)"), { target: { value: "30" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sync automatically" }));
+    await waitFor(() =>
+      expect(requests.map((r) => `${r.method} ${r.path}`)).to.include(`PUT /v1/environments/${ENV}/sync`),
+    );
+    expect(requests[0]?.body).to.deep.equal({
+      repoUrl: "https://git.example/acme/shop.git",
+      ref: "main",
+      path: "deploy/compose.yml",
+      pollIntervalSeconds: 30,
+    });
+    expect(requests[1]?.body).to.deep.equal({ mode: "automatic", sourceId: SOURCE });
+    expect((await screen.findByTestId("secret-Webhook secret")).textContent).to.equal("whsec_shown-once");
+  });
+
+  it("says nothing about sync for a manual environment beyond that it is manual", async () => {
+    open(backend([], { sync: { mode: "manual", sourceId: null, pinned: null } }));
+    expect((await screen.findByTestId("sync-mode")).textContent).to.contain("Manual");
+    expect(screen.queryByTestId("sync-pinned")).to.equal(null);
   });
 
   it("warns that volumes and data are not rolled back and preselects the previous successful release", async () => {

@@ -48,6 +48,8 @@ import {
   useRegistryCredentials,
 } from "../../api/hooks/registries.js";
 import { LogsDialog, ScaleDialog, ServicesPanel } from "./ServicesPanel.js";
+import { SyncPanel } from "./SyncPanel.js";
+import { useSetUpAutoSync, useSyncSource, useUnpinEnvironment } from "../../api/hooks/sync.js";
 
 export const HISTORY_PAGE_SIZE = 10;
 const PROGRESS_REFRESH_MS = 1_000;
@@ -112,6 +114,10 @@ export function EnvironmentPage() {
   const [deleting, setDeleting] = useState<Secret | null>(null);
 
   const overlay = useOverlay(envId);
+  const sync = env.data?.sync;
+  const syncSource = useSyncSource(sync?.mode === "automatic" ? sync.sourceId : null);
+  const unpin = useUnpinEnvironment(envId);
+  const setUpSync = useSetUpAutoSync(env.data?.stackId ?? null, envId);
   const saveOverlay = usePutOverlay(envId);
   const secrets = useSecrets(envId);
   const putSecret = usePutSecret(envId);
@@ -294,6 +300,42 @@ export function EnvironmentPage() {
             onDelete={setDeleting}
           />
         }
+        sync={
+          sync && (
+            <SyncPanel
+              sync={sync}
+              source={{
+                data: syncSource.data,
+                error: syncSource.error,
+                isLoading: syncSource.isLoading,
+                onRetry: () => void syncSource.mutate(),
+              }}
+              canUnpin={canDeploy}
+              busy={unpin.isMutating}
+              error={unpin.error}
+              onUnpin={() =>
+                void unpin.trigger().then((r) => {
+                  if (!r) return;
+                  void env.mutate();
+                  void history.mutate();
+                })
+              }
+              setUp={
+                canWriteStacks
+                  ? {
+                      busy: setUpSync.isMutating,
+                      error: setUpSync.error,
+                      createdSecret: setUpSync.data?.webhookSecret ?? null,
+                      onSubmit: (input) =>
+                        void setUpSync.trigger(input).then((r) => {
+                          if (r) void env.mutate();
+                        }),
+                    }
+                  : null
+              }
+            />
+          )
+        }
         registries={
           <RegistriesPanel
             state={{
@@ -333,6 +375,7 @@ export function EnvironmentPage() {
           queue={queue}
           agentOffline={offline}
           replicaOverrides={env.data?.replicaOverrides ?? {}}
+          autoSync={sync?.mode === "automatic" && !sync.pinned}
           busy={releaseMutation.isMutating}
           error={releaseMutation.error}
           onSubmit={(input) =>

@@ -28,6 +28,8 @@ export function EnvironmentView(props: {
   overlay: ReactNode;
   secrets: ReactNode;
   registries: ReactNode;
+  /** Git auto-sync and the pin (absent until the environment loaded). */
+  sync?: ReactNode;
   /** Settings and delete, with their dialogs (they need the loaded environment). */
   manage?: (env: EnvironmentDetail) => ReactNode;
 }) {
@@ -96,6 +98,7 @@ export function EnvironmentView(props: {
             {props.overlay}
           </section>
           <section className="card">{props.secrets}</section>
+          {props.sync ? <section className="card">{props.sync}</section> : null}
           <section className="card">{props.registries}</section>
         </>
       )}

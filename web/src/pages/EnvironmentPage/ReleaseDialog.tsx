@@ -11,6 +11,8 @@ import { formatAge } from "../../components/RelativeTime.js";
 import { ServicesDiff, sideLabel } from "../DiffPage/DiffView.js";
 
 export const ROLLBACK_WARNING = "Volumes and data are NOT rolled back.";
+export const ROLLBACK_PINS =
+  "This environment syncs automatically from git: rolling back pins it, pausing automatic sync.";
 const ROLLBACK_DETAIL =
   "Services go back to the older release’s compose file; databases, volumes and anything the newer release " +
   "wrote stay as they are.";
@@ -47,6 +49,8 @@ export function ReleaseDialog(props: {
   agentOffline: string | null;
   /** Replica counts set by scaling that the deployment keeps. */
   replicaOverrides: Record<string, number>;
+  /** The environment syncs automatically from git (and is not pinned): a rollback pins it. */
+  autoSync?: boolean;
   busy: boolean;
   error: unknown;
   onSubmit: (input: DeployInput) => void;
@@ -81,6 +85,12 @@ export function ReleaseDialog(props: {
         <div className="notice notice-warn" data-testid="rollback-warning">
           <strong>{ROLLBACK_WARNING}</strong>
           <p>{ROLLBACK_DETAIL}</p>
+        </div>
+      )}
+      {rollback && props.autoSync && (
+        <div className="notice notice-warn" data-testid="rollback-pins-notice">
+          <strong>{ROLLBACK_PINS}</strong>
+          <p>New commits are still released but not deployed here until you unpin the environment.</p>
         </div>
       )}
       {waits && (
