@@ -53,6 +53,7 @@ import { CREDENTIALS_REVOKED_EVENT, type CredentialsRevoked } from "../_shared/b
 import type { Context } from "moleculer";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
+import { createLeafSourceKeeper } from "../deployments/index.js";
 import { listClusterServices } from "./cluster-services.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
@@ -81,6 +82,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
   const heartbeats = new HeartbeatBatcher(ingestDb, publishClusterStatusChanges);
+  // Agents in leaf mode buffer deployment events in their leaf's JetStream: the hub's events stream sources them.
+  let leafSources: ReturnType<typeof createLeafSourceKeeper> | undefined;
   const activity = new ActivityBatcher(ingestDb);
   const retention = {
     maxRowsPerCluster: config.clusters.activityMaxRowsPerCluster,
@@ -225,6 +228,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         const hb = validateMessage("Heartbeat", JSON.parse(decoder.decode(data)));
         if (hb.clusterId !== clusterId) return;
         heartbeats.add(clusterId, hb);
+        if (hb.natsMode === "leaf") void leafSources?.seen(clusterId);
         if (heartbeats.size >= 1_000) await heartbeats.flush();
       },
       async onGoodbye({ subject, data }: Msg) {
@@ -326,6 +330,17 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       if (config.nats.tlsCaFile) settings.agentNatsCa = await readFile(config.nats.tlsCaFile, "utf8");
       link = await connectNats(config.nats, config.nats.credsFile, "stackyard-clusters");
       system = await connectNats(config.nats, config.nats.systemCredsFile, "stackyard-clusters-system");
+      const jsLink = link;
+      leafSources = createLeafSourceKeeper({
+        jsm: () => jsLink.jetstreamManager(),
+        onAdded: (clusterId) => this.logger.info({ msg: "leaf events stream sourced", clusterId }),
+        onError: (clusterId, error) =>
+          this.logger.warn({
+            msg: "sourcing a leaf's events stream failed; retried at its next heartbeat",
+            clusterId,
+            error: String(error),
+          }),
+      });
       // The server keeps pushed account JWTs in its resolver directory; a lost or fresh one would fall back to
       // the preloaded JWT, which revokes nobody. So the database's revocations are pushed at every start and after
       // every reconnect (the server may have restarted), before any agent message is handled.
