@@ -85,6 +85,12 @@ export const agentInboxPrefix = (clusterId: string): string => `_INBOX_${assertS
 
 /** What the control plane subscribes to, once for all agents (queue groups make it scale out). */
 export const CONTROL_PLANE_SUBSCRIPTIONS = {
+  /**
+   * What the clusters service subscribes to (one queue subscription, dispatched by kind). Behind a leaf node only
+   * this form works: a hub tells a leaf about a subscription only when it covers what the leaf's credentials may
+   * publish (`agent.<clusterId>.>`), and `agent.>` does while `agent.*.heartbeat` merely overlaps it.
+   */
+  all: "agent.>",
   heartbeats: "agent.*.heartbeat",
   goodbyes: "agent.*.goodbye",
   inventory: "agent.*.inventory",

@@ -353,18 +353,28 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       })();
       const metricsDb = systemDb(db, "metrics");
       stopMetrics = clustersByStatus.register(() => clusterStatusSamples(metricsDb, settings.offlineAfterSeconds));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.goodbyes, (msg: Msg) => this.onGoodbye(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.dockerEvents, (msg: Msg) => this.onDockerEvent(msg));
       // Refusal reports are recorded one at a time, in arrival order: concurrent upserts of one warning could
       // commit out of order and leave an older reason as the latest. They are rare (and rate-limited per agent).
       let rejections: Promise<unknown> = Promise.resolve();
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.rejected, (msg: Msg) => {
-        const recorded = rejections.then(() => this.onCommandRejected(msg));
-        rejections = recorded.catch(() => undefined);
-        return recorded;
+      const handlers: Record<string, (msg: Msg) => Promise<unknown>> = {
+        heartbeat: (msg) => this.onHeartbeat(msg),
+        goodbye: (msg) => this.onGoodbye(msg),
+        inventory: (msg) => this.onInventory(msg),
+        renew: (msg) => this.onRenew(msg),
+        "docker-events": (msg) => this.onDockerEvent(msg),
+        rejected: (msg) => {
+          const recorded = rejections.then(() => this.onCommandRejected(msg));
+          rejections = recorded.catch(() => undefined);
+          return recorded;
+        },
+      };
+      // One subscription for all agent messages: a hub forwards a leaf's messages only for interest its
+      // credentials cover, and `agent.>` covers `agent.<clusterId>.>` where `agent.*.heartbeat` does not
+      // (nats/protocol/subjects.ts). Command replies (`agent.<id>.reply.…`) have no handler here.
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.all, async (msg: Msg) => {
+        const parts = msg.subject.split(".");
+        const handler = parts.length === 3 ? handlers[parts[2]!] : undefined;
+        if (handler) await handler(msg);
       });
       await link.flush();
       const onError = (what: string) => (err: unknown) =>
