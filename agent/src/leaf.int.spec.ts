@@ -143,7 +143,13 @@ describe("leaf mode (real hub and leaf nats-servers)", function () {
     expect(agent.link.nc.getServer()).to.equal(`127.0.0.1:${config.leafPort}`);
     await until("a heartbeat through the leaf", async () => (heartbeats.length > 0 ? true : undefined), 30_000);
     expect(heartbeats[0]).to.equal("leaf");
-    await ensureLeafEventsSource(await cp.jetstreamManager(), clusterId);
+    const jsm = await cp.jetstreamManager();
+    expect(await ensureLeafEventsSource(jsm, clusterId)).to.equal("added");
+    expect(await ensureLeafEventsSource(jsm, clusterId), "idempotent").to.equal("present");
+    // A control-plane restart re-applies the stream's config: the leaf sources stay.
+    await ensureDeploymentStreams(jsm);
+    const sources = (await jsm.streams.info(AGENT_EVENTS_STREAM.name)).config.sources ?? [];
+    expect(sources.map((x) => x.external?.api)).to.deep.equal([`$JS.leaf-${clusterId}.API`]);
 
     const stream = new DeploymentEventStream({
       publish: services!.publish,
