@@ -211,7 +211,7 @@ describe("compose config contract", () => {
       const hub = new URL((runConfig as { leafHubUrl: string }).leafHubUrl.replace(/^tls:/, "http:"));
       expect(hub.hostname).to.equal("nats");
       const template = await readFile(join(ROOT, "nats/server.conf.template"), "utf8");
-      expect(template).to.match(/\nleafnodes: \{\n(?:  .*\n)*  tls: \{/);
+      expect(template).to.match(/\nleafnodes: \{\n(?: {2}.*\n)* {2}tls: \{/);
       const natsPorts = (compose.services.nats!.ports ?? []).map(String);
       expect(
         natsPorts.some((p) => p.endsWith(`:${hub.port}`)),
