@@ -168,6 +168,8 @@ export interface ServerConfigOptions {
   resolverDir: string;
   jetstreamDir: string;
   tls: { certFile: string; keyFile: string };
+  /** `host:port` the hub advertises to leaf nodes instead of its listener's own address. */
+  leafnodeAdvertise?: string;
 }
 
 export const SERVER_CONFIG_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), "server.conf.template");
@@ -190,6 +192,9 @@ export async function renderServerConfig(identity: NatsIdentity, opts: ServerCon
     JETSTREAM_DIR: opts.jetstreamDir,
     TLS_CERT_FILE: opts.tls.certFile,
     TLS_KEY_FILE: opts.tls.keyFile,
+    LEAFNODE_ADVERTISE: opts.leafnodeAdvertise
+      ? `advertise: "${opts.leafnodeAdvertise.replace(/[^A-Za-z0-9.:[\]_-]/g, "")}"`
+      : "# advertise: not set",
   };
   const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, key: string) => {
     const value = values[key];

@@ -3,6 +3,7 @@ import { connect, credsAuthenticator, type NatsConnection } from "nats";
 import { readFile } from "node:fs/promises";
 import { publicKeyOfSeed } from "./identity.js";
 import { mintUserCreds } from "./credentials.js";
+import { agentUserJwtOptions } from "./protocol/subjects.js";
 import { startTestNatsServer, type TestNatsServer } from "../services/_shared/testing/nats-server.js";
 
 const enc = new TextEncoder();
@@ -128,5 +129,48 @@ describe("NATS operator mode and subject permissions (real nats-server)", functi
     expect(own).to.deep.equal(["cmd.c1.deploy"]);
     expect(foreign).to.deep.equal([]);
     expect(String(foreignError)).to.match(/Permissions Violation for Subscription to "cmd\.c2\.>"/);
+  });
+
+  it("gives a real agent JWT no JetStream API of the hub and no other cluster's leaf sourcing subjects", async () => {
+    const { creds } = await mintUserCreds({
+      ...agentUserJwtOptions("c1"),
+      appAccountPublicKey: publicKeyOfSeed(server.identity.appAccountSeed),
+      appSigningSeed: server.identity.appSigningSeed,
+    });
+    const real = await connect({
+      servers: server.url,
+      tls: server.tls,
+      authenticator: credsAuthenticator(enc.encode(creds)),
+    });
+    const violations = watchViolations(real);
+    try {
+      const received: string[] = [];
+      const sub = cp.subscribe(">", { callback: (_err, msg) => received.push(msg.subject) });
+      await cp.flush();
+      for (const subject of [
+        "$JS.API.STREAM.INFO.STACKYARD_AGENT_EVENTS",
+        "$JS.API.STREAM.DELETE.STACKYARD_AGENT_EVENTS",
+        "agent-src.c2.S.abc",
+        "agent-events.c2.d1",
+      ])
+        real.publish(subject, enc.encode("{}"));
+      real.publish("agent-src.c1.S.abc", enc.encode("{}"));
+      await real.flush();
+      await sleep(300);
+      sub.unsubscribe();
+      expect(received).to.deep.equal(["agent-src.c1.S.abc"]);
+      expect(violations).to.include("PERMISSIONS_VIOLATION");
+      let denied: unknown;
+      real.subscribe("$JS.leaf-c2.API.CONSUMER.CREATE.STACKYARD_LEAF_EVENTS", {
+        callback: (err) => {
+          if (err) denied = err;
+        },
+      });
+      await real.flush();
+      await sleep(200);
+      expect(String(denied)).to.match(/Permissions Violation for Subscription/);
+    } finally {
+      await real.close();
+    }
   });
 });

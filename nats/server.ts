@@ -27,6 +27,7 @@ export async function prepareNatsServer(
   host: string,
   ports: NatsServerPorts,
   tlsHosts: readonly string[] = DEFAULT_SERVER_HOSTS,
+  opts: { leafnodeAdvertise?: string } = {},
 ): Promise<PreparedNatsServer> {
   const identity = await loadOrCreateNatsIdentity(dir);
   const tls = await ensureNatsTls(dir, tlsHosts);
@@ -42,6 +43,7 @@ export async function prepareNatsServer(
     resolverDir,
     jetstreamDir,
     tls: { certFile: tls.certFile, keyFile: tls.keyFile },
+    ...(opts.leafnodeAdvertise ? { leafnodeAdvertise: opts.leafnodeAdvertise } : {}),
   });
   await writeFile(configFile, config, { mode: 0o600 });
   return { identity, files: natsStateFiles(dir), configFile, host, ports, tls };

@@ -28,10 +28,13 @@ const tlsHosts = [
     .map((h) => h.trim())
     .filter(Boolean),
 ];
+// The public host:port leaf nodes are told to reconnect to, when the leafnode listener sits behind NAT or a balancer.
+const leafnodeAdvertise = process.env.STACKYARD_NATS_LEAF_ADVERTISE?.trim() || undefined;
+const serverOptions = leafnodeAdvertise ? { leafnodeAdvertise } : {};
 const pidFile = join(natsDir, "nats-server.pid");
 
 async function start(): Promise<void> {
-  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts);
+  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts, serverOptions);
   if (await isPortOpen(host, ports.client)) {
     // Reuse it only if it is ours: our control-plane creds must be accepted.
     try {
@@ -85,7 +88,7 @@ function env(): void {
 }
 
 async function prepare(): Promise<void> {
-  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts);
+  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts, serverOptions);
   console.error(`[stackyard] nats config written to ${prepared.configFile}`);
 }
 

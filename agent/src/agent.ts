@@ -14,6 +14,8 @@ import type { AckedPublish } from "./events.js";
 import { buildHeartbeat } from "./heartbeat.js";
 import { InventoryReporter, collectInventory, isInventoryRelevant } from "./inventory.js";
 import { openLink, type AgentLink } from "./link.js";
+import { endLeftoverLeaf, prepareLeaf, startLeafServer, type LeafServer, type LeafServerOptions } from "./leaf.js";
+import { ensureLeafEventsStream } from "./leaf-stream.js";
 import type { Logger } from "./logger.js";
 import { checkDockerReady } from "./preflight.js";
 import { runRenewal } from "./renew.js";
@@ -49,12 +51,15 @@ export interface RunAgentDeps {
   hostname: string;
   now?: () => number;
   connectFn?: (opts: ConnectionOptions) => Promise<NatsConnection>;
+  startLeaf?: (opts: LeafServerOptions) => Promise<LeafServer>;
 }
 
 export interface RunningAgent {
   state(): AgentState;
   link: AgentLink;
   inventory: InventoryReporter;
+  /** The supervised leaf node in leaf mode. */
+  leaf: LeafServer | null;
   /** Resolves when the link ends on its own: with the reason when the server refused the credentials. */
   done: Promise<AgentError | null>;
   stop(): Promise<void>;
@@ -72,14 +77,28 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
   await checkDockerReady(deps.engine, config.dockerSocket);
 
   const seed = new TextEncoder().encode(state.seed);
-  const link = await openLink({
-    servers: config.natsUrls ?? state.natsUrls,
-    clusterId: state.clusterId,
-    auth: config.natsAuth === "jwt" ? { jwt: () => state.jwt, seed } : null,
-    ca: state.natsCa ?? null,
-    log,
-    ...(deps.connectFn ? { connectFn: deps.connectFn } : {}),
-  });
+  // Leaf mode: our own nats-server first (it presents the creds file saveState keeps current), then a local link.
+  let leaf: LeafServer | null = null;
+  if (config.natsMode === "leaf") {
+    const files = await prepareLeaf(config.stateDir, state, { port: config.leafPort, hubUrl: config.leafHubUrl ?? "" });
+    await endLeftoverLeaf(files, log);
+    leaf = await (deps.startLeaf ?? startLeafServer)({ configFile: files.configFile, port: config.leafPort, log });
+  }
+  let link: AgentLink;
+  try {
+    link = await openLink({
+      servers: leaf ? [leaf.url] : (config.natsUrls ?? state.natsUrls),
+      clusterId: state.clusterId,
+      auth: config.natsAuth === "jwt" ? { jwt: () => state.jwt, seed } : null,
+      ca: state.natsCa ?? null,
+      log,
+      ...(deps.connectFn ? { connectFn: deps.connectFn } : {}),
+    });
+    if (leaf) await ensureLeafEventsStream(await link.nc.jetstreamManager(), state.clusterId);
+  } catch (err) {
+    await leaf?.stop();
+    throw err;
+  }
   const { nc, subjects } = link;
   const controller = new AbortController();
   const signal = controller.signal;
@@ -135,6 +154,7 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
         startedAt,
         now,
         inventoryHash: () => inventory.lastHash,
+        natsMode: config.natsMode,
       });
       nc.publish(subjects.heartbeat, encodeMessage("Heartbeat", heartbeat));
     },
@@ -211,6 +231,7 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
       clearTimeout(graceTimer);
       await Promise.allSettled([heartbeats, dockerEvents, renewal]);
       await link.close().catch((err: unknown) => log.warn("closing the NATS connection failed", { err }));
+      await leaf?.stop();
       log.info("agent stopped");
     })();
     return stopping;
@@ -220,6 +241,11 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
     if (!stopping) await stop();
     return err;
   });
-  log.info("agent running", { natsUrls: config.natsUrls ?? state.natsUrls, natsAuth: config.natsAuth });
-  return { state: () => state, link, inventory, done, stop };
+  log.info("agent running", {
+    natsMode: config.natsMode,
+    natsUrls: leaf ? [leaf.url] : (config.natsUrls ?? state.natsUrls),
+    natsAuth: config.natsAuth,
+    ...(leaf ? { leafHubUrl: config.leafHubUrl } : {}),
+  });
+  return { state: () => state, link, inventory, leaf, done, stop };
 }

@@ -87,6 +87,37 @@ describe("agent configuration", () => {
     expect(config.natsAuth).to.equal("none");
   });
 
+  it("runs its own leaf node with --nats-mode leaf, and refuses settings that conflict with it", () => {
+    const config = parseAgentConfig(["run", "--nats-mode", "leaf"], {
+      STACKYARD_AGENT_LEAF_HUB_URL: "tls://hub.example.com:17422",
+    }) as RunConfig;
+    expect(config).to.deep.include({
+      natsMode: "leaf",
+      natsAuth: "none",
+      natsUrls: null,
+      leafHubUrl: "tls://hub.example.com:17422",
+      leafPort: 14_223,
+    });
+    expect(parseAgentConfig(["run"], {}) as RunConfig).to.deep.include({ natsMode: "direct", leafHubUrl: null });
+    expect(problems(["run", "--nats-mode", "leaf"]).join()).to.match(/needs --leaf-hub-url/);
+    expect(problems(["run", "--nats-mode", "leaf", "--leaf-hub-url", "nats://hub:17422"]).join()).to.match(
+      /must be tls:\/\/host:port/,
+    );
+    expect(
+      problems([
+        "run",
+        "--nats-mode",
+        "leaf",
+        "--leaf-hub-url",
+        "tls://h:1",
+        "--nats-url",
+        "nats://127.0.0.1:1",
+      ]).join(),
+    ).to.match(/--nats-url does not apply/);
+    expect(problems(["run", "--leaf-hub-url", "tls://h:1"]).join()).to.match(/applies to --nats-mode leaf only/);
+    expect(problems(["run", "--nats-mode", "mesh"]).join()).to.match(/must be direct or leaf/);
+  });
+
   it("reports every problem at once", () => {
     const found = problems(["register", "--url", "ftp://x", "--log-level", "loud", "--state-dir", "relative/dir"]);
     expect(found).to.have.length(4);

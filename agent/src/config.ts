@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { AgentConfigError } from "./errors.js";
+import { DEFAULT_LEAF_PORT } from "./leaf.js";
 import { insecureNatsUrls } from "./link.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 
@@ -16,6 +17,8 @@ export const DEFAULT_INVENTORY_DEBOUNCE_MS = 2_000;
 export const DEFAULT_INVENTORY_RESYNC_MS = 10 * 60_000;
 
 export type NatsAuth = "jwt" | "none";
+/** `direct`: the agent is a NATS client of the hub. `leaf`: it runs its own leaf node (agent/src/leaf.ts). */
+export type NatsMode = "direct" | "leaf";
 
 interface Common {
   stateDir: string;
@@ -38,6 +41,11 @@ export interface RunConfig extends Common {
   natsUrls: string[] | null;
   /** `none` when a local leaf node holds the credentials and accepts local clients without auth. */
   natsAuth: NatsAuth;
+  natsMode: NatsMode;
+  /** Leaf mode: the hub's leafnode listener (tls://host:port). */
+  leafHubUrl: string | null;
+  /** Leaf mode: the loopback port the leaf listens on for the agent. */
+  leafPort: number;
   heartbeatIntervalMs: number;
   inventoryIntervalMs: number;
   inventoryDebounceMs: number;
@@ -49,11 +57,13 @@ export type AgentConfig = RegisterConfig | RunConfig | { command: "help" } | { c
 export const USAGE = `Usage:
   stackyard-agent register --url <control plane URL> --token <registration token> [--state-dir DIR] [--force]
   stackyard-agent run [--state-dir DIR] [--nats-url URL[,URL...]] [--nats-auth jwt|none]
+  stackyard-agent run --nats-mode leaf --leaf-hub-url tls://<hub>:<leafnode port> [--leaf-port PORT]
   stackyard-agent help | version
 
 Every flag can also be set as an environment variable: --state-dir is STACKYARD_AGENT_STATE_DIR, and so on
 (STACKYARD_AGENT_URL, STACKYARD_AGENT_TOKEN, STACKYARD_AGENT_DOCKER_SOCKET, STACKYARD_AGENT_LOG_LEVEL,
-STACKYARD_AGENT_NATS_URL, STACKYARD_AGENT_NATS_AUTH, STACKYARD_AGENT_ALLOW_HTTP,
+STACKYARD_AGENT_NATS_URL, STACKYARD_AGENT_NATS_AUTH, STACKYARD_AGENT_NATS_MODE, STACKYARD_AGENT_LEAF_HUB_URL,
+STACKYARD_AGENT_LEAF_PORT, STACKYARD_AGENT_ALLOW_HTTP,
 STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS, STACKYARD_AGENT_INVENTORY_INTERVAL_MS,
 STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS, STACKYARD_AGENT_INVENTORY_RESYNC_MS).
 Prefer STACKYARD_AGENT_TOKEN to --token: command lines are visible to other users of the host.
@@ -61,7 +71,9 @@ Defaults: state dir ${DEFAULT_STATE_DIR}, Docker socket the unix:// DOCKER_HOST 
 log level info.
 --allow-http permits a plain-http control plane URL other than loopback (development only).
 NATS URLs must be tls:// or wss:// except on loopback (e.g. a local leaf node); the server is verified with the
-CA handed over at registration.`;
+CA handed over at registration.
+--nats-mode leaf runs nats-server as a leaf node of the hub (TLS, the agent's own credentials, JetStream keeping
+deployment events through WAN cuts), listening on 127.0.0.1:--leaf-port (default ${DEFAULT_LEAF_PORT}) only.`;
 
 type Env = Record<string, string | undefined>;
 
@@ -92,6 +104,9 @@ const OPTIONS = {
   "allow-http": { type: "boolean" },
   "nats-url": { type: "string" },
   "nats-auth": { type: "string" },
+  "nats-mode": { type: "string" },
+  "leaf-hub-url": { type: "string" },
+  "leaf-port": { type: "string" },
   "heartbeat-interval-ms": { type: "string" },
   "inventory-interval-ms": { type: "string" },
   "inventory-debounce-ms": { type: "string" },
@@ -103,6 +118,9 @@ const REGISTER_ONLY: OptionName[] = ["url", "token", "force", "allow-http"];
 const RUN_ONLY: OptionName[] = [
   "nats-url",
   "nats-auth",
+  "nats-mode",
+  "leaf-hub-url",
+  "leaf-port",
   "heartbeat-interval-ms",
   "inventory-interval-ms",
   "inventory-debounce-ms",
@@ -212,11 +230,33 @@ export function parseAgentConfig(argv: string[], env: Env): AgentConfig {
   if (natsAuthRaw === "none" && natsUrls === null) {
     problems.push("--nats-auth none needs --nats-url: only a local leaf node accepts the agent without credentials");
   }
+  const natsModeRaw = value("nats-mode") ?? "direct";
+  if (natsModeRaw !== "direct" && natsModeRaw !== "leaf") {
+    problems.push(`--nats-mode / ${envName("nats-mode")} must be direct or leaf (got "${natsModeRaw}")`);
+  }
+  const leafHubUrl = value("leaf-hub-url") ?? null;
+  if (natsModeRaw === "leaf") {
+    if (natsUrls !== null)
+      problems.push("--nats-url does not apply to --nats-mode leaf: the agent connects to its leaf");
+    if (value("nats-auth") !== undefined) problems.push("--nats-auth does not apply to --nats-mode leaf");
+    if (leafHubUrl === null) {
+      problems.push(`--nats-mode leaf needs --leaf-hub-url / ${envName("leaf-hub-url")} (the hub's leafnode listener)`);
+    } else if (!/^tls:\/\/[^\s/@]+:\d+$/.test(leafHubUrl)) {
+      problems.push(`--leaf-hub-url must be tls://host:port: the leaf's link to the hub is TLS (got "${leafHubUrl}")`);
+    }
+  } else {
+    if (leafHubUrl !== null) problems.push("--leaf-hub-url applies to --nats-mode leaf only");
+    if (value("leaf-port") !== undefined) problems.push("--leaf-port applies to --nats-mode leaf only");
+  }
+  const leaf = natsModeRaw === "leaf";
   const config: RunConfig = {
     command,
     ...common,
     natsUrls,
-    natsAuth: natsAuthRaw === "none" ? "none" : "jwt",
+    natsAuth: leaf || natsAuthRaw === "none" ? "none" : "jwt",
+    natsMode: leaf ? "leaf" : "direct",
+    leafHubUrl: leaf ? leafHubUrl : null,
+    leafPort: int("leaf-port", DEFAULT_LEAF_PORT, 1, 65_535),
     heartbeatIntervalMs: int("heartbeat-interval-ms", DEFAULT_HEARTBEAT_INTERVAL_MS, 1_000, 300_000),
     inventoryIntervalMs: int("inventory-interval-ms", DEFAULT_INVENTORY_INTERVAL_MS, 5_000, 3_600_000),
     inventoryDebounceMs: int("inventory-debounce-ms", DEFAULT_INVENTORY_DEBOUNCE_MS, 100, 60_000),

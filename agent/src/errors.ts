@@ -17,6 +17,7 @@ export const AGENT_ERROR_CODES = [
   "RENEWAL_FAILED",
   "NATS_URL_INSECURE",
   "NATS_TLS_FAILED",
+  "LEAF_FAILED",
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 

@@ -10,6 +10,7 @@ export interface HeartbeatSource {
   startedAt: number;
   now: () => number;
   inventoryHash: () => string | null;
+  natsMode?: "direct" | "leaf";
 }
 
 /** Never throws for Docker trouble: an unreachable engine is exactly what the control plane must hear about. */
@@ -44,5 +45,6 @@ export async function buildHeartbeat(src: HeartbeatSource): Promise<Heartbeat> {
     docker,
     dockerError,
     inventoryHash: src.inventoryHash(),
+    ...(src.natsMode ? { natsMode: src.natsMode } : {}),
   };
 }

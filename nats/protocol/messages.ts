@@ -101,6 +101,11 @@ export interface Heartbeat {
   dockerError: string | null;
   /** Hash of the last inventory sent, so the control plane notices one it missed. */
   inventoryHash: string | null;
+  /**
+   * How the agent reaches the hub: `leaf` through its own leaf node, whose JetStream domain keeps its deployment
+   * events until the hub has sourced them. Absent from agents older than leaf mode (they are direct).
+   */
+  natsMode?: "direct" | "leaf";
 }
 /**
  * Published once on `agent.<clusterId>.goodbye` by an agent stopping on purpose (SIGTERM/SIGINT), so the control
@@ -142,6 +147,7 @@ const heartbeat: JSONSchemaType<Heartbeat> = {
     docker: { anyOf: [dockerFacts, NULL] },
     dockerError: { anyOf: [text(1024), NULL] },
     inventoryHash: { anyOf: [sha256Hex, NULL] },
+    natsMode: { type: "string", enum: ["direct", "leaf"], nullable: true },
   },
 };
 

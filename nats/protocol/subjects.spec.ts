@@ -52,12 +52,31 @@ describe("agent subjects", () => {
 
   it("lets the agent subscribe to its commands and its own inbox only", () => {
     const { subscribe } = agentPermissions(id);
-    expect(subscribe).to.deep.equal([`cmd.${id}.>`, `_INBOX_${id}.>`]);
+    expect(subscribe).to.deep.equal([
+      `cmd.${id}.>`,
+      `_INBOX_${id}.>`,
+      `$JS.leaf-${id}.API.CONSUMER.CREATE.STACKYARD_LEAF_EVENTS`,
+      "$JS.FC.STACKYARD_LEAF_EVENTS.>",
+    ]);
     expect(subscribe.some((p) => matches(p, commandSubject(id, "DeployStack")))).to.equal(true);
     expect(subscribe.some((p) => matches(p, `${agentInboxPrefix(id)}.abc.1`))).to.equal(true);
     expect(subscribe.some((p) => matches(p, commandSubject("other", "DeployStack")))).to.equal(false);
     expect(subscribe.some((p) => matches(p, "_INBOX.abc"))).to.equal(false);
-    expect(subscribe.some((p) => p.startsWith("$JS"))).to.equal(false);
+    // JetStream only as far as the hub's sourcing of this cluster's leaf needs it: no API of the hub's own domain.
+    expect(subscribe.some((p) => matches(p, "$JS.API.STREAM.INFO.STACKYARD_AGENT_EVENTS"))).to.equal(false);
+    expect(subscribe.some((p) => matches(p, "$JS.leaf-other.API.CONSUMER.CREATE.STACKYARD_LEAF_EVENTS"))).to.equal(
+      false,
+    );
+    expect(subscribe.some((p) => matches(p, `$JS.leaf-${id}.API.STREAM.DELETE.STACKYARD_LEAF_EVENTS`))).to.equal(false);
+  });
+
+  it("lets the agent publish the hub's source deliveries of its own cluster only, never into the JetStream API", () => {
+    const { publish } = agentPermissions(id);
+    expect(publish.some((p) => matches(p, `agent-src.${id}.S.abc`))).to.equal(true);
+    expect(publish.some((p) => matches(p, "agent-src.other.S.abc"))).to.equal(false);
+    expect(publish.some((p) => matches(p, "$JSC.R.abc"))).to.equal(true);
+    expect(publish.some((p) => matches(p, "$JS.API.STREAM.DELETE.STACKYARD_AGENT_EVENTS"))).to.equal(false);
+    expect(publish.some((p) => matches(p, "$JS.ACK.STACKYARD_DEPLOY_JOBS.deploy-workers.1.1.1.1.1"))).to.equal(false);
   });
 
   it("captures deployment events in the stream and nothing else an agent sends", () => {

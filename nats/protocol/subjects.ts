@@ -85,6 +85,12 @@ export const agentInboxPrefix = (clusterId: string): string => `_INBOX_${assertS
 
 /** What the control plane subscribes to, once for all agents (queue groups make it scale out). */
 export const CONTROL_PLANE_SUBSCRIPTIONS = {
+  /**
+   * What the clusters service subscribes to (one queue subscription, dispatched by kind). Behind a leaf node only
+   * this form works: a hub tells a leaf about a subscription only when it covers what the leaf's credentials may
+   * publish (`agent.<clusterId>.>`), and `agent.>` does while `agent.*.heartbeat` merely overlaps it.
+   */
+  all: "agent.>",
   heartbeats: "agent.*.heartbeat",
   goodbyes: "agent.*.goodbye",
   inventory: "agent.*.inventory",
@@ -100,13 +106,49 @@ export const AGENT_EVENTS_STREAM = {
 } as const;
 
 /**
+ * Store and forward behind a customer-side leaf node (agent/src/leaf.ts): the leaf runs JetStream in its own
+ * domain and keeps the agent's deployment events in LEAF_EVENTS_STREAM (same subjects, never exported to the hub
+ * directly); the hub's STACKYARD_AGENT_EVENTS sources that stream through the domain's API prefix, so events
+ * written while the WAN link is down arrive, in order, once it is back.
+ */
+export const LEAF_EVENTS_STREAM = "STACKYARD_LEAF_EVENTS";
+
+/** The JetStream domain of a cluster's leaf node. One per cluster, so the hub can address each leaf's API. */
+export const leafJetStreamDomain = (clusterId: string): string => `leaf-${assertSubjectToken(clusterId, "clusterId")}`;
+
+/** The prefix of the subject the hub's source consumer delivers on (`<prefix>.S.<random>`). */
+export const leafSourceDeliverPrefix = (clusterId: string): string =>
+  `agent-src.${assertSubjectToken(clusterId, "clusterId")}`;
+
+/** How the hub's events stream addresses one leaf's events stream (JetStream `sources[].external`). */
+export function leafEventsSource(clusterId: string): { name: string; external: { api: string; deliver: string } } {
+  return {
+    name: LEAF_EVENTS_STREAM,
+    external: { api: `$JS.${leafJetStreamDomain(clusterId)}.API`, deliver: leafSourceDeliverPrefix(clusterId) },
+  };
+}
+
+/**
  * The complete permission set of an agent's user JWT. No `$JS.API.>`: the agent must work through leaf nodes,
- * where the hub blocks it.
+ * where the hub blocks it. What the hub's sourcing of a leaf's events needs, and nothing more (nats-server 2.9,
+ * stream.go setSourceConsumer): hub → leaf the consumer-create request on this cluster's domain and the replies
+ * to the leaf consumer's flow-control messages (`$JS.FC.<stream>.…`); leaf → hub the answer to the create request
+ * (`$JSC.R.<random>`) and the deliveries on this cluster's own deliver prefix.
  */
 export function agentPermissions(clusterId: string): SubjectPermissions {
   return {
-    publish: [agentSubjects(clusterId).all, deploymentEventsWildcard(clusterId)],
-    subscribe: [commandWildcard(clusterId), `${agentInboxPrefix(clusterId)}.>`],
+    publish: [
+      agentSubjects(clusterId).all,
+      deploymentEventsWildcard(clusterId),
+      `${leafSourceDeliverPrefix(clusterId)}.>`,
+      "$JSC.R.*",
+    ],
+    subscribe: [
+      commandWildcard(clusterId),
+      `${agentInboxPrefix(clusterId)}.>`,
+      `$JS.${leafJetStreamDomain(clusterId)}.API.CONSUMER.CREATE.${LEAF_EVENTS_STREAM}`,
+      `$JS.FC.${LEAF_EVENTS_STREAM}.>`,
+    ],
   };
 }
 

@@ -53,6 +53,7 @@ import { CREDENTIALS_REVOKED_EVENT, type CredentialsRevoked } from "../_shared/b
 import type { Context } from "moleculer";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
 import { answerRenewal } from "./renewal.js";
+import { createLeafSourceKeeper } from "../deployments/index.js";
 import { listClusterServices } from "./cluster-services.js";
 
 export const HEARTBEAT_FLUSH_MS = 1_000;
@@ -81,6 +82,8 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
   // Agent ingest acts for no caller: it finds the cluster (and so the org) in the subject.
   const ingestDb = systemDb(db, "agent-ingest");
   const heartbeats = new HeartbeatBatcher(ingestDb, publishClusterStatusChanges);
+  // Agents in leaf mode buffer deployment events in their leaf's JetStream: the hub's events stream sources them.
+  let leafSources: ReturnType<typeof createLeafSourceKeeper> | undefined;
   const activity = new ActivityBatcher(ingestDb);
   const retention = {
     maxRowsPerCluster: config.clusters.activityMaxRowsPerCluster,
@@ -225,6 +228,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         const hb = validateMessage("Heartbeat", JSON.parse(decoder.decode(data)));
         if (hb.clusterId !== clusterId) return;
         heartbeats.add(clusterId, hb);
+        if (hb.natsMode === "leaf") void leafSources?.seen(clusterId);
         if (heartbeats.size >= 1_000) await heartbeats.flush();
       },
       async onGoodbye({ subject, data }: Msg) {
@@ -326,6 +330,17 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       if (config.nats.tlsCaFile) settings.agentNatsCa = await readFile(config.nats.tlsCaFile, "utf8");
       link = await connectNats(config.nats, config.nats.credsFile, "stackyard-clusters");
       system = await connectNats(config.nats, config.nats.systemCredsFile, "stackyard-clusters-system");
+      const jsLink = link;
+      leafSources = createLeafSourceKeeper({
+        jsm: () => jsLink.jetstreamManager(),
+        onAdded: (clusterId) => this.logger.info({ msg: "leaf events stream sourced", clusterId }),
+        onError: (clusterId, error) =>
+          this.logger.warn({
+            msg: "sourcing a leaf's events stream failed; retried at its next heartbeat",
+            clusterId,
+            error: String(error),
+          }),
+      });
       // The server keeps pushed account JWTs in its resolver directory; a lost or fresh one would fall back to
       // the preloaded JWT, which revokes nobody. So the database's revocations are pushed at every start and after
       // every reconnect (the server may have restarted), before any agent message is handled.
@@ -338,18 +353,28 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       })();
       const metricsDb = systemDb(db, "metrics");
       stopMetrics = clustersByStatus.register(() => clusterStatusSamples(metricsDb, settings.offlineAfterSeconds));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.heartbeats, (msg: Msg) => this.onHeartbeat(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.goodbyes, (msg: Msg) => this.onGoodbye(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.inventory, (msg: Msg) => this.onInventory(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.renew, (msg: Msg) => this.onRenew(msg));
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.dockerEvents, (msg: Msg) => this.onDockerEvent(msg));
       // Refusal reports are recorded one at a time, in arrival order: concurrent upserts of one warning could
       // commit out of order and leave an older reason as the latest. They are rare (and rate-limited per agent).
       let rejections: Promise<unknown> = Promise.resolve();
-      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.rejected, (msg: Msg) => {
-        const recorded = rejections.then(() => this.onCommandRejected(msg));
-        rejections = recorded.catch(() => undefined);
-        return recorded;
+      const handlers: Record<string, (msg: Msg) => Promise<unknown>> = {
+        heartbeat: (msg) => this.onHeartbeat(msg),
+        goodbye: (msg) => this.onGoodbye(msg),
+        inventory: (msg) => this.onInventory(msg),
+        renew: (msg) => this.onRenew(msg),
+        "docker-events": (msg) => this.onDockerEvent(msg),
+        rejected: (msg) => {
+          const recorded = rejections.then(() => this.onCommandRejected(msg));
+          rejections = recorded.catch(() => undefined);
+          return recorded;
+        },
+      };
+      // One subscription for all agent messages: a hub forwards a leaf's messages only for interest its
+      // credentials cover, and `agent.>` covers `agent.<clusterId>.>` where `agent.*.heartbeat` does not
+      // (nats/protocol/subjects.ts). Command replies (`agent.<id>.reply.…`) have no handler here.
+      this.subscribe(CONTROL_PLANE_SUBSCRIPTIONS.all, async (msg: Msg) => {
+        const parts = msg.subject.split(".");
+        const handler = parts.length === 3 ? handlers[parts[2]!] : undefined;
+        if (handler) await handler(msg);
       });
       await link.flush();
       const onError = (what: string) => (err: unknown) =>

@@ -45,8 +45,10 @@ async function ensureStream(
 ) {
   for (let attempt = 1; ; attempt++) {
     try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      const existing = await jsm.streams.info(config.name);
+      // An update replaces the source list: keep the leaf clusters' sources (leaf-sources.ts).
+      const sources = existing.config.sources;
+      await jsm.streams.update(config.name, { ...config, ...(sources?.length ? { sources } : {}) });
       return;
     } catch (err) {
       if (!/stream not found/i.test(String(err))) throw err;

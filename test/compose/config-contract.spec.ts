@@ -205,6 +205,20 @@ describe("compose config contract", () => {
       expect(new URL(env.STACKYARD_AGENT_URL!).port || "80").to.equal(port);
     });
 
+    it("runs in leaf mode, its leaf dialling the nats service's leafnode listener over TLS", async () => {
+      const runConfig = parseAgentConfig(["run"], agentEnv());
+      expect(runConfig).to.include({ command: "run", natsMode: "leaf", natsAuth: "none" });
+      const hub = new URL((runConfig as { leafHubUrl: string }).leafHubUrl.replace(/^tls:/, "http:"));
+      expect(hub.hostname).to.equal("nats");
+      const template = await readFile(join(ROOT, "nats/server.conf.template"), "utf8");
+      expect(template).to.match(/\nleafnodes: \{\n(?: {2}.*\n)* {2}tls: \{/);
+      const natsPorts = (compose.services.nats!.ports ?? []).map(String);
+      expect(
+        natsPorts.some((p) => p.endsWith(`:${hub.port}`)),
+        "the hub's leafnode port",
+      ).to.equal(true);
+    });
+
     it("reaches the swarm manager's Docker socket through their shared volume, as a member of its group", async () => {
       const env = agentEnv();
       const script = await readFile(join(ROOT, "docker/dind/swarm-node.sh"), "utf8");

@@ -65,6 +65,7 @@ async function startOnFreePorts(
   dir: string,
   host: string,
   logFile: string,
+  opts: TestNatsServerOptions,
 ): Promise<{ prepared: PreparedNatsServer; child: ChildProcess }> {
   for (let attempt = 1; ; attempt++) {
     const ports = {
@@ -73,7 +74,7 @@ async function startOnFreePorts(
       leafnode: await freePort(),
       monitor: await freePort(),
     };
-    const prepared = await prepareNatsServer(dir, host, ports);
+    const prepared = await prepareNatsServer(dir, host, ports, undefined, opts);
     const child = await spawnNatsServer(prepared.configFile, { detached: false, logFile });
     try {
       await waitForServer(child, host, ports.client, { timeoutMs: START_TIMEOUT_MS, logFile });
@@ -85,11 +86,16 @@ async function startOnFreePorts(
   }
 }
 
-export async function startTestNatsServer(): Promise<TestNatsServer> {
+export interface TestNatsServerOptions {
+  /** What the hub tells leaf nodes to reconnect to, e.g. a relay standing in for the WAN (agent/src/testing/wan.ts). */
+  leafnodeAdvertise?: string;
+}
+
+export async function startTestNatsServer(opts: TestNatsServerOptions = {}): Promise<TestNatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "stackyard-nats-"));
   const host = "127.0.0.1";
   const logFile = join(dir, "nats-server.log");
-  const first = await startOnFreePorts(dir, host, logFile);
+  const first = await startOnFreePorts(dir, host, logFile, opts);
   const prepared = first.prepared;
   let child = first.child;
   const { ports } = prepared;

@@ -2,7 +2,7 @@
 import type { Db } from "../db.js";
 import { createTestDb } from "./database.js";
 import { ContractClient } from "./http.js";
-import { startTestNatsServer, type TestNatsServer } from "./nats-server.js";
+import { startTestNatsServer, type TestNatsServer, type TestNatsServerOptions } from "./nats-server.js";
 import { startTestPlatform, type TestPlatform } from "./platform.js";
 
 export interface TestStack {
@@ -13,9 +13,12 @@ export interface TestStack {
   api: ContractClient;
 }
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  opts: { nats?: TestNatsServerOptions } = {},
+): Promise<TestStack> {
   const db = await createTestDb();
-  const nats = await startTestNatsServer();
+  const nats = await startTestNatsServer(opts.nats);
   const platform = await startTestPlatform(nats, env);
   return { db, nats, platform, api: new ContractClient(platform.baseUrl) };
 }

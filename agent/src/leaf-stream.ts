@@ -1,0 +1,35 @@
+/**
+ * The leaf's own events stream (leaf mode): the agent's deployment events are stored here first, in the leaf's
+ * JetStream domain, and the hub's STACKYARD_AGENT_EVENTS sources them whenever the link is up. Created through the
+ * local connection (the leaf's JetStream API is local; the hub never reaches it except for the source consumer).
+ */
+import { DiscardPolicy, RetentionPolicy, StorageType, nanos, type JetStreamManager } from "nats";
+import { LEAF_EVENTS_STREAM, deploymentEventsWildcard } from "../../nats/protocol/subjects.js";
+
+/** As long as the hub keeps events (services/deployments/jetstream.ts): a cut longer than that is a lost site. */
+export const LEAF_EVENTS_MAX_AGE_MS = 3 * 24 * 3600 * 1000;
+export const LEAF_EVENTS_MAX_BYTES = 512 * 1024 * 1024;
+
+export function leafEventsStreamConfig(clusterId: string) {
+  return {
+    name: LEAF_EVENTS_STREAM,
+    subjects: [deploymentEventsWildcard(clusterId)],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(LEAF_EVENTS_MAX_AGE_MS),
+    max_bytes: LEAF_EVENTS_MAX_BYTES,
+    max_msg_size: 64 * 1024,
+    discard: DiscardPolicy.Old,
+  };
+}
+
+export async function ensureLeafEventsStream(jsm: JetStreamManager, clusterId: string): Promise<void> {
+  const config = leafEventsStreamConfig(clusterId);
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (err) {
+    if (!/stream not found/i.test(String(err))) throw err;
+    await jsm.streams.add(config);
+  }
+}
