@@ -277,7 +277,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deployments");
       js = nc.jetstream();
       const jsm = await nc.jetstreamManager();
-      await ensureDeploymentStreams(jsm);
+      await ensureDeploymentStreams(jsm, config.nats.streamReplicas);
       const metricsDb = systemDb(db, "metrics");
       // One read of the server per scrape serves both backlog gauges.
       let backlog: Promise<ConsumerBacklog> | undefined;

@@ -61,9 +61,14 @@ async function ensureStream(
   }
 }
 
-export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<void> {
+/**
+ * `replicas` (NATS_STREAM_REPLICAS): 3 on a 3-node cluster, so losing a node loses no acknowledged job or event;
+ * an existing stream is scaled to it by the update (the server moves the data). Consumers inherit it.
+ */
+export async function ensureDeploymentStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
   await ensureStream(jsm, {
     name: DEPLOY_JOBS_STREAM.name,
+    num_replicas: replicas,
     subjects: [...DEPLOY_JOBS_STREAM.subjects],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
@@ -73,6 +78,7 @@ export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<vo
   });
   await ensureStream(jsm, {
     name: AGENT_EVENTS_STREAM.name,
+    num_replicas: replicas,
     subjects: [...AGENT_EVENTS_STREAM.subjects],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,

@@ -57,7 +57,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
     async started() {
       const identity = await loadNatsIdentity(config.nats.identityFile);
       nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deploy-worker");
-      await ensureDeploymentStreams(await nc.jetstreamManager());
+      await ensureDeploymentStreams(await nc.jetstreamManager(), config.nats.streamReplicas);
       const deps: WorkerDeps = {
         // The worker acts for no caller: each job names its deployment, and so its org.
         db: systemDb(db, "deploy-worker"),
