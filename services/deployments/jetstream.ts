@@ -73,6 +73,30 @@ async function ensureStream(
  * an existing stream is scaled to it by the update (the server moves the data). Consumers inherit it.
  */
 export async function ensureDeploymentStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  await retryWhileJetStreamSettles(() => ensureDeploymentStreamsOnce(jsm, replicas));
+}
+
+/**
+ * JetStream API errors that mean "not now", not "no": a request that timed out or found no responder while a
+ * cluster elects its meta leader or places an R3 stream on busy nodes. Everything here is idempotent (create or
+ * update to the same config), so the whole set-up is tried again; any other error is final at once.
+ */
+const TRANSIENT_JETSTREAM = /TIMEOUT|no responders|temporarily unavailable|503/i;
+export const JETSTREAM_SETUP_ATTEMPTS = 8;
+export const JETSTREAM_SETUP_RETRY_MS = 2_000;
+
+async function retryWhileJetStreamSettles(run: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= JETSTREAM_SETUP_ATTEMPTS || !TRANSIENT_JETSTREAM.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, JETSTREAM_SETUP_RETRY_MS));
+    }
+  }
+}
+
+async function ensureDeploymentStreamsOnce(jsm: JetStreamManager, replicas: number): Promise<void> {
   await ensureStream(jsm, {
     name: DEPLOY_JOBS_STREAM.name,
     num_replicas: replicas,
