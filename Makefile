@@ -1,7 +1,7 @@
 # Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help deps dev smoke-dev migrate test test-multinode test-compose fuzz bench build typecheck lint format reset nats-stop
+.PHONY: help deps dev smoke-dev migrate test test-multinode test-ha test-compose fuzz bench build typecheck lint format reset nats-stop
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: ## every suite: typecheck, lint, unit, integration and end-to-end against 
 
 test-multinode: ## 3-node Swarm in network namespaces: inventory, spread, placement, drain, a worker killed (STACKYARD_MULTINODE_TEST_TIMEOUT)
 	bash scripts/test-multinode.sh
+
+test-ha: ## production topology: 3 NATS nodes, 2 gateways, 2 service processes, 2 workers; a node, a gateway and a worker killed mid-deploy (STACKYARD_HA_TEST_TIMEOUT)
+	bash scripts/test-ha.sh
 
 test-compose: ## run docker-compose.dev.yml for real (offline stand-in base images) and check it through the API
 	bash scripts/test-compose.sh

@@ -18,7 +18,7 @@ export function createBrokerOptions(config: Config): BrokerOptions {
     transporter: {
       type: "NATS",
       options: {
-        servers: config.nats.url,
+        servers: config.nats.urls,
         authenticator: credsAuthenticator(creds),
         tls: natsTlsOptions(config.nats),
         name: `stackyard-${config.services.join("+")}`,

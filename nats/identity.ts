@@ -167,9 +167,55 @@ export interface ServerConfigOptions {
   ports: NatsServerPorts;
   resolverDir: string;
   jetstreamDir: string;
-  tls: { certFile: string; keyFile: string };
+  tls: { certFile: string; keyFile: string; caFile?: string };
   /** `host:port` the hub advertises to leaf nodes instead of its listener's own address. */
   leafnodeAdvertise?: string;
+  /** Set for a node of a cluster; omitted for a single server. */
+  cluster?: ClusterOptions;
+}
+
+export interface ClusterOptions {
+  /** The same on every node. */
+  name: string;
+  /** This node's route listener. */
+  port: number;
+  /** `tls://host:port` of every peer's route listener (this node's own is tolerated and ignored by the server). */
+  routes: readonly string[];
+}
+
+const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const ROUTE_URL_PATTERN = /^tls:\/\/[A-Za-z0-9.\-[\]:]+:\d{1,5}$/;
+
+/**
+ * The `cluster {}` block: routes are TLS like every other listener and verify their peers with the installation's
+ * CA (a route dials as a TLS client, so the certificate carries clientAuth: nats/tls.ts).
+ */
+export function renderClusterBlock(
+  cluster: ClusterOptions,
+  host: string,
+  tls: { certFile: string; keyFile: string; caFile?: string },
+): string {
+  if (!CLUSTER_NAME_PATTERN.test(cluster.name))
+    throw new Error(`cluster name "${cluster.name}" must match ${CLUSTER_NAME_PATTERN}`);
+  if (!tls.caFile) throw new Error("a cluster node needs the CA file to verify its peers' routes");
+  for (const route of cluster.routes) {
+    if (!ROUTE_URL_PATTERN.test(route)) throw new Error(`route "${route}" must be tls://host:port`);
+  }
+  return [
+    "cluster: {",
+    `  name: ${cluster.name}`,
+    `  host: ${host}`,
+    `  port: ${cluster.port}`,
+    "  tls: {",
+    `    cert_file: "${tls.certFile}"`,
+    `    key_file: "${tls.keyFile}"`,
+    `    ca_file: "${tls.caFile}"`,
+    "    verify: true",
+    "    timeout: 2",
+    "  }",
+    `  routes: [${cluster.routes.map((r) => `"${r}"`).join(", ")}]`,
+    "}",
+  ].join("\n");
 }
 
 export const SERVER_CONFIG_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), "server.conf.template");
@@ -195,6 +241,7 @@ export async function renderServerConfig(identity: NatsIdentity, opts: ServerCon
     LEAFNODE_ADVERTISE: opts.leafnodeAdvertise
       ? `advertise: "${opts.leafnodeAdvertise.replace(/[^A-Za-z0-9.:[\]_-]/g, "")}"`
       : "# advertise: not set",
+    CLUSTER_BLOCK: opts.cluster ? renderClusterBlock(opts.cluster, opts.host, opts.tls) : "",
   };
   const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, key: string) => {
     const value = values[key];

@@ -7,6 +7,7 @@ import {
   loadOrCreateNatsIdentity,
   natsStateFiles,
   renderServerConfig,
+  type ClusterOptions,
   type NatsIdentity,
   type NatsServerPorts,
   type NatsStateFiles,
@@ -22,28 +23,43 @@ export interface PreparedNatsServer {
   tls: NatsTlsFiles;
 }
 
+export interface NodeOptions {
+  /** Unique per node of a cluster (JetStream's placement names it); default `stackyard-<client port>`. */
+  serverName?: string;
+  /**
+   * Where this node keeps its resolver, JetStream store and rendered config; default `dir`. The nodes of one
+   * cluster share `dir` (identity and TLS: one installation) and each has its own data directory.
+   */
+  dataDir?: string;
+  cluster?: ClusterOptions;
+  /** `host:port` the hub advertises to leaf nodes (behind NAT or a load balancer). */
+  leafnodeAdvertise?: string;
+}
+
 export async function prepareNatsServer(
   dir: string,
   host: string,
   ports: NatsServerPorts,
   tlsHosts: readonly string[] = DEFAULT_SERVER_HOSTS,
-  opts: { leafnodeAdvertise?: string } = {},
+  node: NodeOptions = {},
 ): Promise<PreparedNatsServer> {
   const identity = await loadOrCreateNatsIdentity(dir);
   const tls = await ensureNatsTls(dir, tlsHosts);
-  const resolverDir = join(dir, "resolver");
-  const jetstreamDir = join(dir, "jetstream");
+  const dataDir = node.dataDir ?? dir;
+  const resolverDir = join(dataDir, "resolver");
+  const jetstreamDir = join(dataDir, "jetstream");
   await mkdir(resolverDir, { recursive: true, mode: 0o700 });
   await mkdir(jetstreamDir, { recursive: true, mode: 0o700 });
-  const configFile = join(dir, "server.conf");
+  const configFile = join(dataDir, "server.conf");
   const config = await renderServerConfig(identity, {
-    serverName: `stackyard-${ports.client}`,
+    serverName: node.serverName ?? `stackyard-${ports.client}`,
     host,
     ports,
     resolverDir,
     jetstreamDir,
-    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
-    ...(opts.leafnodeAdvertise ? { leafnodeAdvertise: opts.leafnodeAdvertise } : {}),
+    tls: { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile },
+    ...(node.leafnodeAdvertise ? { leafnodeAdvertise: node.leafnodeAdvertise } : {}),
+    ...(node.cluster ? { cluster: node.cluster } : {}),
   });
   await writeFile(configFile, config, { mode: 0o600 });
   return { identity, files: natsStateFiles(dir), configFile, host, ports, tls };

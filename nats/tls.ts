@@ -80,6 +80,14 @@ async function exists(path: string): Promise<boolean> {
 /** A server certificate this close to its end is issued again at the next start. */
 export const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
+/** TLS client auth (EKU 1.3.6.1.5.5.7.3.2): a cluster route dials its peers with the same certificate. */
+const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
+
+async function lacksClientAuth(certFile: string): Promise<boolean> {
+  const cert = new X509Certificate(await readFile(certFile));
+  return !(cert.keyUsage ?? []).includes(CLIENT_AUTH_OID);
+}
+
 async function expiresWithin(certFile: string, ms: number): Promise<boolean> {
   const cert = new X509Certificate(await readFile(certFile));
   return new Date(cert.validTo).getTime() - Date.now() < ms;
@@ -131,7 +139,8 @@ export async function ensureNatsTls(
     current !== wanted ||
     !(await exists(files.certFile)) ||
     !(await exists(files.keyFile)) ||
-    (await expiresWithin(files.certFile, RENEW_BEFORE_MS))
+    (await expiresWithin(files.certFile, RENEW_BEFORE_MS)) ||
+    (await lacksClientAuth(files.certFile))
   ) {
     const csr = join(files.dir, "server.csr");
     const ext = join(files.dir, "server.ext");
@@ -140,7 +149,7 @@ export async function ensureNatsTls(
       [
         "basicConstraints=critical,CA:FALSE",
         "keyUsage=critical,digitalSignature",
-        "extendedKeyUsage=serverAuth",
+        "extendedKeyUsage=serverAuth,clientAuth",
         `subjectAltName=${subjectAltName(wanted.split(","))}`,
         "",
       ].join("\n"),

@@ -6,7 +6,14 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { connect, credsAuthenticator } from "nats";
 import { natsStateFiles } from "../nats/identity.js";
-import { isPortOpen, natsUrl, prepareNatsServer, spawnNatsServer, waitForPort } from "../nats/server.js";
+import {
+  isPortOpen,
+  natsUrl,
+  prepareNatsServer,
+  spawnNatsServer,
+  waitForPort,
+  type NodeOptions,
+} from "../nats/server.js";
 import { DEFAULT_SERVER_HOSTS, natsTlsFiles } from "../nats/tls.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -87,8 +94,28 @@ function env(): void {
   console.log(`export NATS_LEAF_URL="tls://${host}:${ports.leafnode}"`);
 }
 
+/**
+ * A node of a NATS cluster (docker-compose.ha.yml): STACKYARD_NATS_SERVER_NAME (unique), STACKYARD_NATS_CLUSTER_NAME,
+ * STACKYARD_NATS_CLUSTER_PORT and STACKYARD_NATS_ROUTES (the peers' `tls://host:port`, comma-separated). Its
+ * resolver, JetStream store and config go to `<nats dir>/<server name>/`; identity and TLS stay shared.
+ */
+function clusterNode(): NodeOptions {
+  const serverName = process.env.STACKYARD_NATS_SERVER_NAME?.trim();
+  const clusterName = process.env.STACKYARD_NATS_CLUSTER_NAME?.trim();
+  if (!serverName || !clusterName) return {};
+  const routes = (process.env.STACKYARD_NATS_ROUTES ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  return {
+    serverName,
+    dataDir: join(natsDir, serverName),
+    cluster: { name: clusterName, port: Number(process.env.STACKYARD_NATS_CLUSTER_PORT ?? 16222), routes },
+  };
+}
+
 async function prepare(): Promise<void> {
-  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts, serverOptions);
+  const prepared = await prepareNatsServer(natsDir, host, ports, tlsHosts, { ...serverOptions, ...clusterNode() });
   console.error(`[stackyard] nats config written to ${prepared.configFile}`);
 }
 

@@ -65,6 +65,7 @@ describe("deployment event stream", () => {
       firstSeq: 0,
       now: () => 5,
       log,
+      backoff: { initialMs: 1, maxMs: 5 },
     });
     await dead.finish("failed", { level: "error", message: "boom" });
     expect(calls).to.equal(EVENT_PUBLISH_ATTEMPTS);

@@ -16,7 +16,14 @@ import type { Logger } from "./logger.js";
 import { createBackoff, sleep } from "./schedule.js";
 
 export const EVENT_PUBLISH_TIMEOUT_MS = 5_000;
-export const EVENT_PUBLISH_ATTEMPTS = 5;
+/**
+ * Enough to ride out a JetStream failover: when the NATS node leading the events stream is lost, the replicas elect
+ * a new leader, and publishes meanwhile fail at once with "no responders". 12 attempts, backing off 250 ms → 5 s,
+ * keep trying for about 40 s (longer when each attempt waits out its timeout); a retried event is stored once
+ * (its message id).
+ */
+export const EVENT_PUBLISH_ATTEMPTS = 12;
+export const EVENT_PUBLISH_BACKOFF = { initialMs: 250, maxMs: 5_000 } as const;
 const MAX_MESSAGE_CHARS = 16 * 1024;
 
 /** `js.publish` of the nats client, or a stand-in in unit tests. */
@@ -48,6 +55,8 @@ export class DeploymentEventStream {
       firstSeq: number;
       now: () => number;
       log: Logger;
+      /** Tests shorten the backoff; production uses EVENT_PUBLISH_BACKOFF. */
+      backoff?: { initialMs: number; maxMs: number };
     },
   ) {
     this.seq = opts.firstSeq;
@@ -92,7 +101,7 @@ export class DeploymentEventStream {
       this.opts.log.error("deployment event dropped: malformed", { err, seq: event.seq });
       return;
     }
-    const backoff = createBackoff({ initialMs: 250, maxMs: 5_000 });
+    const backoff = createBackoff(this.opts.backoff ?? EVENT_PUBLISH_BACKOFF);
     for (let attempt = 1; attempt <= EVENT_PUBLISH_ATTEMPTS && !this.stop.signal.aborted; attempt++) {
       try {
         await this.opts.publish(this.subject, data, {

@@ -69,7 +69,13 @@ export interface Config {
   };
   database: { url: string; poolMax: number };
   nats: {
-    url: string;
+    /** Every server of the cluster (NATS_URL, comma-separated): clients fail over between them. */
+    urls: string[];
+    /**
+     * Replicas of the JetStream streams (jobs, agent events): 1 on a single server, 3 on a 3-node cluster, so a
+     * node lost keeps every acknowledged message. At most the cluster's size.
+     */
+    streamReplicas: number;
     credsFile: string;
     /** The installation's NATS trust chain (nats/identity.ts): signs agent credentials and revocations. */
     identityFile: string;
@@ -216,6 +222,29 @@ class EnvReader {
       this.problems.push(`${name} is not a valid URL`);
     }
     return value;
+  }
+
+  /** A comma-separated list of URLs, each checked like `url`; at least one. */
+  urls(name: string, protocols: string[], hint: string): string[] {
+    const value = this.required(name, hint);
+    if (!value) return [];
+    const urls = value
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean);
+    if (urls.length === 0) this.problems.push(`${name} lists no URL (${hint})`);
+    for (const url of urls) {
+      const which = urls.length > 1 ? ` ("${url}")` : "";
+      try {
+        const parsed = new URL(url);
+        if (!protocols.includes(parsed.protocol)) {
+          this.problems.push(`${name} must use ${protocols.join(" or ")} (got ${parsed.protocol})${which}`);
+        }
+      } catch {
+        this.problems.push(`${name} is not a valid URL${which}`);
+      }
+    }
+    return urls;
   }
 
   /** An optional PEM certificate file, read and checked at start so a wrong path fails the boot, not a connect. */
@@ -388,7 +417,8 @@ export function loadConfig(env: Env = process.env): Config {
       poolMax: r.int("DB_POOL_MAX", DEFAULT_DB_POOL_MAX, 1, 200),
     },
     nats: {
-      url: r.url("NATS_URL", ["nats:", "tls:"], "e.g. tls://127.0.0.1:14222"),
+      urls: r.urls("NATS_URL", ["nats:", "tls:"], "e.g. tls://127.0.0.1:14222 or tls://n1:4222,tls://n2:4222"),
+      streamReplicas: r.int("NATS_STREAM_REPLICAS", 1, 1, 5),
       credsFile: r.required("NATS_CREDS", "path to the control plane's NATS .creds file"),
       identityFile: r.required("NATS_IDENTITY_FILE", "path to the NATS identity.json written by scripts/nats.ts"),
       systemCredsFile: r.required("NATS_SYSTEM_CREDS", "path to the system account's .creds file"),

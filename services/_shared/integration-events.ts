@@ -58,7 +58,7 @@ export interface IntegrationPublisher {
 
 /** Opens this process's publishing connection (control-plane user) and installs it as the sink. */
 export async function startIntegrationPublisher(
-  nats: Pick<Config["nats"], "url" | "tlsCaFile" | "credsFile">,
+  nats: Pick<Config["nats"], "urls" | "tlsCaFile" | "credsFile">,
 ): Promise<IntegrationPublisher> {
   const nc: NatsConnection = await connectNats(nats, nats.credsFile, "stackyard-integration-events");
   const remove = installIntegrationSink((subject, payload) => nc.publish(subject, payload));

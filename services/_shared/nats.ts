@@ -11,12 +11,12 @@ export const natsTlsOptions = (nats: Pick<Config["nats"], "tlsCaFile">): NonNull
   nats.tlsCaFile ? { caFile: nats.tlsCaFile } : {};
 
 export async function connectNats(
-  nats: Pick<Config["nats"], "url" | "tlsCaFile">,
+  nats: Pick<Config["nats"], "urls" | "tlsCaFile">,
   credsFile: string,
   name: string,
 ): Promise<NatsConnection> {
   return connect({
-    servers: nats.url,
+    servers: nats.urls,
     authenticator: credsAuthenticator(await readFile(credsFile)),
     tls: natsTlsOptions(nats),
     name,

@@ -2,6 +2,7 @@
  * The REST gateway: the routing table generated from openapi.yaml, authentication, the one authorization
  * check, request validation and error mapping — nothing else. Business logic lives behind the actions.
  */
+import { retryRead } from "./retry-read.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -146,8 +147,11 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         return;
       }
       const startAfter = fromHeader ?? params.query.lastEventId ?? null;
+      // A replay page is a read: retried on another instance when a request is lost in a NATS failover.
       const fetchPage = (afterSeq: number | null) =>
-        ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta });
+        retryRead((timeout) =>
+          ctx.call<ReplayPage, unknown>(op.action, { ...params, afterSeq }, { meta: ctx.meta, timeout }),
+        );
       const authorization = req.headers.authorization;
       // Re-run when a credential is revoked: a logged-out session or revoked token loses its open streams.
       const stillValid = async () =>

@@ -85,6 +85,7 @@ export class DeploymentStreamHub {
     this.clients.set(deploymentId, set);
     let closed = false;
     const timers: { keepalive?: NodeJS.Timeout } = {};
+    let delivering: Promise<void> = Promise.resolve();
     const finish = (deployment?: { id: string; status: string }, revoked = false) => {
       if (closed) return;
       closed = true;
@@ -107,10 +108,24 @@ export class DeploymentStreamHub {
       lastSeq: startAfter ?? -1,
       replaying: true,
       buffered: [],
+      // Broadcasts are core NATS (at most once): one lost in a NATS failover leaves a gap in seq, which is
+      // filled from the store before anything after it is sent, so a client never skips an event.
       push: (events, status) => {
-        let ended = false;
-        for (const e of [...events].sort((a, b) => a.seq - b.seq)) ended = send(e) || ended;
-        if (ended || (status && TERMINAL.has(status))) finish({ id: deploymentId, status: status ?? "UNKNOWN" });
+        delivering = delivering
+          .then(async () => {
+            let ended = false;
+            const sorted = [...events].sort((a, b) => a.seq - b.seq).filter((e) => e.seq > client.lastSeq);
+            if (sorted.length > 0 && sorted[0]!.seq > client.lastSeq + 1) {
+              for (let more = true; more && !closed;) {
+                const page = await fetchPage(client.lastSeq);
+                for (const e of page.events) ended = send(e) || ended;
+                more = page.more;
+              }
+            }
+            for (const e of sorted) ended = send(e) || ended;
+            if (ended || (status && TERMINAL.has(status))) finish({ id: deploymentId, status: status ?? "UNKNOWN" });
+          })
+          .catch(() => finish());
       },
     };
     set.add(client);

@@ -30,7 +30,13 @@ import { deploymentsActive, jetstreamConsumerAckPending, jetstreamConsumerPendin
 import { systemDb } from "../_shared/tenant.js";
 import { activeDeploymentSamples, consumerBacklog, type ConsumerBacklog } from "./metrics.js";
 import { currentRequestId } from "../_shared/request-context.js";
-import { deployJobSubject, type DeployJob, ensureDeploymentStreams, EVENT_WRITERS_CONSUMER } from "./jetstream.js";
+import {
+  CONSUME_EXPIRES_MS,
+  deployJobSubject,
+  type DeployJob,
+  ensureDeploymentStreams,
+  EVENT_WRITERS_CONSUMER,
+} from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
@@ -294,7 +300,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       /** Drains the agent events stream in small batches: a batch closes a few ms after its first message. */
       async runEventWriter() {
         const consumer = await js.consumers.get(AGENT_EVENTS_STREAM.name, EVENT_WRITERS_CONSUMER);
-        writerMessages = await consumer.consume({ max_messages: 1_000 });
+        writerMessages = await consumer.consume({ max_messages: 1_000, expires: CONSUME_EXPIRES_MS });
         let pending: Array<{ msg: IncomingEvent; ack(): void }> = [];
         let flushing = Promise.resolve();
         let scheduled = false;
@@ -329,7 +335,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deployments");
       js = nc.jetstream();
       const jsm = await nc.jetstreamManager();
-      await ensureDeploymentStreams(jsm);
+      await ensureDeploymentStreams(jsm, config.nats.streamReplicas);
       const metricsDb = systemDb(db, "metrics");
       // One read of the server per scrape serves both backlog gauges.
       let backlog: Promise<ConsumerBacklog> | undefined;

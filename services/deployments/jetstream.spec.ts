@@ -46,4 +46,18 @@ describe("ensureDeploymentStreams", () => {
     await ensureDeploymentStreams(jsm).catch((err: unknown) => (error = err));
     expect(String(error)).to.contain("insufficient resources");
   });
+
+  it("tries the whole set-up again when the JetStream API times out (a cluster still placing R3 streams)", async function () {
+    this.timeout(10_000);
+    const { jsm } = managerLosingTheCreateRace();
+    let calls = 0;
+    const consumers = jsm.consumers as unknown as { add: () => Promise<unknown> };
+    consumers.add = async () => {
+      if (++calls === 1) throw new Error("TIMEOUT");
+      return {};
+    };
+    await ensureDeploymentStreams(jsm, 3);
+    // The first consumer timed out once; the second set-up made both.
+    expect(calls).to.equal(3);
+  });
 });

@@ -30,6 +30,13 @@ export const AGENT_EVENTS_MAX_BYTES = 1024 * 1024 * 1024;
 export const AGENT_EVENTS_MAX_MSGS_PER_DEPLOYMENT = 100_000;
 export const DEPLOY_JOBS_MAX_BYTES = 256 * 1024 * 1024;
 
+/**
+ * How long each pull of `consume()` lives. nats.js sends idle heartbeats every half of it and re-pulls after two
+ * missed ones: a pull held by a consumer leader that died (a NATS node lost) is noticed after about this long
+ * rather than nats.js's default 30 s + 30 s (measured in `make test-ha`).
+ */
+export const CONSUME_EXPIRES_MS = 5_000;
+
 export const DEPLOY_WORKERS_CONSUMER = "deploy-workers";
 export const EVENT_WRITERS_CONSUMER = "deployment-event-writers";
 
@@ -63,9 +70,38 @@ async function ensureStream(
   }
 }
 
-export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<void> {
+/**
+ * `replicas` (NATS_STREAM_REPLICAS): 3 on a 3-node cluster, so losing a node loses no acknowledged job or event;
+ * an existing stream is scaled to it by the update (the server moves the data). Consumers inherit it.
+ */
+export async function ensureDeploymentStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  await retryWhileJetStreamSettles(() => ensureDeploymentStreamsOnce(jsm, replicas));
+}
+
+/**
+ * JetStream API errors that mean "not now", not "no": a request that timed out or found no responder while a
+ * cluster elects its meta leader or places an R3 stream on busy nodes. Everything here is idempotent (create or
+ * update to the same config), so the whole set-up is tried again; any other error is final at once.
+ */
+const TRANSIENT_JETSTREAM = /TIMEOUT|no responders|temporarily unavailable|503/i;
+export const JETSTREAM_SETUP_ATTEMPTS = 8;
+export const JETSTREAM_SETUP_RETRY_MS = 2_000;
+
+async function retryWhileJetStreamSettles(run: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= JETSTREAM_SETUP_ATTEMPTS || !TRANSIENT_JETSTREAM.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, JETSTREAM_SETUP_RETRY_MS));
+    }
+  }
+}
+
+async function ensureDeploymentStreamsOnce(jsm: JetStreamManager, replicas: number): Promise<void> {
   await ensureStream(jsm, {
     name: DEPLOY_JOBS_STREAM.name,
+    num_replicas: replicas,
     subjects: [...DEPLOY_JOBS_STREAM.subjects],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
@@ -75,6 +111,7 @@ export async function ensureDeploymentStreams(jsm: JetStreamManager): Promise<vo
   });
   await ensureStream(jsm, {
     name: AGENT_EVENTS_STREAM.name,
+    num_replicas: replicas,
     subjects: [...AGENT_EVENTS_STREAM.subjects],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,

@@ -10,7 +10,13 @@ import { loadNatsIdentity } from "../clusters/index.js";
 import { broadcastDeploymentEvents } from "../_shared/bus-events.js";
 import { validRequestId } from "../../nats/protocol/request-id.js";
 import { withRequestId } from "../_shared/request-context.js";
-import { DEPLOY_JOBS_STREAM, DEPLOY_WORKERS_CONSUMER, ensureDeploymentStreams, type DeployJob } from "./jetstream.js";
+import {
+  CONSUME_EXPIRES_MS,
+  DEPLOY_JOBS_STREAM,
+  DEPLOY_WORKERS_CONSUMER,
+  ensureDeploymentStreams,
+  type DeployJob,
+} from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { systemDb } from "../_shared/tenant.js";
 import { failStaleDeployments, processDeployJob, type WorkerDeps } from "./worker.js";
@@ -30,7 +36,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
     methods: {
       async consumeJobs(deps: WorkerDeps) {
         const consumer = await nc.jetstream().consumers.get(DEPLOY_JOBS_STREAM.name, DEPLOY_WORKERS_CONSUMER);
-        messages = await consumer.consume({ max_messages: 8 });
+        messages = await consumer.consume({ max_messages: 8, expires: CONSUME_EXPIRES_MS });
         for await (const m of messages) {
           let job: Partial<DeployJob> = {};
           try {
@@ -57,7 +63,7 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
     async started() {
       const identity = await loadNatsIdentity(config.nats.identityFile);
       nc = await connectNats(config.nats, config.nats.credsFile, "stackyard-deploy-worker");
-      await ensureDeploymentStreams(await nc.jetstreamManager());
+      await ensureDeploymentStreams(await nc.jetstreamManager(), config.nats.streamReplicas);
       const deps: WorkerDeps = {
         // The worker acts for no caller: each job names its deployment, and so its org.
         db: systemDb(db, "deploy-worker"),
