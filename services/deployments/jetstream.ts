@@ -54,7 +54,7 @@ async function ensureStream(
     try {
       const existing = await jsm.streams.info(config.name);
       // An update replaces the source list: keep the leaf clusters' sources (leaf-sources.ts).
-      const sources = existing.config.sources;
+      const sources = existing.config?.sources;
       await jsm.streams.update(config.name, { ...config, ...(sources?.length ? { sources } : {}) });
       return;
     } catch (err) {
