@@ -38,7 +38,7 @@ fuzz: ## long fuzz runs: the spec-driven API fuzzer (FUZZ_SEED, FUZZ_ITERATIONS 
 	FUZZ_PROPERTY_RUNS=$${FUZZ_PROPERTY_RUNS:-20000} bash scripts/run.sh npx mocha --no-config --node-option import=tsx --timeout 0 --exit test/fuzz/properties.spec.ts
 
 bench: ## benchmarks; prints the figures
-	bash scripts/run.sh npm run --silent bench
+	BENCH=$(BENCH) bash scripts/run.sh npm run --silent bench
 
 typecheck: ## tsc --noEmit
 	bash scripts/run.sh npm run --silent typecheck

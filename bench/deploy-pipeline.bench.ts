@@ -12,14 +12,14 @@ import { startTestNatsServer } from "../services/_shared/testing/nats-server.js"
 import { startTestPlatform } from "../services/_shared/testing/platform.js";
 import { sleep } from "../services/_shared/testing/wait.js";
 import type { DeployStack } from "../nats/protocol/messages.js";
-import type { BenchResult } from "./run.js";
-import { summarize } from "./stats.js";
+import type { Bench, Figure } from "./figures.js";
+import { latencyFigures } from "./stats.js";
 
 const DISPATCHES = 30;
 const LINES_PER_SECOND = 2_000;
 const SECONDS = 5;
 
-export async function deployPipelineBench(): Promise<BenchResult[]> {
+async function run(): Promise<Figure[]> {
   const db = await createTestDb();
   const nats = await startTestNatsServer();
   const platform = await startTestPlatform(nats, { LOG_LEVEL: "error" });
@@ -107,11 +107,12 @@ export async function deployPipelineBench(): Promise<BenchResult[]> {
     await Promise.race([reading, sleep(30_000)]);
     await agent.close();
     return [
-      { name: "deploy dispatch: POST → agent has the command", figures: summarize(dispatch) },
-      {
-        name: `agent line → SSE client at ${LINES_PER_SECOND} lines/s`,
-        figures: { ...summarize(latencies), sent: total, received: latencies.length },
-      },
+      ...latencyFigures("pipeline", "dispatch POST → agent holds the command", dispatch, {
+        note: `${DISPATCHES} deploys, one environment each`,
+      }),
+      ...latencyFigures("pipeline", `agent line → SSE client at ${LINES_PER_SECOND} lines/s`, latencies, {
+        note: `${latencies.length} of ${total} lines received`,
+      }),
     ];
   } finally {
     await platform.stop();
@@ -119,3 +120,9 @@ export async function deployPipelineBench(): Promise<BenchResult[]> {
     await db.destroy();
   }
 }
+
+export const deployPipelineBench: Bench = {
+  name: "pipeline",
+  description: "deploy dispatch and agent line → SSE latency through real NATS, Postgres and the gateway",
+  run,
+};

@@ -2,17 +2,17 @@
 import { createTestDb } from "../services/_shared/testing/database.js";
 import { startTestNatsServer } from "../services/_shared/testing/nats-server.js";
 import { startTestPlatform } from "../services/_shared/testing/platform.js";
-import type { BenchResult } from "./run.js";
-import { summarize, timeEach } from "./stats.js";
+import type { Bench, Figure } from "./figures.js";
+import { latencyFigures, timeEach } from "./stats.js";
 
 const REQUESTS = 500;
 
-export async function healthBench(): Promise<BenchResult[]> {
+async function run(): Promise<Figure[]> {
   const db = await createTestDb();
   const nats = await startTestNatsServer();
   const platform = await startTestPlatform(nats);
   try {
-    const results: BenchResult[] = [];
+    const results: Figure[] = [];
     for (const path of ["/healthz", "/readyz"]) {
       await timeEach(50, async () => void (await (await fetch(platform.baseUrl + path)).text())); // warm-up
       const samples = await timeEach(REQUESTS, async () => {
@@ -20,10 +20,17 @@ export async function healthBench(): Promise<BenchResult[]> {
         await res.text();
         if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
       });
-      results.push({ name: `gateway ${path}`, figures: summarize(samples) });
+      results.push(
+        ...latencyFigures("health", `gateway ${path}`, samples, { note: `${REQUESTS} sequential requests` }),
+      );
     }
     const memory = process.memoryUsage();
-    results.push({ name: "process memory after health bench", figures: { rss_mb: Math.round(memory.rss / 1048576) } });
+    results.push({
+      bench: "health",
+      name: "bench process RSS after the run",
+      value: Math.round(memory.rss / 1048576),
+      unit: "MB",
+    });
     return results;
   } finally {
     await platform.stop();
@@ -31,3 +38,9 @@ export async function healthBench(): Promise<BenchResult[]> {
     await db.destroy();
   }
 }
+
+export const healthBench: Bench = {
+  name: "health",
+  description: "gateway overhead: /healthz (no I/O) and /readyz (Postgres + NATS round trips)",
+  run,
+};

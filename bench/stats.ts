@@ -1,3 +1,5 @@
+import type { Figure } from "./figures.js";
+
 /** Latency summary of a sample in milliseconds. */
 export function summarize(samplesMs: number[]): Record<string, number> {
   const sorted = [...samplesMs].sort((a, b) => a - b);
@@ -20,4 +22,39 @@ export async function timeEach(count: number, run: () => Promise<void>): Promise
     samples.push(performance.now() - start);
   }
   return samples;
+}
+
+/** p50 and p99 (and the maximum) of a latency sample as figures; goals apply to the matching percentile. */
+export function latencyFigures(
+  bench: string,
+  name: string,
+  samplesMs: number[],
+  options: { note?: string; goalP50?: number; goalP99?: number } = {},
+): Figure[] {
+  const s = summarize(samplesMs);
+  const note = options.note !== undefined ? { note: options.note } : {};
+  return [
+    {
+      bench,
+      name: `${name} p50`,
+      value: s.p50_ms!,
+      unit: "ms",
+      ...(options.goalP50 !== undefined ? { goal: { kind: "max", value: options.goalP50 } } : {}),
+      ...note,
+    },
+    {
+      bench,
+      name: `${name} p99`,
+      value: s.p99_ms!,
+      unit: "ms",
+      max: s.max_ms!,
+      min: sortedMin(samplesMs),
+      ...(options.goalP99 !== undefined ? { goal: { kind: "max", value: options.goalP99 } } : {}),
+      ...note,
+    },
+  ];
+}
+
+function sortedMin(samples: number[]): number {
+  return samples.length ? Math.min(...samples) : NaN;
 }

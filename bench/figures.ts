@@ -1,0 +1,45 @@
+/**
+ * What a benchmark reports: named figures, each with its unit and, where the issue sets one, its goal. The runner
+ * prints them as one table and writes them as JSON; nothing here asserts anything.
+ */
+export interface Goal {
+  /** `max`: the figure must be at most `value`; `min`: at least. */
+  kind: "max" | "min";
+  value: number;
+}
+
+export interface Figure {
+  /** Which part of `make bench` measured it, e.g. "dispatch", "fleet". */
+  bench: string;
+  /** What was measured, e.g. "POST → agent holds command p99". */
+  name: string;
+  value: number;
+  unit: string;
+  goal?: Goal;
+  /** Over repeated runs: the median is `value`, these are the extremes. */
+  min?: number;
+  max?: number;
+  /** A short word on the conditions, e.g. "500 deploys, 50 environments". */
+  note?: string;
+}
+
+/** A benchmark part: starts what it needs, stops it again, returns its figures. */
+export interface Bench {
+  name: string;
+  /** One line for the table's heading and `make help`. */
+  description: string;
+  run: () => Promise<Figure[]>;
+}
+
+export function meets(figure: Figure): boolean | undefined {
+  if (!figure.goal || !Number.isFinite(figure.value)) return undefined;
+  return figure.goal.kind === "max" ? figure.value <= figure.goal.value : figure.value >= figure.goal.value;
+}
+
+/** The median of repeated runs with its extremes, for figures measured more than once. */
+export function medianOf(values: number[]): { value: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const value = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { value, min: sorted[0] ?? NaN, max: sorted[sorted.length - 1] ?? NaN };
+}
