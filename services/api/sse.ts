@@ -1,7 +1,8 @@
 /**
  * Server-sent events for deployment output: replay what is stored (in seq order), then push what arrives live
  * (from the deployments broadcast, never by polling the database), resume from Last-Event-ID, keep-alives, and
- * close after the terminal event. Live events that arrive during the replay are buffered and deduplicated by seq.
+ * close after the terminal event. Live events that arrive during the replay are buffered and deduplicated by seq;
+ * every client gets the seqs in order without a gap: a missing one is waited for (and read from the store).
  */
 import type { ServerResponse } from "node:http";
 import { TERMINAL_STATUSES } from "../deployments/index.js";
@@ -21,6 +22,9 @@ export interface ReplayPage {
 }
 
 export const KEEPALIVE_MS = 15_000;
+/** How long a stream holds later events back while it waits for a missing one, and how often it asks the store. */
+export const GAP_WAIT_MS = 10_000;
+const GAP_RETRY_MS = 250;
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 interface Client {
@@ -36,6 +40,8 @@ interface Client {
 
 export class DeploymentStreamHub {
   private readonly clients = new Map<string, Set<Client>>();
+
+  constructor(private readonly options: { gapWaitMs?: number; gapRetryMs?: number } = {}) {}
 
   /** Called for every `deployments.events` broadcast. */
   publish(deploymentId: string, events: StreamEvent[], status: string | null): void {
@@ -90,6 +96,7 @@ export class DeploymentStreamHub {
       if (closed) return;
       closed = true;
       clearInterval(timers.keepalive);
+      clearTimeout(gapTimer);
       set.delete(client);
       if (set.size === 0) this.clients.delete(deploymentId);
       if (deployment) res.write(`event: end\ndata: ${JSON.stringify(deployment)}\n\n`);
@@ -102,30 +109,58 @@ export class DeploymentStreamHub {
       res.write(`id: ${e.seq}\nevent: deployment-event\ndata: ${JSON.stringify(e)}\n\n`);
       return e.data.terminal === true;
     };
+    // Events not yet sent because one before them is missing. Seqs of a deployment are contiguous from 0, so a
+    // gap is an event still on its way: committed out of order by another writer (several service processes
+    // persist events), or a broadcast lost in a NATS failover (core NATS is at most once) that the store has.
+    const pending = new Map<number, StreamEvent>();
+    let ended = false;
+    let endStatus: string | null = null;
+    let gapSince: number | null = null;
+    let gapTimer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      for (let next = pending.get(client.lastSeq + 1); next; next = pending.get(client.lastSeq + 1)) {
+        pending.delete(next.seq);
+        ended = send(next) || ended;
+      }
+    };
+    const settle = async (): Promise<void> => {
+      flush();
+      if (pending.size > 0 || (endStatus !== null && !ended)) {
+        // Read the store after what was sent until it brings nothing new.
+        for (let progress = true; progress && !closed;) {
+          const page = await fetchPage(client.lastSeq);
+          const before = client.lastSeq;
+          for (const e of page.events) if (e.seq > client.lastSeq) pending.set(e.seq, e);
+          flush();
+          progress = page.more && client.lastSeq > before;
+          if (page.deployment.status && TERMINAL.has(page.deployment.status)) endStatus ??= page.deployment.status;
+        }
+      }
+      if (closed) return;
+      if (pending.size > 0) {
+        gapSince ??= Date.now();
+        if (Date.now() - gapSince < (this.options.gapWaitMs ?? GAP_WAIT_MS)) {
+          clearTimeout(gapTimer);
+          gapTimer = setTimeout(() => client.push([], null), this.options.gapRetryMs ?? GAP_RETRY_MS);
+          return;
+        }
+        // Given up: what is missing never reached the store. Send the rest rather than stall the stream forever.
+        for (const e of [...pending.values()].sort((a, b) => a.seq - b.seq)) ended = send(e) || ended;
+        pending.clear();
+      }
+      gapSince = null;
+      if (ended || endStatus !== null) finish({ id: deploymentId, status: endStatus ?? "UNKNOWN" });
+    };
     const client: Client = {
       stillValid,
       revoke: () => finish(undefined, true),
       lastSeq: startAfter ?? -1,
       replaying: true,
       buffered: [],
-      // Broadcasts are core NATS (at most once): one lost in a NATS failover leaves a gap in seq, which is
-      // filled from the store before anything after it is sent, so a client never skips an event.
       push: (events, status) => {
-        delivering = delivering
-          .then(async () => {
-            let ended = false;
-            const sorted = [...events].sort((a, b) => a.seq - b.seq).filter((e) => e.seq > client.lastSeq);
-            if (sorted.length > 0 && sorted[0]!.seq > client.lastSeq + 1) {
-              for (let more = true; more && !closed;) {
-                const page = await fetchPage(client.lastSeq);
-                for (const e of page.events) ended = send(e) || ended;
-                more = page.more;
-              }
-            }
-            for (const e of sorted) ended = send(e) || ended;
-            if (ended || (status && TERMINAL.has(status))) finish({ id: deploymentId, status: status ?? "UNKNOWN" });
-          })
-          .catch(() => finish());
+        for (const e of events) if (e.seq > client.lastSeq) pending.set(e.seq, e);
+        if (status && TERMINAL.has(status)) endStatus = status;
+        delivering = delivering.then(settle).catch(() => finish());
       },
     };
     set.add(client);
@@ -139,21 +174,21 @@ export class DeploymentStreamHub {
     res.on("close", () => finish());
     timers.keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
 
-    // Replay, page by page, until caught up.
+    // Replay, page by page, until caught up; then what arrived meanwhile, through the same gap check.
     let status: string;
     for (;;) {
-      for (const e of first.events) send(e);
+      const before = client.lastSeq;
+      for (const e of first.events) if (e.seq > client.lastSeq) pending.set(e.seq, e);
+      flush();
       status = first.deployment.status;
-      if (!first.more || closed) break;
+      // No progress on a full page: a gap in the store, left to the settle's wait.
+      if (!first.more || closed || client.lastSeq === before) break;
       first = await fetchPage(client.lastSeq);
     }
     client.replaying = false;
     for (const b of client.buffered.splice(0)) client.push(b.events, b.status);
-    if (!closed && TERMINAL.has(status)) {
-      // Terminal already when replayed: a last page read closes any gap with what was written meanwhile.
-      const tail = await fetchPage(client.lastSeq);
-      for (const e of tail.events) send(e);
-      finish({ id: deploymentId, status: tail.deployment.status });
-    }
+    // Terminal already when replayed: the settle reads a last page, which closes any gap with what was written
+    // meanwhile, and ends the stream.
+    client.push([], TERMINAL.has(status) ? status : null);
   }
 }
