@@ -7,7 +7,9 @@
 #   3. a snapshot of the working tree (tracked and untracked, not ignored files), so the three services that
 #      build the control-plane image build the same sources, whatever is edited meanwhile;
 #   4. the suite: `up --build -d` under its own project name (stackyard-compose-test) on free ports, first-run
-#      password, cluster `local` online with 2 nodes, a stack deployed over both nodes, `down -v` leaving nothing.
+#      password, cluster `local` online with 2 nodes, a stack deployed over both nodes, `down -v` leaving nothing;
+#      then the `docker run` install command a new cluster shows, run as shown with the agent image just built
+#      (test/compose/docker-run-agent.run.ts).
 # The project is taken down (`down -v`) on every exit, and the whole run is bounded by STACKYARD_COMPOSE_TEST_TIMEOUT
 # seconds (default 1800).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,8 +34,11 @@ else
 fi
 log "compose: $($compose_cmd version --short 2>/dev/null || $compose_cmd version | head -1)"
 
+# Postgres and the env (TEST_DATABASE_URL & co.): docker-run-agent.run.ts runs a control plane of its own.
+bash "$ROOT/scripts/deps.sh" --no-chromium
 ensure_node
-ensure_node_modules
+# shellcheck disable=SC1091
+source "$STATE_DIR/env.sh"
 
 work="$(mktemp -d)"
 snapshot="$work/tree"
