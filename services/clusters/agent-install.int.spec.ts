@@ -10,11 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { components } from "../../openapi/openapi.gen.js";
-import { createOrgWithAdmin, type TestOrg } from "../_shared/testing/fixtures.js";
+import { createOrgWithAdmin, waitForClusterOnline, type TestOrg } from "../_shared/testing/fixtures.js";
 import type { ContractClient } from "../_shared/testing/http.js";
 import { startTestStack, stopTestStack, type TestStack } from "../_shared/testing/stack.js";
 import { spawnShellText, stopShellText, type AgentProcess } from "../_shared/testing/swarm.js";
-import { until } from "../_shared/testing/wait.js";
 
 type Schemas = components["schemas"];
 type Created = Schemas["RegistrationToken"] & { cluster: Schemas["Cluster"] };
@@ -52,17 +51,7 @@ describe("the agent install command shown for a new cluster runs as shown", func
     expect(agentInstall.fromSource.stateDir).to.equal("$HOME/.stackyard-agent");
 
     shell = spawnShellText(agentInstall.fromSource.command, { HOME: home });
-    const online = await until(
-      "the cluster to come online",
-      async () => {
-        const got = await api.request<Schemas["Cluster"]>("GET", `/v1/orgs/${org.orgId}/clusters/${cluster.id}`, {
-          headers: org.admin.auth,
-        });
-        return got.body.status === "online" ? got.body : undefined;
-      },
-      60_000,
-      500,
-    );
+    const online = await waitForClusterOnline<Schemas["Cluster"]>(api, org, cluster.id);
     expect(online.facts).to.have.property("agentVersion");
     expect((await stat(join(home, ".stackyard-agent/state.json"))).isFile()).to.equal(true);
     const { stdout } = await promisify(execFile)("ps", ["-eo", "args"]);

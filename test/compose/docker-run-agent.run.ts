@@ -14,10 +14,9 @@ import { promisify } from "node:util";
 import type { components } from "../../openapi/openapi.gen.js";
 import { DOCKER_STATE_VOLUME } from "../../services/clusters/agent-install.js";
 import { DEFAULT_AGENT_IMAGE } from "../../services/_shared/config.js";
-import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import { createOrgWithAdmin, waitForClusterOnline, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { startTestStack, stopTestStack, type TestStack } from "../../services/_shared/testing/stack.js";
 import { spawnShellText, stopShellText, type AgentProcess } from "../../services/_shared/testing/swarm.js";
-import { until } from "../../services/_shared/testing/wait.js";
 
 type Schemas = components["schemas"];
 type Created = Schemas["RegistrationToken"] & { cluster: Schemas["Cluster"] };
@@ -83,20 +82,12 @@ describe("the docker run install command shown for a new cluster runs as shown",
     const code = await shell.exited;
     expect(code, shell.output.join("\n")).to.equal(0);
 
-    const online = await until(
-      "the cluster to come online",
-      async () => {
-        const got = await api.request<Schemas["Cluster"]>("GET", `/v1/orgs/${org.orgId}/clusters/${cluster.id}`, {
-          headers: org.admin.auth,
-        });
-        return got.body.status === "online" ? got.body : undefined;
+    const online = await waitForClusterOnline<Schemas["Cluster"]>(api, org, cluster.id, 90_000).catch(
+      async (err: unknown) => {
+        const logs = await run("docker", ["logs", "--tail", "40", CONTAINER]).catch(() => ({ stdout: "", stderr: "" }));
+        throw new Error(`${String(err)}\n--- agent container ---\n${logs.stdout}${logs.stderr}`);
       },
-      90_000,
-      1_000,
-    ).catch(async (err: unknown) => {
-      const logs = await run("docker", ["logs", "--tail", "40", CONTAINER]).catch(() => ({ stdout: "", stderr: "" }));
-      throw new Error(`${String(err)}\n--- agent container ---\n${logs.stdout}${logs.stderr}`);
-    });
+    );
     expect(online.facts).to.have.property("agentVersion");
 
     const inspect = JSON.parse((await run("docker", ["inspect", CONTAINER])).stdout) as Array<{

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import type { Db } from "../../services/_shared/db.js";
 import { REPO_ROOT } from "../../services/_shared/paths.js";
 import { testDatabaseUrl, createTestDb } from "../../services/_shared/testing/database.js";
-import { createOrgWithAdmin, type TestOrg } from "../../services/_shared/testing/fixtures.js";
+import { createOrgWithAdmin, waitForClusterOnline, type TestOrg } from "../../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../../services/_shared/testing/http.js";
 import { startTestNatsCluster, type TestNatsCluster } from "../../services/_shared/testing/nats-cluster.js";
 import { freePort } from "../../services/_shared/testing/nats-server.js";
@@ -265,15 +265,7 @@ describe("HA topology: 3 NATS nodes, 2 gateways, 2 service processes, 2 workers,
       STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS: "1000",
       STACKYARD_AGENT_LOG_LEVEL: "info",
     });
-    await until(
-      "the cluster to be online",
-      async () => {
-        const c = await api1.get<{ status: string }>(`/v1/orgs/${org.orgId}/clusters/${clusterId}`, auth());
-        return c.body.status === "online" ? true : undefined;
-      },
-      90_000,
-      500,
-    );
+    await waitForClusterOnline(api1, org, clusterId, 90_000);
     const stack = await api1.request<{ id: string }>("POST", `/v1/orgs/${org.orgId}/stacks`, {
       body: { name: stackName },
       headers: auth(),

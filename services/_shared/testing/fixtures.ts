@@ -2,6 +2,7 @@
 import type { Role } from "../permissions.js";
 import type { ContractClient } from "./http.js";
 import { TEST_BOOTSTRAP_TOKEN } from "./platform.js";
+import { until } from "./wait.js";
 
 export const TEST_PASSWORD = "correct horse battery staple";
 
@@ -78,4 +79,19 @@ export async function createUserWithRole(api: ContractClient, org: TestOrg, role
   });
   if (res.status !== 201) throw new Error(`user creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return loginAs(api, email, org.orgId);
+}
+
+/** Waits until the cluster's status in the API is "online" (the agent's first heartbeat arrived); returns it. */
+export async function waitForClusterOnline<
+  T extends { status: string } = { status: string; facts: Record<string, unknown> },
+>(api: ContractClient, org: TestOrg, clusterId: string, timeoutMs = 60_000): Promise<T> {
+  return until(
+    "the cluster to come online",
+    async () => {
+      const c = await api.get<T>(`/v1/orgs/${org.orgId}/clusters/${clusterId}`, org.admin.auth);
+      return c.body.status === "online" ? c.body : undefined;
+    },
+    timeoutMs,
+    300,
+  );
 }

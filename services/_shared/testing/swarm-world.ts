@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createOrgWithAdmin, type TestOrg } from "./fixtures.js";
+import { createOrgWithAdmin, waitForClusterOnline, type TestOrg } from "./fixtures.js";
 import type { ContractClient } from "./http.js";
 import { startTestStack, stopTestStack, type TestStack } from "./stack.js";
 import { prepareSwarm, removeStack, spawnAgent, stopAgent, type AgentProcess } from "./swarm.js";
@@ -75,15 +75,7 @@ export async function startSwarmWorld(
       STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS: "200",
       STACKYARD_AGENT_LOG_LEVEL: "info",
     });
-    await until(
-      "the cluster to come online",
-      async () => {
-        const c = await api.get<{ status: string }>(`/v1/orgs/${org.orgId}/clusters/${clusterId}`, auth());
-        return c.body.status === "online" ? true : undefined;
-      },
-      60_000,
-      300,
-    );
+    await waitForClusterOnline(api, org, clusterId);
     const waitForDeployment = async (id: string, want: DeploymentStatus, timeoutMs = 90_000) => {
       const final = await until(
         `deployment ${id} to end`,
