@@ -353,7 +353,12 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(inSync.status).to.equal(200);
     expect(inSync.body).to.deep.include({ source: "agent", inSync: true });
     // An agent older than full drift sends no spec: image and replicas only, and the answer says so.
-    expect(inSync.body.services[0]).to.deep.include({ name: "app", drift: [], comparison: "partial", updateStatus: null });
+    expect(inSync.body.services[0]).to.deep.include({
+      name: "app",
+      drift: [],
+      comparison: "partial",
+      updateStatus: null,
+    });
     expect(inSync.body.driftComparison).to.equal("partial");
     expect(inSync.body.sync.reason).to.match(/^in sync with release v\d+ \(partial: only image and replicas compared/);
     live = { desiredReplicas: 1, runningReplicas: 1, image: "nginx:1.27" };

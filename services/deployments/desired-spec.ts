@@ -178,7 +178,10 @@ export function portsOf(v: unknown): SpecPort[] | null {
       continue;
     }
     const s = str(p);
-    const m = s === null ? null : /^(?:(?:\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):)?(?:(\d+)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(s);
+    const m =
+      s === null
+        ? null
+        : /^(?:(?:\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):)?(?:(\d+)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(s);
     if (!m) return null;
     const [pubFrom, pubTo, tFrom, tTo] = [m[1], m[2], m[3], m[4]].map((x) => (x === undefined ? undefined : Number(x)));
     const count = tTo !== undefined ? tTo - tFrom! + 1 : 1;

@@ -64,7 +64,12 @@ describe("drift comparison", () => {
         ports: [{ published: 8080, target: 80, protocol: "tcp", mode: "ingress" }],
         secrets: [{ source: "shop_pw", target: "pw" }],
         mounts: [{ type: "bind", source: "/srv", target: "/srv", readOnly: false }],
-        resources: { limitNanoCpus: 5e8, limitMemoryBytes: 64 * 1024 * 1024, reserveNanoCpus: 0, reserveMemoryBytes: 0 },
+        resources: {
+          limitNanoCpus: 5e8,
+          limitMemoryBytes: 64 * 1024 * 1024,
+          reserveNanoCpus: 0,
+          reserveMemoryBytes: 0,
+        },
         placement: { constraints: ["node.role==worker"], preferences: [], maxReplicasPerNode: 0 },
         updateConfig: { ...bare().updateConfig!, parallelism: 3 },
         restartPolicy: { ...bare().restartPolicy!, condition: "none" },
@@ -152,7 +157,12 @@ configs:
       preferences: ["node.labels.zone"],
       maxReplicasPerNode: 2,
     });
-    expect(d.updateConfig).to.deep.include({ delayNs: 90e9, maxFailureRatio: 0.5, failureAction: "rollback", parallelism: 1 });
+    expect(d.updateConfig).to.deep.include({
+      delayNs: 90e9,
+      maxFailureRatio: 0.5,
+      failureAction: "rollback",
+      parallelism: 1,
+    });
     expect(d.restartPolicy).to.deep.equal({ condition: "on-failure", delayNs: 5e9, maxAttempts: 3, windowNs: 0 });
     expect(d.replicas).to.equal(null);
   });
@@ -170,9 +180,13 @@ configs:
 
   it("parses the compose value forms", () => {
     expect(shellSplit(`sh -c "echo \\"hi\\"" a\\ b ''`)).to.deep.equal(["sh", "-c", 'echo "hi"', "a b", ""]);
-    expect([durationNs("10s"), durationNs("1m30s"), durationNs("500ms"), durationNs("1h"), durationNs("x")]).to.deep.equal(
-      [10e9, 90e9, 5e8, 3600e9, undefined],
-    );
+    expect([
+      durationNs("10s"),
+      durationNs("1m30s"),
+      durationNs("500ms"),
+      durationNs("1h"),
+      durationNs("x"),
+    ]).to.deep.equal([10e9, 90e9, 5e8, 3600e9, undefined]);
     expect([sizeBytes("64M"), sizeBytes("1k"), sizeBytes("2GiB"), sizeBytes(100), sizeBytes("lots")]).to.deep.equal([
       64 * 1024 ** 2,
       1024,

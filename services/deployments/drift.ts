@@ -65,7 +65,7 @@ export function imageMatches(desired: string, live: string): boolean {
   const l = parseImage(live);
   if (d.name !== l.name) return false;
   if (d.digest) return d.digest === l.digest && (d.tag === null || l.tag === null || d.tag === l.tag);
-  return (d.tag ?? "latest") === (l.tag ?? (l.digest ? d.tag ?? "latest" : "latest"));
+  return (d.tag ?? "latest") === (l.tag ?? (l.digest ? (d.tag ?? "latest") : "latest"));
 }
 
 const stripDigest = (image: string): string => image.split("@")[0] ?? image;
@@ -113,7 +113,10 @@ function listDrift<T>(
 const portLabel = (p: { published: number | null; target: number; protocol: string; mode: string }): string =>
   `${p.published === null ? "" : `${p.published}:`}${p.target}/${p.protocol}${p.mode === "host" ? " (host)" : ""}`;
 const mountMatches = (d: DesiredMount, l: DesiredMount): boolean =>
-  d.type === l.type && d.target === l.target && d.readOnly === l.readOnly && (d.source === null || d.source === l.source);
+  d.type === l.type &&
+  d.target === l.target &&
+  d.readOnly === l.readOnly &&
+  (d.source === null || d.source === l.source);
 
 /** Policy fields Swarm left unset (null) are its defaults. */
 function policyDrift<T extends object>(noun: string, desired: T, live: T | null, defaults: T): string[] {
@@ -158,14 +161,31 @@ export function compareServiceSpec(desired: DesiredServiceSpec, live: LiveServic
     const have = new Map(Object.entries(live[field]));
     add(field, desired[field], live[field], mapDiff(noun, want, have, true));
   }
-  if (desired.ports !== null) add("ports", desired.ports, live.ports, listDrift("port", desired.ports, live.ports, portLabel));
-  add("secrets", desired.secrets, live.secrets, listDrift("secret", desired.secrets, live.secrets, (f) => `${f.target} (${f.source})`));
-  add("configs", desired.configs, live.configs, listDrift("config", desired.configs, live.configs, (f) => `${f.target} (${f.source})`));
+  if (desired.ports !== null)
+    add("ports", desired.ports, live.ports, listDrift("port", desired.ports, live.ports, portLabel));
+  add(
+    "secrets",
+    desired.secrets,
+    live.secrets,
+    listDrift("secret", desired.secrets, live.secrets, (f) => `${f.target} (${f.source})`),
+  );
+  add(
+    "configs",
+    desired.configs,
+    live.configs,
+    listDrift("config", desired.configs, live.configs, (f) => `${f.target} (${f.source})`),
+  );
   add(
     "mounts",
     desired.mounts,
     live.mounts,
-    listDrift<DesiredMount>("mount", desired.mounts, live.mounts, (m) => `${m.target}${m.readOnly ? " (ro)" : ""}`, mountMatches),
+    listDrift<DesiredMount>(
+      "mount",
+      desired.mounts,
+      live.mounts,
+      (m) => `${m.target}${m.readOnly ? " (ro)" : ""}`,
+      mountMatches,
+    ),
   );
   if (desired.resources !== null) {
     const want = desired.resources;

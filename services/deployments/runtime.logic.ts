@@ -177,7 +177,9 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     ? ("full" as const)
     : ("partial" as const);
   const partialNote =
-    comparison === "partial" ? " (partial: only image and replicas compared; the agent or the deployment record has no full spec)" : "";
+    comparison === "partial"
+      ? " (partial: only image and replicas compared; the agent or the deployment record has no full spec)"
+      : "";
   let sync: { state: SyncState; reason: string };
   if (source === "inventory") {
     sync = {

@@ -38,7 +38,12 @@ export function toLiveServiceSpec(s: ServiceJson): LiveServiceSpec {
     secrets: files((container.Secrets ?? []).map((x) => ({ name: x.SecretName, file: x.File?.Name }))),
     configs: files((container.Configs ?? []).map((x) => ({ name: x.ConfigName, file: x.File?.Name }))),
     mounts: (container.Mounts ?? [])
-      .map((m) => ({ type: m.Type ?? "volume", source: m.Source ?? "", target: m.Target ?? "", readOnly: !!m.ReadOnly }))
+      .map((m) => ({
+        type: m.Type ?? "volume",
+        source: m.Source ?? "",
+        target: m.Target ?? "",
+        readOnly: !!m.ReadOnly,
+      }))
       .sort(byJson),
     resources: {
       limitNanoCpus: task.Resources?.Limits?.NanoCPUs ?? 0,

@@ -143,9 +143,7 @@ function ServicesTable(props: {
                 {s.mode === "global" && <div className="muted small">global</div>}
                 {s.updateStatus && s.updateStatus.state !== "completed" && (
                   <div data-testid="update-state" title={s.updateStatus.message}>
-                    <span
-                      className={`badge ${s.updateStatus.state.endsWith("paused") ? "badge-bad" : "badge-warn"}`}
-                    >
+                    <span className={`badge ${s.updateStatus.state.endsWith("paused") ? "badge-bad" : "badge-warn"}`}>
                       {UPDATE_STATE_LABELS[s.updateStatus.state]}
                     </span>
                   </div>
@@ -211,7 +209,11 @@ function DriftCell(props: { service: ServiceStatus }) {
       <>
         <span className="muted">—</span>
         {s.comparison === "partial" && (
-          <div className="muted small" data-testid="drift-partial" title="The agent or the deployment record gave no full spec">
+          <div
+            className="muted small"
+            data-testid="drift-partial"
+            title="The agent or the deployment record gave no full spec"
+          >
             image and replicas only
           </div>
         )}
