@@ -2354,7 +2354,15 @@ export interface components {
         reason: string;
       };
       replicaOverrides: components["schemas"]["ReplicaOverrides"];
+      /** @description Services of the desired release that are not on the cluster */
       missingServices: string[];
+      /** @description Services of the stack on the cluster that the desired release does not have */
+      extraServices: string[];
+      /**
+       * @description `full` when every service was compared field by field; `partial` when the agent (older than full drift) or the deployment record gave no spec, so only image and replicas were compared; null when the services are the last inventory
+       * @enum {string|null}
+       */
+      driftComparison: "full" | "partial" | null;
       services: {
         name: string;
         swarmName: string;
@@ -2365,7 +2373,20 @@ export interface components {
         runningReplicas: number;
         /** @description The count set by scaling, kept by later deploys (null when the release's count applies) */
         replicaOverride: number | null;
+        /** @description What differs from the desired release, one line a person reads per field */
         drift: string[];
+        driftFields: components["schemas"]["DriftField"][];
+        /**
+         * @description `partial`: only image and replicas were compared (no spec from the agent or the record)
+         * @enum {unknown}
+         */
+        comparison: "full" | "partial";
+        /** @description Swarm's last rolling update of the service (UpdateStatus); null when none ran, or when the agent is older than this field or did not answer */
+        updateStatus: null | {
+          /** @enum {unknown} */
+          state: "updating" | "paused" | "completed" | "rollback_started" | "rollback_paused" | "rollback_completed";
+          message: string;
+        };
         tasks: {
           id: string;
           state: string;
@@ -2376,6 +2397,32 @@ export interface components {
           timestamp: string;
         }[];
       }[];
+    };
+    /** @description One field of a service whose live Swarm spec differs from the desired compose (in Swarm's terms: durations in ns, CPUs in NanoCPUs, memory in bytes) */
+    DriftField: {
+      /** @enum {unknown} */
+      field:
+        | "image"
+        | "entrypoint"
+        | "command"
+        | "env"
+        | "labels"
+        | "containerLabels"
+        | "ports"
+        | "secrets"
+        | "configs"
+        | "mounts"
+        | "resources"
+        | "placement"
+        | "updateConfig"
+        | "restartPolicy"
+        | "replicas";
+      /** @description The desired value (normalised) */
+      desired: unknown;
+      /** @description The live value (normalised) */
+      live: unknown;
+      /** @description e.g. env X=1 added */
+      summary: string;
     };
     /** @enum {unknown} */
     Role: "ORG_ADMIN" | "CLUSTER_ADMIN" | "APP_ADMIN" | "VIEWER";

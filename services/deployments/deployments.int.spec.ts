@@ -342,11 +342,25 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
         },
       ],
     }));
-    type Status = { source: string; inSync: boolean; services: Array<{ name: string; drift: string[] }> };
+    type Status = {
+      source: string;
+      inSync: boolean;
+      sync: { reason: string };
+      driftComparison: string | null;
+      services: Array<{ name: string; drift: string[]; comparison: string; updateStatus: unknown }>;
+    };
     const inSync = await api.get<Status>(`/v1/environments/${envId}/status`, org.admin.auth);
     expect(inSync.status).to.equal(200);
     expect(inSync.body).to.deep.include({ source: "agent", inSync: true });
-    expect(inSync.body.services[0]).to.deep.include({ name: "app", drift: [] });
+    // An agent older than full drift sends no spec: image and replicas only, and the answer says so.
+    expect(inSync.body.services[0]).to.deep.include({
+      name: "app",
+      drift: [],
+      comparison: "partial",
+      updateStatus: null,
+    });
+    expect(inSync.body.driftComparison).to.equal("partial");
+    expect(inSync.body.sync.reason).to.match(/^in sync with release v\d+ \(partial: only image and replicas compared/);
     live = { desiredReplicas: 1, runningReplicas: 1, image: "nginx:1.27" };
     const drifted = await api.get<Status>(`/v1/environments/${envId}/status`, org.admin.auth);
     expect(drifted.body.inSync).to.equal(false);

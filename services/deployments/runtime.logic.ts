@@ -10,6 +10,8 @@ import type { GetStatusResult, InventoryService } from "../../nats/protocol/mess
 import { agentPresence } from "../clusters/index.js";
 import { findEnvironment } from "../stacks/index.js";
 import { assertEnvironmentIdle, ENVIRONMENT_BUSY } from "./busy.js";
+import { desiredServiceSpecs, type DesiredServiceSpec } from "./desired-spec.js";
+import { compareServiceSpec, imageMatches, type DriftField } from "./drift.js";
 
 export interface RuntimeDeps {
   nc: NatsConnection;
@@ -22,13 +24,15 @@ export interface RuntimeDeps {
 interface DesiredService {
   image: string | null;
   replicas: number | null;
+  /** The full spec, when the deployment kept the compose it sent (else only image and replicas are compared). */
+  spec: DesiredServiceSpec | null;
 }
 
 /**
- * Image and replicas per service of what the environment last deployed successfully: the compose it sent
- * (release + overlay), or the release's own compose for deployments recorded before that was kept.
+ * What the environment last deployed successfully, per service: the compose it sent (release + overlay), or the
+ * release's own compose for deployments recorded before that was kept (then only image and replicas count).
  */
-async function desiredRelease(scope: TenantScope, environmentId: string) {
+async function desiredRelease(scope: TenantScope, environmentId: string, stackName: string) {
   const row = (await scope
     .from("deployments")
     .join("stack_releases", "stack_releases.id", "deployments.release_id")
@@ -44,18 +48,39 @@ async function desiredRelease(scope: TenantScope, environmentId: string) {
   const doc = parse(row.rendered_yaml ?? row.compose_yaml) as {
     services?: Record<string, { image?: string; deploy?: { replicas?: number; mode?: string } }>;
   };
+  const specs = row.rendered_yaml !== null ? desiredServiceSpecs(doc, stackName) : {};
   const services: Record<string, DesiredService> = {};
   for (const [name, svc] of Object.entries(doc.services ?? {})) {
     services[name] = {
       image: svc.image ?? null,
       replicas: svc.deploy?.mode === "global" ? null : (svc.deploy?.replicas ?? 1),
+      spec: specs[name] ?? null,
     };
   }
   return { releaseId: row.id, version: row.version, services };
 }
 
-/** Drops the registry digest Swarm appends (`image:tag@sha256:…`) before comparing images. */
-const withoutDigest = (image: string): string => image.split("@")[0] ?? image;
+/** Image and replicas only: what can be compared without the live spec (older agents, the inventory). */
+function partialDrift(want: DesiredService, live: { image: string; desiredReplicas: number }, replicas: number | null) {
+  const fields: DriftField[] = [];
+  if (want.image && !imageMatches(want.image, live.image)) {
+    fields.push({
+      field: "image",
+      desired: want.image,
+      live: live.image,
+      summary: `image ${live.image.split("@")[0]} ≠ desired ${want.image}`,
+    });
+  }
+  if (replicas !== null && live.desiredReplicas !== replicas) {
+    fields.push({
+      field: "replicas",
+      desired: replicas,
+      live: live.desiredReplicas,
+      summary: `replicas ${live.desiredReplicas} ≠ desired ${replicas}`,
+    });
+  }
+  return fields;
+}
 
 export type SyncState = "in_sync" | "drifted" | "not_deployed" | "unknown";
 
@@ -67,7 +92,7 @@ export type SyncState = "in_sync" | "drifted" | "not_deployed" | "unknown";
 export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, environmentId: string) {
   const env = await findEnvironment(scope, environmentId);
   const stackName = env.swarm_stack;
-  const desired = await desiredRelease(scope, environmentId);
+  const desired = await desiredRelease(scope, environmentId, stackName);
   const overrides = env.replica_overrides ?? {};
   let agent = await agentPresence(scope, env.cluster_id, deps.offlineAfterSeconds);
   let live: GetStatusResult["services"] | null = null;
@@ -112,12 +137,16 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     const key = composeName(stackName, s.name);
     const want = desired?.services[key];
     const wantReplicas = want && want.replicas !== null ? (overrides[key] ?? want.replicas) : null;
+    // Full when both sides have the spec; otherwise image and replicas, and the answer says it was partial.
+    const full = Boolean(want?.spec && s.spec);
+    const driftFields: DriftField[] = !want
+      ? []
+      : want.spec && s.spec
+        ? compareServiceSpec({ ...want.spec, replicas: wantReplicas }, s.spec)
+        : partialDrift(want, { image: s.spec?.image ?? s.image, desiredReplicas: s.desiredReplicas }, wantReplicas);
     const drift: string[] = [];
     if (desired && !want) drift.push("not in the desired release");
-    if (want?.image && withoutDigest(s.image) !== want.image)
-      drift.push(`image ${withoutDigest(s.image)} ≠ desired ${want.image}`);
-    if (wantReplicas !== null && s.desiredReplicas !== wantReplicas)
-      drift.push(`replicas ${s.desiredReplicas} ≠ desired ${wantReplicas}`);
+    drift.push(...driftFields.map((f) => f.summary));
     return {
       name: key,
       swarmName: s.name,
@@ -127,6 +156,9 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
       runningReplicas: s.runningReplicas,
       replicaOverride: overrides[key] ?? null,
       drift,
+      driftFields,
+      comparison: (full ? "full" : "partial") as "full" | "partial",
+      updateStatus: s.updateStatus ?? null,
       tasks: s.tasks.map((t) => ({
         id: t.id,
         state: t.state,
@@ -140,6 +172,14 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
   });
   const missing = desired ? Object.keys(desired.services).filter((k) => !services.some((s) => s.name === k)) : [];
   const drifted = missing.length > 0 || services.some((s) => s.drift.length > 0);
+  const extra = desired ? services.filter((s) => !desired.services[s.name]).map((s) => s.name) : [];
+  const comparison = services.every((s) => s.comparison === "full" || !desired?.services[s.name])
+    ? ("full" as const)
+    : ("partial" as const);
+  const partialNote =
+    comparison === "partial"
+      ? " (partial: only image and replicas compared; the agent or the deployment record has no full spec)"
+      : "";
   let sync: { state: SyncState; reason: string };
   if (source === "inventory") {
     sync = {
@@ -154,9 +194,9 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
   } else if (!desired) {
     sync = { state: "not_deployed", reason: "nothing was deployed successfully yet" };
   } else if (drifted) {
-    sync = { state: "drifted", reason: `the live stack differs from release v${desired.version}` };
+    sync = { state: "drifted", reason: `the live stack differs from release v${desired.version}${partialNote}` };
   } else {
-    sync = { state: "in_sync", reason: `in sync with release v${desired.version}` };
+    sync = { state: "in_sync", reason: `in sync with release v${desired.version}${partialNote}` };
   }
   return {
     environmentId,
@@ -171,6 +211,8 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     sync,
     replicaOverrides: overrides,
     missingServices: missing,
+    extraServices: extra,
+    driftComparison: source === "inventory" ? null : comparison,
     services,
   };
 }

@@ -4,6 +4,8 @@
  * - a scale during a running deployment is refused at once (409 ENVIRONMENT_BUSY naming the deployment), with no
  *   broker text, and is not applied later;
  * - a scale is desired state: kept in the environment, clean in drift, and kept by the next deploy;
+ * - full drift: a fresh deploy compares in sync field by field, a hand `docker service update --env-add X=1` is
+ *   drift on `env`, and Swarm's update state is in the status;
  * - a graceful agent stop (SIGTERM) shows the cluster offline within 2 s, and while offline the environment's
  *   sync state is "unknown (agent offline since …)" and a scale answers at once that it was not done.
  *
@@ -48,7 +50,17 @@ interface Status {
   sync: { state: string; reason: string };
   agent: { status: string; offlineSince: string | null };
   replicaOverrides: Record<string, number>;
-  services: Array<{ name: string; desiredReplicas: number; replicaOverride: number | null; drift: string[] }>;
+  driftComparison: "full" | "partial" | null;
+  extraServices: string[];
+  services: Array<{
+    name: string;
+    desiredReplicas: number;
+    replicaOverride: number | null;
+    drift: string[];
+    driftFields: Array<{ field: string; desired: unknown; live: unknown; summary: string }>;
+    comparison: "full" | "partial";
+    updateStatus: { state: string; message: string } | null;
+  }>;
 }
 
 /** The old task takes its full stop grace (sleep as PID 1 ignores SIGTERM): an update that runs for seconds. */
@@ -229,6 +241,32 @@ describe("runtime operations are truthful (real agent, real Swarm)", function ()
     const redeploy = await waitEnd((await startDeploy(releases.v2)).id);
     expect(redeploy.status, redeploy.errorMessage ?? "").to.equal("SUCCEEDED");
     expect(await replicas(), "the redeploy kept the scale").to.equal(2);
+  });
+
+  it("2b. reports full drift: in sync after a deploy, a hand `docker service update --env-add X=1` is drift on env", async () => {
+    const fresh = (await api.get<Status>(`/v1/environments/${envId}/status`, auth())).body;
+    expect(fresh.sync.state, JSON.stringify(fresh)).to.equal("in_sync");
+    expect(fresh.driftComparison).to.equal("full");
+    expect(fresh.extraServices).to.deep.equal([]);
+    expect(fresh.services[0]).to.deep.include({ comparison: "full", driftFields: [] });
+
+    await docker("service", "update", "--detach", "--env-add", "X=1", swarmService());
+    const drifted = (await api.get<Status>(`/v1/environments/${envId}/status`, auth())).body;
+    expect(drifted.sync.state).to.equal("drifted");
+    expect(drifted.inSync).to.equal(false);
+    expect(drifted.services[0]!.driftFields.map((f) => f.field)).to.deep.equal(["env"]);
+    expect(drifted.services[0]!.driftFields[0]).to.deep.include({
+      summary: "env X=1 added",
+      desired: [],
+      live: ["X=1"],
+    });
+    expect(drifted.services[0]!.drift).to.deep.equal(["env X=1 added"]);
+    // The hand update rolls the tasks (an 8 s stop grace): Swarm's update state is in the status, not only in events.
+    expect(drifted.services[0]!.updateStatus).to.deep.include({ state: "updating", message: "update in progress" });
+
+    await docker("service", "update", "--detach", "--env-rm", "X", swarmService());
+    const back = (await api.get<Status>(`/v1/environments/${envId}/status`, auth())).body;
+    expect(back.sync.state, JSON.stringify(back.services[0]?.drift)).to.equal("in_sync");
   });
 
   it("3. shows the cluster offline within 2 s of a graceful agent stop; status is unknown, scale says not done", async () => {

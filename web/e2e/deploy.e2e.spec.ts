@@ -195,6 +195,17 @@ describe("the deploy loop in a real browser (real control plane, real agent, rea
     expect((await inspectService()).Spec.Mode.Replicated?.Replicas).to.equal(2);
   });
 
+  it("shows a hand `docker service update --env-add X=1` as a 'drifted: env' badge, gone once it is undone", async () => {
+    const env = new EnvironmentPage(page);
+    await docker("service", "update", "--detach", "--env-add", "X=1", swarmService);
+    await page.reload();
+    expect(await env.drifted("app")).to.deep.equal({ badge: "drifted: env", fields: ["env X=1 added"] });
+    await docker("service", "update", "--detach", "--env-rm", "X", swarmService);
+    await page.reload();
+    await env.waitForReplicas("app", "2/2");
+    await until("the drift gone", async () => ((await env.drift("app")).length === 0 ? true : undefined), 15_000, 500);
+  });
+
   it("deploys release 2 and keeps following its console across a page reload", async () => {
     const env = new EnvironmentPage(page);
     await uploadFromEnvironment(V2, "v2");

@@ -19,6 +19,8 @@ import type {
   SwarmService,
   SwarmTask,
 } from "./engine.js";
+import type { SwarmUpdateStatus } from "../../../nats/protocol/service-spec.js";
+import { toLiveServiceSpec } from "./live-spec.js";
 import type { DeployEngine, RolloutService, RolloutTask, StackSnapshot, UpdateState } from "../deploy/types.js";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
@@ -386,7 +388,7 @@ interface NodeJson {
   Status?: { State?: string; Addr?: string };
 }
 
-interface ServiceJson {
+export interface ServiceJson {
   ID: string;
   Version: { Index: number };
   UpdatedAt?: string;
@@ -397,12 +399,38 @@ interface ServiceJson {
     TaskTemplate?: {
       ContainerSpec?: {
         Image?: string;
+        Labels?: Record<string, string>;
+        Command?: string[];
+        Args?: string[];
         Env?: string[];
         TTY?: boolean;
-        Secrets?: Array<{ SecretName?: string }>;
+        Secrets?: Array<{ SecretName?: string; File?: { Name?: string } }>;
+        Configs?: Array<{ ConfigName?: string; File?: { Name?: string } }>;
+        Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }>;
         Healthcheck?: { Test?: string[] };
       };
+      Resources?: {
+        Limits?: { NanoCPUs?: number; MemoryBytes?: number };
+        Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
+      };
+      RestartPolicy?: { Condition?: string; Delay?: number; MaxAttempts?: number; Window?: number };
+      Placement?: {
+        Constraints?: string[];
+        Preferences?: Array<{ Spread?: { SpreadDescriptor?: string } }>;
+        MaxReplicas?: number;
+      };
       ForceUpdate?: number;
+    };
+    UpdateConfig?: {
+      Parallelism?: number;
+      Delay?: number;
+      FailureAction?: string;
+      Monitor?: number;
+      MaxFailureRatio?: number;
+      Order?: string;
+    };
+    EndpointSpec?: {
+      Ports?: Array<{ Protocol?: string; TargetPort?: number; PublishedPort?: number; PublishMode?: string }>;
     };
   };
   ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };
@@ -529,7 +557,14 @@ function toSwarmService(s: ServiceJson, running: number): SwarmService {
     secretNames: (container.Secrets ?? []).flatMap((x) => (x.SecretName ? [x.SecretName] : [])),
     updatedAt: s.UpdatedAt ?? "",
     version: s.Version.Index,
+    spec: toLiveServiceSpec(s),
+    updateStatus: toUpdateStatus(s.UpdateStatus),
   };
+}
+
+function toUpdateStatus(status: ServiceJson["UpdateStatus"]): SwarmUpdateStatus | null {
+  const state = toUpdateState(status?.State);
+  return state ? { state, message: (status?.Message ?? "").slice(0, 4096) } : null;
 }
 
 /** `docker stack deploy` pins images as `name:tag@sha256:…`; callers compare against the compose reference. */

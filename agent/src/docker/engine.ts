@@ -3,6 +3,7 @@
  * implementation lives in dockerode-engine.ts; unit tests pass a fake. `docker stack deploy` is not here: it
  * goes through the docker CLI (cli.ts), since the Engine API has no stack concept.
  */
+import type { LiveServiceSpec, SwarmUpdateStatus } from "../../../nats/protocol/service-spec.js";
 import type { DockerFacts, InventoryNode, InventoryService } from "../../../nats/protocol/messages.js";
 
 /** The engine facts are the protocol's (registration and heartbeat carry them as they are). */
@@ -23,6 +24,10 @@ export interface SwarmService extends Omit<InventoryService, "environmentId"> {
   secretNames: string[];
   /** Spec version index, required by the Engine API to update a service. */
   version: number;
+  /** The spec as drift compares it (filled by the dockerode engine; fakes may leave it out). */
+  spec?: LiveServiceSpec;
+  /** Swarm's last rolling update of the service (null when none ran). */
+  updateStatus?: SwarmUpdateStatus | null;
 }
 
 export interface SwarmTask {

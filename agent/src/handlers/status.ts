@@ -41,6 +41,8 @@ export async function getStackStatus(
         desiredReplicas: s.desiredReplicas,
         runningReplicas: s.runningReplicas,
         updatedAt: s.updatedAt,
+        ...(s.spec ? { spec: s.spec } : {}),
+        ...(s.updateStatus !== undefined ? { updateStatus: s.updateStatus } : {}),
         tasks: (tasksByService.get(s.id) ?? [])
           .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0))
           .slice(0, MAX_TASKS_PER_SERVICE)

@@ -10,6 +10,7 @@ import {
   text,
   type SwarmServiceSummary,
 } from "../schema.js";
+import { liveServiceSpec, swarmUpdateStatus, type LiveServiceSpec, type SwarmUpdateStatus } from "../service-spec.js";
 import type { CommandSpec } from "./spec.js";
 
 export interface GetStatus {
@@ -53,6 +54,13 @@ const taskStatus: JSONSchemaType<TaskStatus> = {
 export interface ServiceStatus extends SwarmServiceSummary {
   /** Newest first, at most `MAX_TASKS_PER_SERVICE`. */
   tasks: TaskStatus[];
+  /**
+   * The service's spec, normalised for the drift comparison. Absent from agents older than full drift: the
+   * control plane then compares image and replicas only, and says the comparison was partial.
+   */
+  spec?: LiveServiceSpec;
+  /** Swarm's last rolling update of the service; null when none ran. Absent from older agents. */
+  updateStatus?: SwarmUpdateStatus | null;
 }
 export const MAX_TASKS_PER_SERVICE = 50;
 
@@ -79,6 +87,8 @@ const getStatusResult: JSONSchemaType<GetStatusResult> = {
         properties: {
           ...swarmServiceProperties,
           tasks: { type: "array", maxItems: MAX_TASKS_PER_SERVICE, items: taskStatus },
+          spec: { ...liveServiceSpec, nullable: true },
+          updateStatus: { ...swarmUpdateStatus, nullable: true },
         },
       },
     },

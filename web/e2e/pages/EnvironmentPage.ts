@@ -204,6 +204,13 @@ export class EnvironmentPage extends Shell {
     return this.service(name).locator(".drift").allInnerTexts();
   }
 
+  /** The "drifted: env, ports" badge of a service (waits for it), and the summary per field listed under it. */
+  async drifted(name: string): Promise<{ badge: string; fields: string[] }> {
+    const badge = this.service(name).getByTestId("drifted");
+    await badge.waitFor();
+    return { badge: await badge.innerText(), fields: await this.service(name).locator("[data-field]").allInnerTexts() };
+  }
+
   async scale(name: string, replicas: number): Promise<void> {
     await this.service(name).getByRole("button", { name: "Scale" }).click();
     const dialog = this.page.getByRole("dialog", { name: `Scale ${name}` });

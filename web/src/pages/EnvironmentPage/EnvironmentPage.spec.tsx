@@ -76,6 +76,8 @@ const status: EnvironmentStatus = {
   sync: { state: "drifted", reason: "the live stack differs from release v2" },
   replicaOverrides: {},
   missingServices: [],
+  extraServices: ["shop_old"],
+  driftComparison: "full",
   services: [
     {
       name: "web",
@@ -85,7 +87,13 @@ const status: EnvironmentStatus = {
       desiredReplicas: 3,
       runningReplicas: 2,
       replicaOverride: null,
-      drift: ["replicas 3 ≠ desired 2"],
+      drift: ["env X=1 added", "replicas 3 ≠ desired 2"],
+      driftFields: [
+        { field: "env", desired: ["A=1"], live: ["A=1", "X=1"], summary: "env X=1 added" },
+        { field: "replicas", desired: 2, live: 3, summary: "replicas 3 ≠ desired 2" },
+      ],
+      comparison: "full",
+      updateStatus: { state: "paused", message: "update paused due to failure or early termination of task t2" },
       tasks: [
         {
           id: "t1",
@@ -254,6 +262,18 @@ describe("EnvironmentPage", () => {
     expect(row.textContent).to.contain("2/3").and.to.contain("replicas 3 ≠ desired 2");
     expect(row.textContent).to.contain("pending: no suitable node (insufficient memory)");
     expect(within(services).getByText("out of sync")).to.exist;
+    // The "drifted" badge names the fields; each field's summary is listed, Swarm's update state shown.
+    const badge = within(row).getByTestId("drifted");
+    expect(badge.textContent).to.equal("drifted: env, replicas");
+    expect(badge.getAttribute("title")).to.equal("env X=1 added\nreplicas 3 ≠ desired 2");
+    expect([...row.querySelectorAll("[data-field]")].map((li) => li.textContent)).to.deep.equal([
+      "env X=1 added",
+      "replicas 3 ≠ desired 2",
+    ]);
+    const update = within(row).getByTestId("update-state");
+    expect(update.textContent).to.equal("update paused");
+    expect(update.getAttribute("title")).to.contain("update paused due to failure");
+    expect(within(services).getByTestId("extra-services").textContent).to.contain("shop_old");
   });
 
   it("shows the diff of the chosen release before deploying, and retries with the same Idempotency-Key", async () => {

@@ -63,6 +63,12 @@ export function ServicesPanel(props: {
                 <p className="small muted">These services are in the desired release but not on the cluster.</p>
               </div>
             )}
+            {status.extraServices.length > 0 && (
+              <div className="notice notice-warn compact" data-testid="extra-services">
+                <strong>Not in the desired release:</strong> {status.extraServices.join(", ")}
+                <p className="small muted">These services run in the stack but the release does not declare them.</p>
+              </div>
+            )}
             {status.services.length === 0 ? (
               <div className="empty">
                 <p>No services of this environment run on the cluster.</p>
@@ -135,22 +141,21 @@ function ServicesTable(props: {
                   {s.runningReplicas}/{s.desiredReplicas}
                 </span>
                 {s.mode === "global" && <div className="muted small">global</div>}
+                {s.updateStatus && s.updateStatus.state !== "completed" && (
+                  <div data-testid="update-state" title={s.updateStatus.message}>
+                    <span className={`badge ${s.updateStatus.state.endsWith("paused") ? "badge-bad" : "badge-warn"}`}>
+                      {UPDATE_STATE_LABELS[s.updateStatus.state]}
+                    </span>
+                  </div>
+                )}
                 {s.replicaOverride !== null && (
                   <div className="muted small" data-testid="replica-override" title="Set by scaling; deploys keep it">
                     scaled to {s.replicaOverride}
                   </div>
                 )}
               </td>
-              <td>
-                {s.drift.length === 0 ? (
-                  <span className="muted">—</span>
-                ) : (
-                  s.drift.map((d) => (
-                    <span key={d} className="badge badge-warn drift" title="Differs from the desired release">
-                      {d}
-                    </span>
-                  ))
-                )}
+              <td data-testid="drift">
+                <DriftCell service={s} />
               </td>
               <td>
                 <TaskSummary tasks={s.tasks} />
@@ -182,6 +187,65 @@ function ServicesTable(props: {
         })}
       </tbody>
     </table>
+  );
+}
+
+/** Swarm's UpdateStatus.State as a person reads it (completed is not shown: nothing is going on). */
+const UPDATE_STATE_LABELS: Record<NonNullable<ServiceStatus["updateStatus"]>["state"], string> = {
+  updating: "updating",
+  paused: "update paused",
+  completed: "updated",
+  rollback_started: "rolling back",
+  rollback_paused: "rollback paused",
+  rollback_completed: "rolled back",
+};
+
+/** A "drifted" badge naming the fields that differ, each field's summary under it; or why nothing is known. */
+function DriftCell(props: { service: ServiceStatus }) {
+  const s = props.service;
+  const notInRelease = s.drift.includes("not in the desired release");
+  if (s.driftFields.length === 0 && !notInRelease) {
+    return (
+      <>
+        <span className="muted">—</span>
+        {s.comparison === "partial" && (
+          <div
+            className="muted small"
+            data-testid="drift-partial"
+            title="The agent or the deployment record gave no full spec"
+          >
+            image and replicas only
+          </div>
+        )}
+      </>
+    );
+  }
+  const fields = s.driftFields.map((f) => f.field);
+  return (
+    <>
+      {notInRelease && <span className="badge badge-warn drift">not in the desired release</span>}
+      {fields.length > 0 && (
+        <span
+          className="badge badge-warn drift"
+          data-testid="drifted"
+          title={s.driftFields.map((f) => f.summary).join("\n")}
+        >
+          drifted: {fields.join(", ")}
+        </span>
+      )}
+      <ul className="drift-fields small">
+        {s.driftFields.map((f) => (
+          <li key={f.field} data-field={f.field}>
+            {f.summary}
+          </li>
+        ))}
+      </ul>
+      {s.comparison === "partial" && (
+        <div className="muted small" data-testid="drift-partial">
+          image and replicas only
+        </div>
+      )}
+    </>
   );
 }
 

@@ -24,6 +24,8 @@ const status = (source: "agent" | "inventory"): EnvironmentStatus => ({
   desiredRelease: { id: "r1", version: 1 },
   inSync: true,
   missingServices: [],
+  extraServices: [],
+  driftComparison: source === "agent" ? "full" : null,
   services: [
     {
       name: "web",
@@ -34,6 +36,9 @@ const status = (source: "agent" | "inventory"): EnvironmentStatus => ({
       runningReplicas: 1,
       replicaOverride: null,
       drift: [],
+      driftFields: [],
+      comparison: source === "agent" ? "full" : "partial",
+      updateStatus: null,
       tasks:
         source === "agent"
           ? [
