@@ -169,7 +169,10 @@ describe("the failure policy on a real single-node Swarm (real agent, real contr
     const env = await api.request<{ id: string; onFailure: string }>(
       "POST",
       `/v1/stacks/${stack.body.id}/environments`,
-      { body: { name: "prod", clusterId: cluster.body.cluster.id, deployTimeoutSeconds: 60 }, headers: auth() },
+      {
+        body: { name: "prod", clusterId: cluster.body.cluster.id, imageResolution: "never", deployTimeoutSeconds: 60 },
+        headers: auth(),
+      },
     );
     expect(env.status).to.equal(201);
     expect(env.body.onFailure, "rollback is the default").to.equal("rollback");
