@@ -142,7 +142,10 @@ export class DeploymentEventWriter {
           if (row) status = to;
           const images = to === "SUCCEEDED" ? parseImagePins(terminal.data?.images) : null;
           // What the services ran: a later deployment of this release to the environment deploys exactly these.
-          if (row && images) await trx("deployments").where({ id: deploymentId }).update({ images: JSON.stringify(images) });
+          if (row && images)
+            await trx("deployments")
+              .where({ id: deploymentId })
+              .update({ images: JSON.stringify(images) });
           if (row && to === "FAILED") {
             const policy = await applyFailurePolicy(trx, row, terminal.data ?? {});
             stored.push(...policy.events);
