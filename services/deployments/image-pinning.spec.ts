@@ -43,6 +43,11 @@ describe("pinImages", () => {
     ]);
   });
 
+  it("keeps pinning from a deployment that was itself pinned (its image is the pinned reference)", () => {
+    const out = pinImages(compose, [{ service: "web", image: ID, pinned: ID, kind: "image-id" }]);
+    expect(images(out.yaml).web).to.equal(ID);
+  });
+
   it("leaves a service whose image changed since the pin, and a pin of a service that is gone", () => {
     const pins: ImagePin[] = [
       { service: "other", image: "stackyard/other:1", pinned: ID, kind: "image-id" },

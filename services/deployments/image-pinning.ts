@@ -33,7 +33,10 @@ export function pinImages(composeYaml: string, pins: readonly ImagePin[]): Pinne
     if (!isMap(service)) continue;
     const image = service.get("image");
     if (typeof image !== "string") continue;
-    if (image !== pin.image && withoutDigest(image) !== withoutDigest(pin.image)) continue;
+    // A pin taken from a deployment that was itself pinned names the pinned reference as its image: the tag it
+    // came from is this release's (pins are per release), so it still applies.
+    const samePinned = pin.image === pin.pinned;
+    if (!samePinned && image !== pin.image && withoutDigest(image) !== withoutDigest(pin.image)) continue;
     if (image === pin.pinned) continue;
     service.set("image", pin.pinned);
     applied.push(pin);

@@ -201,5 +201,9 @@ describe("pinned images on a real single-node Swarm: a rollback runs the first i
       `${swarmStack}_app`,
     );
     expect(spec).to.equal(first);
+
+    // A redeploy of the release after the pinned rollback stays on the first image too.
+    await deploy("deployments", releases.mutable);
+    expect(await runningImageId()).to.equal(first);
   });
 });
