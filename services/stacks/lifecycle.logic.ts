@@ -74,8 +74,9 @@ const swarmStackTaken = (clusterId: string) =>
 
 /**
  * A move leaves the old cluster as it is, so it is only allowed while nothing of the environment runs there: no
- * deployment since it came to this cluster reached the agent (`started_at`) or is still waiting to. The
- * environment row is locked so a deployment created meanwhile waits for the move (and then goes to the new one).
+ * deployment since it came to this cluster reached the agent (`started_at`) or is still waiting to. The row lock
+ * serialises concurrent moves; a deployment goes to the cluster the environment has when the worker dispatches it.
+ * Known gap: one created and dispatched in the instant between this check and the commit still reaches the old one.
  */
 async function checkMove(tx: TenantScope, env: EnvironmentRow, clusterId: string): Promise<void> {
   // Another org's cluster is as absent as a cluster that does not exist.
