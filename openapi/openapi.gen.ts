@@ -1088,10 +1088,16 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Rename an environment or change its deploy timeout or failure policy (its Swarm stack keeps its name)
+     * Rename an environment, change its deploy timeout, failure policy or image resolution, or move it to another cluster
      * @description The name is unique in the stack (409 ENVIRONMENT_EXISTS); `swarmStack` cannot change, it is the
      *     environment's identity on the cluster. A new timeout applies to deployments created after it; a new
-     *     failure policy (`onFailure`) to deployments that fail after it. Audited as `environment.update`.
+     *     failure policy (`onFailure`) to deployments that fail after it; a new `imageResolution` to deployments
+     *     dispatched after it. `clusterId` moves the environment to another cluster of the org (404
+     *     CLUSTER_NOT_FOUND otherwise), only while nothing of it is deployed on its current cluster: no deployment
+     *     since it came to that cluster was dispatched to the agent or is still waiting (409 ENVIRONMENT_DEPLOYED;
+     *     delete the environment with its stack instead), and only when no environment of the target cluster
+     *     deploys into the same Swarm stack (409 SWARM_STACK_TAKEN). Audited as `environment.update`, with
+     *     before and after of each changed field.
      */
     patch: operations["updateEnvironment"];
     trace?: never;
@@ -1898,6 +1904,7 @@ export interface components {
       deployTimeoutSeconds: number;
       replicaOverrides: components["schemas"]["ReplicaOverrides"];
       onFailure: components["schemas"]["FailurePolicy"];
+      imageResolution: components["schemas"]["ImageResolution"];
       sync: components["schemas"]["EnvironmentSync"];
       createdAt: components["schemas"]["Timestamp"];
     };
@@ -2276,6 +2283,24 @@ export interface components {
         changed: components["schemas"]["ServiceChange"][];
       };
     };
+    ImagePin: {
+      /** @description The compose service */
+      service: string;
+      /** @description The image as the service's spec named it (a tag, maybe with Swarm's digest) */
+      image: string;
+      /** @description What a later deployment of the release deploys: `repo@sha256:…` or a node-local `sha256:…` image ID */
+      pinned: string;
+      /**
+       * @description `digest`: a registry digest; `image-id`: a node-local image without one (built or loaded on the node)
+       * @enum {unknown}
+       */
+      kind: "digest" | "image-id";
+    };
+    /**
+     * @description How `docker stack deploy` resolves image tags (`--resolve-image`): `always` asks the registry for each tag's digest, `changed` only for changed services, `never` uses tags as given (for node-local images).
+     * @enum {unknown}
+     */
+    ImageResolution: "always" | "changed" | "never";
     Deployment: {
       /** Format: uuid */
       id: string;
@@ -2308,6 +2333,8 @@ export interface components {
        * @description The failed deployment this one rolls back automatically (the environment's `onFailure: rollback`); null for a deployment a caller asked for. Such a rollback is created by the control plane (`createdByType: system`) and audited as `deployment.auto_rollback`.
        */
       rollbackOf: string | null;
+      /** @description On a succeeded deployment: the exact image each service ran once the stack converged, as the agent saw it. A later deployment of the same release to this environment (a rollback or a redeploy) deploys these references instead of the tags, so it runs the same images even when a tag has moved. Null when the deployment did not succeed or its agent predates this. */
+      images: components["schemas"]["ImagePin"][] | null;
       /**
        * Format: uuid
        * @description On a failed deployment: the automatic rollback the failure policy created for it (null when none was: policy `pause`, nothing changed on the swarm, or nothing earlier to go back to). Returned by the get and list operations.
@@ -4837,6 +4864,11 @@ export interface operations {
           /** @default rollback */
           onFailure?: components["schemas"]["FailurePolicy"];
           /**
+           * @description `never` for images that exist only on the cluster's nodes (built or loaded there)
+           * @default always
+           */
+          imageResolution?: components["schemas"]["ImageResolution"];
+          /**
            * @description The Swarm stack the environment deploys into (`docker stack deploy … <swarmStack>`): 1-63 of
            *     a-z 0-9 _ - starting with a letter or digit (else 422 SWARM_STACK_INVALID), unique on the
            *     cluster (else 409 SWARM_STACK_TAKEN). Default `<stack>-<environment>`, e.g. `shop-staging`.
@@ -4933,6 +4965,12 @@ export interface operations {
           name?: string;
           deployTimeoutSeconds?: number;
           onFailure?: components["schemas"]["FailurePolicy"];
+          imageResolution?: components["schemas"]["ImageResolution"];
+          /**
+           * Format: uuid
+           * @description The cluster to move the environment to
+           */
+          clusterId?: string;
         };
       };
     };

@@ -21,6 +21,8 @@ import {
 import type { DeployStack } from "../../nats/protocol/messages.js";
 import { seal } from "../../nats/protocol/sealing.js";
 import { agentSealPublicKey } from "../clusters/index.js";
+import type { ImagePin } from "../../nats/protocol/image-pins.js";
+import { pinImages, pinsForRelease } from "./image-pinning.js";
 
 export interface DeploymentContext {
   deploymentId: string;
@@ -40,6 +42,8 @@ export interface DeploymentContext {
   timeoutSeconds: number;
   /** environments.replica_overrides as the deployment is dispatched. */
   replicaOverrides: Record<string, number>;
+  /** environments.image_resolution: `docker stack deploy --resolve-image`. */
+  imageResolution: DeployStack["resolveImage"];
 }
 
 /** Everything about a deployment the worker needs, in one query (installation-wide: the job names the id). */
@@ -63,6 +67,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
           compose_yaml: string;
           deploy_timeout_seconds: number;
           replica_overrides: Record<string, number> | null;
+          image_resolution: DeployStack["resolveImage"];
         }
       | undefined
     >(
@@ -78,6 +83,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
       "r.compose_yaml",
       "e.deploy_timeout_seconds",
       "e.replica_overrides",
+      "e.image_resolution",
     );
   if (!row) return null;
   return {
@@ -94,6 +100,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     composeYaml: row.compose_yaml,
     timeoutSeconds: row.deploy_timeout_seconds,
     replicaOverrides: row.replica_overrides ?? {},
+    imageResolution: row.image_resolution,
   };
 }
 
@@ -114,6 +121,8 @@ export interface DeployCommand {
   payload: Omit<DeployStack, "firstSeq">;
   /** Every secret value in the command, for masking output. */
   secretValues: string[];
+  /** The images pinned from an earlier deployment of the same release here (image-pinning.ts); null when none. */
+  pinned: { fromDeploymentId: string; images: ImagePin[] } | null;
 }
 
 export async function buildDeployCommand(
@@ -190,6 +199,9 @@ export async function buildDeployCommand(
       name: l.registry,
     }),
   }));
+  // After the policy check: a pin names the same image the checked tag does (and a local image ID no registry).
+  const earlier = await pinsForRelease(db, ctx.environmentId, ctx.releaseId, ctx.deploymentId);
+  const pinnedCompose = pinImages(rendered.yaml, earlier?.pins ?? []);
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
   const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
@@ -197,7 +209,7 @@ export async function buildDeployCommand(
     payload: {
       deploymentId: ctx.deploymentId,
       stackName: ctx.swarmStack,
-      composeYaml: rendered.yaml,
+      composeYaml: pinnedCompose.yaml,
       env: {},
       secrets: payloadSecrets,
       // Only when there is one: agents older than registry credentials refuse the field.
@@ -206,7 +218,7 @@ export async function buildDeployCommand(
       adopt: ctx.adopt,
       keepSecretVersions: options.keepSecretVersions,
       prune,
-      resolveImage: "never",
+      resolveImage: ctx.imageResolution,
       withRegistryAuth: true,
       timeoutSeconds: ctx.timeoutSeconds,
     },
@@ -214,6 +226,10 @@ export async function buildDeployCommand(
       ...secrets.filter((s) => used.has(s.name)).map((s) => s.value.toString("utf8")),
       ...logins.map((l) => l.password),
     ],
+    pinned:
+      earlier && pinnedCompose.applied.length > 0
+        ? { fromDeploymentId: earlier.deploymentId, images: pinnedCompose.applied }
+        : null,
   };
 }
 

@@ -10,6 +10,7 @@ import type { Db } from "../_shared/db.js";
 import type { DeploymentEvent } from "../../nats/protocol/messages.js";
 import { validateMessage } from "../../nats/protocol/messages.js";
 import { parseAgentSubject } from "../../nats/protocol/subjects.js";
+import { parseImagePins } from "../../nats/protocol/image-pins.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
 import { loadRegistryLogins, loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
@@ -139,6 +140,12 @@ export class DeploymentEventWriter {
             errorCode: to !== "SUCCEEDED" && typeof code === "string" && ERROR_CODE.test(code) ? code : null,
           });
           if (row) status = to;
+          const images = to === "SUCCEEDED" ? parseImagePins(terminal.data?.images) : null;
+          // What the services ran: a later deployment of this release to the environment deploys exactly these.
+          if (row && images)
+            await trx("deployments")
+              .where({ id: deploymentId })
+              .update({ images: JSON.stringify(images) });
           if (row && to === "FAILED") {
             const policy = await applyFailurePolicy(trx, row, terminal.data ?? {});
             stored.push(...policy.events);

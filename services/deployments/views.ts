@@ -1,4 +1,5 @@
 /** Deployment rows and their API shape. */
+import type { ImagePin } from "../../nats/protocol/image-pins.js";
 
 export const DEPLOYMENT_STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
@@ -21,6 +22,8 @@ export interface DeploymentRow {
   adopt: boolean;
   /** The failed deployment this automatic rollback was created for (failure-policy.ts); null otherwise. */
   rollback_of: string | null;
+  /** What each service ran once the deployment succeeded (nats/protocol/image-pins.ts); null otherwise. */
+  images: ImagePin[] | null;
 }
 
 export interface DeploymentEventRow {
@@ -54,6 +57,7 @@ export const deploymentView = (d: DeploymentRow & { release_version?: number; ro
   policyViolations: d.policy_violations ?? null,
   adopt: d.adopt,
   rollbackOf: d.rollback_of ?? null,
+  images: d.images ?? null,
   // Only read queries join it (ROLLED_BACK_BY); elsewhere (bus events) the field is left out, never guessed.
   ...(d.rolled_back_by !== undefined ? { rolledBackBy: d.rolled_back_by } : {}),
 });

@@ -104,13 +104,21 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         const [event] = await appendEvents(sp, ctx.orgId, deploymentId, [
           {
             level: "info",
-            message: `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})`,
+            message:
+              `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})` +
+              (command.pinned
+                ? `, with the exact images of deployment ${command.pinned.fromDeploymentId} (${command.pinned.images.map((i) => `${i.service}=${i.pinned}`).join(", ")})`
+                : ""),
             data: {
               command: ctx.kind === "rollback" ? "RollbackStack" : "DeployStack",
               secrets: command.payload.secrets.length,
               prune: command.payload.prune,
               swarmStack: ctx.swarmStack,
+              resolveImage: command.payload.resolveImage,
               ...(ctx.adopt ? { adopt: true } : {}),
+              ...(command.pinned
+                ? { pinnedFrom: command.pinned.fromDeploymentId, pinnedImages: command.pinned.images }
+                : {}),
             },
           },
         ]);

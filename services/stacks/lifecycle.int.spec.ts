@@ -131,6 +131,104 @@ describe("lifecycle operations (real gateway, Postgres, NATS; scripted agent)", 
       expect(row).to.include({ name: "staging", swarm_stack: a.env.swarmStack });
     });
 
+    it("sets the image resolution: `always` for a new environment, changed by PATCH, audited, VIEWER refused", async () => {
+      const { env } = await newStack();
+      expect((env as unknown as { imageResolution: string }).imageResolution).to.equal("always");
+      const set = await patch<{ imageResolution: string }>(
+        `/v1/environments/${env.id}`,
+        { imageResolution: "never" },
+        appAdmin.auth,
+      );
+      expect(set.status, JSON.stringify(set.body)).to.equal(200);
+      expect(set.body.imageResolution).to.equal("never");
+      const [audit] = await auditOf("environment.update", env.id);
+      expect(audit.data_json.changed).to.deep.equal({ image_resolution: ["always", "never"] });
+      const bad = await patch<ErrorBody>(`/v1/environments/${env.id}`, { imageResolution: "sometimes" });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.error.code).to.equal("VALIDATION_FAILED");
+      const viewerSet = await patch<ErrorBody>(
+        `/v1/environments/${env.id}`,
+        { imageResolution: "always" },
+        viewer.auth,
+      );
+      expect(viewerSet.status).to.equal(403);
+      const [row] = await db("environments").where({ id: env.id });
+      expect(row.image_resolution).to.equal("never");
+    });
+
+    it("moves an environment to another cluster of the org only while nothing of it is deployed", async () => {
+      const newCluster = async (o: TestOrg) => {
+        const res = await post<{ cluster: { id: string } }>(
+          `/v1/orgs/${o.orgId}/clusters`,
+          { name: slug("target") },
+          o.admin.auth,
+        );
+        expect(res.status, JSON.stringify(res.body)).to.equal(201);
+        return res.body.cluster.id;
+      };
+      const target = await newCluster(org);
+      const { env, releaseId } = await newStack();
+
+      const foreign = await patch<ErrorBody>(`/v1/environments/${env.id}`, {
+        clusterId: await newCluster(await createOrgWithAdmin(api)),
+      });
+      expect(foreign.status).to.equal(404);
+      expect(foreign.body.error.code).to.equal("CLUSTER_NOT_FOUND");
+      expect(
+        (await patch<ErrorBody>(`/v1/environments/${env.id}`, { clusterId: target }, viewer.auth)).status,
+      ).to.equal(403);
+
+      // Another environment of the target cluster deploys into the same Swarm stack.
+      const other = await post<{ id: string }>(`/v1/orgs/${org.orgId}/stacks`, { name: slug("other") });
+      const clash = await post<{ id: string }>(`/v1/stacks/${other.body.id}/environments`, {
+        name: "prod",
+        clusterId: target,
+        swarmStack: env.swarmStack,
+      });
+      expect(clash.status, JSON.stringify(clash.body)).to.equal(201);
+      const taken = await patch<ErrorBody>(`/v1/environments/${env.id}`, { clusterId: target });
+      expect(taken.status).to.equal(409);
+      expect(taken.body.error.code).to.equal("SWARM_STACK_TAKEN");
+      await db("environments").where({ id: clash.body.id }).delete();
+
+      const moved = await patch<{ clusterId: string }>(
+        `/v1/environments/${env.id}`,
+        { clusterId: target },
+        appAdmin.auth,
+      );
+      expect(moved.status, JSON.stringify(moved.body)).to.equal(200);
+      expect(moved.body.clusterId).to.equal(target);
+      const [audit] = await auditOf("environment.update", env.id);
+      expect(audit.data_json.changed).to.deep.equal({ cluster_id: [agent.clusterId, target] });
+
+      // A deployment since the move (waiting or dispatched) pins it to the cluster; one from before does not.
+      const [dep] = await db("deployments")
+        .insert({ org_id: org.orgId, environment_id: env.id, release_id: releaseId, kind: "deploy", status: "PENDING" })
+        .returning("id");
+      const busy = await patch<ErrorBody>(`/v1/environments/${env.id}`, { clusterId: agent.clusterId });
+      expect(busy.status).to.equal(409);
+      expect(busy.body.error.code).to.equal("ENVIRONMENT_DEPLOYED");
+      await db("deployments").where({ id: dep.id }).update({ status: "FAILED", finished_at: new Date() });
+      const failedBeforeDispatch = await patch<{ clusterId: string }>(`/v1/environments/${env.id}`, {
+        clusterId: agent.clusterId,
+      });
+      expect(failedBeforeDispatch.status, "a deployment that never reached the agent left nothing").to.equal(200);
+      await db("deployments").insert({
+        org_id: org.orgId,
+        environment_id: env.id,
+        release_id: releaseId,
+        kind: "deploy",
+        status: "SUCCEEDED",
+        started_at: new Date(),
+        finished_at: new Date(),
+      });
+      const deployed = await patch<ErrorBody>(`/v1/environments/${env.id}`, { clusterId: target });
+      expect(deployed.status).to.equal(409);
+      expect(deployed.body.error.code).to.equal("ENVIRONMENT_DEPLOYED");
+      const [row] = await db("environments").where({ id: env.id });
+      expect(row.cluster_id).to.equal(agent.clusterId);
+    });
+
     it("lets a VIEWER change nothing", async () => {
       const { stack, env } = await newStack();
       for (const res of [

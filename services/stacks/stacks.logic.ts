@@ -150,6 +150,8 @@ export async function createEnvironment(
           swarm_stack: swarmStack,
           ...(input.deployTimeoutSeconds !== undefined ? { deploy_timeout_seconds: input.deployTimeoutSeconds } : {}),
           ...(input.onFailure !== undefined ? { on_failure: input.onFailure } : {}),
+          // `always` unless asked otherwise; the column's default (`never`) is what existing environments kept.
+          image_resolution: input.imageResolution ?? "always",
         })
         .returning("*")) as EnvironmentRow[];
       if (!row) throw new Error("environments insert returned no row");

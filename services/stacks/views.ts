@@ -29,6 +29,10 @@ export interface EnvironmentRow {
   pinned_at: Date | null;
   pinned_reason: string | null;
   pinned_by: string | null;
+  /** `docker stack deploy --resolve-image` of its deployments (migrations/20261212100100). */
+  image_resolution: "always" | "changed" | "never";
+  /** When it last moved to another cluster; null when it never did. */
+  cluster_changed_at: Date | null;
   created_at: Date;
 }
 
@@ -59,6 +63,7 @@ export const environmentView = (e: EnvironmentRow) => ({
   deployTimeoutSeconds: e.deploy_timeout_seconds,
   replicaOverrides: e.replica_overrides ?? {},
   onFailure: e.on_failure,
+  imageResolution: e.image_resolution,
   sync: {
     mode: e.sync_mode,
     sourceId: e.sync_source_id,

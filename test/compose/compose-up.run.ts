@@ -328,7 +328,12 @@ describe(`docker-compose.dev.yml, run (project ${PROJECT})`, function () {
     expect(stack.status, JSON.stringify(stack.body)).to.equal(201);
     const environment = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
       headers: auth,
-      body: { name: "dev", clusterId: cluster!.id, deployTimeoutSeconds: DEPLOY_TIMEOUT_MS / 1000 - 30 },
+      body: {
+        name: "dev",
+        clusterId: cluster!.id,
+        imageResolution: "never",
+        deployTimeoutSeconds: DEPLOY_TIMEOUT_MS / 1000 - 30,
+      },
     });
     expect(environment.status, JSON.stringify(environment.body)).to.equal(201);
     // Two replicas, at most one per node: the scheduler must use both nodes.

@@ -131,7 +131,7 @@ describe("the compose policy on a real single-node Swarm (real agent, real contr
     });
     stackId = stack.body.id;
     const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stackId}/environments`, {
-      body: { name: "prod", clusterId: cluster.body.cluster.id, deployTimeoutSeconds: 60 },
+      body: { name: "prod", clusterId: cluster.body.cluster.id, imageResolution: "never", deployTimeoutSeconds: 60 },
       headers: auth(),
     });
     expect(env.status).to.equal(201);

@@ -232,7 +232,10 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
       `/v1/stacks/${stack.body.id}/environments`,
       // pause: the failures below (crash, stuck, agent stop) are inspected as they are, not rolled back
       // (test/e2e/failure-policy.e2e.spec.ts covers the automatic rollback).
-      { body: { name: "prod", clusterId, deployTimeoutSeconds: 60, onFailure: "pause" }, headers: auth() },
+      {
+        body: { name: "prod", clusterId, imageResolution: "never", deployTimeoutSeconds: 60, onFailure: "pause" },
+        headers: auth(),
+      },
     );
     expect(env.status).to.equal(201);
     expect(env.body.swarmStack).to.equal(swarmStack);

@@ -128,7 +128,7 @@ describe("git auto-sync on a real single-node Swarm (real agent, real control pl
       headers: auth(),
     });
     const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
-      body: { name: "prod", clusterId: cluster.body.cluster.id, deployTimeoutSeconds: 60 },
+      body: { name: "prod", clusterId: cluster.body.cluster.id, imageResolution: "never", deployTimeoutSeconds: 60 },
       headers: auth(),
     });
     envId = env.body.id;

@@ -172,14 +172,20 @@ describe("environments isolated on one shared Swarm (real agent, real control pl
     stackId = stack.body.id;
     for (const name of ["dev", "staging"] as const) {
       const env = await api.request<Environment>("POST", `/v1/stacks/${stackId}/environments`, {
-        body: { name, clusterId, deployTimeoutSeconds: 60 },
+        body: { name, clusterId, imageResolution: "never", deployTimeoutSeconds: 60 },
         headers: auth(),
       });
       expect(env.status, JSON.stringify(env.body)).to.equal(201);
       envs[name] = env.body;
     }
     const hand = await api.request<Environment>("POST", `/v1/stacks/${stackId}/environments`, {
-      body: { name: "hand", clusterId, deployTimeoutSeconds: 60, swarmStack: envs.hand.swarmStack },
+      body: {
+        name: "hand",
+        clusterId,
+        imageResolution: "never",
+        deployTimeoutSeconds: 60,
+        swarmStack: envs.hand.swarmStack,
+      },
       headers: auth(),
     });
     expect(hand.status, JSON.stringify(hand.body)).to.equal(201);

@@ -147,7 +147,7 @@ describe("store and forward: a leaf-mode agent deploys through a 20 s WAN cut (r
     });
     expect(stack.status).to.equal(201);
     const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
-      body: { name: "prod", clusterId, deployTimeoutSeconds: 90, onFailure: "pause" },
+      body: { name: "prod", clusterId, imageResolution: "never", deployTimeoutSeconds: 90, onFailure: "pause" },
       headers: auth(),
     });
     expect(env.status).to.equal(201);

@@ -136,7 +136,7 @@ describe("deleting an environment removes its Swarm stack and nothing else (real
     stackId = stack.body.id;
     for (const name of ["a", "b"] as const) {
       const env = await api.request<Environment>("POST", `/v1/stacks/${stackId}/environments`, {
-        body: { name, clusterId: cluster.body.cluster.id, deployTimeoutSeconds: 60 },
+        body: { name, clusterId: cluster.body.cluster.id, imageResolution: "never", deployTimeoutSeconds: 60 },
         headers: auth(),
       });
       expect(env.status, JSON.stringify(env.body)).to.equal(201);

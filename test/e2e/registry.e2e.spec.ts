@@ -254,8 +254,13 @@ describe("private images: registry credentials, pre-flight and --with-registry-a
       "--format",
       "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
     );
-    expect(image.startsWith(images.v1)).to.equal(true);
-    expect(await docker("image", "inspect", "--format", "{{.Id}}", images.v1)).to.match(/^sha256:/);
+    // The environment resolves images (`always`, the default): Swarm pinned the tag's digest, and the node
+    // pulled the image by it (so it is stored under its digest, not the tag).
+    expect(image).to.match(new RegExp(`^${images.v1.replace(/[.:/]/g, "\\$&")}@sha256:[0-9a-f]{64}$`));
+    expect(await docker("image", "inspect", "--format", "{{.Id}}", image)).to.match(/^sha256:/);
+    // The deployment records the registry digest as its pin.
+    const { images: pins } = done as unknown as { images: Array<{ service: string; pinned: string; kind: string }> };
+    expect(pins.map((p) => [p.kind, p.pinned])).to.deep.equal([["digest", image.replace(/:[^:/@]+@/, "@")]]);
 
     const dockerDir = join(agentHome, ".docker");
     const config = await readFile(join(dockerDir, "config.json"), "utf8").catch(() => "");

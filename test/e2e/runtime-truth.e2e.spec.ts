@@ -168,7 +168,7 @@ describe("runtime operations are truthful (real agent, real Swarm)", function ()
     const env = await api.request<{ id: string; swarmStack: string }>(
       "POST",
       `/v1/stacks/${stack.body.id}/environments`,
-      { body: { name: "prod", clusterId, deployTimeoutSeconds: 90 }, headers: auth() },
+      { body: { name: "prod", clusterId, imageResolution: "never", deployTimeoutSeconds: 90 }, headers: auth() },
     );
     expect(env.status, JSON.stringify(env.body)).to.equal(201);
     envId = env.body.id;

@@ -140,7 +140,7 @@ describe("secrets sealed to the agent: no plaintext on NATS or in JetStream duri
     });
     expect(stack.status).to.equal(201);
     const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
-      body: { name: "prod", clusterId, deployTimeoutSeconds: 60 },
+      body: { name: "prod", clusterId, imageResolution: "never", deployTimeoutSeconds: 60 },
       headers: org.admin.auth,
     });
     expect(env.status).to.equal(201);

@@ -272,7 +272,7 @@ describe("HA topology: 3 NATS nodes, 2 gateways, 2 service processes, 2 workers,
     });
     stackId = stack.body.id;
     const env = await api1.request<{ id: string }>("POST", `/v1/stacks/${stackId}/environments`, {
-      body: { name: "prod", clusterId, deployTimeoutSeconds: 180 },
+      body: { name: "prod", clusterId, imageResolution: "never", deployTimeoutSeconds: 180 },
       headers: auth(),
     });
     expect(env.status, JSON.stringify(env.body)).to.equal(201);

@@ -231,7 +231,7 @@ describe("a real three-node Swarm (1 manager + 2 workers in network namespaces, 
       ["kill", "kill", 45],
     ] as const) {
       const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stackId}/environments`, {
-        body: { name, clusterId, deployTimeoutSeconds: timeout },
+        body: { name, clusterId, imageResolution: "never", deployTimeoutSeconds: timeout },
         headers: auth(),
       });
       expect(env.status, JSON.stringify(env.body)).to.equal(201);

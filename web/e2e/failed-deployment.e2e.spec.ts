@@ -105,7 +105,7 @@ describe("a failed deployment's page in a real browser (real control plane, agen
       headers: auth(),
     });
     const env = await api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/environments`, {
-      body: { name: "prod", clusterId: cluster.body.cluster.id, deployTimeoutSeconds: 60 },
+      body: { name: "prod", clusterId: cluster.body.cluster.id, imageResolution: "never", deployTimeoutSeconds: 60 },
       headers: auth(),
     });
     expect(env.status).to.equal(201);

@@ -149,6 +149,9 @@ describe("deploy executor on a real Swarm", function () {
       expect(result.services).to.deep.equal([
         { name: `${name}_web`, desired: 2, running: 2, image: IMAGE, healthy: true },
       ]);
+      // A node-local image has no registry digest: the pin is the image ID its running containers started from.
+      const imageId = await docker("image", "inspect", "--format", "{{.Id}}", IMAGE);
+      expect(result.images).to.deep.equal([{ service: "web", image: IMAGE, pinned: imageId, kind: "image-id" }]);
 
       const messages = events.map((e) => e.message);
       expect(messages).to.include(`Creating network ${name}_default`);

@@ -18,6 +18,7 @@ import {
 import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
 import { DeployError, SwarmStackNotOwnedError } from "./errors.js";
 import { composeImages, preflightImages } from "./image-preflight.js";
+import { resolveImagePins, type ImageLookup } from "./image-pins.js";
 import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
 import type { DeployEngine, DeployPhase, DeployRequest, DeployResult, Emit, ServiceHealth } from "./types.js";
 
@@ -161,8 +162,9 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
       };
     }
 
+    const images = await captureImagePins(deps, req.stackName, services);
     await cleanUpSecrets(deps, req);
-    return { status: "SUCCEEDED", phase, elapsedMs: elapsed(), services };
+    return { status: "SUCCEEDED", phase, elapsedMs: elapsed(), services, ...(images ? { images } : {}) };
   } catch (err) {
     if (run.signal.aborted && stopReason) return stopped();
     const error = describeFailure(err);
@@ -205,6 +207,35 @@ async function checkOwnership(deps: DeployDeps, req: DeployRequest): Promise<voi
     message: `adopting Swarm stack ${req.stackName}: ${foreign.length} service(s) not labelled as this environment's (${foreign.join(", ")}) are taken over`,
     data: { adopt: true, services: foreign },
   });
+}
+
+/**
+ * The images the converged stack runs, for exact rollbacks; a failed lookup costs the pins (the deployment still
+ * succeeded, and a later deployment of its release then deploys the tags as written).
+ */
+async function captureImagePins(
+  deps: DeployDeps,
+  stackName: string,
+  services: ServiceHealth[],
+): Promise<DeployResult["images"]> {
+  const { runningImageIds, inspectImage } = deps.engine;
+  if (!runningImageIds || !inspectImage) return undefined;
+  const lookup: ImageLookup = {
+    runningImageIds: runningImageIds.bind(deps.engine),
+    inspectImage: inspectImage.bind(deps.engine),
+  };
+  try {
+    const images = await resolveImagePins(lookup, stackName, services);
+    deps.emit({
+      level: "info",
+      message: `recorded the image of ${images.length} of ${services.length} service(s)`,
+      data: { images: images.map((i) => ({ service: i.service, kind: i.kind, pinned: i.pinned })) },
+    });
+    return images;
+  } catch (err) {
+    deps.emit({ level: "warn", message: `could not record the services' images: ${describeFailure(err)}` });
+    return undefined;
+  }
 }
 
 async function cleanUpSecrets(deps: DeployDeps, req: DeployRequest): Promise<void> {

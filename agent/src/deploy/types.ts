@@ -3,6 +3,8 @@
  * it needs beyond `DockerEngine` (a consistent view of a stack's rollout, see StackInspector).
  */
 import type { DockerEngine, SwarmService, SwarmTask } from "../docker/engine.js";
+import type { ImagePin } from "../../../nats/protocol/image-pins.js";
+import type { ImageLookup } from "./image-pins.js";
 
 export type ResolveImage = "always" | "changed" | "never";
 
@@ -64,6 +66,8 @@ export interface DeployResult {
   /** Stable code of the failure, when it has one (e.g. SWARM_STACK_NOT_OWNED). */
   errorCode?: string;
   services: ServiceHealth[];
+  /** On success: the exact image each service runs (image-pins.ts); absent when the engine cannot tell. */
+  images?: ImagePin[];
 }
 
 export type EventLevel = "debug" | "info" | "warn" | "error";
@@ -121,4 +125,4 @@ export type DeployEngine = DockerEngine &
   StackInspector & {
     /** Whether this node's copy of the image declares a HEALTHCHECK (false when the image is not here). */
     imageHealthcheck?(image: string): Promise<boolean>;
-  };
+  } & Partial<ImageLookup>;

@@ -48,7 +48,7 @@ export class DockerUnavailableError extends DockerEngineError {
 }
 
 export type DockerodeEngine = DeployEngine &
-  Required<Pick<DeployEngine, "imageHealthcheck">> &
+  Required<Pick<DeployEngine, "imageHealthcheck" | "runningImageIds" | "inspectImage">> &
   SwarmObjectStore &
   SwarmNodeUpdater &
   SwarmServiceUpdater;
@@ -130,6 +130,28 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
         return true;
       } catch (err) {
         if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return false;
+        throw err;
+      }
+    },
+
+    async runningImageIds(serviceName) {
+      const containers = await call(`list containers of ${serviceName}`, () =>
+        docker.listContainers({
+          filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${serviceName}`], status: ["running"] }),
+        }),
+      );
+      return containers.map((c) => c.ImageID);
+    },
+
+    async inspectImage(ref) {
+      try {
+        const info = (await call(`inspect image ${ref}`, () => docker.getImage(ref).inspect())) as {
+          Id: string;
+          RepoDigests?: string[] | null;
+        };
+        return { id: info.Id, repoDigests: info.RepoDigests ?? [] };
+      } catch (err) {
+        if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return null;
         throw err;
       }
     },

@@ -498,6 +498,13 @@ describe("deployment command handlers", () => {
 });
 
 describe("terminal events", () => {
+  it("carries a success's image pins as data.images, and none when the executor had none", () => {
+    const services = [{ name: "st_web", desired: 1, running: 1, image: "web:1", healthy: true }];
+    const images = [{ service: "web", image: "web:1", pinned: `sha256:${"a".repeat(64)}`, kind: "image-id" as const }];
+    expect(terminalEvent({ status: "SUCCEEDED", services, images }, null, "st").event.data).to.deep.include({ images });
+    expect(terminalEvent({ status: "SUCCEEDED", services }, null, "st").event.data).not.to.have.property("images");
+  });
+
   it("maps every executor result to an outcome", () => {
     const services = [{ name: "st_web", desired: 2, running: 0, image: "i", healthy: false, lastError: "boom" }];
     expect(terminalEvent({ status: "SUCCEEDED", services }, null, "st").outcome).to.equal("succeeded");

@@ -60,6 +60,8 @@ export function terminalEvent(result: DeployResult, stop: StopCause | null, stac
     services: result.services.map(serviceData),
     ...(result.phase ? { phase: result.phase, stackChanged } : {}),
     ...(result.elapsedMs !== undefined ? { elapsedMs: result.elapsedMs } : {}),
+    // The pins of a success (nats/protocol/image-pins.ts); a control plane that predates them ignores the field.
+    ...(result.images ? { images: result.images } : {}),
   };
   if (result.status === "SUCCEEDED") {
     const took = result.elapsedMs !== undefined ? ` in ${Math.round(result.elapsedMs / 100) / 10}s` : "";

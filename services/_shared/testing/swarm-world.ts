@@ -106,7 +106,7 @@ export async function startSwarmWorld(
       },
       async createEnvironment(stackId, name, extra = {}) {
         const res = await api.request<WorldEnvironment>("POST", `/v1/stacks/${stackId}/environments`, {
-          body: { name, clusterId, deployTimeoutSeconds: 60, ...extra },
+          body: { name, clusterId, imageResolution: "never", deployTimeoutSeconds: 60, ...extra },
           headers: auth(),
         });
         expect(res.status, JSON.stringify(res.body)).to.equal(201);

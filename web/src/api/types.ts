@@ -55,6 +55,9 @@ export type SyncSource = Schemas["SyncSource"];
 /** What a failed deployment that changed the swarm leads to: an automatic rollback, or nothing (inspect it). */
 export type FailurePolicy = Schemas["FailurePolicy"];
 export type DeletedEnvironment = Schemas["DeletedEnvironment"];
+/** `docker stack deploy --resolve-image` of an environment's deployments. */
+export type ImageResolution = Schemas["ImageResolution"];
+export type ImagePin = Schemas["ImagePin"];
 export type ReleaseSummary = Schemas["ReleaseSummary"];
 export type Release = Schemas["Release"];
 export type ComposeWarning = Schemas["ComposeWarning"];

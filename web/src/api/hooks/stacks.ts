@@ -8,6 +8,7 @@ import type {
   EnvironmentDiff,
   EnvOverlay,
   FailurePolicy,
+  ImageResolution,
   ListOf,
   Overlay,
   Release,
@@ -153,6 +154,9 @@ export interface EnvironmentChanges {
   name?: string;
   deployTimeoutSeconds?: number;
   onFailure?: FailurePolicy;
+  imageResolution?: ImageResolution;
+  /** Moves the environment to another cluster of the org (only while nothing of it is deployed). */
+  clusterId?: string;
 }
 
 export function useUpdateEnvironment(

@@ -23,6 +23,7 @@ const failed: Deployment = {
   adopt: false,
   rollbackOf: null,
   rolledBackBy: null,
+  images: null,
 };
 
 function show(d: Deployment, next: Partial<NextActions> = {}) {
@@ -53,6 +54,39 @@ function show(d: Deployment, next: Partial<NextActions> = {}) {
 }
 
 describe("DeploymentView", () => {
+  it("lists the exact images of a succeeded deployment, and says when they were not recorded", () => {
+    const id = `sha256:${"a".repeat(64)}`;
+    const digest = `reg.local/shop/api@sha256:${"b".repeat(64)}`;
+    show({
+      ...failed,
+      status: "SUCCEEDED",
+      errorMessage: null,
+      images: [
+        { service: "api", image: "reg.local/shop/api:1", pinned: digest, kind: "digest" },
+        { service: "web", image: "shop/web:latest", pinned: id, kind: "image-id" },
+      ],
+    });
+    const section = screen.getByRole("region", { name: "Deployed images" });
+    const rows = within(section)
+      .getAllByRole("row")
+      .slice(1)
+      .map((r) => r.textContent);
+    expect(rows).to.deep.equal([
+      `apireg.local/shop/api:1${digest} (registry digest)`,
+      `webshop/web:latest${id} (local image ID)`,
+    ]);
+  });
+
+  it("says the images are unknown for an old agent's success, and shows none for a failure", () => {
+    show({ ...failed, status: "SUCCEEDED", errorMessage: null, images: null });
+    expect(screen.getByRole("region", { name: "Deployed images" }).textContent).to.contain("Not recorded");
+  });
+
+  it("shows no images section for a deployment that did not succeed", () => {
+    show(failed);
+    expect(screen.queryByRole("region", { name: "Deployed images" })).to.equal(null);
+  });
+
   it("leads a failure with its root cause and offers Roll back, Redeploy and Open logs", () => {
     const clicked = show(failed);
     const outcome = screen.getByRole("status", { name: "Outcome" });

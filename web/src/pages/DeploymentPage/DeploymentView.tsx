@@ -135,6 +135,7 @@ export function DeploymentView(props: {
               </div>
             </dl>
           </section>
+          <DeployedImages deployment={d} />
           <section className="card">
             <h2>Events</h2>
             {props.console}
@@ -142,6 +143,53 @@ export function DeploymentView(props: {
         </>
       )}
     </AsyncContent>
+  );
+}
+
+/**
+ * What each service ran once the deployment succeeded: the pin a rollback or redeploy of this release deploys.
+ * Said as unknown (not guessed from the tags) when the deployment did not succeed or its agent sent none.
+ */
+export function DeployedImages(props: { deployment: Deployment }) {
+  const d = props.deployment;
+  if (d.status !== "SUCCEEDED") return null;
+  return (
+    <section className="card" aria-label="Deployed images">
+      <h2>Images</h2>
+      {d.images === null ? (
+        <p className="muted">
+          Not recorded (the cluster&apos;s agent predates it): a rollback to this release deploys its tags as written.
+        </p>
+      ) : (
+        <>
+          <p className="muted">
+            The exact images the services ran; a rollback or redeploy of this release deploys these, even if a tag has
+            moved since.
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>Service</th>
+                <th>Image</th>
+                <th>Pinned</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.images.map((i) => (
+                <tr key={i.service}>
+                  <td>{i.service}</td>
+                  <td className="mono small">{i.image}</td>
+                  <td className="mono small" title={i.kind === "digest" ? "registry digest" : "node-local image ID"}>
+                    {i.pinned}{" "}
+                    <span className="muted">({i.kind === "digest" ? "registry digest" : "local image ID"})</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
   );
 }
 

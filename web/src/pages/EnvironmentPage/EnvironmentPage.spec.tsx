@@ -51,6 +51,7 @@ const deployment = (id: string, version: number, status: Deployment["status"], k
   policyViolations: null,
   adopt: false,
   rollbackOf: null,
+  images: null,
 });
 
 const me = {

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { useDeleteEnvironment, useUpdateEnvironment, type EnvironmentChanges } from "../../api/hooks/stacks.js";
-import type { EnvironmentDetail, FailurePolicy } from "../../api/types.js";
+import { useClusters } from "../../api/hooks/clusters.js";
+import type { Cluster, EnvironmentDetail, FailurePolicy, ImageResolution } from "../../api/types.js";
 import { paths } from "../../app/paths.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
@@ -39,7 +40,8 @@ export function EnvironmentSettings(props: { orgId: string; env: EnvironmentDeta
         Delete…
       </PermittedButton>
       {open === "settings" && (
-        <EnvironmentSettingsDialog
+        <EnvironmentSettingsDialogWithClusters
+          orgId={orgId}
           env={env}
           busy={update.isMutating}
           error={update.error}
@@ -62,8 +64,24 @@ export function EnvironmentSettings(props: { orgId: string; env: EnvironmentDeta
   );
 }
 
+function EnvironmentSettingsDialogWithClusters(
+  props: Omit<Parameters<typeof EnvironmentSettingsDialog>[0], "clusters"> & { orgId: string },
+) {
+  const clusters = useClusters(props.orgId);
+  return <EnvironmentSettingsDialog {...props} clusters={clusters.data?.items ?? null} />;
+}
+
+const IMAGE_RESOLUTION_HINTS: Record<ImageResolution, string> = {
+  always: "Ask the registry for each tag's digest at every deploy (docker stack deploy --resolve-image always).",
+  changed: "Ask the registry only for services whose image changed.",
+  never:
+    "Use tags as written: for images built or loaded on the cluster's nodes, which no registry knows. Rollbacks stay exact either way: each service's image is recorded when a deployment succeeds.",
+};
+
 export function EnvironmentSettingsDialog(props: {
   env: EnvironmentDetail;
+  /** The org's clusters, to move the environment to; null while loading (the cluster then cannot change). */
+  clusters: Cluster[] | null;
   busy: boolean;
   error: unknown;
   onSubmit: (input: EnvironmentChanges) => void;
@@ -72,6 +90,8 @@ export function EnvironmentSettingsDialog(props: {
   const [name, setName] = useState(props.env.name);
   const [timeout, setTimeoutSeconds] = useState(String(props.env.deployTimeoutSeconds));
   const [onFailure, setOnFailure] = useState<FailurePolicy>(props.env.onFailure);
+  const [imageResolution, setImageResolution] = useState<ImageResolution>(props.env.imageResolution);
+  const [clusterId, setClusterId] = useState(props.env.clusterId);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const seconds = Number(timeout);
@@ -79,6 +99,8 @@ export function EnvironmentSettingsDialog(props: {
       ...(name !== props.env.name ? { name } : {}),
       ...(seconds !== props.env.deployTimeoutSeconds ? { deployTimeoutSeconds: seconds } : {}),
       ...(onFailure !== props.env.onFailure ? { onFailure } : {}),
+      ...(imageResolution !== props.env.imageResolution ? { imageResolution } : {}),
+      ...(clusterId !== props.env.clusterId ? { clusterId } : {}),
     });
   };
   return (
@@ -124,6 +146,37 @@ export function EnvironmentSettingsDialog(props: {
           <select name="onFailure" value={onFailure} onChange={(e) => setOnFailure(e.target.value as FailurePolicy)}>
             <option value="rollback">Roll back automatically</option>
             <option value="pause">Pause for inspection</option>
+          </select>
+        </Field>
+        <Field label="Image resolution" hint={IMAGE_RESOLUTION_HINTS[imageResolution]}>
+          <select
+            name="imageResolution"
+            value={imageResolution}
+            onChange={(e) => setImageResolution(e.target.value as ImageResolution)}
+          >
+            <option value="always">Always resolve digests</option>
+            <option value="changed">Resolve changed images</option>
+            <option value="never">Never (node-local images)</option>
+          </select>
+        </Field>
+        <Field
+          label="Cluster"
+          hint="Only an environment with nothing deployed on its cluster can move; the old cluster is not touched."
+        >
+          <select
+            name="clusterId"
+            value={clusterId}
+            disabled={props.clusters === null}
+            onChange={(e) => setClusterId(e.target.value)}
+          >
+            {(props.clusters ?? []).some((c) => c.id === props.env.clusterId) ? null : (
+              <option value={props.env.clusterId}>{props.env.cluster.name}</option>
+            )}
+            {(props.clusters ?? []).map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
           </select>
         </Field>
         {props.error ? <ErrorNotice error={props.error} compact /> : null}
