@@ -1,6 +1,14 @@
 /** Deployment rows and their API shape. */
 
-export const DEPLOYMENT_STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
+export const DEPLOYMENT_STATUSES = [
+  "AWAITING_APPROVAL",
+  "PENDING",
+  "RUNNING",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELED",
+  "REJECTED",
+] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
 export interface DeploymentRow {
@@ -21,6 +29,13 @@ export interface DeploymentRow {
   adopt: boolean;
   /** The failed deployment this automatic rollback was created for (failure-policy.ts); null otherwise. */
   rollback_of: string | null;
+  /** The source environment's deployment whose release this promotion deploys (promotion.ts); null otherwise. */
+  promoted_from_deployment_id: string | null;
+  /** The approval decision on a deployment that waited in AWAITING_APPROVAL (approvals.ts). */
+  approval_decision: "approved" | "rejected" | null;
+  approval_decided_by: string | null;
+  approval_decided_at: Date | null;
+  approval_comment: string | null;
 }
 
 export interface DeploymentEventRow {
@@ -54,6 +69,15 @@ export const deploymentView = (d: DeploymentRow & { release_version?: number; ro
   policyViolations: d.policy_violations ?? null,
   adopt: d.adopt,
   rollbackOf: d.rollback_of ?? null,
+  promotedFrom: d.promoted_from_deployment_id ?? null,
+  approval: d.approval_decision
+    ? {
+        decision: d.approval_decision,
+        by: d.approval_decided_by,
+        at: iso(d.approval_decided_at),
+        comment: d.approval_comment ?? "",
+      }
+    : null,
   // Only read queries join it (ROLLED_BACK_BY); elsewhere (bus events) the field is left out, never guessed.
   ...(d.rolled_back_by !== undefined ? { rolledBackBy: d.rolled_back_by } : {}),
 });

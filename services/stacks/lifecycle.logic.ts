@@ -109,8 +109,17 @@ export async function updateEnvironment(
   input: UpdateEnvironmentInput,
   request: RequestInfo,
 ) {
-  if (input.name === undefined && input.deployTimeoutSeconds === undefined && input.onFailure === undefined) {
-    throw new BadRequestError("NOTHING_TO_UPDATE", "give a new name, deployTimeoutSeconds or onFailure");
+  if (
+    input.name === undefined &&
+    input.deployTimeoutSeconds === undefined &&
+    input.onFailure === undefined &&
+    input.pipelinePosition === undefined &&
+    input.approval === undefined
+  ) {
+    throw new BadRequestError(
+      "NOTHING_TO_UPDATE",
+      "give a new name, deployTimeoutSeconds, onFailure, pipelinePosition or approval",
+    );
   }
   const exists = () =>
     new ConflictError("ENVIRONMENT_EXISTS", `the stack already has an environment named "${input.name ?? ""}"`, {
@@ -127,10 +136,21 @@ export async function updateEnvironment(
           .first("id");
         if (clash) throw exists();
       }
+      if (input.pipelinePosition !== undefined && input.pipelinePosition !== null) {
+        const taken = (await tx
+          .from("environments")
+          .where({ stack_id: env.stack_id, pipeline_position: input.pipelinePosition })
+          .whereNot({ id: environmentId })
+          .first("name")) as { name: string } | undefined;
+        if (taken) throw positionTaken(input.pipelinePosition, taken.name);
+      }
       const changed = changes(env, {
         name: input.name,
         deploy_timeout_seconds: input.deployTimeoutSeconds,
         on_failure: input.onFailure,
+        pipeline_position: input.pipelinePosition,
+        approval_required: input.approval?.required,
+        approval_role: input.approval?.role,
       });
       if (Object.keys(changed).length === 0) return environmentView(env);
       const [row] = (await tx
@@ -152,7 +172,18 @@ export async function updateEnvironment(
       return environmentView(row!);
     });
   } catch (err) {
+    if (isUniqueViolation(err) && (err as { constraint?: unknown }).constraint === PIPELINE_POSITION_UNIQUE) {
+      throw positionTaken(input.pipelinePosition ?? null, null);
+    }
     if (isUniqueViolation(err)) throw exists();
     throw err;
   }
 }
+
+const PIPELINE_POSITION_UNIQUE = "environments_pipeline_position_unique";
+const positionTaken = (position: number | null, holder: string | null) =>
+  new ConflictError(
+    "PIPELINE_POSITION_TAKEN",
+    `another environment${holder ? ` (${holder})` : ""} of this stack has pipeline position ${String(position)}`,
+    { pipelinePosition: position, environment: holder },
+  );
