@@ -2089,6 +2089,12 @@ export interface components {
       leftInPlace: components["schemas"]["SwarmObjectNames"] | null;
     };
     StackEnvironment: components["schemas"]["Environment"] & {
+      /** @description What the environment runs: the release of its newest successful deployment (null before the first), the one a promotion from it deploys */
+      currentRelease: null | {
+        version: number;
+        /** Format: uuid */
+        deploymentId: string;
+      };
       /** @description The environment's newest deployment, whatever its status (null before the first) */
       lastDeployment: null | {
         /** Format: uuid */

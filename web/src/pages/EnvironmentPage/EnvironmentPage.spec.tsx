@@ -51,6 +51,8 @@ const deployment = (id: string, version: number, status: Deployment["status"], k
   policyViolations: null,
   adopt: false,
   rollbackOf: null,
+  promotedFrom: null,
+  approval: null,
 });
 
 const me = {
