@@ -8,6 +8,7 @@ import type {
   EnvironmentDiff,
   EnvOverlay,
   FailurePolicy,
+  ApprovalPolicy,
   ListOf,
   Overlay,
   Release,
@@ -153,6 +154,8 @@ export interface EnvironmentChanges {
   name?: string;
   deployTimeoutSeconds?: number;
   onFailure?: FailurePolicy;
+  pipelinePosition?: number | null;
+  approval?: ApprovalPolicy;
 }
 
 export function useUpdateEnvironment(
