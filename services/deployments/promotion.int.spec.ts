@@ -228,6 +228,23 @@ describe("promotion and approvals (real gateway, Postgres, JetStream; scripted a
     expect(await auditActions(res.body.id)).to.include.members(["deployment.create", "deployment.reject"]);
   });
 
+  it("a deployment asked for with the requester's API token cannot be approved by the same user's session", async () => {
+    const token = await api.request<{ token: string }>("POST", `/v1/orgs/${org.orgId}/tokens`, {
+      body: { name: "ci", scopes: ["deployments:read", "deployments:write"] },
+      headers: requester.auth,
+    });
+    expect(token.status).to.equal(201);
+    const viaToken = await api.request<Deployment>("POST", `/v1/environments/${prod}/deployments`, {
+      body: { releaseId: release1 },
+      headers: { authorization: `Bearer ${token.body.token}` },
+    });
+    expect(viaToken.body.status).to.equal("AWAITING_APPROVAL");
+    const self = await decide(viaToken.body.id, requester, "approve");
+    expect(self.status).to.equal(403);
+    expect(self.body.error.code).to.equal("APPROVAL_BY_REQUESTER");
+    expect((await decide(viaToken.body.id, approver, "reject", "cleanup")).status).to.equal(200);
+  });
+
   it("a deployment awaiting approval can be canceled; promotion without a successful source is refused", async () => {
     const res = await api.request<Deployment>("POST", `/v1/environments/${prod}/deployments`, {
       body: { releaseId: release2 },
