@@ -991,6 +991,25 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/approvals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** Deployments of the org awaiting approval, oldest first (at most 200) */
+    get: operations["listPendingApprovals"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/stacks": {
     parameters: {
       query?: never;
@@ -1088,7 +1107,7 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Rename an environment, change its deploy timeout, failure policy or image resolution, or move it to another cluster
+     * Rename an environment, change its deploy timeout, failure policy, image resolution, pipeline position or approval policy, or move it to another cluster
      * @description The name is unique in the stack (409 ENVIRONMENT_EXISTS); `swarmStack` cannot change, it is the
      *     environment's identity on the cluster. A new timeout applies to deployments created after it; a new
      *     failure policy (`onFailure`) to deployments that fail after it; a new `imageResolution` to deployments
@@ -1388,6 +1407,32 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/environments/{envId}/promote": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Promote the release running in this environment to another environment of the stack
+     * @description Deploys to the target (default: the next environment of the stack's pipeline) the release of this
+     *     environment's current successful deployment, rendered with the target's own overlay and secrets; the new
+     *     deployment names the source deployment in `promotedFrom`. When the target requires approval the deployment
+     *     waits AWAITING_APPROVAL. 409 NOTHING_TO_PROMOTE before a successful deployment here, 409 NO_NEXT_ENVIRONMENT
+     *     without a target at the end of the pipeline, 422 PROMOTION_ACROSS_STACKS. Audited as `deployment.promote`.
+     */
+    post: operations["promoteEnvironment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/environments/{envId}/status": {
     parameters: {
       query?: never;
@@ -1519,6 +1564,31 @@ export interface paths {
     put?: never;
     /** Cancel a queued or running deployment (a running one is stopped on the agent; the stack is left as it is) */
     post: operations["cancelDeployment"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/deployments/{deploymentId}/approval": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve (it is queued) or reject (it ends REJECTED) a deployment AWAITING_APPROVAL
+     * @description Only a user of the environment's approval role (or an ORG_ADMIN): 403 APPROVAL_ROLE_REQUIRED otherwise; the
+     *     requester never (403 APPROVAL_BY_REQUESTER). One decision per deployment: 409 APPROVAL_NOT_PENDING once it
+     *     left AWAITING_APPROVAL (also for the loser of two concurrent decisions). Audited as `deployment.approve`
+     *     or `deployment.reject`, with the comment.
+     */
+    post: operations["decideApproval"];
     delete?: never;
     options?: never;
     head?: never;
@@ -1865,8 +1935,7 @@ export interface components {
       lastDeployment: null | {
         /** Format: uuid */
         id: string;
-        /** @enum {unknown} */
-        status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        status: components["schemas"]["DeploymentStatus"];
         releaseVersion: number;
         createdAt: components["schemas"]["Timestamp"];
         finishedAt: components["schemas"]["NullableTimestamp"];
@@ -1906,7 +1975,56 @@ export interface components {
       onFailure: components["schemas"]["FailurePolicy"];
       imageResolution: components["schemas"]["ImageResolution"];
       sync: components["schemas"]["EnvironmentSync"];
+      /** @description Place in the stack's promotion pipeline (ascending); null when not in it */
+      pipelinePosition: number | null;
+      approval: components["schemas"]["ApprovalPolicy"];
       createdAt: components["schemas"]["Timestamp"];
+    };
+    /**
+     * @description With `required`, every deployment to the environment (deploy, rollback, promotion, auto-sync) waits
+     *     AWAITING_APPROVAL until a user of `role` (or an ORG_ADMIN) other than its requester approves it. The failure
+     *     policy's automatic rollback does not wait: it restores the release that ran before.
+     */
+    ApprovalPolicy: {
+      required: boolean;
+      /** @enum {unknown} */
+      role: "ORG_ADMIN" | "CLUSTER_ADMIN" | "APP_ADMIN";
+    };
+    /**
+     * @description AWAITING_APPROVAL (the environment requires approval) → PENDING (queued) → RUNNING → SUCCEEDED | FAILED |
+     *     CANCELED; a rejected approval ends REJECTED. SUCCEEDED, FAILED, CANCELED and REJECTED are terminal.
+     * @enum {unknown}
+     */
+    DeploymentStatus: "AWAITING_APPROVAL" | "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED" | "REJECTED";
+    PendingApproval: {
+      /** Format: uuid */
+      deploymentId: string;
+      /** @enum {unknown} */
+      kind: "deploy" | "rollback";
+      createdAt: components["schemas"]["Timestamp"];
+      createdBy: string | null;
+      createdByType: string | null;
+      stack: components["schemas"]["IdName"];
+      environment: components["schemas"]["IdName"];
+      release: {
+        /** Format: uuid */
+        id: string;
+        version: number;
+      };
+      promotedFrom: null | {
+        /** Format: uuid */
+        deploymentId: string;
+        environmentName: string | null;
+      };
+      /** @enum {unknown} */
+      approvalRole: "ORG_ADMIN" | "CLUSTER_ADMIN" | "APP_ADMIN";
+      /** @description The caller may approve or reject it (has the role and is not the requester) */
+      canDecide: boolean;
+    };
+    IdName: {
+      /** Format: uuid */
+      id: string;
+      name: string;
     };
     /** @description `manual` (default) or `automatic` from a git source; a pin pauses automatic sync */
     EnvironmentSync: {
@@ -1978,12 +2096,17 @@ export interface components {
       leftInPlace: components["schemas"]["SwarmObjectNames"] | null;
     };
     StackEnvironment: components["schemas"]["Environment"] & {
+      /** @description What the environment runs: the release of its newest successful deployment (null before the first), the one a promotion from it deploys */
+      currentRelease: null | {
+        version: number;
+        /** Format: uuid */
+        deploymentId: string;
+      };
       /** @description The environment's newest deployment, whatever its status (null before the first) */
       lastDeployment: null | {
         /** Format: uuid */
         id: string;
-        /** @enum {unknown} */
-        status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        status: components["schemas"]["DeploymentStatus"];
         releaseVersion: number;
         createdAt: components["schemas"]["Timestamp"];
       };
@@ -2311,8 +2434,7 @@ export interface components {
       releaseVersion: number | null;
       /** @enum {unknown} */
       kind: "deploy" | "rollback";
-      /** @enum {unknown} */
-      status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+      status: components["schemas"]["DeploymentStatus"];
       createdAt: components["schemas"]["Timestamp"];
       /** Format: date-time */
       startedAt: string | null;
@@ -2335,6 +2457,21 @@ export interface components {
       rollbackOf: string | null;
       /** @description On a succeeded deployment: the exact image each service ran once the stack converged, as the agent saw it. A later deployment of the same release to this environment (a rollback or a redeploy) deploys these references instead of the tags, so it runs the same images even when a tag has moved. Null when the deployment did not succeed or its agent predates this. */
       images: components["schemas"]["ImagePin"][] | null;
+      /**
+       * Format: uuid
+       * @description A promotion: the source environment's deployment whose release (and, once recorded, image digests) this one deploys; null otherwise.
+       */
+      promotedFrom: string | null;
+      /** @description The approval decision on a deployment that waited AWAITING_APPROVAL (null before one) */
+      approval: null | {
+        /** @enum {unknown} */
+        decision: "approved" | "rejected";
+        /** @description The deciding user's email */
+        by: string | null;
+        /** Format: date-time */
+        at: string | null;
+        comment: string;
+      };
       /**
        * Format: uuid
        * @description On a failed deployment: the automatic rollback the failure policy created for it (null when none was: policy `pause`, nothing changed on the swarm, or nothing earlier to go back to). Returned by the get and list operations.
@@ -2598,6 +2735,8 @@ export interface components {
     };
     /** @description The event types an endpoint receives (the `type` of the integration event envelope) */
     NotificationEventTypes: (
+      | "deployment.approval_requested"
+      | "deployment.rejected"
       | "deployment.started"
       | "deployment.succeeded"
       | "deployment.failed"
@@ -4674,6 +4813,32 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  listPendingApprovals: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Pending approvals */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["PendingApproval"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
   listStacks: {
     parameters: {
       query?: never;
@@ -4971,6 +5136,12 @@ export interface operations {
            * @description The cluster to move the environment to
            */
           clusterId?: string;
+          /**
+           * @description The environment's place in its stack's promotion pipeline (ascending: dev 0 → staging 1 → prod 2);
+           *     null takes it out. Unique in the stack (409 PIPELINE_POSITION_TAKEN).
+           */
+          pipelinePosition?: number | null;
+          approval?: components["schemas"]["ApprovalPolicy"];
         };
       };
     };
@@ -5592,6 +5763,41 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  promoteEnvironment: {
+    parameters: {
+      query?: never;
+      header?: {
+        "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+      };
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          targetEnvironmentId?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted (PENDING, or AWAITING_APPROVAL) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
   environmentStatus: {
     parameters: {
       query?: never;
@@ -5788,6 +5994,41 @@ export interface operations {
           "application/json": components["schemas"]["Deployment"];
         };
       };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  decideApproval: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deploymentId: components["parameters"]["deploymentId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {unknown} */
+          decision: "approve" | "reject";
+          comment?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The deployment after the decision (PENDING or REJECTED) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
       409: components["responses"]["Conflict"];
       default: components["responses"]["Error"];

@@ -21,6 +21,8 @@ export const OUTCOME_EXIT: Record<string, ExitCode> = {
   SUCCEEDED: EXIT.OK,
   FAILED: EXIT.DEPLOYMENT_FAILED,
   CANCELED: EXIT.DEPLOYMENT_CANCELED,
+  // Rejected at its approval: like a cancel, it never ran.
+  REJECTED: EXIT.DEPLOYMENT_CANCELED,
 };
 
 /** `90`, `90s`, `15m`, `1h` → milliseconds; null when not a duration. */
@@ -98,7 +100,7 @@ export async function waitForDeployment(
   const final = await session.client.get<Deployment>(keys.deployment(deployment.id)[0]);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (json) t.out(JSON.stringify({ deployment: final }) + "\n");
-  if (!end && (final.status === "PENDING" || final.status === "RUNNING")) {
+  if (!end && (final.status === "AWAITING_APPROVAL" || final.status === "PENDING" || final.status === "RUNNING")) {
     t.err(
       `deployment ${final.id} is still ${final.status} after ${seconds}s; it goes on (stackyard deployments get ${final.id})\n`,
     );

@@ -2,7 +2,8 @@
  * The integration subjects: the documented events the control plane publishes per org (catalogue:
  * openapi/asyncapi.yaml), and the permissions of an integration credential's user JWT.
  *
- *   stackyard.<orgId>.deployments.<environmentId>.<status>     created | started | succeeded | failed | canceled
+ *   stackyard.<orgId>.deployments.<environmentId>.<status>     approval_requested | created | started | succeeded |
+ *                                                               failed | canceled | rejected
  *   stackyard.<orgId>.releases.<stackId>.created
  *   stackyard.<orgId>.environments.<environmentId>.<change>    created | overlay | secret   (names only, never values)
  *   stackyard.<orgId>.clusters.<clusterId>.status               online | degraded | offline (on a change)
@@ -18,7 +19,15 @@ import { assertSubjectToken } from "./subjects.js";
 
 export const INTEGRATION_ROOT = "stackyard";
 
-export const DEPLOYMENT_EVENT_STATUSES = ["created", "started", "succeeded", "failed", "canceled"] as const;
+export const DEPLOYMENT_EVENT_STATUSES = [
+  "approval_requested",
+  "created",
+  "started",
+  "succeeded",
+  "failed",
+  "canceled",
+  "rejected",
+] as const;
 export type DeploymentEventStatus = (typeof DEPLOYMENT_EVENT_STATUSES)[number];
 
 const orgRoot = (orgId: string) => `${INTEGRATION_ROOT}.${assertSubjectToken(orgId, "orgId")}`;

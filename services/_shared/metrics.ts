@@ -171,7 +171,7 @@ export function recordDeploymentTransition(row: DeploymentTimes): void {
     if (dispatch !== null) deploymentDispatch.observe(dispatch);
     return;
   }
-  if (row.status !== "SUCCEEDED" && row.status !== "FAILED" && row.status !== "CANCELED") return;
+  if (!["SUCCEEDED", "FAILED", "CANCELED", "REJECTED"].includes(row.status)) return;
   deploymentsFinished.inc({ status: row.status });
   const total = secondsBetween(row.created_at, row.finished_at);
   if (total !== null) deploymentDuration.observe({ status: row.status }, total);

@@ -60,7 +60,8 @@ export async function autoSyncEnvironments(
         },
         NO_REQUEST,
       );
-      created.push(result.deployment.id);
+      // One awaiting approval is enqueued when it is approved (approvals.ts), not now.
+      if (result.deployment.status === "PENDING") created.push(result.deployment.id);
     } catch (err) {
       // Pinned or switched to manual meanwhile: the environment's choice wins.
       if (

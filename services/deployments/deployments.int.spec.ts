@@ -17,6 +17,7 @@ import type { CommandEnvelope, DeployStack, RollbackStack } from "../../nats/pro
 import { open } from "../../nats/protocol/sealing.js";
 import { sleep, until } from "../_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
+import { promotionAndApprovals } from "./promotion.suite.js";
 
 interface Deployment {
   id: string;
@@ -527,4 +528,6 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(list.body.items).to.have.length(3);
     expect(list.body.items[0]!.status).to.equal("FAILED");
   });
+
+  promotionAndApprovals(() => ({ api, db, natsUrl: nats.url }));
 });

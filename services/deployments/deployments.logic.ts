@@ -52,6 +52,8 @@ export interface CreateDeploymentInput {
   sync?: { sourceId: string; commit: string | null };
   /** A manual rollback: pins the environment when it syncs automatically (in the same transaction). */
   pinOnRollback?: boolean;
+  /** A promotion (promotion.ts): the source environment's deployment whose release this deploys. */
+  promotedFrom?: { deploymentId: string; environmentName: string };
 }
 
 /** Who creates a deployment: a caller, or the control plane's auto-sync (`actorType` system). */
@@ -90,6 +92,7 @@ export async function createDeployment(
       releaseId: input.releaseId,
       kind: input.kind,
       ...(input.adopt ? { adopt: true } : {}),
+      ...(input.promotedFrom ? { promotedFrom: input.promotedFrom.deploymentId } : {}),
     });
     if (input.idempotencyKey) {
       // Same-key requests wait for each other, so exactly one creates the deployment.
@@ -126,15 +129,19 @@ export async function createDeployment(
     const release = await releaseOfStack(tx, env.stack_id, input.releaseId);
     const adopt = input.adopt === true;
     if (!adopt) await refuseForeignSwarmStack(tx, env);
+    // Manual deploys, rollbacks, promotions and auto-sync deploys all wait when the environment requires approval;
+    // only the failure policy's automatic rollback (failure-policy.ts) does not: it restores what already ran.
+    const status = initialStatus(env);
     const [row] = (await tx
       .insert("deployments", {
         environment_id: env.id,
         release_id: release.id,
         kind: input.kind,
         adopt,
-        status: "PENDING",
+        status,
         created_by: principal.actorId,
         created_by_type: principal.actorType,
+        promoted_from_deployment_id: input.promotedFrom?.deploymentId ?? null,
       })
       .returning("*")) as DeploymentRow[];
     const deployment = row!;
@@ -149,14 +156,22 @@ export async function createDeployment(
     }
     const events: Array<{ level: "info" | "warn"; message: string; data?: Record<string, unknown> }> = [];
     if (input.kind === "rollback") events.push({ level: "warn", message: ROLLBACK_WARNING, data: { rollback: true } });
+    const what = input.promotedFrom
+      ? `promotion of release v${release.version} from environment ${input.promotedFrom.environmentName}`
+      : `${input.kind} of release v${release.version}`;
     events.push({
       level: "info",
-      message: `queued: ${input.kind} of release v${release.version} to environment ${env.name}`,
+      message:
+        status === "AWAITING_APPROVAL"
+          ? `awaiting approval: ${what} to environment ${env.name} (approval by a ${env.approval_role} other than the requester)`
+          : `queued: ${what} to environment ${env.name}`,
       data: {
         releaseId: release.id,
         releaseVersion: release.version,
         by: principal.email,
         ...(input.sync ? { syncSourceId: input.sync.sourceId, commit: input.sync.commit } : {}),
+        ...(input.promotedFrom ? { promotedFrom: input.promotedFrom.deploymentId } : {}),
+        ...(status === "AWAITING_APPROVAL" ? { approvalRole: env.approval_role } : {}),
       },
     });
     let autoSyncPinned: { reason: string } | undefined;
@@ -197,9 +212,11 @@ export async function createDeployment(
         actorId: principal.actorId,
         action: input.sync
           ? "deployment.auto_sync"
-          : input.kind === "rollback"
-            ? "deployment.rollback"
-            : "deployment.create",
+          : input.promotedFrom
+            ? "deployment.promote"
+            : input.kind === "rollback"
+              ? "deployment.rollback"
+              : "deployment.create",
         targetType: "deployment",
         targetId: deployment.id,
         data: {
@@ -209,6 +226,8 @@ export async function createDeployment(
           swarmStack: env.swarm_stack,
           ...(adopt ? { adopt: true } : {}),
           ...(input.sync ? { syncSourceId: input.sync.sourceId, commit: input.sync.commit } : {}),
+          ...(input.promotedFrom ? { promotedFrom: input.promotedFrom.deploymentId } : {}),
+          ...(status === "AWAITING_APPROVAL" ? { awaitingApproval: true, approvalRole: env.approval_role } : {}),
         },
       },
       request,
@@ -236,6 +255,10 @@ export async function createDeployment(
     };
   });
 }
+
+/** A deployment to an environment that requires approval waits for it; any other is queued at once. */
+export const initialStatus = (env: { approval_required: boolean }): "AWAITING_APPROVAL" | "PENDING" =>
+  env.approval_required ? "AWAITING_APPROVAL" : "PENDING";
 
 export class SwarmStackNotOwnedError extends ConflictError {
   constructor(swarmStack: string, services: string[]) {

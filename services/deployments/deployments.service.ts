@@ -46,6 +46,8 @@ import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 import { autoSyncEnvironments, pinEnvironment, unpinEnvironment } from "./auto-sync.js";
 import { environmentView } from "../stacks/index.js";
 import type { DeploymentEventView } from "./views.js";
+import { decideApproval, listPendingApprovals } from "./approvals.js";
+import { promoteEnvironment } from "./promotion.js";
 
 export const EVENTS_PAGE_LIMIT = 1_000;
 
@@ -94,8 +96,41 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           },
           request,
         );
-        if (!result.replayed) await this.enqueue(result.deployment.id);
+        if (!result.replayed) await this.enqueueIfPending(result.deployment);
         return result.deployment;
+      },
+      async promote(ctx: OpCtx<"promoteEnvironment">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const result = await promoteEnvironment(
+          scope,
+          principal,
+          {
+            sourceEnvironmentId: ctx.params.params.envId,
+            targetEnvironmentId: ctx.params.body?.targetEnvironmentId ?? null,
+            idempotencyKey: this.idempotencyKey(ctx),
+          },
+          request,
+        );
+        if (!result.replayed) await this.enqueueIfPending(result.deployment);
+        return result.deployment;
+      },
+      async decideApproval(ctx: OpCtx<"decideApproval">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const decided = await decideApproval(
+          scope,
+          principal,
+          ctx.params.params.deploymentId,
+          { decision: ctx.params.body.decision, comment: ctx.params.body.comment ?? "" },
+          request,
+        );
+        this.broadcastEvents(decided.row.id, decided.events, decided.row.status);
+        // Its first job (if any) was dropped while it waited; this one has its own message id for the dedupe.
+        if (decided.approved) await this.enqueue(decided.row.id, `${decided.row.id}:approved`);
+        return getDeployment(scope, decided.row.id);
+      },
+      listApprovals(ctx: OpCtx<"listPendingApprovals">) {
+        const { scope, principal } = actionScope(db, ctx);
+        return listPendingApprovals(scope, principal);
       },
       async rollback(ctx: OpCtx<"rollbackEnvironment">) {
         const { scope, principal, request } = actionScope(db, ctx);
@@ -115,7 +150,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           },
           request,
         );
-        if (!result.replayed) await this.enqueue(result.deployment.id);
+        if (!result.replayed) await this.enqueueIfPending(result.deployment);
         return result.deployment;
       },
       async pinEnvironment(ctx: OpCtx<"pinEnvironment">) {
@@ -151,7 +186,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         if (isTerminal(deployment.status)) {
           throw new ConflictError("DEPLOYMENT_FINISHED", `the deployment already ended ${deployment.status}`);
         }
-        if (deployment.status === "PENDING") {
+        if (deployment.status === "PENDING" || deployment.status === "AWAITING_APPROVAL") {
           await cancelPending(scope, principal, deployment, request);
           this.broadcastEvents(
             deployment.id,
@@ -269,12 +304,14 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       idempotencyKey(ctx: CallContext<unknown>): string | null {
         return (ctx.meta as { idempotencyKey?: string }).idempotencyKey ?? null;
       },
-      async enqueue(deploymentId: string) {
+      async enqueue(deploymentId: string, msgID: string = deploymentId) {
         // The job carries the request id of the API call that made it, for the worker's log lines.
         const job: DeployJob = { deploymentId, requestId: currentRequestId() ?? null };
-        await js.publish(deployJobSubject(deploymentId), new TextEncoder().encode(JSON.stringify(job)), {
-          msgID: deploymentId,
-        });
+        await js.publish(deployJobSubject(deploymentId), new TextEncoder().encode(JSON.stringify(job)), { msgID });
+      },
+      /** A deployment AWAITING_APPROVAL is not the worker's yet: its approval enqueues it (decideApproval). */
+      async enqueueIfPending(deployment: { id: string; status: string }) {
+        if (deployment.status === "PENDING") await this.enqueue(deployment.id);
       },
       /**
        * Enqueues an automatic rollback, retrying a few times: its row is committed already, and a redelivered

@@ -4,11 +4,13 @@ import { integrationSubjects, type DeploymentEventStatus } from "../../nats/prot
 import { deploymentView, type DeploymentRow, type DeploymentStatus } from "./views.js";
 
 const EVENT_STATUS: Record<DeploymentStatus, DeploymentEventStatus> = {
+  AWAITING_APPROVAL: "approval_requested",
   PENDING: "created",
   RUNNING: "started",
   SUCCEEDED: "succeeded",
   FAILED: "failed",
   CANCELED: "canceled",
+  REJECTED: "rejected",
 };
 
 /** Called after the row committed in its new status (a PENDING row: just created). */

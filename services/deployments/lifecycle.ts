@@ -1,6 +1,7 @@
 /**
  * The one owner of a deployment's lifecycle. The only legal transitions: PENDING → RUNNING → SUCCEEDED | FAILED |
- * CANCELED, and PENDING → FAILED | CANCELED (never started). Every write goes through `transition`, which refuses
+ * CANCELED, and PENDING → FAILED | CANCELED (never started); a deployment to an environment that requires approval
+ * starts AWAITING_APPROVAL → PENDING (approved) | REJECTED | CANCELED (approvals.ts). Every write goes through `transition`, which refuses
  * others; every ending the control plane decides itself goes through `finishDeployment`.
  */
 import type { Knex } from "knex";
@@ -13,17 +14,19 @@ import { publishDeploymentEvent } from "./integration-events.js";
 import type { DeploymentEventView, DeploymentRow, DeploymentStatus } from "./views.js";
 
 export const ALLOWED_TRANSITIONS: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
+  AWAITING_APPROVAL: ["PENDING", "REJECTED", "CANCELED"],
   PENDING: ["RUNNING", "FAILED", "CANCELED"],
   RUNNING: ["SUCCEEDED", "FAILED", "CANCELED"],
   SUCCEEDED: [],
   FAILED: [],
   CANCELED: [],
+  REJECTED: [],
 };
 
 export const canTransition = (from: DeploymentStatus, to: DeploymentStatus): boolean =>
   ALLOWED_TRANSITIONS[from].includes(to);
 
-export type TerminalStatus = "SUCCEEDED" | "FAILED" | "CANCELED";
+export type TerminalStatus = "SUCCEEDED" | "FAILED" | "CANCELED" | "REJECTED";
 /** The statuses nothing leaves. */
 export const TERMINAL_STATUSES = (Object.keys(ALLOWED_TRANSITIONS) as DeploymentStatus[]).filter(
   (s) => ALLOWED_TRANSITIONS[s].length === 0,
@@ -56,7 +59,7 @@ export async function transition(
   fields: { errorMessage?: string | null; errorCode?: string | null; policyViolations?: unknown[] } = {},
 ): Promise<DeploymentRow | null> {
   const from = (Object.keys(ALLOWED_TRANSITIONS) as DeploymentStatus[]).filter((s) => canTransition(s, to));
-  const terminal = to !== "RUNNING";
+  const terminal = ALLOWED_TRANSITIONS[to].length === 0;
   const [row] = (await db("deployments")
     .where({ id: deploymentId })
     .whereIn("status", from)

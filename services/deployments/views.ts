@@ -1,7 +1,15 @@
 /** Deployment rows and their API shape. */
 import type { ImagePin } from "../../nats/protocol/image-pins.js";
 
-export const DEPLOYMENT_STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
+export const DEPLOYMENT_STATUSES = [
+  "AWAITING_APPROVAL",
+  "PENDING",
+  "RUNNING",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELED",
+  "REJECTED",
+] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
 export interface DeploymentRow {
@@ -24,6 +32,13 @@ export interface DeploymentRow {
   rollback_of: string | null;
   /** What each service ran once the deployment succeeded (nats/protocol/image-pins.ts); null otherwise. */
   images: ImagePin[] | null;
+  /** The source environment's deployment whose release this promotion deploys (promotion.ts); null otherwise. */
+  promoted_from_deployment_id: string | null;
+  /** The approval decision on a deployment that waited in AWAITING_APPROVAL (approvals.ts). */
+  approval_decision: "approved" | "rejected" | null;
+  approval_decided_by: string | null;
+  approval_decided_at: Date | null;
+  approval_comment: string | null;
 }
 
 export interface DeploymentEventRow {
@@ -58,6 +73,15 @@ export const deploymentView = (d: DeploymentRow & { release_version?: number; ro
   adopt: d.adopt,
   rollbackOf: d.rollback_of ?? null,
   images: d.images ?? null,
+  promotedFrom: d.promoted_from_deployment_id ?? null,
+  approval: d.approval_decision
+    ? {
+        decision: d.approval_decision,
+        by: d.approval_decided_by,
+        at: iso(d.approval_decided_at),
+        comment: d.approval_comment ?? "",
+      }
+    : null,
   // Only read queries join it (ROLLED_BACK_BY); elsewhere (bus events) the field is left out, never guessed.
   ...(d.rolled_back_by !== undefined ? { rolledBackBy: d.rolled_back_by } : {}),
 });

@@ -48,7 +48,11 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
     await trx("environments").where({ id: ctx.environmentId }).forUpdate().first("id");
     const dep = await trx("deployments")
       .where({ id: deploymentId })
-      .first<{ status: string; created_at: Date } | undefined>("status", "created_at");
+      .first<{ status: string; created_at: Date; approval_decided_at: Date | null } | undefined>(
+        "status",
+        "created_at",
+        "approval_decided_at",
+      );
     if (!dep || dep.status !== "PENDING") return "done";
     const ahead = await trx("deployments")
       .where({ environment_id: ctx.environmentId })
@@ -76,7 +80,9 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       return "done";
     };
 
-    if (Date.now() - dep.created_at.getTime() > deps.agentWaitTtlMs) {
+    // A deployment that waited for approval waits for its agent from the approval on, not from its creation.
+    const queuedAt = dep.approval_decided_at ?? dep.created_at;
+    if (Date.now() - queuedAt.getTime() > deps.agentWaitTtlMs) {
       return fail(
         `agent offline: the cluster's agent did not connect within ${Math.round(deps.agentWaitTtlMs / 1000)} s`,
       );
@@ -144,7 +150,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         const events = await noteAgentWait(trx, {
           orgId: ctx.orgId,
           deploymentId,
-          createdAt: dep.created_at,
+          createdAt: queuedAt,
           waitTtlMs: deps.agentWaitTtlMs,
           offlineSince: presence.lastSeenAt,
         });

@@ -11,6 +11,8 @@ import type { NotificationEventType } from "./endpoints.logic.js";
 
 /** Every type an endpoint may ask for (the NotificationEventTypes enum of openapi.yaml). */
 export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
+  "deployment.approval_requested",
+  "deployment.rejected",
   "deployment.started",
   "deployment.succeeded",
   "deployment.failed",

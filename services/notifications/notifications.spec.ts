@@ -41,6 +41,15 @@ describe("notifications (unit)", () => {
       errorMessage: "No such image: shop/web:9",
     });
     it("names the stack, environment, release and cause in the Slack text", () => {
+      expect(
+        slackText(
+          integrationEnvelope(ORG, "deployment.approval_requested", { environmentId: "e", releaseVersion: 4 }),
+          {
+            stackName: "shop",
+            environmentName: "prod",
+          },
+        ),
+      ).to.equal("Approval requested: deployment to shop/prod (release v4)");
       expect(slackText(failed, { stackName: "shop", environmentName: "prod" })).to.equal(
         "Deployment failed: shop/prod (release v4) — No such image: shop/web:9",
       );

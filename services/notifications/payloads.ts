@@ -30,7 +30,8 @@ export function slackText(event: IntegrationEnvelope, names: EventNames): string
         ? `${names.stackName}/${names.environmentName}`
         : (str(d.environmentId) ?? "an environment");
     const release = typeof d.releaseVersion === "number" ? ` (release v${d.releaseVersion})` : "";
-    const reason = what === "failed" ? str(d.errorMessage) : undefined;
+    const reason = what === "failed" || what === "rejected" ? str(d.errorMessage) : undefined;
+    if (what === "approval_requested") return `Approval requested: deployment to ${target}${release}`;
     return `Deployment ${what}: ${target}${release}${reason ? ` — ${reason}` : ""}`;
   }
   if (event.type.startsWith("cluster.")) {

@@ -154,11 +154,13 @@ export async function updateEnvironment(
     input.deployTimeoutSeconds === undefined &&
     input.onFailure === undefined &&
     input.imageResolution === undefined &&
-    input.clusterId === undefined
+    input.clusterId === undefined &&
+    input.pipelinePosition === undefined &&
+    input.approval === undefined
   ) {
     throw new BadRequestError(
       "NOTHING_TO_UPDATE",
-      "give a new name, deployTimeoutSeconds, onFailure, imageResolution or clusterId",
+      "give a new name, deployTimeoutSeconds, onFailure, imageResolution, clusterId, pipelinePosition or approval",
     );
   }
   const exists = () =>
@@ -178,12 +180,23 @@ export async function updateEnvironment(
       }
       const moving = input.clusterId !== undefined && input.clusterId !== env.cluster_id;
       if (moving) await checkMove(tx, env, input.clusterId!);
+      if (input.pipelinePosition !== undefined && input.pipelinePosition !== null) {
+        const taken = (await tx
+          .from("environments")
+          .where({ stack_id: env.stack_id, pipeline_position: input.pipelinePosition })
+          .whereNot({ id: environmentId })
+          .first("name")) as { name: string } | undefined;
+        if (taken) throw positionTaken(input.pipelinePosition, taken.name);
+      }
       const changed = changes(env, {
         name: input.name,
         deploy_timeout_seconds: input.deployTimeoutSeconds,
         on_failure: input.onFailure,
         image_resolution: input.imageResolution,
         cluster_id: input.clusterId,
+        pipeline_position: input.pipelinePosition,
+        approval_required: input.approval?.required,
+        approval_role: input.approval?.role,
       });
       if (Object.keys(changed).length === 0) return environmentView(env);
       const [row] = (await tx
@@ -211,7 +224,18 @@ export async function updateEnvironment(
     if (isUniqueViolation(err) && (err as { constraint?: unknown }).constraint === SWARM_STACK_UNIQUE) {
       throw swarmStackTaken(input.clusterId ?? "");
     }
+    if (isUniqueViolation(err) && (err as { constraint?: unknown }).constraint === PIPELINE_POSITION_UNIQUE) {
+      throw positionTaken(input.pipelinePosition ?? null, null);
+    }
     if (isUniqueViolation(err)) throw exists();
     throw err;
   }
 }
+
+const PIPELINE_POSITION_UNIQUE = "environments_pipeline_position_unique";
+const positionTaken = (position: number | null, holder: string | null) =>
+  new ConflictError(
+    "PIPELINE_POSITION_TAKEN",
+    `another environment${holder ? ` (${holder})` : ""} of this stack has pipeline position ${String(position)}`,
+    { pipelinePosition: position, environment: holder },
+  );

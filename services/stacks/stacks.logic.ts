@@ -92,15 +92,34 @@ export async function getStack(scope: TenantScope, stackId: string) {
       "stack_releases.version",
     )) as Array<{ environment_id: string; id: string; status: string; created_at: Date; version: number }>;
   const lastByEnvironment = new Map(last.map((d) => [d.environment_id, d]));
+  // What each environment runs: the release of its newest successful deployment (what a promotion takes).
+  const succeeded = (await scope
+    .from("deployments")
+    .join("stack_releases", "stack_releases.id", "deployments.release_id")
+    .whereIn(
+      "deployments.environment_id",
+      environments.map((e) => e.id),
+    )
+    .where("deployments.status", "SUCCEEDED")
+    .distinctOn("deployments.environment_id")
+    .orderBy([{ column: "deployments.environment_id" }, { column: "deployments.finished_at", order: "desc" }])
+    .select("deployments.environment_id", "deployments.id", "stack_releases.version")) as Array<{
+    environment_id: string;
+    id: string;
+    version: number;
+  }>;
+  const currentByEnvironment = new Map(succeeded.map((d) => [d.environment_id, d]));
   return {
     ...stackView(stack),
     environments: environments.map((e) => {
       const d = lastByEnvironment.get(e.id);
+      const current = currentByEnvironment.get(e.id);
       return {
         ...environmentView(e),
         lastDeployment: d
           ? { id: d.id, status: d.status, releaseVersion: d.version, createdAt: d.created_at.toISOString() }
           : null,
+        currentRelease: current ? { version: current.version, deploymentId: current.id } : null,
       };
     }),
     latestRelease: release ? releaseSummaryView(release) : null,

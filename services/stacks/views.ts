@@ -33,6 +33,10 @@ export interface EnvironmentRow {
   image_resolution: "always" | "changed" | "never";
   /** When it last moved to another cluster; null when it never did. */
   cluster_changed_at: Date | null;
+  /** Promotion pipeline and approvals (migrations/20261218000100): ascending position = dev → staging → prod. */
+  pipeline_position: number | null;
+  approval_required: boolean;
+  approval_role: "ORG_ADMIN" | "CLUSTER_ADMIN" | "APP_ADMIN";
   created_at: Date;
 }
 
@@ -71,6 +75,8 @@ export const environmentView = (e: EnvironmentRow) => ({
       ? { reason: e.pinned_reason ?? "", pinnedAt: e.pinned_at.toISOString(), pinnedBy: e.pinned_by }
       : null,
   },
+  pipelinePosition: e.pipeline_position ?? null,
+  approval: { required: e.approval_required ?? false, role: e.approval_role ?? "APP_ADMIN" },
   createdAt: e.created_at.toISOString(),
 });
 export type EnvironmentView = ReturnType<typeof environmentView>;

@@ -15,7 +15,8 @@ import { startTestStack, stopTestStack, type TestStack } from "./stack.js";
 import { prepareSwarm, removeStack, spawnAgent, stopAgent, type AgentProcess } from "./swarm.js";
 import { until } from "./wait.js";
 
-export type DeploymentStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+export type DeploymentStatus =
+  "AWAITING_APPROVAL" | "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED" | "REJECTED";
 
 export interface WorldDeployment {
   id: string;

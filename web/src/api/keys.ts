@@ -85,6 +85,7 @@ export const keys = {
     { limit, before },
   ],
   deployment: (deploymentId: string): ApiKey => [`/v1/deployments/${encodeURIComponent(deploymentId)}`],
+  approvals: (orgId: string): ApiKey => [`${org(orgId)}/approvals`],
   environmentStatus: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/status`],
   serviceLogs: (
     envId: string,
@@ -114,6 +115,8 @@ export const actions = {
   deploy: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/deployments`,
   rollback: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/rollback`,
   cancelDeployment: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/cancel`,
+  decideApproval: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/approval`,
+  promote: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/promote`,
   deploymentEvents: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/events`,
   serviceAction: (envId: string, service: string): string =>
     `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/actions`,

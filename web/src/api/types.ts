@@ -109,8 +109,17 @@ export type ServiceActionResult = Ok<"serviceAction">;
 export type ServiceLogs = Ok<"serviceLogs">;
 export type LogLine = ServiceLogs["lines"][number];
 
-export const TERMINAL_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ["SUCCEEDED", "FAILED", "CANCELED"];
-export const isDeploymentActive = (status: DeploymentStatus): boolean => status === "PENDING" || status === "RUNNING";
+export const TERMINAL_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = [
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELED",
+  "REJECTED",
+];
+/** Not ended yet: waiting for approval, queued or running (it can still be canceled). */
+export const isDeploymentActive = (status: DeploymentStatus): boolean =>
+  status === "AWAITING_APPROVAL" || status === "PENDING" || status === "RUNNING";
+export type PendingApproval = Schemas["PendingApproval"];
+export type ApprovalPolicy = Schemas["ApprovalPolicy"];
 
 export interface ListOf<T> {
   items: T[];

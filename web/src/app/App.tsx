@@ -1,3 +1,4 @@
+import { ApprovalsPage } from "../pages/ApprovalsPage/ApprovalsPage.js";
 import { Link, Navigate, Route, Routes } from "react-router-dom";
 import type { SWRConfiguration } from "swr";
 import type { ApiClient } from "../api/client.js";
@@ -53,6 +54,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration; live?: b
               <Route path="registries" element={<RegistriesPage />} />
               <Route path="users" element={<UsersPage />} />
               <Route path="audit" element={<AuditPage />} />
+              <Route path="approvals" element={<ApprovalsPage />} />
               <Route path="settings/compose-policy" element={<ComposePolicyPage />} />
               <Route path="account" element={<AccountPage />} />
               <Route path="*" element={<NotFound />} />

@@ -6,6 +6,7 @@ import { Loading } from "../components/AsyncContent.js";
 import { ShellView, type NavItem } from "../components/ShellView.js";
 import { LiveIndicator, LiveUpdates } from "../api/live/LiveUpdates.js";
 import { paths } from "./paths.js";
+import { usePendingApprovals } from "../api/hooks/deployments.js";
 import { useOrgId } from "./useOrgId.js";
 
 const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) => string }> = [
@@ -55,11 +56,28 @@ export function Shell() {
         onSwitchOrg={switchOrg}
         onLogout={onLogout}
         accountHref={paths.account(me.data.org.id)}
-        indicator={<LiveIndicator />}
+        indicator={
+          <>
+            {hasPermission(me.data, "deployments:read") && <ApprovalsBadge orgId={me.data.org.id} />}
+            <LiveIndicator />
+          </>
+        }
       >
         {body}
       </ShellView>
     </LiveUpdates>
+  );
+}
+
+/** "N approvals" in the header while deployments of the org wait for one (hidden when none do). */
+function ApprovalsBadge(props: { orgId: string }) {
+  const approvals = usePendingApprovals(props.orgId);
+  const n = approvals.data?.items.length ?? 0;
+  if (n === 0) return null;
+  return (
+    <Link to={paths.approvals(props.orgId)} className="badge badge-warn" aria-label={`${n} pending approvals`}>
+      {n} pending approval{n === 1 ? "" : "s"}
+    </Link>
   );
 }
 

@@ -25,6 +25,7 @@ export const paths = {
   gitCredentials: (orgId: string): string => `${org(orgId)}/git-credentials`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,
+  approvals: (orgId: string): string => `${org(orgId)}/approvals`,
   composePolicy: (orgId: string): string => `${org(orgId)}/settings/compose-policy`,
   registries: (orgId: string): string => `${org(orgId)}/registries`,
   account: (orgId: string): string => `${org(orgId)}/account`,

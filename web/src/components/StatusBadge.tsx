@@ -13,6 +13,8 @@ const TONE: Record<string, string> = {
   down: "bad",
   disconnected: "bad",
   failed: "bad",
+  awaiting_approval: "warn",
+  rejected: "bad",
   revoked: "muted",
   expired: "muted",
   unknown: "muted",

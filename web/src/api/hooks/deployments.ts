@@ -10,6 +10,8 @@ import {
   type Deployment,
   type DeploymentEvent,
   type DeploymentPage,
+  type ListOf,
+  type PendingApproval,
   type EnvironmentStatus,
   type ScaleResult,
   type ServiceActionResult,
@@ -115,6 +117,46 @@ export function useRollback(envId: string): Mutation<DeployInput, Deployment> {
 export function useCancelDeployment(deploymentId: string): Mutation<void, Deployment> {
   return useApiMutation(keys.deployment(deploymentId), (client) =>
     client.post<Deployment>(actions.cancelDeployment(deploymentId)),
+  );
+}
+
+/** The org's deployments awaiting approval (the shell's badge and the stack page's list), re-read on live events. */
+export function usePendingApprovals(orgId: string, enabled = true): SWRResponse<ListOf<PendingApproval>, ApiError> {
+  const key = keys.approvals(orgId);
+  const res = useSWR<ListOf<PendingApproval>, ApiError>(enabled ? key : null, {
+    refreshInterval: usePollInterval(IDLE_STATUS_POLL_MS),
+  });
+  return res;
+}
+
+export interface ApprovalInput {
+  decision: "approve" | "reject";
+  comment: string;
+}
+
+export function useDecideApproval(orgId: string, deploymentId: string): Mutation<ApprovalInput, Deployment> {
+  return useApiMutation(
+    keys.deployment(deploymentId),
+    (client, body: ApprovalInput) => client.post<Deployment>(actions.decideApproval(deploymentId), body),
+    [keys.approvals(orgId)],
+  );
+}
+
+export interface PromoteInput {
+  sourceEnvId: string;
+  targetEnvironmentId: string;
+  idempotencyKey: string;
+}
+
+export function usePromote(orgId: string, stackKey: ApiKey): Mutation<PromoteInput, Deployment> {
+  return useApiMutation(
+    stackKey,
+    (client, { sourceEnvId, targetEnvironmentId, idempotencyKey }: PromoteInput) =>
+      client.request<Deployment>("POST", actions.promote(sourceEnvId), {
+        body: { targetEnvironmentId },
+        headers: { "idempotency-key": idempotencyKey },
+      }),
+    [keys.approvals(orgId)],
   );
 }
 

@@ -9,6 +9,7 @@ import type {
   EnvOverlay,
   FailurePolicy,
   ImageResolution,
+  ApprovalPolicy,
   ListOf,
   Overlay,
   Release,
@@ -157,6 +158,8 @@ export interface EnvironmentChanges {
   imageResolution?: ImageResolution;
   /** Moves the environment to another cluster of the org (only while nothing of it is deployed). */
   clusterId?: string;
+  pipelinePosition?: number | null;
+  approval?: ApprovalPolicy;
 }
 
 export function useUpdateEnvironment(

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import {
+  useDecideApproval,
   useCancelDeployment,
   useDeploy,
   useDeployment,
@@ -34,6 +35,7 @@ export function DeploymentPage() {
   const env = useEnvironment(envId);
   const users = useUsers(orgId, hasPermission(me.data, "users:read"));
   const cancel = useCancelDeployment(deploymentId);
+  const decide = useDecideApproval(orgId, deploymentId);
   const rollback = useRollback(envId ?? "");
   const redeploy = useDeploy(envId ?? "");
   const [asking, setAsking] = useState<Asking | null>(null);
@@ -53,6 +55,16 @@ export function DeploymentPage() {
       ? "Loading the environment…"
       : !current
         ? "The environment has no successful deployment to roll back to"
+        : null;
+  const approvalRole = env.data?.approval.role ?? null;
+  const requestedByMe = !!d && !!me.data && d.createdByType === "user" && d.createdBy === me.data.user.id;
+  // The server decides (the requester's API tokens count as the requester too); this only explains the buttons.
+  const approvalDisabled = !canDeploy
+    ? noPermission
+    : requestedByMe
+      ? "You requested this deployment: another user must approve it"
+      : approvalRole && me.data && me.data.role !== approvalRole && me.data.role !== "ORG_ADMIN"
+        ? `Needs the role ${approvalRole} (or ORG_ADMIN)`
         : null;
   const opened = (created: Deployment | undefined) => {
     if (!created) return;
@@ -83,6 +95,14 @@ export function DeploymentPage() {
           onRedeploy: () => setAsking({ kind: "redeploy", idempotencyKey: newIdempotencyKey() }),
           onOpenLogs: () => setAsking({ kind: "logs" }),
         }}
+        approval={{
+          role: approvalRole,
+          disabled: approvalDisabled,
+          busy: decide.isMutating,
+          error: decide.error ? <ErrorNotice error={decide.error} compact /> : null,
+          onDecide: (decision, comment) =>
+            void decide.trigger({ decision, comment }).then((r) => r && void deployment.mutate()),
+        }}
         console={<DeploymentConsole deploymentId={deploymentId} tall onEnd={() => void deployment.mutate()} />}
       />
       {asking?.kind === "cancel" && d && (
@@ -95,7 +115,7 @@ export function DeploymentPage() {
           onCancel={close}
           onConfirm={() => void cancel.trigger().then((r) => r && close())}
         >
-          {d.status === "PENDING"
+          {d.status === "PENDING" || d.status === "AWAITING_APPROVAL"
             ? "It has not started; it is removed from the queue."
             : "The agent stops it where it is: services already updated stay updated. Deploy again or roll back to get to a known state."}
         </ConfirmDialog>

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import type { Deployment } from "../../api/types.js";
 import { renderInRouter } from "../../../test/render.js";
 import { DeploymentView, type NextActions } from "./DeploymentView.js";
+import type { ApprovalActions } from "./ApprovalPanel.js";
 
 const failed: Deployment = {
   id: "d-failed",
@@ -22,11 +23,13 @@ const failed: Deployment = {
   policyViolations: null,
   adopt: false,
   rollbackOf: null,
+  promotedFrom: null,
+  approval: null,
   rolledBackBy: null,
   images: null,
 };
 
-function show(d: Deployment, next: Partial<NextActions> = {}) {
+function show(d: Deployment, next: Partial<NextActions> = {}, approval: Partial<ApprovalActions> = {}) {
   const clicked: string[] = [];
   renderInRouter(
     <DeploymentView
@@ -46,6 +49,14 @@ function show(d: Deployment, next: Partial<NextActions> = {}) {
         onRedeploy: () => clicked.push("redeploy"),
         onOpenLogs: () => clicked.push("logs"),
         ...next,
+      }}
+      approval={{
+        role: "APP_ADMIN",
+        disabled: null,
+        busy: false,
+        error: null,
+        onDecide: (decision, comment) => clicked.push(`${decision}:${comment}`),
+        ...approval,
       }}
       console={<ol />}
     />,
@@ -85,6 +96,46 @@ describe("DeploymentView", () => {
   it("shows no images section for a deployment that did not succeed", () => {
     show(failed);
     expect(screen.queryByRole("region", { name: "Deployed images" })).to.equal(null);
+  });
+
+  const awaiting: Deployment = {
+    ...failed,
+    status: "AWAITING_APPROVAL",
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    errorMessage: null,
+    promotedFrom: "d-staging",
+  };
+
+  it("offers Approve and Reject with a comment on a deployment awaiting approval, and links a promotion's source", () => {
+    const clicked = show(awaiting);
+    const panel = screen.getByRole("region", { name: "Approval" });
+    expect(panel.textContent).to.contain("APP_ADMIN");
+    fireEvent.change(within(panel).getByLabelText("Approval comment"), { target: { value: "ship it" } });
+    fireEvent.click(within(panel).getByRole("button", { name: "Approve" }));
+    fireEvent.click(within(panel).getByRole("button", { name: "Reject" }));
+    expect(clicked).to.deep.equal(["approve:ship it", "reject:ship it"]);
+    const source = screen.getByRole("link", { name: "this deployment" }) as HTMLAnchorElement;
+    expect(source.getAttribute("href")).to.equal("/orgs/o1/deployments/d-staging");
+  });
+
+  it("says why the requester cannot approve, and shows a decision once made", () => {
+    show(awaiting, {}, { disabled: "You requested this deployment: another user must approve it" });
+    const approve = screen.getByRole("button", { name: "Approve" }) as HTMLButtonElement;
+    expect(approve.disabled).to.equal(true);
+    expect(screen.getByText("You requested this deployment: another user must approve it")).to.not.equal(null);
+  });
+
+  it("shows a rejection as the outcome, with who rejected it and why", () => {
+    show({
+      ...failed,
+      status: "REJECTED",
+      errorMessage: "rejected by bob@example.test: freeze",
+      approval: { decision: "rejected", by: "bob@example.test", at: failed.finishedAt, comment: "freeze" },
+    });
+    expect(screen.getByRole("status", { name: "Outcome" }).textContent).to.contain("Rejected");
+    expect(screen.getByRole("note", { name: "Approval" }).textContent).to.contain("bob@example.test");
   });
 
   it("leads a failure with its root cause and offers Roll back, Redeploy and Open logs", () => {

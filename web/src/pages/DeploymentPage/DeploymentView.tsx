@@ -7,6 +7,7 @@ import { PolicyViolations } from "../../components/PolicyViolations.js";
 import { formatDateTime } from "../../components/RelativeTime.js";
 import { StatusBadge } from "../../components/StatusBadge.js";
 import { durationText } from "../EnvironmentPage/DeploymentsPanel.js";
+import { ApprovalPanel, type ApprovalActions } from "./ApprovalPanel.js";
 
 const when = (iso: string | null, never: string): string => (iso ? formatDateTime(iso) : never);
 
@@ -33,6 +34,7 @@ export function DeploymentView(props: {
   canCancel: boolean;
   onCancel: () => void;
   next: NextActions;
+  approval: ApprovalActions;
   console: ReactNode;
 }) {
   const env = props.environment;
@@ -48,8 +50,8 @@ export function DeploymentView(props: {
           <PageHeader
             title={
               <>
-                {d.kind === "rollback" ? "Rollback to" : "Deploy of"} v{d.releaseVersion ?? "?"}{" "}
-                <StatusBadge status={d.status} />
+                {d.kind === "rollback" ? "Rollback to" : d.promotedFrom ? "Promotion of" : "Deploy of"} v
+                {d.releaseVersion ?? "?"} <StatusBadge status={d.status} />
               </>
             }
             subtitle={env ? `${env.stack.name} / ${env.name} on cluster ${env.cluster.name}` : undefined}
@@ -73,7 +75,7 @@ export function DeploymentView(props: {
               role="status"
               aria-label="Outcome"
             >
-              <strong>{d.status === "CANCELED" ? "Canceled" : "Failed"}</strong>
+              <strong>{d.status === "CANCELED" ? "Canceled" : d.status === "REJECTED" ? "Rejected" : "Failed"}</strong>
               {d.policyViolations ? (
                 <>
                   <p>Refused before anything was sent to the cluster: the compose policy forbids</p>
@@ -90,6 +92,13 @@ export function DeploymentView(props: {
               )}
               {(d.status === "FAILED" || d.status === "CANCELED") && <NextActionButtons next={props.next} />}
             </div>
+          )}
+          <ApprovalPanel deployment={d} actions={props.approval} />
+          {d.promotedFrom && (
+            <p className="notice" role="note">
+              A promotion: it deploys the release that{" "}
+              <Link to={props.deploymentHref(d.promotedFrom)}>this deployment</Link> put in the source environment.
+            </p>
           )}
           {d.rollbackOf && (
             <p className="notice" role="note">

@@ -52,6 +52,8 @@ const deployment = (id: string, version: number, status: Deployment["status"], k
   adopt: false,
   rollbackOf: null,
   images: null,
+  promotedFrom: null,
+  approval: null,
 });
 
 const me = {

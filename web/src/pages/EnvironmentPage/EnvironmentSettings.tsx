@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { useDeleteEnvironment, useUpdateEnvironment, type EnvironmentChanges } from "../../api/hooks/stacks.js";
 import { useClusters } from "../../api/hooks/clusters.js";
-import type { Cluster, EnvironmentDetail, FailurePolicy, ImageResolution } from "../../api/types.js";
+import type { ApprovalPolicy, Cluster, EnvironmentDetail, FailurePolicy, ImageResolution } from "../../api/types.js";
 import { paths } from "../../app/paths.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
@@ -92,15 +92,25 @@ export function EnvironmentSettingsDialog(props: {
   const [onFailure, setOnFailure] = useState<FailurePolicy>(props.env.onFailure);
   const [imageResolution, setImageResolution] = useState<ImageResolution>(props.env.imageResolution);
   const [clusterId, setClusterId] = useState(props.env.clusterId);
+  const [position, setPosition] = useState(
+    props.env.pipelinePosition === null ? "" : String(props.env.pipelinePosition),
+  );
+  const [approvalRequired, setApprovalRequired] = useState(props.env.approval.required);
+  const [approvalRole, setApprovalRole] = useState<ApprovalPolicy["role"]>(props.env.approval.role);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const seconds = Number(timeout);
+    const pipelinePosition = position.trim() === "" ? null : Number(position);
+    const approvalChanged =
+      approvalRequired !== props.env.approval.required || approvalRole !== props.env.approval.role;
     props.onSubmit({
       ...(name !== props.env.name ? { name } : {}),
       ...(seconds !== props.env.deployTimeoutSeconds ? { deployTimeoutSeconds: seconds } : {}),
       ...(onFailure !== props.env.onFailure ? { onFailure } : {}),
       ...(imageResolution !== props.env.imageResolution ? { imageResolution } : {}),
       ...(clusterId !== props.env.clusterId ? { clusterId } : {}),
+      ...(pipelinePosition !== props.env.pipelinePosition ? { pipelinePosition } : {}),
+      ...(approvalChanged ? { approval: { required: approvalRequired, role: approvalRole } } : {}),
     });
   };
   return (
@@ -179,6 +189,44 @@ export function EnvironmentSettingsDialog(props: {
             ))}
           </select>
         </Field>
+        <Field
+          label="Position in the promotion pipeline"
+          hint="Ascending: dev 0, staging 1, prod 2. Empty: not in the pipeline. The stack page offers Promote to the next one."
+        >
+          <input
+            name="pipelinePosition"
+            type="number"
+            min={0}
+            max={1000}
+            value={position}
+            onChange={(e) => setPosition(e.target.value)}
+          />
+        </Field>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            name="approvalRequired"
+            checked={approvalRequired}
+            onChange={(e) => setApprovalRequired(e.target.checked)}
+          />{" "}
+          Deployments here wait for an approval
+        </label>
+        {approvalRequired && (
+          <Field
+            label="Approved by"
+            hint="A user with this role (or an ORG_ADMIN), never the one who asked for the deployment."
+          >
+            <select
+              name="approvalRole"
+              value={approvalRole}
+              onChange={(e) => setApprovalRole(e.target.value as ApprovalPolicy["role"])}
+            >
+              <option value="APP_ADMIN">APP_ADMIN</option>
+              <option value="CLUSTER_ADMIN">CLUSTER_ADMIN</option>
+              <option value="ORG_ADMIN">ORG_ADMIN</option>
+            </select>
+          </Field>
+        )}
         {props.error ? <ErrorNotice error={props.error} compact /> : null}
         <div className="actions">
           <button type="button" className="secondary" onClick={props.onClose}>

@@ -15,6 +15,20 @@ import { useOrgId } from "../../app/useOrgId.js";
 import { CreateEnvironmentDialog, GitReleaseDialog, UploadReleaseDialog } from "./StackDialogs.js";
 import { StackSettings } from "./StackSettings.js";
 import { StackView } from "./StackView.js";
+import { PipelinePanel } from "./PipelinePanel.js";
+import { usePendingApprovals, usePromote } from "../../api/hooks/deployments.js";
+import { keys } from "../../api/keys.js";
+import type { StackDetail } from "../../api/types.js";
+import { newIdempotencyKey } from "../../components/actor.js";
+import { ConfirmDialog } from "../../components/Dialog.js";
+import { ErrorNotice } from "../../components/ErrorNotice.js";
+
+type StackEnvironment = StackDetail["environments"][number];
+interface Promoting {
+  from: StackEnvironment;
+  to: StackEnvironment;
+  idempotencyKey: string;
+}
 
 export function StackPage() {
   const orgId = useOrgId();
@@ -28,6 +42,14 @@ export function StackPage() {
   const upload = useUploadRelease(orgId, stackId);
   const fromGit = useGitRelease(orgId, stackId);
   const [open, setOpen] = useState<null | "env" | "release" | "git">(null);
+  const canDeploy = hasPermission(me.data, "deployments:write");
+  const approvals = usePendingApprovals(orgId, hasPermission(me.data, "deployments:read"));
+  const promote = usePromote(orgId, keys.stack(orgId, stackId));
+  const [promoting, setPromoting] = useState<Promoting | null>(null);
+  const closePromote = () => {
+    setPromoting(null);
+    promote.reset();
+  };
   // Read only while the git dialog is open: the credential list is for choosing one.
   const credentials = useGitCredentialsWhen(orgId, open === "git");
   const close = () => {
@@ -55,8 +77,42 @@ export function StackPage() {
         onCreateEnvironment={() => setOpen("env")}
         onUploadRelease={() => setOpen("release")}
         onGitRelease={() => setOpen("git")}
+        pipeline={(s) => (
+          <PipelinePanel
+            stack={s}
+            approvals={approvals.data?.items ?? []}
+            environmentHref={(id) => paths.environment(orgId, id)}
+            deploymentHref={(id) => paths.deployment(orgId, id)}
+            canDeploy={canDeploy}
+            onPromote={(from, to) => setPromoting({ from, to, idempotencyKey: newIdempotencyKey() })}
+          />
+        )}
         manage={(s) => <StackSettings orgId={orgId} stack={s} canWrite={hasPermission(me.data, "stacks:write")} />}
       />
+      {promoting && (
+        <ConfirmDialog
+          title={`Promote v${promoting.from.currentRelease?.version ?? "?"} from ${promoting.from.name} to ${promoting.to.name}?`}
+          confirmLabel={`Promote to ${promoting.to.name}`}
+          busy={promote.isMutating}
+          error={promote.error ? <ErrorNotice error={promote.error} compact /> : null}
+          onCancel={closePromote}
+          onConfirm={() =>
+            void promote
+              .trigger({
+                sourceEnvId: promoting.from.id,
+                targetEnvironmentId: promoting.to.id,
+                idempotencyKey: promoting.idempotencyKey,
+              })
+              .then((d) => d && navigate(paths.deployment(orgId, d.id)))
+          }
+        >
+          {promoting.to.name} gets the release that runs in {promoting.from.name}, with {promoting.to.name}'s own
+          overlay and secrets.
+          {promoting.to.approval.required
+            ? ` It waits for an approval by a ${promoting.to.approval.role} other than you before anything is sent to the cluster.`
+            : ""}
+        </ConfirmDialog>
+      )}
       {open === "env" && (
         <CreateEnvironmentDialog
           stackName={stack.data?.name}

@@ -19,6 +19,8 @@ export function StackView(props: {
   onGitRelease: () => void;
   /** Rename and delete, with their dialogs (they need the loaded stack). */
   manage?: (stack: StackDetail) => ReactNode;
+  /** The promotion pipeline and its pending approvals (they need the loaded stack). */
+  pipeline?: (stack: StackDetail) => ReactNode;
 }) {
   return (
     <>
@@ -60,6 +62,7 @@ export function StackView(props: {
                 </>
               }
             />
+            {props.pipeline?.(stack)}
             <section className="card">
               <h2>Environments</h2>
               {stack.environments.length === 0 ? (
