@@ -39,6 +39,7 @@ import {
 } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
+import { logFollowTarget, renewLogFollow, startLogFollow, stopLogFollow } from "./log-follow.js";
 import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
@@ -262,6 +263,36 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           service: ctx.params.params.service,
           tail: ctx.params.query.tail ?? 200,
           since: ctx.params.query.since ?? null,
+        });
+      },
+      // The steps of a live log follow, called by the gateway's SSE handler (services/api/log-stream.ts) with the
+      // route's validated params and the follow id it chose.
+      logFollowTarget(ctx: OpCtx<"followServiceLogs"> & { params: { followId: string } }) {
+        return logFollowTarget(actionScope(db, ctx).scope, {
+          environmentId: ctx.params.params.envId,
+          followId: ctx.params.followId,
+        });
+      },
+      startLogFollow(ctx: OpCtx<"followServiceLogs"> & { params: { followId: string } }) {
+        return startLogFollow(runtime, actionScope(db, ctx).scope, {
+          environmentId: ctx.params.params.envId,
+          service: ctx.params.params.service,
+          followId: ctx.params.followId,
+          tail: ctx.params.query.tail ?? 100,
+          since: ctx.params.query.since ?? null,
+          grep: ctx.params.query.grep ?? null,
+        });
+      },
+      renewLogFollow(ctx: OpCtx<"followServiceLogs"> & { params: { followId: string } }) {
+        return renewLogFollow(runtime, actionScope(db, ctx).scope, {
+          environmentId: ctx.params.params.envId,
+          followId: ctx.params.followId,
+        });
+      },
+      stopLogFollow(ctx: OpCtx<"followServiceLogs"> & { params: { followId: string } }) {
+        return stopLogFollow(runtime, actionScope(db, ctx).scope, {
+          environmentId: ctx.params.params.envId,
+          followId: ctx.params.followId,
         });
       },
     },

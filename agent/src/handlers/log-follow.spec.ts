@@ -71,8 +71,7 @@ function setup(limits: Partial<LogFollowLimits> = {}) {
       { followId: "f1", stackName: "st", service: "app", tail: 10, since: null, grep: null, leaseSeconds: 30, ...over },
       ctx,
     );
-  const lines = () =>
-    published.flatMap((p) => (p.message.type === "lines" ? p.message.lines.map((l) => l.line) : []));
+  const lines = () => published.flatMap((p) => (p.message.type === "lines" ? p.message.lines.map((l) => l.line) : []));
   const ends = () => published.flatMap((p) => (p.message.type === "end" ? [p.message] : []));
   return {
     engine,
