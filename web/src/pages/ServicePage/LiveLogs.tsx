@@ -9,7 +9,8 @@ import type { LogLine } from "../../api/types.js";
 
 export const MAX_LIVE_LINES = 500;
 
-type Entry = { kind: "line"; line: LogLine; n: number } | { kind: "notice"; message: string; n: number };
+type NewEntry = { kind: "line"; line: LogLine } | { kind: "notice"; message: string };
+type Entry = NewEntry & { n: number };
 
 const END_TEXT: Record<string, string> = {
   stopped: "Stopped.",
@@ -38,8 +39,8 @@ export function LiveLogs(props: { envId: string; service: string }) {
 
   useEffect(() => () => controller.current?.abort(), []);
 
-  const add = (entry: Omit<Entry, "n">) => {
-    const e = { ...entry, n: counter.current++ } as Entry;
+  const add = (entry: NewEntry) => {
+    const e: Entry = { ...entry, n: counter.current++ };
     setEntries((prev) => {
       const next = prev.length >= MAX_LIVE_LINES ? prev.slice(prev.length - MAX_LIVE_LINES + 1) : prev.slice();
       next.push(e);
