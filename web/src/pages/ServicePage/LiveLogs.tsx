@@ -97,8 +97,8 @@ export function LiveLogs(props: { envId: string; service: string }) {
     <div className="live-logs" aria-label="Live logs">
       <h3>Follow</h3>
       <p className="muted small">
-        New lines as the agent reads them (at most {MAX_LIVE_LINES} kept here); “Contains” is matched on the agent,
-        case-sensitive.
+        New lines as the agent reads them (at most {MAX_LIVE_LINES} kept here); “Only lines with” is matched on the
+        agent, case-sensitive.
       </p>
       <form
         className="filters"
@@ -134,7 +134,7 @@ export function LiveLogs(props: { envId: string; service: string }) {
           </select>
         </label>
         <label>
-          Contains
+          Only lines with
           <input
             name="followGrep"
             value={grep}
@@ -145,12 +145,23 @@ export function LiveLogs(props: { envId: string; service: string }) {
           />
         </label>
         <div className="filter-buttons">
+          {/* Distinct keys: React must not turn the clicked Stop into a submit button before the click's default
+              action runs (that would start a new follow at once). */}
           {following ? (
-            <button type="button" onClick={stop}>
+            <button
+              key="stop"
+              type="button"
+              onClick={(e) => {
+                e.preventDefault();
+                stop();
+              }}
+            >
               Stop
             </button>
           ) : (
-            <button type="submit">Follow</button>
+            <button key="follow" type="submit">
+              Follow
+            </button>
           )}
         </div>
       </form>
