@@ -145,13 +145,13 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     https: config.clusters.publicUrl.startsWith("https:"),
   });
 
-  /** The live log stream (log-stream.ts): each step is a deployments action with the route's params. */
+  /** The live log stream (log-stream.ts): each step is a call of the route's one action with the route's params. */
   const logStreamHandler = (op: RouteOperation) =>
     function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
       const ctx = req.$ctx;
       const followId = randomUUID();
-      const step = <T>(action: string) =>
-        ctx.call<T, unknown>(action, { ...req.$params, followId }, { meta: ctx.meta });
+      const step = <T>(name: "target" | "start" | "renew" | "stop") =>
+        ctx.call<T, unknown>(op.action, { ...req.$params, followId, step: name }, { meta: ctx.meta });
       const authorization = req.headers.authorization;
       const stillValid = async () =>
         (await authenticator.authenticate(typeof authorization === "string" ? authorization : undefined)) !== null;
@@ -159,10 +159,10 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         .serve(
           res,
           {
-            target: () => step("deployments.logFollowTarget"),
-            start: () => step(op.action),
-            renew: () => step("deployments.renewLogFollow"),
-            stop: () => step("deployments.stopLogFollow"),
+            target: () => step("target"),
+            start: () => step("start"),
+            renew: () => step("renew"),
+            stop: () => step("stop"),
           },
           stillValid,
         )

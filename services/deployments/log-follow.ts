@@ -14,6 +14,8 @@ import type { RuntimeDeps } from "./runtime.logic.js";
 export const LOG_FOLLOW_LEASE_SECONDS = 30;
 export const LOG_FOLLOW_RENEW_MS = 10_000;
 
+export type LogFollowStep = "target" | "start" | "renew" | "stop";
+
 export interface LogFollowTarget {
   clusterId: string;
   /** The exact subject the agent publishes the follow's lines on. */
