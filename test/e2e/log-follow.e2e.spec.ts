@@ -161,6 +161,34 @@ describe("live log follow (real agent, real Swarm)", function () {
     expect(unauthenticated.status).to.equal(401);
   });
 
+  it("revoking the API token that opened a follow ends the stream and stops the follow on the agent", async () => {
+    const created = await world.api.request<{ id: string; token: string }>(
+      "POST",
+      `/v1/orgs/${world.org.orgId}/tokens`,
+      { body: { name: "log-reader", scopes: ["deployments:read"] }, headers: world.auth() },
+    );
+    expect(created.status).to.equal(201);
+    const before = new Set(seen.map((s) => s.subject));
+    const sse = await openSse(streamUrl("app", "tail=0"), { authorization: `Bearer ${created.body.token}` });
+    expect(sse.res.status).to.equal(200);
+    await waitFor("a live line", () => sse.events.find((e) => e.event === "line"), 5_000);
+    const revoked = await world.api.request("DELETE", `/v1/orgs/${world.org.orgId}/tokens/${created.body.id}`, {
+      headers: world.auth(),
+    });
+    expect(revoked.status).to.be.oneOf([200, 204]);
+    await waitFor("the revoked event", () => sse.events.find((e) => e.event === "revoked"), 5_000);
+    await sse.done;
+    // This test's follow: the one subject that was not seen before it opened.
+    const subject = seen.map((s) => s.subject).find((x) => !before.has(x))!;
+    expect(subject).to.be.a("string");
+    const end = await waitFor(
+      "the agent to end the revoked follow",
+      () => seen.find((s) => s.subject === subject && s.message.type === "end"),
+      10_000,
+    );
+    expect(end.message).to.deep.include({ type: "end", reason: "stopped" });
+  });
+
   it("answers 503 AGENT_UNREACHABLE when the cluster's agent is not connected", async () => {
     await stopAgent(world.agent);
     const res = await fetch(streamUrl("app", "tail=1"), { headers: world.auth() });
