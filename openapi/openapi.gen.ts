@@ -5721,6 +5721,7 @@ export interface operations {
       };
       404: components["responses"]["NotFound"];
       429: components["responses"]["Error"];
+      502: components["responses"]["Error"];
       503: components["responses"]["Error"];
       default: components["responses"]["Error"];
     };
