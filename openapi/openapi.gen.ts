@@ -1532,6 +1532,38 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/environments/{envId}/services/{service}/logs/stream": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    /**
+     * Server-sent events of a service's live log lines, followed by the agent until the client disconnects
+     * @description The agent follows `docker service logs --follow` (the last `tail` lines first) and sends what it reads;
+     *     the stream lasts while the client stays connected (the gateway renews the agent's lease every 10 s and
+     *     stops the follow when the client goes away). Events: `event: line` with one log line as `data`;
+     *     `event: notice` with `{ "message": … }` (for example "rate limited, N lines dropped": the agent caps each
+     *     follow at 500 lines and 256 KiB per second); `event: end` with `{ "reason": … }` when the follow ended on
+     *     its own (`service_gone`, `lease_expired`, `agent_stopping`, `error`, `agent_unreachable`); `event: revoked`
+     *     when the credential that opened it is revoked. `grep` is a case-sensitive plain substring, not a regex.
+     *     A comment line is sent every 15 s as keep-alive. Lines are core NATS messages: one lost in a broker
+     *     failover is not resent.
+     */
+    get: operations["followServiceLogs"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/deployments/{deploymentId}": {
     parameters: {
       query?: never;
@@ -5947,6 +5979,41 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  followServiceLogs: {
+    parameters: {
+      query?: {
+        tail?: number;
+        /** @description seconds since the epoch */
+        since?: number;
+        /** @description only lines containing this text (case-sensitive substring) */
+        grep?: string;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["Error"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
       default: components["responses"]["Error"];
     };
   };

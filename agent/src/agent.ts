@@ -30,6 +30,8 @@ export interface AgentServices {
   sealKeys: SealKeyPair | null;
   /** Acknowledged JetStream publish on the agent's connection (deployment events). */
   publish: AckedPublish;
+  /** Plain core NATS publish on the agent's connection (at most once: live log lines). */
+  notify: (subject: string, data: Uint8Array) => void;
   log: Logger;
   now: () => number;
   /** Aborted when the agent stops. */
@@ -111,6 +113,7 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
           clusterId: state.clusterId,
           sealKeys: sealKeys(state),
           publish: (subject, data, opts) => js.publish(subject, data, opts),
+          notify: (subject, data) => nc.publish(subject, data),
           log,
           now,
           signal,

@@ -6,7 +6,7 @@ import { parseAgentConfig, USAGE } from "./config.js";
 import { createDockerCli, type DockerCli } from "./docker/cli.js";
 import { createDockerodeEngine } from "./docker/dockerode-engine.js";
 import type { DeployEngine } from "./deploy/types.js";
-import type { SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "./docker/engine.js";
+import type { SwarmLogFollower, SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "./docker/engine.js";
 import { AgentConfigError, AgentError } from "./errors.js";
 import { createCommandService } from "./handlers/index.js";
 import { createLogger } from "./logger.js";
@@ -15,11 +15,11 @@ import { AGENT_VERSION } from "./version.js";
 
 /** The command types this build of the agent carries out. */
 export function commandHandlers(
-  engine: DeployEngine & SwarmObjectStore & SwarmNodeUpdater & SwarmServiceUpdater,
+  engine: DeployEngine & SwarmObjectStore & SwarmNodeUpdater & SwarmServiceUpdater & SwarmLogFollower,
   cli: DockerCli,
 ): (services: AgentServices) => CommandService {
   return (services) =>
-    createCommandService({ engine, cli, objects: engine, nodes: engine, services: engine }, services);
+    createCommandService({ engine, cli, objects: engine, nodes: engine, services: engine, follower: engine }, services);
 }
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {

@@ -106,6 +106,10 @@ describe("agent subjects", () => {
     expect(parseAgentSubject(s.heartbeat)).to.deep.equal({ clusterId: id, kind: "heartbeat", id: null });
     expect(parseAgentSubject(s.deploymentEvents("d1"))).to.deep.equal({ clusterId: id, kind: "events", id: "d1" });
     expect(parseAgentSubject(s.reply("c1"))).to.deep.equal({ clusterId: id, kind: "reply", id: "c1" });
+    // Log follows' lines are read by the gateway on their exact subject, inside the agent's own publish space.
+    expect(s.logs("f1")).to.equal(`agent.${id}.logs.f1`);
+    expect(matches(agentPermissions(id).publish[0]!, s.logs("f1"))).to.equal(true);
+    expect(() => s.logs("f.1")).to.throw(ProtocolError, /followId/);
     for (const bad of [
       "agent",
       "agent.x",

@@ -9,6 +9,7 @@
  *                           agent.<clusterId>.rejected             core NATS, commands the agent refused
  *                           agent.<clusterId>.renew                request/reply, credential renewal
  *                           agent.<clusterId>.reply.<commandId>    the reply to each command (commandRequestOptions)
+ *                           agent.<clusterId>.logs.<followId>      core NATS, lines of a log follow (FollowLogs)
  *   control plane → agent   cmd.<clusterId>.<CommandType>          request/reply, signed envelopes
  *
  * The agent's own inbox is `_INBOX_<clusterId>.>` (set with the `inboxPrefix` connect option), so replies to its
@@ -53,6 +54,8 @@ export interface AgentSubjects {
   deploymentEvents(deploymentId: string): string;
   /** Where the agent answers a command; see `commandRequestOptions`. */
   reply(commandId: string): string;
+  /** Where the lines of one log follow go; the reader subscribes to exactly this (it works through leaf nodes). */
+  logs(followId: string): string;
 }
 
 export const DEPLOYMENT_EVENTS_ROOT = "agent-events";
@@ -73,6 +76,7 @@ export function agentSubjects(clusterId: string): AgentSubjects {
     deploymentEvents: (deploymentId) =>
       `${DEPLOYMENT_EVENTS_ROOT}.${clusterId}.${assertSubjectToken(deploymentId, "deploymentId")}`,
     reply: (commandId) => `${root}.reply.${assertSubjectToken(commandId, "commandId")}`,
+    logs: (followId) => `${root}.logs.${assertSubjectToken(followId, "followId")}`,
   };
 }
 

@@ -41,6 +41,10 @@ import { publicBrokerError } from "./broker-errors.js";
 import { bodyParserError } from "./body-errors.js";
 import { isWebhookRequest, webhookBodyReader, type WebhookRequest } from "./webhook-body.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
+import { LogStreamHub } from "./log-stream.js";
+import { connectNats } from "../_shared/nats.js";
+import { LOG_FOLLOW_RENEW_MS } from "../deployments/index.js";
+import type { NatsConnection } from "nats";
 import { createStaticUiMiddleware } from "./static-ui.js";
 import { attachLiveProxy } from "./live-proxy.js";
 import { LIVE_PATH } from "../../nats/protocol/integration-subjects.js";
@@ -126,13 +130,52 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   });
 
   const streams = new DeploymentStreamHub();
+  // Opened on the first log follow: only live logs need the gateway on NATS beyond Moleculer's transporter.
+  let logsNats: Promise<NatsConnection> | null = null;
+  const natsForLogs = () => {
+    logsNats ??= connectNats(config.nats, config.nats.credsFile, "stackyard-api-logs").catch((err: unknown) => {
+      logsNats = null;
+      throw err;
+    });
+    return logsNats;
+  };
+  const logStreams = new LogStreamHub(natsForLogs, { renewMs: LOG_FOLLOW_RENEW_MS });
   let stopSseMetric: (() => void) | undefined;
   const staticUi = createStaticUiMiddleware(config.http.webDistDir, {
     https: config.clusters.publicUrl.startsWith("https:"),
   });
 
+  /** The live log stream (log-stream.ts): each step is a call of the route's one action with the route's params. */
+  const logStreamHandler = (op: RouteOperation) =>
+    function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
+      const ctx = req.$ctx;
+      const followId = randomUUID();
+      const step = <T>(name: "target" | "start" | "renew" | "stop") =>
+        ctx.call<T, unknown>(op.action, { ...req.$params, followId, step: name }, { meta: ctx.meta });
+      const authorization = req.headers.authorization;
+      const stillValid = async () =>
+        (await authenticator.authenticate(typeof authorization === "string" ? authorization : undefined)) !== null;
+      logStreams
+        .serve(
+          res,
+          {
+            target: () => step("target"),
+            start: () => step("start"),
+            renew: () => step("renew"),
+            stop: () => step("stop"),
+          },
+          stillValid,
+        )
+        .catch((err: unknown) => {
+          if (!res.headersSent) next(err);
+          else res.end();
+        });
+    };
+
   /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
   const sseHandler = (op: RouteOperation) =>
+    op.operationId === "followServiceLogs" ? logStreamHandler(op) : deploymentStreamHandler(op);
+  const deploymentStreamHandler = (op: RouteOperation) =>
     function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
       const ctx = req.$ctx;
       const params = req.$params as RestParams<unknown, { lastEventId?: number }, { deploymentId: string }>;
@@ -354,8 +397,8 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       },
       [CREDENTIALS_REVOKED_EVENT](this: Service, ctx: Context<CredentialsRevoked>) {
         authenticator.forget(ctx.params);
-        void streams.recheck().then(
-          (ended) => ended > 0 && this.logger.info({ msg: "event streams ended by a revocation", streams: ended }),
+        void Promise.all([streams.recheck(), logStreams.recheck()]).then(
+          ([a, b]) => a + b > 0 && this.logger.info({ msg: "event streams ended by a revocation", streams: a + b }),
           (err: unknown) => this.logger.warn({ msg: "event stream recheck failed", err: String(err) }),
         );
       },
@@ -430,10 +473,13 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       },
     },
     created() {
-      stopSseMetric = sseStreamsOpen.register(() => [{ labels: {}, value: streams.size }]);
+      stopSseMetric = sseStreamsOpen.register(() => [{ labels: {}, value: streams.size + logStreams.size }]);
     },
-    stopped() {
+    async stopped() {
       stopSseMetric?.();
+      const nc = logsNats;
+      logsNats = null;
+      await nc?.then((c) => c.close()).catch(() => undefined);
     },
     started() {
       if (config.nats.wsUrl) {

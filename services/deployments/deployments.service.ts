@@ -8,7 +8,7 @@ import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { AgentUnreachableError, sendAgentCommand } from "../_shared/agent-commands.js";
-import { ConflictError } from "../_shared/errors.js";
+import { BadRequestError, ConflictError } from "../_shared/errors.js";
 import { broadcastDeploymentEvents, GIT_SYNC_POLLED_EVENT, type GitSyncPolled } from "../_shared/bus-events.js";
 import type { OpCtx } from "../_shared/rest.js";
 import type { CallContext } from "../_shared/principal.js";
@@ -39,6 +39,7 @@ import {
 } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
+import { logFollowTarget, renewLogFollow, startLogFollow, stopLogFollow, type LogFollowStep } from "./log-follow.js";
 import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
@@ -298,6 +299,30 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           tail: ctx.params.query.tail ?? 200,
           since: ctx.params.query.since ?? null,
         });
+      },
+      // The steps of a live log follow, called by the gateway's SSE handler (services/api/log-stream.ts) with the
+      // route's validated params, the follow id it chose and the step: one action, as the route has one.
+      followLogs(ctx: OpCtx<"followServiceLogs"> & { params: { followId: string; step: LogFollowStep } }) {
+        const { scope } = actionScope(db, ctx);
+        const ids = { environmentId: ctx.params.params.envId, followId: ctx.params.followId };
+        switch (ctx.params.step) {
+          case "target":
+            return logFollowTarget(scope, ids);
+          case "start":
+            return startLogFollow(runtime, scope, {
+              ...ids,
+              service: ctx.params.params.service,
+              tail: ctx.params.query.tail ?? 100,
+              since: ctx.params.query.since ?? null,
+              grep: ctx.params.query.grep ?? null,
+            });
+          case "renew":
+            return renewLogFollow(runtime, scope, ids);
+          case "stop":
+            return stopLogFollow(runtime, scope, ids);
+          default:
+            throw new BadRequestError("VALIDATION_FAILED", "unknown log follow step");
+        }
       },
     },
     methods: {

@@ -33,7 +33,11 @@ import { ClustersPage } from "./pages/ClustersPage.js";
 import { LoginPage } from "./pages/LoginPage.js";
 import { StacksPage } from "./pages/StacksPages.js";
 
-const V1 = testStackCompose({ command: ["sh", "-c", "echo hello-from-views; exec sleep 3600"], replicas: 1 });
+// A line a second after the greeting, for the live "Follow" view (`$$` is compose's escape for `$`).
+const V1 = testStackCompose({
+  command: ["sh", "-c", "echo hello-from-views; i=0; while true; do i=$$((i+1)); echo tick-$$i; sleep 1; done"],
+  replicas: 1,
+});
 const BAD_SCHEMA = "services:\n  app:\n    image: busybox\n    frobnicate: true\n    deploy:\n      replicas: two\n";
 const BAD_YAML = "services:\n  app:\n    image: busybox\n   ports: [1\n";
 
@@ -203,6 +207,36 @@ describe("operator views in a real browser (real control plane, agent from the s
     await logs.getByText("No line contains “no-such-text”.").waitFor();
     await logs.getByRole("button", { name: "Refresh every 3 s" }).click();
     await logs.getByRole("button", { name: "Stop refreshing" }).click();
+  });
+
+  it("follows the service's logs live: a new line appears, and Stop ends the follow", async () => {
+    const live = page.getByLabel("Live logs");
+    await live.getByLabel("Last lines first").fill("1");
+    await live.getByLabel("Only lines with").fill("tick-");
+    await live.getByRole("button", { name: "Follow", exact: true }).click();
+    await live.getByText("Following live.").waitFor({ timeout: 15_000 });
+    const lines = live.getByRole("list", { name: "Live log lines" }).locator("li");
+    await lines.first().waitFor({ timeout: 10_000 });
+    const first = await lines.last().innerText();
+    // The service writes a line a second: a newer one arrives while following, with no reload.
+    await until(
+      "a new live line",
+      async () => ((await lines.last().innerText()) !== first ? true : undefined),
+      5_000,
+      100,
+    );
+    const texts = await lines.allInnerTexts();
+    expect(
+      texts.every((t) => /tick-\d+/.test(t)),
+      texts.join("\n"),
+    ).to.equal(true);
+    expect(texts.some((t) => t.includes("hello-from-views"))).to.equal(false);
+    await live.getByRole("button", { name: "Stop", exact: true }).click();
+    await live.getByText("Stopped.").waitFor();
+    const count = await lines.count();
+    await page.waitForTimeout(2_500);
+    expect(await lines.count(), "lines after Stop").to.equal(count);
+    await live.getByRole("button", { name: "Follow", exact: true }).waitFor();
   });
 
   it("names the audit log's actors and targets, and filters by a target from its row", async () => {

@@ -5,6 +5,7 @@ import {
   DockerUnavailableError,
   LogCollector,
   LogDemuxer,
+  LogLineSplitter,
   toEngineError,
   toEngineInfo,
 } from "./dockerode-engine.js";
@@ -45,6 +46,31 @@ describe("LogDemuxer + LogCollector", () => {
     const [line] = big.finish();
     expect(Buffer.byteLength(line?.line ?? "")).to.be.at.most(8);
     expect(line?.line.endsWith("…")).to.equal(true);
+  });
+});
+
+describe("LogLineSplitter (followed logs)", () => {
+  it("emits each line as it completes, per stream, with its timestamp split off", () => {
+    const out: unknown[] = [];
+    const splitter = new LogLineSplitter(1024, (l) => out.push(l));
+    splitter.push("stdout", Buffer.from("2026-01-01T00:00:00.123456789Z hel"));
+    expect(out).to.deep.equal([]);
+    splitter.push("stderr", Buffer.from("2026-01-01T00:00:01Z oops\r\n"));
+    splitter.push("stdout", Buffer.from("lo\n2026-01-01T00:00:02Z next"));
+    expect(out).to.deep.equal([
+      { stream: "stderr", ts: "2026-01-01T00:00:01Z", line: "oops" },
+      { stream: "stdout", ts: "2026-01-01T00:00:00.123456789Z", line: "hello" },
+    ]);
+    splitter.finish();
+    expect(out.at(-1)).to.deep.equal({ stream: "stdout", ts: "2026-01-01T00:00:02Z", line: "next" });
+  });
+
+  it("cuts a line that never ends instead of buffering it without bound", () => {
+    const out: Array<{ line: string }> = [];
+    const splitter = new LogLineSplitter(16, (l) => out.push(l));
+    splitter.push("stdout", Buffer.from("x".repeat(40)));
+    expect(out).to.have.length(1);
+    expect(Buffer.byteLength(out[0]!.line)).to.be.at.most(16);
   });
 });
 

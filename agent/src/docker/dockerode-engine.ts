@@ -14,6 +14,7 @@ import type {
   SwarmObjectRef,
   SwarmNodeUpdater,
   SwarmServiceUpdater,
+  SwarmLogFollower,
   SwarmObjectStore,
   SwarmSecret,
   SwarmService,
@@ -51,7 +52,8 @@ export type DockerodeEngine = DeployEngine &
   Required<Pick<DeployEngine, "imageHealthcheck" | "runningImageIds" | "inspectImage">> &
   SwarmObjectStore &
   SwarmNodeUpdater &
-  SwarmServiceUpdater;
+  SwarmServiceUpdater &
+  SwarmLogFollower;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -250,6 +252,50 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
         throw toEngineError(err, `read logs of service ${serviceId}`, socketPath);
       }
       return collector.finish();
+    },
+
+    async followServiceLogs(serviceId, opts, onLine) {
+      if (opts.signal.aborted) return;
+      const current = (await call(`inspect service ${serviceId}`, () =>
+        docker.getService(serviceId).inspect(),
+      )) as ServiceJson;
+      const tty = current.Spec.TaskTemplate?.ContainerSpec?.TTY === true;
+      const query: Record<string, unknown> = {
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        follow: true,
+        tail: opts.tail,
+      };
+      if (opts.since !== undefined) query.since = opts.since;
+      const stream = await call(`follow logs of service ${serviceId}`, () =>
+        dial<IncomingMessage>(docker, {
+          path: `/services/${serviceId}/logs?`,
+          method: "GET",
+          isStream: true,
+          options: query,
+          statusCodes: { 200: true, 404: "no such service", 500: "server error", 503: "node is not part of a swarm" },
+        }),
+      );
+      const stop = () => stream.destroy();
+      opts.signal.addEventListener("abort", stop, { once: true });
+      const splitter = new LogLineSplitter(opts.maxLineBytes, onLine);
+      const decoder = tty ? null : new LogDemuxer();
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (decoder) {
+            for (const frame of decoder.push(chunk)) splitter.push(frame.stream, frame.payload);
+          } else {
+            splitter.push("stdout", chunk);
+          }
+        }
+        splitter.finish();
+      } catch (err) {
+        if (opts.signal.aborted) return;
+        throw toEngineError(err, `follow logs of service ${serviceId}`, socketPath);
+      } finally {
+        opts.signal.removeEventListener("abort", stop);
+      }
     },
 
     async watchEvents(onEvent, signal) {
@@ -694,6 +740,42 @@ export class LogDemuxer {
       this.pending = this.pending.subarray(8 + size);
     }
     return frames;
+  }
+}
+
+/** Turns followed payload bytes into LogLines as they complete, per stream (a partial line waits for its end). */
+export class LogLineSplitter {
+  private readonly partial = { stdout: "", stderr: "" };
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly onLine: (line: LogLine) => void,
+  ) {}
+
+  push(stream: "stdout" | "stderr", payload: Buffer): void {
+    const text = this.partial[stream] + payload.toString("utf8");
+    const parts = text.split("\n");
+    let rest = parts.pop() ?? "";
+    // A partial line that never ends must not grow without bound: cut it as a line of its own.
+    if (Buffer.byteLength(rest) > this.maxLineBytes) {
+      parts.push(rest);
+      rest = "";
+    }
+    this.partial[stream] = rest;
+    for (const part of parts) this.emit(stream, part);
+  }
+
+  finish(): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      if (this.partial[stream]) this.emit(stream, this.partial[stream]);
+      this.partial[stream] = "";
+    }
+  }
+
+  private emit(stream: "stdout" | "stderr", raw: string): void {
+    const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const { ts, line } = splitTimestamp(text);
+    this.onLine({ stream, ts, line: truncateUtf8(line, this.maxLineBytes) });
   }
 }
 

@@ -77,6 +77,20 @@ export interface DockerEngine {
   ): Promise<void>;
 }
 
+/** `docker service logs --follow`: kept apart from DockerEngine so engines that cannot follow need not pretend. */
+export interface SwarmLogFollower {
+  /**
+   * Reads a service's logs (stdout and stderr demultiplexed, with timestamps), the last `tail` lines first, then
+   * new ones as they are written, calling `onLine` for each; resolves when the daemon ends the stream or `signal`
+   * aborts. Lines longer than `maxLineBytes` are cut.
+   */
+  followServiceLogs(
+    serviceId: string,
+    opts: { tail: number; since?: number; maxLineBytes: number; signal: AbortSignal },
+    onLine: (line: LogLine) => void,
+  ): Promise<void>;
+}
+
 /** The kinds of Swarm objects a stack is made of. */
 export type SwarmObjectKind = "service" | "network" | "secret" | "config";
 

@@ -77,6 +77,7 @@ function setup(snapshots: StackSnapshot[], sealKeys: SealKeyPair | null = agentK
     clusterId: CLUSTER,
     sealKeys,
     publish,
+    notify: () => undefined,
     log,
     now: Date.now,
     signal: agentStop.signal,

@@ -16,6 +16,8 @@ export type HandlerErrorCode =
   | "NODE_UPDATE_FAILED"
   | "SERVICE_NO_PREVIOUS_SPEC"
   | "SERVICE_UPDATE_FAILED"
+  | "TOO_MANY_LOG_FOLLOWS"
+  | "LOG_FOLLOW_EXISTS"
   | SealErrorCode;
 
 export class HandlerError extends CodedError<HandlerErrorCode> {}

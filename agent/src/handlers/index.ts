@@ -7,7 +7,9 @@ import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "
 import { createLogsHandler } from "./logs.js";
 import { createRemoveStackHandler } from "./remove-stack.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
-import type { SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "../docker/engine.js";
+import type { SwarmLogFollower, SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "../docker/engine.js";
+import { agentSubjects } from "../../../nats/protocol/subjects.js";
+import { LogFollowManager, type LogFollowLimits } from "./log-follow.js";
 import { createUpdateNodeHandler } from "./update-node.js";
 import { createUpdateServiceHandler } from "./update-service.js";
 
@@ -22,6 +24,9 @@ export interface CommandServiceDeps {
   nodes?: SwarmNodeUpdater;
   /** Without it the agent answers UpdateService with NOT_SUPPORTED. */
   services?: SwarmServiceUpdater;
+  /** Without it the agent answers FollowLogs, RenewLogs and StopLogs with NOT_SUPPORTED. */
+  follower?: SwarmLogFollower;
+  logFollow?: Partial<LogFollowLimits>;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -31,9 +36,22 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
     services,
     ...(deps.deploy ? { tuning: deps.deploy } : {}),
   });
+  const subjects = agentSubjects(services.clusterId);
+  const follows = deps.follower
+    ? new LogFollowManager({
+        engine: deps.engine,
+        follower: deps.follower,
+        clusterSubject: (followId) => subjects.logs(followId),
+        publish: services.notify,
+        now: services.now,
+        signal: services.signal,
+        ...(deps.logFollow ? { limits: deps.logFollow } : {}),
+      })
+    : null;
   return {
     handlers: {
       ...createDeploymentHandlers(deployments),
+      ...(follows ? follows.handlers() : {}),
       ScaleService: createScaleHandler(deps.engine, {
         now: services.now,
         runningDeployment: (stack) => deployments.runningOn(stack),
@@ -58,6 +76,9 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
           }
         : {}),
     },
-    drain: () => deployments.drain(),
+    drain: () => {
+      follows?.stopAll("agent_stopping");
+      return deployments.drain();
+    },
   };
 }

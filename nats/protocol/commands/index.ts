@@ -4,11 +4,14 @@
  */
 import { CancelDeploymentCommand } from "./CancelDeployment.js";
 import { DeployStackCommand } from "./DeployStack.js";
+import { FollowLogsCommand } from "./FollowLogs.js";
 import { GetLogsCommand } from "./GetLogs.js";
 import { GetStatusCommand } from "./GetStatus.js";
 import { RemoveStackCommand } from "./RemoveStack.js";
+import { RenewLogsCommand } from "./RenewLogs.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
+import { StopLogsCommand } from "./StopLogs.js";
 import { UpdateNodeCommand } from "./UpdateNode.js";
 import { UpdateServiceCommand } from "./UpdateService.js";
 import type { PayloadOf, ResultOf } from "./spec.js";
@@ -18,6 +21,9 @@ export const COMMANDS = {
   RollbackStack: RollbackStackCommand,
   ScaleService: ScaleServiceCommand,
   GetLogs: GetLogsCommand,
+  FollowLogs: FollowLogsCommand,
+  RenewLogs: RenewLogsCommand,
+  StopLogs: StopLogsCommand,
   GetStatus: GetStatusCommand,
   CancelDeployment: CancelDeploymentCommand,
   RemoveStack: RemoveStackCommand,
@@ -36,11 +42,14 @@ export type CommandResultMessages = { [T in CommandType as Commands[T]["resultNa
 
 export * from "./CancelDeployment.js";
 export * from "./DeployStack.js";
+export * from "./FollowLogs.js";
 export * from "./GetLogs.js";
 export * from "./GetStatus.js";
 export * from "./RemoveStack.js";
+export * from "./RenewLogs.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
+export * from "./StopLogs.js";
 export * from "./UpdateNode.js";
 export * from "./UpdateService.js";
 export type { CommandSpec } from "./spec.js";

@@ -7,6 +7,7 @@ import { useEnvironment } from "../../api/hooks/stacks.js";
 import { LOG_TAIL } from "../../api/keys.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
+import { LiveLogs } from "./LiveLogs.js";
 import { ServiceActions } from "./ServiceActions.js";
 import { ServiceView, type LogQuery } from "./ServiceView.js";
 
@@ -64,6 +65,7 @@ export function ServicePage() {
       onLogQuery={setLogQuery}
       onRefreshLogs={() => void logs.mutate()}
       refreshingLogs={logs.isValidating}
+      liveLogs={<LiveLogs envId={envId} service={service} />}
     />
   );
 }

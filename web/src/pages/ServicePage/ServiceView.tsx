@@ -160,6 +160,8 @@ export function ServiceView(props: {
   onRefreshLogs: () => void;
   refreshingLogs: boolean;
   actions?: ReactNode;
+  /** The live "Follow" view (LiveLogs), under the snapshot. */
+  liveLogs?: ReactNode;
 }) {
   const byId = new Map(props.nodes.map((n) => [n.nodeId, n.hostname]));
   const nodeName = (id: string | null): string => (id ? (byId.get(id) ?? id.slice(0, 12)) : "not scheduled");
@@ -251,6 +253,7 @@ export function ServiceView(props: {
             </>
           )}
         </AsyncContent>
+        {props.liveLogs}
       </section>
     </>
   );
