@@ -22,7 +22,7 @@ import type { DeployStack } from "../../nats/protocol/messages.js";
 import { seal } from "../../nats/protocol/sealing.js";
 import { agentSealPublicKey } from "../clusters/index.js";
 import type { ImagePin } from "../../nats/protocol/image-pins.js";
-import { pinImages, pinsForRelease } from "./image-pinning.js";
+import { pinImages, pinsForRelease, pinsOfPromotionSource } from "./image-pinning.js";
 
 export interface DeploymentContext {
   deploymentId: string;
@@ -200,7 +200,10 @@ export async function buildDeployCommand(
     }),
   }));
   // After the policy check: a pin names the same image the checked tag does (and a local image ID no registry).
-  const earlier = await pinsForRelease(db, ctx.environmentId, ctx.releaseId, ctx.deploymentId);
+  // A promotion takes its source deployment's images first; otherwise this release's last run here.
+  const earlier =
+    (await pinsOfPromotionSource(db, ctx.deploymentId)) ??
+    (await pinsForRelease(db, ctx.environmentId, ctx.releaseId, ctx.deploymentId));
   const pinnedCompose = pinImages(rendered.yaml, earlier?.pins ?? []);
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   // --prune only when this release drops services the stack had, so unrelated services are never touched.

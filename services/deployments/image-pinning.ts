@@ -62,3 +62,21 @@ export async function pinsForRelease(
     .first<{ id: string; images: ImagePin[] } | undefined>("id", "images");
   return row ? { deploymentId: row.id, pins: row.images } : null;
 }
+
+/**
+ * A promotion runs the very images that run in its source environment: the pins its source deployment recorded
+ * (same release by construction, promotion.ts). Null for a deployment that is not a promotion, or whose source
+ * recorded no pins (an older agent).
+ */
+export async function pinsOfPromotionSource(
+  db: Db,
+  deploymentId: string,
+): Promise<{ deploymentId: string; pins: ImagePin[] } | null> {
+  const row = await db("deployments as d")
+    .join("deployments as src", "src.id", "d.promoted_from_deployment_id")
+    .where("d.id", deploymentId)
+    .whereRaw("src.release_id = d.release_id")
+    .whereNotNull("src.images")
+    .first<{ id: string; images: ImagePin[] } | undefined>("src.id as id", "src.images as images");
+  return row ? { deploymentId: row.id, pins: row.images } : null;
+}

@@ -158,6 +158,11 @@ export function promotionAndApprovals(platform: () => SuitePlatform): void {
     });
 
     it("a promotion to prod waits AWAITING_APPROVAL, reaches no agent, and only another APP_ADMIN may approve it", async () => {
+      // What staging's agent recorded as running: the promotion must deploy exactly that, not the moved tag.
+      const digest = `nginx:1.25@sha256:${"c".repeat(64)}`;
+      await db("deployments")
+        .where({ id: stagingDeployment })
+        .update({ images: JSON.stringify([{ service: "app", image: "nginx:1.25", pinned: digest, kind: "digest" }]) });
       const promoted = await api.request<Deployment>("POST", `/v1/environments/${staging}/promote`, {
         headers: requester.auth,
       });
@@ -207,7 +212,7 @@ export function promotionAndApprovals(platform: () => SuitePlatform): void {
       expect(command, "a DeployStack for the promotion").to.not.equal(undefined);
       const payload = command!.payload as unknown as DeployStack;
       expect(payload.labels["io.stackyard.release"]).to.equal(release1);
-      expect(payload.composeYaml).to.contain("nginx:1.25");
+      expect(payload.composeYaml).to.contain(digest);
       expect(JSON.stringify(payload)).to.contain("production");
       const done = await get(id);
       expect(done.approval).to.include({ decision: "approved" });

@@ -2,7 +2,8 @@
  * Promotion: deploy to a target environment exactly the release that runs in a source environment of the same
  * stack (its current successful deployment), rendered with the target's own overlay and secrets. The new
  * deployment names the source deployment (`promoted_from_deployment_id`); when the target requires approval it
- * waits AWAITING_APPROVAL like any deployment (approvals.ts).
+ * waits AWAITING_APPROVAL like any deployment (approvals.ts). The worker deploys the images the source deployment
+ * recorded (image-pinning.ts `pinsOfPromotionSource`), so the target runs exactly what runs in the source.
  */
 import { ConflictError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
 import type { RequestInfo } from "../_shared/principal.js";
@@ -14,15 +15,6 @@ export interface PromotionSource {
   id: string;
   release_id: string;
   environment_id: string;
-}
-
-/**
- * Which images a promotion deploys. Today null: the release is rendered as it is (its compose's image
- * references). The image digests the source deployment resolved and recorded plug in here, so that a promotion
- * runs the very images that run in the source environment rather than whatever a tag points at now.
- */
-export function imagesForPromotion(_source: PromotionSource): Record<string, string> | null {
-  return null;
 }
 
 /** The environment after `env` in its stack's pipeline (the next higher position), or null at the end. */
@@ -86,8 +78,7 @@ export async function promoteEnvironment(
   if (!from) {
     throw new ConflictError("NOTHING_TO_PROMOTE", `environment ${source.name} has no successful deployment to promote`);
   }
-  // The images decision is made once here; the worker renders the release as it is while this returns null.
-  imagesForPromotion(from);
+  // The images: the worker's render pins the ones the source deployment recorded (pinsOfPromotionSource).
   return createDeployment(
     scope,
     actor,
