@@ -2102,12 +2102,40 @@ export interface components {
     };
     Release: components["schemas"]["ReleaseSummary"] & {
       composeYaml: string;
+      /** @description The release manifest (stackyard.yaml) as uploaded or read from git; null when there is none */
+      manifestYaml: string | null;
+      /** @description The validated manifest (openapi/stackyard-manifest.schema.json); null when there is none */
+      manifest: null | components["schemas"]["ReleaseManifest"];
+    };
+    /** @description stackyard.yaml; the full schema with its limits is openapi/stackyard-manifest.schema.json */
+    ReleaseManifest: {
+      /** @constant */
+      version?: 1;
+      /** @description Compose file path, relative to the manifest (git releases) */
+      compose?: string;
+      deploy?: {
+        /** @description Replaces the environment's deploy timeout */
+        timeoutSeconds?: number;
+      };
+      hooks?: {
+        pre_deploy?: components["schemas"]["ReleaseHook"];
+        post_deploy?: components["schemas"]["ReleaseHook"];
+      };
+    };
+    /** @description A one-off task run as a Swarm job with the service's image, environment, secrets and networks */
+    ReleaseHook: {
+      service: string;
+      command: string[];
+      /** @description 300 when absent */
+      timeoutSeconds?: number;
     };
     CreateReleaseRequest:
       | {
           /** @constant */
           sourceType: "upload";
           composeYaml: string;
+          /** @description Optional release manifest (stackyard.yaml): deploy timeout and pre/post-deploy hooks */
+          manifestYaml?: string;
           /** @description Free text, e.g. the CI build that uploaded it */
           sourceRef?: string;
         }
@@ -2118,7 +2146,7 @@ export interface components {
             repoUrl: string;
             /** @description Branch, tag or commit */
             ref: string;
-            /** @description Compose file in the repository */
+            /** @description Compose file in the repository (a stackyard.yaml beside it is the manifest), or the stackyard.yaml itself */
             path: string;
             /**
              * Format: uuid
