@@ -13,12 +13,16 @@ import {
   composePolicyForCluster,
   loadRegistryLogins,
   loadSecretValues,
+  manifestHooks,
   ownershipLabels,
   policyMessage,
   renderDesiredState,
+  type Manifest,
   type PolicyViolation,
 } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
+import type { DeployHookPayload } from "../../nats/protocol/commands/DeployStack.js";
+
 import { seal } from "../../nats/protocol/sealing.js";
 import { agentSealPublicKey } from "../clusters/index.js";
 
@@ -37,7 +41,10 @@ export interface DeploymentContext {
   releaseId: string;
   releaseVersion: number;
   composeYaml: string;
+  /** The release manifest's deploy timeout when it sets one, else the environment's. */
   timeoutSeconds: number;
+  /** The release's hooks (stackyard.yaml), in the order they run. */
+  hooks: DeployHookPayload[];
   /** environments.replica_overrides as the deployment is dispatched. */
   replicaOverrides: Record<string, number>;
 }
@@ -61,6 +68,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
           release_id: string;
           version: number;
           compose_yaml: string;
+          manifest_json: Manifest | null;
           deploy_timeout_seconds: number;
           replica_overrides: Record<string, number> | null;
         }
@@ -76,6 +84,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
       "d.release_id",
       "r.version",
       "r.compose_yaml",
+      "r.manifest_json",
       "e.deploy_timeout_seconds",
       "e.replica_overrides",
     );
@@ -92,7 +101,8 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     releaseId: row.release_id,
     releaseVersion: row.version,
     composeYaml: row.compose_yaml,
-    timeoutSeconds: row.deploy_timeout_seconds,
+    timeoutSeconds: row.manifest_json?.deploy?.timeoutSeconds ?? row.deploy_timeout_seconds,
+    hooks: manifestHooks(row.manifest_json),
     replicaOverrides: row.replica_overrides ?? {},
   };
 }
@@ -191,6 +201,13 @@ export async function buildDeployCommand(
     }),
   }));
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
+  const orphan = ctx.hooks.find((h) => !services.includes(h.service));
+  if (orphan) {
+    throw new UnprocessableError(
+      "HOOK_SERVICE_MISSING",
+      `the ${orphan.phase} hook runs with service ${orphan.service}, which the rendered compose file does not have`,
+    );
+  }
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
   const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
   return {
@@ -202,6 +219,8 @@ export async function buildDeployCommand(
       secrets: payloadSecrets,
       // Only when there is one: agents older than registry credentials refuse the field.
       ...(registryAuth.length > 0 ? { registryAuth } : {}),
+      // Likewise only when there are hooks: an agent older than hooks refuses them rather than skip them.
+      ...(ctx.hooks.length > 0 ? { hooks: ctx.hooks } : {}),
       labels: ownershipLabels(ownership),
       adopt: ctx.adopt,
       keepSecretVersions: options.keepSecretVersions,
