@@ -215,7 +215,8 @@ export async function runHook(req: HookRequest, hook: DeployHook, deps: HookRunD
       job: name,
       exitCode: end?.exitCode ?? null,
       taskState: end?.state ?? null,
-      taskStartedAt: end ? end.timestamp : null,
+      /** The task's last status change: when it ended. */
+      taskEndedAt: end ? end.timestamp : null,
       elapsedMs: now() - started,
     };
     if (end === null) {
