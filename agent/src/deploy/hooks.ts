@@ -4,7 +4,7 @@
  * reported as deployment events and its exit code deciding the deployment. The job service is removed afterwards,
  * whatever the outcome (failure, timeout, cancel).
  */
-import { parse } from "yaml";
+import { parse, type ScalarTag } from "yaml";
 import type { DockerEngine, SwarmJobRunner, SwarmTask } from "../docker/engine.js";
 import { HookFailedError, InvalidRequestError } from "./errors.js";
 import { parseImageRef } from "./image-preflight.js";
@@ -54,8 +54,19 @@ export interface HookTaskInput {
   workingDir?: string;
 }
 
+/**
+ * `docker stack deploy` reads plain integers as Go does: `0400` is octal (a secret's `mode: 0400` is 256), where
+ * YAML 1.2 reads four hundred. The hook's secret mounts must match the service's.
+ */
+const GO_OCTAL: ScalarTag = {
+  tag: "tag:yaml.org,2002:int",
+  default: true,
+  test: /^0_?[0-7]+(?:_[0-7]+)*$/,
+  resolve: (text) => parseInt(text.replaceAll("_", ""), 8),
+};
+
 export function hookTaskInput(composeYaml: string, stack: string, serviceName: string): HookTaskInput {
-  const doc = (parse(composeYaml) ?? {}) as ComposeFile;
+  const doc = (parse(composeYaml, { customTags: (tags) => [GO_OCTAL, ...tags] }) ?? {}) as ComposeFile;
   const service = doc.services?.[serviceName];
   if (!service || typeof service.image !== "string") {
     throw new InvalidRequestError(`the hook's service ${serviceName} is not in the compose file, or has no image`);
