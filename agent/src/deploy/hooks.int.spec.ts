@@ -66,7 +66,13 @@ describe("release hooks on a real Swarm (replicated-job)", function () {
     secretId = await engine.createSecret({ name: secretName, data: Buffer.from("s3cret"), labels: {} });
   });
 
-  after(async () => {
+  after(async function () {
+    this.timeout(60_000);
+    await createDockerCli()
+      .stackRemove(`${prefix}-post`, { signal: new AbortController().signal })
+      .catch(() => undefined);
+    for (let i = 0; i < 60 && (await engine.listServices({ stack: `${prefix}-post` })).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 500));
     for (const s of await engine.listServices())
       if (s.labels["io.stackyard.environment"] === environmentId) await engine.removeService(s.id);
     await engine.removeSecret(secretId).catch(() => undefined);
@@ -138,6 +144,43 @@ describe("release hooks on a real Swarm (replicated-job)", function () {
     });
     expect(events.map((e) => e.message)).to.include("nope");
     expect(await engine.listServices({ stack: stackName })).to.deep.equal([]);
+    expect(await leftoverJobs()).to.deep.equal([]);
+  });
+
+  it("a failed post_deploy runs after the services converged and fails the deployment with the stack changed", async () => {
+    const events: DeployEvent[] = [];
+    const stackName = `${prefix}-post`;
+    const result = await runDeployment(
+      {
+        ...request(stackName),
+        env: {},
+        secrets: [],
+        adopt: false,
+        keepSecretVersions: 1,
+        prune: false,
+        resolveImage: "never",
+        withRegistryAuth: false,
+        timeoutSeconds: 45,
+        hooks: [
+          hook(["sh", "-c", "echo pre-ran"]),
+          hook(["sh", "-c", "echo smoke test failed; exit 1"], { phase: "post_deploy" }),
+        ],
+      },
+      {
+        engine,
+        cli: createDockerCli(),
+        emit: (e) => events.push(e),
+        signal: new AbortController().signal,
+        pollIntervalMs: 300,
+        stabilizationMs: 500,
+      },
+    );
+    expect(result).to.deep.include({ status: "FAILED", phase: "post_deploy", errorCode: "HOOK_FAILED" });
+    const at = (m: string) => events.findIndex((e) => e.message === m);
+    expect(at("pre-ran")).to.be.above(-1);
+    expect(at("pre-ran")).to.be.below(events.findIndex((e) => e.message.startsWith("Creating service")));
+    expect(at("smoke test failed")).to.be.above(at("docker stack deploy finished; waiting for services to converge"));
+    expect(await engine.listServices({ stack: stackName })).to.have.length(1);
     expect(await leftoverJobs()).to.deep.equal([]);
   });
 });
