@@ -2720,7 +2720,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations` */
+    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations`; or the release manifest is invalid (MANIFEST_INVALID_YAML, MANIFEST_SCHEMA, MANIFEST_HOOK_SERVICE_UNKNOWN), every error with its path, line and column in `details.errors` */
     ComposeRefused: {
       headers: {
         [name: string]: unknown;
