@@ -2264,12 +2264,40 @@ export interface components {
     };
     Release: components["schemas"]["ReleaseSummary"] & {
       composeYaml: string;
+      /** @description The release manifest (stackyard.yaml) as uploaded or read from git; null when there is none */
+      manifestYaml: string | null;
+      /** @description The validated manifest (openapi/stackyard-manifest.schema.json); null when there is none */
+      manifest: null | components["schemas"]["ReleaseManifest"];
+    };
+    /** @description stackyard.yaml; the full schema with its limits is openapi/stackyard-manifest.schema.json */
+    ReleaseManifest: {
+      /** @constant */
+      version?: 1;
+      /** @description Compose file path, relative to the manifest (git releases) */
+      compose?: string;
+      deploy?: {
+        /** @description Replaces the environment's deploy timeout */
+        timeoutSeconds?: number;
+      };
+      hooks?: {
+        pre_deploy?: components["schemas"]["ReleaseHook"];
+        post_deploy?: components["schemas"]["ReleaseHook"];
+      };
+    };
+    /** @description A one-off task run as a Swarm job with the service's image, environment, secrets and networks */
+    ReleaseHook: {
+      service: string;
+      command: string[];
+      /** @description 300 when absent */
+      timeoutSeconds?: number;
     };
     CreateReleaseRequest:
       | {
           /** @constant */
           sourceType: "upload";
           composeYaml: string;
+          /** @description Optional release manifest (stackyard.yaml): deploy timeout and pre/post-deploy hooks */
+          manifestYaml?: string;
           /** @description Free text, e.g. the CI build that uploaded it */
           sourceRef?: string;
         }
@@ -2280,7 +2308,7 @@ export interface components {
             repoUrl: string;
             /** @description Branch, tag or commit */
             ref: string;
-            /** @description Compose file in the repository */
+            /** @description Compose file in the repository (a stackyard.yaml beside it is the manifest), or the stackyard.yaml itself */
             path: string;
             /**
              * Format: uuid
@@ -2937,7 +2965,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations` */
+    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations`; or the release manifest is invalid (MANIFEST_INVALID_YAML, MANIFEST_SCHEMA, MANIFEST_HOOK_SERVICE_UNKNOWN), every error with its path, line and column in `details.errors` */
     ComposeRefused: {
       headers: {
         [name: string]: unknown;

@@ -153,6 +153,28 @@ describe("stackyard CLI (standalone bundle against the real control plane)", fun
     expect(yaml.stdout).to.match(/^name: prod$/m);
   });
 
+  it("uploads a release with its manifest (--manifest) and shows it with releases get", async () => {
+    const compose = join(dir, "compose-hooks.yaml");
+    const manifest = join(dir, "stackyard.yaml");
+    await writeFile(compose, "services:\n  app:\n    image: nginx:1.27\n");
+    await writeFile(manifest, "hooks:\n  pre_deploy:\n    service: app\n    command: [migrate]\n");
+    const created = await ok([
+      "releases",
+      "create",
+      stackName,
+      "--file",
+      compose,
+      "--manifest",
+      manifest,
+      "-o",
+      "json",
+    ]);
+    const release = JSON.parse(created.stdout) as { version: number; manifest: unknown };
+    expect(release.manifest).to.deep.equal({ hooks: { pre_deploy: { service: "app", command: ["migrate"] } } });
+    const shown = await ok(["releases", "get", stackName, String(release.version)]);
+    expect(shown.stdout).to.include("# stackyard.yaml\nhooks:\n  pre_deploy:");
+  });
+
   it("deploy --wait prints the live console and exits 0 when the deployment succeeds", async () => {
     script = "succeed";
     const run = await cli(["deploy", envRef(), "--release", "1", "--wait"]);

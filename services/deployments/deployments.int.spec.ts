@@ -58,6 +58,7 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
   let org: TestOrg;
   let agent: FakeAgent;
   let envId: string;
+  let stackId: string;
   let release1: string;
   let release2: string;
   /** What the scripted agent does with each DeployStack. */
@@ -103,6 +104,7 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
       headers: org.admin.auth,
     });
     envId = env.body.id;
+    stackId = stack.body.id;
     const compose = (tag: string) =>
       `services:\n  app:\n    image: nginx:${tag}\n    deploy:\n      replicas: 2\n    secrets: [db_password]\nsecrets:\n  db_password:\n    external: true\n`;
     const mk = async (tag: string) =>
@@ -485,6 +487,32 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     } finally {
       await old.close();
     }
+  });
+
+  it("sends the release manifest's hooks and deploy timeout, and no hooks field for a release without any", async () => {
+    const res = await api.request<{ id: string }>("POST", `/v1/stacks/${stackId}/releases`, {
+      body: {
+        sourceType: "upload",
+        composeYaml: "services:\n  app:\n    image: nginx:1.27\n",
+        manifestYaml:
+          "deploy:\n  timeoutSeconds: 77\nhooks:\n  pre_deploy:\n    service: app\n    command: [migrate]\n",
+      },
+      headers: org.admin.auth,
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    const dep = await deploy(res.body.id, "key-hooks");
+    await waitStatus(dep.body.id, "SUCCEEDED");
+    const sent = (id: string) =>
+      agent.received.find(
+        (c) => c.type === "DeployStack" && (c.payload as { deploymentId: string }).deploymentId === id,
+      )!.payload as unknown as DeployStack;
+    expect(sent(dep.body.id).timeoutSeconds).to.equal(77);
+    expect(sent(dep.body.id).hooks).to.deep.equal([
+      { phase: "pre_deploy", service: "app", command: ["migrate"], timeoutSeconds: 300 },
+    ]);
+    const plain = await deploy(release1, "key-plain");
+    await waitStatus(plain.body.id, "SUCCEEDED");
+    expect(sent(plain.body.id)).to.not.have.property("hooks");
   });
 
   it("a deployment waits for an offline agent, says so, and fails after the wait limit", async () => {

@@ -13,12 +13,16 @@ import {
   composePolicyForCluster,
   loadRegistryLogins,
   loadSecretValues,
+  manifestHooks,
   ownershipLabels,
   policyMessage,
   renderDesiredState,
+  type Manifest,
   type PolicyViolation,
 } from "../stacks/index.js";
 import type { DeployStack } from "../../nats/protocol/messages.js";
+import type { DeployHookPayload } from "../../nats/protocol/commands/DeployStack.js";
+
 import { seal } from "../../nats/protocol/sealing.js";
 import { agentSealPublicKey } from "../clusters/index.js";
 import type { ImagePin } from "../../nats/protocol/image-pins.js";
@@ -39,7 +43,10 @@ export interface DeploymentContext {
   releaseId: string;
   releaseVersion: number;
   composeYaml: string;
+  /** The release manifest's deploy timeout when it sets one, else the environment's. */
   timeoutSeconds: number;
+  /** The release's hooks (stackyard.yaml), in the order they run. */
+  hooks: DeployHookPayload[];
   /** environments.replica_overrides as the deployment is dispatched. */
   replicaOverrides: Record<string, number>;
   /** environments.image_resolution: `docker stack deploy --resolve-image`. */
@@ -65,6 +72,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
           release_id: string;
           version: number;
           compose_yaml: string;
+          manifest_json: Manifest | null;
           deploy_timeout_seconds: number;
           replica_overrides: Record<string, number> | null;
           image_resolution: DeployStack["resolveImage"];
@@ -81,6 +89,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
       "d.release_id",
       "r.version",
       "r.compose_yaml",
+      "r.manifest_json",
       "e.deploy_timeout_seconds",
       "e.replica_overrides",
       "e.image_resolution",
@@ -98,7 +107,8 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     releaseId: row.release_id,
     releaseVersion: row.version,
     composeYaml: row.compose_yaml,
-    timeoutSeconds: row.deploy_timeout_seconds,
+    timeoutSeconds: row.manifest_json?.deploy?.timeoutSeconds ?? row.deploy_timeout_seconds,
+    hooks: manifestHooks(row.manifest_json),
     replicaOverrides: row.replica_overrides ?? {},
     imageResolution: row.image_resolution,
   };
@@ -206,6 +216,13 @@ export async function buildDeployCommand(
     (await pinsForRelease(db, ctx.environmentId, ctx.releaseId, ctx.deploymentId));
   const pinnedCompose = pinImages(rendered.yaml, earlier?.pins ?? []);
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
+  const orphan = ctx.hooks.find((h) => !services.includes(h.service));
+  if (orphan) {
+    throw new UnprocessableError(
+      "HOOK_SERVICE_MISSING",
+      `the ${orphan.phase} hook runs with service ${orphan.service}, which the rendered compose file does not have`,
+    );
+  }
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
   const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
   return {
@@ -217,6 +234,8 @@ export async function buildDeployCommand(
       secrets: payloadSecrets,
       // Only when there is one: agents older than registry credentials refuse the field.
       ...(registryAuth.length > 0 ? { registryAuth } : {}),
+      // Likewise only when there are hooks: an agent older than hooks refuses them rather than skip them.
+      ...(ctx.hooks.length > 0 ? { hooks: ctx.hooks } : {}),
       labels: ownershipLabels(ownership),
       adopt: ctx.adopt,
       keepSecretVersions: options.keepSecretVersions,

@@ -7,6 +7,7 @@ import { createTestGitRepo } from "./test-fixtures.js";
 
 const COMPOSE_V1 = "services:\n  web:\n    image: nginx:1.26\n";
 const COMPOSE_V2 = "services:\n  web:\n    image: nginx:1.27\n";
+const MANIFEST = "compose: app.yml\nhooks:\n  pre_deploy:\n    service: web\n    command: [migrate]\n";
 
 describe("resolveGitSource (real git, local bare repository)", () => {
   let root: string;
@@ -31,7 +32,13 @@ describe("resolveGitSource (real git, local bare repository)", () => {
     git(work, "commit", "--quiet", "-am", "v2");
     secondCommit = git(work, "rev-parse", "HEAD");
     git(work, "branch", "old", firstCommit);
-    git(work, "push", "--quiet", "--tags", bare, "main", "old");
+    git(work, "checkout", "--quiet", "-b", "hooks");
+    writeFileSync(join(work, "deploy", "app.yml"), COMPOSE_V1);
+    writeFileSync(join(work, "deploy", "stackyard.yaml"), MANIFEST);
+    git(work, "add", ".");
+    git(work, "commit", "--quiet", "-m", "manifest");
+    git(work, "checkout", "--quiet", "main");
+    git(work, "push", "--quiet", "--tags", bare, "main", "old", "hooks");
     repoUrl = `file://${bare}`;
     treeOf = (spec) => git(work, "rev-parse", spec);
   });
@@ -41,11 +48,19 @@ describe("resolveGitSource (real git, local bare repository)", () => {
     const result = await resolveGitSource({ repoUrl, ref: "main", path: "deploy/compose.yml" }, options);
     expect(result).to.deep.equal({
       content: COMPOSE_V2,
+      manifestYaml: null,
       commit: secondCommit,
       sourceRef: `${repoUrl}@${secondCommit}:deploy/compose.yml`,
       // the compose file's directory: what auto-sync compares between commits
       watchedTreeId: treeOf(`${secondCommit}:deploy`),
     });
+  });
+
+  it("reads the stackyard.yaml beside the compose file, or the compose file the manifest names", async () => {
+    const beside = await resolveGitSource({ repoUrl, ref: "hooks", path: "deploy/app.yml" }, options);
+    expect(beside).to.include({ content: COMPOSE_V1, manifestYaml: MANIFEST });
+    const viaManifest = await resolveGitSource({ repoUrl, ref: "hooks", path: "deploy/stackyard.yaml" }, options);
+    expect(viaManifest).to.include({ content: COMPOSE_V1, manifestYaml: MANIFEST });
   });
 
   it("resolves another branch, an annotated tag, a full ref name and a commit sha", async () => {

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConflictError, PayloadTooLargeError, UnprocessableError } from "../_shared/errors.js";
+import { MANIFEST_FILE_NAME, MANIFEST_MAX_BYTES, parseManifest } from "./manifest.js";
 
 export type GitScheme = "https" | "ssh" | "http" | "file";
 
@@ -55,7 +56,10 @@ export interface RepoLocation {
 }
 
 export interface GitSourceResult {
+  /** The compose file's text. */
   content: string;
+  /** The release manifest (stackyard.yaml) beside it, or null when there is none. */
+  manifestYaml: string | null;
   commit: string;
   /** `<repoUrl>@<commit>:<path>`, stored as the release's source_ref. */
   sourceRef: string;
@@ -113,34 +117,61 @@ export async function resolveGitSource(input: GitSourceInput, options: GitSource
     const fetchUrl = pinnedUrl(input.repoUrl, scheme, options.connection?.address);
     await git(["init", "--quiet", "--bare", dir]);
     const commit = await fetchCommit(git, fetchUrl, input.ref, options.connection?.ssh?.hostKeyAlias);
-    const object = `${commit}:${path}`;
-    const type = await git(["cat-file", "-t", object]).catch((err: unknown) => {
-      if (err instanceof GitCommandError) {
-        throw new GitSourceError("GIT_PATH_NOT_FOUND", `"${path}" does not exist at ${commit}`, { path, commit });
-      }
-      throw err;
-    });
-    if (type.trim() !== "blob") {
-      throw new GitSourceError("GIT_PATH_NOT_FOUND", `"${path}" is not a file at ${commit}`, { path, commit });
+    const read = (file: string, maxBytes: number) => readBlob(git, commit, file, maxBytes);
+    // The path may name the compose file (a stackyard.yaml beside it is the manifest) or the manifest itself
+    // (its `compose` names the compose file, relative to it; compose.yaml when it does not).
+    const manifestDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+    let content: string;
+    let manifestYaml: string | null;
+    if (path.slice(manifestDir.length) === MANIFEST_FILE_NAME) {
+      manifestYaml = (await read(path, MANIFEST_MAX_BYTES))!;
+      const composePath = checkPath(manifestDir + (parseManifest(manifestYaml, null).compose ?? "compose.yaml"));
+      content = await requireBlob(read, composePath, options.maxBytes, commit);
+    } else {
+      content = await requireBlob(read, path, options.maxBytes, commit);
+      manifestYaml = await read(manifestDir + MANIFEST_FILE_NAME, MANIFEST_MAX_BYTES);
     }
-    const size = Number((await git(["cat-file", "-s", object])).trim());
-    if (size > options.maxBytes) {
-      throw new PayloadTooLargeError(
-        "COMPOSE_TOO_LARGE",
-        `the compose file is ${size} bytes; the limit is ${options.maxBytes}`,
-        { size, maxBytes: options.maxBytes },
-      );
-    }
-    // cat-file gives the blob's exact bytes (`git show` may apply textconv filters).
-    const content = await git(["cat-file", "blob", object], options.maxBytes + 1);
     const watchedDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     const tree = (await git(["rev-parse", "--verify", "--end-of-options", `${commit}:${watchedDir}`])).trim();
     if (!COMMIT_PATTERN.test(tree)) throw new Error("git rev-parse returned an unexpected tree id");
-    return { content, commit, sourceRef: `${input.repoUrl}@${commit}:${path}`, watchedTreeId: tree };
+    return { content, manifestYaml, commit, sourceRef: `${input.repoUrl}@${commit}:${path}`, watchedTreeId: tree };
   } finally {
     await rm(dir, { recursive: true, force: true });
     await rm(identityDir, { recursive: true, force: true });
   }
+}
+
+/** A file's exact bytes at the commit, or null when there is no such file; over `maxBytes` is refused. */
+async function readBlob(git: Git, commit: string, path: string, maxBytes: number): Promise<string | null> {
+  const object = `${commit}:${path}`;
+  const type = await git(["cat-file", "-t", object]).catch((err: unknown) => {
+    if (err instanceof GitCommandError) return null;
+    throw err;
+  });
+  if (type === null) return null;
+  if (type.trim() !== "blob") {
+    throw new GitSourceError("GIT_PATH_NOT_FOUND", `"${path}" is not a file at ${commit}`, { path, commit });
+  }
+  const size = Number((await git(["cat-file", "-s", object])).trim());
+  if (size > maxBytes) {
+    const code = path.endsWith(MANIFEST_FILE_NAME) ? "MANIFEST_TOO_LARGE" : "COMPOSE_TOO_LARGE";
+    throw new PayloadTooLargeError(code, `"${path}" is ${size} bytes; the limit is ${maxBytes}`, { size, maxBytes });
+  }
+  // cat-file gives the blob's exact bytes (`git show` may apply textconv filters).
+  return git(["cat-file", "blob", object], maxBytes + 1);
+}
+
+async function requireBlob(
+  read: (file: string, maxBytes: number) => Promise<string | null>,
+  path: string,
+  maxBytes: number,
+  commit: string,
+): Promise<string> {
+  const content = await read(path, maxBytes);
+  if (content === null) {
+    throw new GitSourceError("GIT_PATH_NOT_FOUND", `"${path}" does not exist at ${commit}`, { path, commit });
+  }
+  return content;
 }
 
 /** The host and port of a network URL (ssh://, scp-like, https://, http://). */

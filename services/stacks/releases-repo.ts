@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { ConflictError, NotFoundError } from "../_shared/errors.js";
 import { TenantScope } from "../_shared/tenant.js";
 import type { ComposeWarning } from "./compose-validation.js";
+import type { Manifest } from "./manifest.js";
 
 export type ReleaseSourceType = "upload" | "git";
 
@@ -18,6 +19,8 @@ export interface CreateReleaseInput {
   composeYaml: string;
   warnings: ComposeWarning[];
   createdBy: string | null;
+  /** The validated `stackyard.yaml` and its text, or null for a release without one. */
+  manifest?: { yaml: string; document: Manifest } | null;
 }
 
 export interface ReleaseSummary {
@@ -34,6 +37,8 @@ export interface ReleaseSummary {
 
 export interface Release extends ReleaseSummary {
   composeYaml: string;
+  manifestYaml: string | null;
+  manifest: Manifest | null;
 }
 
 /**
@@ -74,6 +79,8 @@ interface ReleaseRow {
   created_at: Date;
   created_by: string | null;
   compose_yaml?: string;
+  manifest_yaml?: string | null;
+  manifest_json?: Manifest | null;
 }
 
 const SUMMARY_COLUMNS = [
@@ -87,6 +94,17 @@ const SUMMARY_COLUMNS = [
   "created_at",
   "created_by",
 ] as const;
+
+const DETAIL_COLUMNS = ["compose_yaml", "manifest_yaml", "manifest_json"] as const;
+
+function toRelease(row: ReleaseRow): Release {
+  return {
+    ...toSummary(row),
+    composeYaml: row.compose_yaml ?? "",
+    manifestYaml: row.manifest_yaml ?? null,
+    manifest: row.manifest_json ?? null,
+  };
+}
 
 function toSummary(row: ReleaseRow): ReleaseSummary {
   return {
@@ -137,10 +155,12 @@ export async function createRelease(scope: TenantScope, input: CreateReleaseInpu
         compose_sha256: sha256Hex(input.composeYaml),
         warnings_json: JSON.stringify(input.warnings),
         created_by: input.createdBy,
+        manifest_yaml: input.manifest?.yaml ?? null,
+        manifest_json: input.manifest ? JSON.stringify(input.manifest.document) : null,
       })
-      .returning<ReleaseRow[]>([...SUMMARY_COLUMNS, "compose_yaml"]);
+      .returning<ReleaseRow[]>([...SUMMARY_COLUMNS, ...DETAIL_COLUMNS]);
     if (!row) throw new Error("stack_releases insert returned no row");
-    return { ...toSummary(row), composeYaml: row.compose_yaml ?? input.composeYaml };
+    return toRelease(row);
   });
 }
 
@@ -164,9 +184,9 @@ export async function listReleases(
 export async function getRelease(scope: TenantScope, releaseId: string): Promise<Release> {
   const row = await scope
     .from("stack_releases")
-    .select<ReleaseRow[]>([...SUMMARY_COLUMNS, "compose_yaml"])
+    .select<ReleaseRow[]>([...SUMMARY_COLUMNS, ...DETAIL_COLUMNS])
     .where({ id: releaseId })
     .first();
   if (!row) throw new NotFoundError("RELEASE_NOT_FOUND", "release not found");
-  return { ...toSummary(row), composeYaml: row.compose_yaml ?? "" };
+  return toRelease(row);
 }

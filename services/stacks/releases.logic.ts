@@ -6,6 +6,7 @@ import { recordAudit } from "../audit/index.js";
 import { assertComposePolicy } from "./compose-policy.js";
 import { composePolicyForUpload } from "./compose-policy.logic.js";
 import { validateCompose } from "./compose-validation.js";
+import { parseManifest } from "./manifest.js";
 import type { GitScheme } from "./git-source.js";
 import { fetchGitReleaseSource, type GitCredentialSettings } from "./git-credentials/index.js";
 import { createRelease, getRelease, listReleases } from "./releases-repo.js";
@@ -34,7 +35,7 @@ export async function createStackRelease(
   // The git fetch happens before any transaction: it may take seconds and must not hold the stack's lock.
   const source =
     body.sourceType === "upload"
-      ? { composeYaml: body.composeYaml, sourceRef: body.sourceRef ?? null }
+      ? { composeYaml: body.composeYaml, manifestYaml: body.manifestYaml ?? null, sourceRef: body.sourceRef ?? null }
       : await fetchGitReleaseSource(
           scope,
           principal,
@@ -46,7 +47,7 @@ export async function createStackRelease(
           },
           settings.gitCredentials,
           request,
-        ).then((g) => ({ composeYaml: g.content, sourceRef: g.sourceRef }));
+        ).then((g) => ({ composeYaml: g.content, manifestYaml: g.manifestYaml, sourceRef: g.sourceRef }));
   return freezeRelease(
     scope,
     { actorType: principal.actorType, actorId: principal.actorId, userId: principal.userId },
@@ -54,6 +55,7 @@ export async function createStackRelease(
     {
       sourceType: body.sourceType,
       composeYaml: source.composeYaml,
+      manifestYaml: source.manifestYaml,
       sourceRef: source.sourceRef,
       auditData: body.sourceType === "git" && body.git.credentialId ? { gitCredentialId: body.git.credentialId } : {},
     },
@@ -72,6 +74,8 @@ export interface ReleaseActor {
 export interface ReleaseContent {
   sourceType: "upload" | "git";
   composeYaml: string;
+  /** The release manifest's text (stackyard.yaml), or null for a release without one. */
+  manifestYaml: string | null;
   sourceRef: string | null;
   /** Extra facts for the `release.create` audit row (credential id, the commit of an auto-sync). */
   auditData: Record<string, unknown>;
@@ -91,6 +95,13 @@ export async function freezeRelease(
     maxBytes: settings.composeMaxBytes,
     stackName: stack.name,
   });
+  const manifest =
+    content.manifestYaml === null
+      ? null
+      : {
+          yaml: content.manifestYaml,
+          document: parseManifest(content.manifestYaml, Object.keys(document.services ?? {})),
+        };
   // Checked again on the rendered state at each deploy, against the environment's cluster (overlays, later changes).
   assertComposePolicy(document, await composePolicyForUpload(scope), "compose policy of the org");
   return scope.transaction(async (tx) => {
@@ -101,6 +112,7 @@ export async function freezeRelease(
       composeYaml: content.composeYaml,
       warnings,
       createdBy: actor.userId,
+      manifest,
     });
     await recordAudit(
       tx,

@@ -94,7 +94,12 @@ export const releaseSummaryView = (r: ReleaseSummary) => ({
 });
 export type ReleaseSummaryView = ReturnType<typeof releaseSummaryView>;
 
-export const releaseView = (r: Release) => ({ ...releaseSummaryView(r), composeYaml: r.composeYaml });
+export const releaseView = (r: Release) => ({
+  ...releaseSummaryView(r),
+  composeYaml: r.composeYaml,
+  manifestYaml: r.manifestYaml,
+  manifest: r.manifest,
+});
 
 export const overlayView = (o: OverlayRow) => ({
   environmentId: o.environment_id,

@@ -2,7 +2,12 @@
 import { CodedError } from "../errors.js";
 
 export type DeployErrorCode =
-  "SERVICE_NOT_FOUND" | "SERVICE_NOT_SCALABLE" | "INVALID_REQUEST" | "SWARM_STACK_NOT_OWNED" | "IMAGE_PREFLIGHT_FAILED";
+  | "SERVICE_NOT_FOUND"
+  | "SERVICE_NOT_SCALABLE"
+  | "INVALID_REQUEST"
+  | "SWARM_STACK_NOT_OWNED"
+  | "IMAGE_PREFLIGHT_FAILED"
+  | "HOOK_FAILED";
 
 export class DeployError extends CodedError<DeployErrorCode> {}
 
@@ -37,5 +42,12 @@ export class SwarmStackNotOwnedError extends DeployError {
       "SWARM_STACK_NOT_OWNED",
       `the Swarm stack ${stackName} already has services that are not this environment's (${services.join(", ")}); deploy with adopt to take it over`,
     );
+  }
+}
+
+/** A release hook's job did not complete with exit code 0 (non-zero exit, rejected task, or its timeout). */
+export class HookFailedError extends DeployError {
+  constructor(message: string) {
+    super("HOOK_FAILED", message);
   }
 }

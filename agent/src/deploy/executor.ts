@@ -16,7 +16,8 @@ import {
   type StackAssessment,
 } from "./convergence.js";
 import { OWNERSHIP_LABELS } from "../../../nats/protocol/labels.js";
-import { DeployError, SwarmStackNotOwnedError } from "./errors.js";
+import { DeployError, InvalidRequestError, SwarmStackNotOwnedError } from "./errors.js";
+import { runHook, type HookEngine, type HookRunDeps } from "./hooks.js";
 import { composeImages, preflightImages } from "./image-preflight.js";
 import { resolveImagePins, type ImageLookup } from "./image-pins.js";
 import { ensureSecrets, removeUnusedSecrets } from "./secrets.js";
@@ -42,8 +43,10 @@ const CANCEL_NOTE: Record<Phase, string> = {
   prepare: "the stack was not changed",
   preflight: "the stack was not changed",
   secrets: "the stack was not changed; secrets created so far are kept",
+  pre_deploy: "the stack was not changed; the pre_deploy hook's job was stopped and removed",
   deploy: "docker stack deploy was interrupted: stack left as deployed so far; services may be mid-update",
   converge: "stack left as deployed so far; services may be mid-update",
+  post_deploy: "the services are deployed; the post_deploy hook's job was stopped and removed",
 };
 
 export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promise<DeployResult> {
@@ -114,6 +117,14 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     await ensureSecrets(engine, req.stackName, req.secrets, emit, req.labels);
     if (run.signal.aborted) return stopped();
 
+    const hooks = req.hooks ?? [];
+    const pre = hooks.find((h) => h.phase === "pre_deploy");
+    if (pre) {
+      phase = "pre_deploy";
+      await runHook(req, pre, hookDeps(deps, run.signal));
+      if (run.signal.aborted) return stopped();
+    }
+
     phase = "deploy";
     try {
       await cli.stackDeploy({
@@ -162,6 +173,13 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
       };
     }
 
+    const post = hooks.find((h) => h.phase === "post_deploy");
+    if (post) {
+      phase = "post_deploy";
+      await runHook(req, post, hookDeps(deps, run.signal));
+      if (run.signal.aborted) return stopped();
+    }
+
     const images = await captureImagePins(deps, req.stackName, services);
     await cleanUpSecrets(deps, req);
     return { status: "SUCCEEDED", phase, elapsedMs: elapsed(), services, ...(images ? { images } : {}) };
@@ -173,7 +191,13 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
       status: "FAILED",
       error,
       ...(err instanceof DeployError ? { errorCode: err.code } : {}),
-      ...(phase === "deploy" || phase === "converge" ? {} : { note: "nothing was changed on the swarm" }),
+      ...(phase === "post_deploy"
+        ? { note: "the services are deployed; the post_deploy hook failed" }
+        : phase === "deploy" || phase === "converge"
+          ? {}
+          : phase === "pre_deploy"
+            ? { note: "the stack's services were not changed" }
+            : { note: "nothing was changed on the swarm" }),
       phase,
       elapsedMs: elapsed(),
       services,
@@ -182,6 +206,20 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     clearTimeout(timer);
     deps.signal.removeEventListener("abort", onCancel);
   }
+}
+
+function hookDeps(deps: DeployDeps, signal: AbortSignal): HookRunDeps {
+  const { engine } = deps;
+  if (!engine.createJobService || !engine.removeService || !engine.networkIds) {
+    throw new InvalidRequestError("this agent's Docker engine cannot run hook jobs");
+  }
+  return {
+    engine: engine as HookEngine,
+    emit: deps.emit,
+    signal,
+    pollIntervalMs: Math.min(deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, 1_000),
+    ...(deps.now ? { now: deps.now } : {}),
+  };
 }
 
 /** The stack's tasks before the deploy, so failures from earlier deployments are not blamed on this one. */

@@ -2,8 +2,9 @@
  * Types of the agent's deployment executor: what a deploy is asked to do, what it reports, and the one capability
  * it needs beyond `DockerEngine` (a consistent view of a stack's rollout, see StackInspector).
  */
-import type { DockerEngine, SwarmService, SwarmTask } from "../docker/engine.js";
+import type { DockerEngine, SwarmJobRunner, SwarmService, SwarmTask } from "../docker/engine.js";
 import type { ImagePin } from "../../../nats/protocol/image-pins.js";
+import type { DeployHook } from "./hooks.js";
 import type { ImageLookup } from "./image-pins.js";
 
 export type ResolveImage = "always" | "changed" | "never";
@@ -35,6 +36,8 @@ export interface DeployRequest {
   resolveImage: ResolveImage;
   withRegistryAuth: boolean;
   timeoutSeconds: number;
+  /** The release's hooks (stackyard.yaml); absent or empty: none. */
+  hooks?: DeployHook[];
 }
 
 export type DeployStatus = "SUCCEEDED" | "FAILED" | "CANCELED";
@@ -52,7 +55,7 @@ export interface ServiceHealth {
 }
 
 /** Where a deployment stopped: before "deploy" nothing on the swarm changed. */
-export type DeployPhase = "prepare" | "preflight" | "secrets" | "deploy" | "converge";
+export type DeployPhase = "prepare" | "preflight" | "secrets" | "pre_deploy" | "deploy" | "converge" | "post_deploy";
 
 export interface DeployResult {
   status: DeployStatus;
@@ -122,7 +125,9 @@ export interface StackInspector {
 }
 
 export type DeployEngine = DockerEngine &
-  StackInspector & {
+  StackInspector &
+  /** Only needed for releases with hooks (unit fakes of other paths leave it out). */
+  Partial<SwarmJobRunner> & {
     /** Whether this node's copy of the image declares a HEALTHCHECK (false when the image is not here). */
     imageHealthcheck?(image: string): Promise<boolean>;
   } & Partial<ImageLookup>;

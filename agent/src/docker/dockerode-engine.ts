@@ -15,6 +15,7 @@ import type {
   SwarmNodeUpdater,
   SwarmServiceUpdater,
   SwarmLogFollower,
+  SwarmJobRunner,
   SwarmObjectStore,
   SwarmSecret,
   SwarmService,
@@ -53,7 +54,8 @@ export type DockerodeEngine = DeployEngine &
   SwarmObjectStore &
   SwarmNodeUpdater &
   SwarmServiceUpdater &
-  SwarmLogFollower;
+  SwarmLogFollower &
+  SwarmJobRunner;
 
 /** Caps one log line so a single huge line cannot exceed maxBytes on its own. */
 const LOG_LINE_SUFFIX = "…";
@@ -168,6 +170,33 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
         if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return false;
         throw err;
       }
+    },
+
+    async createJobService(spec, auth) {
+      const created = (await call(`create job service ${String(spec.Name)}`, () =>
+        auth ? docker.createService(auth, spec as never) : docker.createService(spec as never),
+      )) as { id?: string; ID?: string };
+      const id = created.id ?? created.ID;
+      if (!id) throw new Error("the daemon returned no id for the created service");
+      return id;
+    },
+
+    async removeService(serviceId) {
+      try {
+        await call(`remove service ${serviceId}`, () => docker.getService(serviceId).remove());
+      } catch (err) {
+        if (err instanceof DockerEngineError && err.code === "DOCKER_NOT_FOUND") return;
+        throw err;
+      }
+    },
+
+    async networkIds(names) {
+      if (names.length === 0) return new Map();
+      const found = (await call("list networks", () =>
+        docker.listNetworks({ filters: JSON.stringify({ name: names }) }),
+      )) as Array<{ Id: string; Name: string }>;
+      // The daemon's name filter matches substrings: only exact names count.
+      return new Map(found.filter((n) => names.includes(n.Name)).map((n) => [n.Name, n.Id] as const));
     },
 
     async removeSecret(id) {

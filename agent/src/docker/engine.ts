@@ -128,3 +128,16 @@ export interface SwarmObjectStore {
   /** Removes one object; an object already gone is not an error. */
   removeObject(kind: SwarmObjectKind, id: string): Promise<void>;
 }
+
+/** Creating a one-off Swarm job service (ServiceSpec as the Engine API takes it) and removing it again. */
+export interface SwarmJobRunner {
+  /** Creates the service; `auth` is the registry login for its image, if any. Returns the service id. */
+  createJobService(
+    spec: Record<string, unknown>,
+    auth?: { username: string; password: string; serveraddress: string },
+  ): Promise<string>;
+  /** Removes a service; one already gone is not an error. */
+  removeService(serviceId: string): Promise<void>;
+  /** The ids of those networks (by name) that exist; a missing one is absent from the map. */
+  networkIds(names: string[]): Promise<Map<string, string>>;
+}

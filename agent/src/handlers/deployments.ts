@@ -54,7 +54,7 @@ export interface Terminal {
  * `docker stack deploy` ran, which the control plane's failure policy needs (nothing to roll back otherwise).
  */
 export function terminalEvent(result: DeployResult, stop: StopCause | null, stackName: string): Terminal {
-  const stackChanged = result.phase === "deploy" || result.phase === "converge";
+  const stackChanged = result.phase === "deploy" || result.phase === "converge" || result.phase === "post_deploy";
   const data = {
     status: result.status,
     services: result.services.map(serviceData),
@@ -249,6 +249,7 @@ export class DeploymentManager {
           resolveImage: payload.resolveImage,
           withRegistryAuth: payload.withRegistryAuth,
           timeoutSeconds: payload.timeoutSeconds,
+          ...(payload.hooks ? { hooks: payload.hooks } : {}),
         },
         {
           engine: this.deps.engine,

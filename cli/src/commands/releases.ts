@@ -46,6 +46,11 @@ export const releaseCommands: Command[] = [
       file: { type: "string", short: "f", value: "<compose.yaml>", help: "upload this compose file (- for stdin)" },
       git: { type: "string", value: "<url>@<ref>:<path>", help: "fetch the compose file from git, pinned to a commit" },
       "source-ref": { type: "string", value: "<text>", help: "free text stored with an upload (e.g. the CI build)" },
+      manifest: {
+        type: "string",
+        value: "<stackyard.yaml>",
+        help: "upload this release manifest with the compose file (deploy timeout, pre/post-deploy hooks)",
+      },
     },
     async run(session, inv) {
       const file = stringOption(inv, "file");
@@ -53,6 +58,11 @@ export const releaseCommands: Command[] = [
       if ((file === undefined) === (git === undefined)) throw new UsageError("releases create needs --file or --git");
       const stack = await session.stack(inv.positionals[0]!);
       const sourceRef = stringOption(inv, "source-ref");
+      const manifest = stringOption(inv, "manifest");
+      if (manifest !== undefined && git !== undefined)
+        throw new UsageError(
+          "--manifest is for uploads; a git release reads the stackyard.yaml beside the compose file",
+        );
       const body =
         git !== undefined
           ? { sourceType: "git", git: parseGitSource(git) }
@@ -60,6 +70,7 @@ export const releaseCommands: Command[] = [
               sourceType: "upload",
               composeYaml: file === "-" ? (await inv.stdin()).toString("utf8") : await readFile(file!, "utf8"),
               ...(sourceRef !== undefined ? { sourceRef } : {}),
+              ...(manifest !== undefined ? { manifestYaml: await readFile(manifest, "utf8") } : {}),
             };
       const release = await session.client.post<Release>(actions.createRelease(stack.id), body);
       print(session.term, session.format, release, { rows: [release], columns: releaseColumns });
@@ -77,6 +88,7 @@ export const releaseCommands: Command[] = [
       const release = await session.client.get<Release>(keys.release(summary.id)[0]);
       if (session.format !== "table") return print(session.term, session.format, release, { fields: [] });
       session.term.out(`# release ${release.version} (${release.id}) sha256 ${release.sha256}\n${release.composeYaml}`);
+      if (release.manifestYaml !== null) session.term.out(`\n# stackyard.yaml\n${release.manifestYaml}`);
     },
   },
   {

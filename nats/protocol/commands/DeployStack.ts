@@ -41,6 +41,31 @@ const registryAuthPayload: JSONSchemaType<RegistryAuthPayload> = {
   },
 };
 
+/**
+ * A release hook (stackyard.yaml): a one-off task the agent runs as a Swarm job (`replicated-job`) with the named
+ * compose service's image, environment, secrets and networks, before (`pre_deploy`) or after (`post_deploy`) the
+ * services update. Its exit code decides: a failed pre_deploy leaves the stack unchanged.
+ */
+export interface DeployHookPayload {
+  phase: "pre_deploy" | "post_deploy";
+  /** A service of `composeYaml` (the compose name, without the stack prefix). */
+  service: string;
+  /** Exec form; replaces the image's entrypoint and command. */
+  command: string[];
+  timeoutSeconds: number;
+}
+const deployHookPayload: JSONSchemaType<DeployHookPayload> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["phase", "service", "command", "timeoutSeconds"],
+  properties: {
+    phase: { type: "string", enum: ["pre_deploy", "post_deploy"] },
+    service: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" },
+    command: { type: "array", minItems: 1, maxItems: 64, items: { type: "string", maxLength: 4096 } },
+    timeoutSeconds: { type: "integer", minimum: 1, maximum: 3600 },
+  },
+};
+
 export const RESOLVE_IMAGE_MODES = ["always", "changed", "never"] as const;
 export type ResolveImageMode = (typeof RESOLVE_IMAGE_MODES)[number];
 
@@ -58,6 +83,12 @@ export interface DeployStack {
    * temporary DOCKER_CONFIG. Absent or empty: no credentials (older control planes never send it).
    */
   registryAuth?: RegistryAuthPayload[];
+  /**
+   * The release's hooks, at most one per phase. Sent only when the release has some: an agent older than hooks
+   * refuses the unknown field (the command's schema is closed), so the deployment fails before anything changes
+   * instead of running without its migrations.
+   */
+  hooks?: DeployHookPayload[];
   /** Ownership labels (labels.ts) the agent puts on the secrets it creates; the compose file carries them too. */
   labels: Record<string, string>;
   /**
@@ -90,6 +121,7 @@ export const deployStackProperties = {
   },
   secrets: { type: "array", maxItems: 200, items: secretPayload },
   registryAuth: { type: "array", nullable: true, maxItems: 32, items: registryAuthPayload },
+  hooks: { type: "array", nullable: true, maxItems: 2, items: deployHookPayload },
   labels: {
     type: "object",
     maxProperties: 16,

@@ -255,6 +255,7 @@ export async function pollSource(
         {
           sourceType: "git",
           composeYaml: fetched.content,
+          manifestYaml: fetched.manifestYaml,
           sourceRef: fetched.sourceRef,
           auditData: { syncSourceId: sourceId, commit: fetched.commit, trigger },
         },

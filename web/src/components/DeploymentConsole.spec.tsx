@@ -4,7 +4,7 @@ import { ApiClient } from "../api/client.js";
 import type { DeploymentEnd } from "../api/deployment-events.js";
 import { ApiProvider } from "../api/hooks/context.js";
 import { apiError, fakeFetch, memoryStore, sseEnd, sseEvent, sseResponse } from "../../test/fake-fetch.js";
-import { DeploymentConsole } from "./DeploymentConsole.js";
+import { DeploymentConsole, hookPhaseOf } from "./DeploymentConsole.js";
 
 const D = "6f0c8a52-0000-4000-8000-000000000001";
 
@@ -25,6 +25,20 @@ const lines = () =>
   }));
 
 describe("DeploymentConsole", () => {
+  it("tags a release hook's output with its phase", async () => {
+    const wire =
+      sseEvent({ seq: 0, message: "migrating", data: { source: "hook", phase: "pre_deploy", stream: "stdout" } }) +
+      sseEvent({ seq: 1, message: "Updating service shop_web", data: { stream: "stdout" } }) +
+      sseEnd(D, "SUCCEEDED");
+    show(fakeFetch(() => sseResponse([wire]).response).fetch);
+    await waitFor(() => expect(lines()).to.have.length(2));
+    const tags = [...document.querySelectorAll(".console-line")].map(
+      (li) => li.querySelector(".console-tag")?.textContent,
+    );
+    expect(tags).to.deep.equal(["pre_deploy", undefined]);
+    expect(hookPhaseOf({ seq: 2, ts: "", level: "info", message: "x", data: null } as never)).to.equal(null);
+  });
+
   it("renders a stream of events in order, tones by level and stderr, and stops at the terminal event", async () => {
     const wire =
       ": stream open\n\n" +

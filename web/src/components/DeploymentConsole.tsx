@@ -26,6 +26,12 @@ function clock(iso: string): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** The release hook a line comes from (`pre_deploy`, `post_deploy`), so a hook's output reads apart from docker's. */
+export function hookPhaseOf(event: DeploymentEvent): string | null {
+  const data = event.data as Record<string, unknown> | null;
+  return data && data.source === "hook" && typeof data.phase === "string" ? data.phase : null;
+}
+
 function detailOf(event: DeploymentEvent): string | undefined {
   const data = event.data as Record<string, unknown> | null;
   if (!data || Object.keys(data).length === 0) return undefined;
@@ -76,6 +82,7 @@ export function ConsoleView(props: { stream: DeploymentStream; tall?: boolean })
           return (
             <li key={e.seq} className={`console-line tone-${tone}`} data-seq={e.seq} data-tone={tone}>
               <time dateTime={e.ts}>{clock(e.ts)}</time>
+              {hookPhaseOf(e) && <span className="console-tag">{hookPhaseOf(e)}</span>}
               <span className="console-msg" title={detailOf(e)}>
                 {e.message}
               </span>

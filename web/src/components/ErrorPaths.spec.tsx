@@ -87,6 +87,24 @@ describe("errors keep their paths", () => {
     expect(screen.queryByRole("list", { name: "Problems in the compose file" })).to.equal(null);
   });
 
+  it("sends the manifest with the upload only when one was given", () => {
+    const sent: unknown[] = [];
+    render(
+      <UploadReleaseDialog
+        busy={false}
+        error={undefined}
+        onClose={() => undefined}
+        onSubmit={(input) => void sent.push(input)}
+      />,
+    );
+    fireEvent.change(screen.getByRole("textbox", { name: /paste it/ }), { target: { value: COMPOSE } });
+    fireEvent.click(screen.getByRole("button", { name: "Create release" }));
+    const manifest = "hooks:\n  pre_deploy:\n    service: web\n    command: [migrate]\n";
+    fireEvent.change(screen.getByRole("textbox", { name: "Manifest" }), { target: { value: manifest } });
+    fireEvent.click(screen.getByRole("button", { name: "Create release" }));
+    expect(sent).to.deep.equal([{ composeYaml: COMPOSE }, { composeYaml: COMPOSE, manifestYaml: manifest }]);
+  });
+
   it("says why Scale is disabled for replicas -1", () => {
     const service = { name: "shop_web", desiredReplicas: 2, runningReplicas: 2 } as ServiceStatus;
     render(

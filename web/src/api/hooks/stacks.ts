@@ -86,10 +86,10 @@ export function useCreateEnvironment(orgId: string, stackId: string): Mutation<C
 export function useUploadRelease(
   orgId: string,
   stackId: string,
-): Mutation<{ composeYaml: string; sourceRef?: string }, Release> {
+): Mutation<{ composeYaml: string; sourceRef?: string; manifestYaml?: string }, Release> {
   return useApiMutation(
     keys.releases(stackId),
-    (client, arg: { composeYaml: string; sourceRef?: string }) =>
+    (client, arg: { composeYaml: string; sourceRef?: string; manifestYaml?: string }) =>
       client.post<Release>(actions.createRelease(stackId), { sourceType: "upload", ...arg }),
     [keys.stack(orgId, stackId)],
   );

@@ -5,6 +5,7 @@ import { CodeView } from "../../components/Code.js";
 import { CopyButton } from "../../components/CopyButton.js";
 import { PageHeader } from "../../components/PageHeader.js";
 import { formatDateTime } from "../../components/RelativeTime.js";
+import { ReleaseManifest } from "./ReleaseManifest.js";
 
 type StackEnvironment = StackDetail["environments"][number];
 
@@ -92,6 +93,7 @@ export function ReleaseView(props: {
             </div>
           )}
           <DeployTargets version={r.version} state={props.environments} deployHref={props.deployHref} />
+          <ReleaseManifest release={r} />
           <CodeView text={r.composeYaml} label={`Compose file of release v${r.version}`} />
         </>
       )}

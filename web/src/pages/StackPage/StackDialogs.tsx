@@ -11,10 +11,11 @@ const MAX_COMPOSE_BYTES = 1024 * 1024;
 export function UploadReleaseDialog(props: {
   busy: boolean;
   error: unknown;
-  onSubmit: (input: { composeYaml: string; sourceRef?: string }) => void;
+  onSubmit: (input: { composeYaml: string; sourceRef?: string; manifestYaml?: string }) => void;
   onClose: () => void;
 }) {
   const [composeYaml, setComposeYaml] = useState("");
+  const [manifestYaml, setManifestYaml] = useState("");
   const [sourceRef, setSourceRef] = useState("");
   const [fileError, setFileError] = useState<string | null>(null);
   /** The text the current error is about: marks are shown only while the editor still holds it. */
@@ -46,7 +47,11 @@ export function UploadReleaseDialog(props: {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setSubmitted(composeYaml);
-    props.onSubmit({ composeYaml, ...(sourceRef.trim() ? { sourceRef: sourceRef.trim() } : {}) });
+    props.onSubmit({
+      composeYaml,
+      ...(sourceRef.trim() ? { sourceRef: sourceRef.trim() } : {}),
+      ...(manifestYaml.trim() ? { manifestYaml } : {}),
+    });
   };
   return (
     <Dialog title="Upload release" onClose={props.onClose}>
@@ -76,6 +81,21 @@ export function UploadReleaseDialog(props: {
           />
         </label>
         {marks.length > 0 && <ComposeMarks text={composeYaml} marks={marks} />}
+        <details>
+          <summary>Manifest (stackyard.yaml, optional): deploy timeout and pre/post-deploy hooks</summary>
+          <label>
+            Manifest
+            <textarea
+              name="manifestYaml"
+              className="code"
+              rows={8}
+              spellCheck={false}
+              placeholder={"hooks:\n  pre_deploy:\n    service: web\n    command: [npm, run, migrate]"}
+              value={manifestYaml}
+              onChange={(e) => setManifestYaml(e.target.value)}
+            />
+          </label>
+        </details>
         <label>
           Source note
           <input
