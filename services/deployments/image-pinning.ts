@@ -41,7 +41,8 @@ export function pinImages(composeYaml: string, pins: readonly ImagePin[]): Pinne
     service.set("image", pin.pinned);
     applied.push(pin);
   }
-  return { yaml: applied.length > 0 ? doc.toString() : composeYaml, applied };
+  // lineWidth 0: a long digest reference stays on one line (the default folds it into a continued quoted string).
+  return { yaml: applied.length > 0 ? doc.toString({ lineWidth: 0 }) : composeYaml, applied };
 }
 
 /**
