@@ -15,14 +15,16 @@ import { sleep } from "../services/_shared/testing/wait.js";
 import type { DeployStack } from "../nats/protocol/messages.js";
 
 const ENVIRONMENTS = 50;
-const DEPLOYS = 500;
-const DEPLOYS_PER_SECOND = 25;
+const DEPLOYS = Number(process.env.BENCH_DISPATCH_DEPLOYS ?? 500);
+const DEPLOYS_PER_SECOND = Number(process.env.BENCH_DISPATCH_RATE ?? 25);
 const POLL_INTERVAL_MS = 5_000;
 const RUNS = Number(process.env.BENCH_DISPATCH_RUNS ?? 3);
 
 interface RunResult {
   push: number[];
   poll: number[];
+  /** POST → its 202 answer. */
+  answered: number[];
 }
 
 /**
@@ -72,13 +74,19 @@ async function oneRun(baseUrl: string, world: BenchWorld): Promise<RunResult> {
 
   const started = performance.now();
   const posts: Promise<void>[] = [];
+  const answered: number[] = [];
   for (let i = 0; i < DEPLOYS; i++) {
     const due = started + (i * 1000) / DEPLOYS_PER_SECOND;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     const envId = world.environments[i % world.environments.length]!;
     const at = performance.now();
-    posts.push(world.deploy(envId).then((id) => void posted.set(id, at)));
+    posts.push(
+      world.deploy(envId).then((id) => {
+        posted.set(id, at);
+        answered.push(performance.now() - at);
+      }),
+    );
   }
   await Promise.all(posts);
   const deadline = performance.now() + 30_000;
@@ -97,7 +105,7 @@ async function oneRun(baseUrl: string, world: BenchWorld): Promise<RunResult> {
   }
   if (push.length < DEPLOYS || poll.length < DEPLOYS)
     console.error(`[bench] dispatch: ${push.length} pushed, ${poll.length} polled of ${DEPLOYS}`);
-  return { push, poll };
+  return { push, poll, answered };
 }
 
 async function run(): Promise<Figure[]> {
@@ -123,6 +131,7 @@ async function run(): Promise<Figure[]> {
     const pushP99 = stat("push", "p99_ms");
     const pollP50 = stat("poll", "p50_ms");
     const pollP99 = stat("poll", "p99_ms");
+    const answeredP50 = medianOf(runs.map((x) => summarize(x.answered).p50_ms!));
     const ratio = medianOf(runs.map((x) => summarize(x.poll).p50_ms! / summarize(x.push).p50_ms!));
     const note = `${DEPLOYS} deploys × ${RUNS} runs, ${ENVIRONMENTS} envs, ${DEPLOYS_PER_SECOND}/s`;
     return [
@@ -142,6 +151,7 @@ async function run(): Promise<Figure[]> {
         goal: { kind: "max", value: 25 },
         note,
       },
+      { bench: "dispatch", name: "POST → 202 answered p50", unit: "ms", ...answeredP50, note },
       {
         bench: "dispatch",
         name: "5 s poller: POST → poll sees it p50",

@@ -35,7 +35,7 @@ async function publishAt(
 ): Promise<{ seconds: number; acked: number }> {
   const enc = new TextEncoder();
   const subjects = agentSubjects(world.agent.clusterId);
-  const acks: Promise<unknown>[] = [];
+  const acks: Promise<boolean>[] = [];
   const started = performance.now();
   // Sends in small bursts every millisecond-ish: a timer per line cannot fire 50,000 times a second.
   for (let i = 0; i < lines.length;) {
@@ -53,16 +53,22 @@ async function publishAt(
       };
       sent.set(`${deployment.deploymentId}:${seq}`, performance.now());
       acks.push(
-        world.agent.js.publish(subjects.deploymentEvents(deployment.deploymentId), enc.encode(JSON.stringify(event)), {
-          msgID: `${deployment.deploymentId}-${seq}`,
-        }),
+        world.agent.js
+          .publish(subjects.deploymentEvents(deployment.deploymentId), enc.encode(JSON.stringify(event)), {
+            msgID: `${deployment.deploymentId}-${seq}`,
+            timeout: 30_000,
+          })
+          .then(
+            () => true,
+            () => false,
+          ),
       );
     }
     await sleep(1);
   }
   const seconds = (performance.now() - started) / 1000;
-  const results = await Promise.allSettled(acks);
-  return { seconds, acked: results.filter((r) => r.status === "fulfilled").length };
+  const results = await Promise.all(acks);
+  return { seconds, acked: results.filter(Boolean).length };
 }
 
 function linesFor(deployments: DeployStack[], next: Map<string, number>, perDeployment: number): Line[] {

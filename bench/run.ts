@@ -3,15 +3,26 @@
  * prints one table with each goal beside its figure and writes `bench/results/<date>-<commit>.json`. Goals are read
  * from these numbers, never asserted in tests. Each part starts what it needs and stops it again.
  */
+import { apiBench } from "./api.bench.js";
+import { deployBench } from "./deploy.bench.js";
 import { deployPipelineBench } from "./deploy-pipeline.bench.js";
 import { dispatchBench } from "./dispatch.bench.js";
 import { eventsBench } from "./events.bench.js";
 import type { Bench, Figure } from "./figures.js";
+import { footprintBench } from "./footprint.bench.js";
 import { healthBench } from "./gateway-health.bench.js";
 import { formatTable, writeResults } from "./report.js";
 
 /** Every part, in the order `make bench` runs them. Add a part here. */
-const benches: Bench[] = [healthBench, deployPipelineBench, dispatchBench, eventsBench];
+const benches: Bench[] = [
+  healthBench,
+  deployPipelineBench,
+  dispatchBench,
+  deployBench,
+  eventsBench,
+  apiBench,
+  footprintBench,
+];
 
 const wanted = (process.env.BENCH ?? "")
   .split(",")

@@ -3,7 +3,7 @@
  * each job to one of them) and fails deployments whose agent went silent.
  */
 import type { ServiceSchema } from "moleculer";
-import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
+import type { ConsumerMessages, NatsConnection } from "nats";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { loadNatsIdentity } from "../clusters/index.js";
@@ -25,13 +25,6 @@ import { failStaleDeployments, processDeployJob, type WorkerDeps } from "./worke
 export const BUSY_RETRY_MS = 1_000;
 export const OFFLINE_RETRY_MS = 3_000;
 export const STALE_SWEEP_MS = 15_000;
-/**
- * Jobs one worker runs at once. One at a time left the worker idle on every agent round trip while jobs queued
- * (a burst of 25 deploys/s over 50 environments waited seconds); the environment row lock still keeps one
- * environment's deployments strictly in turn. Each job holds a transaction (and briefly a second connection), so
- * this stays well under the database pool the process shares with the other services.
- */
-export const MAX_CONCURRENT_JOBS = 4;
 
 export function createDeployWorkerService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   let nc: NatsConnection;
@@ -44,34 +37,27 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
       async consumeJobs(deps: WorkerDeps) {
         const consumer = await nc.jetstream().consumers.get(DEPLOY_JOBS_STREAM.name, DEPLOY_WORKERS_CONSUMER);
         messages = await consumer.consume({ max_messages: 8, expires: CONSUME_EXPIRES_MS });
-        const running = new Set<Promise<void>>();
         for await (const m of messages) {
-          while (running.size >= MAX_CONCURRENT_JOBS) await Promise.race(running);
-          const job = this.runJob(deps, m).finally(() => running.delete(job));
-          running.add(job);
-        }
-      },
-      /** One job: never throws (a failure naks it for redelivery). */
-      async runJob(deps: WorkerDeps, m: JsMsg) {
-        let job: Partial<DeployJob> = {};
-        try {
-          job = JSON.parse(new TextDecoder().decode(m.data)) as Partial<DeployJob>;
-        } catch {
-          // Left empty: the job is refused below like any job without a deployment id.
-        }
-        const deploymentId = typeof job.deploymentId === "string" ? job.deploymentId : "";
-        // Jobs enqueued before request ids existed carry none; the job then runs without one.
-        await withRequestId(validRequestId(job.requestId), async () => {
+          let job: Partial<DeployJob> = {};
           try {
-            const outcome = await processDeployJob(deps, deploymentId);
-            this.logger.info({ msg: "deploy job processed", deploymentId, outcome, attempt: m.info.redeliveryCount });
-            if (outcome === "done") m.ack();
-            else m.nak(outcome === "busy" ? BUSY_RETRY_MS : OFFLINE_RETRY_MS);
-          } catch (err) {
-            this.logger.error({ msg: "deploy job failed; it will be redelivered", deploymentId, error: String(err) });
-            m.nak(OFFLINE_RETRY_MS);
+            job = JSON.parse(new TextDecoder().decode(m.data)) as Partial<DeployJob>;
+          } catch {
+            // Left empty: the job is refused below like any job without a deployment id.
           }
-        });
+          const deploymentId = typeof job.deploymentId === "string" ? job.deploymentId : "";
+          // Jobs enqueued before request ids existed carry none; the job then runs without one.
+          await withRequestId(validRequestId(job.requestId), async () => {
+            try {
+              const outcome = await processDeployJob(deps, deploymentId);
+              this.logger.info({ msg: "deploy job processed", deploymentId, outcome, attempt: m.info.redeliveryCount });
+              if (outcome === "done") m.ack();
+              else m.nak(outcome === "busy" ? BUSY_RETRY_MS : OFFLINE_RETRY_MS);
+            } catch (err) {
+              this.logger.error({ msg: "deploy job failed; it will be redelivered", deploymentId, error: String(err) });
+              m.nak(OFFLINE_RETRY_MS);
+            }
+          });
+        }
       },
     },
     async started() {
