@@ -25,6 +25,8 @@ interface RunResult {
   poll: number[];
   /** POST → its 202 answer. */
   answered: number[];
+  /** POSTs that did not answer 202, with what they answered. */
+  failed: string[];
 }
 
 /**
@@ -75,6 +77,7 @@ async function oneRun(baseUrl: string, world: BenchWorld): Promise<RunResult> {
   const started = performance.now();
   const posts: Promise<void>[] = [];
   const answered: number[] = [];
+  const failed: string[] = [];
   for (let i = 0; i < DEPLOYS; i++) {
     const due = started + (i * 1000) / DEPLOYS_PER_SECOND;
     const wait = due - performance.now();
@@ -82,10 +85,16 @@ async function oneRun(baseUrl: string, world: BenchWorld): Promise<RunResult> {
     const envId = world.environments[i % world.environments.length]!;
     const at = performance.now();
     posts.push(
-      world.deploy(envId).then((id) => {
-        posted.set(id, at);
-        answered.push(performance.now() - at);
-      }),
+      world.deploy(envId).then(
+        (id) => {
+          posted.set(id, at);
+          answered.push(performance.now() - at);
+        },
+        (err: unknown) => {
+          // A refused POST is a finding, not a reason to stop the run: counted and reported.
+          failed.push(String(err));
+        },
+      ),
     );
   }
   await Promise.all(posts);
@@ -105,7 +114,7 @@ async function oneRun(baseUrl: string, world: BenchWorld): Promise<RunResult> {
   }
   if (push.length < DEPLOYS || poll.length < DEPLOYS)
     console.error(`[bench] dispatch: ${push.length} pushed, ${poll.length} polled of ${DEPLOYS}`);
-  return { push, poll, answered };
+  return { push, poll, answered, failed };
 }
 
 async function run(): Promise<Figure[]> {
@@ -125,6 +134,16 @@ async function run(): Promise<Figure[]> {
     const runs: RunResult[] = [];
     for (let r = 0; r < RUNS; r++) runs.push(await oneRun(cp.baseUrl, world));
     await world.agent.close();
+    const failedPosts = runs.flatMap((r) => r.failed);
+    if (failedPosts.length > 0) {
+      console.error(`[bench] dispatch: ${failedPosts.length} POSTs failed, e.g. ${failedPosts[0]}`);
+      console.error(
+        cp.output
+          .filter((l) => l.includes("error"))
+          .slice(-10)
+          .join("\n"),
+      );
+    }
 
     const stat = (key: "push" | "poll", q: "p50_ms" | "p99_ms") => medianOf(runs.map((x) => summarize(x[key])[q]!));
     const pushP50 = stat("push", "p50_ms");
@@ -152,6 +171,14 @@ async function run(): Promise<Figure[]> {
         note,
       },
       { bench: "dispatch", name: "POST → 202 answered p50", unit: "ms", ...answeredP50, note },
+      {
+        bench: "dispatch",
+        name: "POSTs not answered 202",
+        unit: "POSTs",
+        value: failedPosts.length,
+        goal: { kind: "max", value: 0 },
+        note: `of ${DEPLOYS * RUNS}`,
+      },
       {
         bench: "dispatch",
         name: "5 s poller: POST → poll sees it p50",
