@@ -41,7 +41,7 @@ function commit(): string {
 }
 
 /** Writes `bench/results/<date>-<commit>.json` and returns its path. */
-export function writeResults(figures: Figure[], startedAt: Date): string {
+export function writeResults(figures: Figure[], startedAt: Date, context: Record<string, unknown> = {}): string {
   mkdirSync(resultsDir, { recursive: true });
   const sha = commit();
   const path = join(resultsDir, `${startedAt.toISOString().slice(0, 10)}-${sha}.json`);
@@ -53,7 +53,7 @@ export function writeResults(figures: Figure[], startedAt: Date): string {
   };
   writeFileSync(
     path,
-    JSON.stringify({ commit: sha, startedAt: startedAt.toISOString(), machine, figures }, null, 2) + "\n",
+    JSON.stringify({ commit: sha, startedAt: startedAt.toISOString(), machine, ...context, figures }, null, 2) + "\n",
   );
   return path;
 }

@@ -3,13 +3,27 @@
  * prints one table with each goal beside its figure and writes `bench/results/<date>-<commit>.json`. Goals are read
  * from these numbers, never asserted in tests. Each part starts what it needs and stops it again.
  */
+import { apiBench } from "./api.bench.js";
+import { deployBench } from "./deploy.bench.js";
 import { deployPipelineBench } from "./deploy-pipeline.bench.js";
+import { dispatchBench } from "./dispatch.bench.js";
+import { eventsBench } from "./events.bench.js";
 import type { Bench, Figure } from "./figures.js";
+import { footprintBench } from "./footprint.bench.js";
 import { healthBench } from "./gateway-health.bench.js";
+import { loadavg } from "node:os";
 import { formatTable, writeResults } from "./report.js";
 
 /** Every part, in the order `make bench` runs them. Add a part here. */
-const benches: Bench[] = [healthBench, deployPipelineBench];
+const benches: Bench[] = [
+  healthBench,
+  deployPipelineBench,
+  dispatchBench,
+  deployBench,
+  eventsBench,
+  apiBench,
+  footprintBench,
+];
 
 const wanted = (process.env.BENCH ?? "")
   .split(",")
@@ -24,12 +38,19 @@ const selected = wanted.length > 0 ? benches.filter((b) => wanted.includes(b.nam
 
 const startedAt = new Date();
 const figures: Figure[] = [];
+/** The 1-minute load average around each part: on a shared machine, what else ran is part of the figure. */
+const load: Record<string, { before: number; after: number }> = {};
 for (const bench of selected) {
   console.error(`[bench] ${bench.name}: ${bench.description}`);
   const started = performance.now();
+  const before = loadavg()[0]!;
   const got = await bench.run();
-  console.error(`[bench] ${bench.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  load[bench.name] = { before, after: loadavg()[0]! };
+  console.error(
+    `[bench] ${bench.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+      `(load average ${before.toFixed(1)} → ${loadavg()[0]!.toFixed(1)})`,
+  );
   figures.push(...got);
 }
 console.log(formatTable(figures));
-console.log(`\nwritten to ${writeResults(figures, startedAt)}`);
+console.log(`\nwritten to ${writeResults(figures, startedAt, { loadAverage1m: load })}`);
