@@ -403,7 +403,8 @@ describe("fault suite: real processes killed or restarted mid-deploy, the real a
       "the other worker ran the job",
     ).to.equal(true);
     figures.push(`${holder.name} SIGKILLed holding the job: deployment SUCCEEDED ${elapsed(killedAt)} after the kill`);
-    figures.push(`  … ${events.length} events, dispatched once by ${survivor.name}`);
+    figures.push(`  … ${events.length} events, dispatched once by ${survivor.name}:`);
+    for (const e of events) figures.push(`      ${e.seq} ${e.message.slice(0, 110)}`);
     spawnControlPlane(holder.name, holder.services, holder.port);
     await expectRecovered();
   });
