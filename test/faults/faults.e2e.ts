@@ -268,10 +268,19 @@ describe("fault suite: real processes killed or restarted mid-deploy, the real a
       throw err;
     });
     org = await until("the auth service", () => createOrgWithAdmin(api).catch(() => undefined), 120_000, 1_000);
-    const created = await api.request<{ cluster: { id: string }; registrationToken: string }>(
-      "POST",
-      `/v1/orgs/${org.orgId}/clusters`,
-      { body: { name: "faults" }, headers: auth() },
+    // The services register with the gateway over the bus one by one after /readyz: 503 until the clusters one has.
+    const created = await until(
+      "the clusters service behind the gateway",
+      async () => {
+        const res = await api.request<{ cluster: { id: string }; registrationToken: string }>(
+          "POST",
+          `/v1/orgs/${org.orgId}/clusters`,
+          { body: { name: `faults-${randomBytes(3).toString("hex")}` }, headers: auth() },
+        );
+        return res.status === 503 ? undefined : res;
+      },
+      120_000,
+      1_000,
     );
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     clusterId = created.body.cluster.id;
