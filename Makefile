@@ -1,7 +1,7 @@
 # Stackyard developer entry points. Every target bootstraps what it needs (scripts/deps.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help deps dev smoke-dev migrate test test-multinode test-ha test-compose fuzz bench build typecheck lint format reset nats-stop
+.PHONY: help deps dev smoke-dev migrate test test-multinode test-ha test-faults test-compose fuzz bench build typecheck lint format reset nats-stop
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test-multinode: ## 3-node Swarm in network namespaces: inventory, spread, placem
 
 test-ha: ## production topology: 3 NATS nodes, 2 gateways, 2 service processes, 2 workers; a node, a gateway and a worker killed mid-deploy (STACKYARD_HA_TEST_TIMEOUT)
 	bash scripts/test-ha.sh
+
+test-faults: ## fault suite: agent, control plane, a worker, NATS and Postgres killed/restarted mid-deploy, the agent paused (STACKYARD_FAULTS_TEST_TIMEOUT)
+	bash scripts/test-faults.sh
 
 test-compose: ## run docker-compose.dev.yml for real (offline stand-in base images) and check it through the API
 	bash scripts/test-compose.sh

@@ -56,6 +56,9 @@ export class HeartbeatBatcher {
         hostname: hb.hostname,
         agentVersion: hb.agentVersion,
         uptimeSeconds: hb.uptimeSeconds,
+        // When this agent process started, on the control plane's clock (the agent's own may be skewed): a
+        // RUNNING deployment older than it was lost with the previous process (failStaleDeployments).
+        agentStartedAt: new Date(receivedAt.getTime() - Math.max(0, hb.sentAt - hb.startedAt)).toISOString(),
       },
     });
   }

@@ -18,6 +18,7 @@ import { open } from "../../nats/protocol/sealing.js";
 import { sleep, until } from "../_shared/testing/wait.js";
 import { startTestStack, stopTestStack } from "../_shared/testing/stack.js";
 import { promotionAndApprovals } from "./promotion.suite.js";
+import { failStaleDeployments } from "./worker.js";
 
 interface Deployment {
   id: string;
@@ -513,6 +514,36 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     const plain = await deploy(release1, "key-plain");
     await waitStatus(plain.body.id, "SUCCEEDED");
     expect(sent(plain.body.id)).to.not.have.property("hooks");
+  });
+
+  it("fails a RUNNING deployment at once when its agent restarted since it started (no outcome can come)", async () => {
+    onDeploy = async (p) => {
+      await agent.emit(p.deploymentId, p.firstSeq, "docker stack deploy finished; waiting for services to converge");
+    };
+    const res = await deploy(release1);
+    await waitStatus(res.body.id, "RUNNING");
+    const setAgentStart = (offsetSeconds: number) =>
+      db.raw(
+        `UPDATE clusters SET facts_json = facts_json ||
+           jsonb_build_object('agentStartedAt', to_json(now() + make_interval(secs => ?))::jsonb) WHERE id = ?`,
+        [offsetSeconds, agent.clusterId],
+      );
+    // An agent process that started before the deployment did: it runs it, nothing happens.
+    await setAgentStart(-60);
+    await failStaleDeployments(db, 3600, () => undefined);
+    expect((await get(res.body.id)).status).to.equal("RUNNING");
+    // A new agent process (restarted after the deploy began): the deployment ends FAILED with that reason.
+    await setAgentStart(10);
+    expect(await failStaleDeployments(db, 3600, () => undefined)).to.equal(1);
+    const failed = await get(res.body.id);
+    expect(failed.status).to.equal("FAILED");
+    expect(failed.errorMessage).to.match(
+      /^agent restarted mid-deploy \(its new process started at .+\): it does not resume/,
+    );
+    const rows = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq");
+    expect(rows.map((r) => Number(r.seq))).to.deep.equal(rows.map((_r, i) => i));
+    expect(rows.at(-1)!.message).to.match(/^agent restarted mid-deploy/);
+    onDeploy = succeed;
   });
 
   it("a deployment waits for an offline agent, says so, and fails after the wait limit", async () => {

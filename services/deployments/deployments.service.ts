@@ -3,6 +3,7 @@
  * replay behind the SSE stream) and live operations (status, scale, logs); plus the writer that persists
  * agents' deployment events from JetStream. Execution is the deploy-worker service's (worker.service.ts).
  */
+import { retryUntilWritten } from "./write-retry.js";
 import type { ActionSchema, Context, ServiceSchema } from "moleculer";
 import type { JetStreamClient, NatsConnection, ConsumerMessages } from "nats";
 import type { Config } from "../_shared/config.js";
@@ -65,6 +66,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   let js: JetStreamClient;
   let runtime: RuntimeDeps & { scaleTimeoutMs: number };
   let writerMessages: ConsumerMessages | undefined;
+  let writerStopped = false;
   const stopMetrics: Array<() => void> = [];
   const writer = new DeploymentEventWriter(db, config.stacks.masterKeys);
 
@@ -363,7 +365,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       async runEventWriter() {
         const consumer = await js.consumers.get(AGENT_EVENTS_STREAM.name, EVENT_WRITERS_CONSUMER);
         writerMessages = await consumer.consume({ max_messages: 1_000, expires: CONSUME_EXPIRES_MS });
-        let pending: Array<{ msg: IncomingEvent; ack(): void }> = [];
+        let pending: Array<{ msg: IncomingEvent; ack(): void; working(): void }> = [];
         let flushing = Promise.resolve();
         let scheduled = false;
         const flush = () => {
@@ -372,7 +374,25 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           pending = [];
           flushing = flushing.then(async () => {
             try {
-              const written = await writer.write(batch.map((b) => b.msg));
+              // Retried in place while Postgres is away: later batches wait behind this one, so nothing is stored
+              // past a gap and a terminal event is never applied before the events ahead of it.
+              const written = await retryUntilWritten(() => writer.write(batch.map((b) => b.msg)), {
+                initialDelayMs: 250,
+                maxDelayMs: 5_000,
+                stopped: () => writerStopped,
+                onError: (err, attempt) => {
+                  if (attempt === 1 || attempt % 10 === 0)
+                    this.logger.error({
+                      msg: "persisting deployment events failed; retrying",
+                      attempt,
+                      error: String(err),
+                    });
+                },
+                keepAlive: () => {
+                  for (const b of batch) b.working();
+                },
+              });
+              if (written === null) return; // stopping: left unacked, JetStream redelivers them
               for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
               // Automatic rollbacks (failure policy): committed with the failure, dispatched like any deployment.
               for (const w of written) if (w.rollbackDeploymentId) await this.enqueueRollback(w.rollbackDeploymentId);
@@ -384,7 +404,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           });
         };
         for await (const m of writerMessages) {
-          pending.push({ msg: { subject: m.subject, data: m.data }, ack: () => m.ack() });
+          pending.push({ msg: { subject: m.subject, data: m.data }, ack: () => m.ack(), working: () => m.working() });
           if (!scheduled) {
             scheduled = true;
             setTimeout(flush, WRITER_BATCH_DELAY_MS);
@@ -420,6 +440,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
     },
     async stopped() {
       for (const stop of stopMetrics.splice(0)) stop();
+      writerStopped = true;
       writerMessages?.stop();
       await nc?.drain();
     },

@@ -48,6 +48,8 @@ export function createDeployWorkerService({ config, db }: { config: Config; db: 
           // Jobs enqueued before request ids existed carry none; the job then runs without one.
           await withRequestId(validRequestId(job.requestId), async () => {
             try {
+              // Names the worker holding a job while it runs (a dispatch waits up to DEPLOY_DISPATCH_TIMEOUT_MS).
+              this.logger.info({ msg: "deploy job taken", deploymentId, attempt: m.info.redeliveryCount });
               const outcome = await processDeployJob(deps, deploymentId);
               this.logger.info({ msg: "deploy job processed", deploymentId, outcome, attempt: m.info.redeliveryCount });
               if (outcome === "done") m.ack();

@@ -167,12 +167,52 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
   });
 }
 
-/** RUNNING deployments whose agent went silent past their timeout end FAILED instead of hanging forever. */
+/** How much later than a deployment's start its agent must have started to count as restarted since (clock jitter). */
+export const AGENT_RESTART_MARGIN_SECONDS = 2;
+
+/**
+ * RUNNING deployments whose agent restarted since they started end FAILED at once: the agent tracks a deployment
+ * in its process only and does not resume it, so no outcome will come. The stack is left as Swarm has it.
+ */
+async function failDeploymentsOfRestartedAgents(db: Db, onEvents: WorkerDeps["onEvents"]): Promise<number> {
+  const lost = await db("deployments as d")
+    .join("environments as e", "e.id", "d.environment_id")
+    .join("clusters as c", "c.id", "e.cluster_id")
+    .where("d.status", "RUNNING")
+    .whereRaw("c.facts_json->>'agentStartedAt' IS NOT NULL")
+    .whereRaw("(c.facts_json->>'agentStartedAt')::timestamptz > d.started_at + make_interval(secs => ?)", [
+      AGENT_RESTART_MARGIN_SECONDS,
+    ])
+    .select<Array<{ id: string; org_id: string; agent_started_at: string }>>(
+      "d.id",
+      "d.org_id",
+      db.raw("c.facts_json->>'agentStartedAt' AS agent_started_at"),
+    );
+  for (const d of lost) {
+    const message =
+      `agent restarted mid-deploy (its new process started at ${d.agent_started_at}): it does not resume a ` +
+      "deployment, so the outcome is unknown; the stack is left as Swarm has it: check its services or deploy again";
+    await db.transaction((trx) =>
+      finishDeployment(
+        trx,
+        { orgId: d.org_id, deploymentId: d.id, status: "FAILED", errorMessage: message, level: "error" },
+        onEvents,
+      ),
+    );
+  }
+  return lost.length;
+}
+
+/**
+ * RUNNING deployments that can no longer end on their own end FAILED instead of hanging forever: those whose agent
+ * restarted since they started, and those whose agent went silent past their timeout.
+ */
 export async function failStaleDeployments(
   db: Db,
   graceSeconds: number,
   onEvents: WorkerDeps["onEvents"],
 ): Promise<number> {
+  const restarted = await failDeploymentsOfRestartedAgents(db, onEvents);
   const stale = await db("deployments as d")
     .join("environments as e", "e.id", "d.environment_id")
     .where("d.status", "RUNNING")
@@ -189,5 +229,5 @@ export async function failStaleDeployments(
       ),
     );
   }
-  return stale.length;
+  return restarted + stale.length;
 }
