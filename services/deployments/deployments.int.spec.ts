@@ -28,6 +28,7 @@ interface Deployment {
   errorMessage: string | null;
   errorCode: string | null;
   adopt: boolean;
+  startedAt: string | null;
 }
 interface SseEvent {
   id: string | null;
@@ -514,6 +515,30 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     const plain = await deploy(release1, "key-plain");
     await waitStatus(plain.body.id, "SUCCEEDED");
     expect(sent(plain.body.id)).to.not.have.property("hooks");
+  });
+
+  it("ends SUCCEEDED when the agent's outcome is stored before the worker marked the deployment RUNNING", async () => {
+    // The agent reports success before it answers the command: the outcome reaches Postgres while PENDING.
+    const regular = agent.handlers.get("DeployStack")!;
+    agent.handlers.set("DeployStack", async (command: CommandEnvelope) => {
+      const p = command.payload as unknown as DeployStack;
+      await agent.emit(p.deploymentId, p.firstSeq, "converged", { outcome: "succeeded" });
+      await sleep(400); // the events writer stores it meanwhile (well within the dispatch timeout)
+      return { deploymentId: p.deploymentId, status: "started" };
+    });
+    try {
+      const res = await deploy(release1);
+      await waitStatus(res.body.id, "SUCCEEDED").catch(async (err: unknown) => {
+        const rows = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq");
+        throw new Error(`${String(err)}: ${JSON.stringify(rows.map((r) => [r.seq, r.message]))}`);
+      });
+      const done = await get(res.body.id);
+      expect(done.startedAt).to.be.a("string");
+      await sleep(300); // the worker's own RUNNING comes after: it must not move the row back
+      expect((await get(res.body.id)).status).to.equal("SUCCEEDED");
+    } finally {
+      agent.handlers.set("DeployStack", regular);
+    }
   });
 
   it("fails a RUNNING deployment at once when its agent restarted since it started (no outcome can come)", async () => {

@@ -6,7 +6,7 @@ import { maskSecrets } from "../../nats/protocol/masking.js";
 import { DEPLOYMENT_STATUSES } from "./views.js";
 
 describe("deployment state machine", () => {
-  it("allows exactly AWAITING_APPROVAL → PENDING | REJECTED | CANCELED, PENDING → RUNNING → terminal, PENDING → FAILED | CANCELED", () => {
+  it("allows exactly AWAITING_APPROVAL → PENDING | REJECTED | CANCELED, PENDING → RUNNING → terminal, PENDING → SUCCEEDED | FAILED | CANCELED", () => {
     const allowed = DEPLOYMENT_STATUSES.flatMap((from) =>
       DEPLOYMENT_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}→${to}`),
     );
@@ -15,6 +15,7 @@ describe("deployment state machine", () => {
       "AWAITING_APPROVAL→CANCELED",
       "AWAITING_APPROVAL→REJECTED",
       "PENDING→RUNNING",
+      "PENDING→SUCCEEDED",
       "PENDING→FAILED",
       "PENDING→CANCELED",
       "RUNNING→SUCCEEDED",

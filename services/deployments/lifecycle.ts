@@ -1,6 +1,6 @@
 /**
  * The one owner of a deployment's lifecycle. The only legal transitions: PENDING → RUNNING → SUCCEEDED | FAILED |
- * CANCELED, and PENDING → FAILED | CANCELED (never started); a deployment to an environment that requires approval
+ * CANCELED, PENDING → FAILED | CANCELED (never started), and PENDING → SUCCEEDED (the agent's outcome came first); a deployment to an environment that requires approval
  * starts AWAITING_APPROVAL → PENDING (approved) | REJECTED | CANCELED (approvals.ts). Every write goes through `transition`, which refuses
  * others; every ending the control plane decides itself goes through `finishDeployment`.
  */
@@ -15,7 +15,10 @@ import type { DeploymentEventView, DeploymentRow, DeploymentStatus } from "./vie
 
 export const ALLOWED_TRANSITIONS: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
   AWAITING_APPROVAL: ["PENDING", "REJECTED", "CANCELED"],
-  PENDING: ["RUNNING", "FAILED", "CANCELED"],
+  // PENDING → SUCCEEDED: the agent's outcome can be stored before the worker that dispatched the command has
+  // marked the deployment RUNNING (a fast deploy, or a re-dispatch answered `duplicate` after the first worker
+  // died); the agent ran it, so its outcome stands, and the worker's later RUNNING finds nothing to move.
+  PENDING: ["RUNNING", "SUCCEEDED", "FAILED", "CANCELED"],
   RUNNING: ["SUCCEEDED", "FAILED", "CANCELED"],
   SUCCEEDED: [],
   FAILED: [],
@@ -66,7 +69,8 @@ export async function transition(
     .update({
       status: to,
       ...(to === "RUNNING" ? { started_at: db.fn.now() } : {}),
-      ...(terminal ? { finished_at: db.fn.now() } : {}),
+      // An ending straight from PENDING (the agent's outcome came first) still says when it started.
+      ...(terminal ? { finished_at: db.fn.now(), started_at: db.raw("coalesce(started_at, now())") } : {}),
       ...(fields.errorMessage !== undefined ? { error_message: fields.errorMessage } : {}),
       ...(fields.errorCode !== undefined ? { error_code: fields.errorCode } : {}),
       ...(fields.policyViolations !== undefined ? { policy_violations: JSON.stringify(fields.policyViolations) } : {}),
