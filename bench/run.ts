@@ -4,12 +4,13 @@
  * from these numbers, never asserted in tests. Each part starts what it needs and stops it again.
  */
 import { deployPipelineBench } from "./deploy-pipeline.bench.js";
+import { fleetBench } from "./fleet.bench.js";
 import type { Bench, Figure } from "./figures.js";
 import { healthBench } from "./gateway-health.bench.js";
 import { formatTable, writeResults } from "./report.js";
 
 /** Every part, in the order `make bench` runs them. Add a part here. */
-const benches: Bench[] = [healthBench, deployPipelineBench];
+const benches: Bench[] = [healthBench, deployPipelineBench, fleetBench];
 
 const wanted = (process.env.BENCH ?? "")
   .split(",")
