@@ -109,7 +109,16 @@ export async function createNatsIdentity(): Promise<NatsIdentity> {
   };
 }
 
-export const publicKeyOfSeed = (seed: string): string => fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+/** Memoized: deriving the key is a pure-JS curve multiplication (~tens of ms), and registration asks per agent. */
+const publicKeys = new Map<string, string>();
+export function publicKeyOfSeed(seed: string): string {
+  let key = publicKeys.get(seed);
+  if (key === undefined) {
+    key = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+    publicKeys.set(seed, key);
+  }
+  return key;
+}
 
 const IDENTITY_FILE = "identity.json";
 
