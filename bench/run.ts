@@ -8,9 +8,10 @@ import { fleetBench } from "./fleet.bench.js";
 import type { Bench, Figure } from "./figures.js";
 import { healthBench } from "./gateway-health.bench.js";
 import { formatTable, writeResults } from "./report.js";
+import { sseFanoutBench } from "./sse-fanout.bench.js";
 
 /** Every part, in the order `make bench` runs them. Add a part here. */
-const benches: Bench[] = [healthBench, deployPipelineBench, fleetBench];
+const benches: Bench[] = [healthBench, deployPipelineBench, fleetBench, sseFanoutBench];
 
 const wanted = (process.env.BENCH ?? "")
   .split(",")
