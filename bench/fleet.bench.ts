@@ -176,7 +176,7 @@ async function run(): Promise<Figure[]> {
       name: "reconnect storm: all connected again",
       value: round(stormed.reconnectMs / 1000),
       unit: "s",
-      note: `${stormed.count} of ${AGENTS}, ${stormed.failures} refused at first`,
+      note: `${stormed.count} of ${AGENTS}, ${stormed.failures} refused at first${stormed.failures ? ` (${stormed.firstError.slice(0, 60)})` : ""}`,
     });
     fig({
       name: "reconnect storm absorbed (all online, heartbeat written)",

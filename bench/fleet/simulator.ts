@@ -27,7 +27,7 @@ export type SimulatorCommand =
 export type SimulatorReport =
   | { event: "ramped"; count: number; registerMs: number; connectMs: number; failures: number }
   | { event: "stopped"; clusterIds: string[]; at: number }
-  | { event: "stormed"; count: number; reconnectMs: number; failures: number; startedAt: number }
+  | { event: "stormed"; count: number; reconnectMs: number; failures: number; firstError: string; startedAt: number }
   | { event: "error"; message: string };
 
 interface SimAgent {
@@ -234,7 +234,15 @@ process.on("message", (message: SimulatorCommand) => {
         const started = performance.now();
         await Promise.all(agents.map(bringDown));
         let failures = 0;
-        await Promise.all(agents.map((a) => bringUp(a).catch(() => void failures++)));
+        let firstError = "";
+        await Promise.all(
+          agents.map((a) =>
+            bringUp(a).catch((err: unknown) => {
+              failures++;
+              firstError ||= err instanceof Error ? err.message : String(err);
+            }),
+          ),
+        );
         // Those refused in the rush try again, as the real agent's jittered backoff would.
         for (let round = 0; round < 10 && agents.some((a) => a.nc === null); round++) {
           await new Promise((r) => setTimeout(r, 500 + Math.random() * 1_000));
@@ -245,6 +253,7 @@ process.on("message", (message: SimulatorCommand) => {
           count: agents.filter((a) => a.nc !== null).length,
           reconnectMs: performance.now() - started,
           failures,
+          firstError,
           startedAt,
         });
       } else if (message.cmd === "exit") {

@@ -21,6 +21,20 @@ export interface ReplayPage {
 }
 
 export const KEEPALIVE_MS = 15_000;
+
+/**
+ * An event's SSE frame, encoded once however many clients watch its deployment (a broadcast hands every client
+ * the same event objects; at 10,000 clients the per-client JSON.stringify was the fan-out's main cost).
+ */
+const frames = new WeakMap<StreamEvent, string>();
+function frameOf(e: StreamEvent): string {
+  let frame = frames.get(e);
+  if (frame === undefined) {
+    frame = `id: ${e.seq}\nevent: deployment-event\ndata: ${JSON.stringify(e)}\n\n`;
+    frames.set(e, frame);
+  }
+  return frame;
+}
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 interface Client {
@@ -99,7 +113,7 @@ export class DeploymentStreamHub {
     const send = (e: StreamEvent): boolean => {
       if (e.seq <= client.lastSeq) return false;
       client.lastSeq = e.seq;
-      res.write(`id: ${e.seq}\nevent: deployment-event\ndata: ${JSON.stringify(e)}\n\n`);
+      res.write(frameOf(e));
       return e.data.terminal === true;
     };
     const client: Client = {
