@@ -84,8 +84,7 @@ async function run(): Promise<Figure[]> {
       });
       if (dep.status >= 300) throw new Error(`deployment not created: ${JSON.stringify(dep.body)}`);
     }
-    for (const deadline = Date.now() + 120_000; running.size < DEPLOYMENTS && Date.now() < deadline; )
-      await sleep(100);
+    for (const deadline = Date.now() + 120_000; running.size < DEPLOYMENTS && Date.now() < deadline;) await sleep(100);
     if (running.size < DEPLOYMENTS) throw new Error(`only ${running.size} of ${DEPLOYMENTS} deployments started`);
     const deployments = [...running.values()];
 
@@ -164,7 +163,13 @@ async function run(): Promise<Figure[]> {
         goal: { kind: "max", value: 1024 },
       },
       { bench: B, name: "gateway CPU while fanning out", unit: "cores", ...round2(medianOf(cores)), note: conditions },
-      { bench: B, name: "agent line → SSE client p50", unit: "ms", ...round2(medianOf(p50s)), note: `${ROUNDS} rounds of ${ROUND_SECONDS} s` },
+      {
+        bench: B,
+        name: "agent line → SSE client p50",
+        unit: "ms",
+        ...round2(medianOf(p50s)),
+        note: `${ROUNDS} rounds of ${ROUND_SECONDS} s`,
+      },
       {
         bench: B,
         name: "agent line → SSE client p99",

@@ -10,7 +10,9 @@ describe("nativeSigner", () => {
       const fast = nativeSigner(seed);
       const message = new TextEncoder().encode(`message ${i} ${seed.slice(0, 4)}`);
       expect(fast.getPublicKey()).to.equal(reference.getPublicKey());
-      expect(Buffer.from(fast.sign(message)).toString("hex")).to.equal(Buffer.from(reference.sign(message)).toString("hex"));
+      expect(Buffer.from(fast.sign(message)).toString("hex")).to.equal(
+        Buffer.from(reference.sign(message)).toString("hex"),
+      );
       expect(reference.verify(message, fast.sign(message))).to.equal(true);
     }
   });

@@ -81,7 +81,10 @@ export async function startControlPlane(
   options: { services: string; env?: Record<string, string>; cpuProfDir?: string },
 ): Promise<ControlPlane> {
   const port = await freePort();
-  const node = [process.execPath, ...(options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
+  const node = [
+    process.execPath,
+    ...(options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : []),
+  ];
   const proc = spawnWithFiles(name, [...node, "--import", "tsx", MAIN], {
     SERVICES: options.services,
     NODE_ID: `bench-${name}`,

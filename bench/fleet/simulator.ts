@@ -11,7 +11,7 @@ import { connect, jwtAuthenticator, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import { hostname as osHostname } from "node:os";
 import { inventoryHash } from "../../agent/src/inventory.js";
-import type { Heartbeat, Inventory, InventoryNode } from "../../nats/protocol/messages.js";
+import type { DockerFacts, Heartbeat, Inventory, InventoryNode } from "../../nats/protocol/messages.js";
 import { agentInboxPrefix, agentSubjects, commandWildcard } from "../../nats/protocol/subjects.js";
 import { TEST_AGENT_DOCKER_INFO } from "../../services/_shared/testing/fixtures.js";
 
@@ -52,6 +52,7 @@ const AUTHORIZATION = env("SIM_AUTHORIZATION");
 const NATS_CA = process.env.SIM_NATS_CA ?? "";
 
 const enc = new TextEncoder();
+const DOCKER: DockerFacts = { ...TEST_AGENT_DOCKER_INFO, swarmState: "active" };
 const agents: SimAgent[] = [];
 const send = (report: SimulatorReport): void => void process.send!(report);
 
@@ -146,7 +147,7 @@ function heartbeat(agent: SimAgent): Heartbeat {
     sentAt,
     startedAt: agent.startedAt,
     uptimeSeconds: Math.floor((sentAt - agent.startedAt) / 1000),
-    docker: TEST_AGENT_DOCKER_INFO,
+    docker: DOCKER,
     dockerError: null,
     inventoryHash: agent.inventory.hash,
     natsMode: "direct",
@@ -174,20 +175,14 @@ async function bringUp(agent: SimAgent): Promise<void> {
   beat();
   sendInventory();
   agent.timers.push(
-    setTimeout(
-      () => {
-        beat();
-        agent.timers.push(setInterval(beat, HEARTBEAT_MS));
-      },
-      Math.random() * HEARTBEAT_MS,
-    ),
-    setTimeout(
-      () => {
-        sendInventory();
-        agent.timers.push(setInterval(sendInventory, INVENTORY_MS));
-      },
-      Math.random() * INVENTORY_MS,
-    ),
+    setTimeout(() => {
+      beat();
+      agent.timers.push(setInterval(beat, HEARTBEAT_MS));
+    }, Math.random() * HEARTBEAT_MS),
+    setTimeout(() => {
+      sendInventory();
+      agent.timers.push(setInterval(sendInventory, INVENTORY_MS));
+    }, Math.random() * INVENTORY_MS),
   );
 }
 
