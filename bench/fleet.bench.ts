@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Db } from "../services/_shared/db.js";
 import { REPO_ROOT } from "../services/_shared/paths.js";
 import { createTestDb } from "../services/_shared/testing/database.js";
-import { createOrgWithAdmin } from "../services/_shared/testing/fixtures.js";
+import { createOrgWithAdmin, TEST_PASSWORD } from "../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../services/_shared/testing/http.js";
 import { freePort, startTestNatsServer } from "../services/_shared/testing/nats-server.js";
 import { sleep } from "../services/_shared/testing/wait.js";
@@ -55,7 +55,8 @@ async function run(): Promise<Figure[]> {
       SIM_NATS_URL: nats.url,
       SIM_NATS_CA: nats.caPem,
       SIM_ORG_ID: org.orgId,
-      SIM_AUTHORIZATION: org.admin.auth.authorization!,
+      SIM_ADMIN_EMAIL: org.admin.email,
+      SIM_ADMIN_PASSWORD: TEST_PASSWORD,
     },
   });
   const reports: SimulatorReport[] = [];

@@ -48,7 +48,8 @@ const env = (name: string): string => {
 const API_URL = env("SIM_API_URL");
 const NATS_URL = env("SIM_NATS_URL");
 const ORG_ID = env("SIM_ORG_ID");
-const AUTHORIZATION = env("SIM_AUTHORIZATION");
+const ADMIN_EMAIL = env("SIM_ADMIN_EMAIL");
+const ADMIN_PASSWORD = env("SIM_ADMIN_PASSWORD");
 const NATS_CA = process.env.SIM_NATS_CA ?? "";
 
 const enc = new TextEncoder();
@@ -56,16 +57,47 @@ const DOCKER: DockerFacts = { ...TEST_AGENT_DOCKER_INFO, swarmState: "active" };
 const agents: SimAgent[] = [];
 const send = (report: SimulatorReport): void => void process.send!(report);
 
-async function post<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+/**
+ * The admin's access token, for creating clusters. It lives 15 minutes and a slow ramp takes longer: on a 401 the
+ * simulator logs in again (once for all the requests that saw it).
+ */
+let current = "";
+let inflight: Promise<string> | null = null;
+async function login(): Promise<string> {
+  const res = await fetch(`${API_URL}/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, orgId: ORG_ID }),
+  });
+  if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
+  return `Bearer ${((await res.json()) as { accessToken: string }).accessToken}`;
+}
+/** The current token; `stale` (one that was refused) makes it log in again, unless someone already did. */
+async function adminAuthorization(stale?: string): Promise<string> {
+  if (inflight) return inflight;
+  if (current && current !== stale) return current;
+  inflight = login()
+    .then((token) => (current = token))
+    .finally(() => (inflight = null));
+  return inflight;
+}
+
+async function post<T>(path: string, body: unknown, asAdmin = false): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const auth = asAdmin ? await adminAuthorization() : undefined;
     const res = await fetch(API_URL + path, {
       method: "POST",
-      headers: { "content-type": "application/json", ...headers },
+      headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
       body: JSON.stringify(body),
     }).catch((err: unknown) => {
       if (attempt >= 5) throw err;
       return null;
     });
+    if (res?.status === 401 && auth !== undefined && attempt < 5) {
+      await res.text();
+      await adminAuthorization(auth);
+      continue;
+    }
     if (res && res.status < 500 && res.status !== 429) {
       const text = await res.text();
       if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${text}`);
@@ -117,7 +149,7 @@ async function register(index: number): Promise<SimAgent> {
   const created = await post<{ cluster: { id: string }; registrationToken: string }>(
     `/v1/orgs/${ORG_ID}/clusters`,
     { name: `sim-${index}-${osHostname().slice(0, 8)}` },
-    { authorization: AUTHORIZATION },
+    true,
   );
   const key = createUser();
   const reg = await post<{ clusterId: string; jwt: string }>("/v1/agent/register", {
