@@ -6,6 +6,7 @@
  * with min and max).
  */
 import { fork } from "node:child_process";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { DeployStack } from "../nats/protocol/messages.js";
 import { REPO_ROOT } from "../services/_shared/paths.js";
@@ -188,6 +189,14 @@ async function run(): Promise<Figure[]> {
       },
     );
     await agent.close();
+    // Other work on the machine starves every process here: a latency figure means little without this.
+    figures.push({
+      bench: B,
+      name: "machine load average (1 min) at the end",
+      value: Math.round(loadavg()[0]! * 10) / 10,
+      unit: "",
+      note: "2 cores; above 2 the processes measured wait for CPU",
+    });
     return figures;
   } finally {
     watch.stop();
