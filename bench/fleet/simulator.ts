@@ -218,6 +218,21 @@ async function bringUp(agent: SimAgent): Promise<void> {
   );
 }
 
+/**
+ * Connects like the real agent: a refused or timed-out handshake (the server's TLS timeout is 2 s, which a
+ * starved machine misses) is tried again after a jittered backoff, up to a minute in all.
+ */
+async function bringUpWithRetry(agent: SimAgent): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bringUp(agent);
+    } catch (err) {
+      if (attempt >= 12) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
 async function bringDown(agent: SimAgent): Promise<void> {
   for (const t of agent.timers) clearTimeout(t);
   agent.timers = [];
@@ -237,7 +252,7 @@ async function ramp(count: number, concurrency: number): Promise<void> {
   const fresh = registered.filter((a): a is SimAgent => a !== undefined);
   agents.push(...fresh);
   const connecting = performance.now();
-  const connectFailures = await bounded(fresh.length, concurrency, (i) => bringUp(fresh[i]!));
+  const connectFailures = await bounded(fresh.length, concurrency, (i) => bringUpWithRetry(fresh[i]!));
   send({
     event: "ramped",
     count: fresh.length,
