@@ -8,11 +8,13 @@ import { deployBench } from "./deploy.bench.js";
 import { deployPipelineBench } from "./deploy-pipeline.bench.js";
 import { dispatchBench } from "./dispatch.bench.js";
 import { eventsBench } from "./events.bench.js";
+import { fleetBench } from "./fleet.bench.js";
 import type { Bench, Figure } from "./figures.js";
 import { footprintBench } from "./footprint.bench.js";
 import { healthBench } from "./gateway-health.bench.js";
 import { loadavg } from "node:os";
 import { formatTable, writeResults } from "./report.js";
+import { sseFanoutBench } from "./sse-fanout.bench.js";
 
 /** Every part, in the order `make bench` runs them. Add a part here. */
 const benches: Bench[] = [
@@ -23,6 +25,8 @@ const benches: Bench[] = [
   eventsBench,
   apiBench,
   footprintBench,
+  fleetBench,
+  sseFanoutBench,
 ];
 
 const wanted = (process.env.BENCH ?? "")

@@ -2,7 +2,8 @@
  * Minting user credentials inside the application account, signed by its signing key.
  * Used for agents (one user per cluster, limited to that cluster's subjects) and in tests.
  */
-import { createUser, encodeUser, fmtCreds, fromPublic, fromSeed, type ConnectionType, type KeyPair } from "nats-jwt";
+import { createUser, encodeUser, fmtCreds, fromPublic, type ConnectionType, type KeyPair } from "nats-jwt";
+import { nativeSigner } from "./fast-signer.js";
 
 export interface SubjectPermissions {
   publish: string[];
@@ -38,7 +39,7 @@ export interface MintUserOptions {
 }
 
 export async function mintUserJwt(opts: MintUserOptions): Promise<string> {
-  const signer = fromSeed(new TextEncoder().encode(opts.appSigningSeed));
+  const signer = nativeSigner(opts.appSigningSeed);
   const account = fromPublic(opts.appAccountPublicKey);
   const user = fromPublic(opts.userPublicKey);
   return encodeUser(

@@ -109,7 +109,15 @@ export async function createNatsIdentity(): Promise<NatsIdentity> {
   };
 }
 
-export const publicKeyOfSeed = (seed: string): string => fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+/** Memoized: deriving the key is a pure-JS curve multiplication (~tens of ms), and registration asks per agent. */
+const publicKeys = new Map<string, string>();
+export function publicKeyOfSeed(seed: string): string {
+  const known = publicKeys.get(seed);
+  if (known !== undefined) return known;
+  const derived: string = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+  publicKeys.set(seed, derived);
+  return derived;
+}
 
 const IDENTITY_FILE = "identity.json";
 

@@ -91,7 +91,16 @@ export function createCommandSigningKey(): CommandSigningKey {
   return { seed: new TextDecoder().decode(kp.getSeed()), publicKey: kp.getPublicKey() };
 }
 
-export const commandSigningPublicKey = (seed: string): string => keyPairFromSeed(seed, "SA").getPublicKey();
+/** Memoized: the derivation is a pure-JS curve multiplication, and every registration answers with this key. */
+const signingPublicKeys = new Map<string, string>();
+export function commandSigningPublicKey(seed: string): string {
+  let key = signingPublicKeys.get(seed);
+  if (key === undefined) {
+    key = keyPairFromSeed(seed, "SA").getPublicKey();
+    signingPublicKeys.set(seed, key);
+  }
+  return key;
+}
 
 /** Checks a configured public key once, at start, rather than on every command. */
 export function assertCommandSigningPublicKey(publicKey: string): string {

@@ -25,6 +25,20 @@ export const KEEPALIVE_MS = 15_000;
 /** How long a stream holds later events back while it waits for a missing one, and how often it asks the store. */
 export const GAP_WAIT_MS = 10_000;
 const GAP_RETRY_MS = 250;
+
+/**
+ * An event's SSE frame, encoded once however many clients watch its deployment (a broadcast hands every client
+ * the same event objects; at 10,000 clients the per-client JSON.stringify was the fan-out's main cost).
+ */
+const frames = new WeakMap<StreamEvent, string>();
+function frameOf(e: StreamEvent): string {
+  let frame = frames.get(e);
+  if (frame === undefined) {
+    frame = `id: ${e.seq}\nevent: deployment-event\ndata: ${JSON.stringify(e)}\n\n`;
+    frames.set(e, frame);
+  }
+  return frame;
+}
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 interface Client {
@@ -106,7 +120,7 @@ export class DeploymentStreamHub {
     const send = (e: StreamEvent): boolean => {
       if (e.seq <= client.lastSeq) return false;
       client.lastSeq = e.seq;
-      res.write(`id: ${e.seq}\nevent: deployment-event\ndata: ${JSON.stringify(e)}\n\n`);
+      res.write(frameOf(e));
       return e.data.terminal === true;
     };
     // Events not yet sent because one before them is missing. Seqs of a deployment are contiguous from 0, so a

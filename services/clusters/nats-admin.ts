@@ -3,7 +3,7 @@
  * to the server, which then refuses the revoked keys and drops their live connections.
  */
 import { readFile } from "node:fs/promises";
-import { decode, type ClaimsData } from "nats-jwt";
+import type { ClaimsData } from "nats-jwt";
 import type { NatsConnection } from "nats";
 import { encodeAppAccount, publicKeyOfSeed, type NatsIdentity } from "../../nats/identity.js";
 import { mintUserJwt } from "../../nats/credentials.js";
@@ -33,7 +33,8 @@ export async function mintAgentCredential(
     appSigningSeed: identity.appSigningSeed,
     expiresAt: expiresAtSeconds,
   });
-  const claims: ClaimsData<unknown> = decode(jwt);
+  // Read, not verified: we just signed it, and nats-jwt's decode verifies in pure JS (~30 ms of CPU per agent).
+  const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as ClaimsData<unknown>;
   return { jwt, jwtId: claims.jti, expiresAt: new Date(expiresAtSeconds * 1000) };
 }
 
