@@ -20,4 +20,17 @@ export class AuditPage extends Shell {
       .locator("tr[data-action]")
       .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action") ?? ""));
   }
+
+  /**
+   * The actions once they are `expected`, or what is on screen after `timeoutMs`: a filter just applied may show
+   * the previous answer (or none) for a moment while the new one loads and live updates revalidate it.
+   */
+  async actionsOnceEqual(expected: string[], timeoutMs = 10_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const got = await this.actions();
+      if (JSON.stringify(got) === JSON.stringify(expected) || Date.now() > deadline) return got;
+      await this.page.waitForTimeout(200);
+    }
+  }
 }
