@@ -3,33 +3,14 @@
  * reported (nats/protocol/service-spec.ts). Each differing field gives one DriftField with a summary a person
  * reads ("env X=1 added"); a field the desired side could not know (null) is not compared.
  */
+import type { components } from "../../openapi/openapi.gen.js";
 import type { LiveServiceSpec, SpecRestartPolicy, SpecUpdatePolicy } from "../../nats/protocol/service-spec.js";
 import type { DesiredMount, DesiredServiceSpec } from "./desired-spec.js";
 import { SWARM_RESTART_DEFAULTS, SWARM_UPDATE_DEFAULTS } from "./desired-spec.js";
 
-export type DriftFieldName =
-  | "image"
-  | "entrypoint"
-  | "command"
-  | "env"
-  | "labels"
-  | "containerLabels"
-  | "ports"
-  | "secrets"
-  | "configs"
-  | "mounts"
-  | "resources"
-  | "placement"
-  | "updateConfig"
-  | "restartPolicy"
-  | "replicas";
-
-export interface DriftField {
-  field: DriftFieldName;
-  desired: unknown;
-  live: unknown;
-  summary: string;
-}
+/** One schema, one type: the status API's DriftField (openapi.yaml). */
+export type DriftField = components["schemas"]["DriftField"];
+export type DriftFieldName = DriftField["field"];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 const short = (v: string): string => (v.length > 60 ? `${v.slice(0, 57)}…` : v);
