@@ -2,6 +2,8 @@
  * What a benchmark reports: named figures, each with its unit and, where the issue sets one, its goal. The runner
  * prints them as one table and writes them as JSON; nothing here asserts anything.
  */
+import { cpus, loadavg } from "node:os";
+
 export interface Goal {
   /** `max`: the figure must be at most `value`; `min`: at least. */
   kind: "max" | "min";
@@ -42,4 +44,18 @@ export function medianOf(values: number[]): { value: number; min: number; max: n
   const mid = Math.floor(sorted.length / 2);
   const value = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return { value, min: sorted[0] ?? NaN, max: sorted[sorted.length - 1] ?? NaN };
+}
+
+/**
+ * The machine's 1-minute load average now, as a figure: other work on the machine starves every process measured,
+ * so a latency figure means little without it.
+ */
+export function loadAverageFigure(bench: string): Figure {
+  return {
+    bench,
+    name: "machine load average (1 min) at the end",
+    value: Math.round(loadavg()[0]! * 10) / 10,
+    unit: "",
+    note: `${cpus().length} cores; above ${cpus().length} the processes measured wait for CPU`,
+  };
 }

@@ -7,7 +7,6 @@
  * takes to be absorbed (every agent connected again and its heartbeat written).
  */
 import { fork } from "node:child_process";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { Db } from "../services/_shared/db.js";
 import { REPO_ROOT } from "../services/_shared/paths.js";
@@ -16,7 +15,7 @@ import { createOrgWithAdmin, TEST_PASSWORD } from "../services/_shared/testing/f
 import { ContractClient } from "../services/_shared/testing/http.js";
 import { freePort, startTestNatsServer } from "../services/_shared/testing/nats-server.js";
 import { sleep } from "../services/_shared/testing/wait.js";
-import { medianOf, type Bench, type Figure } from "./figures.js";
+import { loadAverageFigure, medianOf, type Bench, type Figure } from "./figures.js";
 import { coresBetween, MB, ProcessWatch, PRODUCTION_SERVICES, startControlPlane } from "./fleet/processes.js";
 import { histogramDelta, quantileUpperBound, scrapeHistogram } from "./fleet/prometheus.js";
 import type { SimulatorCommand, SimulatorReport } from "./fleet/simulator.js";
@@ -194,14 +193,7 @@ async function run(): Promise<Figure[]> {
       goal: { kind: "max", value: 1024 },
     });
     fig({ name: "NATS server peak RSS over the run", value: round(natsWatch.peakRss / MB), unit: "MB" });
-    // Other work on the machine starves every process here: a latency figure means little without this.
-    figures.push({
-      bench: B,
-      name: "machine load average (1 min) at the end",
-      value: Math.round(loadavg()[0]! * 10) / 10,
-      unit: "",
-      note: "2 cores; above 2 the processes measured wait for CPU",
-    });
+    figures.push(loadAverageFigure(B));
     return figures;
   } finally {
     cpWatch.stop();

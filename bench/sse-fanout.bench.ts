@@ -6,7 +6,6 @@
  * with min and max).
  */
 import { fork } from "node:child_process";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { DeployStack } from "../nats/protocol/messages.js";
 import { REPO_ROOT } from "../services/_shared/paths.js";
@@ -16,7 +15,7 @@ import { createOrgWithAdmin } from "../services/_shared/testing/fixtures.js";
 import { ContractClient } from "../services/_shared/testing/http.js";
 import { startTestNatsServer } from "../services/_shared/testing/nats-server.js";
 import { sleep } from "../services/_shared/testing/wait.js";
-import { medianOf, type Bench, type Figure } from "./figures.js";
+import { loadAverageFigure, medianOf, type Bench, type Figure } from "./figures.js";
 import { coresBetween, MB, ProcessWatch, PRODUCTION_SERVICES, startControlPlane } from "./fleet/processes.js";
 import type { SseCommand, SseReport } from "./fleet/sse-clients.js";
 
@@ -189,14 +188,7 @@ async function run(): Promise<Figure[]> {
       },
     );
     await agent.close();
-    // Other work on the machine starves every process here: a latency figure means little without this.
-    figures.push({
-      bench: B,
-      name: "machine load average (1 min) at the end",
-      value: Math.round(loadavg()[0]! * 10) / 10,
-      unit: "",
-      note: "2 cores; above 2 the processes measured wait for CPU",
-    });
+    figures.push(loadAverageFigure(B));
     return figures;
   } finally {
     watch.stop();
