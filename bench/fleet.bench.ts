@@ -66,6 +66,10 @@ async function run(): Promise<Figure[]> {
     reports.push(r);
     for (const w of waiters.splice(0)) w();
   });
+  // A simulator that dies must end the wait below, not leave it pending forever.
+  sim.on("exit", () => {
+    for (const w of waiters.splice(0)) w();
+  });
   const order = (cmd: SimulatorCommand) => sim.send(cmd);
   const next = async <E extends SimulatorReport["event"]>(event: E) => {
     for (;;) {

@@ -44,17 +44,32 @@ const startedAt = new Date();
 const figures: Figure[] = [];
 /** The 1-minute load average around each part: on a shared machine, what else ran is part of the figure. */
 const load: Record<string, { before: number; after: number }> = {};
+/** Parts that threw: their message, so one broken part neither hides the others' figures nor passes unnoticed. */
+const failures: Record<string, string> = {};
+let resultsPath = "";
 for (const bench of selected) {
   console.error(`[bench] ${bench.name}: ${bench.description}`);
   const started = performance.now();
   const before = loadavg()[0]!;
-  const got = await bench.run();
+  try {
+    const got = await bench.run();
+    figures.push(...got);
+    console.error(formatTable(got));
+  } catch (err) {
+    failures[bench.name] = err instanceof Error ? err.message : String(err);
+    console.error(`[bench] ${bench.name} FAILED: ${failures[bench.name]}`);
+  }
   load[bench.name] = { before, after: loadavg()[0]! };
   console.error(
     `[bench] ${bench.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
       `(load average ${before.toFixed(1)} → ${loadavg()[0]!.toFixed(1)})`,
   );
-  figures.push(...got);
+  // Written after every part: a run cut short (or a part that hangs and is killed) keeps what it measured.
+  resultsPath = writeResults(figures, startedAt, { loadAverage1m: load, failures });
 }
 console.log(formatTable(figures));
-console.log(`\nwritten to ${writeResults(figures, startedAt, { loadAverage1m: load })}`);
+console.log(`\nwritten to ${resultsPath}`);
+if (Object.keys(failures).length > 0) {
+  console.error(`[bench] failed parts: ${Object.keys(failures).join(", ")}`);
+  process.exitCode = 1;
+}

@@ -11,6 +11,8 @@ import { connect, jwtAuthenticator, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import { hostname as osHostname } from "node:os";
 import { inventoryHash } from "../../agent/src/inventory.js";
+import { RECONNECT_INITIAL_MS, RECONNECT_MAX_MS } from "../../agent/src/link.js";
+import { createBackoff } from "../../agent/src/schedule.js";
 import type { DockerFacts, Heartbeat, Inventory, InventoryNode } from "../../nats/protocol/messages.js";
 import { agentInboxPrefix, agentSubjects, commandWildcard } from "../../nats/protocol/subjects.js";
 import { TEST_AGENT_DOCKER_INFO } from "../../services/_shared/testing/fixtures.js";
@@ -194,6 +196,8 @@ async function bringUp(agent: SimAgent): Promise<void> {
     inboxPrefix: agentInboxPrefix(agent.clusterId),
     // Reconnects are what the parent orders (the storm), never the client library's own.
     reconnect: false,
+    // The real agent's handshake budget (agent/src/link.ts linkConnectionOptions).
+    timeout: 10_000,
   });
   agent.nc = nc;
   // Commands are not part of this bench; the subscription is, as every agent holds one.
@@ -229,6 +233,28 @@ async function bringUpWithRetry(agent: SimAgent): Promise<void> {
     } catch (err) {
       if (attempt >= 12) throw err;
       await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * After a drop the real agent redials with its link's backoff (agent/src/link.ts: full jitter from
+ * RECONNECT_INITIAL_MS, doubling up to RECONNECT_MAX_MS), which is what spreads a storm: every agent dialling again
+ * at the same instant, round after round, is not what a fleet does and only measures one process's TLS handshakes.
+ * Gives up after STORM_GIVE_UP_MS so the bench always ends.
+ */
+const STORM_GIVE_UP_MS = 240_000;
+async function reconnectLikeTheAgent(agent: SimAgent, failures: { count: number; first: string }): Promise<void> {
+  const backoff = createBackoff({ initialMs: RECONNECT_INITIAL_MS, maxMs: RECONNECT_MAX_MS });
+  const deadline = Date.now() + STORM_GIVE_UP_MS;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, backoff.next()));
+    try {
+      return await bringUp(agent);
+    } catch (err) {
+      failures.count++;
+      failures.first ||= err instanceof Error ? err.message : String(err);
+      if (Date.now() >= deadline) return;
     }
   }
 }
@@ -275,27 +301,14 @@ process.on("message", (message: SimulatorCommand) => {
         const startedAt = Date.now();
         const started = performance.now();
         await Promise.all(agents.map(bringDown));
-        let failures = 0;
-        let firstError = "";
-        await Promise.all(
-          agents.map((a) =>
-            bringUp(a).catch((err: unknown) => {
-              failures++;
-              firstError ||= err instanceof Error ? err.message : String(err);
-            }),
-          ),
-        );
-        // Those refused in the rush try again, as the real agent's jittered backoff would.
-        for (let round = 0; round < 10 && agents.some((a) => a.nc === null); round++) {
-          await new Promise((r) => setTimeout(r, 500 + Math.random() * 1_000));
-          await Promise.all(agents.filter((a) => a.nc === null).map((a) => bringUp(a).catch(() => undefined)));
-        }
+        const failures = { count: 0, first: "" };
+        await Promise.all(agents.map((a) => reconnectLikeTheAgent(a, failures)));
         send({
           event: "stormed",
           count: agents.filter((a) => a.nc !== null).length,
           reconnectMs: performance.now() - started,
-          failures,
-          firstError,
+          failures: failures.count,
+          firstError: failures.first,
           startedAt,
         });
       } else if (message.cmd === "exit") {
