@@ -7,15 +7,13 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { docker, testStackCompose as compose } from "../../services/_shared/testing/swarm.js";
-import { startSwarmWorld, type SwarmWorld, type WorldEnvironment } from "../../services/_shared/testing/swarm-world.js";
+import {
+  startSwarmWorld,
+  type StoredEvent,
+  type SwarmWorld,
+  type WorldEnvironment,
+} from "../../services/_shared/testing/swarm-world.js";
 
-interface StoredEvent {
-  seq: number;
-  ts: string;
-  level: string;
-  message: string;
-  data: Record<string, unknown>;
-}
 interface ServiceInspect {
   Version: { Index: number };
   UpdatedAt: string;
@@ -48,23 +46,7 @@ describe("release hooks on a real single-node Swarm (real agent, real control pl
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     return res.body.id;
   };
-  const events = async (id: string): Promise<StoredEvent[]> => {
-    const res = await fetch(`${world.platform.baseUrl}/v1/deployments/${id}/events`, {
-      headers: world.auth(),
-      signal: AbortSignal.timeout(60_000),
-    });
-    return (await res.text())
-      .split("\n\n")
-      .filter((b) => b.includes("event: deployment-event"))
-      .map((b) => {
-        const data = b
-          .split("\n")
-          .filter((l) => l.startsWith("data:"))
-          .map((l) => l.slice(5).trim())
-          .join("\n");
-        return JSON.parse(data) as StoredEvent;
-      });
-  };
+  const events = (id: string) => world.events(id);
   const inspect = async (): Promise<ServiceInspect> =>
     (JSON.parse(await docker("service", "inspect", service)) as ServiceInspect[])[0]!;
   const hookJobs = async () =>

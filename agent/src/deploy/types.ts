@@ -38,6 +38,11 @@ export interface DeployRequest {
   timeoutSeconds: number;
   /** The release's hooks (stackyard.yaml); absent or empty: none. */
   hooks?: DeployHook[];
+  /**
+   * The release's health grace per compose service (stackyard.yaml `services.<name>.healthGraceSeconds`): how long
+   * a converged service must stay up (after its healthcheck passed, when it has one) before it counts as ready.
+   */
+  healthGraceSeconds?: Record<string, number>;
 }
 
 export type DeployStatus = "SUCCEEDED" | "FAILED" | "CANCELED";
