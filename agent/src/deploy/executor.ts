@@ -211,7 +211,7 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
 
 function hookDeps(deps: DeployDeps, signal: AbortSignal): HookRunDeps {
   const { engine } = deps;
-  if (!engine.createJobService || !engine.removeService || !engine.networkIds) {
+  if (!engine.createJobService || !engine.removeService || !engine.networkIds || !engine.followServiceLogs) {
     throw new InvalidRequestError("this agent's Docker engine cannot run hook jobs");
   }
   return {
