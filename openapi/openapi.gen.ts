@@ -2283,6 +2283,13 @@ export interface components {
         pre_deploy?: components["schemas"]["ReleaseHook"];
         post_deploy?: components["schemas"]["ReleaseHook"];
       };
+      /** @description Per compose service, by its name in the compose file */
+      services?: {
+        [key: string]: {
+          /** @description How long the service must stay up once its tasks run as desired (after their healthcheck passed, when it has one) before the deployment counts it ready */
+          healthGraceSeconds: number;
+        };
+      };
     };
     /** @description A one-off task run as a Swarm job with the service's image, environment, secrets and networks */
     ReleaseHook: {
@@ -2296,7 +2303,7 @@ export interface components {
           /** @constant */
           sourceType: "upload";
           composeYaml: string;
-          /** @description Optional release manifest (stackyard.yaml): deploy timeout and pre/post-deploy hooks */
+          /** @description Optional release manifest (stackyard.yaml): deploy timeout, pre/post-deploy hooks, per-service health grace */
           manifestYaml?: string;
           /** @description Free text, e.g. the CI build that uploaded it */
           sourceRef?: string;
@@ -2965,7 +2972,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations`; or the release manifest is invalid (MANIFEST_INVALID_YAML, MANIFEST_SCHEMA, MANIFEST_HOOK_SERVICE_UNKNOWN), every error with its path, line and column in `details.errors` */
+    /** @description The compose file is invalid, or violates the compose policy: COMPOSE_POLICY_VIOLATION lists every violated rule with its path in `details.violations`; or the release manifest is invalid (MANIFEST_INVALID_YAML, MANIFEST_SCHEMA, MANIFEST_HOOK_SERVICE_UNKNOWN, MANIFEST_SERVICE_UNKNOWN), every error with its path, line and column in `details.errors` */
     ComposeRefused: {
       headers: {
         [name: string]: unknown;

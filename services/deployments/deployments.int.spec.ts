@@ -491,13 +491,14 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     }
   });
 
-  it("sends the release manifest's hooks and deploy timeout, and no hooks field for a release without any", async () => {
+  it("sends the release manifest's hooks, deploy timeout and health grace, and neither field for a release without any", async () => {
     const res = await api.request<{ id: string }>("POST", `/v1/stacks/${stackId}/releases`, {
       body: {
         sourceType: "upload",
         composeYaml: "services:\n  app:\n    image: nginx:1.27\n",
         manifestYaml:
-          "deploy:\n  timeoutSeconds: 77\nhooks:\n  pre_deploy:\n    service: app\n    command: [migrate]\n",
+          "deploy:\n  timeoutSeconds: 77\nhooks:\n  pre_deploy:\n    service: app\n    command: [migrate]\n" +
+          "services:\n  app:\n    healthGraceSeconds: 12\n",
       },
       headers: org.admin.auth,
     });
@@ -512,9 +513,11 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     expect(sent(dep.body.id).hooks).to.deep.equal([
       { phase: "pre_deploy", service: "app", command: ["migrate"], timeoutSeconds: 300 },
     ]);
+    expect(sent(dep.body.id).healthGraceSeconds).to.deep.equal({ app: 12 });
     const plain = await deploy(release1, "key-plain");
     await waitStatus(plain.body.id, "SUCCEEDED");
     expect(sent(plain.body.id)).to.not.have.property("hooks");
+    expect(sent(plain.body.id)).to.not.have.property("healthGraceSeconds");
   });
 
   it("ends SUCCEEDED when the agent's outcome is stored before the worker marked the deployment RUNNING", async () => {

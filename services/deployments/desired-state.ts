@@ -13,6 +13,7 @@ import {
   composePolicyForCluster,
   loadRegistryLogins,
   loadSecretValues,
+  manifestHealthGrace,
   manifestHooks,
   ownershipLabels,
   policyMessage,
@@ -47,6 +48,8 @@ export interface DeploymentContext {
   timeoutSeconds: number;
   /** The release's hooks (stackyard.yaml), in the order they run. */
   hooks: DeployHookPayload[];
+  /** The release manifest (stackyard.yaml), for what the payload takes from it per service; null: none. */
+  manifest: Manifest | null;
   /** environments.replica_overrides as the deployment is dispatched. */
   replicaOverrides: Record<string, number>;
   /** environments.image_resolution: `docker stack deploy --resolve-image`. */
@@ -109,6 +112,7 @@ export async function loadDeploymentContext(db: Db, deploymentId: string): Promi
     composeYaml: row.compose_yaml,
     timeoutSeconds: row.manifest_json?.deploy?.timeoutSeconds ?? row.deploy_timeout_seconds,
     hooks: manifestHooks(row.manifest_json),
+    manifest: row.manifest_json,
     replicaOverrides: row.replica_overrides ?? {},
     imageResolution: row.image_resolution,
   };
@@ -223,6 +227,7 @@ export async function buildDeployCommand(
       `the ${orphan.phase} hook runs with service ${orphan.service}, which the rendered compose file does not have`,
     );
   }
+  const healthGraceSeconds = manifestHealthGrace(ctx.manifest, services);
   // --prune only when this release drops services the stack had, so unrelated services are never touched.
   const prune = previousServices !== null && previousServices.some((s) => !services.includes(s));
   return {
@@ -236,6 +241,7 @@ export async function buildDeployCommand(
       ...(registryAuth.length > 0 ? { registryAuth } : {}),
       // Likewise only when there are hooks: an agent older than hooks refuses them rather than skip them.
       ...(ctx.hooks.length > 0 ? { hooks: ctx.hooks } : {}),
+      ...(Object.keys(healthGraceSeconds).length > 0 ? { healthGraceSeconds } : {}),
       labels: ownershipLabels(ownership),
       adopt: ctx.adopt,
       keepSecretVersions: options.keepSecretVersions,

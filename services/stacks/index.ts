@@ -5,7 +5,7 @@ export { composePolicyForCluster } from "./compose-policy.logic.js";
 export { loadSecretValues, putSecret } from "./secrets-repo.js";
 export { findEnvironment, findStack } from "./stacks.logic.js";
 export { ownershipLabels } from "./swarm-stack.js";
-export { manifestHooks, type Manifest } from "./manifest.js";
+export { manifestHealthGrace, manifestHooks, type Manifest } from "./manifest.js";
 export { environmentView } from "./views.js";
 export { createStacksService } from "./stacks.service.js";
 export { loadRegistryLogins, normalizeRegistryHost, type RegistryLogin } from "./registry-credentials.logic.js";

@@ -1,6 +1,6 @@
 /**
- * The release manifest (`stackyard.yaml` beside the compose file, optional): the compose path, the deploy timeout
- * and the pre/post-deploy hooks. Validated at release creation against openapi/stackyard-manifest.schema.json;
+ * The release manifest (`stackyard.yaml` beside the compose file, optional): the compose path, the deploy timeout,
+ * the pre/post-deploy hooks and each service's health grace. Validated at release creation against openapi/stackyard-manifest.schema.json;
  * every error names the line and column of the YAML node it is about, so the author can find it.
  */
 import { readFileSync } from "node:fs";
@@ -30,6 +30,8 @@ export interface Manifest {
   compose?: string;
   deploy?: { timeoutSeconds?: number };
   hooks?: { pre_deploy?: ManifestHook; post_deploy?: ManifestHook };
+  /** Per compose service, by its name in the compose file. */
+  services?: Record<string, { healthGraceSeconds: number }>;
 }
 
 export interface ManifestErrorDetail {
@@ -40,7 +42,8 @@ export interface ManifestErrorDetail {
   column: number | null;
 }
 
-export type ManifestValidationCode = "MANIFEST_INVALID_YAML" | "MANIFEST_SCHEMA" | "MANIFEST_HOOK_SERVICE_UNKNOWN";
+export type ManifestValidationCode =
+  "MANIFEST_INVALID_YAML" | "MANIFEST_SCHEMA" | "MANIFEST_HOOK_SERVICE_UNKNOWN" | "MANIFEST_SERVICE_UNKNOWN";
 
 export class ManifestValidationError extends UnprocessableError {
   constructor(code: ManifestValidationCode, message: string, errors: ManifestErrorDetail[]) {
@@ -51,8 +54,8 @@ export class ManifestValidationError extends UnprocessableError {
 
 /**
  * Parses and validates a manifest. `composeServices` are the compose file's service names: a hook must name one
- * of them (its image, environment, secrets and networks are what the hook runs with); null skips that check (a
- * git release reads the manifest first, to find the compose file).
+ * of them (its image, environment, secrets and networks are what the hook runs with), and so must every key of
+ * `services`; null skips those checks (a git release reads the manifest first, to find the compose file).
  */
 export function parseManifest(yamlText: string, composeServices: readonly string[] | null): Manifest {
   const size = Buffer.byteLength(yamlText, "utf8");
@@ -113,7 +116,34 @@ export function parseManifest(yamlText: string, composeServices: readonly string
       );
     }
   }
+  const unknownService = composeServices
+    ? Object.keys(manifest.services ?? {}).find((name) => !composeServices.includes(name))
+    : undefined;
+  if (unknownService !== undefined && composeServices) {
+    const detail = {
+      path: `services.${unknownService}`,
+      message: `names no service of the compose file (${composeServices.join(", ")})`,
+      ...locate(["services"], unknownService),
+    };
+    throw new ManifestValidationError(
+      "MANIFEST_SERVICE_UNKNOWN",
+      `stackyard.yaml${where(detail)}: services.${unknownService} ${detail.message}`,
+      [detail],
+    );
+  }
   return manifest;
+}
+
+/** The declared health grace per compose service, for the services the rendered compose file has. */
+export function manifestHealthGrace(
+  manifest: Manifest | null,
+  composeServices: readonly string[],
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(manifest?.services ?? {})
+      .filter(([name]) => composeServices.includes(name))
+      .map(([name, s]) => [name, s.healthGraceSeconds]),
+  );
 }
 
 function where(d: { line: number | null; column: number | null }): string {

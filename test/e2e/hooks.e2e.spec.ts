@@ -7,15 +7,13 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { docker, testStackCompose as compose } from "../../services/_shared/testing/swarm.js";
-import { startSwarmWorld, type SwarmWorld, type WorldEnvironment } from "../../services/_shared/testing/swarm-world.js";
+import {
+  startSwarmWorld,
+  type StoredEvent,
+  type SwarmWorld,
+  type WorldEnvironment,
+} from "../../services/_shared/testing/swarm-world.js";
 
-interface StoredEvent {
-  seq: number;
-  ts: string;
-  level: string;
-  message: string;
-  data: Record<string, unknown>;
-}
 interface ServiceInspect {
   Version: { Index: number };
   UpdatedAt: string;
@@ -48,23 +46,7 @@ describe("release hooks on a real single-node Swarm (real agent, real control pl
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     return res.body.id;
   };
-  const events = async (id: string): Promise<StoredEvent[]> => {
-    const res = await fetch(`${world.platform.baseUrl}/v1/deployments/${id}/events`, {
-      headers: world.auth(),
-      signal: AbortSignal.timeout(60_000),
-    });
-    return (await res.text())
-      .split("\n\n")
-      .filter((b) => b.includes("event: deployment-event"))
-      .map((b) => {
-        const data = b
-          .split("\n")
-          .filter((l) => l.startsWith("data:"))
-          .map((l) => l.slice(5).trim())
-          .join("\n");
-        return JSON.parse(data) as StoredEvent;
-      });
-  };
+  const events = (id: string) => world.events(id);
   const inspect = async (): Promise<ServiceInspect> =>
     (JSON.parse(await docker("service", "inspect", service)) as ServiceInspect[])[0]!;
   const hookJobs = async () =>
@@ -150,6 +132,34 @@ describe("release hooks on a real single-node Swarm (real agent, real control pl
     const taskTs = Date.parse(String(hookDone!.data.taskEndedAt));
     expect(taskTs).to.be.above(Date.parse(before.UpdatedAt));
     expect(Date.parse(after.UpdatedAt)).to.be.above(taskTs);
+    expect(await hookJobs()).to.deep.equal([]);
+  });
+
+  it("a hook's output is stored while it runs, not when it ends", async () => {
+    const live = await release(
+      compose({ command: ["sleep", "3600"], replicas: 1, env: { RELEASE: "4" } }),
+      manifest(["sh", "-c", "echo 'step 1 of 2'; sleep 3; echo 'step 2 of 2'"]),
+    );
+    const done = await world.deploy(env, live);
+    const list = await events(done.id);
+    const transcript = list.map((e) => `${e.seq} ${e.ts} ${e.message} ${JSON.stringify(e.data)}`).join("\n");
+    const first = list.find((e) => e.message === "step 1 of 2");
+    const second = list.find((e) => e.message === "step 2 of 2");
+    const hookDone = list.find((e) => e.message === "pre_deploy hook succeeded (exit code 0)");
+    expect(first, transcript).to.not.equal(undefined);
+    expect(second, transcript).to.not.equal(undefined);
+    expect(hookDone, transcript).to.not.equal(undefined);
+    expect(first!.data).to.include({ source: "hook", phase: "pre_deploy", stream: "stdout", live: true });
+    expect(first!.seq).to.be.below(second!.seq);
+    expect(second!.seq).to.be.below(hookDone!.seq);
+    // Docker's own timestamp of the second line is when the task printed it, 3 s after the first: the first
+    // line's event was made (agent clock, same host) before that, so before the hook ended.
+    const printed = (ts: unknown) => Date.parse(String(ts).replace(/(\.\d{3})\d+/, "$1"));
+    const secondPrintedAt = printed(second!.data.ts);
+    expect(secondPrintedAt, transcript).to.be.a("number").and.not.be.NaN;
+    expect(Date.parse(first!.ts), transcript).to.be.below(secondPrintedAt);
+    expect(Date.parse(first!.ts), transcript).to.be.below(Date.parse(String(hookDone!.data.taskEndedAt)));
+    expect(list.filter((e) => e.message === "step 1 of 2")).to.have.length(1);
     expect(await hookJobs()).to.deep.equal([]);
   });
 });

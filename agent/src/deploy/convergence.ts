@@ -13,9 +13,10 @@
  *   enough: Swarm restarts tasks, and a single crash during start-up can recover.
  * - "since the deploy started" compares with a baseline snapshot taken before the deploy (task id → state), so
  *   old failures are not counted again and no clock is shared with the daemon.
- * The caller adds stabilisation: converged must hold for a while before it counts, unless every service either
- * just completed a Swarm rolling update (which has its own monitor period) or declares a healthcheck (Swarm only
- * calls such a task running once it is healthy): see waitForConvergence.
+ * The wait adds a readiness hold per service (readiness.ts): none for a healthchecked service (Swarm only calls
+ * such a task running once it is healthy) unless the release declares a health grace for it, the declared grace
+ * for one without a healthcheck, else none after a completed Swarm rolling update (it has its own monitor period)
+ * and the default stabilisation window otherwise.
  *
  * A failure's headline is its root cause: the error of the task that failed (e.g. "No such image: x:1"), with
  * Swarm's part ("paused the update") as context, never Swarm's summary alone ("update paused … task abc").
@@ -28,6 +29,7 @@ import type {
   StackInspector,
   StackSnapshot,
 } from "./types.js";
+import { ReadinessTracker } from "./readiness.js";
 
 export const DEFAULT_FAILED_TASK_THRESHOLD = 3;
 /** Swarm's default update monitor period: a task that survives this long is considered started. */
@@ -333,15 +335,18 @@ function taskProgress(t: RolloutTask): { spec: "new" | "old"; what: string } | n
   return { spec, what: `stopping (${t.state})` };
 }
 
-/** "waiting for <svc> 1/2 (update updating), …" or the stabilisation note, for a quiet stretch of the wait. */
-export function waitingLine(assessment: StackAssessment, stabilisingForMs: number | null): DeployEvent {
+/** "still waiting: <svc> 1/2 running (update updating), …" or what the converged services are held for, for a quiet stretch. */
+export function waitingLine(
+  assessment: StackAssessment,
+  holding: ReadonlyArray<{ service: string; heldMs: number; holdMs: number }>,
+): DeployEvent {
   const waiting = assessment.services.filter((s) => !s.converged);
   if (waiting.length === 0) {
-    const seconds = stabilisingForMs === null ? 0 : Math.floor(stabilisingForMs / 1000);
+    const parts = holding.map((h) => `${h.service} ${Math.floor(h.heldMs / 1000)}s of ${Math.round(h.holdMs / 1000)}s`);
     return {
       level: "info",
-      message: `all ${assessment.services.length} service(s) running as desired; checking they stay up (${seconds}s so far)`,
-      data: { waiting: [], stabilisingMs: stabilisingForMs },
+      message: `all ${assessment.services.length} service(s) running as desired; checking they stay up (${parts.join(", ")})`,
+      data: { waiting: [], holding: holding.map((h) => ({ ...h })) },
     };
   }
   const parts = waiting.map((s) => {
@@ -379,6 +384,8 @@ export interface ConvergenceOptions {
   quietProgressMs?: number;
   /** Images (as services run them) whose image config declares a HEALTHCHECK: healthy tasks need no wait. */
   healthcheckedImages?: ReadonlySet<string>;
+  /** The release's health grace per service (full Swarm service name → ms): see readiness.ts. */
+  healthGraceMs?: ReadonlyMap<string, number>;
   /** Called with every assessment, so the caller can report the last known health when it stops the wait. */
   onAssessment?: (assessment: StackAssessment) => void;
 }
@@ -388,7 +395,10 @@ export type ConvergenceOutcome =
   | { outcome: "failed"; assessment: StackAssessment; error: string }
   | { outcome: "aborted"; assessment: StackAssessment | null };
 
-/** Polls the stack until it converged and stayed so for the stabilisation period, failed, or the signal aborts. */
+/**
+ * Polls the stack until every service converged and stayed so for its readiness hold (readiness.ts: healthcheck,
+ * declared health grace or the default window), one failed, or the signal aborts.
+ */
 export async function waitForConvergence(
   engine: StackInspector,
   opts: ConvergenceOptions,
@@ -398,8 +408,12 @@ export async function waitForConvergence(
   const stabilizationMs = opts.stabilizationMs ?? DEFAULT_STABILIZATION_MS;
   const quietMs = opts.quietProgressMs ?? DEFAULT_QUIET_PROGRESS_MS;
   const tracker = new ProgressTracker(opts.baseline);
+  const readiness = new ReadinessTracker({
+    defaultMs: stabilizationMs,
+    ...(opts.healthGraceMs ? { graceMs: opts.healthGraceMs } : {}),
+    ...(opts.healthcheckedImages ? { healthcheckedImages: opts.healthcheckedImages } : {}),
+  });
   let last: StackAssessment | null = null;
-  let convergedSince: number | null = null;
   let readErrors = 0;
   let lastReadError = "";
   let lastLineAt = now();
@@ -433,33 +447,15 @@ export async function waitForConvergence(
       opts.onAssessment?.(assessment);
       for (const event of tracker.next(assessment)) emit(event);
       if (assessment.failure) return { outcome: "failed", assessment, error: assessment.failure };
-      if (assessment.converged) {
-        convergedSince ??= now();
-        if (alreadyVouchedFor(assessment, opts.healthcheckedImages) || now() - convergedSince >= stabilizationMs)
-          return { outcome: "converged", assessment };
-      } else {
-        convergedSince = null;
-      }
+      const ready = readiness.next(assessment.services, now());
+      for (const event of ready.events) emit(event);
+      if (assessment.converged && ready.allReady) return { outcome: "converged", assessment };
       if (quietMs > 0 && now() - lastLineAt >= quietMs)
-        emit(waitingLine(assessment, convergedSince === null ? null : now() - convergedSince));
+        emit(waitingLine(assessment, readiness.holding(assessment.services, now())));
     }
     await sleep(pollIntervalMs, opts.signal);
   }
   return { outcome: "aborted", assessment: last };
-}
-
-/**
- * Whether a converged stack needs no stabilisation wait: every service either completed a Swarm rolling update
- * (it already survived Swarm's monitor period) or has a healthcheck, in its spec or its image and not turned off
- * (its running tasks passed it).
- */
-export function alreadyVouchedFor(assessment: StackAssessment, healthcheckedImages?: ReadonlySet<string>): boolean {
-  const healthchecked = (s: ServiceAssessment) =>
-    s.healthcheck || (!s.healthcheckDisabled && healthcheckedImages?.has(s.health.image) === true);
-  return (
-    assessment.services.length > 0 &&
-    assessment.services.every((s) => s.updateState === "completed" || healthchecked(s))
-  );
 }
 
 /** Resolves after `ms`, or as soon as the signal aborts. */

@@ -150,6 +150,7 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
     const healthcheckedImages = await imagesWithHealthcheck(engine, req.composeYaml);
     const result = await waitForConvergence(engine, {
       healthcheckedImages,
+      healthGraceMs: healthGraceMs(req),
       stack: req.stackName,
       baseline,
       emit,
@@ -210,7 +211,7 @@ export async function runDeployment(req: DeployRequest, deps: DeployDeps): Promi
 
 function hookDeps(deps: DeployDeps, signal: AbortSignal): HookRunDeps {
   const { engine } = deps;
-  if (!engine.createJobService || !engine.removeService || !engine.networkIds) {
+  if (!engine.createJobService || !engine.removeService || !engine.networkIds || !engine.followServiceLogs) {
     throw new InvalidRequestError("this agent's Docker engine cannot run hook jobs");
   }
   return {
@@ -220,6 +221,13 @@ function hookDeps(deps: DeployDeps, signal: AbortSignal): HookRunDeps {
     pollIntervalMs: Math.min(deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, 1_000),
     ...(deps.now ? { now: deps.now } : {}),
   };
+}
+
+/** The release's health grace by full Swarm service name (`<stack>_<service>`, as the stack's services are named). */
+function healthGraceMs(req: DeployRequest): Map<string, number> {
+  return new Map(
+    Object.entries(req.healthGraceSeconds ?? {}).map(([service, s]) => [`${req.stackName}_${service}`, s * 1000]),
+  );
 }
 
 /** The stack's tasks before the deploy, so failures from earlier deployments are not blamed on this one. */

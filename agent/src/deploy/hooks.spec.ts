@@ -48,7 +48,8 @@ function task(over: Partial<SwarmTask>): SwarmTask {
   };
 }
 
-function fakeEngine(states: SwarmTask[], logs: LogLine[] = []) {
+/** `live`: lines the follow delivers at once; `logs`: what the complete read after the job's end returns. */
+function fakeEngine(states: SwarmTask[], logs: LogLine[] = [], live: LogLine[] = []) {
   const calls: { created: Array<{ spec: Record<string, unknown>; auth: unknown }>; removed: string[] } = {
     created: [],
     removed: [],
@@ -79,6 +80,11 @@ function fakeEngine(states: SwarmTask[], logs: LogLine[] = []) {
     },
     async serviceLogs() {
       return logs;
+    },
+    async followServiceLogs(_id, opts, onLine) {
+      for (const line of live) onLine(line);
+      if (opts.signal.aborted) return;
+      await new Promise<void>((resolve) => opts.signal.addEventListener("abort", () => resolve(), { once: true }));
     },
   };
   return { engine, calls };
@@ -172,6 +178,61 @@ describe("release hooks: running one (fake engine)", () => {
     expect(messages).to.include("pre_deploy hook succeeded (exit code 0)");
     expect(messages.some((m) => m.includes("without the networks shop-prod_default"))).to.equal(true);
     expect(JSON.stringify(events)).to.not.contain("pw");
+  });
+
+  it("streams the output while the job runs, then only what the follow missed, each line once", async () => {
+    const first = { stream: "stdout" as const, ts: "2026-12-03T07:00:01.000000001Z", line: "migrating" };
+    const again = { stream: "stdout" as const, ts: "2026-12-03T07:00:01.000000001Z", line: "migrating" };
+    const last = { stream: "stderr" as const, ts: "2026-12-03T07:00:04.5Z", line: "migrated" };
+    const { engine } = fakeEngine(
+      [task({ state: "running" }), task({ state: "running" }), task({ state: "complete", exitCode: 0 })],
+      [first, again, last],
+      [first, again],
+    );
+    const events: DeployEvent[] = [];
+    let polls = 0;
+    const listTasks = engine.listTasks.bind(engine);
+    engine.listTasks = async (f) => {
+      // the live lines are in before the job's end is seen
+      if (polls++ === 1) expect(events.filter((e) => e.data?.live === true)).to.have.length(2);
+      return listTasks(f);
+    };
+    await runHook(req, hook, {
+      engine,
+      emit: (e) => events.push(e),
+      signal: new AbortController().signal,
+      pollIntervalMs: 1,
+    });
+    const output = events.filter((e) => e.data?.stream !== undefined);
+    expect(output.map((e) => [e.message, e.data?.live, e.level])).to.deep.equal([
+      ["migrating", true, "info"],
+      ["migrating", true, "info"],
+      ["migrated", false, "warn"],
+    ]);
+    const ended = events.findIndex((e) => e.message === "pre_deploy hook succeeded (exit code 0)");
+    expect(ended).to.be.above(events.indexOf(output[2]!));
+  });
+
+  it("a follow that fails costs only the live part: the output comes at the end", async () => {
+    const { engine } = fakeEngine(
+      [task({ state: "complete", exitCode: 0 })],
+      [{ stream: "stdout", ts: "2026-12-03T07:00:01Z", line: "done" }],
+    );
+    engine.followServiceLogs = async () => {
+      throw new Error("no such service");
+    };
+    const events: DeployEvent[] = [];
+    await runHook(req, hook, {
+      engine,
+      emit: (e) => events.push(e),
+      signal: new AbortController().signal,
+      pollIntervalMs: 1,
+    });
+    const messages = events.map((e) => e.message);
+    expect(messages).to.include(
+      "pre_deploy hook: its output cannot be followed live (it is reported when the hook ends): no such service",
+    );
+    expect(messages).to.include("done");
   });
 
   it("a non-zero exit throws HookFailedError and still removes the job", async () => {

@@ -1,12 +1,13 @@
 /**
  * Release hooks (stackyard.yaml `pre_deploy` / `post_deploy`): a one-off task run as a Swarm job
  * (`replicated-job`, one completion) with a compose service's image, environment, secrets and networks, its output
- * reported as deployment events and its exit code deciding the deployment. The job service is removed afterwards,
+ * streamed as deployment events while it runs (hook-output.ts) and its exit code deciding the deployment. The job service is removed afterwards,
  * whatever the outcome (failure, timeout, cancel).
  */
 import { parse, type ScalarTag } from "yaml";
-import type { DockerEngine, SwarmJobRunner, SwarmTask } from "../docker/engine.js";
+import type { DockerEngine, SwarmJobRunner, SwarmLogFollower, SwarmTask } from "../docker/engine.js";
 import { HookFailedError, InvalidRequestError } from "./errors.js";
+import { HOOK_OUTPUT_LIMITS, HookOutput } from "./hook-output.js";
 import { parseImageRef } from "./image-preflight.js";
 import type { Emit, RegistryLogin } from "./types.js";
 
@@ -19,14 +20,14 @@ export interface DeployHook {
   timeoutSeconds: number;
 }
 
-export type HookEngine = Pick<DockerEngine, "listTasks" | "listSecrets" | "serviceLogs"> & SwarmJobRunner;
+export type HookEngine = Pick<DockerEngine, "listTasks" | "listSecrets" | "serviceLogs"> &
+  SwarmJobRunner &
+  SwarmLogFollower;
 
 /** The label that marks a hook's job service (value: the phase), beside the ownership labels. */
 export const HOOK_LABEL = "io.stackyard.hook";
 /** Task states after which a job's task never runs again. */
 const TERMINAL_TASK_STATES = new Set(["complete", "failed", "rejected", "shutdown", "orphaned", "remove"]);
-const HOOK_LOG_TAIL = 1_000;
-const HOOK_LOG_MAX_BYTES = 256 * 1024;
 
 interface ComposeService {
   image?: string;
@@ -216,10 +217,22 @@ export async function runHook(req: HookRequest, hook: DeployHook, deps: HookRunD
       command: hook.command,
     },
   });
+  const output = new HookOutput(hook.phase, emit);
+  const stopFollow = new AbortController();
+  const following = followOutput(
+    engine,
+    serviceId,
+    output,
+    AbortSignal.any([deps.signal, stopFollow.signal]),
+    hook,
+    emit,
+  );
   try {
     const end = await waitForJob(engine, serviceId, hook.timeoutSeconds * 1000, deps);
+    stopFollow.abort();
+    await following;
     if (end === "aborted") return;
-    await emitOutput(engine, serviceId, hook, emit);
+    await emitRest(engine, serviceId, hook, output, emit);
     const data = {
       source: "hook",
       phase: hook.phase,
@@ -245,6 +258,8 @@ export async function runHook(req: HookRequest, hook: DeployHook, deps: HookRunD
     emit({ level: "error", message: `${hook.phase} hook failed (${why})`, data });
     throw new HookFailedError(`${hook.phase} hook failed (${why})`);
   } finally {
+    stopFollow.abort();
+    await following;
     try {
       await engine.removeService(serviceId);
       emit({ level: "debug", message: `${hook.phase} hook: job ${name} removed`, data: { source: "hook", job: name } });
@@ -276,16 +291,46 @@ async function waitForJob(
   }
 }
 
-async function emitOutput(engine: HookEngine, serviceId: string, hook: DeployHook, emit: Emit): Promise<void> {
+/**
+ * Follows the job's logs while it runs, each line an event as it arrives; resolves when `signal` aborts or the
+ * daemon ends the stream. A follow that fails costs only the live part: the output still comes when the job ends.
+ */
+async function followOutput(
+  engine: HookEngine,
+  serviceId: string,
+  output: HookOutput,
+  signal: AbortSignal,
+  hook: DeployHook,
+  emit: Emit,
+): Promise<void> {
   try {
-    const lines = await engine.serviceLogs(serviceId, { tail: HOOK_LOG_TAIL, maxBytes: HOOK_LOG_MAX_BYTES });
-    for (const l of lines) {
-      emit({
-        level: l.stream === "stderr" ? "warn" : "info",
-        message: l.line,
-        data: { source: "hook", phase: hook.phase, stream: l.stream, ...(l.ts ? { ts: l.ts } : {}) },
-      });
-    }
+    await engine.followServiceLogs(
+      serviceId,
+      { tail: HOOK_OUTPUT_LIMITS.maxLines, maxLineBytes: HOOK_OUTPUT_LIMITS.maxLineBytes, signal },
+      (line) => output.live(line),
+    );
+  } catch (err) {
+    if (signal.aborted) return;
+    emit({
+      level: "warn",
+      message: `${hook.phase} hook: its output cannot be followed live (it is reported when the hook ends): ${err instanceof Error ? err.message : String(err)}`,
+      data: { source: "hook", phase: hook.phase },
+    });
+  }
+}
+
+/** Once the job ended: the output the live follow did not deliver, from one complete read of its logs. */
+async function emitRest(
+  engine: HookEngine,
+  serviceId: string,
+  hook: DeployHook,
+  output: HookOutput,
+  emit: Emit,
+): Promise<void> {
+  try {
+    output.rest(
+      await engine.serviceLogs(serviceId, { tail: HOOK_OUTPUT_LIMITS.maxLines, maxBytes: HOOK_OUTPUT_LIMITS.maxBytes }),
+    );
   } catch (err) {
     emit({
       level: "warn",

@@ -2,7 +2,7 @@
  * Types of the agent's deployment executor: what a deploy is asked to do, what it reports, and the one capability
  * it needs beyond `DockerEngine` (a consistent view of a stack's rollout, see StackInspector).
  */
-import type { DockerEngine, SwarmJobRunner, SwarmService, SwarmTask } from "../docker/engine.js";
+import type { DockerEngine, SwarmJobRunner, SwarmLogFollower, SwarmService, SwarmTask } from "../docker/engine.js";
 import type { ImagePin } from "../../../nats/protocol/image-pins.js";
 import type { DeployHook } from "./hooks.js";
 import type { ImageLookup } from "./image-pins.js";
@@ -38,6 +38,11 @@ export interface DeployRequest {
   timeoutSeconds: number;
   /** The release's hooks (stackyard.yaml); absent or empty: none. */
   hooks?: DeployHook[];
+  /**
+   * The release's health grace per compose service (stackyard.yaml `services.<name>.healthGraceSeconds`): how long
+   * a converged service must stay up (after its healthcheck passed, when it has one) before it counts as ready.
+   */
+  healthGraceSeconds?: Record<string, number>;
 }
 
 export type DeployStatus = "SUCCEEDED" | "FAILED" | "CANCELED";
@@ -127,7 +132,8 @@ export interface StackInspector {
 export type DeployEngine = DockerEngine &
   StackInspector &
   /** Only needed for releases with hooks (unit fakes of other paths leave it out). */
-  Partial<SwarmJobRunner> & {
+  Partial<SwarmJobRunner> &
+  Partial<SwarmLogFollower> & {
     /** Whether this node's copy of the image declares a HEALTHCHECK (false when the image is not here). */
     imageHealthcheck?(image: string): Promise<boolean>;
   } & Partial<ImageLookup>;

@@ -308,6 +308,8 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       );
       const stop = () => stream.destroy();
       opts.signal.addEventListener("abort", stop, { once: true });
+      // Aborted while the stream was being opened: the listener came too late to hear it.
+      if (opts.signal.aborted) stop();
       const splitter = new LogLineSplitter(opts.maxLineBytes, onLine);
       const decoder = tty ? null : new LogDemuxer();
       try {
@@ -864,7 +866,7 @@ function splitTimestamp(text: string): { ts: string | null; line: string } {
   return m ? { ts: m[1] ?? null, line: text.slice(m[0].length) } : { ts: null, line: text };
 }
 
-function truncateUtf8(line: string, maxBytes: number): string {
+export function truncateUtf8(line: string, maxBytes: number): string {
   if (Buffer.byteLength(line) <= maxBytes) return line;
   const budget = Math.max(0, maxBytes - Buffer.byteLength(LOG_LINE_SUFFIX));
   let out = Buffer.from(line).subarray(0, budget).toString("utf8");

@@ -250,6 +250,7 @@ export class DeploymentManager {
           withRegistryAuth: payload.withRegistryAuth,
           timeoutSeconds: payload.timeoutSeconds,
           ...(payload.hooks ? { hooks: payload.hooks } : {}),
+          ...(payload.healthGraceSeconds ? { healthGraceSeconds: payload.healthGraceSeconds } : {}),
         },
         {
           engine: this.deps.engine,

@@ -66,6 +66,9 @@ const deployHookPayload: JSONSchemaType<DeployHookPayload> = {
   },
 };
 
+/** The longest health grace a release may declare for a service (stackyard-manifest.schema.json says the same). */
+export const MAX_HEALTH_GRACE_SECONDS = 3600;
+
 export const RESOLVE_IMAGE_MODES = ["always", "changed", "never"] as const;
 export type ResolveImageMode = (typeof RESOLVE_IMAGE_MODES)[number];
 
@@ -89,6 +92,13 @@ export interface DeployStack {
    * instead of running without its migrations.
    */
   hooks?: DeployHookPayload[];
+  /**
+   * The release's health grace per compose service (stackyard.yaml `services.<name>.healthGraceSeconds`): how long
+   * the agent holds a converged service (after its healthcheck passed, when it has one) before it counts as ready;
+   * a service not named keeps the agent's default (ready at once when healthchecked, else its stabilisation
+   * window). Sent only when the release declares some, as with hooks: an older agent refuses rather than ignores it.
+   */
+  healthGraceSeconds?: Record<string, number>;
   /** Ownership labels (labels.ts) the agent puts on the secrets it creates; the compose file carries them too. */
   labels: Record<string, string>;
   /**
@@ -122,6 +132,14 @@ export const deployStackProperties = {
   secrets: { type: "array", maxItems: 200, items: secretPayload },
   registryAuth: { type: "array", nullable: true, maxItems: 32, items: registryAuthPayload },
   hooks: { type: "array", nullable: true, maxItems: 2, items: deployHookPayload },
+  healthGraceSeconds: {
+    type: "object",
+    nullable: true,
+    maxProperties: 200,
+    required: [],
+    propertyNames: { pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" },
+    additionalProperties: { type: "integer", minimum: 0, maximum: MAX_HEALTH_GRACE_SECONDS },
+  },
   labels: {
     type: "object",
     maxProperties: 16,

@@ -26,6 +26,15 @@ export interface WorldDeployment {
   errorCode: string | null;
 }
 
+/** A deployment event as the SSE replay serves it. */
+export interface StoredEvent {
+  seq: number;
+  ts: string;
+  level: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
 export interface WorldEnvironment {
   id: string;
   name: string;
@@ -44,6 +53,8 @@ export interface SwarmWorld extends TestStack {
   /** POSTs a deployment with a fresh idempotency key and waits for it to end in `want`. */
   deploy(env: WorldEnvironment, releaseId: string, want?: DeploymentStatus): Promise<WorldDeployment>;
   waitForDeployment(id: string, want: DeploymentStatus, timeoutMs?: number): Promise<WorldDeployment>;
+  /** The stored events of a finished deployment, in seq order (the SSE replay, which closes after the terminal one). */
+  events(deploymentId: string): Promise<StoredEvent[]>;
   stop(): Promise<void>;
 }
 
@@ -131,6 +142,23 @@ export async function startSwarmWorld(
         return waitForDeployment(res.body.id, want);
       },
       waitForDeployment,
+      async events(deploymentId) {
+        const res = await fetch(`${stack.platform.baseUrl}/v1/deployments/${deploymentId}/events`, {
+          headers: auth(),
+          signal: AbortSignal.timeout(60_000),
+        });
+        return (await res.text())
+          .split("\n\n")
+          .filter((b) => b.includes("event: deployment-event"))
+          .map((b) => {
+            const data = b
+              .split("\n")
+              .filter((l) => l.startsWith("data:"))
+              .map((l) => l.slice(5).trim())
+              .join("\n");
+            return JSON.parse(data) as StoredEvent;
+          });
+      },
       async stop() {
         await stopAgent(started);
         for (const s of swarmStacks) await removeStack(s).catch((err: unknown) => console.error(String(err)));

@@ -14,6 +14,22 @@ export class EnvironmentPage extends Shell {
     super(page);
   }
 
+  /** Pins the environment with a reason; resolves once the page shows the pin. */
+  async pin(reason: string): Promise<string> {
+    const form = this.page.getByRole("form", { name: "Pin" });
+    await form.getByLabel("Reason for pinning").fill(reason);
+    await form.getByRole("button", { name: "Pin" }).click();
+    const notice = this.page.getByTestId("sync-pinned");
+    await notice.waitFor();
+    return notice.innerText();
+  }
+
+  /** Unpins; resolves once the Pin form is back. */
+  async unpin(label: RegExp = /^Unpin/): Promise<void> {
+    await this.page.getByTestId("sync-pinned").getByRole("button", { name: label }).click();
+    await this.page.getByRole("form", { name: "Pin" }).waitFor();
+  }
+
   async saveOverlay(variables: string, composePatchYaml: string): Promise<void> {
     const form = this.page.getByRole("form", { name: "Overlay" });
     await form.getByLabel("Variables").fill(variables);

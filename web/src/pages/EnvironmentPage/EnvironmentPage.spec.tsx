@@ -139,6 +139,10 @@ function backend(
     deployments?: Deployment[];
     replicaOverrides?: Record<string, number>;
     sync?: EnvironmentSync;
+    /** The answer to PUT …/pin (default: pinned with the reason sent). */
+    pin?: (req: RecordedRequest) => Response;
+    /** The signed-in user's permissions (default: an APP_ADMIN's). */
+    permissions?: string[];
   } = {},
 ) {
   return (req: RecordedRequest): Response => {
@@ -148,7 +152,7 @@ function backend(
       if (answers.post) return answers.post(req);
     }
     if (p === "/v1/auth/refresh") return json(200, tokenPair(1));
-    if (p === "/v1/auth/me") return json(200, me);
+    if (p === "/v1/auth/me") return json(200, answers.permissions ? { ...me, permissions: answers.permissions } : me);
     if (p === `/v1/environments/${ENV}`) {
       return json(200, {
         id: ENV,
@@ -197,6 +201,16 @@ function backend(
         sync: { mode: "automatic", sourceId: SOURCE, pinned: null },
         createdAt: "2026-01-01T10:00:00.000Z",
       });
+    }
+    if (req.method === "PUT" && p === `/v1/environments/${ENV}/pin`) {
+      posts.push(req);
+      if (answers.pin) return answers.pin(req);
+      const { reason } = req.body as { reason: string };
+      answers.sync = {
+        ...(answers.sync ?? { mode: "manual", sourceId: null }),
+        pinned: { reason, pinnedAt: "2026-01-01T10:02:00.000Z", pinnedBy: "ops@acme.test" },
+      };
+      return json(200, { id: ENV, sync: answers.sync });
     }
     if (req.method === "DELETE" && p === `/v1/environments/${ENV}/pin`) {
       posts.push(req);
@@ -360,6 +374,71 @@ describe("EnvironmentPage", () => {
     await waitFor(() =>
       expect(requests.map((r) => `${r.method} ${r.path}`)).to.include(`DELETE /v1/environments/${ENV}/pin`),
     );
+  });
+
+  it("pins an auto-synced environment by hand with a reason, then shows the pin", async () => {
+    const requests: RecordedRequest[] = [];
+    open(backend(requests, { sync: { mode: "automatic", sourceId: SOURCE, pinned: null } }));
+    const form = await screen.findByRole("form", { name: "Pin" });
+    expect(form.textContent).to.contain("Pinning pauses automatic sync");
+    const button = within(form).getByRole("button", { name: "Pin" });
+    expect((button as HTMLButtonElement).disabled, "no reason yet").to.equal(true);
+    fireEvent.change(within(form).getByLabelText("Reason for pinning"), {
+      target: { value: "  incident 42: hold v2  " },
+    });
+    fireEvent.click(button);
+    expect((await screen.findByTestId("sync-pinned")).textContent).to.contain("incident 42: hold v2 (ops@acme.test)");
+    const pins = requests.filter((r) => r.method === "PUT" && r.path === `/v1/environments/${ENV}/pin`);
+    expect(pins.map((r) => r.body)).to.deep.equal([{ reason: "incident 42: hold v2" }]);
+    expect(screen.queryByRole("form", { name: "Pin" }), "pinned: Unpin instead").to.equal(null);
+    expect(screen.getByRole("button", { name: "Unpin and deploy the newest commit" })).to.not.equal(null);
+  });
+
+  it("shows a refused pin with the API's whole message, and keeps the reason typed", async () => {
+    open(
+      backend([], {
+        sync: { mode: "manual", sourceId: null, pinned: null },
+        pin: () =>
+          json(404, {
+            error: { code: "ENVIRONMENT_NOT_FOUND", message: "environment staging was deleted by ops@acme.test" },
+          }),
+      }),
+    );
+    const form = await screen.findByRole("form", { name: "Pin" });
+    fireEvent.change(within(form).getByLabelText("Reason for pinning"), { target: { value: "freeze" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Pin" }));
+    const alert = await within(form).findByRole("alert");
+    expect(alert.textContent).to.contain("environment staging was deleted by ops@acme.test");
+    expect(alert.textContent).to.contain("Code: ENVIRONMENT_NOT_FOUND");
+    expect((within(form).getByLabelText("Reason for pinning") as HTMLInputElement).value).to.equal("freeze");
+    expect(screen.queryByTestId("sync-pinned")).to.equal(null);
+  });
+
+  it("offers neither Pin nor Unpin without deployments:write", async () => {
+    open(
+      backend([], {
+        permissions: ["stacks:read", "deployments:read"],
+        sync: { mode: "automatic", sourceId: SOURCE, pinned: null },
+      }),
+    );
+    await screen.findByTestId("sync-mode");
+    expect(screen.queryByRole("form", { name: "Pin" })).to.equal(null);
+  });
+
+  it("shows a viewer the pin without Unpin", async () => {
+    open(
+      backend([], {
+        permissions: ["stacks:read", "deployments:read"],
+        sync: {
+          mode: "manual",
+          sourceId: null,
+          pinned: { reason: "held for the audit", pinnedAt: "", pinnedBy: null },
+        },
+      }),
+    );
+    expect((await screen.findByTestId("sync-pinned")).textContent).to.contain("held for the audit");
+    expect(screen.queryByRole("button", { name: /^Unpin/ })).to.equal(null);
+    expect(screen.queryByRole("form", { name: "Pin" })).to.equal(null);
   });
 
   it("sets up auto-sync from a manual environment and shows the webhook secret once", async () => {

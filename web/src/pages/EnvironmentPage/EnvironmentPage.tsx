@@ -49,7 +49,7 @@ import {
 } from "../../api/hooks/registries.js";
 import { LogsDialog, ScaleDialog, ServicesPanel } from "./ServicesPanel.js";
 import { SyncPanel } from "./SyncPanel.js";
-import { useSetUpAutoSync, useSyncSource, useUnpinEnvironment } from "../../api/hooks/sync.js";
+import { usePinEnvironment, useSetUpAutoSync, useSyncSource, useUnpinEnvironment } from "../../api/hooks/sync.js";
 
 export const HISTORY_PAGE_SIZE = 10;
 const PROGRESS_REFRESH_MS = 1_000;
@@ -117,6 +117,7 @@ export function EnvironmentPage() {
   const sync = env.data?.sync;
   const syncSource = useSyncSource(sync?.mode === "automatic" ? sync.sourceId : null);
   const unpin = useUnpinEnvironment(envId);
+  const pin = usePinEnvironment(envId);
   const setUpSync = useSetUpAutoSync(env.data?.stackId ?? null, envId);
   const saveOverlay = usePutOverlay(envId);
   const secrets = useSecrets(envId);
@@ -310,7 +311,15 @@ export function EnvironmentPage() {
                 isLoading: syncSource.isLoading,
                 onRetry: () => void syncSource.mutate(),
               }}
-              canUnpin={canDeploy}
+              canPin={canDeploy}
+              pin={{
+                busy: pin.isMutating,
+                error: pin.error,
+                onPin: (reason) =>
+                  void pin.trigger(reason).then((r) => {
+                    if (r) void env.mutate();
+                  }),
+              }}
               busy={unpin.isMutating}
               error={unpin.error}
               onUnpin={() =>

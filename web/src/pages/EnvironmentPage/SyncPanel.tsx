@@ -5,14 +5,16 @@ import { OneTimeSecret } from "../../components/CopyButton.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 
-/** The environment's sync policy: manual, or automatic from a git source; the pin and Unpin. */
+/** The environment's sync policy: manual, or automatic from a git source; Pin (with a reason) and Unpin. */
 export function SyncPanel(props: {
   sync: EnvironmentSync;
   source: AsyncState<SyncSource>;
-  canUnpin: boolean;
+  /** May pin and unpin (deployments:write). */
+  canPin: boolean;
   busy: boolean;
   error: unknown;
   onUnpin: () => void;
+  pin: { busy: boolean; error: unknown; onPin: (reason: string) => void };
   /** Setting up auto-sync (a new source + automatic): null when the caller may not. */
   setUp: null | {
     busy: boolean;
@@ -81,15 +83,53 @@ export function SyncPanel(props: {
             {sync.pinned.pinnedBy ? ` (${sync.pinned.pinnedBy})` : ""}. New commits are released but not deployed here
             until it is unpinned.
           </p>
-          {props.canUnpin && (
+          {props.canPin && (
             <button type="button" disabled={props.busy} onClick={props.onUnpin}>
-              {props.busy ? "Unpinning…" : "Unpin and deploy the newest commit"}
+              {props.busy ? "Unpinning…" : sync.mode === "automatic" ? "Unpin and deploy the newest commit" : "Unpin"}
             </button>
           )}
           {props.error ? <ErrorNotice error={props.error} compact /> : null}
         </div>
       )}
+      {!sync.pinned && props.canPin && <PinForm automatic={sync.mode === "automatic"} {...props.pin} />}
     </>
+  );
+}
+
+/** Pinning by hand: the reason is required, shown on the pin and kept in the audit log. */
+function PinForm(props: { automatic: boolean; busy: boolean; error: unknown; onPin: (reason: string) => void }) {
+  const [reason, setReason] = useState("");
+  return (
+    <form
+      className="form"
+      aria-label="Pin"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onPin(reason.trim());
+      }}
+    >
+      <p className="muted">
+        {props.automatic
+          ? "Pinning pauses automatic sync: new commits are released but not deployed here until it is unpinned."
+          : "Pinning holds the environment where it is: if automatic sync is turned on, it stays paused until unpinned."}
+      </p>
+      <label>
+        Reason for pinning
+        <input
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          maxLength={500}
+          placeholder="e.g. incident 42: hold at the current release"
+          required
+        />
+      </label>
+      {props.error ? <ErrorNotice error={props.error} compact /> : null}
+      <div className="actions">
+        <button type="submit" disabled={props.busy || reason.trim() === ""}>
+          {props.busy ? "Pinning…" : "Pin"}
+        </button>
+      </div>
+    </form>
   );
 }
 
