@@ -84,7 +84,8 @@ export async function fetchWorkingLeafLinks(
       throw new LeafLinksUnknownError(`the hub did not list its connections: ${String(err)}`, { cause: err });
     }
     const failed = page.find((a) => a.error);
-    if (failed) throw new LeafLinksUnknownError(`the hub refused to list its connections: ${failed.error?.description}`);
+    if (failed)
+      throw new LeafLinksUnknownError(`the hub refused to list its connections: ${failed.error?.description}`);
     if (offset === 0 && page.length === 0) throw new LeafLinksUnknownError("no server of the hub answered CONNZ");
     answers.push(...page);
     if (!page.some(hasMore)) break;

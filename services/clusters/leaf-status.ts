@@ -58,9 +58,7 @@ export async function sweepLeafClusters(
     onUnknown(err);
     links = null;
   }
-  const moves = silent
-    .map((c) => ({ c, to: silentLeafStatus(c, links) }))
-    .filter(({ c, to }) => c.status !== to);
+  const moves = silent.map((c) => ({ c, to: silentLeafStatus(c, links) })).filter(({ c, to }) => c.status !== to);
   if (moves.length === 0) return [];
   // Only rows still as read: a heartbeat that came in meanwhile (or a revocation) wins.
   const result = await db.raw(

@@ -18,7 +18,9 @@ export const isSilent = (status: ClusterStatus): status is "offline" | "link_dow
 
 /** How a silent agent is described in a sentence: "offline since …" or "unreachable (leaf link down) since …". */
 export const silenceWords = (status: "offline" | "link_down"): string =>
-  status === "link_down" ? "unreachable (its leaf's link to the hub is down; it may be running and buffering)" : "offline";
+  status === "link_down"
+    ? "unreachable (its leaf's link to the hub is down; it may be running and buffering)"
+    : "offline";
 
 export async function agentPresence(
   scope: TenantScope,

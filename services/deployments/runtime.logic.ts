@@ -183,12 +183,11 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
   if (source === "inventory") {
     sync = {
       state: "unknown",
-      reason:
-        isSilent(agent.status)
-          ? agent.offlineSince
-            ? `unknown (agent ${agent.status === "link_down" ? "link down" : "offline"} since ${agent.offlineSince})`
-            : "unknown (the agent has never connected)"
-          : "unknown (the agent did not answer)",
+      reason: isSilent(agent.status)
+        ? agent.offlineSince
+          ? `unknown (agent ${agent.status === "link_down" ? "link down" : "offline"} since ${agent.offlineSince})`
+          : "unknown (the agent has never connected)"
+        : "unknown (the agent did not answer)",
     };
   } else if (!desired) {
     sync = { state: "not_deployed", reason: "nothing was deployed successfully yet" };

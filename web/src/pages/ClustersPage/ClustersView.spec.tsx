@@ -74,7 +74,12 @@ describe("ClustersView", () => {
   });
 
   it("shows a leaf cluster cut off from the hub as link down, not offline, and says what that means", () => {
-    show({ data: [{ ...cluster, status: "link_down" }, { ...cluster, id: "c2", name: "dead-1", status: "offline" }] });
+    show({
+      data: [
+        { ...cluster, status: "link_down" },
+        { ...cluster, id: "c2", name: "dead-1", status: "offline" },
+      ],
+    });
     const cut = screen.getByRole("link", { name: "prod-eu-1" }).closest("tr")!.querySelector(".badge")!;
     expect(cut.textContent).to.equal("link down");
     expect(cut.className).to.contain("badge-warn");
