@@ -26,6 +26,7 @@ import { createLogger } from "../../agent/src/logger.js";
 import { saveState } from "../../agent/src/state.js";
 import { startWanLink, type WanLink } from "../../agent/src/testing/wan.js";
 import { OFFLINE_SWEEP_MS } from "./clusters.service.js";
+import { LEAF_LINK_IDLE_LIMIT_MS } from "./leaf-links.js";
 
 const OFFLINE_AFTER_SECONDS = 5;
 const enc = new TextEncoder();
@@ -173,8 +174,11 @@ describe("link_down: a leaf-mode cluster cut off from the hub (real hub and leaf
 
     // The agent falls silent, its leaf stays up and linked: the agent itself is down.
     silence();
+    const silentAt = Date.now();
     await statusIs("offline", stalenessMs + 10_000);
-    await sleep(2 * OFFLINE_SWEEP_MS);
+    // Past the idle limit since the last heartbeat crossed the link: only the source consumer's traffic keeps the
+    // link "working" now, and two more sweeps have looked at it.
+    await sleep(Math.max(0, silentAt + LEAF_LINK_IDLE_LIMIT_MS + 2 * OFFLINE_SWEEP_MS - Date.now()));
     expect(await status(), "a working leaf link keeps it offline, not link_down").to.equal("offline");
 
     // The link goes: the hub drops the leaf's connection.
