@@ -1818,11 +1818,7 @@ export interface components {
       /** Format: uuid */
       orgId: string;
       name: string;
-      /**
-       * @description degraded: the manager answers but is not an active Swarm manager, or a node is not ready (see unhealthyNodes)
-       * @enum {unknown}
-       */
-      status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      status: components["schemas"]["ClusterStatus"];
       /** @description Hostnames of the Swarm nodes whose status in the last inventory is not ready (down, disconnected, unknown) */
       unhealthyNodes: string[];
       /** @description Unacknowledged security warnings (commands the agent refused): see .../security-warnings */
@@ -1947,8 +1943,7 @@ export interface components {
         /** Format: uuid */
         id: string;
         name: string | null;
-        /** @enum {unknown} */
-        status: "pending" | "online" | "degraded" | "offline" | "revoked";
+        status: components["schemas"]["ClusterStatus"];
       };
       /** @enum {unknown} */
       health: "healthy" | "degraded" | "not_running" | "unknown";
@@ -1982,13 +1977,13 @@ export interface components {
       [key: string]: number;
     };
     AgentPresence: {
-      /** @enum {unknown} */
-      status: "pending" | "online" | "degraded" | "offline" | "revoked";
+      status: components["schemas"]["ClusterStatus"];
       /** Format: date-time */
       lastSeenAt: string | null;
       /**
        * Format: date-time
-       * @description When offline, since when (its last heartbeat, or its goodbye when it stopped on purpose)
+       * @description When offline or link_down, since when the agent is not heard from (its last heartbeat, or its goodbye when
+       *     it stopped on purpose)
        */
       offlineSince: string | null;
     };
@@ -2022,6 +2017,19 @@ export interface components {
       /** @enum {unknown} */
       role: "ORG_ADMIN" | "CLUSTER_ADMIN" | "APP_ADMIN";
     };
+    /**
+     * @description pending: no agent registered yet. online: heartbeats arrive from an active Swarm manager whose nodes are all
+     *     ready. degraded: heartbeats arrive, but the manager is not an active Swarm manager, Docker does not answer, or
+     *     a node is not ready (see unhealthyNodes). offline: no heartbeat within CLUSTER_OFFLINE_AFTER_SECONDS, and
+     *     nothing says the site is merely cut off: a direct-mode agent not heard from (stopped, or its network), an
+     *     agent that stopped on purpose, or a leaf-mode agent whose leaf still holds a working link to the hub (the
+     *     agent itself is down). link_down (leaf-mode agents only): no heartbeat, and the hub holds no working link
+     *     from the cluster's leaf: the site may be running and buffering (a deploy in progress goes on; its events
+     *     arrive, in order, when the link returns, and its deployment is not failed meanwhile) or be down entirely;
+     *     decided at the offline sweep (every 5 s), which asks the NATS hub. revoked: the agent's credential was revoked.
+     * @enum {unknown}
+     */
+    ClusterStatus: "pending" | "online" | "degraded" | "offline" | "link_down" | "revoked";
     /**
      * @description AWAITING_APPROVAL (the environment requires approval) → PENDING (queued) → RUNNING → SUCCEEDED | FAILED |
      *     CANCELED; a rejected approval ends REJECTED. SUCCEEDED, FAILED, CANCELED and REJECTED are terminal.
@@ -2811,6 +2819,7 @@ export interface components {
       | "cluster.online"
       | "cluster.degraded"
       | "cluster.offline"
+      | "cluster.link_down"
       | "cluster.security_warning"
       | "release.created"
     )[];

@@ -4,10 +4,9 @@
  * local connection (the leaf's JetStream API is local; the hub never reaches it except for the source consumer).
  */
 import { DiscardPolicy, RetentionPolicy, StorageType, nanos, type JetStreamManager } from "nats";
-import { LEAF_EVENTS_STREAM, deploymentEventsWildcard } from "../../nats/protocol/subjects.js";
+import { LEAF_EVENTS_MAX_AGE_MS, LEAF_EVENTS_STREAM, deploymentEventsWildcard } from "../../nats/protocol/subjects.js";
 
-/** As long as the hub keeps events (services/deployments/jetstream.ts): a cut longer than that is a lost site. */
-export const LEAF_EVENTS_MAX_AGE_MS = 3 * 24 * 3600 * 1000;
+export { LEAF_EVENTS_MAX_AGE_MS };
 export const LEAF_EVENTS_MAX_BYTES = 512 * 1024 * 1024;
 
 export function leafEventsStreamConfig(clusterId: string) {

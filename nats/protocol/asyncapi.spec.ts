@@ -44,6 +44,25 @@ describe("openapi/asyncapi.yaml (the integration event catalogue)", function () 
     expect(channelOf(`stackyard.${ORG}.nothing`)).to.equal(undefined);
   });
 
+  it("knows a leaf cluster's link_down status change, and its way back", () => {
+    const catalogue = loadCatalogue();
+    const subject = integrationSubjects.clusterStatus(ORG, ID);
+    const message = (type: string, status: string, previousStatus: string) => ({
+      specversion: "1",
+      id: ID,
+      type,
+      orgId: ORG,
+      time: "2026-12-03T12:00:00.000Z",
+      data: { clusterId: ID, status, previousStatus, lastSeenAt: "2026-12-03T11:59:00.000Z" },
+    });
+    expect(() => catalogue.check(subject, message("cluster.link_down", "link_down", "online"))).to.not.throw();
+    expect(() => catalogue.check(subject, message("cluster.online", "online", "link_down"))).to.not.throw();
+    expect(() => catalogue.check(subject, message("cluster.offline", "offline", "link_down"))).to.not.throw();
+    expect(() => catalogue.check(subject, message("cluster.link-down", "link-down", "online"))).to.throw(
+      /does not match its schema/,
+    );
+  });
+
   it("refuses a message that does not match its channel's schema", () => {
     const catalogue = loadCatalogue();
     const subject = integrationSubjects.securityWarning(ORG, ID);

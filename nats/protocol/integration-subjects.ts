@@ -6,7 +6,7 @@
  *                                                               failed | canceled | rejected
  *   stackyard.<orgId>.releases.<stackId>.created
  *   stackyard.<orgId>.environments.<environmentId>.<change>    created | overlay | secret   (names only, never values)
- *   stackyard.<orgId>.clusters.<clusterId>.status               online | degraded | offline (on a change)
+ *   stackyard.<orgId>.clusters.<clusterId>.status               online | degraded | offline | link_down (on a change)
  *   stackyard.<orgId>.clusters.<clusterId>.docker.<type>        service | task | node
  *   stackyard.<orgId>.clusters.<clusterId>.security-warning
  *   stackyard.<orgId>.audit.<action>                            the audit action, e.g. audit.secret.put

@@ -116,6 +116,11 @@ export const AGENT_EVENTS_STREAM = {
  * written while the WAN link is down arrive, in order, once it is back.
  */
 export const LEAF_EVENTS_STREAM = "STACKYARD_LEAF_EVENTS";
+/**
+ * How long the leaf keeps events, as long as the hub does (services/deployments/jetstream.ts): a cut longer than
+ * that is a lost site. Also how long a link-down cluster's RUNNING deployment may wait for its outcome.
+ */
+export const LEAF_EVENTS_MAX_AGE_MS = 3 * 24 * 3600 * 1000;
 
 /** The JetStream domain of a cluster's leaf node. One per cluster, so the hub can address each leaf's API. */
 export const leafJetStreamDomain = (clusterId: string): string => `leaf-${assertSubjectToken(clusterId, "clusterId")}`;

@@ -146,7 +146,7 @@ describe("metrics (real Prometheus scraping the control plane)", function () {
     expect(await valueOf('stackyard_clusters{status="revoked"}')).to.equal(0);
     const known = await p.query("stackyard_clusters");
     expect(known.map((s) => s.metric.status).sort()).to.deep.equal(
-      ["degraded", "offline", "online", "pending", "revoked"].sort(),
+      ["degraded", "link_down", "offline", "online", "pending", "revoked"].sort(),
     );
     const backlog = await p.query("stackyard_jetstream_consumer_pending_messages");
     expect(backlog.map((s) => s.metric.consumer).sort()).to.deep.equal(["deploy-workers", "deployment-event-writers"]);

@@ -56,6 +56,10 @@ export class HeartbeatBatcher {
         hostname: hb.hostname,
         agentVersion: hb.agentVersion,
         uptimeSeconds: hb.uptimeSeconds,
+        // How the agent reaches the hub: a silent leaf-mode agent is told apart by its leaf's link (leaf-status.ts).
+        natsMode: hb.natsMode ?? "direct",
+        // A heartbeat after a goodbye: the agent runs again.
+        goodbyeAt: null,
         // When this agent process started, on the control plane's clock (the agent's own may be skewed): a
         // RUNNING deployment older than it was lost with the previous process (failStaleDeployments).
         agentStartedAt: new Date(receivedAt.getTime() - Math.max(0, hb.sentAt - hb.startedAt)).toISOString(),
@@ -113,18 +117,31 @@ export async function recordGoodbye(db: Db, clusterId: string): Promise<ClusterS
   const result = await db.raw(
     `WITH before AS (SELECT id, status FROM clusters
                       WHERE id = ? AND status IN ('online', 'degraded') AND agent_id IS NOT NULL FOR UPDATE)
-     UPDATE clusters c SET status = 'offline', last_seen_at = now() FROM before b WHERE c.id = b.id
+     UPDATE clusters c SET status = 'offline', last_seen_at = now(),
+                           -- stopped on purpose: offline, never link_down, whatever its leaf's link does after
+                           facts_json = c.facts_json || jsonb_build_object('goodbyeAt', now())
+       FROM before b WHERE c.id = b.id
      RETURNING c.id, c.org_id, c.status, b.status AS previous_status, c.last_seen_at`,
     [clusterId],
   );
   return (result as { rows: ClusterStatusChange[] }).rows;
 }
 
-/** Marks clusters offline whose heartbeat is older than the threshold (one query for all clusters). */
+/**
+ * A cluster whose agent last said it runs in leaf mode and did not say goodbye: when it goes silent, its status
+ * depends on its leaf's link to the hub (leaf-status.ts), not on the heartbeat alone.
+ */
+export const SILENT_LEAF_CLUSTER = `(coalesce(facts_json->>'natsMode', '') = 'leaf' AND facts_json->>'goodbyeAt' IS NULL)`;
+
+/**
+ * Marks clusters offline whose heartbeat is older than the threshold (one query for all clusters); leaf-mode
+ * clusters are left to sweepLeafClusters, which asks the hub about their link.
+ */
 export async function sweepOffline(db: Db, offlineAfterSeconds: number): Promise<ClusterStatusChange[]> {
   const result = await db.raw(
     `WITH stale AS (SELECT id, status FROM clusters
                      WHERE status IN ('online', 'degraded') AND last_seen_at < now() - make_interval(secs => ?)
+                       AND NOT ${SILENT_LEAF_CLUSTER}
                      FOR UPDATE)
      UPDATE clusters c SET status = 'offline' FROM stale s WHERE c.id = s.id
      RETURNING c.id, c.org_id, c.status, s.status AS previous_status, c.last_seen_at`,

@@ -28,6 +28,9 @@ import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejectio
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, recordGoodbye, sweepOffline } from "./agent-ingest.js";
 import { updateClusterNode } from "./node-actions.js";
+import { fetchWorkingLeafLinks } from "./leaf-links.js";
+import { sweepLeafClusters } from "./leaf-status.js";
+import { publicKeyOfSeed } from "../../nats/identity.js";
 import { AgentUnreachableError } from "../_shared/agent-commands.js";
 import {
   accountRevocations,
@@ -380,15 +383,23 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       const onError = (what: string) => (err: unknown) =>
         this.logger.error({ msg: `${what} failed`, error: String(err) });
       timers.push(setInterval(() => heartbeats.flush().catch(onError("heartbeat flush")), HEARTBEAT_FLUSH_MS));
-      timers.push(
-        setInterval(
-          () =>
-            sweepOffline(ingestDb, settings.offlineAfterSeconds)
-              .then(publishClusterStatusChanges)
-              .catch(onError("offline sweep")),
-          OFFLINE_SWEEP_MS,
-        ),
-      );
+      const appAccount = publicKeyOfSeed(identity.appAccountSeed);
+      const sweepSilent = async () => {
+        publishClusterStatusChanges(await sweepOffline(ingestDb, settings.offlineAfterSeconds));
+        publishClusterStatusChanges(
+          await sweepLeafClusters(
+            ingestDb,
+            settings.offlineAfterSeconds,
+            () => fetchWorkingLeafLinks(sys, appAccount),
+            (error) =>
+              this.logger.warn({
+                msg: "the hub's leaf links are unknown: silent leaf clusters are shown offline",
+                error: String(error),
+              }),
+          ),
+        );
+      };
+      timers.push(setInterval(() => sweepSilent().catch(onError("offline sweep")), OFFLINE_SWEEP_MS));
       timers.push(setInterval(() => this.flushActivity().catch(onError("activity flush")), ACTIVITY_FLUSH_MS));
       timers.push(setInterval(() => pruneLiveCredentials(db).catch(onError("live credential pruning")), LIVE_PRUNE_MS));
       timers.push(

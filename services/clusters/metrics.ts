@@ -3,7 +3,7 @@ import type { Db } from "../_shared/db.js";
 import type { GaugeSample } from "../_shared/metrics.js";
 import type { ClusterStatus } from "./views.js";
 
-const STATUSES: readonly ClusterStatus[] = ["pending", "online", "degraded", "offline", "revoked"];
+const STATUSES: readonly ClusterStatus[] = ["pending", "online", "degraded", "offline", "link_down", "revoked"];
 
 /**
  * Clusters per status, across every org, with the status the API shows: a heartbeat older than the threshold is

@@ -8,9 +8,19 @@ import { effectiveStatus, type ClusterRow, type ClusterStatus } from "./views.js
 export interface AgentPresence {
   status: ClusterStatus;
   lastSeenAt: string | null;
-  /** Set when status is offline: the agent has not been heard from since then (null: never). */
+  /** Set when status is offline or link_down: the agent has not been heard from since then (null: never). */
   offlineSince: string | null;
 }
+
+/** Not heard from: offline, or link_down (a leaf-mode site the hub cannot reach, maybe running and buffering). */
+export const isSilent = (status: ClusterStatus): status is "offline" | "link_down" =>
+  status === "offline" || status === "link_down";
+
+/** How a silent agent is described in a sentence: "offline since …" or "unreachable (leaf link down) since …". */
+export const silenceWords = (status: "offline" | "link_down"): string =>
+  status === "link_down"
+    ? "unreachable (its leaf's link to the hub is down; it may be running and buffering)"
+    : "offline";
 
 export async function agentPresence(
   scope: TenantScope,
@@ -23,5 +33,5 @@ export async function agentPresence(
   if (!row) return { status: "offline", lastSeenAt: null, offlineSince: null };
   const status = effectiveStatus(row, offlineAfterSeconds, now);
   const lastSeenAt = row.last_seen_at?.toISOString() ?? null;
-  return { status, lastSeenAt, offlineSince: status === "offline" ? lastSeenAt : null };
+  return { status, lastSeenAt, offlineSince: isSilent(status) ? lastSeenAt : null };
 }

@@ -1,6 +1,16 @@
 /** Row → API shapes of clusters and nodes; status is derived from last_seen_at so it is right after restarts. */
 
-export type ClusterStatus = "pending" | "online" | "degraded" | "offline" | "revoked";
+/**
+ * pending    no agent registered yet
+ * online     heartbeats arrive; an active Swarm manager, every node ready
+ * degraded   heartbeats arrive, but Docker, the Swarm or a node is not healthy (`unhealthyNodes`)
+ * offline    no heartbeat for the threshold: a direct-mode agent not heard from (down, or its network), an agent that
+ *            stopped on purpose, or a leaf-mode agent whose leaf still has a working link (the agent itself is down)
+ * link_down  leaf mode only: no heartbeat, and the hub holds no working link from the cluster's leaf; the site may be
+ *            running and buffering (leaf-status.ts)
+ * revoked    the agent's credential was revoked
+ */
+export type ClusterStatus = "pending" | "online" | "degraded" | "offline" | "link_down" | "revoked";
 
 export interface ClusterRow {
   id: string;
@@ -34,13 +44,16 @@ export interface ClusterNodeRow {
   updated_at: Date;
 }
 
-/** A heartbeat older than the threshold means offline, whatever the stored status says. */
+/**
+ * A heartbeat older than the threshold means offline, whatever the stored status says, until the offline sweep
+ * (every 5 s) has decided otherwise: `link_down` is only ever the sweep's decision, from the hub's view of the link.
+ */
 export function effectiveStatus(
   row: Pick<ClusterRow, "status" | "last_seen_at">,
   offlineAfterSeconds: number,
   now = Date.now(),
 ): ClusterStatus {
-  if (row.status === "revoked" || row.status === "pending") return row.status;
+  if (row.status === "revoked" || row.status === "pending" || row.status === "link_down") return row.status;
   if (!row.last_seen_at || now - row.last_seen_at.getTime() > offlineAfterSeconds * 1000) return "offline";
   return row.status;
 }

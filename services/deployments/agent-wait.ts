@@ -18,6 +18,8 @@ export interface AgentWait {
   waitTtlMs: number;
   /** When the agent was last heard from (null: never). */
   offlineSince: string | null;
+  /** The cluster is link_down: its leaf-mode site is cut off from the hub, not necessarily stopped. */
+  linkDown?: boolean;
 }
 
 /** Appends the waiting line or its periodic update when one is due; returns what was written. */
@@ -34,7 +36,11 @@ export async function noteAgentWait(
   if (last && now - last.ts.getTime() < WAIT_UPDATE_INTERVAL_MS) return [];
   const deadline = new Date(wait.createdAt.getTime() + wait.waitTtlMs);
   const secondsLeft = Math.max(0, Math.round((deadline.getTime() - now) / 1000));
-  const since = wait.offlineSince ? ` (offline since ${wait.offlineSince})` : " (it has never connected)";
+  const since = !wait.offlineSince
+    ? " (it has never connected)"
+    : wait.linkDown
+      ? ` (its site's link to the hub is down since ${wait.offlineSince}; the command cannot reach it)`
+      : ` (offline since ${wait.offlineSince})`;
   const message = last
     ? `still waiting for the cluster's agent${since}: ${secondsLeft} s left, the deployment fails at ${deadline.toISOString()}`
     : `${WAITING_MESSAGE_PREFIX}${since}: the deployment starts when it does, or fails at ${deadline.toISOString()} (in ${secondsLeft} s)`;

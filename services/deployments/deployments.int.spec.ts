@@ -574,6 +574,47 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     onDeploy = succeed;
   });
 
+  it("does not fail a RUNNING deployment past its timeout while its cluster is link_down (the site buffers)", async () => {
+    onDeploy = async (p) => {
+      await agent.emit(p.deploymentId, p.firstSeq, "docker stack deploy finished; waiting for services to converge");
+    };
+    const res = await deploy(release1);
+    await waitStatus(res.body.id, "RUNNING");
+    const before = (await db("clusters").where({ id: agent.clusterId }).first("status")) as { status: string };
+    const startedAgo = (interval: string) =>
+      db("deployments")
+        .where({ id: res.body.id })
+        .update({ started_at: db.raw(`now() - interval '${interval}'`) });
+    try {
+      // The agent process is not known to have restarted (an earlier test set that): only the timeout matters here.
+      await db.raw(`UPDATE clusters SET facts_json = facts_json - 'agentStartedAt' WHERE id = ?`, [agent.clusterId]);
+      // Long past its deploy timeout, and its leaf-mode site is cut off from the hub: its outcome may be on the leaf.
+      await startedAgo("1 day");
+      await db("clusters").where({ id: agent.clusterId }).update({ status: "link_down" });
+      expect(await failStaleDeployments(db, 0, () => undefined)).to.equal(0);
+      expect((await get(res.body.id)).status).to.equal("RUNNING");
+      // Older than the leaf keeps events (LEAF_EVENTS_MAX_AGE_MS): no outcome can come any more.
+      await startedAgo("4 days");
+      expect(await failStaleDeployments(db, 0, () => undefined)).to.equal(1);
+      expect((await get(res.body.id)).status).to.equal("FAILED");
+
+      // The same past the timeout on a cluster that is offline (the link works, the agent is silent): failed.
+      const second = await deploy(release1);
+      await waitStatus(second.body.id, "RUNNING");
+      await db("deployments")
+        .where({ id: second.body.id })
+        .update({ started_at: db.raw("now() - interval '1 day'") });
+      await db("clusters").where({ id: agent.clusterId }).update({ status: "offline" });
+      expect(await failStaleDeployments(db, 0, () => undefined)).to.equal(1);
+      const failed = await get(second.body.id);
+      expect(failed.status).to.equal("FAILED");
+      expect(failed.errorMessage).to.match(/^no result from the agent within the deploy timeout/);
+    } finally {
+      await db("clusters").where({ id: agent.clusterId }).update({ status: before.status });
+      onDeploy = succeed;
+    }
+  });
+
   it("a deployment waits for an offline agent, says so, and fails after the wait limit", async () => {
     await agent.close();
     const res = await deploy(release2);

@@ -7,7 +7,7 @@ import type { Principal, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import type { GetStatusResult, InventoryService } from "../../nats/protocol/messages.js";
-import { agentPresence } from "../clusters/index.js";
+import { agentPresence, isSilent, silenceWords } from "../clusters/index.js";
 import { findEnvironment } from "../stacks/index.js";
 import { assertEnvironmentIdle, ENVIRONMENT_BUSY } from "./busy.js";
 import { desiredServiceSpecs, type DesiredServiceSpec } from "./desired-spec.js";
@@ -111,15 +111,14 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
     );
     live = result.services;
     // It answered: it is connected, whatever the last heartbeat flush says.
-    if (agent.status === "offline") agent = { ...agent, status: "online", offlineSince: null };
+    if (isSilent(agent.status)) agent = { ...agent, status: "online", offlineSince: null };
   } catch (err) {
     if (!(err instanceof AgentUnreachableError)) throw err;
-    agentError =
-      agent.status === "offline"
-        ? agent.offlineSince
-          ? `the cluster's agent is offline since ${agent.offlineSince} (${err.message})`
-          : `the cluster's agent has never connected (${err.message})`
-        : err.message;
+    agentError = isSilent(agent.status)
+      ? agent.offlineSince
+        ? `the cluster's agent is ${silenceWords(agent.status)} since ${agent.offlineSince} (${err.message})`
+        : `the cluster's agent has never connected (${err.message})`
+      : err.message;
   }
   if (live === null) {
     const cluster = (await scope
@@ -184,12 +183,11 @@ export async function environmentStatus(deps: RuntimeDeps, scope: TenantScope, e
   if (source === "inventory") {
     sync = {
       state: "unknown",
-      reason:
-        agent.status === "offline"
-          ? agent.offlineSince
-            ? `unknown (agent offline since ${agent.offlineSince})`
-            : "unknown (the agent has never connected)"
-          : "unknown (the agent did not answer)",
+      reason: isSilent(agent.status)
+        ? agent.offlineSince
+          ? `unknown (agent ${agent.status === "link_down" ? "link down" : "offline"} since ${agent.offlineSince})`
+          : "unknown (the agent has never connected)"
+        : "unknown (the agent did not answer)",
     };
   } else if (!desired) {
     sync = { state: "not_deployed", reason: "nothing was deployed successfully yet" };

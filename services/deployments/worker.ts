@@ -20,6 +20,7 @@ import { agentPresence } from "../clusters/index.js";
 import { systemScope } from "../_shared/tenant.js";
 import { finishDeployment, transition } from "./lifecycle.js";
 import type { DeploymentEventView } from "./views.js";
+import { LEAF_EVENTS_MAX_AGE_MS } from "../../nats/protocol/subjects.js";
 
 export type JobOutcome = "done" | "busy" | "retry";
 
@@ -153,6 +154,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
           createdAt: queuedAt,
           waitTtlMs: deps.agentWaitTtlMs,
           offlineSince: presence.lastSeenAt,
+          linkDown: presence.status === "link_down",
         });
         if (events.length > 0) deps.onEvents(deploymentId, events, null);
         return "retry";
@@ -206,6 +208,12 @@ async function failDeploymentsOfRestartedAgents(db: Db, onEvents: WorkerDeps["on
 /**
  * RUNNING deployments that can no longer end on their own end FAILED instead of hanging forever: those whose agent
  * restarted since they started, and those whose agent went silent past their timeout.
+ *
+ * Not while their cluster is `link_down`: its leaf-mode site is cut off from the hub, not known to be down, and a
+ * deploy there goes on; the agent ends it within its own timeout and the outcome waits in the leaf's JetStream for
+ * the link (LEAF_EVENTS_MAX_AGE_MS, after which the leaf has dropped it and the deployment fails as any other).
+ * When the link returns and the agent is back, the outcome arrives; when only the link returns (the cluster turns
+ * `offline`: the agent is down), the deployment fails here at the next sweep.
  */
 export async function failStaleDeployments(
   db: Db,
@@ -215,8 +223,14 @@ export async function failStaleDeployments(
   const restarted = await failDeploymentsOfRestartedAgents(db, onEvents);
   const stale = await db("deployments as d")
     .join("environments as e", "e.id", "d.environment_id")
+    .join("clusters as c", "c.id", "e.cluster_id")
     .where("d.status", "RUNNING")
     .whereRaw("d.started_at < now() - make_interval(secs => e.deploy_timeout_seconds + ?)", [graceSeconds])
+    .where((q) =>
+      q
+        .whereNot("c.status", "link_down")
+        .orWhereRaw("d.started_at < now() - make_interval(secs => ?)", [LEAF_EVENTS_MAX_AGE_MS / 1000]),
+    )
     .select<Array<{ id: string; org_id: string }>>("d.id", "d.org_id");
   for (const d of stale) {
     const message =

@@ -20,6 +20,7 @@ export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
   "cluster.online",
   "cluster.degraded",
   "cluster.offline",
+  "cluster.link_down",
   "cluster.security_warning",
   "release.created",
 ];

@@ -39,6 +39,9 @@ export function slackText(event: IntegrationEnvelope, names: EventNames): string
     if (event.type === "cluster.security_warning") {
       return `Security warning on cluster ${name}${str(d.message) ? `: ${str(d.message)}` : ""}`;
     }
+    if (event.type === "cluster.link_down") {
+      return `Cluster ${name}: link down (its site cannot reach the hub; it may be running and buffering)`;
+    }
     return `Cluster ${name} is ${event.type.slice("cluster.".length)}`;
   }
   if (event.type === "release.created") {

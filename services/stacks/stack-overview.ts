@@ -6,13 +6,13 @@
  */
 import type { InventoryStack } from "../../nats/protocol/messages.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { effectiveClusterStatus } from "../clusters/index.js";
+import { effectiveClusterStatus, type ClusterStatus } from "../clusters/index.js";
 import { stackView, type EnvironmentRow, type StackRow } from "./views.js";
 
 interface ClusterFacts {
   id: string;
   name: string;
-  status: "pending" | "online" | "degraded" | "offline" | "revoked";
+  status: ClusterStatus;
   last_seen_at: Date | null;
   inventory_at: Date | null;
   stacks: InventoryStack[] | null;

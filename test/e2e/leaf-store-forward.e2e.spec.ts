@@ -4,8 +4,8 @@
  * leaf of the hub) and this machine's dockerd in Swarm mode. The leaf reaches the hub only through a TCP relay
  * standing in for the WAN (the hub advertises the relay, so the leaf knows no way round it); the test cuts it for
  * 20 s right after the deployment started on the cluster and restores it. The deploy goes on on the cluster, its
- * events wait in the leaf's JetStream, and once the link is back every one of them reaches Postgres once, in order,
- * and the deployment ends SUCCEEDED.
+ * events wait in the leaf's JetStream, the cluster shows link_down meanwhile (and online again after), and once the
+ * link is back every one of them reaches Postgres once, in order, and the deployment ends SUCCEEDED.
  *
  * The stack is `leaf<random>` with environment `prod` (Swarm stack `leaf<random>-prod`); `after` removes it.
  */
@@ -208,12 +208,26 @@ describe("store and forward: a leaf-mode agent deploys through a 20 s WAN cut (r
       `label=com.docker.stack.namespace=${swarmStack}`,
     );
     expect(services, "the deploy continued on the cluster").to.include(`${swarmStack}_app`);
+    // The hub has no link from the leaf and no heartbeat: the cluster shows link down, not offline.
+    const clusterPath = `/v1/orgs/${org.orgId}/clusters/${clusterId}`;
+    const clusterStatus = async () => (await api.get<{ status: string }>(clusterPath, auth())).body.status;
+    await until(
+      "the cluster link_down during the cut",
+      async () => ((await clusterStatus()) === "link_down" ? true : undefined),
+      Math.max(1_000, CUT_MS - (Date.now() - cutAt) - 1_000),
+    );
     await sleep(Math.max(0, CUT_MS - (Date.now() - cutAt)));
+    expect(await clusterStatus(), "still link down at the end of the cut").to.equal("link_down");
     const duringCut = await getDeployment();
     expect(duringCut.status, "the outcome waits on the leaf").to.equal("RUNNING");
     const storedDuringCut = await count();
     expect(storedDuringCut, "nothing crossed the cut link").to.equal(storedAtCut);
     wan.restore();
+    await until(
+      "the cluster online once the link is back",
+      async () => ((await clusterStatus()) === "online" ? true : undefined),
+      30_000,
+    );
 
     const final = await until(
       "the deployment to end",

@@ -10,6 +10,7 @@ const TONE: Record<string, string> = {
   drain: "warn",
   running: "info",
   offline: "bad",
+  "link down": "warn",
   down: "bad",
   disconnected: "bad",
   failed: "bad",

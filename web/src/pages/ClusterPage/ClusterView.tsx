@@ -5,6 +5,7 @@ import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js"
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { formatDateTime, RelativeTime } from "../../components/RelativeTime.js";
 import { StatusBadge } from "../../components/StatusBadge.js";
+import { ClusterStatusBadge, CLUSTER_STATUS_MEANING } from "../../components/ClusterStatusBadge.js";
 import { factOf } from "../ClustersPage/ClustersView.js";
 
 const FACTS: Array<[key: string, label: string]> = [
@@ -46,7 +47,7 @@ export function ClusterView(props: {
             <PageHeader
               title={
                 <>
-                  {c.name} <StatusBadge status={c.status} />
+                  {c.name} <ClusterStatusBadge status={c.status} />
                 </>
               }
               subtitle={
@@ -93,6 +94,12 @@ export function ClusterView(props: {
               <div className="notice">
                 Degraded: {c.unhealthyNodes.length === 1 ? "node" : "nodes"} {c.unhealthyNodes.join(", ")}{" "}
                 {c.unhealthyNodes.length === 1 ? "is" : "are"} not ready in Swarm.
+              </div>
+            )}
+            {c.status === "link_down" && (
+              <div className="notice notice-warn" data-testid="link-down-notice">
+                {CLUSTER_STATUS_MEANING.link_down} Deployments running there are not failed meanwhile; new ones wait for
+                the agent.
               </div>
             )}
             {c.status === "revoked" && (

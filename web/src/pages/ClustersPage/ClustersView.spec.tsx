@@ -73,6 +73,24 @@ describe("ClustersView", () => {
     expect(row?.textContent).to.contain("2 security warnings");
   });
 
+  it("shows a leaf cluster cut off from the hub as link down, not offline, and says what that means", () => {
+    show({
+      data: [
+        { ...cluster, status: "link_down" },
+        { ...cluster, id: "c2", name: "dead-1", status: "offline" },
+      ],
+    });
+    const cut = screen.getByRole("link", { name: "prod-eu-1" }).closest("tr")!.querySelector(".badge")!;
+    expect(cut.textContent).to.equal("link down");
+    expect(cut.className).to.contain("badge-warn");
+    expect(cut.getAttribute("title")).to.contain("may be running and buffering");
+    expect(cut.getAttribute("title")).to.contain("arrive, in order, when the link returns");
+    const dead = screen.getByRole("link", { name: "dead-1" }).closest("tr")!.querySelector(".badge")!;
+    expect(dead.textContent).to.equal("offline");
+    expect(dead.className).to.contain("badge-bad");
+    expect(dead.getAttribute("title")).to.not.contain("buffering");
+  });
+
   it("keeps showing the list when a refetch fails, with the error above it", () => {
     show({ data: [cluster], error: new ApiError(0, "NETWORK_ERROR", "Cannot reach the Stackyard API") });
     expect(screen.getByRole("alert").textContent).to.contain("cannot be reached");

@@ -3,7 +3,7 @@ import type { Cluster } from "../../api/types.js";
 import { AsyncContent, type AsyncState } from "../../components/AsyncContent.js";
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
-import { StatusBadge } from "../../components/StatusBadge.js";
+import { ClusterStatusBadge } from "../../components/ClusterStatusBadge.js";
 
 /** Facts the agent reports with each heartbeat; absent until the agent has registered. */
 export function factOf(cluster: Cluster, name: string): string | null {
@@ -57,7 +57,7 @@ export function ClustersView(props: {
                     <Link to={props.clusterHref(c)}>{c.name}</Link>
                   </td>
                   <td>
-                    <StatusBadge status={c.status} />
+                    <ClusterStatusBadge status={c.status} />
                     {c.openSecurityWarnings > 0 && (
                       <span
                         className="badge badge-bad security-warning"

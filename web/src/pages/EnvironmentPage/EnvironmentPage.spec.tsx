@@ -15,7 +15,7 @@ import {
 } from "../../../test/fake-fetch.js";
 import { renderApp } from "../../../test/render.js";
 import { consoleDeployment } from "./DeploymentsPanel.js";
-import { previousSuccessfulRelease } from "./EnvironmentPage.js";
+import { agentOfflineReason, previousSuccessfulRelease } from "./EnvironmentPage.js";
 
 const ORG = "11111111-1111-4111-8111-111111111111";
 const ENV = "22222222-2222-4222-8222-222222222222";
@@ -640,5 +640,18 @@ describe("which deployment the environment page follows", () => {
       ]),
     ).to.equal("r1");
     expect(previousSuccessfulRelease([deployment("d1", 1, "SUCCEEDED")])).to.equal(null);
+  });
+});
+
+describe("agentOfflineReason", () => {
+  const since = "2026-12-03T12:00:00.000Z";
+  it("says a link-down site cannot reach the hub, an offline agent is offline, and nothing while it is there", () => {
+    expect(agentOfflineReason({ status: "link_down", lastSeenAt: since, offlineSince: since })).to.match(
+      /^The cluster's site cannot reach the hub \(link down\) since /,
+    );
+    expect(agentOfflineReason({ status: "offline", lastSeenAt: since, offlineSince: since })).to.match(
+      /^The cluster's agent is offline since /,
+    );
+    expect(agentOfflineReason({ status: "online", lastSeenAt: since, offlineSince: null })).to.equal(null);
   });
 });

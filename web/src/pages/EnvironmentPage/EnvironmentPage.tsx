@@ -83,10 +83,11 @@ export function deploymentQueue(newestFirst: readonly Deployment[]): DeploymentQ
 
 /** Why the agent cannot do anything now, in words, or null while it is there (or not known to be gone). */
 export function agentOfflineReason(agent: EnvironmentStatus["agent"] | undefined): string | null {
-  if (agent?.status !== "offline") return null;
-  return agent.offlineSince
-    ? `The cluster's agent is offline since ${formatDateTime(agent.offlineSince)}`
-    : "The cluster's agent has never connected";
+  if (agent?.status !== "offline" && agent?.status !== "link_down") return null;
+  if (!agent.offlineSince) return "The cluster's agent has never connected";
+  return agent.status === "link_down"
+    ? `The cluster's site cannot reach the hub (link down) since ${formatDateTime(agent.offlineSince)}`
+    : `The cluster's agent is offline since ${formatDateTime(agent.offlineSince)}`;
 }
 
 export function EnvironmentPage() {

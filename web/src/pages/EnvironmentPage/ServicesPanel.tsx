@@ -38,9 +38,11 @@ export function ServicesPanel(props: {
             {status.agentError && (
               <div className="notice notice-warn compact" data-testid="agent-offline">
                 <strong>
-                  {status.agent.status === "offline" && status.agent.offlineSince
-                    ? `The cluster's agent is offline since ${formatDateTime(status.agent.offlineSince)}; this is the last inventory it sent.`
-                    : "The agent did not answer; this is the last inventory it sent."}
+                  {status.agent.status === "link_down" && status.agent.offlineSince
+                    ? `The cluster's site cannot reach the hub (link down) since ${formatDateTime(status.agent.offlineSince)}; this is the last inventory it sent.`
+                    : status.agent.status === "offline" && status.agent.offlineSince
+                      ? `The cluster's agent is offline since ${formatDateTime(status.agent.offlineSince)}; this is the last inventory it sent.`
+                      : "The agent did not answer; this is the last inventory it sent."}
                 </strong>
                 <p className="small">{status.agentError}</p>
               </div>
@@ -95,9 +97,9 @@ function SourceNote(props: { status: EnvironmentStatus }) {
       {s.sync.state === "unknown" && (
         <span data-testid="sync-unknown" title={s.sync.reason}>
           <span className="badge badge-muted">unknown</span>{" "}
-          {s.agent.status === "offline"
+          {s.agent.status === "offline" || s.agent.status === "link_down"
             ? s.agent.offlineSince
-              ? `(agent offline since ${formatDateTime(s.agent.offlineSince)})`
+              ? `(agent ${s.agent.status === "link_down" ? "link down" : "offline"} since ${formatDateTime(s.agent.offlineSince)})`
               : "(the agent has never connected)"
             : "(the agent did not answer)"}
         </span>

@@ -11,13 +11,14 @@ export const EVENT_CHOICES: Array<{ type: NotificationEventType; label: string }
   { type: "deployment.failed", label: "Deployment failed" },
   { type: "deployment.canceled", label: "Deployment canceled" },
   { type: "cluster.offline", label: "Cluster offline" },
+  { type: "cluster.link_down", label: "Cluster link down (leaf mode: the site cannot reach the hub)" },
   { type: "cluster.degraded", label: "Cluster degraded" },
   { type: "cluster.online", label: "Cluster online" },
   { type: "cluster.security_warning", label: "Cluster security warning" },
   { type: "release.created", label: "Release created" },
 ];
 
-const DEFAULT_EVENTS: NotificationEventType[] = ["deployment.failed", "cluster.offline"];
+const DEFAULT_EVENTS: NotificationEventType[] = ["deployment.failed", "cluster.offline", "cluster.link_down"];
 
 export function CreateNotificationDialog(props: {
   busy: boolean;

@@ -127,6 +127,7 @@ describe("CreateNotificationDialog", () => {
     fireEvent.change(screen.getByLabelText("Format"), { target: { value: "slack" } });
     fireEvent.click(screen.getByLabelText("Release created"));
     fireEvent.click(screen.getByLabelText("Cluster offline"));
+    fireEvent.click(screen.getByLabelText(/Cluster link down/));
     fireEvent.click(screen.getByRole("button", { name: "Add endpoint" }));
     expect(submitted).to.deep.equal([
       {

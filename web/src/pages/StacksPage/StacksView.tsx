@@ -7,6 +7,7 @@ import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { PageHeader, PermittedButton } from "../../components/PageHeader.js";
 import { RelativeTime } from "../../components/RelativeTime.js";
 import { StatusBadge } from "../../components/StatusBadge.js";
+import { clusterStatusLabel } from "../../components/ClusterStatusBadge.js";
 import { Field } from "../../components/Field.js";
 
 /** What the health badge says, and why when it cannot say more. */
@@ -24,7 +25,7 @@ export function healthText(e: EnvironmentOverview): { label: string; title: stri
     default:
       return {
         label: "unknown",
-        title: `Unknown: the cluster ${e.cluster.name ?? ""} is ${e.cluster.status}, so its last inventory may be stale`,
+        title: `Unknown: the cluster ${e.cluster.name ?? ""} is ${clusterStatusLabel(e.cluster.status)}, so its last inventory may be stale`,
       };
   }
 }
@@ -51,7 +52,7 @@ function EnvironmentRows(props: {
             {e.health === "unknown" && (
               <span className="muted small">
                 {" "}
-                (cluster {e.cluster.status}
+                (cluster {clusterStatusLabel(e.cluster.status)}
                 {e.observedAt ? (
                   <>
                     , last seen <RelativeTime iso={e.observedAt} />
