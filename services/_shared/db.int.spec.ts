@@ -188,6 +188,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "approval_decided_by",
     "approval_decision",
     "approval_comment",
+    "dispatch_seq",
   ],
   deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],

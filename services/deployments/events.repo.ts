@@ -37,15 +37,23 @@ export async function insertEvents(
   return rows.map(eventView).sort((a, b) => a.seq - b.seq);
 }
 
-/** Appends control-plane events after everything stored so far (never collides with the agent's numbers). */
+/** Serialises the control plane's writers of one deployment's events until the transaction ends. */
+export async function lockDeploymentEvents(trx: Knex | Knex.Transaction, deploymentId: string): Promise<void> {
+  await trx.raw("select pg_advisory_xact_lock(hashtext(?))", [deploymentId]);
+}
+
+/**
+ * Appends control-plane events after everything stored so far. The agent numbers its events itself, from the
+ * `firstSeq` after the dispatching event (dispatch.ts): so nothing is appended between the dispatch and the
+ * agent's terminal event except an ending the control plane decides because the agent is gone.
+ */
 export async function appendEvents(
   trx: Knex | Knex.Transaction,
   orgId: string,
   deploymentId: string,
   events: Omit<NewEvent, "seq">[],
 ): Promise<DeploymentEventView[]> {
-  // Serialise appenders of one deployment; the agent's own numbers come from the range it was given.
-  await trx.raw("select pg_advisory_xact_lock(hashtext(?))", [deploymentId]);
+  await lockDeploymentEvents(trx, deploymentId);
   const next = await nextSeq(trx, deploymentId);
   return insertEvents(
     trx,

@@ -39,6 +39,8 @@ export interface DeploymentRow {
   approval_decided_by: string | null;
   approval_decided_at: Date | null;
   approval_comment: string | null;
+  /** The seq of its committed "dispatching" event; the agent numbers its events from the next one (dispatch.ts). */
+  dispatch_seq: number | null;
 }
 
 export interface DeploymentEventRow {

@@ -10,11 +10,13 @@ import { AppError } from "../_shared/errors.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
 import {
   buildDeployCommand,
+  type DeployCommand,
+  type DeploymentContext,
   DeployPolicyRefusedError,
   lastDeployedRelease,
   loadDeploymentContext,
 } from "./desired-state.js";
-import { appendEvents } from "./events.repo.js";
+import { agentHasReported, dispatchEvent, recordDispatch, withdrawDispatch } from "./dispatch.js";
 import { noteAgentWait } from "./agent-wait.js";
 import { agentPresence } from "../clusters/index.js";
 import { systemScope } from "../_shared/tenant.js";
@@ -40,21 +42,90 @@ export interface WorkerDeps {
   onEvents(deploymentId: string, events: DeploymentEventView[], status: string | null): void;
 }
 
+/**
+ * What the locked first step decided: an outcome already; an earlier dispatch the agent has reported on since;
+ * or a committed dispatch to send.
+ */
+type Prepared =
+  | { kind: "outcome"; outcome: JobOutcome }
+  | { kind: "reported"; dispatched: DeploymentEventView | null }
+  | {
+      kind: "send";
+      command: DeployCommand;
+      previous: Awaited<ReturnType<typeof lastDeployedRelease>>;
+      queuedAt: Date;
+      dispatchSeq: number;
+      /** The dispatching event (null only if an earlier attempt's is gone); broadcast once the agent has it. */
+      dispatched: DeploymentEventView | null;
+      /** Written by this attempt; false: an earlier attempt (a worker that died) wrote it and may have sent it. */
+      fresh: boolean;
+    };
+
+/**
+ * Dispatches one deployment: under the environment lock, checks it may start and commits the dispatching event
+ * (dispatch.ts); then, with no transaction open, sends the command; then marks it RUNNING. A job that an earlier
+ * worker already dispatched is sent again with the same numbers (the agent answers `duplicate` if it has it), or
+ * not at all when the agent's events already follow the dispatch.
+ */
 export async function processDeployJob(deps: WorkerDeps, deploymentId: string): Promise<JobOutcome> {
-  const { db } = deps;
-  const ctx = await loadDeploymentContext(db, deploymentId);
+  const ctx = await loadDeploymentContext(deps.db, deploymentId);
   if (!ctx) return "done";
-  return db.transaction(async (trx) => {
+  const prepared = await prepareDispatch(deps, ctx);
+  if (prepared.kind === "outcome") return prepared.outcome;
+  if (prepared.kind === "reported") return markRunning(deps, deploymentId, prepared.dispatched);
+  try {
+    const target = { orgId: ctx.orgId, clusterId: ctx.clusterId };
+    const payload = { ...prepared.command.payload, firstSeq: prepared.dispatchSeq + 1 };
+    const opts = { timeoutMs: deps.dispatchTimeoutMs };
+    if (ctx.kind === "rollback") {
+      const rollback = {
+        ...payload,
+        targetReleaseId: ctx.releaseId,
+        fromReleaseId: prepared.previous?.releaseId ?? null,
+      };
+      await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "RollbackStack", rollback, opts);
+    } else {
+      await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "DeployStack", payload, opts);
+    }
+  } catch (err) {
+    if (err instanceof AgentUnreachableError) return awaitAgent(deps, ctx, prepared, err);
+    const code = err instanceof AgentRejectedError ? err.agentCode : err instanceof AppError ? err.type : null;
+    await deps.db.transaction((trx) =>
+      finishDeployment(
+        trx,
+        {
+          orgId: ctx.orgId,
+          deploymentId,
+          status: "FAILED",
+          errorMessage: `the agent refused the deployment: ${(err as Error).message}`,
+          level: "error",
+          ...(code ? { errorCode: code } : {}),
+        },
+        deps.onEvents,
+      ),
+    );
+    return "done";
+  }
+  return markRunning(deps, deploymentId, prepared.dispatched);
+}
+
+async function prepareDispatch(deps: WorkerDeps, ctx: DeploymentContext): Promise<Prepared> {
+  const { db } = deps;
+  const { deploymentId } = ctx;
+  const outcome = (o: JobOutcome): Prepared => ({ kind: "outcome", outcome: o });
+  return db.transaction(async (trx): Promise<Prepared> => {
     // The environment row lock makes dispatch of one environment's deployments strictly one at a time.
     await trx("environments").where({ id: ctx.environmentId }).forUpdate().first("id");
-    const dep = await trx("deployments")
-      .where({ id: deploymentId })
-      .first<{ status: string; created_at: Date; approval_decided_at: Date | null } | undefined>(
-        "status",
-        "created_at",
-        "approval_decided_at",
-      );
-    if (!dep || dep.status !== "PENDING") return "done";
+    const dep = await trx("deployments").where({ id: deploymentId }).first<
+      | {
+          status: string;
+          created_at: Date;
+          approval_decided_at: Date | null;
+          dispatch_seq: number | null;
+        }
+      | undefined
+    >("status", "created_at", "approval_decided_at", "dispatch_seq");
+    if (!dep || dep.status !== "PENDING") return outcome("done");
     const ahead = await trx("deployments")
       .where({ environment_id: ctx.environmentId })
       .where((q) =>
@@ -63,12 +134,17 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
           .orWhere((p) => p.where("status", "PENDING").where("created_at", "<", dep.created_at)),
       )
       .first("id");
-    if (ahead) return "busy";
+    if (ahead) return outcome("busy");
+    // A worker that died after sending: the agent's events follow its dispatch, so the agent runs it (no deadline
+    // or policy applies any more, and nothing is sent again).
+    if (dep.dispatch_seq !== null && (await agentHasReported(trx, deploymentId, Number(dep.dispatch_seq)))) {
+      return { kind: "reported", dispatched: await dispatchEvent(trx, deploymentId, Number(dep.dispatch_seq)) };
+    }
 
     const fail = async (
       message: string,
       extra: { errorCode?: string; data?: Record<string, unknown>; policyViolations?: unknown[] } = {},
-    ): Promise<JobOutcome> => {
+    ): Promise<Prepared> => {
       const ending = {
         orgId: ctx.orgId,
         deploymentId,
@@ -78,7 +154,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         ...extra,
       } as const;
       await finishDeployment(trx, ending, deps.onEvents);
-      return "done";
+      return outcome("done");
     };
 
     // A deployment that waited for approval waits for its agent from the approval on, not from its creation.
@@ -88,7 +164,7 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
         `agent offline: the cluster's agent did not connect within ${Math.round(deps.agentWaitTtlMs / 1000)} s`,
       );
     }
-    let command;
+    let command: DeployCommand;
     const previous = await lastDeployedRelease(db, ctx.environmentId);
     try {
       command = await buildDeployCommand(db, deps.masterKeys, ctx, previous?.services ?? null, {
@@ -104,69 +180,75 @@ export async function processDeployJob(deps: WorkerDeps, deploymentId: string): 
       }
       return fail((err as Error).message, err instanceof AppError ? { errorCode: err.type } : {});
     }
-    let dispatched: DeploymentEventView | undefined;
-    try {
-      // A savepoint: when the agent cannot be reached, the "dispatching" event goes back with it.
-      dispatched = await trx.transaction(async (sp) => {
-        const [event] = await appendEvents(sp, ctx.orgId, deploymentId, [
-          {
-            level: "info",
-            message:
-              `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})` +
-              (command.pinned
-                ? `, with the exact images of deployment ${command.pinned.fromDeploymentId} (${command.pinned.images.map((i) => `${i.service}=${i.pinned}`).join(", ")})`
-                : ""),
-            data: {
-              command: ctx.kind === "rollback" ? "RollbackStack" : "DeployStack",
-              secrets: command.payload.secrets.length,
-              prune: command.payload.prune,
-              swarmStack: ctx.swarmStack,
-              resolveImage: command.payload.resolveImage,
-              ...(ctx.adopt ? { adopt: true } : {}),
-              ...(command.pinned
-                ? { pinnedFrom: command.pinned.fromDeploymentId, pinnedImages: command.pinned.images }
-                : {}),
-            },
-          },
-        ]);
-        const target = { orgId: ctx.orgId, clusterId: ctx.clusterId };
-        const payload = { ...command.payload, firstSeq: (event?.seq ?? 0) + 1 };
-        const opts = { timeoutMs: deps.dispatchTimeoutMs };
-        if (ctx.kind === "rollback") {
-          const rollback = { ...payload, targetReleaseId: ctx.releaseId, fromReleaseId: previous?.releaseId ?? null };
-          await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "RollbackStack", rollback, opts);
-        } else {
-          await sendAgentCommand(deps.nc, deps.commandSigningSeed, target, "DeployStack", payload, opts);
-        }
-        return event;
-      });
-    } catch (err) {
-      if (err instanceof AgentUnreachableError) {
-        // Said once when the wait begins, then as a countdown every WAIT_UPDATE_INTERVAL_MS, not on every retry.
-        const presence = await agentPresence(
-          systemScope(trx, ctx.orgId, "deploy-worker"),
-          ctx.clusterId,
-          deps.offlineAfterSeconds,
-        );
-        const events = await noteAgentWait(trx, {
-          orgId: ctx.orgId,
-          deploymentId,
-          createdAt: queuedAt,
-          waitTtlMs: deps.agentWaitTtlMs,
-          offlineSince: presence.lastSeenAt,
-          linkDown: presence.status === "link_down",
-        });
-        if (events.length > 0) deps.onEvents(deploymentId, events, null);
-        return "retry";
-      }
-      const code = err instanceof AgentRejectedError ? err.agentCode : err instanceof AppError ? err.type : null;
-      return fail(`the agent refused the deployment: ${(err as Error).message}`, code ? { errorCode: code } : {});
+    const send = { kind: "send", command, previous, queuedAt } as const;
+    if (dep.dispatch_seq !== null) {
+      const dispatchSeq = Number(dep.dispatch_seq);
+      return { ...send, dispatchSeq, dispatched: await dispatchEvent(trx, deploymentId, dispatchSeq), fresh: false };
     }
-    await transition(trx, deploymentId, "RUNNING");
-    await trx("deployments").where({ id: deploymentId }).update({ rendered_yaml: command.payload.composeYaml });
-    if (dispatched) deps.onEvents(deploymentId, [dispatched], "RUNNING");
-    return "done";
+    const dispatched = await recordDispatch(trx, ctx.orgId, deploymentId, command.payload.composeYaml, {
+      level: "info",
+      message:
+        `dispatching ${ctx.kind === "rollback" ? "a rollback to " : ""}release v${ctx.releaseVersion} of stack ${ctx.stackName} to the agent (Swarm stack ${ctx.swarmStack})` +
+        (command.pinned
+          ? `, with the exact images of deployment ${command.pinned.fromDeploymentId} (${command.pinned.images.map((i) => `${i.service}=${i.pinned}`).join(", ")})`
+          : ""),
+      data: {
+        command: ctx.kind === "rollback" ? "RollbackStack" : "DeployStack",
+        secrets: command.payload.secrets.length,
+        prune: command.payload.prune,
+        swarmStack: ctx.swarmStack,
+        resolveImage: command.payload.resolveImage,
+        ...(ctx.adopt ? { adopt: true } : {}),
+        ...(command.pinned ? { pinnedFrom: command.pinned.fromDeploymentId, pinnedImages: command.pinned.images } : {}),
+      },
+    });
+    return { ...send, dispatchSeq: dispatched.seq, dispatched, fresh: true };
   });
+}
+
+/** The agent has the command: RUNNING (unless its outcome was stored first), and the dispatch streamed. */
+async function markRunning(
+  deps: WorkerDeps,
+  deploymentId: string,
+  dispatched: DeploymentEventView | null,
+): Promise<JobOutcome> {
+  await transition(deps.db, deploymentId, "RUNNING");
+  if (dispatched) deps.onEvents(deploymentId, [dispatched], "RUNNING");
+  return "done";
+}
+
+/**
+ * The agent did not answer. Only when NATS had no subscriber for this attempt's own command is it certain the
+ * agent has none: the dispatch is taken back and the wait said (agent-wait.ts). After a timeout, or for a dispatch
+ * an earlier worker sent, the agent may hold the command: the seqs after the dispatch are its own, so nothing is
+ * written, and the next try sends the same command again.
+ */
+async function awaitAgent(
+  deps: WorkerDeps,
+  ctx: DeploymentContext,
+  sent: Extract<Prepared, { kind: "send" }>,
+  err: AgentUnreachableError,
+): Promise<JobOutcome> {
+  if (err.reason !== "not_connected" || !sent.fresh) return "retry";
+  const events = await deps.db.transaction(async (trx) => {
+    if (!(await withdrawDispatch(trx, ctx.deploymentId, sent.dispatchSeq))) return [];
+    // Said once when the wait begins, then as a countdown every WAIT_UPDATE_INTERVAL_MS, not on every retry.
+    const presence = await agentPresence(
+      systemScope(trx, ctx.orgId, "deploy-worker"),
+      ctx.clusterId,
+      deps.offlineAfterSeconds,
+    );
+    return noteAgentWait(trx, {
+      orgId: ctx.orgId,
+      deploymentId: ctx.deploymentId,
+      createdAt: sent.queuedAt,
+      waitTtlMs: deps.agentWaitTtlMs,
+      offlineSince: presence.lastSeenAt,
+      linkDown: presence.status === "link_down",
+    });
+  });
+  if (events.length > 0) deps.onEvents(ctx.deploymentId, events, null);
+  return "retry";
 }
 
 /** How much later than a deployment's start its agent must have started to count as restarted since (clock jitter). */
