@@ -53,7 +53,10 @@ class FakeExecer implements TaskExecer {
   tasks = new Map<string, ExecTaskTarget>([
     ["t1", { id: "t1", serviceId: "svc1", nodeId: "n-local", nodeHostname: "m1", state: "running", containerId: "c1" }],
     ["t2", { id: "t2", serviceId: "svc1", nodeId: "n-other", nodeHostname: "w1", state: "running", containerId: "c2" }],
-    ["t3", { id: "t3", serviceId: "svc1", nodeId: "n-local", nodeHostname: "m1", state: "shutdown", containerId: "c3" }],
+    [
+      "t3",
+      { id: "t3", serviceId: "svc1", nodeId: "n-local", nodeHostname: "m1", state: "shutdown", containerId: "c3" },
+    ],
     ["t4", { id: "t4", serviceId: "svc2", nodeId: "n-local", nodeHostname: "m1", state: "running", containerId: "c4" }],
   ]);
   execs: Array<{ containerId: string; command: string[]; cols: number; rows: number; proc: FakeProcess }> = [];
@@ -116,7 +119,18 @@ function setup(limits: Partial<ExecLimits> = {}) {
       .flatMap((p) => (p.message.type === "data" ? [Buffer.from(p.message.data, "base64").toString()] : []))
       .join("");
   const ends = () => published.flatMap((p) => (p.message.type === "end" ? [p.message] : []));
-  return { execer, manager, start, input, output, ends, listeners, published, agent, advance: (ms: number) => (now += ms) };
+  return {
+    execer,
+    manager,
+    start,
+    input,
+    output,
+    ends,
+    listeners,
+    published,
+    agent,
+    advance: (ms: number) => (now += ms),
+  };
 }
 
 describe("agent exec sessions (StartExec)", () => {

@@ -129,7 +129,8 @@ export type ExecInputMessage =
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 const isBase64Chunk = (v: unknown): v is string =>
   typeof v === "string" && v.length <= Math.ceil(MAX_EXEC_CHUNK_BYTES / 3) * 4 && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
-const isDimension = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TERMINAL_SIZE;
+const isDimension = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TERMINAL_SIZE;
 
 function parseJson(data: Uint8Array): unknown {
   try {
