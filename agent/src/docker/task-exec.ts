@@ -74,6 +74,9 @@ export function createDockerodeTaskExecer(opts: { socketPath?: string } = {}): T
       const stream = (await call(`start exec in container ${containerId}`, () =>
         exec.start({ hijack: true, stdin: true, Tty: true }),
       )) as Duplex;
+      // Daemons before API 1.42 ignore ConsoleSize: sized once started, as `docker exec` does, before the caller
+      // hears of the session (so anything it types meets a terminal of the right size).
+      await exec.resize({ h: rows, w: cols }).catch(() => undefined);
       // Ends with the output: the process exited (or the connection was closed under it).
       const ended = new Promise<void>((resolve) => {
         stream.once("end", resolve);

@@ -151,6 +151,7 @@ describe("agent exec sessions (StartExec)", () => {
     t.input("s1", { type: "stdin", data: Buffer.from("echo hello; exit 3\n").toString("base64") });
     t.input("s1", { type: "resize", cols: 120, rows: 40 });
     t.listeners.get("exec-in.c1.s1")?.(new TextEncoder().encode("{not json"));
+    await sleep(5);
     expect(proc.written).to.deep.equal(["echo hello; exit 3\n"]);
     expect(proc.sizes).to.deep.equal([[120, 40]]);
     proc.output("hello\r\n");

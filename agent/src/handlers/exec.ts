@@ -139,14 +139,17 @@ export class ExecSessionManager {
     let lastInput = startedAt;
     let lastMessage = startedAt;
     let ended = false;
+    // Input is applied in the order it was sent: keystrokes after a resize wait for the resize to be done.
+    let applied: Promise<unknown> = Promise.resolve();
 
     const onInput = (message: ExecInputMessage) => {
       lastMessage = deps.now();
       if (message.type === "stdin") {
         lastInput = lastMessage;
-        proc.write(Buffer.from(message.data, "base64"));
+        const bytes = Buffer.from(message.data, "base64");
+        applied = applied.then(() => proc.write(bytes));
       } else if (message.type === "resize") {
-        proc.resize(message.cols, message.rows).catch(() => undefined);
+        applied = applied.then(() => proc.resize(message.cols, message.rows).catch(() => undefined));
       } else if (message.type === "close") {
         session.end("closed");
       }
