@@ -258,6 +258,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       status,
       code: body.code,
       message: body.message,
+      acting: op.stream === "websocket",
     });
     if (!entry) return;
     const { write, droppedBefore } = refusalBudget.take(`${principal.orgId}:${principal.actorId}`);
