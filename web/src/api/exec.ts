@@ -37,6 +37,8 @@ export const execPath = (envId: string, service: string, taskId: string, size: {
   `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/tasks/${encodeURIComponent(taskId)}/exec?cols=${size.cols}&rows=${size.rows}`;
 
 const RESIZE_CHANNEL = 1;
+/** WebSocket.OPEN, as a number: the same in every implementation. */
+const OPEN = 1;
 
 export async function openExec(
   client: ApiClient,
@@ -65,10 +67,10 @@ export async function openExec(
   ws.onclose = () => end({ reason: started ? "closed" : "refused", exitCode: null, message: null });
   return {
     send: (keys) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(keys);
+      if (ws.readyState === OPEN) ws.send(keys);
     },
     resize: (cols, rows) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.readyState !== OPEN) return;
       const json = new TextEncoder().encode(JSON.stringify({ cols, rows }));
       const frame = new Uint8Array(json.length + 1);
       frame[0] = RESIZE_CHANNEL;

@@ -3,7 +3,7 @@
  * the container's TTY; its size follows the terminal's; the session's end (exit code, timeout, refusal) is written
  * into the terminal and shown beside it.
  */
-import { Terminal } from "@xterm/xterm";
+import type { Terminal } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "react";
 import { useApiClient } from "../../api/hooks/context.js";
 import { openExec, type ExecEnd, type ExecSession } from "../../api/exec.js";
@@ -33,46 +33,56 @@ export function TaskTerminal(props: { envId: string; service: string; taskId: st
   const [outcome, setOutcome] = useState<string | null>(null);
 
   useEffect(() => {
-    if (!host.current) return;
-    const term = new Terminal({ cols: 100, rows: 28, convertEol: false, cursorBlink: true });
-    term.open(host.current);
+    const element = host.current;
+    if (!element) return;
     let session: ExecSession | null = null;
     let disposed = false;
-    const input = term.onData((keys) => session?.send(keys));
-    const resize = term.onResize(({ cols, rows }) => session?.resize(cols, rows));
-    openExec(
-      client,
-      { envId: props.envId, service: props.service, taskId: props.taskId },
-      { cols: term.cols, rows: term.rows },
-      {
-        onStart: () => {
-          setState("open");
-          term.focus();
-        },
-        onOutput: (bytes) => term.write(bytes),
-        onEnd: (end) => {
-          const text = execEndText(end);
-          term.write(`\r\n[${text}]\r\n`);
-          setOutcome(text);
-          setState("ended");
-        },
-      },
-    ).then(
-      (s) => {
-        if (disposed) s.close();
-        else session = s;
-      },
-      (err: unknown) => {
+    const cleanups: Array<() => void> = [];
+    // Loaded when a terminal is opened: the page does not carry xterm.js until someone asks for it.
+    import("@xterm/xterm")
+      .then(({ Terminal: XTerm }) => {
+        if (disposed) return;
+        const t = new XTerm({ cols: 100, rows: 28, cursorBlink: true });
+        t.open(element);
+        const input = t.onData((keys) => session?.send(keys));
+        const resize = t.onResize(({ cols, rows }) => session?.resize(cols, rows));
+        cleanups.push(
+          () => input.dispose(),
+          () => resize.dispose(),
+          () => t.dispose(),
+        );
+        return start(t);
+      })
+      .catch((err: unknown) => {
         setOutcome(`The terminal could not be opened: ${err instanceof Error ? err.message : String(err)}`);
         setState("ended");
-      },
-    );
+      });
+    const start = (t: Terminal) =>
+      openExec(
+        client,
+        { envId: props.envId, service: props.service, taskId: props.taskId },
+        { cols: t.cols, rows: t.rows },
+        {
+          onStart: () => {
+            setState("open");
+            t.focus();
+          },
+          onOutput: (bytes) => t.write(bytes),
+          onEnd: (end) => {
+            const text = execEndText(end);
+            t.write(`\r\n[${text}]\r\n`);
+            setOutcome(text);
+            setState("ended");
+          },
+        },
+      ).then((s) => {
+        if (disposed) s.close();
+        else session = s;
+      });
     return () => {
       disposed = true;
       session?.close();
-      input.dispose();
-      resize.dispose();
-      term.dispose();
+      cleanups.forEach((cleanup) => cleanup());
     };
   }, [client, props.envId, props.service, props.taskId]);
 
