@@ -78,6 +78,7 @@ function setup(limits: Partial<ExecLimits> = {}) {
   const execer = new FakeExecer();
   const published: Array<{ subject: string; message: ExecOutputMessage }> = [];
   const listeners = new Map<string, (data: Uint8Array) => void>();
+  const failures = new Map<string, (err: Error) => void>();
   let now = 1_000_000;
   const agent = new AbortController();
   const manager = new ExecSessionManager({
@@ -87,8 +88,9 @@ function setup(limits: Partial<ExecLimits> = {}) {
     inputSubject: (id) => `exec-in.c1.${id}`,
     publish: (subject, data) =>
       published.push({ subject, message: JSON.parse(new TextDecoder().decode(data)) as ExecOutputMessage }),
-    listen: (subject, onMessage) => {
+    listen: (subject, onMessage, onError) => {
       listeners.set(subject, onMessage);
+      failures.set(subject, onError);
       return { unsubscribe: () => listeners.delete(subject) };
     },
     now: () => now,
@@ -127,6 +129,7 @@ function setup(limits: Partial<ExecLimits> = {}) {
     output,
     ends,
     listeners,
+    failures,
     published,
     agent,
     advance: (ms: number) => (now += ms),
@@ -246,5 +249,14 @@ describe("agent exec sessions (StartExec)", () => {
     ]);
     expect(t.execer.execs.every((e) => e.proc.hungUp)).to.equal(true);
     expect(t.manager.size).to.equal(0);
+  });
+
+  it("ends a session whose input subscription the server refuses (credentials from before exec), saying why", async () => {
+    const t = setup();
+    await t.start();
+    t.failures.get("exec-in.c1.s1")?.(new Error("Permissions Violation for Subscription"));
+    expect(t.ends()[0]).to.deep.include({ reason: "error", exitCode: null });
+    expect(t.ends()[0]!.message).to.contain("next credential renewal");
+    expect(t.execer.execs[0]!.proc.hungUp).to.equal(true);
   });
 });

@@ -43,7 +43,8 @@ export interface ExecDeps {
   /** Core NATS publish (at most once). */
   publish: (subject: string, data: Uint8Array) => void;
   /** Core NATS subscription on the agent's connection. */
-  listen: (subject: string, onMessage: (data: Uint8Array) => void) => ExecSubscription;
+  /** `onError`: the subscription failed (a permissions violation: credentials minted before exec existed). */
+  listen: (subject: string, onMessage: (data: Uint8Array) => void, onError: (err: Error) => void) => ExecSubscription;
   now: () => number;
   /** Aborted when the agent stops: every session ends. */
   signal: AbortSignal;
@@ -155,10 +156,19 @@ export class ExecSessionManager {
       }
     };
     // Subscribed before the first output leaves, so the control plane can send input at once.
-    const subscription = deps.listen(deps.inputSubject(p.sessionId), (data) => {
-      const message = decodeExecInput(data);
-      if (message && !ended) onInput(message);
-    });
+    const subscription = deps.listen(
+      deps.inputSubject(p.sessionId),
+      (data) => {
+        const message = decodeExecInput(data);
+        if (message && !ended) onInput(message);
+      },
+      () =>
+        session.end(
+          "error",
+          null,
+          "this agent's NATS credentials do not allow exec input yet: they gain it at the agent's next credential renewal",
+        ),
+    );
 
     const session: Session = {
       end: (reason, exitCode = null, message = null) => {
