@@ -147,8 +147,10 @@ describe("exec WebSocket (real gateway, Postgres, NATS; scripted agent with real
     expect(outcome.status).to.equal(409);
     expect(outcome.refusal?.error?.code).to.equal("TASK_ON_OTHER_NODE");
     expect(outcome.refusal?.error?.details).to.deep.equal({ nodeId: "w7", nodeHostname: "worker-7" });
-    const rows = await db("audit_events").where({ org_id: org.orgId, action: "exec.start" }).orderBy("id");
-    expect(rows.at(-1).data_json).to.deep.include({ taskId: "task2", outcome: "refused", code: "TASK_ON_OTHER_NODE" });
+    const rows = await db("audit_events").where({ org_id: org.orgId, action: "exec.start" });
+    expect(
+      rows.find((r: { data_json: { taskId: string } }) => r.data_json.taskId === "task2")?.data_json,
+    ).to.deep.include({ taskId: "task2", outcome: "refused", code: "TASK_ON_OTHER_NODE" });
   });
 
   it("answers a viewer 403 (audited as request.denied) and another org's admin 404, without asking the agent", async () => {

@@ -100,7 +100,7 @@ describe("exec into a running task (real agent, real control plane, real Swarm)"
         .db("audit_events")
         .where({ org_id: world.org.orgId })
         .whereIn("action", ["exec.start", "exec.end"])
-        .orderBy("id");
+        .orderBy("ts");
       return found.length === 2 ? found : undefined;
     });
     expect(rows.map((r: { action: string }) => r.action)).to.deep.equal(["exec.start", "exec.end"]);
@@ -130,7 +130,7 @@ describe("exec into a running task (real agent, real control plane, real Swarm)"
     await until("the new TTY size printed", async () => (/30 100/.test(output) ? true : undefined));
     ws.close();
     const end = await until("the end row of the closed session", async () => {
-      const rows = await world.db("audit_events").where({ org_id: world.org.orgId, action: "exec.end" }).orderBy("id");
+      const rows = await world.db("audit_events").where({ org_id: world.org.orgId, action: "exec.end" }).orderBy("ts");
       return rows.length === 2 ? (rows[1] as { data_json: Record<string, unknown> }) : undefined;
     });
     expect(end.data_json).to.deep.include({ reason: "closed", exitCode: null });
