@@ -1564,6 +1564,51 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/environments/{envId}/services/{service}/tasks/{taskId}/exec": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+        /** @description The Swarm task id (as the environment's status lists it) */
+        taskId: string;
+      };
+      cookie?: never;
+    };
+    /**
+     * WebSocket: an interactive terminal (TTY) in one running task's container, through the cluster's agent
+     * @description A WebSocket upgrade (`GET` with `Upgrade: websocket`); a plain `GET` is answered 426. The agent runs
+     *     `docker exec -it` in the task's container with `command` (default `/bin/sh`) and a TTY of `cols` × `rows`.
+     *     Only a task on the agent's own node can be entered (Swarm has no remote exec): a task on another node is
+     *     refused with 409 `TASK_ON_OTHER_NODE`, naming the node in `details`. Every refusal (401, 403, 404, 409,
+     *     429, 503) is the HTTP answer to the upgrade, in the API's error shape, before any WebSocket exists.
+     *
+     *     Authentication: `Authorization: Bearer …` (access token or API token), or, where a client cannot set
+     *     headers (browsers), the subprotocol list `Sec-WebSocket-Protocol: stackyard.exec.v1,
+     *     stackyard.bearer.<token>`; the server selects `stackyard.exec.v1`. A browser's `Origin` must be the
+     *     gateway's own. Needs `exec:write`, which no other permission implies.
+     *
+     *     Frames, client → server: a text frame is keystrokes (UTF-8); a binary frame starts with a channel byte:
+     *     `0` then keystroke bytes, `1` then a resize as JSON `{"cols":120,"rows":40}`. Server → client: binary
+     *     frames are the terminal's output; text frames are JSON events: `{"type":"started","sessionId",
+     *     "taskId","nodeId","containerId"}` first, and `{"type":"exit","reason","exitCode","message"}` last, after
+     *     which the server closes with 1000. `reason` is `exited` (the process ended; `exitCode` is its status),
+     *     `closed`, `idle_timeout` (no keystroke for 15 minutes), `max_duration` (1 hour), `lease_expired`,
+     *     `agent_stopping`, `agent_unreachable`, `revoked` (the credential was revoked: closed with 1008) or `error`.
+     *     The session is audited: `exec.start` (who, task, command) and `exec.end` (reason, exit code, and the first
+     *     16 KiB of input and 64 KiB of output as the transcript).
+     */
+    get: operations["execTask"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/deployments/{deploymentId}": {
     parameters: {
       query?: never;
@@ -2680,6 +2725,7 @@ export interface components {
       | "secrets:write"
       | "deployments:read"
       | "deployments:write"
+      | "exec:write"
       | "integrations:read"
       | "integrations:write"
       | "notifications:read"
@@ -6055,6 +6101,45 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      429: components["responses"]["Error"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  execTask: {
+    parameters: {
+      query?: {
+        /** @description The process to run, one argument per repetition (`?command=/bin/sh&command=-l`); never a shell string */
+        command?: string[];
+        cols?: number;
+        rows?: number;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+        /** @description The compose service key (without the stack prefix) */
+        service: components["parameters"]["service"];
+        /** @description The Swarm task id (as the environment's status lists it) */
+        taskId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Switching protocols; the terminal's frames follow (see the description) */
+      101: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components["responses"]["Error"];
+      401: components["responses"]["Error"];
+      403: components["responses"]["Error"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Error"];
+      426: components["responses"]["Error"];
       429: components["responses"]["Error"];
       502: components["responses"]["Error"];
       503: components["responses"]["Error"];

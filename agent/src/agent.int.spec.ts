@@ -15,6 +15,7 @@ import {
   AGENT_EVENTS_STREAM,
   CONTROL_PLANE_SUBSCRIPTIONS,
   agentSubjects,
+  execInputSubject,
   commandRequestOptions,
   commandSubject,
   parseAgentSubject,
@@ -236,6 +237,33 @@ describe("the running agent (real nats-server, fake Docker engine)", function ()
       }
     }
     expect(answered, "a command from the hub is answered through the leaf").to.equal(true);
+
+    // An exec session's subjects cross the leaf both ways: input from the hub, output to the hub.
+    const input: string[] = [];
+    const inputSub = agent.link.nc.subscribe(execInputSubject("run-leaf", "s1"), {
+      callback: (_err, msg) => input.push(new TextDecoder().decode(msg.data)),
+    });
+    await agent.link.nc.flush();
+    for (let attempt = 0; attempt < 20 && input.length === 0; attempt++) {
+      cp.publish(execInputSubject("run-leaf", "s1"), enc.encode('{"type":"ping"}'));
+      await cp.flush();
+      await sleep(250);
+    }
+    expect(input[0], "exec input reaches the agent through the leaf").to.equal('{"type":"ping"}');
+    inputSub.unsubscribe();
+    const output = cp.subscribe(subjects.execOutput("s1"), { max: 1 });
+    await cp.flush();
+    let delivered: string | null = null;
+    const read = (async () => {
+      for await (const m of output) delivered = new TextDecoder().decode(m.data);
+    })();
+    for (let attempt = 0; attempt < 20 && delivered === null; attempt++) {
+      agent.link.nc.publish(subjects.execOutput("s1"), enc.encode('{"type":"data","data":"aGk="}'));
+      await agent.link.nc.flush();
+      await sleep(250);
+    }
+    await read;
+    expect(delivered, "exec output reaches the hub through the leaf").to.equal('{"type":"data","data":"aGk="}');
 
     const js = agent.link.nc.jetstream();
     const stream = new DeploymentEventStream({

@@ -32,6 +32,12 @@ export interface AgentServices {
   publish: AckedPublish;
   /** Plain core NATS publish on the agent's connection (at most once: live log lines). */
   notify: (subject: string, data: Uint8Array) => void;
+  /** Plain core NATS subscription on the agent's connection (an exec session's input). */
+  listen: (
+    subject: string,
+    onMessage: (data: Uint8Array) => void,
+    onError: (err: Error) => void,
+  ) => { unsubscribe(): void };
   log: Logger;
   now: () => number;
   /** Aborted when the agent stops. */
@@ -114,6 +120,10 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
           sealKeys: sealKeys(state),
           publish: (subject, data, opts) => js.publish(subject, data, opts),
           notify: (subject, data) => nc.publish(subject, data),
+          listen: (subject, onMessage, onError) =>
+            nc.subscribe(subject, {
+              callback: (err, msg) => (err ? onError(err) : onMessage(msg.data)),
+            }),
           log,
           now,
           signal,

@@ -6,7 +6,14 @@ import { parseAgentConfig, USAGE } from "./config.js";
 import { createDockerCli, type DockerCli } from "./docker/cli.js";
 import { createDockerodeEngine } from "./docker/dockerode-engine.js";
 import type { DeployEngine } from "./deploy/types.js";
-import type { SwarmLogFollower, SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "./docker/engine.js";
+import type {
+  SwarmLogFollower,
+  SwarmNodeUpdater,
+  SwarmObjectStore,
+  SwarmServiceUpdater,
+  TaskExecer,
+} from "./docker/engine.js";
+import { createDockerodeTaskExecer } from "./docker/task-exec.js";
 import { AgentConfigError, AgentError } from "./errors.js";
 import { createCommandService } from "./handlers/index.js";
 import { createLogger } from "./logger.js";
@@ -17,9 +24,21 @@ import { AGENT_VERSION } from "./version.js";
 export function commandHandlers(
   engine: DeployEngine & SwarmObjectStore & SwarmNodeUpdater & SwarmServiceUpdater & SwarmLogFollower,
   cli: DockerCli,
+  execer?: TaskExecer,
 ): (services: AgentServices) => CommandService {
   return (services) =>
-    createCommandService({ engine, cli, objects: engine, nodes: engine, services: engine, follower: engine }, services);
+    createCommandService(
+      {
+        engine,
+        cli,
+        objects: engine,
+        nodes: engine,
+        services: engine,
+        follower: engine,
+        ...(execer ? { execer } : {}),
+      },
+      services,
+    );
 }
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
@@ -51,7 +70,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const cli = createDockerCli({ socketPath: config.dockerSocket });
     const agent = await runAgent(config, {
       engine,
-      handlers: commandHandlers(engine, cli),
+      handlers: commandHandlers(engine, cli, createDockerodeTaskExecer({ socketPath: config.dockerSocket })),
       log,
       hostname: hostname(),
     });

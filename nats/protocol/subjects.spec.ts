@@ -11,6 +11,7 @@ import {
   commandRequestOptions,
   commandWildcard,
   deploymentEventsWildcard,
+  execInputSubject,
   parseAgentSubject,
 } from "./subjects.js";
 
@@ -38,6 +39,8 @@ describe("agent subjects", () => {
       s.renew,
       s.deploymentEvents("d1"),
       s.reply("c1"),
+      s.logs("f1"),
+      s.execOutput("x1"),
     ];
     const { publish } = agentPermissions(id);
     for (const subject of published) {
@@ -50,10 +53,11 @@ describe("agent subjects", () => {
     }
   });
 
-  it("lets the agent subscribe to its commands and its own inbox only", () => {
+  it("lets the agent subscribe to its commands, its exec sessions' input and its own inbox only", () => {
     const { subscribe } = agentPermissions(id);
     expect(subscribe).to.deep.equal([
       `cmd.${id}.>`,
+      `exec-in.${id}.>`,
       `_INBOX_${id}.>`,
       `$JS.leaf-${id}.API.CONSUMER.CREATE.STACKYARD_LEAF_EVENTS`,
       "$JS.FC.STACKYARD_LEAF_EVENTS.>",
@@ -62,6 +66,11 @@ describe("agent subjects", () => {
     expect(subscribe.some((p) => matches(p, `${agentInboxPrefix(id)}.abc.1`))).to.equal(true);
     expect(subscribe.some((p) => matches(p, commandSubject("other", "DeployStack")))).to.equal(false);
     expect(subscribe.some((p) => matches(p, "_INBOX.abc"))).to.equal(false);
+    expect(subscribe.some((p) => matches(p, execInputSubject(id, "x1")))).to.equal(true);
+    expect(subscribe.some((p) => matches(p, execInputSubject("other", "x1")))).to.equal(false);
+    // Keystrokes never reach the signed-command dispatcher, and the agent cannot feed another session's input.
+    expect(matches(commandWildcard(id), execInputSubject(id, "x1"))).to.equal(false);
+    expect(agentPermissions(id).publish.some((p) => matches(p, execInputSubject(id, "x1")))).to.equal(false);
     // JetStream only as far as the hub's sourcing of this cluster's leaf needs it: no API of the hub's own domain.
     expect(subscribe.some((p) => matches(p, "$JS.API.STREAM.INFO.STACKYARD_AGENT_EVENTS"))).to.equal(false);
     expect(subscribe.some((p) => matches(p, "$JS.leaf-other.API.CONSUMER.CREATE.STACKYARD_LEAF_EVENTS"))).to.equal(

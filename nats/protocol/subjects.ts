@@ -10,7 +10,9 @@
  *                           agent.<clusterId>.renew                request/reply, credential renewal
  *                           agent.<clusterId>.reply.<commandId>    the reply to each command (commandRequestOptions)
  *                           agent.<clusterId>.logs.<followId>      core NATS, lines of a log follow (FollowLogs)
+ *                           agent.<clusterId>.exec.<sessionId>     core NATS, output of an exec session (StartExec)
  *   control plane → agent   cmd.<clusterId>.<CommandType>          request/reply, signed envelopes
+ *                           exec-in.<clusterId>.<sessionId>        core NATS, input of an exec session (StartExec)
  *
  * The agent's own inbox is `_INBOX_<clusterId>.>` (set with the `inboxPrefix` connect option), so replies to its
  * requests (renewal, JetStream publish acks) reach it and nobody else's inbox is open to it. The agent never uses
@@ -21,6 +23,12 @@
  * interest the leaf's credentials may publish to, and it forwards a wildcard like the stream's `agent-events.>`
  * (which covers the agent's `agent-events.<clusterId>.>`) but not one like `agent.*.events.>` (which merely
  * overlaps `agent.<clusterId>.>`). Without that interest the leaf answers "no responders" and drops the event.
+ *
+ * An exec session's input has its own root, `exec-in`, rather than a subject under `cmd.<clusterId>.>`: the
+ * command wildcard is the agent's signed-command dispatcher, and keystrokes are not signed commands (the session is:
+ * StartExec). Only the control-plane user may publish there (agents publish under their own roots, integration and
+ * live credentials publish nothing); the agent subscribes to the one session's subject, which its permission
+ * `exec-in.<clusterId>.>` covers, so the interest crosses a leaf node to the hub like its command subscription.
  */
 import type { MintUserOptions, SubjectPermissions, UserLimits } from "../credentials.js";
 import { ProtocolError } from "./errors.js";
@@ -56,6 +64,8 @@ export interface AgentSubjects {
   reply(commandId: string): string;
   /** Where the lines of one log follow go; the reader subscribes to exactly this (it works through leaf nodes). */
   logs(followId: string): string;
+  /** Where an exec session's output goes; the gateway subscribes to exactly this, like a log follow's. */
+  execOutput(sessionId: string): string;
 }
 
 export const DEPLOYMENT_EVENTS_ROOT = "agent-events";
@@ -77,8 +87,18 @@ export function agentSubjects(clusterId: string): AgentSubjects {
       `${DEPLOYMENT_EVENTS_ROOT}.${clusterId}.${assertSubjectToken(deploymentId, "deploymentId")}`,
     reply: (commandId) => `${root}.reply.${assertSubjectToken(commandId, "commandId")}`,
     logs: (followId) => `${root}.logs.${assertSubjectToken(followId, "followId")}`,
+    execOutput: (sessionId) => `${root}.exec.${assertSubjectToken(sessionId, "sessionId")}`,
   };
 }
+
+export const EXEC_INPUT_ROOT = "exec-in";
+
+/** Where the control plane sends an exec session's input; the agent subscribes to exactly this. */
+export const execInputSubject = (clusterId: string, sessionId: string): string =>
+  `${EXEC_INPUT_ROOT}.${assertSubjectToken(clusterId, "clusterId")}.${assertSubjectToken(sessionId, "sessionId")}`;
+
+export const execInputWildcard = (clusterId: string): string =>
+  `${EXEC_INPUT_ROOT}.${assertSubjectToken(clusterId, "clusterId")}.>`;
 
 export const commandSubject = (clusterId: string, type: CommandType): string =>
   `cmd.${assertSubjectToken(clusterId, "clusterId")}.${type}`;
@@ -154,6 +174,7 @@ export function agentPermissions(clusterId: string): SubjectPermissions {
     ],
     subscribe: [
       commandWildcard(clusterId),
+      execInputWildcard(clusterId),
       `${agentInboxPrefix(clusterId)}.>`,
       `$JS.${leafJetStreamDomain(clusterId)}.API.CONSUMER.CREATE.${LEAF_EVENTS_STREAM}`,
       `$JS.FC.${LEAF_EVENTS_STREAM}.>`,
@@ -169,7 +190,7 @@ export function agentPermissions(clusterId: string): SubjectPermissions {
  */
 /**
  * What one agent's user JWT allows beyond its subjects. An agent holds a handful of subscriptions (its command
- * wildcard, its inbox); its largest messages are log replies (at most MAX_LOG_BYTES of lines, JSON-escaped), so
+ * wildcard, its inbox, one per exec session: at most MAX_EXEC_SESSIONS); its largest messages are log replies (at most MAX_LOG_BYTES of lines, JSON-escaped), so
  * the payload cap stays at the server's max_payload. Connection counts exist only per account in NATS JWTs.
  */
 export const AGENT_USER_LIMITS = {

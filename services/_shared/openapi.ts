@@ -16,7 +16,7 @@ export interface StackyardOperationExtensions {
   /** Permission from services/_shared/permissions.ts; absent for public and "any authenticated caller". */
   "x-permission"?: string;
   /** "sse": the gateway streams the response itself. */
-  "x-stream"?: "sse";
+  "x-stream"?: "sse" | "websocket";
 }
 export type OpenApiDocument = OpenAPIV3_1.Document<StackyardOperationExtensions>;
 /** A parameter with its reference resolved. */
@@ -108,4 +108,29 @@ export function createSpecAjv(
     compile: (schema) => ajv.compile(rewrite(schema) as object),
     errorsText: (errors) => ajv.errorsText(errors),
   };
+}
+
+/** The path parameters of `pathname` under `template` (`/v1/x/{id}`), or null when it does not match. */
+export function matchTemplate(template: string, pathname: string): Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      const name = /^\{([^}]+)\}$/.exec(part)?.[1];
+      if (name === undefined) return part.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+      names.push(name);
+      return "([^/]+)";
+    })
+    .join("");
+  const match = new RegExp(`^${pattern}$`).exec(pathname);
+  if (!match) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < names.length; i++) {
+    try {
+      params[names[i]!] = decodeURIComponent(match[i + 1]!);
+    } catch {
+      return null;
+    }
+  }
+  return params;
 }

@@ -20,6 +20,11 @@ export const PERMISSIONS = [
   "secrets:write",
   "deployments:read",
   "deployments:write",
+  /**
+   * A terminal in a running container (exec): reads whatever the container can (its secrets, its network), so it
+   * is its own permission, implied by no other: ORG_ADMIN and CLUSTER_ADMIN (the cluster operators), not APP_ADMIN.
+   */
+  "exec:write",
   /** Integration credentials (NATS subscribers of the org's events): ORG_ADMIN only. */
   "integrations:read",
   "integrations:write",
@@ -33,7 +38,15 @@ const READ: Permission[] = ["orgs:read", "clusters:read", "stacks:read", "deploy
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   ORG_ADMIN: PERMISSIONS,
-  CLUSTER_ADMIN: [...READ, "clusters:write", "deployments:write", "tokens:read", "tokens:write", "audit:read"],
+  CLUSTER_ADMIN: [
+    ...READ,
+    "clusters:write",
+    "deployments:write",
+    "exec:write",
+    "tokens:read",
+    "tokens:write",
+    "audit:read",
+  ],
   APP_ADMIN: [
     ...READ,
     "stacks:write",

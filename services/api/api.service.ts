@@ -14,6 +14,7 @@ import { clientIp } from "../_shared/client-ip.js";
 import { pendingMigrations, type Db } from "../_shared/db.js";
 import { RefusalAuditBudget, refusalAuditEntry } from "./refusal-audit.js";
 import {
+  AppError,
   BadRequestError,
   ForbiddenError,
   NotFoundError,
@@ -23,7 +24,7 @@ import {
 import { loadOpenApi, templateRegExp } from "../_shared/openapi.js";
 import { WEBHOOK_HEADERS, type WebhookMeta } from "../stacks/index.js";
 import { OPENAPI_FILE } from "../_shared/paths.js";
-import type { CallMeta, RequestInfo } from "../_shared/principal.js";
+import type { CallMeta, Principal, RequestInfo } from "../_shared/principal.js";
 import { bootstrapTokenMatches, createAuthenticator } from "../auth/index.js";
 import { applySessionCookie, takeRefreshTokenFromCookie } from "./session-cookie.js";
 import { checkReadiness, withoutDetails } from "./readiness.js";
@@ -43,10 +44,16 @@ import { isWebhookRequest, webhookBodyReader, type WebhookRequest } from "./webh
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
 import { LogStreamHub } from "./log-stream.js";
 import { connectNats } from "../_shared/nats.js";
-import { LOG_FOLLOW_RENEW_MS } from "../deployments/index.js";
+import {
+  EXEC_PING_MS,
+  EXEC_TRANSCRIPT_INPUT_BYTES,
+  EXEC_TRANSCRIPT_OUTPUT_BYTES,
+  LOG_FOLLOW_RENEW_MS,
+} from "../deployments/index.js";
 import type { NatsConnection } from "nats";
 import { createStaticUiMiddleware } from "./static-ui.js";
-import { attachLiveProxy } from "./live-proxy.js";
+import { createLiveProxy, routeUpgrades, type UpgradeHandler } from "./live-proxy.js";
+import { createExecUpgrade, ExecSocketHub } from "./exec-socket.js";
 import { LIVE_PATH } from "../../nats/protocol/integration-subjects.js";
 import { validRequestId } from "../../nats/protocol/request-id.js";
 import { httpMetricsMiddleware, routeLabeller } from "./http-metrics.js";
@@ -130,7 +137,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   });
 
   const streams = new DeploymentStreamHub();
-  // Opened on the first log follow: only live logs need the gateway on NATS beyond Moleculer's transporter.
+  // Opened on the first log follow or exec session: only they need the gateway on NATS beyond Moleculer's transporter.
   let logsNats: Promise<NatsConnection> | null = null;
   const natsForLogs = () => {
     logsNats ??= connectNats(config.nats, config.nats.credsFile, "stackyard-api-logs").catch((err: unknown) => {
@@ -140,6 +147,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     return logsNats;
   };
   const logStreams = new LogStreamHub(natsForLogs, { renewMs: LOG_FOLLOW_RENEW_MS });
+  let execHub: ExecSocketHub | undefined;
   let stopSseMetric: (() => void) | undefined;
   const staticUi = createStaticUiMiddleware(config.http.webDistDir, {
     https: config.clusters.publicUrl.startsWith("https:"),
@@ -170,6 +178,15 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
           if (!res.headersSent) next(err);
           else res.end();
         });
+    };
+
+  /** A websocket route reached without an upgrade: the route exists, but only as a WebSocket (exec-socket.ts). */
+  const upgradeRequired = () =>
+    function (this: unknown, _req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) {
+      res.setHeader("Upgrade", "websocket");
+      next(
+        new AppError(426, "UPGRADE_REQUIRED", "this route is a WebSocket: open it with an Upgrade: websocket request"),
+      );
     };
 
   /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
@@ -226,18 +243,14 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
 
   const refusalBudget = new RefusalAuditBudget();
   /** Refused mutating requests of authenticated callers go to the audit log (rules in refusal-audit.ts). */
-  const auditRefusal = (
+  const auditRefused = (
     service: Service,
-    req: GatewayRequest & { $alias?: MatchedAlias },
+    principal: Principal,
+    op: RouteOperation,
     status: number,
     body: { code: string; message: string },
+    request: RequestInfo,
   ) => {
-    const ctx = req.$ctx as GatewayRequest["$ctx"] | undefined;
-    const principal = ctx?.meta.principal;
-    const alias = req.$alias;
-    if (!ctx || !principal || !alias?.action) return;
-    const op = byAlias.get(`${alias.method} ${alias.path.startsWith("/") ? alias.path : "/" + alias.path}`);
-    if (!op) return;
     const entry = refusalAuditEntry(principal, {
       method: op.method,
       operationId: op.operationId,
@@ -245,6 +258,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       status,
       code: body.code,
       message: body.message,
+      acting: op.stream === "websocket",
     });
     if (!entry) return;
     const { write, droppedBefore } = refusalBudget.take(`${principal.orgId}:${principal.actorId}`);
@@ -260,11 +274,25 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
         targetId: entry.targetId ?? null,
         data: entry.data ?? {},
       },
-      request: ctx.meta.request ?? requestInfo(req),
+      request,
     };
     Promise.resolve(service.broker.emit(REQUEST_REFUSED_EVENT, payload)).catch((auditErr: unknown) =>
       service.logger.warn({ msg: "refused request not audited", operationId: op.operationId, err: String(auditErr) }),
     );
+  };
+  const auditRefusal = (
+    service: Service,
+    req: GatewayRequest & { $alias?: MatchedAlias },
+    status: number,
+    body: { code: string; message: string },
+  ) => {
+    const ctx = req.$ctx as GatewayRequest["$ctx"] | undefined;
+    const principal = ctx?.meta.principal;
+    const alias = req.$alias;
+    if (!ctx || !principal || !alias?.action) return;
+    const op = byAlias.get(`${alias.method} ${alias.path.startsWith("/") ? alias.path : "/" + alias.path}`);
+    if (!op) return;
+    auditRefused(service, principal, op, status, body, ctx.meta.request ?? requestInfo(req));
   };
 
   return {
@@ -324,7 +352,14 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
               res.end(openapiYaml);
             },
             ...Object.fromEntries(
-              routeTable.map((r) => [`${r.method} ${r.aliasPath}`, r.stream ? [sseHandler(r), r.action] : r.action]),
+              routeTable.map((r) => [
+                `${r.method} ${r.aliasPath}`,
+                r.stream === "websocket"
+                  ? [upgradeRequired(), r.action]
+                  : r.stream === "sse"
+                    ? [sseHandler(r), r.action]
+                    : r.action,
+              ]),
             ),
           },
           onAfterCall(
@@ -397,8 +432,9 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       },
       [CREDENTIALS_REVOKED_EVENT](this: Service, ctx: Context<CredentialsRevoked>) {
         authenticator.forget(ctx.params);
-        void Promise.all([streams.recheck(), logStreams.recheck()]).then(
-          ([a, b]) => a + b > 0 && this.logger.info({ msg: "event streams ended by a revocation", streams: a + b }),
+        void Promise.all([streams.recheck(), logStreams.recheck(), execHub?.recheck() ?? 0]).then(
+          ([a, b, c]) =>
+            a + b + c > 0 && this.logger.info({ msg: "event streams ended by a revocation", streams: a + b + c }),
           (err: unknown) => this.logger.warn({ msg: "event stream recheck failed", err: String(err) }),
         );
       },
@@ -477,20 +513,44 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     },
     async stopped() {
       stopSseMetric?.();
+      execHub?.close();
       const nc = logsNats;
       logsNats = null;
       await nc?.then((c) => c.close()).catch(() => undefined);
     },
     started() {
-      if (config.nats.wsUrl) {
-        attachLiveProxy((this as unknown as { server: Server }).server, {
-          path: LIVE_PATH,
-          target: new URL(config.nats.wsUrl),
-          ca: config.nats.tlsCaFile ? readFileSync(config.nats.tlsCaFile, "utf8") : undefined,
-          maxConnections: config.http.liveMaxConnections,
-          onError: (msg, err) => this.logger.warn({ msg, err: String(err) }),
-        });
-      }
+      const service = this as unknown as Service;
+      const onError = (msg: string, err: unknown) => service.logger.warn({ msg, err: String(err) });
+      const live = config.nats.wsUrl
+        ? createLiveProxy({
+            target: new URL(config.nats.wsUrl),
+            ca: config.nats.tlsCaFile ? readFileSync(config.nats.tlsCaFile, "utf8") : undefined,
+            maxConnections: config.http.liveMaxConnections,
+            onError,
+          })
+        : null;
+      execHub = new ExecSocketHub(natsForLogs, {
+        pingMs: EXEC_PING_MS,
+        transcript: { inputBytes: EXEC_TRANSCRIPT_INPUT_BYTES, outputBytes: EXEC_TRANSCRIPT_OUTPUT_BYTES },
+        onError,
+      });
+      const exec = createExecUpgrade({
+        routes: routeTable.filter((r) => r.stream === "websocket"),
+        hub: execHub,
+        authenticate: (authorization) => authenticator.authenticate(authorization),
+        call: (op, params, principal, request) =>
+          service.broker.call(op.action, params, { meta: { principal, request }, requestID: randomUUID() }),
+        requestInfo,
+        newSessionId: randomUUID,
+        onRefused: (principal, op, status, error, request) =>
+          auditRefused(service, principal, op, status, error, request),
+        onError,
+      });
+      routeUpgrades((this as unknown as { server: Server }).server, (pathname): UpgradeHandler | null => {
+        if (pathname === LIVE_PATH) return live?.handle ?? null;
+        const op = exec.match(pathname);
+        return op ? (req, socket, head) => exec.handle(op, req, socket, head) : null;
+      });
       this.logger.info({ msg: "gateway listening", url: `http://${config.http.host}:${this.listeningPort()}` });
     },
   };

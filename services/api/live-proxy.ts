@@ -49,11 +49,34 @@ function upstreamRequest(req: IncomingMessage, target: URL): string {
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
-export function attachLiveProxy(server: Server, options: LiveProxyOptions): { connections(): number } {
-  let open = 0;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * The gateway's one `upgrade` listener: each path goes to the first route that takes it, anything else is a 404
+ * (two listeners would both answer one socket).
+ */
+export function routeUpgrades(server: Server, route: (pathname: string) => UpgradeHandler | null): void {
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(req.url ?? "/", "http://gateway").pathname;
-    if (pathname !== options.path) return refuse(socket, 404, "NOT_FOUND");
+    const handler = route(pathname);
+    if (!handler) return refuse(socket, 404, "NOT_FOUND");
+    handler(req, socket, head);
+  });
+}
+
+export function attachLiveProxy(server: Server, options: LiveProxyOptions): { connections(): number } {
+  const proxy = createLiveProxy(options);
+  routeUpgrades(server, (pathname) => (pathname === options.path ? proxy.handle : null));
+  return proxy;
+}
+
+/** The `/v1/live` proxy for one upgrade at a time (`handle`), and how many it carries. */
+export function createLiveProxy(options: Omit<LiveProxyOptions, "path">): {
+  handle: UpgradeHandler;
+  connections(): number;
+} {
+  let open = 0;
+  const handle: UpgradeHandler = (req, socket, head) => {
     if (!isSameOrigin(req)) return refuse(socket, 403, "FOREIGN_ORIGIN");
     if (open >= options.maxConnections) return refuse(socket, 429, "TOO_MANY_LIVE_CONNECTIONS");
     open++;
@@ -96,6 +119,6 @@ export function attachLiveProxy(server: Server, options: LiveProxyOptions): { co
     socket.on("error", close);
     upstream.on("close", close);
     socket.on("close", close);
-  });
-  return { connections: () => open };
+  };
+  return { handle, connections: () => open };
 }

@@ -27,11 +27,14 @@ export interface RefusedRequest {
   status: number;
   code: string;
   message: string;
+  /** A WebSocket upgrade that acts (exec): a GET, but audited like a mutating request. */
+  acting?: boolean;
 }
 
 /** The audit entry for a refused request, or null when it is not one the log keeps. */
 export function refusalAuditEntry(principal: Principal | null | undefined, refused: RefusedRequest): AuditEntry | null {
-  if (!principal || !MUTATING.has(refused.method) || !AUDITED_STATUSES.has(refused.status)) return null;
+  const mutating = MUTATING.has(refused.method) || refused.acting === true;
+  if (!principal || !mutating || !AUDITED_STATUSES.has(refused.status)) return null;
   return {
     actorType: principal.actorType,
     actorId: principal.actorId,

@@ -25,8 +25,11 @@ export interface RouteOperation {
   /** Null: any authenticated caller. */
   permission: Permission | null;
   successStatus: number;
-  /** "sse": the gateway streams the response itself (see sse.ts); the action serves pages of it. */
-  stream: "sse" | null;
+  /**
+   * "sse": the gateway streams the response itself (see sse.ts); the action serves pages of it. "websocket": the
+   * gateway serves the route on the upgrade (exec-socket.ts) and answers a plain GET 426.
+   */
+  stream: "sse" | "websocket" | null;
   /** `headers`: the request's (lower-case names); only the operation's declared header parameters are checked. */
   validate(params: RestParams, headers?: Record<string, string | string[] | undefined>): void;
 }
@@ -126,7 +129,7 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
       isPublic: Array.isArray(operation.security) && operation.security.length === 0,
       permission: permission ?? null,
       successStatus,
-      stream: operation["x-stream"] === "sse" ? "sse" : null,
+      stream: operation["x-stream"] === "sse" || operation["x-stream"] === "websocket" ? operation["x-stream"] : null,
       validate(params, headers = {}) {
         if (!pathValidator(params.params)) throw validationError("path", pathValidator);
         if (!queryValidator(params.query)) throw validationError("query", queryValidator);

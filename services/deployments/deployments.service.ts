@@ -42,6 +42,14 @@ import { connectNats } from "../_shared/nats.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { logFollowTarget, renewLogFollow, startLogFollow, stopLogFollow, type LogFollowStep } from "./log-follow.js";
 import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
+import {
+  DEFAULT_EXEC_COMMAND,
+  endExecSession,
+  execTarget,
+  startExecSession,
+  type ExecEnd,
+  type ExecSessionStep,
+} from "./exec-sessions.js";
 import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
@@ -324,6 +332,36 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
             return stopLogFollow(runtime, scope, ids);
           default:
             throw new BadRequestError("VALIDATION_FAILED", "unknown log follow step");
+        }
+      },
+      // The steps of an exec session, called by the gateway's WebSocket handler (services/api/exec-socket.ts) with
+      // the route's validated params, the session id it chose, the step, and at the end what it recorded.
+      exec(ctx: OpCtx<"execTask"> & { params: { sessionId: string; step: ExecSessionStep; end?: ExecEnd } }) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const ids = { environmentId: ctx.params.params.envId, sessionId: ctx.params.sessionId };
+        switch (ctx.params.step) {
+          case "target":
+            return execTarget(scope, ids);
+          case "start":
+            return startExecSession(
+              runtime,
+              scope,
+              principal,
+              {
+                ...ids,
+                service: ctx.params.params.service,
+                taskId: ctx.params.params.taskId,
+                command: ctx.params.query.command ?? DEFAULT_EXEC_COMMAND,
+                cols: ctx.params.query.cols ?? 80,
+                rows: ctx.params.query.rows ?? 24,
+              },
+              request,
+            );
+          case "end":
+            if (!ctx.params.end) throw new BadRequestError("VALIDATION_FAILED", "the end step needs the session's end");
+            return endExecSession(scope, principal, { environmentId: ids.environmentId, end: ctx.params.end }, request);
+          default:
+            throw new BadRequestError("VALIDATION_FAILED", "unknown exec session step");
         }
       },
     },

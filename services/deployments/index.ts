@@ -4,3 +4,13 @@ export { createDeployWorkerService } from "./worker.service.js";
 export { TERMINAL_STATUSES } from "./lifecycle.js";
 export { createLeafSourceKeeper, ensureLeafEventsSource } from "./leaf-sources.js";
 export { LOG_FOLLOW_RENEW_MS } from "./log-follow.js";
+export {
+  EXEC_PING_MS,
+  EXEC_TRANSCRIPT_INPUT_BYTES,
+  EXEC_TRANSCRIPT_OUTPUT_BYTES,
+  type ExecEnd,
+  type ExecSessionStep,
+  type ExecStarted,
+  type ExecTarget,
+  type ExecTranscript,
+} from "./exec-sessions.js";

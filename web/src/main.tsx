@@ -4,6 +4,7 @@ import { BrowserRouter } from "react-router-dom";
 import { browserRefreshLock, cookieSessionStore } from "./api/browser-session.js";
 import { ApiClient } from "./api/client.js";
 import { App } from "./app/App.js";
+import "@xterm/xterm/css/xterm.css";
 import "./styles.css";
 
 const client = new ApiClient({ store: cookieSessionStore(), withRefreshLock: browserRefreshLock });

@@ -141,3 +141,35 @@ export interface SwarmJobRunner {
   /** The ids of those networks (by name) that exist; a missing one is absent from the map. */
   networkIds(names: string[]): Promise<Map<string, string>>;
 }
+
+/** A task as exec needs it: where it runs and its container (null before Swarm created one). */
+export interface ExecTaskTarget {
+  id: string;
+  serviceId: string;
+  nodeId: string | null;
+  /** The node's hostname as the manager knows it. */
+  nodeHostname: string | null;
+  state: string;
+  containerId: string | null;
+}
+
+/** A process started in a container with a TTY (`docker exec -it`). */
+export interface ExecProcess {
+  /** Called with the terminal's output as it arrives (stdout and stderr are one stream with a TTY). */
+  onData(listener: (chunk: Buffer) => void): void;
+  write(data: Buffer): void;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Resolves once the output ended: the process's exit code, null when the engine cannot tell (still running). */
+  readonly exited: Promise<number | null>;
+  /** Closes the terminal's connection (its stdin ends); the process itself exits on its own. */
+  hangUp(): void;
+}
+
+/** `docker exec` into a task's container on this engine (what StartExec needs, and nothing else). */
+export interface TaskExecer {
+  /** This engine's own Swarm node id: only its containers can be entered. */
+  localNodeId(): Promise<string>;
+  /** Null when the manager knows no such task. */
+  inspectTask(taskId: string): Promise<ExecTaskTarget | null>;
+  exec(containerId: string, opts: { command: string[]; cols: number; rows: number }): Promise<ExecProcess>;
+}

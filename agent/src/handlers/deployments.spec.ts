@@ -78,6 +78,7 @@ function setup(snapshots: StackSnapshot[], sealKeys: SealKeyPair | null = agentK
     sealKeys,
     publish,
     notify: () => undefined,
+    listen: () => ({ unsubscribe: () => undefined }),
     log,
     now: Date.now,
     signal: agentStop.signal,

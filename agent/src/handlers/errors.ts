@@ -18,6 +18,11 @@ export type HandlerErrorCode =
   | "SERVICE_UPDATE_FAILED"
   | "TOO_MANY_LOG_FOLLOWS"
   | "LOG_FOLLOW_EXISTS"
+  | "TASK_NOT_FOUND"
+  | "TASK_NOT_RUNNING"
+  | "TOO_MANY_EXEC_SESSIONS"
+  | "EXEC_SESSION_EXISTS"
+  | "EXEC_FAILED"
   | SealErrorCode;
 
 export class HandlerError extends CodedError<HandlerErrorCode> {}

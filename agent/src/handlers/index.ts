@@ -7,8 +7,15 @@ import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "
 import { createLogsHandler } from "./logs.js";
 import { createRemoveStackHandler } from "./remove-stack.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
-import type { SwarmLogFollower, SwarmNodeUpdater, SwarmObjectStore, SwarmServiceUpdater } from "../docker/engine.js";
-import { agentSubjects } from "../../../nats/protocol/subjects.js";
+import type {
+  SwarmLogFollower,
+  SwarmNodeUpdater,
+  SwarmObjectStore,
+  SwarmServiceUpdater,
+  TaskExecer,
+} from "../docker/engine.js";
+import { agentSubjects, execInputSubject } from "../../../nats/protocol/subjects.js";
+import { ExecSessionManager, type ExecLimits } from "./exec.js";
 import { LogFollowManager, type LogFollowLimits } from "./log-follow.js";
 import { createUpdateNodeHandler } from "./update-node.js";
 import { createUpdateServiceHandler } from "./update-service.js";
@@ -27,6 +34,9 @@ export interface CommandServiceDeps {
   /** Without it the agent answers FollowLogs, RenewLogs and StopLogs with NOT_SUPPORTED. */
   follower?: SwarmLogFollower;
   logFollow?: Partial<LogFollowLimits>;
+  /** Without it the agent answers StartExec with NOT_SUPPORTED. */
+  execer?: TaskExecer;
+  exec?: Partial<ExecLimits>;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -48,10 +58,24 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
         ...(deps.logFollow ? { limits: deps.logFollow } : {}),
       })
     : null;
+  const execs = deps.execer
+    ? new ExecSessionManager({
+        engine: deps.engine,
+        execer: deps.execer,
+        outputSubject: (sessionId) => subjects.execOutput(sessionId),
+        inputSubject: (sessionId) => execInputSubject(services.clusterId, sessionId),
+        publish: services.notify,
+        listen: services.listen,
+        now: services.now,
+        signal: services.signal,
+        ...(deps.exec ? { limits: deps.exec } : {}),
+      })
+    : null;
   return {
     handlers: {
       ...createDeploymentHandlers(deployments),
       ...(follows ? follows.handlers() : {}),
+      ...(execs ? execs.handlers() : {}),
       ScaleService: createScaleHandler(deps.engine, {
         now: services.now,
         runningDeployment: (stack) => deployments.runningOn(stack),
@@ -78,6 +102,7 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
     },
     drain: () => {
       follows?.stopAll("agent_stopping");
+      execs?.stopAll("agent_stopping");
       return deployments.drain();
     },
   };

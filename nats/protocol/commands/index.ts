@@ -11,6 +11,7 @@ import { RemoveStackCommand } from "./RemoveStack.js";
 import { RenewLogsCommand } from "./RenewLogs.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
+import { StartExecCommand } from "./StartExec.js";
 import { StopLogsCommand } from "./StopLogs.js";
 import { UpdateNodeCommand } from "./UpdateNode.js";
 import { UpdateServiceCommand } from "./UpdateService.js";
@@ -29,6 +30,7 @@ export const COMMANDS = {
   RemoveStack: RemoveStackCommand,
   UpdateNode: UpdateNodeCommand,
   UpdateService: UpdateServiceCommand,
+  StartExec: StartExecCommand,
 } as const;
 
 type Commands = typeof COMMANDS;
@@ -49,6 +51,7 @@ export * from "./RemoveStack.js";
 export * from "./RenewLogs.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
+export * from "./StartExec.js";
 export * from "./StopLogs.js";
 export * from "./UpdateNode.js";
 export * from "./UpdateService.js";

@@ -208,6 +208,20 @@ export class ApiClient {
     yield* readSse(res.body, options.signal);
   }
 
+  /**
+   * Opens a WebSocket of the API with the session's token, offered as the subprotocol `stackyard.bearer.<token>`
+   * beside `protocol` (a browser cannot set Authorization on a WebSocket; the server selects `protocol`).
+   */
+  async webSocket(path: string, protocol: string): Promise<WebSocket> {
+    const token = await this.currentAccessToken();
+    const page = (globalThis as { location?: { href: string } }).location?.href;
+    const url = new URL(this.baseUrl + path, page ?? "http://localhost/");
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url, token ? [protocol, `stackyard.bearer.${token}`] : [protocol]);
+    ws.binaryType = "arraybuffer";
+    return ws;
+  }
+
   /** Runs `attempt` with the access token; on 401 TOKEN_EXPIRED refreshes once and retries. */
   private async authorized<T>(attempt: (token: string | null) => Promise<T>): Promise<T> {
     let token = await this.currentAccessToken();

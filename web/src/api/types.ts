@@ -133,7 +133,7 @@ export interface AuditPage {
 // Records keyed by the generated unions, so a role or permission added to the API fails the type check here.
 const roleLabels: Record<Role, string> = {
   ORG_ADMIN: "Org admin — everything",
-  CLUSTER_ADMIN: "Cluster admin — clusters and deployments",
+  CLUSTER_ADMIN: "Cluster admin — clusters, deployments and terminals in containers",
   APP_ADMIN: "App admin — stacks, releases, environments, secrets, deployments",
   VIEWER: "Viewer — read only",
 };
@@ -154,6 +154,7 @@ const permissionLabels: Record<Permission, string> = {
   "secrets:write": "Set and delete secrets",
   "deployments:read": "See deployments",
   "deployments:write": "Deploy, roll back and scale",
+  "exec:write": "Open a terminal in a running container",
   "integrations:read": "List integration credentials",
   "integrations:write": "Create and revoke integration credentials",
   "notifications:read": "See notification endpoints and their deliveries",

@@ -10,6 +10,7 @@ import { useOrgId } from "../../app/useOrgId.js";
 import { LiveLogs } from "./LiveLogs.js";
 import { ServiceActions } from "./ServiceActions.js";
 import { ServiceView, type LogQuery } from "./ServiceView.js";
+import { TaskTerminal } from "./TaskTerminal.js";
 
 const LOG_REFRESH_MS = 3_000;
 
@@ -36,6 +37,7 @@ export function ServicePage() {
   const title = env.data ? `${env.data.stack.name} / ${env.data.name} · ${service}` : service;
   const me = useMe();
   const action = useServiceAction(envId, service);
+  const [terminalTask, setTerminalTask] = useState<string | null>(null);
   return (
     <ServiceView
       title={title}
@@ -66,6 +68,18 @@ export function ServicePage() {
       onRefreshLogs={() => void logs.mutate()}
       refreshingLogs={logs.isValidating}
       liveLogs={<LiveLogs envId={envId} service={service} />}
+      {...(hasPermission(me.data, "exec:write") ? { onTerminal: setTerminalTask } : {})}
+      terminal={
+        terminalTask ? (
+          <TaskTerminal
+            key={terminalTask}
+            envId={envId}
+            service={service}
+            taskId={terminalTask}
+            onClose={() => setTerminalTask(null)}
+          />
+        ) : null
+      }
     />
   );
 }

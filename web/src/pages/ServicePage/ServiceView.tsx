@@ -21,7 +21,11 @@ const parseTs = (ts: string): Date | null => {
   return Number.isNaN(d.getTime()) ? null : d;
 };
 
-function TasksTable(props: { service: ServiceStatus; nodeName: (id: string | null) => string }) {
+function TasksTable(props: {
+  service: ServiceStatus;
+  nodeName: (id: string | null) => string;
+  onTerminal: ((taskId: string) => void) | undefined;
+}) {
   if (props.service.tasks.length === 0) return <p className="muted">No tasks reported for this service.</p>;
   const tasks = [...props.service.tasks].sort((a, b) => (b.timestamp ?? "").localeCompare(a.timestamp ?? ""));
   return (
@@ -33,6 +37,7 @@ function TasksTable(props: { service: ServiceStatus; nodeName: (id: string | nul
           <th>State</th>
           <th>Error / message</th>
           <th>Since</th>
+          {props.onTerminal && <th aria-label="Terminal" />}
         </tr>
       </thead>
       <tbody>
@@ -56,6 +61,15 @@ function TasksTable(props: { service: ServiceStatus; nodeName: (id: string | nul
                 "—"
               )}
             </td>
+            {props.onTerminal && (
+              <td>
+                {t.state === "running" && (
+                  <button type="button" className="secondary small" onClick={() => props.onTerminal?.(t.id)}>
+                    Terminal
+                  </button>
+                )}
+              </td>
+            )}
           </tr>
         ))}
       </tbody>
@@ -162,6 +176,10 @@ export function ServiceView(props: {
   actions?: ReactNode;
   /** The live "Follow" view (LiveLogs), under the snapshot. */
   liveLogs?: ReactNode;
+  /** Offered on running tasks when the caller may exec (exec:write). */
+  onTerminal?: (taskId: string) => void;
+  /** The open terminal (TaskTerminal), under the tasks. */
+  terminal?: ReactNode;
 }) {
   const byId = new Map(props.nodes.map((n) => [n.nodeId, n.hostname]));
   const nodeName = (id: string | null): string => (id ? (byId.get(id) ?? id.slice(0, 12)) : "not scheduled");
@@ -224,7 +242,7 @@ export function ServiceView(props: {
                 )}
                 <h2>Tasks</h2>
                 {status.source === "agent" ? (
-                  <TasksTable service={s} nodeName={nodeName} />
+                  <TasksTable service={s} nodeName={nodeName} onTerminal={props.onTerminal} />
                 ) : (
                   <p className="muted">Unknown while the agent is offline.</p>
                 )}
@@ -233,6 +251,7 @@ export function ServiceView(props: {
           }}
         </AsyncContent>
       </section>
+      {props.terminal}
       <section className="card" aria-label="Logs">
         <h2>Logs</h2>
         <p className="muted small">
