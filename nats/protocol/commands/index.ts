@@ -11,6 +11,7 @@ import { RemoveStackCommand } from "./RemoveStack.js";
 import { RenewLogsCommand } from "./RenewLogs.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
+import { SearchLogsCommand } from "./SearchLogs.js";
 import { StopLogsCommand } from "./StopLogs.js";
 import { UpdateNodeCommand } from "./UpdateNode.js";
 import { UpdateServiceCommand } from "./UpdateService.js";
@@ -21,6 +22,7 @@ export const COMMANDS = {
   RollbackStack: RollbackStackCommand,
   ScaleService: ScaleServiceCommand,
   GetLogs: GetLogsCommand,
+  SearchLogs: SearchLogsCommand,
   FollowLogs: FollowLogsCommand,
   RenewLogs: RenewLogsCommand,
   StopLogs: StopLogsCommand,
@@ -49,6 +51,7 @@ export * from "./RemoveStack.js";
 export * from "./RenewLogs.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
+export * from "./SearchLogs.js";
 export * from "./StopLogs.js";
 export * from "./UpdateNode.js";
 export * from "./UpdateService.js";
