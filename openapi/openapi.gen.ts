@@ -1527,7 +1527,7 @@ export interface paths {
      *     lines of all services are merged by timestamp. The range is at most 7 days. The answer is an event stream
      *     sent once the agent has answered: `event: line` per line (oldest first, `data` as below), then
      *     `event: end` with `{ "count": N, "truncated": bool }`. `truncated` is true when more lines matched than
-     *     `limit` or 256 KiB allow (the newest are kept), or a service wrote more than 10,000 lines in the range (its
+     *     `limit` or 256 KiB allow (the newest are kept), or a service wrote more than 10,000 lines or 2 MiB in the range (its
      *     oldest were not searched): narrow the range. Errors (bad range, unknown service, agent unreachable) are
      *     normal JSON error responses, before the stream starts. `service` narrows the search to some services:
      *     repeated (`service=a&service=b`) or a comma list (`service=a,b`); without it every service of the

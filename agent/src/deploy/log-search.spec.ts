@@ -3,6 +3,7 @@ import type { LogLine, ServiceLogOptions } from "../docker/engine.js";
 import { createSearchLogsHandler } from "../handlers/logs.js";
 import { LogCollector } from "../docker/dockerode-engine.js";
 import { lineMatcher, mergeByTime, searchStackLogs } from "./log-search.js";
+import { MAX_LOG_BYTES, MAX_LOG_TAIL } from "./logs.js";
 import { FakeEngine, fakeService } from "./testing/fake-engine.js";
 
 /** Each service answers its own lines, and every read's options are kept. */
@@ -74,6 +75,15 @@ describe("log search (agent)", () => {
       ["s-web", 100, 200, true],
       ["s-api", 100, 200, true],
     ]);
+  });
+
+  it("says the range was not searched whole when a service's read hit the line count or came near the byte cap", async () => {
+    const many = engine();
+    many.byService.set("s-web", Array.from({ length: MAX_LOG_TAIL }, (_, i) => line(null, `l${i}`)));
+    expect((await searchStackLogs(many, request)).truncated).to.equal(true);
+    const big = engine();
+    big.byService.set("s-api", [line("2026-01-01T00:00:05Z", "x".repeat(MAX_LOG_BYTES / 2))]);
+    expect((await searchStackLogs(big, { ...request, text: "nothing like it" })).truncated).to.equal(true);
   });
 
   it("refuses an unknown service by name before reading any logs, and a range that ends before it starts", async () => {

@@ -24,7 +24,7 @@ export interface ServiceLogLine extends LogLine {
 
 export interface LogSearchResult {
   lines: ServiceLogLine[];
-  /** A service had more lines in the range than one read returns: its oldest were not searched. */
+  /** A service had (or may have had) more lines in the range than one read returns: its oldest were not searched. */
   truncated: boolean;
 }
 
@@ -76,7 +76,10 @@ export async function searchStackLogs(engine: DeployEngine, req: LogSearchReques
       details: true,
       maxBytes: MAX_LOG_BYTES,
     });
-    if (lines.length >= MAX_LOG_TAIL) truncated = true;
+    // The engine drops the oldest lines silently once a read holds MAX_LOG_BYTES: a read that came near it may
+    // have lost some, so say the range was not searched whole.
+    const bytes = lines.reduce((sum, l) => sum + Buffer.byteLength(l.line), 0);
+    if (lines.length >= MAX_LOG_TAIL || bytes >= MAX_LOG_BYTES / 2) truncated = true;
     const own = mergeByTime([lines]).filter((l) => matches(l.line));
     perService.push(own.map((l) => ({ ...l, service: target.name })));
   }
