@@ -50,7 +50,14 @@ export function parseLogSearchQuery(query: LogSearchQuery, nowMs: number): LogSe
   if (until <= since) throw invalid("until", "must be after since (by at least a second)");
   if (until - since > MAX_SEARCH_RANGE_SECONDS) throw invalid("until", "the range must be at most 7 days");
   const raw = query.service === undefined ? [] : Array.isArray(query.service) ? query.service : [query.service];
-  const names = [...new Set(raw.flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== ""))];
+  const names = [
+    ...new Set(
+      raw
+        .flatMap((s) => s.split(","))
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    ),
+  ];
   const bad = names.find((n) => !SERVICE_NAME.test(n));
   if (bad !== undefined) throw invalid("service", `"${bad}" is not a service name`);
   if (names.length > MAX_SEARCH_SERVICES) throw invalid("service", `at most ${MAX_SEARCH_SERVICES} services`);

@@ -79,7 +79,10 @@ describe("log search (agent)", () => {
 
   it("says the range was not searched whole when a service's read hit the line count or came near the byte cap", async () => {
     const many = engine();
-    many.byService.set("s-web", Array.from({ length: MAX_LOG_TAIL }, (_, i) => line(null, `l${i}`)));
+    many.byService.set(
+      "s-web",
+      Array.from({ length: MAX_LOG_TAIL }, (_, i) => line(null, `l${i}`)),
+    );
     expect((await searchStackLogs(many, request)).truncated).to.equal(true);
     const big = engine();
     big.byService.set("s-api", [line("2026-01-01T00:00:05Z", "x".repeat(MAX_LOG_BYTES / 2))]);
@@ -98,10 +101,7 @@ describe("log search (agent)", () => {
 
   it("the handler keeps the newest `limit` lines and says the rest was left out", async () => {
     const handler = createSearchLogsHandler(engine());
-    const result = await handler(
-      { ...request, limit: 2, maxBytes: 65_536 },
-      {} as never,
-    );
+    const result = await handler({ ...request, limit: 2, maxBytes: 65_536 }, {} as never);
     expect(result.lines.map((l) => l.line)).to.deep.equal(["web Upstream TIMEOUT", "api ok"]);
     expect(result.lines[1]).to.deep.equal({
       service: "api",

@@ -11,7 +11,10 @@ const ELLIPSIS = "…";
  * Keeps the newest lines whose text fits `maxBytes` in total, cutting a single line longer than the whole budget.
  * `truncated` says something was cut or left out (a line the engine cut is longer than `maxBytes`, so it counts).
  */
-export function newestWithin<L extends LogLine>(lines: readonly L[], maxBytes: number): { lines: L[]; truncated: boolean } {
+export function newestWithin<L extends LogLine>(
+  lines: readonly L[],
+  maxBytes: number,
+): { lines: L[]; truncated: boolean } {
   const kept: L[] = [];
   let budget = maxBytes;
   let truncated = false;

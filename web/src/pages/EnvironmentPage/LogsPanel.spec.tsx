@@ -22,20 +22,28 @@ function show(handler: Handler) {
 
 describe("LogsPanel", () => {
   it("searches with the filters and shows the merged lines of each service, saying when lines were left out", async () => {
-    const calls = show(() =>
-      sseResponse([
-        event("open", { services: ["web", "worker"] }),
-        event("line", {
-          ts: "2026-12-03T11:30:00.1Z",
-          service: "worker",
-          task: "x2v7kq1c9d8e7f6g5h4j3k2l1",
-          node: "n1",
-          stream: "stderr",
-          line: "job timeout after 30s",
-        }),
-        event("line", { ts: "2026-12-03T11:31:00Z", service: "web", task: null, node: null, stream: "stdout", line: "upstream TIMEOUT" }),
-        event("end", { count: 2, truncated: true }),
-      ]).response,
+    const calls = show(
+      () =>
+        sseResponse([
+          event("open", { services: ["web", "worker"] }),
+          event("line", {
+            ts: "2026-12-03T11:30:00.1Z",
+            service: "worker",
+            task: "x2v7kq1c9d8e7f6g5h4j3k2l1",
+            node: "n1",
+            stream: "stderr",
+            line: "job timeout after 30s",
+          }),
+          event("line", {
+            ts: "2026-12-03T11:31:00Z",
+            service: "web",
+            task: null,
+            node: null,
+            stream: "stdout",
+            line: "upstream TIMEOUT",
+          }),
+          event("end", { count: 2, truncated: true }),
+        ]).response,
     );
     fireEvent.change(screen.getByLabelText("Text"), { target: { value: " timeout " } });
     fireEvent.change(screen.getByLabelText("Services"), { target: { value: "web, worker" } });
