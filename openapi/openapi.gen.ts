@@ -1511,6 +1511,38 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/environments/{envId}/logs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * Server-sent events of the log lines a stack's services wrote in a time range, filtered by text and merged by time
+     * @description The agent reads each service's lines between `since` (inclusive) and `until` (exclusive), keeps those that
+     *     contain `q` (a case-insensitive plain substring, matched on the agent so only matches cross NATS), and the
+     *     lines of all services are merged by timestamp. The range is at most 7 days. The answer is an event stream
+     *     sent once the agent has answered: `event: line` per line (oldest first, `data` as below), then
+     *     `event: end` with `{ "count": N, "truncated": bool }`. `truncated` is true when more lines matched than
+     *     `limit` or 256 KiB allow (the newest are kept), or a service wrote more than 10,000 lines or 2 MiB in the range (its
+     *     oldest were not searched): narrow the range. Errors (bad range, unknown service, agent unreachable) are
+     *     normal JSON error responses, before the stream starts. `service` narrows the search to some services:
+     *     repeated (`service=a&service=b`) or a comma list (`service=a,b`); without it every service of the
+     *     environment's last successful deployment is searched. Lines are shown as the services wrote them, like
+     *     the per-service log routes.
+     */
+    get: operations["searchEnvironmentLogs"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/environments/{envId}/services/{service}/logs": {
     parameters: {
       query?: never;
@@ -6028,6 +6060,43 @@ export interface operations {
       };
       404: components["responses"]["NotFound"];
       409: components["responses"]["Conflict"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  searchEnvironmentLogs: {
+    parameters: {
+      query: {
+        /** @description RFC 3339 time, inclusive */
+        since: string;
+        /** @description RFC 3339 time, exclusive; default now */
+        until?: string;
+        /** @description only lines containing this text (case-insensitive plain substring, not a regex) */
+        q?: string;
+        /** @description compose service names: repeated, or one comma-separated list */
+        service?: string | string[];
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      400: components["responses"]["Error"];
+      404: components["responses"]["NotFound"];
       502: components["responses"]["Error"];
       503: components["responses"]["Error"];
       default: components["responses"]["Error"];

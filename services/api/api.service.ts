@@ -42,6 +42,7 @@ import { publicBrokerError } from "./broker-errors.js";
 import { bodyParserError } from "./body-errors.js";
 import { isWebhookRequest, webhookBodyReader, type WebhookRequest } from "./webhook-body.js";
 import { DeploymentStreamHub, type ReplayPage } from "./sse.js";
+import { writeLogSearch, type LogSearchAnswer } from "./log-search-stream.js";
 import { LogStreamHub } from "./log-stream.js";
 import { connectNats } from "../_shared/nats.js";
 import {
@@ -189,9 +190,23 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       );
     };
 
+  /** The log search (log-search-stream.ts): one call of the action, its answer written as events. */
+  const logSearchHandler = (op: RouteOperation) =>
+    function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
+      const ctx = req.$ctx;
+      ctx.call<LogSearchAnswer, unknown>(op.action, req.$params, { meta: ctx.meta }).then(
+        (answer) => writeLogSearch(res, answer),
+        (err: unknown) => next(err),
+      );
+    };
+
   /** Alias middleware for x-stream: sse routes: runs after authentication and authorization. */
   const sseHandler = (op: RouteOperation) =>
-    op.operationId === "followServiceLogs" ? logStreamHandler(op) : deploymentStreamHandler(op);
+    op.operationId === "followServiceLogs"
+      ? logStreamHandler(op)
+      : op.operationId === "searchEnvironmentLogs"
+        ? logSearchHandler(op)
+        : deploymentStreamHandler(op);
   const deploymentStreamHandler = (op: RouteOperation) =>
     function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
       const ctx = req.$ctx;

@@ -39,6 +39,7 @@ import {
   EVENT_WRITERS_CONSUMER,
 } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
+import { parseLogSearchQuery, searchEnvironmentLogs } from "./log-search.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { logFollowTarget, renewLogFollow, startLogFollow, stopLogFollow, type LogFollowStep } from "./log-follow.js";
 import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
@@ -308,6 +309,13 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           service: ctx.params.params.service,
           tail: ctx.params.query.tail ?? 200,
           since: ctx.params.query.since ?? null,
+        });
+      },
+      searchLogs(ctx: OpCtx<"searchEnvironmentLogs">) {
+        const { scope } = actionScope(db, ctx);
+        return searchEnvironmentLogs(runtime, scope, {
+          environmentId: ctx.params.params.envId,
+          window: parseLogSearchQuery(ctx.params.query, Date.now()),
         });
       },
       // The steps of a live log follow, called by the gateway's SSE handler (services/api/log-stream.ts) with the

@@ -60,6 +60,16 @@ async function desiredRelease(scope: TenantScope, environmentId: string, stackNa
   return { releaseId: row.id, version: row.version, services };
 }
 
+/** The compose keys of the services the environment last deployed successfully, or null before its first. */
+export async function deployedServiceNames(
+  scope: TenantScope,
+  environmentId: string,
+  stackName: string,
+): Promise<string[] | null> {
+  const desired = await desiredRelease(scope, environmentId, stackName);
+  return desired ? Object.keys(desired.services) : null;
+}
+
 /** Image and replicas only: what can be compared without the live spec (older agents, the inventory). */
 function partialDrift(want: DesiredService, live: { image: string; desiredReplicas: number }, replicas: number | null) {
   const fields: DriftField[] = [];

@@ -109,6 +109,19 @@ function scriptAgent(agent: FakeAgent): void {
     lines: [{ stream: "stdout", ts: "2026-01-01T00:00:00.000000000Z", line: "hello" }],
     truncated: false,
   }));
+  agent.handlers.set("SearchLogs", (c) => ({
+    lines: [
+      {
+        service: (c.payload as { services: string[] }).services[0]!,
+        task: null,
+        node: null,
+        stream: "stdout",
+        ts: "2026-01-01T00:00:00.000000000Z",
+        line: "hello",
+      },
+    ],
+    truncated: false,
+  }));
   // Deleting an environment asks the agent to remove its objects: this cluster has none to remove.
   agent.handlers.set("RemoveStack", (c) => {
     const none = { services: [], networks: [], secrets: [], configs: [] };

@@ -51,7 +51,7 @@ export function mergeTail(lines: LogLine[], tail: number): LogLine[] {
 }
 
 /** Docker trims trailing zeros of RFC 3339 nanosecond timestamps; pad them so strings compare in time order. */
-function sortableTimestamp(ts: string): string {
+export function sortableTimestamp(ts: string): string {
   const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)$/.exec(ts);
   return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}${m[3]}` : ts;
 }

@@ -257,6 +257,8 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
       const tty = current.Spec.TaskTemplate?.ContainerSpec?.TTY === true;
       const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, tail: opts.tail };
       if (opts.since !== undefined) query.since = opts.since;
+      if (opts.until !== undefined) query.until = opts.until;
+      if (opts.details) query.details = true;
       // A raw stream (not dockerode's buffered Promise<Buffer>) so the size cap also bounds memory.
       const stream = await call(`get logs of service ${serviceId}`, () =>
         dial<IncomingMessage>(docker, {
@@ -267,7 +269,7 @@ export function createDockerodeEngine(opts: { socketPath?: string } = {}): Docke
           statusCodes: { 200: true, 404: "no such service", 500: "server error", 503: "node is not part of a swarm" },
         }),
       );
-      const collector = new LogCollector(opts.maxBytes);
+      const collector = new LogCollector(opts.maxBytes, opts.details === true);
       const decoder = tty ? null : new LogDemuxer();
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -821,7 +823,11 @@ export class LogCollector {
   private head = 0;
   private readonly partial = { stdout: "", stderr: "" };
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    /** Lines carry the daemon's `details` attributes (`k=v,k=v `) after the timestamp. */
+    private readonly details = false,
+  ) {}
 
   push(stream: "stdout" | "stderr", payload: Buffer): void {
     const text = this.partial[stream] + payload.toString("utf8");
@@ -840,10 +846,21 @@ export class LogCollector {
 
   private add(stream: "stdout" | "stderr", raw: string): void {
     const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    const { ts, line } = splitTimestamp(text);
+    const { ts, line: rest } = splitTimestamp(text);
+    const { attrs, line } = this.details ? splitDetails(rest) : { attrs: null, line: rest };
     const capped = truncateUtf8(line, Math.max(0, this.maxBytes));
     const size = Buffer.byteLength(capped);
-    this.lines.push({ stream, ts, line: capped });
+    this.lines.push(
+      attrs
+        ? {
+            stream,
+            ts,
+            line: capped,
+            task: attrs.get("com.docker.swarm.task.id") ?? null,
+            node: attrs.get("com.docker.swarm.node.id") ?? null,
+          }
+        : { stream, ts, line: capped },
+    );
     this.sizes.push(size);
     this.bytes += size;
     while (this.bytes > this.maxBytes && this.head < this.lines.length) {
@@ -864,6 +881,28 @@ const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}
 function splitTimestamp(text: string): { ts: string | null; line: string } {
   const m = TIMESTAMP.exec(text);
   return m ? { ts: m[1] ?? null, line: text.slice(m[0].length) } : { ts: null, line: text };
+}
+
+/**
+ * With `details`, the daemon writes the line's attributes, sorted `k=v` pairs joined by commas (values
+ * URL-encoded), and one space before the message (moby api/server/httputils/write_log_stream.go).
+ */
+const DETAILS = /^((?:[A-Za-z0-9_.-]+=[^, ]*)(?:,[A-Za-z0-9_.-]+=[^, ]*)*)? /;
+
+function splitDetails(text: string): { attrs: Map<string, string> | null; line: string } {
+  const m = DETAILS.exec(text);
+  if (!m) return { attrs: null, line: text };
+  const attrs = new Map<string, string>();
+  for (const pair of (m[1] ?? "").split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) continue;
+    try {
+      attrs.set(pair.slice(0, eq), decodeURIComponent(pair.slice(eq + 1)));
+    } catch {
+      attrs.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+  return { attrs, line: text.slice(m[0].length) };
 }
 
 export function truncateUtf8(line: string, maxBytes: number): string {

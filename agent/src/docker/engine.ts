@@ -54,6 +54,20 @@ export interface LogLine {
   stream: "stdout" | "stderr";
   ts: string | null;
   line: string;
+  /** The Swarm task and node that wrote it: only when asked for with `details`. */
+  task?: string | null;
+  node?: string | null;
+}
+
+export interface ServiceLogOptions {
+  tail: number;
+  /** Unix seconds: only lines at or after. */
+  since?: number;
+  /** Unix seconds: only lines before. */
+  until?: number;
+  /** Ask the daemon for each line's task and node. */
+  details?: boolean;
+  maxBytes: number;
 }
 
 export interface DockerEngine {
@@ -69,7 +83,7 @@ export interface DockerEngine {
   hasImage(image: string): Promise<boolean>;
   /** Sets the replica count of a replicated service. */
   scaleService(serviceId: string, replicas: number): Promise<void>;
-  serviceLogs(serviceId: string, opts: { tail: number; since?: number; maxBytes: number }): Promise<LogLine[]>;
+  serviceLogs(serviceId: string, opts: ServiceLogOptions): Promise<LogLine[]>;
   /** Docker engine events (service/node/container changes); resolves the returned function to stop. */
   watchEvents(
     onEvent: (event: { type: string; action: string; id: string; attributes: Record<string, string> }) => void,

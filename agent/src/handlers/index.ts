@@ -4,7 +4,7 @@ import type { DockerCli } from "../docker/cli.js";
 import type { DeployEngine } from "../deploy/types.js";
 import { createGetStatusHandler } from "./status.js";
 import { DeploymentManager, createDeploymentHandlers, type DeployTuning } from "./deployments.js";
-import { createLogsHandler } from "./logs.js";
+import { createLogsHandler, createSearchLogsHandler } from "./logs.js";
 import { createRemoveStackHandler } from "./remove-stack.js";
 import { createScaleHandler, type ScaleHandlerOptions } from "./scale.js";
 import type {
@@ -82,6 +82,7 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
         ...deps.scale,
       }),
       GetLogs: createLogsHandler(deps.engine),
+      SearchLogs: createSearchLogsHandler(deps.engine),
       GetStatus: createGetStatusHandler(deps.engine),
       ...(deps.objects
         ? {

@@ -1,6 +1,7 @@
 /** GetLogs: the newest lines of a service that fit the requested size, and whether older output was left out. */
-import type { LogLine } from "../../../nats/protocol/messages.js";
+import type { LogLine, SearchLogLine, SearchLogsResult } from "../../../nats/protocol/messages.js";
 import type { CommandHandler } from "../commands.js";
+import { searchStackLogs } from "../deploy/log-search.js";
 import { MAX_LOG_BYTES as ENGINE_MAX_LOG_BYTES, getServiceLogs } from "../deploy/logs.js";
 import type { DeployEngine } from "../deploy/types.js";
 
@@ -10,8 +11,11 @@ const ELLIPSIS = "…";
  * Keeps the newest lines whose text fits `maxBytes` in total, cutting a single line longer than the whole budget.
  * `truncated` says something was cut or left out (a line the engine cut is longer than `maxBytes`, so it counts).
  */
-export function newestWithin(lines: readonly LogLine[], maxBytes: number): { lines: LogLine[]; truncated: boolean } {
-  const kept: LogLine[] = [];
+export function newestWithin<L extends LogLine>(
+  lines: readonly L[],
+  maxBytes: number,
+): { lines: L[]; truncated: boolean } {
+  const kept: L[] = [];
   let budget = maxBytes;
   let truncated = false;
   for (let i = lines.length - 1; i >= 0; i--) {
@@ -48,5 +52,32 @@ export function createLogsHandler(engine: DeployEngine): CommandHandler<"GetLogs
       maxBytes: Math.min(payload.maxBytes * 2, ENGINE_MAX_LOG_BYTES),
     });
     return newestWithin(result.lines, payload.maxBytes);
+  };
+}
+
+/** SearchLogs: the newest `limit` matches of the range that fit `maxBytes`, each with its service, task and node. */
+export function createSearchLogsHandler(engine: DeployEngine): CommandHandler<"SearchLogs"> {
+  return async (payload): Promise<SearchLogsResult> => {
+    const found = await searchStackLogs(engine, {
+      stackName: payload.stackName,
+      services: payload.services,
+      since: payload.since,
+      until: payload.until,
+      text: payload.text,
+    });
+    const newest = found.lines.slice(Math.max(0, found.lines.length - payload.limit));
+    const lines: SearchLogLine[] = newest.map((l) => ({
+      service: l.service,
+      task: l.task ?? null,
+      node: l.node ?? null,
+      stream: l.stream,
+      ts: l.ts,
+      line: l.line,
+    }));
+    const fitted = newestWithin(lines, payload.maxBytes);
+    return {
+      lines: fitted.lines,
+      truncated: found.truncated || newest.length < found.lines.length || fitted.truncated,
+    };
   };
 }

@@ -12,6 +12,7 @@ import { RenewLogsCommand } from "./RenewLogs.js";
 import { RollbackStackCommand } from "./RollbackStack.js";
 import { ScaleServiceCommand } from "./ScaleService.js";
 import { StartExecCommand } from "./StartExec.js";
+import { SearchLogsCommand } from "./SearchLogs.js";
 import { StopLogsCommand } from "./StopLogs.js";
 import { UpdateNodeCommand } from "./UpdateNode.js";
 import { UpdateServiceCommand } from "./UpdateService.js";
@@ -22,6 +23,7 @@ export const COMMANDS = {
   RollbackStack: RollbackStackCommand,
   ScaleService: ScaleServiceCommand,
   GetLogs: GetLogsCommand,
+  SearchLogs: SearchLogsCommand,
   FollowLogs: FollowLogsCommand,
   RenewLogs: RenewLogsCommand,
   StopLogs: StopLogsCommand,
@@ -52,6 +54,7 @@ export * from "./RenewLogs.js";
 export * from "./RollbackStack.js";
 export * from "./ScaleService.js";
 export * from "./StartExec.js";
+export * from "./SearchLogs.js";
 export * from "./StopLogs.js";
 export * from "./UpdateNode.js";
 export * from "./UpdateService.js";

@@ -5,6 +5,7 @@ import type { ApiError } from "../client.js";
 import { useLiveRevalidation, usePollInterval } from "../live/LiveUpdates.js";
 import { followDeploymentEvents, type DeploymentEnd, type StreamState } from "../deployment-events.js";
 import { actions, keys, type ApiKey } from "../keys.js";
+import { searchEnvironmentLogs, type LogSearchQuery, type LogSearchResult } from "../log-search.js";
 import {
   isDeploymentActive,
   type Deployment,
@@ -253,4 +254,17 @@ export function useDeploymentEvents(
     return () => controller.abort();
   }, [client, deploymentId]);
   return stream;
+}
+
+/** The environment's log search: read once per query (null: nothing searched yet); a new query is a new read. */
+export function useEnvironmentLogSearch(
+  envId: string,
+  query: LogSearchQuery | null,
+): SWRResponse<LogSearchResult, ApiError> {
+  const client = useApiClient();
+  return useSWR<LogSearchResult, ApiError>(
+    query ? ["log-search", envId, JSON.stringify(query)] : null,
+    () => searchEnvironmentLogs(client, envId, query!),
+    { revalidateOnFocus: false, revalidateIfStale: false, shouldRetryOnError: false },
+  );
 }

@@ -40,6 +40,7 @@ import { EnvironmentView } from "./EnvironmentView.js";
 import { OverlayEditor } from "./OverlayEditor.js";
 import { ReleaseDialog, type DeploymentQueue } from "./ReleaseDialog.js";
 import { SecretDialog, SecretsPanel } from "./SecretsPanel.js";
+import { LogsPanel } from "./LogsPanel.js";
 import { RegistriesPanel } from "./RegistriesPanel.js";
 import {
   useAttachRegistryCredential,
@@ -346,6 +347,7 @@ export function EnvironmentPage() {
             />
           )
         }
+        logs={<LogsPanel envId={envId} />}
         registries={
           <RegistriesPanel
             state={{

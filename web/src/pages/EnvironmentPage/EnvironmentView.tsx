@@ -24,6 +24,8 @@ export function EnvironmentView(props: {
   onRollback: () => void;
   deployment: ReactNode;
   services: ReactNode;
+  /** The log search across the environment's services. */
+  logs?: ReactNode;
   history: ReactNode;
   overlay: ReactNode;
   secrets: ReactNode;
@@ -85,6 +87,11 @@ export function EnvironmentView(props: {
           <section className="card" aria-label="Services">
             {props.services}
           </section>
+          {props.logs ? (
+            <section className="card" aria-label="Logs">
+              {props.logs}
+            </section>
+          ) : null}
           <section className="card" aria-label="Deployment history">
             <h2>Deployments</h2>
             {props.history}
