@@ -23,6 +23,8 @@ const only = process.env.FUZZ_OP || undefined;
 const oneCase = process.env.FUZZ_CASE ? int("FUZZ_CASE", 0) : undefined;
 const iterations = oneCase !== undefined ? 1 : int("FUZZ_ITERATIONS", 1800);
 const maxMs = int("FUZZ_MAX_MS", 1000);
+/** Failures printed in full (the report file has them all). */
+const PRINTED_FAILURES = 30;
 /** Access tokens live 15 minutes: log the principals in again well before. */
 const RELOGIN_EVERY_MS = 10 * 60 * 1000;
 
@@ -47,14 +49,13 @@ try {
       lastLogin = Date.now();
     }
     const part = await fuzzer.run(seed, Math.min(step, (oneCase ?? 0) + iterations - first), undefined, first);
+    // Printed as found, so that a long run stopped before its end still tells what it found.
+    for (const f of part.failures.slice(0, Math.max(0, PRINTED_FAILURES - (report?.failures.length ?? 0))))
+      printFailure(f);
     report = report ? merge(report, part) : part;
     console.log(`fuzz: ${summarize(report)} (${Math.round((Date.now() - started) / 1000)} s)`);
   }
   if (!report) throw new Error("nothing ran");
-  for (const f of report.failures.slice(0, 30))
-    console.log(
-      `\n[${f.operationId} #${f.index} ${f.variant}] ${f.problem}\n  ${f.request}\n  → ${f.status} ${f.response}\n  replay: ${f.replay}`,
-    );
   const dir = join(REPO_ROOT, ".state", "fuzz");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `api-fuzz-${seed}.json`);
@@ -64,6 +65,12 @@ try {
 } finally {
   await stopFuzzWorld(world);
   if (stack) await stopTestStack(stack);
+}
+
+function printFailure(f: FuzzReport["failures"][number]): void {
+  console.log(
+    `\n[${f.operationId} #${f.index} ${f.variant}] ${f.problem}\n  ${f.request}\n  → ${f.status} ${f.response}\n  replay: ${f.replay}`,
+  );
 }
 
 function merge(a: FuzzReport, b: FuzzReport): FuzzReport {

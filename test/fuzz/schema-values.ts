@@ -80,39 +80,46 @@ export function randomUuid(rng: Rng): string {
   return `${part(8)}-${part(4)}-4${part(3)}-${rng.pick(["8", "9", "a", "b"])}${part(3)}-${part(12)}`;
 }
 
-/** A string matching the simple anchored patterns the spec uses: literals, [classes], {m,n}, +, *, ?. */
+const PRINTABLE = Array.from({ length: 95 }, (_, k) => String.fromCharCode(32 + k));
+
+/** The printable ASCII characters one atom of a pattern matches: a [class] (negated too), an escape, a literal. */
+function charsOf(atom: string): string[] {
+  const re = new RegExp(`^(?:${atom})$`);
+  return PRINTABLE.filter((c) => re.test(c));
+}
+
+/**
+ * A string matching the anchored patterns the spec uses: literals, [classes] (ranges, negation, escapes such as
+ * \s), escapes, (groups) and the quantifiers {m,n}, +, *, ?. No alternation (the spec has none).
+ */
 export function stringFromPattern(pattern: string, rng: Rng): string {
+  const start = pattern.startsWith("^") ? 1 : 0;
+  const end = pattern.endsWith("$") && !pattern.endsWith("\\$") ? pattern.length - 1 : pattern.length;
+  return fromSequence(pattern.slice(start, end), rng);
+}
+
+function fromSequence(p: string, rng: Rng): string {
   let out = "";
-  let i = pattern.startsWith("^") ? 1 : 0;
-  const end = pattern.endsWith("$") ? pattern.length - 1 : pattern.length;
-  while (i < end) {
-    let choices: string[];
-    if (pattern[i] === "[") {
-      const close = pattern.indexOf("]", i);
-      const body = pattern.slice(i + 1, close);
-      choices = [];
-      for (let j = 0; j < body.length; j++) {
-        const c = body[j] as string;
-        if (body[j + 1] === "-" && j + 2 < body.length) {
-          const to = body.charCodeAt(j + 2);
-          for (let k = c.charCodeAt(0); k <= to; k++) choices.push(String.fromCharCode(k));
-          j += 2;
-        } else choices.push(c === "\\" ? (body[++j] as string) : c);
-      }
+  let i = 0;
+  while (i < p.length) {
+    let next: () => string;
+    if (p[i] === "(") {
+      const close = closingParen(p, i);
+      const inner = p.slice(p.startsWith("?:", i + 1) ? i + 3 : i + 1, close);
+      next = () => fromSequence(inner, rng);
       i = close + 1;
-    } else if (pattern[i] === "\\") {
-      choices = [pattern[i + 1] as string];
-      i += 2;
     } else {
-      choices = [pattern[i] as string];
-      i += 1;
+      const atomEnd = p[i] === "[" ? p.indexOf("]", i) + 1 : p[i] === "\\" ? i + 2 : i + 1;
+      const chars = charsOf(p.slice(i, atomEnd));
+      next = () => rng.pick(chars);
+      i = atomEnd;
     }
     let min = 1;
     let max = 1;
-    const q = pattern[i];
+    const q = p[i];
     if (q === "{") {
-      const close = pattern.indexOf("}", i);
-      const [a, b] = pattern.slice(i + 1, close).split(",");
+      const close = p.indexOf("}", i);
+      const [a, b] = p.slice(i + 1, close).split(",");
       min = Number(a);
       max = b === undefined ? min : b === "" ? min + 8 : Number(b);
       i = close + 1;
@@ -122,9 +129,20 @@ export function stringFromPattern(pattern: string, rng: Rng): string {
       i += 1;
     }
     const n = rng.int(min, Math.min(max, min + 10));
-    for (let k = 0; k < n; k++) out += rng.pick(choices);
+    for (let k = 0; k < n; k++) out += next();
   }
   return out;
+}
+
+function closingParen(p: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < p.length; i++) {
+    if (p[i] === "\\") i++;
+    else if (p[i] === "[") i = p.indexOf("]", i);
+    else if (p[i] === "(") depth++;
+    else if (p[i] === ")" && --depth === 0) return i;
+  }
+  throw new Error(`unbalanced group in pattern ${p}`);
 }
 
 function typesOf(s: Schema): string[] {

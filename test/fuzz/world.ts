@@ -224,13 +224,37 @@ export async function buildFuzzWorld(api: ContractClient, natsUrl: string): Prom
 /** Access tokens live ≤ 15 minutes: long runs log every principal in again. */
 export async function refreshPrincipals(api: ContractClient, world: FuzzWorld): Promise<void> {
   for (const org of [world.own, world.other])
-    for (const p of Object.values(org.principals))
-      p.auth = (await loginAs(api, p.email, org.orgId, TEST_PASSWORD)).auth;
+    for (const p of Object.values(org.principals)) p.auth = await loginWaitingOutThrottle(api, p.email, org.orgId);
+}
+
+/** Attempts of one re-login while the login stays throttled. */
+const THROTTLED_LOGIN_ATTEMPTS = 5;
+
+/**
+ * The fuzzer's own wrong-password cases throttle logins from its address (429 LOGIN_THROTTLED): a re-login between
+ * two parts of a long run waits out `retryAfterSeconds`, as a client would, instead of ending the run.
+ */
+async function loginWaitingOutThrottle(
+  api: ContractClient,
+  email: string,
+  orgId: string,
+): Promise<Record<string, string>> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await api.request<{
+      accessToken?: string;
+      error?: { code: string; details?: { retryAfterSeconds?: number } };
+    }>("POST", "/v1/auth/login", { body: { email, password: TEST_PASSWORD, orgId } });
+    if (res.status === 200 && res.body.accessToken) return { authorization: `Bearer ${res.body.accessToken}` };
+    const wait = res.body.error?.code === "LOGIN_THROTTLED" ? res.body.error.details?.retryAfterSeconds : undefined;
+    if (wait === undefined || attempt >= THROTTLED_LOGIN_ATTEMPTS)
+      throw new Error(`login of ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, (wait + 1) * 1000));
+  }
 }
 
 /** A new session for the logout caller, after a logout ended the last one. */
 export async function renewSession(api: ContractClient, org: OrgWorld): Promise<void> {
-  org.session.auth = (await loginAs(api, org.session.email, org.orgId, TEST_PASSWORD)).auth;
+  org.session.auth = await loginWaitingOutThrottle(api, org.session.email, org.orgId);
 }
 
 export async function stopFuzzWorld(world: FuzzWorld | undefined): Promise<void> {
