@@ -7,6 +7,7 @@
  * to the agent's input subject, the output back as binary frames, pings the agent's lease, records a bounded
  * transcript, and writes the session's end (audited) however it ends.
  */
+import { revokeStale } from "./revoke-stale.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { NatsConnection, Subscription } from "nats";
@@ -106,16 +107,7 @@ export class ExecSocketHub {
 
   /** Ends the sessions whose credential is no longer valid (see DeploymentStreamHub.recheck). */
   async recheck(): Promise<number> {
-    const all = [...this.sessions];
-    const verdicts = await Promise.all(all.map((s) => s.stillValid().catch(() => false)));
-    let ended = 0;
-    all.forEach((session, i) => {
-      if (!verdicts[i]) {
-        session.revoke();
-        ended += 1;
-      }
-    });
-    return ended;
+    return revokeStale([...this.sessions]);
   }
 
   close(): void {

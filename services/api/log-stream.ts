@@ -5,6 +5,7 @@
  * or its credential is revoked. The agent ends a follow whose renewals stop, so a gateway that dies costs it one
  * lease at most.
  */
+import { revokeStale } from "./revoke-stale.js";
 import type { ServerResponse } from "node:http";
 import type { NatsConnection, Subscription } from "nats";
 import type { LogFollowMessage, LogLine } from "../../nats/protocol/messages.js";
@@ -69,16 +70,7 @@ export class LogStreamHub {
 
   /** Ends the streams whose credential is no longer valid (see DeploymentStreamHub.recheck). */
   async recheck(): Promise<number> {
-    const all = [...this.clients];
-    const verdicts = await Promise.all(all.map((c) => c.stillValid().catch(() => false)));
-    let ended = 0;
-    all.forEach((client, i) => {
-      if (!verdicts[i]) {
-        client.revoke();
-        ended += 1;
-      }
-    });
-    return ended;
+    return revokeStale([...this.clients]);
   }
 
   async serve(

@@ -4,6 +4,7 @@
  * close after the terminal event. Live events that arrive during the replay are buffered and deduplicated by seq;
  * every client gets the seqs in order without a gap: a missing one is waited for (and read from the store).
  */
+import { revokeStale } from "./revoke-stale.js";
 import type { ServerResponse } from "node:http";
 import { TERMINAL_STATUSES } from "../deployments/index.js";
 
@@ -71,16 +72,7 @@ export class DeploymentStreamHub {
    * dropped the revoked credentials from its cache, so the check reaches the database for exactly those.
    */
   async recheck(): Promise<number> {
-    const all = [...this.clients.values()].flatMap((set) => [...set]);
-    const verdicts = await Promise.all(all.map((c) => c.stillValid().catch(() => false)));
-    let ended = 0;
-    all.forEach((client, i) => {
-      if (!verdicts[i]) {
-        client.revoke();
-        ended += 1;
-      }
-    });
-    return ended;
+    return revokeStale([...this.clients.values()].flatMap((set) => [...set]));
   }
 
   get size(): number {
