@@ -215,6 +215,8 @@ function permissionOf(op: SpecOperation): Permission | null {
   return (op.operation["x-permission"] as Permission | undefined) ?? null;
 }
 
+const isWebSocketOnly = (op: SpecOperation): boolean => op.operation["x-stream"] === "websocket";
+
 const isPublic = (op: SpecOperation): boolean =>
   Array.isArray(op.operation.security) && op.operation.security.length === 0;
 
@@ -343,10 +345,16 @@ export class ApiFuzzer {
       values[swap] = /^%|^\.\.$/.test(bad) ? bad : pct(bad);
     }
     if (variant === "path-unknown-id" && idNames.length > 0 && swap) values[swap] = randomUuid(rng);
+    // A WebSocket-only route (x-stream: websocket) answers a plain request 426 once the caller is authenticated and
+    // permitted, before it looks any id up: the same answer for every id, so it tells nothing about another org's.
+    const absent = (why: string) =>
+      isWebSocketOnly(op)
+        ? pin([426], "a WebSocket-only route answers a plain request 426 for every id, before looking ids up")
+        : pin([404], why);
     if (variant === "path-foreign-id" && idNames.length > 0)
-      pin([404], "another org's ids are reported absent (404), never forbidden");
+      absent("another org's ids are reported absent (404), never forbidden");
     if (variant === "path-unknown-id" && idNames.length > 0 && !isPublic(op))
-      pin([404], "an id that does not exist is 404");
+      absent("an id that does not exist is 404");
     let path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => values[name] ?? "x");
 
     // Query.
@@ -544,8 +552,7 @@ export class ApiFuzzer {
       }
       case "auth-foreign-principal":
         principal = principalFor(world.other, permission, op.operation.operationId);
-        if (idNames.length > 0 && !isPublic(op))
-          pin([404], "another org's principal sees this org's ids as absent (404)");
+        if (idNames.length > 0 && !isPublic(op)) absent("another org's principal sees this org's ids as absent (404)");
         break;
       default:
         break;
