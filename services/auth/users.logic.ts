@@ -1,5 +1,5 @@
 /** Users of an org: ORG_ADMIN creates them, changes their role and removes them; each user changes their password. */
-import type { Db } from "../_shared/db.js";
+import { isUniqueViolation, type Db } from "../_shared/db.js";
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from "../_shared/errors.js";
 import type { Role } from "../_shared/permissions.js";
 import { actorOf, recordAudit } from "../audit/index.js";
@@ -33,7 +33,13 @@ export async function createUser(
     if (existing) throw new ConflictError("USER_EXISTS", `a user with email ${email} exists in this org`);
     const [user] = (await tx
       .insert("users", { email, password_hash: passwordHash, role: input.role })
-      .returning("*")) as UserRow[];
+      .returning("*")
+      .catch((err: unknown) => {
+        // The loser of a race between two creations of one email (both passed the check above).
+        if (isUniqueViolation(err))
+          throw new ConflictError("USER_EXISTS", `a user with email ${email} exists in this org`);
+        throw err;
+      })) as UserRow[];
     await recordAudit(
       tx,
       {

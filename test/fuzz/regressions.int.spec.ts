@@ -216,4 +216,19 @@ describe("API fuzzer regressions (real control plane)", function () {
     expect(statuses).to.deep.equal([201, 409, 409, 409]);
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.error?.code).to.equal("CLUSTER_EXISTS");
   });
+
+  it("two identical user creations at once: one 201, the others 409 USER_EXISTS (was a 500, found by make fuzz)", async () => {
+    const email = `${uniqueName("race")}@example.test`;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        stack!.api.request<{ error?: { code: string } }>("POST", `/v1/orgs/${org.orgId}/users`, {
+          body: { email, password: "6ktrvcwkdbt6-long enough", role: "CLUSTER_ADMIN" },
+          headers: org.admin.auth,
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses, JSON.stringify(results.map((r) => r.body))).to.deep.equal([201, ...Array(7).fill(409)]);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.error?.code).to.equal("USER_EXISTS");
+  });
 });
