@@ -66,6 +66,13 @@ export const EVENTS_PAGE_LIMIT = 1_000;
 const withTimeout = <A extends ActionSchema>(action: A, timeoutMs: number): A =>
   Object.assign(action, { timeout: timeoutMs });
 const WRITER_BATCH_DELAY_MS = 5;
+
+/** An agent event taken from JetStream, waiting in the writer's next batch. */
+interface PendingEvent {
+  msg: IncomingEvent;
+  ack(): void;
+  working(): void;
+}
 /** Beyond the scale command's own deadline: the database lock and the reply's trip. */
 const SCALE_ACTION_MARGIN_MS = 10_000;
 const ROLLBACK_ENQUEUE_ATTEMPTS = 5;
@@ -407,54 +414,64 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       broadcastEvents(deploymentId: string, events: DeploymentEventView[], status: string | null) {
         broadcastDeploymentEvents(this.broker, { deploymentId, events, status });
       },
-      /** Drains the agent events stream in small batches: a batch closes a few ms after its first message. */
+      /**
+       * Drains the agent events stream in batches: a batch closes a few ms after its first message, or, while the
+       * previous batch is still being written, when that write ends, so that under load batches grow instead of
+       * queueing up one small transaction after another. Batches are written one at a time, in order.
+       */
       async runEventWriter() {
         const consumer = await js.consumers.get(AGENT_EVENTS_STREAM.name, EVENT_WRITERS_CONSUMER);
         writerMessages = await consumer.consume({ max_messages: 1_000, expires: CONSUME_EXPIRES_MS });
-        let pending: Array<{ msg: IncomingEvent; ack(): void; working(): void }> = [];
-        let flushing = Promise.resolve();
+        let pending: PendingEvent[] = [];
+        let writing = false;
         let scheduled = false;
-        const flush = () => {
+        const flush = async () => {
           scheduled = false;
-          const batch = pending;
-          pending = [];
-          flushing = flushing.then(async () => {
-            try {
-              // Retried in place while Postgres is away: later batches wait behind this one, so nothing is stored
-              // past a gap and a terminal event is never applied before the events ahead of it.
-              const written = await retryUntilWritten(() => writer.write(batch.map((b) => b.msg)), {
-                initialDelayMs: 250,
-                maxDelayMs: 5_000,
-                stopped: () => writerStopped,
-                onError: (err, attempt) => {
-                  if (attempt === 1 || attempt % 10 === 0)
-                    this.logger.error({
-                      msg: "persisting deployment events failed; retrying",
-                      attempt,
-                      error: String(err),
-                    });
-                },
-                keepAlive: () => {
-                  for (const b of batch) b.working();
-                },
-              });
-              if (written === null) return; // stopping: left unacked, JetStream redelivers them
-              for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
-              // Automatic rollbacks (failure policy): committed with the failure, dispatched like any deployment.
-              for (const w of written) if (w.rollbackDeploymentId) await this.enqueueRollback(w.rollbackDeploymentId);
-              for (const b of batch) b.ack();
-            } catch (err) {
-              // Not acked: JetStream redelivers after ack_wait, and the insert is idempotent.
-              this.logger.error({ msg: "persisting deployment events failed", error: String(err) });
-            }
-          });
+          writing = true;
+          while (pending.length > 0) {
+            const batch = pending;
+            pending = [];
+            await this.writeEventBatch(writer, batch);
+          }
+          writing = false;
         };
         for await (const m of writerMessages) {
           pending.push({ msg: { subject: m.subject, data: m.data }, ack: () => m.ack(), working: () => m.working() });
-          if (!scheduled) {
+          if (!scheduled && !writing) {
             scheduled = true;
-            setTimeout(flush, WRITER_BATCH_DELAY_MS);
+            setTimeout(() => void flush(), WRITER_BATCH_DELAY_MS);
           }
+        }
+      },
+      /** Persists one batch (retried in place while Postgres is away), streams what was stored, then acks it. */
+      async writeEventBatch(writer: DeploymentEventWriter, batch: PendingEvent[]) {
+        try {
+          // Retried in place while Postgres is away: later batches wait behind this one, so nothing is stored
+          // past a gap and a terminal event is never applied before the events ahead of it.
+          const written = await retryUntilWritten(() => writer.write(batch.map((b) => b.msg)), {
+            initialDelayMs: 250,
+            maxDelayMs: 5_000,
+            stopped: () => writerStopped,
+            onError: (err, attempt) => {
+              if (attempt === 1 || attempt % 10 === 0)
+                this.logger.error({
+                  msg: "persisting deployment events failed; retrying",
+                  attempt,
+                  error: String(err),
+                });
+            },
+            keepAlive: () => {
+              for (const b of batch) b.working();
+            },
+          });
+          if (written === null) return; // stopping: left unacked, JetStream redelivers them
+          for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
+          // Automatic rollbacks (failure policy): committed with the failure, dispatched like any deployment.
+          for (const w of written) if (w.rollbackDeploymentId) await this.enqueueRollback(w.rollbackDeploymentId);
+          for (const b of batch) b.ack();
+        } catch (err) {
+          // Not acked: JetStream redelivers after ack_wait, and the insert is idempotent.
+          this.logger.error({ msg: "persisting deployment events failed", error: String(err) });
         }
       },
     },

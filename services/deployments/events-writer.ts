@@ -6,6 +6,7 @@
  */
 import { recordAgentEventLines } from "../_shared/metrics.js";
 import { systemScope } from "../_shared/tenant.js";
+import type { Knex } from "knex";
 import type { Db } from "../_shared/db.js";
 import type { DeploymentEvent } from "../../nats/protocol/messages.js";
 import { validateMessage } from "../../nats/protocol/messages.js";
@@ -15,7 +16,7 @@ import type { MasterKeys } from "../_shared/master-keys.js";
 import { loadRegistryLogins, loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 import { secretMasker } from "../../nats/protocol/masking.js";
-import { insertEvents } from "./events.repo.js";
+import { insertEventsOfDeployments } from "./events.repo.js";
 import { applyFailurePolicy } from "./failure-policy.js";
 import { OUTCOME_STATUS, transition } from "./lifecycle.js";
 import type { DeploymentEventView, DeploymentStatus } from "./views.js";
@@ -106,63 +107,85 @@ export class DeploymentEventWriter {
       group.events.push(event);
       byDeployment.set(deploymentId, group);
     }
-    const written: WrittenBatch[] = [];
+    const groups: Array<{ deploymentId: string; info: DeploymentInfo; events: DeploymentEvent[] }> = [];
     for (const [deploymentId, group] of byDeployment) {
       const info = await this.infoOf(deploymentId);
-      if (!info || info.clusterId !== group.clusterId) continue;
-      const terminal = group.events.find((e) => e.outcome !== null);
-      const mask = secretMasker(info.secretValues);
-      const result = await this.db.transaction(async (trx) => {
-        const stored = await insertEvents(
-          trx,
-          info.orgId,
-          deploymentId,
-          group.events.map((e) => ({
-            seq: e.seq,
-            ts: new Date(e.ts),
-            level: e.level,
-            message: mask.text(e.message),
-            data: {
-              ...(e.data ? mask.json(e.data) : {}),
-              ...(e.outcome ? { terminal: true, outcome: e.outcome, status: OUTCOME_STATUS[e.outcome] } : {}),
-            },
-          })),
-        );
-        let status: DeploymentStatus | null = null;
-        let rollbackDeploymentId: string | null = null;
-        if (terminal?.outcome) {
-          const to = OUTCOME_STATUS[terminal.outcome];
-          const code = terminal.data?.code;
-          // The headline is the agent's `data.error` (the root cause alone); older agents only send the line.
-          const headline = typeof terminal.data?.error === "string" ? terminal.data.error : terminal.message;
-          const row = await transition(trx, deploymentId, to, {
-            errorMessage: to === "SUCCEEDED" ? null : mask.text(headline),
-            errorCode: to !== "SUCCEEDED" && typeof code === "string" && ERROR_CODE.test(code) ? code : null,
-          });
-          if (row) status = to;
-          const images = to === "SUCCEEDED" ? parseImagePins(terminal.data?.images) : null;
-          // What the services ran: a later deployment of this release to the environment deploys exactly these.
-          if (row && images)
-            await trx("deployments")
-              .where({ id: deploymentId })
-              .update({ images: JSON.stringify(images) });
-          if (row && to === "FAILED") {
-            const policy = await applyFailurePolicy(trx, row, terminal.data ?? {});
-            stored.push(...policy.events);
-            rollbackDeploymentId = policy.rollbackDeploymentId;
-          }
-        }
-        return { stored, status, rollbackDeploymentId };
-      });
-      recordAgentEventLines(result.stored.map((e) => new Date(e.ts)));
-      if (result.stored.length > 0 || result.status)
-        written.push({
-          deploymentId,
-          events: result.stored,
-          status: result.status,
-          ...(result.rollbackDeploymentId ? { rollbackDeploymentId: result.rollbackDeploymentId } : {}),
-        });
+      if (info && info.clusterId === group.clusterId) groups.push({ deploymentId, info, events: group.events });
     }
-    return written;
+    if (groups.length === 0) return [];
+    // One transaction and one multi-row INSERT for the whole batch, whatever the number of deployments in it: at
+    // 2,000 lines/s over 10 deployments a 5 ms batch holds about one line per deployment, and a transaction per
+    // deployment capped the writer near 500 lines/s.
+    const results = await this.db.transaction(async (trx) => {
+      const masks = new Map(groups.map((g) => [g.deploymentId, secretMasker(g.info.secretValues)]));
+      const stored = await insertEventsOfDeployments(
+        trx,
+        groups.map((g) => {
+          const mask = masks.get(g.deploymentId)!;
+          return {
+            orgId: g.info.orgId,
+            deploymentId: g.deploymentId,
+            events: g.events.map((e) => ({
+              seq: e.seq,
+              ts: new Date(e.ts),
+              level: e.level,
+              message: mask.text(e.message),
+              data: {
+                ...(e.data ? mask.json(e.data) : {}),
+                ...(e.outcome ? { terminal: true, outcome: e.outcome, status: OUTCOME_STATUS[e.outcome] } : {}),
+              },
+            })),
+          };
+        }),
+      );
+      const out: WrittenBatch[] = [];
+      for (const g of groups) {
+        const events = stored.get(g.deploymentId) ?? [];
+        const ending = await this.applyTerminal(trx, g.deploymentId, g.events, masks.get(g.deploymentId)!);
+        events.push(...ending.events);
+        if (events.length > 0 || ending.status)
+          out.push({
+            deploymentId: g.deploymentId,
+            events,
+            status: ending.status,
+            ...(ending.rollbackDeploymentId ? { rollbackDeploymentId: ending.rollbackDeploymentId } : {}),
+          });
+      }
+      return out;
+    });
+    for (const r of results) recordAgentEventLines(r.events.map((e) => new Date(e.ts)));
+    return results;
+  }
+
+  /**
+   * A terminal event among a deployment's batch moves it to its final status (once: `transition` is a no-op for a
+   * deployment already ended), records the pinned images of a success and applies the failure policy of a failure.
+   */
+  private async applyTerminal(
+    trx: Knex.Transaction,
+    deploymentId: string,
+    events: DeploymentEvent[],
+    mask: ReturnType<typeof secretMasker>,
+  ): Promise<{ events: DeploymentEventView[]; status: DeploymentStatus | null; rollbackDeploymentId: string | null }> {
+    const terminal = events.find((e) => e.outcome !== null);
+    if (!terminal?.outcome) return { events: [], status: null, rollbackDeploymentId: null };
+    const to = OUTCOME_STATUS[terminal.outcome];
+    const code = terminal.data?.code;
+    // The headline is the agent's `data.error` (the root cause alone); older agents only send the line.
+    const headline = typeof terminal.data?.error === "string" ? terminal.data.error : terminal.message;
+    const row = await transition(trx, deploymentId, to, {
+      errorMessage: to === "SUCCEEDED" ? null : mask.text(headline),
+      errorCode: to !== "SUCCEEDED" && typeof code === "string" && ERROR_CODE.test(code) ? code : null,
+    });
+    if (!row) return { events: [], status: null, rollbackDeploymentId: null };
+    const images = to === "SUCCEEDED" ? parseImagePins(terminal.data?.images) : null;
+    // What the services ran: a later deployment of this release to the environment deploys exactly these.
+    if (images)
+      await trx("deployments")
+        .where({ id: deploymentId })
+        .update({ images: JSON.stringify(images) });
+    if (to !== "FAILED") return { events: [], status: to, rollbackDeploymentId: null };
+    const policy = await applyFailurePolicy(trx, row, terminal.data ?? {});
+    return { events: policy.events, status: to, rollbackDeploymentId: policy.rollbackDeploymentId };
   }
 }
