@@ -641,6 +641,113 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/alert-rules": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** The org's alert rules, by name */
+    get: operations["listAlertRules"];
+    put?: never;
+    /**
+     * Add an alert rule
+     * @description The rule is evaluated every `ALERT_EVAL_INTERVAL_MS` from what the control plane already knows (the agents'
+     *     inventory, nodes, heartbeats, Docker events and refusals, deployments). A condition that holds for
+     *     `windowSeconds` fires an alert to the rule's notification endpoints (signed webhooks, JSON or
+     *     Slack-compatible) and email recipients; when it ends the alert resolves and is sent again as resolved.
+     *     After a resolve the rule stays quiet for the same subject for `quietSeconds`.
+     */
+    post: operations["createAlertRule"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/alert-rules/{ruleId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        ruleId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove a rule (its alerts stay in the history) */
+    delete: operations["deleteAlertRule"];
+    options?: never;
+    head?: never;
+    /** Change a rule (its firing alerts stay until their condition ends) */
+    patch: operations["updateAlertRule"];
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/alerts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    /** The alert history, newest first */
+    get: operations["listAlerts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/alerts/{alertId}/acknowledge": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        alertId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Acknowledge an alert (someone is on it); audited */
+    post: operations["acknowledgeAlert"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/alerts/{alertId}/silence": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        alertId: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send nothing more for this alert's rule and subject until a time (a past time ends the silence); audited */
+    post: operations["silenceAlert"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/audit": {
     parameters: {
       query?: never;
@@ -2761,7 +2868,10 @@ export interface components {
       | "integrations:read"
       | "integrations:write"
       | "notifications:read"
-      | "notifications:write";
+      | "notifications:write"
+      | "alerts:read"
+      | "alerts:write"
+      | "alerts:ack";
     /** Format: date-time */
     Timestamp: string;
     /** Format: date-time */
@@ -2913,6 +3023,107 @@ export interface components {
       eventTypes: components["schemas"]["NotificationEventTypes"];
       /** @description Default true */
       enabled?: boolean;
+    };
+    /**
+     * @description What the rule watches. deployment_failed: an environment's latest finished deployment failed (resolved by a later success). drift_detected: a service's image or replicas differ from what Stackyard deployed, or a service is missing (from the agent's inventory). service_below_replicas: fewer replicas running than Stackyard's desired count. task_restart_loop: a service's tasks died at least `threshold` times within `windowSeconds`. node_down: a Swarm node not ready. cluster_offline: the agent silent (offline or link down). certificate_expiring: a certificate expires within `threshold` days (source: the certificates feature). agent_refused_command: the agent refused a command (an open security warning).
+     * @enum {unknown}
+     */
+    AlertRuleKind:
+      | "deployment_failed"
+      | "drift_detected"
+      | "service_below_replicas"
+      | "task_restart_loop"
+      | "node_down"
+      | "cluster_offline"
+      | "certificate_expiring"
+      | "agent_refused_command";
+    /** @enum {unknown} */
+    AlertSeverity: "info" | "warning" | "critical";
+    AlertRuleInput: {
+      name: string;
+      kind: components["schemas"]["AlertRuleKind"];
+      severity: components["schemas"]["AlertSeverity"];
+      /** @description How long the condition must hold before it fires (task_restart_loop: the counting window). Default 0 (60 for task_restart_loop) */
+      windowSeconds?: number;
+      /** @description After an alert resolved, the rule does not fire again for the same subject for this long. Default 0 */
+      quietSeconds?: number;
+      /** @description task_restart_loop: task deaths within the window (default 3); certificate_expiring: days before expiry (default 14); ignored by other kinds */
+      threshold?: number | null;
+      /**
+       * Format: uuid
+       * @description Only this cluster
+       */
+      clusterId?: string | null;
+      /**
+       * Format: uuid
+       * @description Only this environment (its cluster's node and cluster kinds: that cluster)
+       */
+      environmentId?: string | null;
+      /** @description Notification endpoints of the org that receive the rule's alerts (whatever their event types) */
+      endpointIds?: string[];
+      /** @description Email addresses that receive the rule's alerts over the control plane's SMTP relay (ALERT_SMTP_HOST) */
+      emailRecipients?: string[];
+      /** @description Default true */
+      enabled?: boolean;
+    };
+    AlertRulePatch: {
+      name?: string;
+      severity?: components["schemas"]["AlertSeverity"];
+      windowSeconds?: number;
+      quietSeconds?: number;
+      threshold?: number | null;
+      endpointIds?: string[];
+      emailRecipients?: string[];
+      enabled?: boolean;
+    };
+    AlertRule: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      kind: components["schemas"]["AlertRuleKind"];
+      severity: components["schemas"]["AlertSeverity"];
+      windowSeconds: number;
+      quietSeconds: number;
+      threshold: number | null;
+      /** Format: uuid */
+      clusterId: string | null;
+      /** Format: uuid */
+      environmentId: string | null;
+      endpointIds: string[];
+      emailRecipients: string[];
+      enabled: boolean;
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+      updatedAt: components["schemas"]["Timestamp"];
+    };
+    Alert: {
+      /** Format: uuid */
+      id: string;
+      /**
+       * Format: uuid
+       * @description null once the rule was deleted
+       */
+      ruleId: string | null;
+      ruleName: string;
+      kind: components["schemas"]["AlertRuleKind"];
+      severity: components["schemas"]["AlertSeverity"];
+      /** @description What it is about, e.g. <environmentId>/<service>, <clusterId>/<nodeId> */
+      subject: string;
+      /** @description One line a person reads */
+      summary: string;
+      details: {
+        [key: string]: unknown;
+      };
+      /** @enum {unknown} */
+      status: "firing" | "resolved";
+      since: components["schemas"]["Timestamp"];
+      firedAt: components["schemas"]["Timestamp"];
+      resolvedAt: components["schemas"]["NullableTimestamp"];
+      acknowledgedAt: components["schemas"]["NullableTimestamp"];
+      /** Format: uuid */
+      acknowledgedBy: string | null;
+      silencedUntil: components["schemas"]["NullableTimestamp"];
     };
     NotificationEndpoint: {
       /** Format: uuid */
@@ -4318,6 +4529,214 @@ export interface operations {
       };
       403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listAlertRules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Rules */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["AlertRule"][];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["AlertRuleInput"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AlertRule"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        ruleId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  updateAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        ruleId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["AlertRulePatch"];
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AlertRule"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listAlerts: {
+    parameters: {
+      query?: {
+        status?: "firing" | "resolved";
+        ruleId?: string;
+        limit?: number;
+        /** @description Only alerts fired before this time (the next page: the last item's firedAt) */
+        before?: string;
+      };
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Alerts */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["Alert"][];
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      default: components["responses"]["Error"];
+    };
+  };
+  acknowledgeAlert: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        alertId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Acknowledged (acknowledging again changes nothing) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Alert"];
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  silenceAlert: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        alertId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: date-time */
+          until: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Silenced */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Alert"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
       default: components["responses"]["Error"];
     };
   };

@@ -1,6 +1,7 @@
 /** Which Moleculer service each SERVICES entry starts, and how a process wires its dependencies. */
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config.js";
+import { createAlertsService } from "./alerts/index.js";
 import { createApiService } from "./api/index.js";
 import { createAuditService } from "./audit/index.js";
 import { createAuthService } from "./auth/index.js";
@@ -27,6 +28,7 @@ export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => Servi
   "deploy-worker": createDeployWorkerService,
   stacks: createStacksService,
   notifications: createNotificationsService,
+  alerts: createAlertsService,
 };
 
 export interface RunningPlatform {

@@ -15,7 +15,7 @@ import { sleep } from "../../services/_shared/testing/wait.js";
 
 const MAIN = join(REPO_ROOT, "services/main.ts");
 /** What production's compose file runs in the control-plane container (docker-compose.dev.yml). */
-export const PRODUCTION_SERVICES = "api,auth,audit,clusters,stacks,deployments,notifications";
+export const PRODUCTION_SERVICES = "api,auth,audit,clusters,stacks,deployments,notifications,alerts";
 /** Enough descriptors for 10,000 agents or SSE clients plus headroom; the bench runs as root. */
 const OPEN_FILES = 200_000;
 

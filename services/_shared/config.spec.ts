@@ -35,9 +35,19 @@ describe("config", () => {
       "deployments",
       "deploy-worker",
       "notifications",
+      "alerts",
     ]);
+    expect(config.alerts).to.include({ evalIntervalMs: 10_000, smtp: null });
     expect(config.logLevel).to.equal("info");
     expect(config.deployments.secretVersionsKept).to.equal(3);
+  });
+
+  it("reads the alert SMTP relay, and wants a From address with it", () => {
+    const smtp = loadConfig({ ...valid, ALERT_SMTP_HOST: "smtp.example.com", ALERT_SMTP_FROM: "a@example.com" }).alerts
+      .smtp;
+    expect(smtp).to.include({ host: "smtp.example.com", port: 587, secure: false, from: "a@example.com" });
+    const problems = problemsOf({ ...valid, ALERT_SMTP_HOST: "smtp.example.com" });
+    expect(problems.some((p) => p.startsWith("ALERT_SMTP_FROM is missing"))).to.equal(true);
   });
 
   it("reads SECRET_VERSIONS_KEPT within 1-50", () => {
@@ -95,7 +105,7 @@ describe("config", () => {
       "NATS_URL is not a valid URL",
       'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
-      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications)",
+      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications, alerts)",
     ]);
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });

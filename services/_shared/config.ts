@@ -19,6 +19,7 @@ export const SERVICE_NAMES = [
   "deployments",
   "deploy-worker",
   "notifications",
+  "alerts",
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
@@ -33,6 +34,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_DB_POOL_MAX = 10;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 export const DEFAULT_ACTIVITY_MAX_ROWS = 5_000;
+export const DEFAULT_ALERT_EVAL_INTERVAL_MS = 10_000;
 export const DEFAULT_ACTIVITY_MAX_AGE_SECONDS = 14 * 24 * 3600;
 export const DEFAULT_ACTIVITY_PRUNE_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
@@ -122,6 +124,24 @@ export interface Config {
     retryBaseMs: number;
     /** How often the sender looks for due deliveries when none woke it. */
     pollIntervalMs: number;
+  };
+  alerts: {
+    /** How often each alerts process looks for rules due for evaluation (and each rule is evaluated). */
+    evalIntervalMs: number;
+    /** The SMTP relay of email alerts; none: rules with email recipients are refused. */
+    smtp: {
+      host: string;
+      port: number;
+      /** Implicit TLS (port 465); otherwise STARTTLS when the server offers it. */
+      secure: boolean;
+      from: string;
+      user: string | undefined;
+      password: string | undefined;
+      timeoutMs: number;
+    } | null;
+    /** Attempts of one email before it is given up; the first retry waits retryBaseMs, then twice as long each. */
+    emailMaxAttempts: number;
+    emailRetryBaseMs: number;
   };
   deployments: {
     /** A deployment waits this long for an offline agent before it fails. */
@@ -446,6 +466,22 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: r.int("NOTIFY_MAX_ATTEMPTS", 8, 1, 20),
       retryBaseMs: r.int("NOTIFY_RETRY_BASE_MS", 5_000, 100, 3_600_000),
       pollIntervalMs: r.int("NOTIFY_POLL_INTERVAL_MS", 2_000, 100, 60_000),
+    },
+    alerts: {
+      evalIntervalMs: r.int("ALERT_EVAL_INTERVAL_MS", DEFAULT_ALERT_EVAL_INTERVAL_MS, 100, 600_000),
+      smtp: env.ALERT_SMTP_HOST?.trim()
+        ? {
+            host: env.ALERT_SMTP_HOST.trim(),
+            port: r.int("ALERT_SMTP_PORT", 587, 1, 65535),
+            secure: r.bool("ALERT_SMTP_SECURE", false),
+            from: r.required("ALERT_SMTP_FROM", "the From address of alert emails, e.g. alerts@example.com"),
+            user: env.ALERT_SMTP_USER?.trim() || undefined,
+            password: env.ALERT_SMTP_PASSWORD || undefined,
+            timeoutMs: r.int("ALERT_SMTP_TIMEOUT_MS", 10_000, 500, 120_000),
+          }
+        : null,
+      emailMaxAttempts: r.int("ALERT_EMAIL_MAX_ATTEMPTS", 8, 1, 20),
+      emailRetryBaseMs: r.int("ALERT_EMAIL_RETRY_BASE_MS", 5_000, 100, 3_600_000),
     },
     deployments: {
       agentWaitSeconds: r.int("DEPLOY_AGENT_WAIT_SECONDS", 300, 1, 24 * 3600),

@@ -31,10 +31,15 @@ export const PERMISSIONS = [
   /** Outbound notification endpoints (their URLs can be credentials, e.g. Slack's): ORG_ADMIN only. */
   "notifications:read",
   "notifications:write",
+  /** The alert history: every role. Rules (which route to endpoints and addresses): ORG_ADMIN only. */
+  "alerts:read",
+  "alerts:write",
+  /** Acknowledge and silence an alert: the roles that operate (everyone but VIEWER). */
+  "alerts:ack",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: Permission[] = ["orgs:read", "clusters:read", "stacks:read", "deployments:read"];
+const READ: Permission[] = ["orgs:read", "clusters:read", "stacks:read", "deployments:read", "alerts:read"];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   ORG_ADMIN: PERMISSIONS,
@@ -46,6 +51,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "tokens:read",
     "tokens:write",
     "audit:read",
+    "alerts:ack",
   ],
   APP_ADMIN: [
     ...READ,
@@ -55,6 +61,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "tokens:read",
     "tokens:write",
     "audit:read",
+    "alerts:ack",
   ],
   VIEWER: READ,
 };

@@ -36,6 +36,10 @@ export const TENANT_TABLES = [
   "mfa_challenges",
   "notification_endpoints",
   "notification_deliveries",
+  "alert_rules",
+  "alerts",
+  "alert_conditions",
+  "alert_email_deliveries",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
@@ -81,6 +85,7 @@ export type SystemPath =
   | "maintenance"
   | "metrics"
   | "notifications"
+  | "alerts"
   | "git-sync";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */

@@ -26,7 +26,8 @@ const byName =
       | "git_credentials"
       | "registry_credentials"
       | "integration_credentials"
-      | "notification_endpoints",
+      | "notification_endpoints"
+      | "alert_rules",
   ): Lookup =>
   (scope, ids) =>
     scope.from(table).whereIn(`${table}.id`, ids).select(`${table}.id as id`, `${table}.name as name`);
@@ -40,6 +41,9 @@ const TARGET_LOOKUPS: Record<string, Lookup> = {
   registry_credential: byName("registry_credentials"),
   integration_credential: byName("integration_credentials"),
   notification_endpoint: byName("notification_endpoints"),
+  alert_rule: byName("alert_rules"),
+  alert: (scope, ids) =>
+    scope.from("alerts").whereIn("alerts.id", ids).select("alerts.id as id", "alerts.summary as name"),
   user: (scope, ids) => scope.from("users").whereIn("users.id", ids).select("users.id as id", "users.email as name"),
   environment: (scope, ids) =>
     scope

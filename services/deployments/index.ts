@@ -14,3 +14,6 @@ export {
   type ExecTarget,
   type ExecTranscript,
 } from "./exec-sessions.js";
+/** What the environment last deployed successfully per service, for the alert rules' replica and drift checks. */
+export { composeName, desiredRelease } from "./runtime.logic.js";
+export { imageMatches } from "./drift.js";

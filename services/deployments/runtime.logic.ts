@@ -32,7 +32,7 @@ interface DesiredService {
  * What the environment last deployed successfully, per service: the compose it sent (release + overlay), or the
  * release's own compose for deployments recorded before that was kept (then only image and replicas count).
  */
-async function desiredRelease(scope: TenantScope, environmentId: string, stackName: string) {
+export async function desiredRelease(scope: TenantScope, environmentId: string, stackName: string) {
   const row = (await scope
     .from("deployments")
     .join("stack_releases", "stack_releases.id", "deployments.release_id")
@@ -237,7 +237,7 @@ function notFoundIfUnknownService(err: unknown, service: string): never {
 const SET_BUT_NOT_CONVERGED = new Set(["SCALE_TIMED_OUT", "SCALE_FAILED"]);
 
 /** The compose name of a service (`web`), whether the caller named it so or by its Swarm name (`<stack>_web`). */
-const composeName = (stackName: string, swarmName: string): string =>
+export const composeName = (stackName: string, swarmName: string): string =>
   swarmName.startsWith(`${stackName}_`) ? swarmName.slice(stackName.length + 1) : swarmName;
 
 /**

@@ -178,3 +178,18 @@ export async function listDeliveries(scope: TenantScope, endpointId: string, lim
     ),
   };
 }
+
+/**
+ * Queues an alert's transition (`alert.firing` / `alert.resolved`) for the endpoints its rule routes to, whatever
+ * event types they asked for: the rule chose them. Sent by the dispatcher like every delivery (signed, retried,
+ * SSRF-guarded). `db` may be the alert evaluator's transaction: the deliveries commit with the alert.
+ */
+export function queueAlertDeliveries(
+  db: Db,
+  orgId: string,
+  endpointIds: string[],
+  envelope: IntegrationEnvelope,
+  names: EventNames,
+): Promise<DeliveryRow[]> {
+  return queueDeliveries(db, orgId, endpointIds, { envelope, names });
+}

@@ -1,3 +1,5 @@
-/** notifications: what other parts may use (the service and the key rotation; nothing reaches the queue). */
+/** notifications: what other parts may use (the service, the key rotation, and alert deliveries). */
 export { createNotificationsService } from "./notifications.service.js";
 export { rotateNotificationSecrets, verifyNotificationKeys } from "./endpoints.logic.js";
+export { queueAlertDeliveries } from "./deliveries.repo.js";
+export { nextAttemptAt } from "./retry.js";

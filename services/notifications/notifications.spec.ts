@@ -57,6 +57,20 @@ describe("notifications (unit)", () => {
         slackText(integrationEnvelope(ORG, "cluster.offline", { clusterId: "c" }), { clusterName: "eu-1" }),
       ).to.equal("Cluster eu-1 is offline");
     });
+    it("says firing and resolved alerts in one Slack line", () => {
+      const data = {
+        summary: "shop/prod: service web runs 0 of 2 replicas",
+        severity: "critical",
+        ruleName: "replicas short",
+      };
+      expect(slackText(integrationEnvelope(ORG, "alert.firing", data), {})).to.equal(
+        "[CRITICAL] Alert firing: shop/prod: service web runs 0 of 2 replicas (rule replicas short)",
+      );
+      expect(slackText(integrationEnvelope(ORG, "alert.resolved", data), {})).to.equal(
+        "Resolved: shop/prod: service web runs 0 of 2 replicas (rule replicas short)",
+      );
+    });
+
     it("sends the envelope with its names as JSON, or only the text for Slack", () => {
       expect(JSON.parse(payloadOf("json", failed, { stackName: "shop" }))).to.deep.include({
         type: "deployment.failed",

@@ -44,6 +44,11 @@ export function slackText(event: IntegrationEnvelope, names: EventNames): string
     }
     return `Cluster ${name} is ${event.type.slice("cluster.".length)}`;
   }
+  if (event.type === "alert.firing" || event.type === "alert.resolved") {
+    const severity = str(d.severity)?.toUpperCase() ?? "ALERT";
+    const head = event.type === "alert.firing" ? `[${severity}] Alert firing` : `Resolved`;
+    return `${head}: ${str(d.summary) ?? "an alert"} (rule ${str(d.ruleName) ?? "?"})`;
+  }
   if (event.type === "release.created") {
     return `Release v${String(d.version ?? "?")} created for stack ${names.stackName ?? str(d.stackId) ?? "?"}`;
   }

@@ -273,7 +273,7 @@ describe("fault suite: real processes killed or restarted mid-deploy, the real a
     databaseUrl = testDatabaseUrl();
     nats = await startTestNatsServer();
     const ports = [await freePort(), await freePort(), await freePort()];
-    spawnControlPlane("services", "api,auth,audit,clusters,stacks,deployments,notifications", ports[0]!);
+    spawnControlPlane("services", "api,auth,audit,clusters,stacks,deployments,notifications,alerts", ports[0]!);
     spawnControlPlane("worker-1", "deploy-worker", ports[1]!);
     spawnControlPlane("worker-2", "deploy-worker", ports[2]!);
     api = new ContractClient(`http://127.0.0.1:${ports[0]}`);

@@ -58,6 +58,9 @@ export const keys = {
   notificationDeliveries: (orgId: string, endpointId: string): ApiKey => [
     `${org(orgId)}/notification-endpoints/${encodeURIComponent(endpointId)}/deliveries`,
   ],
+  alertRules: (orgId: string): ApiKey => [`${org(orgId)}/alert-rules`],
+  alerts: (orgId: string): ApiKey => [`${org(orgId)}/alerts`, { limit: 100 }],
+  alert: (orgId: string, alertId: string): ApiKey => [`${org(orgId)}/alerts/${encodeURIComponent(alertId)}`],
   gitCredentials: (orgId: string): ApiKey => [`${org(orgId)}/git-credentials`],
   stacks: (orgId: string): ApiKey => [`${org(orgId)}/stacks`],
   stack: (orgId: string, stackId: string): ApiKey => [`${org(orgId)}/stacks/${encodeURIComponent(stackId)}`],

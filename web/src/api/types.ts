@@ -28,6 +28,8 @@ export type NotificationEndpoint = Schemas["NotificationEndpoint"];
 export type NotificationEndpointInput = Schemas["NotificationEndpointInput"];
 export type NotificationEventType = Schemas["NotificationEventTypes"][number];
 export type NotificationDelivery = Schemas["NotificationDelivery"];
+export type AlertRule = Schemas["AlertRule"];
+export type Alert = Schemas["Alert"];
 export type CreatedNotificationEndpoint =
   operations["createNotificationEndpoint"]["responses"]["201"]["content"]["application/json"];
 export type CreatedIntegrationCredential =
@@ -159,6 +161,9 @@ const permissionLabels: Record<Permission, string> = {
   "integrations:write": "Create and revoke integration credentials",
   "notifications:read": "See notification endpoints and their deliveries",
   "notifications:write": "Add, change and remove notification endpoints",
+  "alerts:read": "See alert rules and the alert history",
+  "alerts:write": "Add, change and remove alert rules",
+  "alerts:ack": "Acknowledge and silence alerts",
 };
 export const PERMISSIONS = Object.keys(permissionLabels) as Permission[];
 export const permissionLabel = (p: string): string => (p in permissionLabels ? permissionLabels[p as Permission] : p);

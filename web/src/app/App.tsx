@@ -1,3 +1,4 @@
+import { AlertsPage } from "../pages/AlertsPage/AlertsPage.js";
 import { ApprovalsPage } from "../pages/ApprovalsPage/ApprovalsPage.js";
 import { Link, Navigate, Route, Routes } from "react-router-dom";
 import type { SWRConfiguration } from "swr";
@@ -50,6 +51,7 @@ export function App(props: { client: ApiClient; swr?: SWRConfiguration; live?: b
               <Route path="tokens" element={<TokensPage />} />
               <Route path="integrations" element={<IntegrationsPage />} />
               <Route path="notifications" element={<NotificationsPage />} />
+              <Route path="alerts" element={<AlertsPage />} />
               <Route path="git-credentials" element={<GitCredentialsPage />} />
               <Route path="registries" element={<RegistriesPage />} />
               <Route path="users" element={<UsersPage />} />

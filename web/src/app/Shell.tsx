@@ -17,6 +17,7 @@ const NAV: Array<{ label: string; permission: Permission; to: (orgId: string) =>
   { label: "Registries", permission: "stacks:read", to: paths.registries },
   { label: "API tokens", permission: "tokens:read", to: paths.tokens },
   { label: "Integrations", permission: "integrations:read", to: paths.integrations },
+  { label: "Alerts", permission: "alerts:read", to: paths.alerts },
   { label: "Notifications", permission: "notifications:read", to: paths.notifications },
   { label: "Users", permission: "users:read", to: paths.users },
   { label: "Audit", permission: "audit:read", to: paths.audit },

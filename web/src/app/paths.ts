@@ -22,6 +22,7 @@ export const paths = {
   tokens: (orgId: string): string => `${org(orgId)}/tokens`,
   integrations: (orgId: string): string => `${org(orgId)}/integrations`,
   notifications: (orgId: string): string => `${org(orgId)}/notifications`,
+  alerts: (orgId: string): string => `${org(orgId)}/alerts`,
   gitCredentials: (orgId: string): string => `${org(orgId)}/git-credentials`,
   users: (orgId: string): string => `${org(orgId)}/users`,
   audit: (orgId: string): string => `${org(orgId)}/audit`,

@@ -23,6 +23,8 @@ const TONE: Record<string, string> = {
   enabled: "good",
   retrying: "warn",
   disabled: "muted",
+  firing: "bad",
+  resolved: "good",
 };
 
 export function StatusBadge(props: { status: string; title?: string }) {
