@@ -36,6 +36,8 @@ export const TENANT_TABLES = [
   "mfa_challenges",
   "notification_endpoints",
   "notification_deliveries",
+  "release_builds",
+  "release_build_events",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
