@@ -73,7 +73,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const cli = createDockerCli({ socketPath: config.dockerSocket });
     const agent = await runAgent(config, {
       engine,
-      handlers: commandHandlers(engine, cli, createDockerodeTaskExecer({ socketPath: config.dockerSocket }),
+      handlers: commandHandlers(
+        engine,
+        cli,
+        createDockerodeTaskExecer({ socketPath: config.dockerSocket }),
         createDockerBuildEngine({ socketPath: config.dockerSocket }),
       ),
       log,

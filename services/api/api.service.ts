@@ -211,7 +211,11 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
     function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
       const ctx = req.$ctx;
       // Deployments and builds stream alike (a build's events are keyed by its id in the same hub).
-      const params = req.$params as RestParams<unknown, { lastEventId?: number }, { deploymentId?: string; buildId?: string }>;
+      const params = req.$params as RestParams<
+        unknown,
+        { lastEventId?: number },
+        { deploymentId?: string; buildId?: string }
+      >;
       const streamId = params.params.deploymentId ?? params.params.buildId ?? "";
       const header = req.headers["last-event-id"];
       const fromHeader = typeof header === "string" && /^-?\d+$/.test(header) ? Number(header) : null;

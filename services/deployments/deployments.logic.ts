@@ -31,7 +31,8 @@ async function releaseOfStack(
   const release = (await scope
     .from("stack_releases")
     .where({ id: releaseId, stack_id: stackId })
-    .first("id", "version", "build_status")) as { id: string; version: number; build_status: string | null } | undefined;
+    .first("id", "version", "build_status")) as
+    { id: string; version: number; build_status: string | null } | undefined;
   if (!release) throw new NotFoundError("RELEASE_NOT_FOUND", "no such release of this environment's stack");
   // A release built from source deploys only once its images are pushed and its compose frozen with their digests.
   if (release.build_status !== null && release.build_status !== "ready") {

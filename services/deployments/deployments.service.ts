@@ -55,7 +55,7 @@ import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 import { autoSyncEnvironments, pinEnvironment, unpinEnvironment } from "./auto-sync.js";
-import { environmentView } from "../stacks/index.js";
+import { environmentView, OrgFetchLimiter } from "../stacks/index.js";
 import type { DeploymentEventView } from "./views.js";
 import { decideApproval, listPendingApprovals } from "./approvals.js";
 import { promoteEnvironment } from "./promotion.js";
@@ -67,7 +67,6 @@ import {
   type BuildSettings,
 } from "./builds/builds.logic.js";
 import { findBuild, listBuildEvents } from "./builds/builds.repo.js";
-import { OrgFetchLimiter } from "../stacks/git-credentials/index.js";
 import { TenantScope } from "../_shared/tenant.js";
 import type { RequestInfo } from "../_shared/principal.js";
 
@@ -154,7 +153,8 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         },
         BUILD_ACTION_TIMEOUT_MS,
       ),
-      getBuild: (ctx: OpCtx<"getReleaseBuild">) => getReleaseBuild(actionScope(db, ctx).scope, ctx.params.params.buildId),
+      getBuild: (ctx: OpCtx<"getReleaseBuild">) =>
+        getReleaseBuild(actionScope(db, ctx).scope, ctx.params.params.buildId),
       cancelBuild(ctx: OpCtx<"cancelReleaseBuild">) {
         const { scope, principal, request } = actionScope(db, ctx);
         return cancelReleaseBuild(builds, scope, principal, ctx.params.params.buildId, request);
@@ -165,7 +165,11 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         const build = await findBuild(scope, ctx.params.params.buildId);
         const afterSeq = ctx.params.afterSeq ?? ctx.params.query.lastEventId ?? null;
         const events = await listBuildEvents(scope, build.id, afterSeq, EVENTS_PAGE_LIMIT);
-        return { deployment: { id: build.id, status: build.status }, events, more: events.length === EVENTS_PAGE_LIMIT };
+        return {
+          deployment: { id: build.id, status: build.status },
+          events,
+          more: events.length === EVENTS_PAGE_LIMIT,
+        };
       },
       async create(ctx: OpCtx<"createDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
@@ -560,7 +564,11 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         masterKeys: config.stacks.masterKeys,
         composeMaxBytes: config.stacks.composeMaxBytes,
         git: {
-          options: { maxBytes: config.stacks.composeMaxBytes, timeoutMs: config.stacks.gitTimeoutMs, allowedSchemes: config.stacks.gitAllowedSchemes },
+          options: {
+            maxBytes: config.stacks.composeMaxBytes,
+            timeoutMs: config.stacks.gitTimeoutMs,
+            allowedSchemes: config.stacks.gitAllowedSchemes,
+          },
           credentials: {
             masterKeys: config.stacks.masterKeys,
             hostPolicy: {

@@ -181,8 +181,16 @@ describe("releases built from source: build, push to a real registry, freeze wit
     await stopAgent(agent);
     await removeStack(swarmStack).catch((err: unknown) => console.error(String(err)));
     // The images this suite built (every tag of the stack's repository on this node).
-    const built = await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=${registry?.host}/${stackName}/*`).catch(() => "");
-    for (const image of built.split("\n").filter(Boolean)) await docker("image", "rm", "--force", image).catch(() => undefined);
+    const built = await docker(
+      "image",
+      "ls",
+      "--format",
+      "{{.Repository}}:{{.Tag}}",
+      "--filter",
+      `reference=${registry?.host}/${stackName}/*`,
+    ).catch(() => "");
+    for (const image of built.split("\n").filter(Boolean))
+      await docker("image", "rm", "--force", image).catch(() => undefined);
     await stopTestStack({ db, nats, platform });
     await registry?.stop();
     if (repo) await rm(repo.root, { recursive: true, force: true });
@@ -201,13 +209,14 @@ describe("releases built from source: build, push to a real registry, freeze wit
     expect(release.state).to.equal("building");
     expect(release.buildId).to.equal(build.id);
     // Not deployable while it builds.
-    const early = await api.request<{ code: string }>("POST", `/v1/environments/${envId}/deployments`, {
+    const early = await api.request<{ error: { code: string } }>("POST", `/v1/environments/${envId}/deployments`, {
       body: { releaseId: release.id },
       headers: { ...auth(), "idempotency-key": randomBytes(8).toString("hex") },
     });
     const done = await ended(build.id);
     expect(done.status, JSON.stringify(done)).to.equal("SUCCEEDED");
-    if (early.status !== 202) expect(early.body.code).to.equal("RELEASE_NOT_READY");
+    expect(early.status, JSON.stringify(early.body)).to.equal(409);
+    expect(early.body.error.code).to.equal("RELEASE_NOT_READY");
     const image = done.images?.app ?? "";
     expect(image).to.match(new RegExp(`^${registry.host}/${stackName}/app@sha256:[0-9a-f]{64}$`));
     expect(sha).to.match(/^[0-9a-f]{40}$/);
@@ -215,13 +224,16 @@ describe("releases built from source: build, push to a real registry, freeze wit
     // The registry really has it: the manifest digest it serves is the one frozen into the release.
     const repository = image.slice(0, image.indexOf("@"));
     const digest = image.slice(image.indexOf("@") + 1);
-    const head = await fetch(`http://${registry.host}/v2/${repository.slice(registry.host.length + 1)}/manifests/${digest}`, {
-      method: "HEAD",
-      headers: {
-        authorization: `Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString("base64")}`,
-        accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    const head = await fetch(
+      `http://${registry.host}/v2/${repository.slice(registry.host.length + 1)}/manifests/${digest}`,
+      {
+        method: "HEAD",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString("base64")}`,
+          accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        },
       },
-    });
+    );
     expect(head.status).to.equal(200);
     expect(head.headers.get("docker-content-digest")).to.equal(digest);
 
@@ -232,7 +244,7 @@ describe("releases built from source: build, push to a real registry, freeze wit
 
     const log = await events(build.id);
     expect(log.map((e) => Number(e.seq))).to.deep.equal(log.map((_, i) => i));
-    expect(log.some((e) => /\[app\] Step 3\/4 : RUN echo "\$GREETING" > \/greeting/.test(e.message))).to.equal(true);
+    expect(log.some((e) => /\[app\] Step 3\/\d+ : RUN echo "\$GREETING" > \/greeting/.test(e.message))).to.equal(true);
     expect(log.at(-1)?.data_json).to.deep.include({ terminal: true, status: "SUCCEEDED" });
     expect(JSON.stringify(log)).to.not.include(PASSWORD);
 
@@ -275,7 +287,10 @@ describe("releases built from source: build, push to a real registry, freeze wit
     const done = await ended(build.id);
     expect(done.status, JSON.stringify(done)).to.equal("SUCCEEDED");
     const log = await events(build.id);
-    expect(log.some((e) => /\[app\] .*Using cache/.test(e.message)), log.map((e) => e.message).join("\n")).to.equal(true);
+    expect(
+      log.some((e) => /\[app\] .*Using cache/.test(e.message)),
+      log.map((e) => e.message).join("\n"),
+    ).to.equal(true);
   });
 
   it("a broken Dockerfile fails the release with the failing step and the builder's output", async () => {
@@ -285,19 +300,19 @@ describe("releases built from source: build, push to a real registry, freeze wit
     expect(done.status).to.equal("FAILED");
     expect(done.errorCode).to.equal("BUILD_FAILED");
     expect(done.failedService).to.equal("app");
-    expect(done.failedStep).to.match(/^Step 4\/5 : RUN echo "compiler says: no" && exit 3/);
+    expect(done.failedStep).to.match(/^Step 4\/\d+ : RUN echo "compiler says: no" && exit 3/);
     expect((await getRelease(release.id)).state).to.equal("failed");
     const last = (await events(build.id)).at(-1)!;
     expect(last.level).to.equal("error");
     expect(last.message).to.include('step "RUN echo "compiler says: no" && exit 3" failed');
     expect(last.data_json).to.deep.include({ terminal: true, status: "FAILED", code: "BUILD_FAILED", service: "app" });
     expect((last.data_json.output as string[]).join("\n")).to.include("compiler says: no");
-    const refused = await api.request<{ code: string }>("POST", `/v1/environments/${envId}/deployments`, {
+    const refused = await api.request<{ error: { code: string } }>("POST", `/v1/environments/${envId}/deployments`, {
       body: { releaseId: release.id },
       headers: { ...auth(), "idempotency-key": randomBytes(8).toString("hex") },
     });
     expect(refused.status).to.equal(409);
-    expect(refused.body.code).to.equal("RELEASE_NOT_READY");
+    expect(refused.body.error.code).to.equal("RELEASE_NOT_READY");
   });
 
   it("a running build can be canceled: the release ends canceled", async () => {
@@ -315,8 +330,10 @@ describe("releases built from source: build, push to a real registry, freeze wit
     expect(done.status).to.equal("CANCELED");
     expect((await getRelease(release.id)).state).to.equal("canceled");
     expect((await events(build.id)).at(-1)?.data_json).to.deep.include({ terminal: true, status: "CANCELED" });
-    const again = await api.request<{ code: string }>("POST", `/v1/builds/${build.id}/cancel`, { headers: auth() });
+    const again = await api.request<{ error: { code: string } }>("POST", `/v1/builds/${build.id}/cancel`, {
+      headers: auth(),
+    });
     expect(again.status).to.equal(409);
-    expect(again.body.code).to.equal("BUILD_FINISHED");
+    expect(again.body.error.code).to.equal("BUILD_FINISHED");
   });
 });

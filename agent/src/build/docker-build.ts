@@ -20,7 +20,12 @@ export interface BuildEngine {
   /** Resolves when the image is built; rejects with DockerStreamError carrying the daemon's message. */
   build(context: Readable, opts: BuildOptions, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
   /** Pushes `image` (`repo:tag`) and returns the manifest digest the registry answered (`sha256:...`). */
-  push(image: string, login: RegistryLogin | null, onLine: (line: string) => void, signal: AbortSignal): Promise<string>;
+  push(
+    image: string,
+    login: RegistryLogin | null,
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<string>;
 }
 
 export class DockerStreamError extends Error {

@@ -1,11 +1,6 @@
 /** Why a build failed, with the stable code its terminal event carries (`data.code`). */
 export type BuildErrorCode =
-  | "GIT_FETCH_FAILED"
-  | "GIT_AUTH_FAILED"
-  | "BUILD_CONTEXT_MISSING"
-  | "BUILD_FAILED"
-  | "PUSH_FAILED"
-  | "BUILD_TIMED_OUT";
+  "GIT_FETCH_FAILED" | "GIT_AUTH_FAILED" | "BUILD_CONTEXT_MISSING" | "BUILD_FAILED" | "PUSH_FAILED" | "BUILD_TIMED_OUT";
 
 export class BuildError extends Error {
   override name = "BuildError";

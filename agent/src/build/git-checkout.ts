@@ -42,13 +42,20 @@ export async function checkoutCommit(
   const dir = await mkdtemp(join(tmpdir(), "stackyard-build-git-"));
   const idDir = await mkdtemp(join(tmpdir(), "stackyard-build-id-"));
   const config: string[] = [
-    "-c", "protocol.allow=never",
-    "-c", "protocol.https.allow=always",
-    "-c", "protocol.ssh.allow=always",
-    "-c", "protocol.file.allow=always",
-    "-c", "credential.helper=",
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "http.followRedirects=false",
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "protocol.https.allow=always",
+    "-c",
+    "protocol.ssh.allow=always",
+    "-c",
+    "protocol.file.allow=always",
+    "-c",
+    "credential.helper=",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "http.followRedirects=false",
   ];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -75,6 +82,13 @@ export async function checkoutCommit(
       ...(ssh ? [`-o HostKeyAlias=${quote(ssh.hostKeyAlias)}`] : []),
       "-o ForwardAgent=no -o ProxyCommand=none -o ControlMaster=no -o PasswordAuthentication=no -o ConnectTimeout=10",
     ].join(" ");
+    if (auth?.address && /^https?:\/\//.test(repoUrl)) {
+      // curl connects to the address the control plane's SSRF guard checked (TLS still verifies the name).
+      const url = new URL(repoUrl);
+      const port = url.port || (url.protocol === "https:" ? "443" : "80");
+      const address = auth.address.includes(":") ? `[${auth.address}]` : auth.address;
+      config.push("-c", `http.curloptResolve=${url.hostname}:${port}:${address}`);
+    }
     if (auth?.https) {
       const file = join(idDir, "credential");
       await writeFile(file, `username=${auth.https.username}\npassword=${auth.https.token}\n`, { mode: 0o600 });
@@ -85,7 +99,15 @@ export async function checkoutCommit(
         execFile(
           "git",
           [...config, ...args],
-          { env, cwd: dir, timeout: GIT_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024, killSignal: "SIGKILL", encoding: "utf8", signal },
+          {
+            env,
+            cwd: dir,
+            timeout: GIT_TIMEOUT_MS,
+            maxBuffer: 4 * 1024 * 1024,
+            killSignal: "SIGKILL",
+            encoding: "utf8",
+            signal,
+          },
           (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr: String(stderr) })) : resolve(stdout)),
         );
       });
@@ -99,7 +121,9 @@ export async function checkoutCommit(
         (e: unknown) => {
           const stderr = String((e as { stderr?: unknown }).stderr ?? "");
           throw new BuildError(
-            /Authentication failed|Permission denied|could not read Username|40[13]/.test(stderr) ? "GIT_AUTH_FAILED" : "GIT_FETCH_FAILED",
+            /Authentication failed|Permission denied|could not read Username|40[13]/.test(stderr)
+              ? "GIT_AUTH_FAILED"
+              : "GIT_FETCH_FAILED",
             `the repository could not be fetched: ${stderr.trim().split("\n").slice(-1)[0] ?? "git failed"}`,
           );
         },
@@ -122,7 +146,10 @@ export async function checkoutCommit(
       async treeId(context) {
         const id = (await git(["rev-parse", "--verify", "--end-of-options", object(context)]).catch(() => "")).trim();
         if (!/^[0-9a-f]{40,64}$/.test(id)) {
-          throw new BuildError("BUILD_CONTEXT_MISSING", `the build context "${context || "."}" is not a directory at ${commit}`);
+          throw new BuildError(
+            "BUILD_CONTEXT_MISSING",
+            `the build context "${context || "."}" is not a directory at ${commit}`,
+          );
         }
         return id;
       },
@@ -136,6 +163,9 @@ export async function checkoutCommit(
     await rm(idDir, { recursive: true, force: true });
     if (err instanceof BuildError || signal.aborted) throw err;
     const stderr = String((err as { stderr?: unknown }).stderr ?? "");
-    throw new BuildError("GIT_FETCH_FAILED", `the repository could not be fetched: ${stderr.trim().split("\n").slice(-1)[0] ?? "git failed"}`);
+    throw new BuildError(
+      "GIT_FETCH_FAILED",
+      `the repository could not be fetched: ${stderr.trim().split("\n").slice(-1)[0] ?? "git failed"}`,
+    );
   }
 }

@@ -14,7 +14,10 @@ const svc = (service: string): BuildServicePayload => ({
   image: `r:5000/s/${service}:abc-def`,
 });
 
-function fakeEngine(behaviour: Record<string, "ok" | "fail" | "hang">, seen: { concurrent: number; max: number }): BuildEngine {
+function fakeEngine(
+  behaviour: Record<string, "ok" | "fail" | "hang">,
+  seen: { concurrent: number; max: number },
+): BuildEngine {
   return {
     async build(_ctx, opts, onLine, signal) {
       const service = opts.image.split("/")[2]!.split(":")[0]!;
@@ -24,7 +27,8 @@ function fakeEngine(behaviour: Record<string, "ok" | "fail" | "hang">, seen: { c
         onLine("Step 1/2 : FROM base");
         onLine("Step 2/2 : RUN make");
         await new Promise((r) => setTimeout(r, 5));
-        if (behaviour[service] === "fail") throw new DockerStreamError("The command '/bin/sh -c make' returned a non-zero code: 2");
+        if (behaviour[service] === "fail")
+          throw new DockerStreamError("The command '/bin/sh -c make' returned a non-zero code: 2");
         if (behaviour[service] === "hang") {
           await new Promise((_r, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))));
         }
@@ -84,7 +88,9 @@ describe("runBuild (fan-out with bounded concurrency, fan-in of digests, the fai
     expect(result.status).to.equal("FAILED");
     if (result.status !== "FAILED") return;
     expect(result.code).to.equal("BUILD_FAILED");
-    expect(result.error).to.equal('service b: step "RUN make" failed: The command \'/bin/sh -c make\' returned a non-zero code: 2');
+    expect(result.error).to.equal(
+      "service b: step \"RUN make\" failed: The command '/bin/sh -c make' returned a non-zero code: 2",
+    );
     expect(result.details).to.deep.include({ service: "b", step: "Step 2/2 : RUN make" });
     expect(result.details.output).to.include("The command '/bin/sh -c make' returned a non-zero code: 2");
   });

@@ -82,13 +82,26 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     return { status: "SUCCEEDED", images, elapsedMs: elapsed() };
   } catch (err) {
     if (timedOut) {
-      return { status: "FAILED", error: `timed out after ${req.timeoutSeconds}s`, code: "BUILD_TIMED_OUT", details: {}, elapsedMs: elapsed() };
+      return {
+        status: "FAILED",
+        error: `timed out after ${req.timeoutSeconds}s`,
+        code: "BUILD_TIMED_OUT",
+        details: {},
+        elapsedMs: elapsed(),
+      };
     }
-    if (deps.signal.aborted) return { status: "CANCELED", error: "canceled: the build was stopped", elapsedMs: elapsed() };
+    if (deps.signal.aborted)
+      return { status: "CANCELED", error: "canceled: the build was stopped", elapsedMs: elapsed() };
     if (err instanceof BuildError) {
       return { status: "FAILED", error: err.message, code: err.code, details: err.details, elapsedMs: elapsed() };
     }
-    return { status: "FAILED", error: `the build failed: ${(err as Error).message}`, code: "BUILD_FAILED", details: {}, elapsedMs: elapsed() };
+    return {
+      status: "FAILED",
+      error: `the build failed: ${(err as Error).message}`,
+      code: "BUILD_FAILED",
+      details: {},
+      elapsedMs: elapsed(),
+    };
   } finally {
     clearTimeout(timer);
     deps.signal.removeEventListener("abort", onAbort);
@@ -115,7 +128,11 @@ async function buildOne(
       deps.emit({ level: "info", message: `[${s.service}] ${line}`, data: { service: s.service, phase: "build" } });
     }
   };
-  deps.emit({ level: "info", message: `[${s.service}] docker build ${s.context || "."} (${s.dockerfile}) → ${s.image}`, data: { service: s.service, phase: "build", image: s.image } });
+  deps.emit({
+    level: "info",
+    message: `[${s.service}] docker build ${s.context || "."} (${s.dockerfile}) → ${s.image}`,
+    data: { service: s.service, phase: "build", image: s.image },
+  });
   const context: Readable = checkout.archive(s.context, signal);
   try {
     await deps.engine.build(
@@ -141,20 +158,34 @@ async function buildOne(
     });
   }
   if (streamed > MAX_STREAMED_LINES) {
-    deps.emit({ level: "warn", message: `[${s.service}] ${streamed - MAX_STREAMED_LINES} more output line(s) not streamed`, data: { service: s.service } });
+    deps.emit({
+      level: "warn",
+      message: `[${s.service}] ${streamed - MAX_STREAMED_LINES} more output line(s) not streamed`,
+      data: { service: s.service },
+    });
   }
   const registry = s.image.split("/")[0] ?? "";
   const login = req.registryLogins.find((l) => l.registry === registry) ?? null;
-  deps.emit({ level: "info", message: `[${s.service}] pushing ${s.image}`, data: { service: s.service, phase: "push" } });
+  deps.emit({
+    level: "info",
+    message: `[${s.service}] pushing ${s.image}`,
+    data: { service: s.service, phase: "push" },
+  });
   let digest: string;
   try {
     digest = await deps.engine.push(s.image, login, () => undefined, signal);
   } catch (err) {
     if (signal.aborted) throw err;
-    throw new BuildError("PUSH_FAILED", `service ${s.service}: pushing ${s.image} failed: ${(err as Error).message}`, { service: s.service });
+    throw new BuildError("PUSH_FAILED", `service ${s.service}: pushing ${s.image} failed: ${(err as Error).message}`, {
+      service: s.service,
+    });
   }
   const repository = s.image.slice(0, s.image.lastIndexOf(":"));
   const pinned = `${repository}@${digest}`;
-  deps.emit({ level: "info", message: `[${s.service}] pushed ${pinned}`, data: { service: s.service, phase: "push", image: pinned } });
+  deps.emit({
+    level: "info",
+    message: `[${s.service}] pushed ${pinned}`,
+    data: { service: s.service, phase: "push", image: pinned },
+  });
   return pinned;
 }

@@ -34,7 +34,10 @@ interface RunningBuild {
 }
 
 /** The terminal event of a build: the outcome, and for a failure the code, service, step and output. */
-export function buildTerminal(result: BuildResult, run: RunningBuild): { outcome: DeploymentOutcome; event: DeploymentEventInput } {
+export function buildTerminal(
+  result: BuildResult,
+  run: RunningBuild,
+): { outcome: DeploymentOutcome; event: DeploymentEventInput } {
   const took = `${Math.round(result.elapsedMs / 100) / 10}s`;
   if (result.status === "SUCCEEDED") {
     return {
@@ -73,12 +76,21 @@ export function buildTerminal(result: BuildResult, run: RunningBuild): { outcome
   };
 }
 
-export function openGitAuth(payload: Pick<BuildRelease, "buildId" | "gitAuth">, clusterId: string, services: AgentServices): GitAuth | null {
+export function openGitAuth(
+  payload: Pick<BuildRelease, "buildId" | "gitAuth">,
+  clusterId: string,
+  services: AgentServices,
+): GitAuth | null {
   if (payload.gitAuth === null) return null;
   if (!services.sealKeys) throw new SealKeyMissingError();
   let plain: Buffer;
   try {
-    plain = open(payload.gitAuth, services.sealKeys, { clusterId, deploymentId: payload.buildId, kind: "git", name: "git" });
+    plain = open(payload.gitAuth, services.sealKeys, {
+      clusterId,
+      deploymentId: payload.buildId,
+      kind: "git",
+      name: "git",
+    });
   } catch (err) {
     if (err instanceof SealError) throw new HandlerError(err.code, err.message);
     throw err;
@@ -182,7 +194,13 @@ export class BuildManager {
       );
     } catch (err) {
       log.error("build crashed", { err });
-      result = { status: "FAILED", error: "the agent failed to run the build; see its log", code: "BUILD_FAILED", details: {}, elapsedMs: 0 };
+      result = {
+        status: "FAILED",
+        error: "the agent failed to run the build; see its log",
+        code: "BUILD_FAILED",
+        details: {},
+        elapsedMs: 0,
+      };
     }
     const terminal = buildTerminal(result, run);
     this.finished.add(payload.buildId);
@@ -196,12 +214,16 @@ export class BuildManager {
   }
 }
 
-export function createBuildHandlers(manager: BuildManager): Pick<Required<CommandHandlers>, "BuildRelease" | "CancelBuild"> {
+export function createBuildHandlers(
+  manager: BuildManager,
+): Pick<Required<CommandHandlers>, "BuildRelease" | "CancelBuild"> {
   return {
     BuildRelease: async (payload, ctx) => ({ buildId: payload.buildId, status: manager.start(payload, ctx.log) }),
     CancelBuild: async (payload, ctx) => {
       const cancelled = manager.cancel(payload.buildId, payload.reason);
-      ctx.log.info(cancelled ? "build cancel requested" : "cancel for a build not running here", { buildId: payload.buildId });
+      ctx.log.info(cancelled ? "build cancel requested" : "cancel for a build not running here", {
+        buildId: payload.buildId,
+      });
       return { buildId: payload.buildId, cancelled };
     },
   };

@@ -29,7 +29,12 @@ const buildServicePayload: JSONSchemaType<BuildServicePayload> = {
   properties: {
     service: { type: "string", pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" },
     context: { type: "string", maxLength: 1024, pattern: "^(?!/)(?!.*(?:^|/)\\.\\.(?:/|$))[^\\u0000-\\u001f]*$" },
-    dockerfile: { type: "string", minLength: 1, maxLength: 1024, pattern: "^(?!/)(?!.*(?:^|/)\\.\\.(?:/|$))[^\\u0000-\\u001f]*$" },
+    dockerfile: {
+      type: "string",
+      minLength: 1,
+      maxLength: 1024,
+      pattern: "^(?!/)(?!.*(?:^|/)\\.\\.(?:/|$))[^\\u0000-\\u001f]*$",
+    },
     args: {
       type: "object",
       maxProperties: 200,
@@ -38,7 +43,10 @@ const buildServicePayload: JSONSchemaType<BuildServicePayload> = {
       additionalProperties: { type: "string", maxLength: 64 * 1024 },
     },
     target: { anyOf: [{ type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$" }, NULL] },
-    image: { type: "string", pattern: "^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?/[a-z0-9._/-]{1,200}:[A-Za-z0-9_.-]{1,128}$" },
+    image: {
+      type: "string",
+      pattern: "^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?/[a-z0-9._/-]{1,200}:[A-Za-z0-9_.-]{1,128}$",
+    },
   },
 };
 
@@ -73,7 +81,17 @@ const registryAuthItem: JSONSchemaType<RegistryAuthPayload> = {
 const buildRelease: JSONSchemaType<BuildRelease> = {
   type: "object",
   additionalProperties: false,
-  required: ["buildId", "repoUrl", "commit", "gitAuth", "services", "registryAuth", "concurrency", "timeoutSeconds", "firstSeq"],
+  required: [
+    "buildId",
+    "repoUrl",
+    "commit",
+    "gitAuth",
+    "services",
+    "registryAuth",
+    "concurrency",
+    "timeoutSeconds",
+    "firstSeq",
+  ],
   properties: {
     buildId: token,
     repoUrl: nonEmpty(2048),
@@ -103,7 +121,15 @@ export const BuildReleaseCommand: CommandSpec<BuildRelease, BuildReleaseResult, 
   resultName: "BuildReleaseResult",
   payload: buildRelease,
   result: buildReleaseResult,
-  errorCodes: ["AGENT_STOPPING", "SEAL_KEY_MISSING", "SEAL_WRONG_KEY", "SEAL_INVALID", "SEAL_KEY_INVALID", "REGISTRY_AUTH_INVALID", "GIT_AUTH_INVALID"],
+  errorCodes: [
+    "AGENT_STOPPING",
+    "SEAL_KEY_MISSING",
+    "SEAL_WRONG_KEY",
+    "SEAL_INVALID",
+    "SEAL_KEY_INVALID",
+    "REGISTRY_AUTH_INVALID",
+    "GIT_AUTH_INVALID",
+  ],
   example: {
     payload: {
       buildId: "b3f1a2b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b",

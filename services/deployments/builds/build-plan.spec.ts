@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { BuildSpecError, buildPayloads, buildSpecs, freezeBuiltCompose, imageTag, normaliseRepoPath } from "./build-plan.js";
+import {
+  BuildSpecError,
+  buildPayloads,
+  buildSpecs,
+  freezeBuiltCompose,
+  imageTag,
+  normaliseRepoPath,
+} from "./build-plan.js";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
@@ -21,13 +28,22 @@ describe("build plan (compose `build:` → what the agent builds, and the frozen
     ].join("\n");
     expect(buildSpecs(yaml, "deploy")).to.deep.equal([
       { service: "web", context: "deploy/web", dockerfile: "Dockerfile", args: {}, target: null },
-      { service: "api", context: "api", dockerfile: "docker/Dockerfile.prod", args: { VERSION: "1.2", EMPTY: "" }, target: "runtime" },
+      {
+        service: "api",
+        context: "api",
+        dockerfile: "docker/Dockerfile.prod",
+        args: { VERSION: "1.2", EMPTY: "" },
+        target: "runtime",
+      },
     ]);
   });
 
   it("refuses a context that leaves the repository, an absolute path or a URL", () => {
     for (const context of ["../..", "/etc", "https://example.com/repo.git"]) {
-      expect(() => buildSpecs(`services:\n  a:\n    build: ${context}\n`, "deploy"), context).to.throw(BuildSpecError, /inside the repository/);
+      expect(() => buildSpecs(`services:\n  a:\n    build: ${context}\n`, "deploy"), context).to.throw(
+        BuildSpecError,
+        /inside the repository/,
+      );
     }
     expect(normaliseRepoPath("", "./a/./b/../c")).to.equal("a/c");
   });
@@ -52,8 +68,12 @@ describe("build plan (compose `build:` → what the agent builds, and the frozen
 
   it("refuses to freeze an image the build was not asked for, or one without a digest", () => {
     const yaml = "services:\n  a:\n    build: .\n";
-    expect(() => freezeBuiltCompose(yaml, { a: `elsewhere/a@${DIGEST}` }, { a: "r:5000/s/a" })).to.throw(/no pushed digest/);
-    expect(() => freezeBuiltCompose(yaml, { a: "r:5000/s/a:latest" }, { a: "r:5000/s/a" })).to.throw(/no pushed digest/);
+    expect(() => freezeBuiltCompose(yaml, { a: `elsewhere/a@${DIGEST}` }, { a: "r:5000/s/a" })).to.throw(
+      /no pushed digest/,
+    );
+    expect(() => freezeBuiltCompose(yaml, { a: "r:5000/s/a:latest" }, { a: "r:5000/s/a" })).to.throw(
+      /no pushed digest/,
+    );
     expect(() => freezeBuiltCompose(yaml, {}, { a: "r:5000/s/a" })).to.throw(/no pushed digest/);
   });
 });

@@ -41,13 +41,16 @@ export function normaliseRepoPath(base: string, path: string): string | null {
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 /** The services of `composeYaml` that have `build:`, resolved against the compose file's directory `composeDir`. */
 export function buildSpecs(composeYaml: string, composeDir: string): BuildSpec[] {
   const doc = parseDocument(composeYaml, { merge: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new BuildSpecError(`the compose file is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
+  if (doc.errors.length > 0)
+    throw new BuildSpecError(`the compose file is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
   const services = asRecord(asRecord(doc.toJS())?.services) ?? {};
   const specs: BuildSpec[] = [];
   for (const [service, raw] of Object.entries(services)) {
@@ -56,10 +59,14 @@ export function buildSpecs(composeYaml: string, composeDir: string): BuildSpec[]
     const b = typeof build === "string" ? { context: build } : asRecord(build);
     if (!b) throw new BuildSpecError(`service "${service}": build must be a context path or a mapping`, { service });
     const contextRaw = b.context ?? ".";
-    if (typeof contextRaw !== "string") throw new BuildSpecError(`service "${service}": build.context must be a path`, { service });
+    if (typeof contextRaw !== "string")
+      throw new BuildSpecError(`service "${service}": build.context must be a path`, { service });
     const context = normaliseRepoPath(composeDir, contextRaw);
     if (context === null) {
-      throw new BuildSpecError(`service "${service}": build.context "${contextRaw}" must be a directory inside the repository`, { service });
+      throw new BuildSpecError(
+        `service "${service}": build.context "${contextRaw}" must be a directory inside the repository`,
+        { service },
+      );
     }
     const dockerfileRaw = b.dockerfile ?? "Dockerfile";
     const dockerfile = typeof dockerfileRaw === "string" ? normaliseRepoPath("", dockerfileRaw) : null;
@@ -67,7 +74,9 @@ export function buildSpecs(composeYaml: string, composeDir: string): BuildSpec[]
       throw new BuildSpecError(`service "${service}": build.dockerfile must be a path inside the context`, { service });
     }
     if (b.dockerfile_inline !== undefined || b.ssh !== undefined || b.secrets !== undefined) {
-      throw new BuildSpecError(`service "${service}": build.dockerfile_inline, ssh and secrets are not supported`, { service });
+      throw new BuildSpecError(`service "${service}": build.dockerfile_inline, ssh and secrets are not supported`, {
+        service,
+      });
     }
     const args: Record<string, string> = {};
     const rawArgs = b.args;
@@ -80,7 +89,8 @@ export function buildSpecs(composeYaml: string, composeDir: string): BuildSpec[]
       for (const [k, v] of Object.entries(asRecord(rawArgs)!)) args[k] = v === null ? "" : String(v);
     }
     for (const k of Object.keys(args)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(k)) throw new BuildSpecError(`service "${service}": invalid build arg "${k}"`, { service });
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(k))
+        throw new BuildSpecError(`service "${service}": invalid build arg "${k}"`, { service });
     }
     const target = b.target === undefined || b.target === null ? null : String(b.target);
     if (target !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(target)) {
@@ -104,7 +114,11 @@ export function imageTag(commit: string, spec: BuildSpec): string {
 
 /** `<registry>/<stack>/<service>`, lower-cased to what image references accept. */
 export function imageRepository(registry: string, stackName: string, service: string): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[._-]+/, "") || "x";
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-")
+      .replace(/^[._-]+/, "") || "x";
   return `${registry}/${clean(stackName)}/${clean(service)}`;
 }
 
@@ -148,7 +162,12 @@ export function freezeBuiltCompose(
 }
 
 /** The compose with a placeholder image for every built service: what validation and policy checks see up front. */
-export function withPlaceholderImages(composeYaml: string, specs: BuildSpec[], registry: string, stackName: string): string {
+export function withPlaceholderImages(
+  composeYaml: string,
+  specs: BuildSpec[],
+  registry: string,
+  stackName: string,
+): string {
   const images = Object.fromEntries(
     specs.map((s) => [s.service, `${imageRepository(registry, stackName, s.service)}@sha256:${"0".repeat(64)}`]),
   );

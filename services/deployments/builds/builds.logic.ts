@@ -105,13 +105,22 @@ export async function buildReleaseFromSource(
   const composePath = source.sourceRef.slice(source.sourceRef.lastIndexOf(":") + 1);
   const composeDir = composePath.includes("/") ? composePath.slice(0, composePath.lastIndexOf("/")) : "";
   const specs = buildSpecs(source.content, composeDir);
-  const auditData = { commit: source.commit, ...(input.git.credentialId ? { gitCredentialId: input.git.credentialId } : {}) };
+  const auditData = {
+    commit: source.commit,
+    ...(input.git.credentialId ? { gitCredentialId: input.git.credentialId } : {}),
+  };
   if (specs.length === 0) {
     const release = await freezeRelease(
       scope,
       actor,
       stack,
-      { sourceType: "git", composeYaml: source.content, manifestYaml: source.manifestYaml, sourceRef: source.sourceRef, auditData },
+      {
+        sourceType: "git",
+        composeYaml: source.content,
+        manifestYaml: source.manifestYaml,
+        sourceRef: source.sourceRef,
+        auditData,
+      },
       { composeMaxBytes: deps.composeMaxBytes },
       request,
     );
@@ -119,15 +128,24 @@ export async function buildReleaseFromSource(
   }
 
   const logins = await loadRegistryLogins(scope, env.id, deps.masterKeys);
-  const registry = pickRegistry(logins.map((l) => l.registry), input.registry);
+  const registry = pickRegistry(
+    logins.map((l) => l.registry),
+    input.registry,
+  );
   // Everything a deploy would refuse is refused now, before minutes of building: the compose as it will be frozen.
   const placeholder = withPlaceholderImages(source.content, specs, registry, stack.name);
-  const { document, warnings } = validateCompose(placeholder, { maxBytes: deps.composeMaxBytes, stackName: stack.name });
+  const { document, warnings } = validateCompose(placeholder, {
+    maxBytes: deps.composeMaxBytes,
+    stackName: stack.name,
+  });
   assertComposePolicy(document, await composePolicyForUpload(scope), "compose policy of the org");
   const manifest =
     source.manifestYaml === null
       ? null
-      : { yaml: source.manifestYaml, document: parseManifest(source.manifestYaml, Object.keys(document.services ?? {})) };
+      : {
+          yaml: source.manifestYaml,
+          document: parseManifest(source.manifestYaml, Object.keys(document.services ?? {})),
+        };
   const sealKey = await agentSealPublicKey(deps.db, env.cluster_id);
   if (!sealKey) {
     throw new UnprocessableError(
@@ -186,7 +204,11 @@ export async function buildReleaseFromSource(
       {
         level: "info",
         message: `build of release v${release.version} requested: ${specs.length} service(s) from ${source.commit.slice(0, 12)}, pushing to ${registry}`,
-        data: { phase: "queued", commit: source.commit, services: services.map((s) => ({ service: s.service, image: s.image })) },
+        data: {
+          phase: "queued",
+          commit: source.commit,
+          services: services.map((s) => ({ service: s.service, image: s.image })),
+        },
       },
     ]);
     return { release, build, events };
@@ -228,7 +250,11 @@ export async function buildReleaseFromSource(
     await markRunning(deps, scope.orgId, created.build.id);
   } catch (err) {
     const code =
-      err instanceof AgentRejectedError ? err.agentCode : err instanceof AgentUnreachableError ? "AGENT_UNREACHABLE" : null;
+      err instanceof AgentRejectedError
+        ? err.agentCode
+        : err instanceof AgentUnreachableError
+          ? "AGENT_UNREACHABLE"
+          : null;
     if (code === null) throw err;
     await endBuild(deps, created.build, {
       status: "FAILED",
@@ -262,7 +288,8 @@ function pickRegistry(attached: string[], wanted: string | undefined): string {
 }
 
 async function markRunning(deps: BuildSettings, orgId: string, buildId: string): Promise<void> {
-  await deps.db("release_builds")
+  await deps
+    .db("release_builds")
     .where({ id: buildId, org_id: orgId, status: "PENDING" })
     .update({ status: "RUNNING", started_at: deps.db.fn.now() });
 }
@@ -288,7 +315,12 @@ async function endBuild(deps: BuildSettings, build: BuildRow, end: BuildEnd): Pr
       {
         level: end.status === "FAILED" ? "error" : "warn",
         message: `build ${end.status === "FAILED" ? "failed" : "canceled"}: ${end.errorMessage}`,
-        data: { terminal: true, status: end.status, error: end.errorMessage, ...(end.errorCode ? { code: end.errorCode } : {}) },
+        data: {
+          terminal: true,
+          status: end.status,
+          error: end.errorMessage,
+          ...(end.errorCode ? { code: end.errorCode } : {}),
+        },
       },
     ]);
   });
@@ -306,7 +338,11 @@ interface FinishFields {
 }
 
 /** Moves a build (and its release) to the end state once; false when it had ended already. */
-async function finishBuildRow(trx: Db | import("knex").Knex.Transaction, build: Pick<BuildRow, "id" | "release_id">, f: FinishFields): Promise<boolean> {
+async function finishBuildRow(
+  trx: Db | import("knex").Knex.Transaction,
+  build: Pick<BuildRow, "id" | "release_id">,
+  f: FinishFields,
+): Promise<boolean> {
   const updated = await trx("release_builds")
     .where({ id: build.id })
     .whereNotIn("status", TERMINAL_BUILD_STATUSES)
@@ -324,7 +360,9 @@ async function finishBuildRow(trx: Db | import("knex").Knex.Transaction, build: 
     .where({ id: build.release_id, build_status: "building" })
     .update({
       build_status: RELEASE_STATE[f.status],
-      ...(f.frozenCompose !== undefined ? { compose_yaml: f.frozenCompose, compose_sha256: sha256Hex(f.frozenCompose) } : {}),
+      ...(f.frozenCompose !== undefined
+        ? { compose_yaml: f.frozenCompose, compose_sha256: sha256Hex(f.frozenCompose) }
+        : {}),
     });
   return true;
 }
@@ -338,9 +376,10 @@ export interface BuildInfo {
 }
 
 export async function buildInfo(db: Db, buildId: string, masterKeys: MasterKeys): Promise<BuildInfo | null> {
-  const row = (await db("release_builds").where({ id: buildId }).first("org_id", "cluster_id", "release_id", "environment_id")) as
-    | { org_id: string; cluster_id: string; release_id: string; environment_id: string }
-    | undefined;
+  const row = (await db("release_builds")
+    .where({ id: buildId })
+    .first("org_id", "cluster_id", "release_id", "environment_id")) as
+    { org_id: string; cluster_id: string; release_id: string; environment_id: string } | undefined;
   if (!row) return null;
   const logins = await loadRegistryLogins(systemScope(db, row.org_id, "event-writer"), row.environment_id, masterKeys);
   return {
@@ -370,16 +409,20 @@ export async function applyBuildOutcome(
   const code = typeof data.code === "string" && ERROR_CODE.test(data.code) ? data.code : null;
   const text = (v: unknown, max: number) => (typeof v === "string" ? v.slice(0, max) : null);
   if (outcome === "SUCCEEDED") {
-    const release = (await trx("stack_releases").where({ id: build.release_id }).first("source_compose_yaml", "stack_id")) as
-      | { source_compose_yaml: string; stack_id: string }
-      | undefined;
-    const stack = (await trx("stacks").where({ id: release?.stack_id ?? null }).first("name")) as { name: string } | undefined;
+    const release = (await trx("stack_releases")
+      .where({ id: build.release_id })
+      .first("source_compose_yaml", "stack_id")) as { source_compose_yaml: string; stack_id: string } | undefined;
+    const stack = (await trx("stacks")
+      .where({ id: release?.stack_id ?? null })
+      .first("name")) as { name: string } | undefined;
     const images = (data.images && typeof data.images === "object" ? data.images : {}) as Record<string, string>;
     try {
       if (!release || !stack) throw new Error("the release is gone");
       const composePath = ""; // contexts are already resolved; only the service names matter here
       const specs: BuildSpec[] = buildSpecs(release.source_compose_yaml, composePath);
-      const repos = Object.fromEntries(specs.map((s) => [s.service, imageRepository(build.registry, stack.name, s.service)]));
+      const repos = Object.fromEntries(
+        specs.map((s) => [s.service, imageRepository(build.registry, stack.name, s.service)]),
+      );
       const frozen = freezeBuiltCompose(release.source_compose_yaml, images, repos);
       await finishBuildRow(trx, build, {
         status: "SUCCEEDED",
@@ -393,8 +436,17 @@ export async function applyBuildOutcome(
       return { status: "SUCCEEDED", extra: [] };
     } catch (err) {
       const message = `the built images could not be frozen into the release: ${(err as Error).message}`;
-      await finishBuildRow(trx, build, { status: "FAILED", errorMessage: message, errorCode: "BUILD_FREEZE_FAILED", images: null, failedService: null, failedStep: null });
-      const extra = await appendBuildEvents(trx, build.org_id, build.id, [{ level: "error", message, data: { code: "BUILD_FREEZE_FAILED" } }]);
+      await finishBuildRow(trx, build, {
+        status: "FAILED",
+        errorMessage: message,
+        errorCode: "BUILD_FREEZE_FAILED",
+        images: null,
+        failedService: null,
+        failedStep: null,
+      });
+      const extra = await appendBuildEvents(trx, build.org_id, build.id, [
+        { level: "error", message, data: { code: "BUILD_FREEZE_FAILED" } },
+      ]);
       return { status: "FAILED", extra };
     }
   }
@@ -428,7 +480,14 @@ export async function cancelReleaseBuild(
   await scope.transaction((tx) =>
     recordAudit(
       tx,
-      { actorType: principal.actorType, actorId: principal.actorId, action: "build.cancel", targetType: "release", targetId: build.release_id, data: { buildId } },
+      {
+        actorType: principal.actorType,
+        actorId: principal.actorId,
+        action: "build.cancel",
+        targetType: "release",
+        targetId: build.release_id,
+        data: { buildId },
+      },
       request,
     ),
   );
@@ -450,7 +509,11 @@ export async function cancelReleaseBuild(
   }
   // Never dispatched, or the agent is unreachable: nothing will report the end, so record it here.
   if (agentGone) {
-    await endBuild(deps, build, { status: "CANCELED", errorMessage: `canceled by ${principal.email}`, errorCode: null });
+    await endBuild(deps, build, {
+      status: "CANCELED",
+      errorMessage: `canceled by ${principal.email}`,
+      errorCode: null,
+    });
   }
   return buildView(await findBuild(scope, buildId));
 }

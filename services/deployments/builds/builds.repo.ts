@@ -125,7 +125,7 @@ export async function listBuildEvents(
 ): Promise<DeploymentEventView[]> {
   const q = scope.from("release_build_events").where({ build_id: buildId });
   if (afterSeq !== null) q.where("seq", ">", afterSeq);
-  return ((await q.orderBy("seq").limit(limit).select("seq", "ts", "level", "message", "data_json")) as BuildEventRow[]).map(
-    eventOf,
-  );
+  return (
+    (await q.orderBy("seq").limit(limit).select("seq", "ts", "level", "message", "data_json")) as BuildEventRow[]
+  ).map(eventOf);
 }

@@ -55,7 +55,9 @@ describe("ReleaseBuildPanel", () => {
     const calls = show(build({}), wire, () => void canceled++);
     await waitFor(() => expect(document.querySelectorAll(".console-line[data-seq]")).to.have.length(2));
     expect(calls[0]?.path).to.equal(`/v1/builds/${B}/events`);
-    expect(screen.getByRole("region", { name: "Build" }).textContent).to.contain("RUNNING").and.contain("0123456789ab");
+    expect(screen.getByRole("region", { name: "Build" }).textContent)
+      .to.contain("RUNNING")
+      .and.contain("0123456789ab");
     fireEvent.click(screen.getByRole("button", { name: "Cancel build" }));
     expect(canceled).to.equal(1);
   });
@@ -63,14 +65,19 @@ describe("ReleaseBuildPanel", () => {
   it("shows a failed build's service, step and message, and no cancel button", async () => {
     const wire =
       sseEvent({ seq: 0, message: "[app] Step 4/5 : RUN make" }) +
-      sseEvent({ seq: 1, level: "error", message: "build failed: service app: step \"RUN make\" failed", data: { terminal: true } }) +
+      sseEvent({
+        seq: 1,
+        level: "error",
+        message: 'build failed: service app: step "RUN make" failed',
+        data: { terminal: true },
+      }) +
       sseEnd(B, "FAILED");
     show(
       build({
         status: "FAILED",
         failedService: "app",
         failedStep: "Step 4/5 : RUN make",
-        errorMessage: "service app: step \"RUN make\" failed: exit code 2",
+        errorMessage: 'service app: step "RUN make" failed: exit code 2',
       }),
       wire,
     );
@@ -81,7 +88,12 @@ describe("ReleaseBuildPanel", () => {
   });
 
   it("lists the pushed images of a build that succeeded", () => {
-    show(build({ status: "SUCCEEDED", images: { app: `registry.example.com/shop/app@sha256:${"a".repeat(64)}` } }), sseEnd(B, "SUCCEEDED"));
-    expect(screen.getByRole("list", { name: "Pushed images" }).textContent).to.contain("registry.example.com/shop/app@sha256:");
+    show(
+      build({ status: "SUCCEEDED", images: { app: `registry.example.com/shop/app@sha256:${"a".repeat(64)}` } }),
+      sseEnd(B, "SUCCEEDED"),
+    );
+    expect(screen.getByRole("list", { name: "Pushed images" }).textContent).to.contain(
+      "registry.example.com/shop/app@sha256:",
+    );
   });
 });
