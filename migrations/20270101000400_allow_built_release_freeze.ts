@@ -21,7 +21,7 @@ export async function up(knex: Knex): Promise<void> {
         OR (NEW.build_status IS DISTINCT FROM OLD.build_status
             AND (OLD.build_status IS DISTINCT FROM 'building' OR NEW.build_status IS NULL))
         OR ((NEW.compose_yaml IS DISTINCT FROM OLD.compose_yaml OR NEW.compose_sha256 IS DISTINCT FROM OLD.compose_sha256)
-            AND NOT (OLD.build_status = 'building' AND NEW.build_status = 'ready')) THEN
+            AND NOT (OLD.build_status IS NOT DISTINCT FROM 'building' AND NEW.build_status IS NOT DISTINCT FROM 'ready')) THEN
         RAISE EXCEPTION 'stack release % is immutable', OLD.id USING ERRCODE = 'restrict_violation';
       END IF;
       RETURN NEW;
