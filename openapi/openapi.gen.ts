@@ -1767,6 +1767,102 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/stacks/{stackId}/builds": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Build and freeze a release from a git commit (services with `build:` are built and pushed by the agent)
+     * @description Resolves `git.ref` to a commit (with the org's SSRF guard and the given git credential) and reads the
+     *     compose file there. Without any `build:` the release is an ordinary git release, `ready` at once, and
+     *     `build` is null. Otherwise the release is created `building` and the environment's cluster agent fetches
+     *     the commit, runs `docker build` for each service with `build:` (context, dockerfile, args, target; a few
+     *     at a time), tags each image `<registry>/<stack>/<service>:<commit12>-<content12>` and pushes it to the
+     *     environment's registry (its registry credential; `registry` picks one when it has several). The build's
+     *     output streams like a deployment's (`GET /v1/builds/{buildId}/events`). When every push succeeded the
+     *     release's compose is frozen with `image: <repository>@sha256:<digest>` and the release turns `ready`; a
+     *     failed build turns it `failed` (the failing service, step and the builder's output are in the events and
+     *     on the build), a canceled one `canceled`. Only a `ready` release can be deployed (409 RELEASE_NOT_READY).
+     *     Audited as `release.create` with the build id.
+     */
+    post: operations["createReleaseBuild"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/builds/{buildId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        buildId: components["parameters"]["buildId"];
+      };
+      cookie?: never;
+    };
+    /** A release's build (state, pushed images, why it failed) */
+    get: operations["getReleaseBuild"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/builds/{buildId}/cancel": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        buildId: components["parameters"]["buildId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel a build (a running one is stopped on the agent; the release ends `canceled`) */
+    post: operations["cancelReleaseBuild"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/builds/{buildId}/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        buildId: components["parameters"]["buildId"];
+      };
+      cookie?: never;
+    };
+    /**
+     * Server-sent events of a build — as a deployment's (stored in order, then live; closes after the last)
+     * @description The same stream as `GET /v1/deployments/{deploymentId}/events`: `id: <seq>`, `event: deployment-event`,
+     *     `data: <DeploymentEvent JSON>`, resumable with `Last-Event-ID`; after the terminal event an `event: end`
+     *     with `{ id, status }` of the build closes it. Each line of `docker build` output is one event
+     *     (`[<service>] Step 2/3 : RUN ...`); the terminal event of a failure carries `data.code`, `data.service`,
+     *     `data.step` and `data.output` (the builder's last lines).
+     */
+    get: operations["releaseBuildEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/deployments/{deploymentId}/cancel": {
     parameters: {
       query?: never;
@@ -2438,12 +2534,49 @@ export interface components {
       key: string;
       message: string;
     };
+    ReleaseBuild: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      releaseId: string;
+      /** Format: uuid */
+      environmentId: string;
+      /** @enum {unknown} */
+      status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+      commit: string;
+      registry: string;
+      /** @description Compose service → `<repository>@sha256:<digest>` pushed (SUCCEEDED only) */
+      images: {
+        [key: string]: string;
+      } | null;
+      errorMessage: string | null;
+      errorCode: string | null;
+      failedService: string | null;
+      /** @description The builder's step line that failed (`Step 2/3 : RUN ...`) */
+      failedStep: string | null;
+      /** Format: uuid */
+      createdBy: string | null;
+      createdAt: components["schemas"]["Timestamp"];
+      startedAt: components["schemas"]["Timestamp"] | null;
+      finishedAt: components["schemas"]["Timestamp"] | null;
+    };
     ReleaseSummary: {
       /** Format: uuid */
       id: string;
       /** Format: uuid */
       stackId: string;
       version: number;
+      /**
+       * @description `ready`: deployable. A release built from source is `building` until its images are pushed and its
+       *     compose frozen with their digests (`ready`), or `failed` / `canceled` (never deployable).
+       * @enum {unknown}
+       */
+      state: "building" | "ready" | "failed" | "canceled";
+      /**
+       * Format: uuid
+       * @description The release's build (GET /v1/builds/{buildId})
+       */
+      buildId: string | null;
       /** @enum {unknown} */
       sourceType: "upload" | "git";
       /** @description git: <repoUrl>@<commit>:<path> */
@@ -3305,6 +3438,7 @@ export interface components {
     sourceId: string;
     credentialId: string;
     deploymentId: string;
+    buildId: string;
     /** @description The compose service key (without the stack prefix) */
     service: string;
     idempotencyKey: string;
@@ -6652,6 +6786,136 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Deployment"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  createReleaseBuild: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /**
+           * Format: uuid
+           * @description Whose cluster builds and whose registry receives the images
+           */
+          environmentId: string;
+          /** @description host[:port] of one of the environment's registry credentials */
+          registry?: string;
+          git: {
+            repoUrl: string;
+            /** @description A branch, tag or commit sha */
+            ref: string;
+            /** @description The compose file (or stackyard.yaml) in the repository */
+            path: string;
+            /** Format: uuid */
+            credentialId?: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description The release (building, or ready when nothing is built) and its build */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            release: components["schemas"]["Release"];
+            build: components["schemas"]["ReleaseBuild"] | null;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getReleaseBuild: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        buildId: components["parameters"]["buildId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The build */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ReleaseBuild"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  cancelReleaseBuild: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        buildId: components["parameters"]["buildId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Canceled, or cancellation sent to the agent (watch the events) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ReleaseBuild"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  releaseBuildEvents: {
+    parameters: {
+      query?: {
+        lastEventId?: number;
+      };
+      header?: {
+        /** @description The seq of the last event received */
+        "Last-Event-ID"?: string;
+      };
+      path: {
+        buildId: components["parameters"]["buildId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
         };
       };
       404: components["responses"]["NotFound"];

@@ -18,6 +18,7 @@ import { AgentConfigError, AgentError } from "./errors.js";
 import { createCommandService } from "./handlers/index.js";
 import { createLogger } from "./logger.js";
 import { registerAgent } from "./register.js";
+import { createDockerBuildEngine, type BuildEngine } from "./build/docker-build.js";
 import { AGENT_VERSION } from "./version.js";
 
 /** The command types this build of the agent carries out. */
@@ -25,6 +26,7 @@ export function commandHandlers(
   engine: DeployEngine & SwarmObjectStore & SwarmNodeUpdater & SwarmServiceUpdater & SwarmLogFollower,
   cli: DockerCli,
   execer?: TaskExecer,
+  builder?: BuildEngine,
 ): (services: AgentServices) => CommandService {
   return (services) =>
     createCommandService(
@@ -36,6 +38,7 @@ export function commandHandlers(
         services: engine,
         follower: engine,
         ...(execer ? { execer } : {}),
+        ...(builder ? { builder } : {}),
       },
       services,
     );
@@ -70,7 +73,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const cli = createDockerCli({ socketPath: config.dockerSocket });
     const agent = await runAgent(config, {
       engine,
-      handlers: commandHandlers(engine, cli, createDockerodeTaskExecer({ socketPath: config.dockerSocket })),
+      handlers: commandHandlers(
+        engine,
+        cli,
+        createDockerodeTaskExecer({ socketPath: config.dockerSocket }),
+        createDockerBuildEngine({ socketPath: config.dockerSocket }),
+      ),
       log,
       hostname: hostname(),
     });

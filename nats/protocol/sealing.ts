@@ -45,8 +45,8 @@ export interface SealKeyPair {
 export interface SealContext {
   clusterId: string;
   deploymentId: string;
-  /** `secret` (a Swarm secret's value) or `registry` (a registry credential). */
-  kind: "secret" | "registry";
+  /** `secret` (a Swarm secret's value), `registry` (a registry credential) or `git` (a build's git connection). */
+  kind: "secret" | "registry" | "git";
   /** The Swarm secret name, or the registry host. */
   name: string;
 }

@@ -9,6 +9,10 @@ import { TrustedProxies } from "./client-ip.js";
  * together in one ConfigError so an operator fixes them in one go.
  */
 
+/** Builds from source: services built at once, and how long a whole build may take. */
+export const DEFAULT_BUILD_CONCURRENCY = 2;
+export const DEFAULT_BUILD_TIMEOUT_SECONDS = 1800;
+
 /** Grows as services are implemented; every name must have a factory in services/registry.ts. */
 export const SERVICE_NAMES = [
   "api",
@@ -153,6 +157,10 @@ export interface Config {
     staleGraceSeconds: number;
     /** Versions of each secret kept on the swarm after a successful deploy (the current one included). */
     secretVersionsKept: number;
+    /** Services of one release built at once on the agent (builds from source). */
+    buildConcurrency: number;
+    /** A build running longer than this fails (BUILD_TIMED_OUT). */
+    buildTimeoutSeconds: number;
   };
   clusters: {
     /** Base URL agents use to register, shown in the agent command line. */
@@ -490,6 +498,8 @@ export function loadConfig(env: Env = process.env): Config {
       statusTimeoutMs: r.int("AGENT_STATUS_TIMEOUT_MS", 5_000, 200, 60_000),
       staleGraceSeconds: r.int("DEPLOY_STALE_GRACE_SECONDS", 60, 5, 3600),
       secretVersionsKept: r.int("SECRET_VERSIONS_KEPT", DEFAULT_SECRET_VERSIONS_KEPT, 1, MAX_SECRET_VERSIONS_KEPT),
+      buildConcurrency: r.int("BUILD_CONCURRENCY", DEFAULT_BUILD_CONCURRENCY, 1, 16),
+      buildTimeoutSeconds: r.int("BUILD_TIMEOUT_SECONDS", DEFAULT_BUILD_TIMEOUT_SECONDS, 10, 24 * 3600),
     },
     clusters: {
       publicUrl: r.optional(

@@ -136,7 +136,29 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_by",
     "manifest_yaml",
     "manifest_json",
+    "build_status",
+    "source_compose_yaml",
   ],
+  release_builds: [
+    "id",
+    "org_id",
+    "release_id",
+    "environment_id",
+    "cluster_id",
+    "status",
+    "commit",
+    "registry",
+    "images",
+    "error_message",
+    "error_code",
+    "failed_service",
+    "failed_step",
+    "created_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+  ],
+  release_build_events: ["id", "org_id", "build_id", "seq", "ts", "level", "message", "data_json"],
   stack_overlays: [
     "id",
     "org_id",
@@ -466,6 +488,30 @@ describe("migrations (real Postgres)", function () {
       expect(String((error as Error).message)).to.match(/is immutable/);
       const [row] = await db("stack_releases").where({ id: releaseId }).select("compose_yaml");
       expect(row.compose_yaml).to.equal("services: {}\n");
+    });
+
+    it("let a building release receive its frozen compose once, with ready, and nothing after (trigger)", async () => {
+      const { releaseId } = await seedRelease(db);
+      const refused = async (change: Record<string, unknown>) => {
+        try {
+          await db("stack_releases").where({ id: releaseId }).update(change);
+          return null;
+        } catch (err) {
+          return (err as { code?: string }).code ?? "unknown";
+        }
+      };
+      // An ordinary release never starts building.
+      expect(await refused({ build_status: "building" })).to.equal("23001");
+      await db.raw("alter table stack_releases disable trigger stack_releases_immutable");
+      await db("stack_releases").where({ id: releaseId }).update({ build_status: "building" });
+      await db.raw("alter table stack_releases enable trigger stack_releases_immutable");
+      // Still building: the compose stays as committed.
+      expect(await refused({ compose_yaml: "services: {x: {image: y}}\n" })).to.equal("23001");
+      expect(await refused({ build_status: "ready", compose_yaml: "services: {x: {image: y}}\n" })).to.equal(null);
+      expect(await refused({ compose_yaml: "services: {z: {image: y}}\n" })).to.equal("23001");
+      expect(await refused({ build_status: "failed" })).to.equal("23001");
+      const [row] = await db("stack_releases").where({ id: releaseId }).select("compose_yaml", "build_status");
+      expect(row).to.deep.equal({ compose_yaml: "services: {x: {image: y}}\n", build_status: "ready" });
     });
 
     it("reject enum values outside the allowed set", async () => {

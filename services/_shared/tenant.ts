@@ -40,6 +40,8 @@ export const TENANT_TABLES = [
   "alerts",
   "alert_conditions",
   "alert_email_deliveries",
+  "release_builds",
+  "release_build_events",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 

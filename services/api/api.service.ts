@@ -210,7 +210,13 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
   const deploymentStreamHandler = (op: RouteOperation) =>
     function (this: unknown, req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void) {
       const ctx = req.$ctx;
-      const params = req.$params as RestParams<unknown, { lastEventId?: number }, { deploymentId: string }>;
+      // Deployments and builds stream alike (a build's events are keyed by its id in the same hub).
+      const params = req.$params as RestParams<
+        unknown,
+        { lastEventId?: number },
+        { deploymentId?: string; buildId?: string }
+      >;
+      const streamId = params.params.deploymentId ?? params.params.buildId ?? "";
       const header = req.headers["last-event-id"];
       const fromHeader = typeof header === "string" && /^-?\d+$/.test(header) ? Number(header) : null;
       if (fromHeader !== null && (!Number.isSafeInteger(fromHeader) || fromHeader < -1)) {
@@ -231,7 +237,7 @@ export function createApiService({ config, db }: ApiServiceDeps): ServiceSchema<
       // Re-run when a credential is revoked: a logged-out session or revoked token loses its open streams.
       const stillValid = async () =>
         (await authenticator.authenticate(typeof authorization === "string" ? authorization : undefined)) !== null;
-      streams.serve(res, params.params.deploymentId, startAfter, fetchPage, stillValid).catch((err: unknown) => {
+      streams.serve(res, streamId, startAfter, fetchPage, stillValid).catch((err: unknown) => {
         if (!res.headersSent) next(err);
         else res.end();
       });

@@ -31,9 +31,18 @@ async function releaseOfStack(
   const release = (await scope
     .from("stack_releases")
     .where({ id: releaseId, stack_id: stackId })
-    .first("id", "version")) as { id: string; version: number } | undefined;
+    .first("id", "version", "build_status")) as
+    { id: string; version: number; build_status: string | null } | undefined;
   if (!release) throw new NotFoundError("RELEASE_NOT_FOUND", "no such release of this environment's stack");
-  return release;
+  // A release built from source deploys only once its images are pushed and its compose frozen with their digests.
+  if (release.build_status !== null && release.build_status !== "ready") {
+    throw new ConflictError(
+      "RELEASE_NOT_READY",
+      `release v${release.version} is ${release.build_status}: only a release whose build succeeded can be deployed`,
+      { releaseId: release.id, state: release.build_status },
+    );
+  }
+  return { id: release.id, version: release.version };
 }
 
 const requestHash = (body: unknown): string => createHash("sha256").update(JSON.stringify(body)).digest("hex");

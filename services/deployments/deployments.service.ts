@@ -55,10 +55,23 @@ import { finishDeployment, isTerminal } from "./lifecycle.js";
 import { deleteEnvironment, REMOVE_STACK_TIMEOUT_MS } from "./environment-removal.js";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
 import { autoSyncEnvironments, pinEnvironment, unpinEnvironment } from "./auto-sync.js";
-import { environmentView } from "../stacks/index.js";
+import { environmentView, OrgFetchLimiter } from "../stacks/index.js";
 import type { DeploymentEventView } from "./views.js";
 import { decideApproval, listPendingApprovals } from "./approvals.js";
 import { promoteEnvironment } from "./promotion.js";
+import {
+  buildReleaseFromSource,
+  cancelReleaseBuild,
+  getReleaseBuild,
+  type BuildFromSourceInput,
+  type BuildSettings,
+} from "./builds/builds.logic.js";
+import { findBuild, listBuildEvents } from "./builds/builds.repo.js";
+import { TenantScope } from "../_shared/tenant.js";
+import type { RequestInfo } from "../_shared/principal.js";
+
+/** Building from source: the git fetch, then the agent's answer. */
+const BUILD_ACTION_TIMEOUT_MS = 120_000;
 
 export const EVENTS_PAGE_LIMIT = 1_000;
 
@@ -81,6 +94,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   let nc: NatsConnection;
   let js: JetStreamClient;
   let runtime: RuntimeDeps & { scaleTimeoutMs: number };
+  let builds: BuildSettings;
   let writerMessages: ConsumerMessages | undefined;
   let writerStopped = false;
   const stopMetrics: Array<() => void> = [];
@@ -101,6 +115,69 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       },
     },
     actions: {
+      // Releases built from source (builds/builds.logic.ts).
+      createBuild: withTimeout(
+        {
+          handler(ctx: OpCtx<"createReleaseBuild">) {
+            const { scope, principal, request } = actionScope(db, ctx);
+            const b = ctx.params.body;
+            return buildReleaseFromSource(
+              builds,
+              scope,
+              { actorType: principal.actorType, actorId: principal.actorId, userId: principal.userId },
+              principal,
+              {
+                stackId: ctx.params.params.stackId,
+                environmentId: b.environmentId,
+                git: b.git,
+                ...(b.registry ? { registry: b.registry } : {}),
+              },
+              request,
+            );
+          },
+        },
+        BUILD_ACTION_TIMEOUT_MS,
+      ),
+      /**
+       * The same for callers inside the control plane (preview environments): no REST route, no caller; the
+       * release is made by the system (audited as such). An SSH host key must be trusted already.
+       */
+      buildFromSource: withTimeout(
+        {
+          visibility: "public",
+          handler(ctx: Context<BuildFromSourceInput & { orgId: string; reason: string }>) {
+            const { orgId, reason, ...input } = ctx.params;
+            const request: RequestInfo = { ip: null, userAgent: `stackyard (${reason})` };
+            return buildReleaseFromSource(
+              builds,
+              new TenantScope(db, orgId),
+              { actorType: "system", actorId: null, userId: null },
+              null,
+              input,
+              request,
+            );
+          },
+        },
+        BUILD_ACTION_TIMEOUT_MS,
+      ),
+      getBuild: (ctx: OpCtx<"getReleaseBuild">) =>
+        getReleaseBuild(actionScope(db, ctx).scope, ctx.params.params.buildId),
+      cancelBuild(ctx: OpCtx<"cancelReleaseBuild">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return cancelReleaseBuild(builds, scope, principal, ctx.params.params.buildId, request);
+      },
+      /** Replay for the build's SSE stream, in the shape of the deployment one (the gateway streams both alike). */
+      async buildEvents(ctx: OpCtx<"releaseBuildEvents"> & { params: { afterSeq?: number | null } }) {
+        const { scope } = actionScope(db, ctx);
+        const build = await findBuild(scope, ctx.params.params.buildId);
+        const afterSeq = ctx.params.afterSeq ?? ctx.params.query.lastEventId ?? null;
+        const events = await listBuildEvents(scope, build.id, afterSeq, EVENTS_PAGE_LIMIT);
+        return {
+          deployment: { id: build.id, status: build.status },
+          events,
+          more: events.length === EVENTS_PAGE_LIMIT,
+        };
+      },
       async create(ctx: OpCtx<"createDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await createDeployment(
@@ -496,6 +573,32 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         statusTimeoutMs: config.deployments.statusTimeoutMs,
         offlineAfterSeconds: config.clusters.offlineAfterSeconds,
         scaleTimeoutMs: config.deployments.scaleTimeoutSeconds * 1000,
+      };
+      builds = {
+        db,
+        nc,
+        commandSigningSeed: identity.commandSigningSeed,
+        masterKeys: config.stacks.masterKeys,
+        composeMaxBytes: config.stacks.composeMaxBytes,
+        git: {
+          options: {
+            maxBytes: config.stacks.composeMaxBytes,
+            timeoutMs: config.stacks.gitTimeoutMs,
+            allowedSchemes: config.stacks.gitAllowedSchemes,
+          },
+          credentials: {
+            masterKeys: config.stacks.masterKeys,
+            hostPolicy: {
+              blockPrivateNetworks: config.stacks.gitBlockPrivateNetworks,
+              testAllowedHosts: config.stacks.gitTestAllowedHosts,
+            },
+            limiter: new OrgFetchLimiter(config.stacks.gitFetchConcurrencyPerOrg),
+          },
+        },
+        dispatchTimeoutMs: config.deployments.dispatchTimeoutMs,
+        concurrency: config.deployments.buildConcurrency,
+        timeoutSeconds: config.deployments.buildTimeoutSeconds,
+        onEvents: (id, events, status) => this.broadcastEvents(id, events, status),
       };
       this.runEventWriter().catch((err: unknown) =>
         this.logger.error({ msg: "event writer stopped", error: String(err) }),

@@ -17,6 +17,8 @@ import { loadRegistryLogins, loadSecretValues } from "../stacks/index.js";
 import { TtlCache } from "../_shared/ttl-cache.js";
 import { secretMasker } from "../../nats/protocol/masking.js";
 import { insertEventsOfDeployments } from "./events.repo.js";
+import { applyBuildOutcome, buildInfo, type BuildInfo } from "./builds/builds.logic.js";
+import { insertBuildEvents } from "./builds/builds.repo.js";
 import { applyFailurePolicy } from "./failure-policy.js";
 import { OUTCOME_STATUS, transition } from "./lifecycle.js";
 import type { DeploymentEventView, DeploymentStatus } from "./views.js";
@@ -108,11 +110,18 @@ export class DeploymentEventWriter {
       byDeployment.set(deploymentId, group);
     }
     const groups: Array<{ deploymentId: string; info: DeploymentInfo; events: DeploymentEvent[] }> = [];
+    const builds: WrittenBatch[] = [];
     for (const [deploymentId, group] of byDeployment) {
       const info = await this.infoOf(deploymentId);
-      if (info && info.clusterId === group.clusterId) groups.push({ deploymentId, info, events: group.events });
+      if (!info) {
+        // Not a deployment: a build's output travels the same way (builds/builds.logic.ts).
+        const build = await this.writeBuild(deploymentId, group);
+        if (build) builds.push(build);
+        continue;
+      }
+      if (info.clusterId === group.clusterId) groups.push({ deploymentId, info, events: group.events });
     }
-    if (groups.length === 0) return [];
+    if (groups.length === 0) return builds;
     // One transaction and one multi-row INSERT for the whole batch, whatever the number of deployments in it: at
     // 2,000 lines/s over 10 deployments a 5 ms batch holds about one line per deployment, and a transaction per
     // deployment capped the writer near 500 lines/s.
@@ -154,7 +163,7 @@ export class DeploymentEventWriter {
       return out;
     });
     for (const r of results) recordAgentEventLines(r.events.map((e) => new Date(e.ts)));
-    return results;
+    return [...builds, ...results];
   }
 
   /**
@@ -187,5 +196,59 @@ export class DeploymentEventWriter {
     if (to !== "FAILED") return { events: [], status: to, rollbackDeploymentId: null };
     const policy = await applyFailurePolicy(trx, row, terminal.data ?? {});
     return { events: policy.events, status: to, rollbackDeploymentId: policy.rollbackDeploymentId };
+  }
+
+  private readonly builds = new TtlCache<BuildInfo>(10 * 60_000, 10_000);
+
+  private async writeBuild(
+    buildId: string,
+    group: { clusterId: string; events: DeploymentEvent[] },
+  ): Promise<WrittenBatch | null> {
+    let info = this.builds.get(buildId);
+    if (!info) {
+      const found = await buildInfo(this.db, buildId, this.masterKeys);
+      if (!found) return null;
+      info = found;
+      this.builds.set(buildId, info);
+    }
+    if (info.clusterId !== group.clusterId) return null;
+    const { orgId } = info;
+    const mask = secretMasker(info.secretValues);
+    const terminal = group.events.find((e) => e.outcome !== null);
+    const result = await this.db.transaction(async (trx) => {
+      const stored = await insertBuildEvents(
+        trx,
+        orgId,
+        buildId,
+        group.events.map((e) => ({
+          seq: e.seq,
+          ts: new Date(e.ts),
+          level: e.level,
+          message: mask.text(e.message),
+          data: {
+            ...(e.data ? mask.json(e.data) : {}),
+            ...(e.outcome ? { terminal: true, outcome: e.outcome, status: OUTCOME_STATUS[e.outcome] } : {}),
+          },
+        })),
+      );
+      let status: DeploymentStatus | null = null;
+      if (terminal?.outcome) {
+        const headline = typeof terminal.data?.error === "string" ? terminal.data.error : terminal.message;
+        const applied = await applyBuildOutcome(
+          trx,
+          buildId,
+          OUTCOME_STATUS[terminal.outcome] as "SUCCEEDED" | "FAILED" | "CANCELED",
+          terminal.data ? mask.json(terminal.data) : {},
+          mask.text(headline),
+        );
+        if (applied) {
+          status = applied.status;
+          stored.push(...applied.extra);
+        }
+      }
+      return { stored, status };
+    });
+    if (result.stored.length === 0 && !result.status) return null;
+    return { deploymentId: buildId, events: result.stored, status: result.status };
   }
 }

@@ -18,3 +18,4 @@ export {
   type EncryptedSecret,
 } from "./secrets-crypto.js";
 export { WEBHOOK_HEADERS, type WebhookMeta } from "./git-sync/public.js";
+export { OrgFetchLimiter } from "./git-credentials/index.js";

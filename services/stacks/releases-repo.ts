@@ -21,7 +21,12 @@ export interface CreateReleaseInput {
   createdBy: string | null;
   /** The validated `stackyard.yaml` and its text, or null for a release without one. */
   manifest?: { yaml: string; document: Manifest } | null;
+  /** A release built from source starts `building`, its compose as the commit has it (with `build:`). */
+  building?: boolean;
 }
+
+/** `ready` for a release deployable as it is (every upload and git release without `build:`). */
+export type ReleaseState = "building" | "ready" | "failed" | "canceled";
 
 export interface ReleaseSummary {
   id: string;
@@ -33,6 +38,8 @@ export interface ReleaseSummary {
   warnings: ComposeWarning[];
   createdAt: Date;
   createdBy: string | null;
+  state: ReleaseState;
+  buildId: string | null;
 }
 
 export interface Release extends ReleaseSummary {
@@ -78,6 +85,8 @@ interface ReleaseRow {
   warnings_json: ComposeWarning[];
   created_at: Date;
   created_by: string | null;
+  build_status: ReleaseState | null;
+  build_id: string | null;
   compose_yaml?: string;
   manifest_yaml?: string | null;
   manifest_json?: Manifest | null;
@@ -93,7 +102,11 @@ const SUMMARY_COLUMNS = [
   "warnings_json",
   "created_at",
   "created_by",
+  "build_status",
 ] as const;
+
+/** The release's build, if it has one (at most one per release). */
+const BUILD_ID = "(select b.id from release_builds b where b.release_id = stack_releases.id) as build_id";
 
 const DETAIL_COLUMNS = ["compose_yaml", "manifest_yaml", "manifest_json"] as const;
 
@@ -117,6 +130,8 @@ function toSummary(row: ReleaseRow): ReleaseSummary {
     warnings: row.warnings_json,
     createdAt: row.created_at,
     createdBy: row.created_by,
+    state: row.build_status ?? "ready",
+    buildId: row.build_id ?? null,
   };
 }
 
@@ -157,10 +172,11 @@ export async function createRelease(scope: TenantScope, input: CreateReleaseInpu
         created_by: input.createdBy,
         manifest_yaml: input.manifest?.yaml ?? null,
         manifest_json: input.manifest ? JSON.stringify(input.manifest.document) : null,
+        ...(input.building ? { build_status: "building", source_compose_yaml: input.composeYaml } : {}),
       })
       .returning<ReleaseRow[]>([...SUMMARY_COLUMNS, ...DETAIL_COLUMNS]);
     if (!row) throw new Error("stack_releases insert returned no row");
-    return toRelease(row);
+    return toRelease({ ...row, build_id: null });
   });
 }
 
@@ -173,7 +189,7 @@ export async function listReleases(
   const limit = Math.min(Math.max(page.limit ?? DEFAULT_RELEASE_PAGE_SIZE, 1), MAX_RELEASE_PAGE_SIZE);
   const query = scope
     .from("stack_releases")
-    .select<ReleaseRow[]>(...SUMMARY_COLUMNS)
+    .select<ReleaseRow[]>(...SUMMARY_COLUMNS, scope.db.raw(BUILD_ID))
     .where({ stack_id: stackId })
     .orderBy("version", "desc")
     .limit(limit);
@@ -184,7 +200,7 @@ export async function listReleases(
 export async function getRelease(scope: TenantScope, releaseId: string): Promise<Release> {
   const row = await scope
     .from("stack_releases")
-    .select<ReleaseRow[]>([...SUMMARY_COLUMNS, ...DETAIL_COLUMNS])
+    .select<ReleaseRow[]>([...SUMMARY_COLUMNS, ...DETAIL_COLUMNS, scope.db.raw(BUILD_ID)])
     .where({ id: releaseId })
     .first();
   if (!row) throw new NotFoundError("RELEASE_NOT_FOUND", "release not found");

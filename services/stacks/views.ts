@@ -91,6 +91,8 @@ export const releaseSummaryView = (r: ReleaseSummary) => ({
   warnings: r.warnings,
   createdBy: r.createdBy,
   createdAt: r.createdAt.toISOString(),
+  state: r.state,
+  buildId: r.buildId,
 });
 export type ReleaseSummaryView = ReturnType<typeof releaseSummaryView>;
 

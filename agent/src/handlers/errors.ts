@@ -23,6 +23,7 @@ export type HandlerErrorCode =
   | "TOO_MANY_EXEC_SESSIONS"
   | "EXEC_SESSION_EXISTS"
   | "EXEC_FAILED"
+  | "GIT_AUTH_INVALID"
   | SealErrorCode;
 
 export class HandlerError extends CodedError<HandlerErrorCode> {}

@@ -19,6 +19,8 @@ import { ExecSessionManager, type ExecLimits } from "./exec.js";
 import { LogFollowManager, type LogFollowLimits } from "./log-follow.js";
 import { createUpdateNodeHandler } from "./update-node.js";
 import { createUpdateServiceHandler } from "./update-service.js";
+import { BuildManager, createBuildHandlers } from "./builds.js";
+import type { BuildEngine } from "../build/docker-build.js";
 
 export interface CommandServiceDeps {
   engine: DeployEngine;
@@ -37,6 +39,8 @@ export interface CommandServiceDeps {
   /** Without it the agent answers StartExec with NOT_SUPPORTED. */
   execer?: TaskExecer;
   exec?: Partial<ExecLimits>;
+  /** Without it the agent answers BuildRelease and CancelBuild with NOT_SUPPORTED. */
+  builder?: BuildEngine;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -46,6 +50,7 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
     services,
     ...(deps.deploy ? { tuning: deps.deploy } : {}),
   });
+  const builds = deps.builder ? new BuildManager({ engine: deps.builder, services }) : null;
   const subjects = agentSubjects(services.clusterId);
   const follows = deps.follower
     ? new LogFollowManager({
@@ -76,6 +81,7 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
       ...createDeploymentHandlers(deployments),
       ...(follows ? follows.handlers() : {}),
       ...(execs ? execs.handlers() : {}),
+      ...(builds ? createBuildHandlers(builds) : {}),
       ScaleService: createScaleHandler(deps.engine, {
         now: services.now,
         runningDeployment: (stack) => deployments.runningOn(stack),
@@ -104,7 +110,7 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
     drain: () => {
       follows?.stopAll("agent_stopping");
       execs?.stopAll("agent_stopping");
-      return deployments.drain();
+      return Promise.all([deployments.drain(), builds?.drain()]).then(() => undefined);
     },
   };
 }

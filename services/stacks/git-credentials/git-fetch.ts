@@ -37,55 +37,71 @@ export async function fetchGitReleaseSource(
   const scheme = checkRepoUrl(source.repoUrl, options.allowedSchemes);
   const input: GitSourceInput = { repoUrl: source.repoUrl, ref: source.ref, path: source.path };
   return settings.limiter.run(scope.orgId, async () => {
-    let credential: GitCredentialSecret | undefined;
-    try {
-      if (source.credentialId !== undefined) {
-        credential = await loadGitCredentialSecret(scope, source.credentialId, settings.masterKeys);
+    const connection = await prepareGitConnection(scope, principal, source, scheme, settings, request);
+    return resolveGitSource(input, { ...options, ...(connection ? { connection } : {}) });
+  });
+}
+
+/**
+ * How git reaches a repository for this org: the SSRF-checked address and the credential decrypted (null for a
+ * file:// repository, which takes none). Also what a build's agent receives, sealed (services/deployments/builds).
+ */
+export async function prepareGitConnection(
+  scope: TenantScope,
+  principal: Principal | null,
+  source: GitReleaseSource,
+  scheme: ReturnType<typeof checkRepoUrl>,
+  settings: GitCredentialSettings,
+  request: RequestInfo,
+): Promise<GitConnection | null> {
+  let credential: GitCredentialSecret | undefined;
+  try {
+    if (source.credentialId !== undefined) {
+      credential = await loadGitCredentialSecret(scope, source.credentialId, settings.masterKeys);
+    }
+    if (scheme === "file") {
+      if (credential) throw mismatch("a file:// repository takes no credential");
+      return null;
+    }
+    const { host, port } = repoLocation(source.repoUrl, scheme);
+    const address = await checkGitHost(host, port, settings.hostPolicy);
+    const connection: GitConnection = { address };
+    if (scheme === "ssh") {
+      if (!credential) {
+        throw new UnprocessableError(
+          "GIT_CREDENTIAL_REQUIRED",
+          "an ssh:// repository needs an SSH git credential (a deploy key)",
+        );
       }
-      if (scheme === "file") {
-        if (credential) throw mismatch("a file:// repository takes no credential");
-        return await resolveGitSource(input, options);
-      }
-      const { host, port } = repoLocation(source.repoUrl, scheme);
-      const address = await checkGitHost(host, port, settings.hostPolicy);
-      const connection: GitConnection = { address };
-      if (scheme === "ssh") {
-        if (!credential) {
+      if (credential.kind !== "ssh") throw mismatch("an ssh:// repository needs an SSH credential, not a token");
+      const alias = knownHostName(host, port);
+      let knownHosts = credential.knownHosts;
+      if (!credential.hostKeys.some((k) => k.host === alias)) {
+        if (principal === null) {
           throw new UnprocessableError(
-            "GIT_CREDENTIAL_REQUIRED",
-            "an ssh:// repository needs an SSH git credential (a deploy key)",
+            "GIT_HOST_KEY_UNKNOWN",
+            `no SSH host key of ${alias} is trusted on the credential; fetch once by hand (or trust the key) first`,
+            { host: alias },
           );
         }
-        if (credential.kind !== "ssh") throw mismatch("an ssh:// repository needs an SSH credential, not a token");
-        const alias = knownHostName(host, port);
-        let knownHosts = credential.knownHosts;
-        if (!credential.hostKeys.some((k) => k.host === alias)) {
-          if (principal === null) {
-            throw new UnprocessableError(
-              "GIT_HOST_KEY_UNKNOWN",
-              `no SSH host key of ${alias} is trusted on the credential; fetch once by hand (or trust the key) first`,
-              { host: alias },
-            );
-          }
-          const keys = await scanHostKeys(address, port, alias);
-          const trusted = await trustHostKeys(scope, principal, credential.id, alias, keys, "first-use", request);
-          knownHosts = trusted.hostKeys.map((k) => `${k.host} ${k.keyType} ${k.key}\n`).join("");
-        }
-        connection.ssh = {
-          privateKey: openSshPrivateKey(credential.secret, `stackyard-${credential.name}`),
-          knownHosts,
-          hostKeyAlias: alias,
-        };
-      } else if (credential) {
-        if (credential.kind !== "https") throw mismatch("an https:// repository needs a token, not an SSH key");
-        if (scheme !== "https") throw mismatch("a token is only sent over https://");
-        connection.https = { username: credential.username ?? "", token: credential.secret.toString("utf8") };
+        const keys = await scanHostKeys(address, port, alias);
+        const trusted = await trustHostKeys(scope, principal, credential.id, alias, keys, "first-use", request);
+        knownHosts = trusted.hostKeys.map((k) => `${k.host} ${k.keyType} ${k.key}\n`).join("");
       }
-      return await resolveGitSource(input, { ...options, connection });
-    } finally {
-      credential?.secret.fill(0);
+      connection.ssh = {
+        privateKey: openSshPrivateKey(credential.secret, `stackyard-${credential.name}`),
+        knownHosts,
+        hostKeyAlias: alias,
+      };
+    } else if (credential) {
+      if (credential.kind !== "https") throw mismatch("an https:// repository needs a token, not an SSH key");
+      if (scheme !== "https") throw mismatch("a token is only sent over https://");
+      connection.https = { username: credential.username ?? "", token: credential.secret.toString("utf8") };
     }
-  });
+    return connection;
+  } finally {
+    credential?.secret.fill(0);
+  }
 }
 
 function mismatch(message: string): UnprocessableError {

@@ -27,6 +27,8 @@ export interface FollowOptions {
   afterSeq?: number | null;
   /** Wait before reconnect number `attempt` (1, 2, …). */
   retryDelayMs?: (attempt: number) => number;
+  /** The stream's path; a deployment's by default (a build's output streams the same way). */
+  path?: string;
 }
 
 const MAX_RETRY_DELAY_MS = 15_000;
@@ -92,7 +94,7 @@ export async function followDeploymentEvents(
     if (attempt === 0) handlers.onState?.("connecting");
     let failure: unknown = null;
     try {
-      const messages = client.stream(actions.deploymentEvents(deploymentId), {
+      const messages = client.stream(options.path ?? actions.deploymentEvents(deploymentId), {
         signal,
         ...(lastSeq !== null ? { headers: { "last-event-id": String(lastSeq) } } : {}),
       });

@@ -67,6 +67,7 @@ export const keys = {
   environments: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/environments`],
   releases: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/releases`, { limit: 200 }],
   release: (releaseId: string): ApiKey => [`/v1/releases/${encodeURIComponent(releaseId)}`],
+  build: (buildId: string): ApiKey => [`/v1/builds/${encodeURIComponent(buildId)}`],
   environment: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}`],
   overlay: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/overlay`],
   syncSource: (sourceId: string): ApiKey => [`/v1/git-sources/${encodeURIComponent(sourceId)}`],
@@ -121,6 +122,8 @@ export const actions = {
   decideApproval: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/approval`,
   promote: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/promote`,
   deploymentEvents: (deploymentId: string): string => `/v1/deployments/${encodeURIComponent(deploymentId)}/events`,
+  buildEvents: (buildId: string): string => `/v1/builds/${encodeURIComponent(buildId)}/events`,
+  cancelBuild: (buildId: string): string => `/v1/builds/${encodeURIComponent(buildId)}/cancel`,
   serviceAction: (envId: string, service: string): string =>
     `/v1/environments/${encodeURIComponent(envId)}/services/${encodeURIComponent(service)}/actions`,
   scale: (envId: string, service: string): string =>

@@ -62,6 +62,7 @@ export type ImageResolution = Schemas["ImageResolution"];
 export type ImagePin = Schemas["ImagePin"];
 export type ReleaseSummary = Schemas["ReleaseSummary"];
 export type Release = Schemas["Release"];
+export type ReleaseBuild = Schemas["ReleaseBuild"];
 export type ComposeWarning = Schemas["ComposeWarning"];
 export type Overlay = Schemas["Overlay"];
 export type EnvOverlay = Schemas["EnvOverlay"];

@@ -44,11 +44,17 @@ export function DeploymentConsole(props: {
   onEvent?: (event: DeploymentEvent) => void;
   onEnd?: (end: DeploymentEnd) => void;
   tall?: boolean;
+  /** Streams another event source of the same shape (a release build's output). */
+  path?: string;
 }) {
-  const stream = useDeploymentEvents(props.deploymentId, {
-    ...(props.onEvent ? { onEvent: props.onEvent } : {}),
-    ...(props.onEnd ? { onEnd: props.onEnd } : {}),
-  });
+  const stream = useDeploymentEvents(
+    props.deploymentId,
+    {
+      ...(props.onEvent ? { onEvent: props.onEvent } : {}),
+      ...(props.onEnd ? { onEnd: props.onEnd } : {}),
+    },
+    props.path,
+  );
   return <ConsoleView stream={stream} tall={props.tall ?? false} />;
 }
 

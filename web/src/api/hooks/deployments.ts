@@ -222,6 +222,8 @@ function streamReducer(s: DeploymentStream, a: StreamAction): DeploymentStream {
 export function useDeploymentEvents(
   deploymentId: string | null,
   callbacks: { onEvent?: (event: DeploymentEvent) => void; onEnd?: (end: DeploymentEnd) => void } = {},
+  /** Another stream of the same shape (a build's: actions.buildEvents). */
+  path?: string,
 ): DeploymentStream {
   const client = useApiClient();
   const [stream, dispatch] = useReducer(streamReducer, initialStream);
@@ -247,12 +249,12 @@ export function useDeploymentEvents(
         },
         onState: (state, error) => dispatch({ type: "state", state, error }),
       },
-      { signal: controller.signal },
+      { signal: controller.signal, ...(path ? { path } : {}) },
     ).catch((error: unknown) => {
       if (!controller.signal.aborted) dispatch({ type: "failed", error });
     });
     return () => controller.abort();
-  }, [client, deploymentId]);
+  }, [client, deploymentId, path]);
   return stream;
 }
 

@@ -13,6 +13,7 @@ import type {
   ListOf,
   Overlay,
   Release,
+  ReleaseBuild,
   ReleaseSummary,
   Secret,
   SecretWritten,
@@ -41,6 +42,15 @@ export function useReleases(stackId: string | null): SWRResponse<ListOf<ReleaseS
 
 export function useRelease(releaseId: string): SWRResponse<Release, ApiError> {
   return useSWR<Release, ApiError>(keys.release(releaseId), { revalidateIfStale: false });
+}
+
+/** A release's build; null fetches nothing (a release that was not built from source). */
+export function useReleaseBuild(buildId: string | null): SWRResponse<ReleaseBuild, ApiError> {
+  return useSWR<ReleaseBuild, ApiError>(buildId ? keys.build(buildId) : null);
+}
+
+export function useCancelBuild(buildId: string): Mutation<void, ReleaseBuild> {
+  return useApiMutation(keys.build(buildId), (client) => client.post<ReleaseBuild>(actions.cancelBuild(buildId)));
 }
 
 /** Null fetches nothing (for callers that learn the id from another answer). */

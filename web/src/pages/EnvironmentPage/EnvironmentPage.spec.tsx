@@ -32,6 +32,8 @@ const release = (version: number): ReleaseSummary => ({
   warnings: [],
   createdBy: USER,
   createdAt: new Date(Date.now() - version * 60_000).toISOString(),
+  state: "ready",
+  buildId: null,
 });
 const deployment = (id: string, version: number, status: Deployment["status"], kind = "deploy"): Deployment => ({
   id,

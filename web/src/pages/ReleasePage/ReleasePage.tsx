@@ -1,5 +1,7 @@
 import { useParams } from "react-router-dom";
-import { useRelease, useStack } from "../../api/hooks/stacks.js";
+import { useCancelBuild, useRelease, useReleaseBuild, useStack } from "../../api/hooks/stacks.js";
+import { actions } from "../../api/keys.js";
+import { ReleaseBuildPanel } from "./ReleaseBuildPanel.js";
 import { paths } from "../../app/paths.js";
 import { useOrgId } from "../../app/useOrgId.js";
 import { ReleaseView } from "./ReleaseView.js";
@@ -9,6 +11,9 @@ export function ReleasePage() {
   const releaseId = useParams().releaseId ?? "";
   const release = useRelease(releaseId);
   const stack = useStack(orgId, release.data?.stackId ?? "");
+  const buildId = release.data?.buildId ?? null;
+  const build = useReleaseBuild(buildId);
+  const cancel = useCancelBuild(buildId ?? "");
   return (
     <ReleaseView
       state={{
@@ -25,6 +30,27 @@ export function ReleasePage() {
       }}
       stackHref={(stackId) => paths.stack(orgId, stackId)}
       deployHref={(envId) => paths.diff(orgId, envId, releaseId)}
+      build={
+        buildId ? (
+          <ReleaseBuildPanel
+            buildId={buildId}
+            eventsPath={actions.buildEvents(buildId)}
+            state={{
+              data: build.data,
+              error: build.error,
+              isLoading: build.isLoading,
+              onRetry: () => void build.mutate(),
+            }}
+            canceling={cancel.isMutating}
+            onCancel={() => void cancel.trigger()}
+            // The end of the build settles the release's state (ready / failed / canceled) and the build's details.
+            onEnd={() => {
+              void build.mutate();
+              void release.mutate();
+            }}
+          />
+        ) : undefined
+      }
     />
   );
 }

@@ -6,6 +6,9 @@ import { CopyButton } from "../../components/CopyButton.js";
 import { PageHeader } from "../../components/PageHeader.js";
 import { formatDateTime } from "../../components/RelativeTime.js";
 import { ReleaseManifest } from "./ReleaseManifest.js";
+import { RELEASE_STATE_TEXT } from "./ReleaseBuildPanel.js";
+import { StatusBadge } from "../../components/StatusBadge.js";
+import type { ReactNode } from "react";
 
 type StackEnvironment = StackDetail["environments"][number];
 
@@ -51,6 +54,8 @@ export function ReleaseView(props: {
   environments: AsyncState<StackEnvironment[]>;
   stackHref: (stackId: string) => string;
   deployHref: (envId: string) => string;
+  /** The build panel of a release built from source (ReleaseBuildPanel). */
+  build?: ReactNode;
 }) {
   return (
     <AsyncContent state={props.state} loadingLabel="Loading release…">
@@ -75,6 +80,10 @@ export function ReleaseView(props: {
             }
             actions={<CopyButton text={r.composeYaml} label="Copy YAML" />}
           />
+          <p className="release-state">
+            <StatusBadge status={r.state} /> <span className="muted">{RELEASE_STATE_TEXT[r.state]}</span>
+          </p>
+          {props.build}
           {r.warnings.length > 0 && (
             <div className="notice">
               <strong>Swarm ignores parts of this file</strong>
@@ -92,7 +101,9 @@ export function ReleaseView(props: {
               </ul>
             </div>
           )}
-          <DeployTargets version={r.version} state={props.environments} deployHref={props.deployHref} />
+          {r.state === "ready" && (
+            <DeployTargets version={r.version} state={props.environments} deployHref={props.deployHref} />
+          )}
           <ReleaseManifest release={r} />
           <CodeView text={r.composeYaml} label={`Compose file of release v${r.version}`} />
         </>
