@@ -18,3 +18,7 @@ export {
   type EncryptedSecret,
 } from "./secrets-crypto.js";
 export { WEBHOOK_HEADERS, type WebhookMeta } from "./git-sync/public.js";
+export { createPullRequestRelease } from "./git-sync/preview-release.js";
+export type { PullRequestEvent, PullRequestAction } from "./git-sync/pull-request.js";
+export { releaseSettingsFromConfig, type ReleaseSettings } from "./releases.logic.js";
+export { defaultSwarmStack } from "./swarm-stack.js";

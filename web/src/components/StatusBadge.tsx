@@ -23,6 +23,9 @@ const TONE: Record<string, string> = {
   enabled: "good",
   retrying: "warn",
   disabled: "muted",
+  deploying: "info",
+  destroying: "warn",
+  destroyed: "muted",
 };
 
 export function StatusBadge(props: { status: string; title?: string }) {
