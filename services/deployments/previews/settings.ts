@@ -87,6 +87,8 @@ export async function putPreviewSettings(
   keys: MasterKeys,
   request: RequestInfo,
 ) {
+  // An unknown stack is 404 whatever the body says.
+  await findStack(scope, stackId);
   const invalid = (code: string, message: string, field: string) => new UnprocessableError(code, message, { field });
   if (body.limits?.cpus != null && !CPUS.test(body.limits.cpus)) {
     throw invalid("PREVIEW_LIMIT_INVALID", "limits.cpus is a number of CPUs such as 0.5 or 2", "limits.cpus");
