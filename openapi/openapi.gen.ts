@@ -2029,6 +2029,78 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/stacks/{stackId}/preview-settings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    /** The stack's preview settings (the forge token is never returned, only whether one is set) */
+    get: operations["getPreviewSettings"];
+    /**
+     * Enable (or change) preview environments per pull request for the stack
+     * @description Pull-request webhooks of `sourceId` (its webhook URL and secret) then make environment `pr-<number>`
+     *     from the template environment: its cluster, overlay (env and compose patch) and the secrets named in
+     *     `copySecrets`, with `limits` on every service and its own Swarm stack. A preview idle (no webhook) for
+     *     `ttlSeconds` is destroyed. With `forge`, the state is posted back as a commit status and a PR comment
+     *     using `forge.token` (write-only, encrypted; omit it to keep the stored one). Audited as
+     *     `preview_settings.put`.
+     */
+    put: operations["putPreviewSettings"];
+    post?: never;
+    /** Turn previews off for the stack (live previews stay until closed, reaped or destroyed) */
+    delete: operations["deletePreviewSettings"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/stacks/{stackId}/previews": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    /** The stack's preview environments (live first, then recently destroyed) and the org's quota */
+    get: operations["listPreviews"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/previews/{previewId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        previewId: components["parameters"]["previewId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Destroy a preview now (its Swarm stack and environment are removed in the background)
+     * @description Marks the preview `destroying` and returns; the control plane removes its Swarm stack through the agent
+     *     (services, networks, secrets, configs labelled as the environment's) and then the environment. Audited as
+     *     `preview.destroy_request` (the caller) and `preview.destroy` (when done).
+     */
+    delete: operations["destroyPreview"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/webhooks/git/{sourceId}": {
     parameters: {
       query?: never;
@@ -2048,7 +2120,11 @@ export interface paths {
      *     A bad or missing signature, like an unknown source, is 401 WEBHOOK_SIGNATURE_INVALID and does nothing.
      *     A delivery id seen before (`X-GitHub-Delivery`, `X-Gitea-Delivery`, GitLab `Idempotency-Key` /
      *     `X-Gitlab-Event-UUID`, `X-Stackyard-Delivery`; else the body's sha256) is answered `duplicate` and ignored.
-     *     The body is never interpreted: a valid delivery makes the control plane poll the repository at once.
+     *     A push's body is never interpreted: a valid delivery makes the control plane poll the repository at once.
+     *     A pull-request event (GitHub `X-GitHub-Event: pull_request`, GitLab `X-Gitlab-Event: Merge Request Hook`,
+     *     Gitea `X-Gitea-Event: pull_request`) of a stack with previews opens, redeploys or destroys the preview
+     *     environment `pr-<number>` (`preview` in the answer); over the org's quota it is 409
+     *     PREVIEW_QUOTA_EXCEEDED (the delivery is not recorded, so a redelivery is handled again).
      *     Bodies over 256 KiB are 413 BODY_TOO_LARGE.
      */
     post: operations["receiveGitWebhook"];
@@ -2357,6 +2433,65 @@ export interface components {
         pinnedAt: components["schemas"]["Timestamp"];
         pinnedBy: string | null;
       };
+    };
+    PreviewSettings: {
+      /** Format: uuid */
+      stackId: string;
+      enabled: boolean;
+      /** Format: uuid */
+      sourceId: string;
+      /** Format: uuid */
+      templateEnvironmentId: string;
+      copySecrets: string[];
+      limits: {
+        cpus: string | null;
+        memory: string | null;
+      };
+      ttlSeconds: number;
+      urlHost: string;
+      forge: null | {
+        /** @enum {unknown} */
+        kind: "github" | "gitlab" | "gitea";
+        apiUrl: string;
+        repo: string;
+        tokenSet: boolean;
+      };
+      updatedAt: components["schemas"]["Timestamp"];
+    };
+    Preview: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      stackId: string;
+      /**
+       * Format: uuid
+       * @description Null once destroyed
+       */
+      environmentId: string | null;
+      /** @description pr-<number> */
+      environmentName: string;
+      prNumber: number;
+      title: string;
+      branch: string;
+      /** @description The head commit deployed last */
+      commit: string;
+      /** Format: uuid */
+      releaseId: string | null;
+      /** Format: uuid */
+      deploymentId: string | null;
+      /** @enum {unknown} */
+      status: "deploying" | "running" | "failed" | "destroying" | "destroyed";
+      /** @description http://<urlHost>:<first published port>, when running */
+      url: string | null;
+      error: null | {
+        code: string;
+        message: string;
+      };
+      lastActivityAt: components["schemas"]["Timestamp"];
+      createdAt: components["schemas"]["Timestamp"];
+      /** Format: date-time */
+      destroyedAt: string | null;
+      destroyReason: string | null;
     };
     SyncSource: {
       /** Format: uuid */
@@ -3436,6 +3571,7 @@ export interface components {
     /** @description `cookie`: the browser's mode. The refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie (`stackyard_refresh`, Path=/v1/auth) set by this response, not in the JSON body; a refresh then reads the cookie. Omitted: the refresh token is in the body (API clients, the CLI). */
     sessionTransport: "cookie";
     sourceId: string;
+    previewId: string;
     credentialId: string;
     deploymentId: string;
     buildId: string;
@@ -7228,6 +7364,170 @@ export interface operations {
       default: components["responses"]["Error"];
     };
   };
+  getPreviewSettings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The settings */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PreviewSettings"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putPreviewSettings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @default true */
+          enabled?: boolean;
+          /**
+           * Format: uuid
+           * @description A git sync source of the stack
+           */
+          sourceId: string;
+          /**
+           * Format: uuid
+           * @description An environment of the stack
+           */
+          templateEnvironmentId: string;
+          /** @description Names of the template's secrets copied into each preview */
+          copySecrets?: string[];
+          limits?: {
+            /** @description e.g. 0.5 */
+            cpus?: string | null;
+            /** @description e.g. 256m */
+            memory?: string | null;
+          };
+          ttlSeconds: number;
+          /** @description The host of the preview URL (http://<urlHost>:<published port>); localhost by default */
+          urlHost?: string;
+          forge?: {
+            /** @enum {unknown} */
+            kind: "github" | "gitlab" | "gitea";
+            /** @description e.g. https://api.github.com, https://gitlab.example.com/api/v4, https://gitea.example.com/api/v1 */
+            apiUrl: string;
+            /** @description owner/name (GitHub, Gitea) or the project id or path (GitLab) */
+            repo: string;
+            token?: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description The settings as stored */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PreviewSettings"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  deletePreviewSettings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listPreviews: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        stackId: components["parameters"]["stackId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The previews */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: components["schemas"]["Preview"][];
+            quota: {
+              limit: number;
+              live: number;
+            };
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  destroyPreview: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        previewId: components["parameters"]["previewId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Being destroyed */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Preview"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
   receiveGitWebhook: {
     parameters: {
       query?: never;
@@ -7255,10 +7555,18 @@ export interface operations {
              * @enum {unknown}
              */
             status: "accepted" | "duplicate" | "ping";
+            /** @description What a pull-request event did to its preview environment */
+            preview?: {
+              /** @enum {unknown} */
+              result: "created" | "redeployed" | "unchanged" | "destroying" | "ignored";
+              preview: null | components["schemas"]["Preview"];
+            };
           };
         };
       };
+      400: components["responses"]["BadRequest"];
       401: components["responses"]["Unauthorized"];
+      409: components["responses"]["Conflict"];
       413: components["responses"]["PayloadTooLarge"];
       default: components["responses"]["Error"];
     };

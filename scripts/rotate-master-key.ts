@@ -16,6 +16,7 @@ import { rotateGitCredentials, verifyGitCredentialKeys } from "../services/stack
 import { rotateMfaSecrets, verifyMfaKeys } from "../services/auth/mfa-crypto.js";
 import { rotateNotificationSecrets, verifyNotificationKeys } from "../services/notifications/index.js";
 import { rotateWebhookSecrets, verifyWebhookSecretKeys } from "../services/stacks/git-sync/sources.repo.js";
+import { rotateForgeTokens, verifyForgeTokenKeys } from "../services/deployments/previews/settings.js";
 
 const url = process.env.DATABASE_URL;
 const spec = process.env.CONTROLPLANE_MASTER_KEY;
@@ -37,6 +38,8 @@ try {
   checkedKeyIds.push(...notificationKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   const webhookKeyIds = (await verifyWebhookSecretKeys(db, keys)).checkedKeyIds;
   checkedKeyIds.push(...webhookKeyIds.filter((id) => !checkedKeyIds.includes(id)));
+  const forgeKeyIds = (await verifyForgeTokenKeys(db, keys)).checkedKeyIds;
+  checkedKeyIds.push(...forgeKeyIds.filter((id) => !checkedKeyIds.includes(id)));
   console.error(`[stackyard] key ids in use: ${checkedKeyIds.join(", ") || "none"}; all decrypt`);
   const { reencrypted } = await rotateSecrets(db, keys);
   const credentials = await rotateGitCredentials(db, keys);
@@ -45,6 +48,8 @@ try {
   console.error(`[stackyard] re-encrypted ${notifications.reencrypted} notification signing secret(s)`);
   const webhooks = await rotateWebhookSecrets(db, keys);
   console.error(`[stackyard] re-encrypted ${webhooks.reencrypted} git sync webhook secret(s)`);
+  const forgeTokens = await rotateForgeTokens(db, keys);
+  console.error(`[stackyard] re-encrypted ${forgeTokens.reencrypted} preview forge token(s)`);
   const mfaLeft = await db("user_mfa").whereNot("key_id", keys.activeKeyId).count<{ count: string }[]>({ count: "*" });
   console.error(
     `[stackyard] re-encrypted ${mfa.reencrypted} TOTP secret(s); ${mfaLeft[0]?.count ?? "0"} left under old keys`,

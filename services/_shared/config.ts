@@ -35,6 +35,8 @@ export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_AGENT_IMAGE = "stackyard/agent:dev";
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Live preview environments per org unless the org says otherwise (orgs.preview_quota). */
+export const DEFAULT_PREVIEW_QUOTA_PER_ORG = 5;
 export const DEFAULT_DB_POOL_MAX = 10;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 export const DEFAULT_ACTIVITY_MAX_ROWS = 5_000;
@@ -146,6 +148,18 @@ export interface Config {
     /** Attempts of one email before it is given up; the first retry waits retryBaseMs, then twice as long each. */
     emailMaxAttempts: number;
     emailRetryBaseMs: number;
+  };
+  previews: {
+    /** Live preview environments an org may have when its own `preview_quota` is null. */
+    defaultQuotaPerOrg: number;
+    /** How often each deployments process looks for previews idle past their TTL. */
+    reaperTickMs: number;
+    /** SSRF guard of forge API calls (commit status, PR comment): refuse private ranges too. */
+    forgeBlockPrivateNetworks: boolean;
+    /** TEST ONLY: `host:port` pairs the forge guard lets through (a suite's loopback recorder). */
+    forgeTestAllowedHosts: Set<string>;
+    /** One forge API call may take this long. */
+    forgeTimeoutMs: number;
   };
   deployments: {
     /** A deployment waits this long for an offline agent before it fails. */
@@ -490,6 +504,13 @@ export function loadConfig(env: Env = process.env): Config {
         : null,
       emailMaxAttempts: r.int("ALERT_EMAIL_MAX_ATTEMPTS", 8, 1, 20),
       emailRetryBaseMs: r.int("ALERT_EMAIL_RETRY_BASE_MS", 5_000, 100, 3_600_000),
+    },
+    previews: {
+      defaultQuotaPerOrg: r.int("PREVIEW_QUOTA_PER_ORG", DEFAULT_PREVIEW_QUOTA_PER_ORG, 0, 10_000),
+      reaperTickMs: r.int("PREVIEW_REAPER_TICK_MS", 60_000, 200, 3_600_000),
+      forgeBlockPrivateNetworks: r.bool("PREVIEW_FORGE_BLOCK_PRIVATE_NETWORKS", true),
+      forgeTestAllowedHosts: r.hostPorts("STACKYARD_TEST_FORGE_ALLOW_HOSTS"),
+      forgeTimeoutMs: r.int("PREVIEW_FORGE_TIMEOUT_MS", 10_000, 500, 60_000),
     },
     deployments: {
       agentWaitSeconds: r.int("DEPLOY_AGENT_WAIT_SECONDS", 300, 1, 24 * 3600),

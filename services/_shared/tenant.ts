@@ -20,6 +20,8 @@ export const TENANT_TABLES = [
   "environment_secrets",
   "git_credentials",
   "git_sync_sources",
+  "preview_settings",
+  "previews",
   "registry_credentials",
   "environment_registry_credentials",
   "deployments",
@@ -88,7 +90,8 @@ export type SystemPath =
   | "metrics"
   | "notifications"
   | "alerts"
-  | "git-sync";
+  | "git-sync"
+  | "previews";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */
 export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {

@@ -28,7 +28,7 @@ import { findEnvironment } from "../stacks/index.js";
 import { listEvents } from "./events.repo.js";
 import { DeploymentEventWriter, type IncomingEvent } from "./events-writer.js";
 import { deploymentsActive, jetstreamConsumerAckPending, jetstreamConsumerPending } from "../_shared/metrics.js";
-import { systemDb } from "../_shared/tenant.js";
+import { systemDb, systemScope } from "../_shared/tenant.js";
 import { activeDeploymentSamples, consumerBacklog, type ConsumerBacklog } from "./metrics.js";
 import { currentRequestId } from "../_shared/request-context.js";
 import {
@@ -72,8 +72,31 @@ import type { RequestInfo } from "../_shared/principal.js";
 
 /** Building from source: the git fetch, then the agent's answer. */
 const BUILD_ACTION_TIMEOUT_MS = 120_000;
+import { releaseSettingsFromConfig, type PullRequestEvent } from "../stacks/index.js";
+import {
+  destroyPreview,
+  handlePullRequest,
+  listPreviews,
+  previewView,
+  recordPreviewDeploymentEnd,
+  requestPreviewDestroy,
+  type PreviewDeps,
+  type PullRequestOutcome,
+} from "./previews/previews.logic.js";
+import {
+  deletePreviewSettings,
+  findPreviewSettings,
+  getPreviewSettings,
+  putPreviewSettings,
+  type PreviewSettingsRow,
+} from "./previews/settings.js";
+import { announcePreview } from "./previews/announce.js";
+import type { ForgeSettings } from "./previews/forge.js";
+import { PreviewReaper } from "./previews/reaper.js";
+import type { PreviewRow } from "./previews/previews.logic.js";
 
 export const EVENTS_PAGE_LIMIT = 1_000;
+const systemScopeOf = (db: Db) => (orgId: string) => systemScope(db, orgId, "previews");
 
 /** Moleculer honours an action's own `timeout` (its timeout middleware) though its typings omit the field. */
 const withTimeout = <A extends ActionSchema>(action: A, timeoutMs: number): A =>
@@ -99,6 +122,21 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   let writerStopped = false;
   const stopMetrics: Array<() => void> = [];
   const writer = new DeploymentEventWriter(db, config.stacks.masterKeys);
+  const previewDeps: PreviewDeps = {
+    db,
+    release: releaseSettingsFromConfig(config),
+    masterKeys: config.stacks.masterKeys,
+    defaultQuota: config.previews.defaultQuotaPerOrg,
+  };
+  const forge: ForgeSettings = {
+    policy: {
+      blockPrivateNetworks: config.previews.forgeBlockPrivateNetworks,
+      testAllowedHosts: config.previews.forgeTestAllowedHosts,
+    },
+    timeoutMs: config.previews.forgeTimeoutMs,
+  };
+  let reaper: PreviewReaper | undefined;
+  const systemScopeOfOrg = systemScopeOf(db);
 
   return {
     name: "deployments",
@@ -177,6 +215,46 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           events,
           more: events.length === EVENTS_PAGE_LIMIT,
         };
+      },
+      /**
+       * A verified, deduplicated pull-request delivery, from stacks' webhook receiver (no REST route): open or
+       * push deploys `pr-<n>`, close marks it destroying and destroys it in the background.
+       */
+      async pullRequestEvent(ctx: Context<{ orgId: string; sourceId: string; event: PullRequestEvent }>) {
+        const outcome: PullRequestOutcome = await handlePullRequest(previewDeps, ctx.params);
+        if (outcome.deploymentId) await this.enqueue(outcome.deploymentId);
+        if (outcome.preview && (outcome.result === "created" || outcome.result === "redeployed")) {
+          this.announce(ctx.params.orgId, outcome.preview.id);
+        }
+        if (outcome.result === "destroying" && outcome.preview)
+          this.destroyInBackground(ctx.params.orgId, outcome.preview.id);
+        return { result: outcome.result, preview: outcome.preview };
+      },
+      getPreviewSettings: (ctx: OpCtx<"getPreviewSettings">) =>
+        getPreviewSettings(actionScope(db, ctx).scope, ctx.params.params.stackId),
+      putPreviewSettings(ctx: OpCtx<"putPreviewSettings">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        return putPreviewSettings(
+          scope,
+          principal,
+          ctx.params.params.stackId,
+          ctx.params.body,
+          config.stacks.masterKeys,
+          request,
+        );
+      },
+      async deletePreviewSettings(ctx: OpCtx<"deletePreviewSettings">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        await deletePreviewSettings(scope, principal, ctx.params.params.stackId, request);
+        return null;
+      },
+      listPreviews: (ctx: OpCtx<"listPreviews">) =>
+        listPreviews(actionScope(db, ctx).scope, ctx.params.params.stackId, config.previews.defaultQuotaPerOrg),
+      async destroyPreview(ctx: OpCtx<"destroyPreview">) {
+        const { scope, principal, request } = actionScope(db, ctx);
+        const row = await requestPreviewDestroy(scope, principal, ctx.params.params.previewId, request);
+        this.destroyInBackground(scope.orgId, row.id);
+        return previewView(row);
       },
       async create(ctx: OpCtx<"createDeployment">) {
         const { scope, principal, request } = actionScope(db, ctx);
@@ -338,7 +416,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
             return deleteEnvironment(
               runtime,
               scope,
-              principal,
+              actorOf(principal),
               { environmentId: ctx.params.params.envId, keepRunning: ctx.params.query.keepRunning === true },
               request,
             );
@@ -458,6 +536,50 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       },
     },
     methods: {
+      /** Tells the preview's forge its state (never awaited by a request; failures are logged, not raised). */
+      announce(orgId: string, previewId: string) {
+        void (async () => {
+          const preview = (await db("previews").where({ id: previewId, org_id: orgId }).first()) as
+            PreviewRow | undefined;
+          if (!preview) return;
+          const settings = await findPreviewSettings(systemScopeOfOrg(orgId), preview.stack_id).catch(() => undefined);
+          await this.tellForge(settings, preview);
+        })().catch((err: unknown) =>
+          this.logger.warn({ msg: "preview status post failed", previewId, err: String(err) }),
+        );
+      },
+      async tellForge(settings: PreviewSettingsRow | undefined, preview: PreviewRow) {
+        for (const call of await announcePreview(forge, config.stacks.masterKeys, settings, preview)) {
+          const entry = {
+            msg: "preview status posted",
+            previewId: preview.id,
+            call: call.call,
+            statusCode: call.statusCode,
+          };
+          if (call.error) this.logger.warn({ ...entry, error: call.error });
+          else this.logger.info(entry);
+        }
+      },
+      destroyInBackground(orgId: string, previewId: string) {
+        destroyPreview({ db, removal: runtime }, orgId, previewId).then(
+          (done) => done && this.logger.info({ msg: "preview destroyed", previewId, reason: done.destroy_reason }),
+          (err: unknown) => {
+            const code = (err as { type?: unknown }).type;
+            // Left `destroying`: the reaper claims it again after the lease.
+            this.logger.warn({
+              msg: "preview destroy failed; the reaper retries",
+              previewId,
+              code: typeof code === "string" ? code : "ERROR",
+            });
+          },
+        );
+      },
+      /** A deployment ended: when it is a preview's, record it on the preview and tell the forge. */
+      previewDeploymentEnded(deploymentId: string) {
+        recordPreviewDeploymentEnd(db, deploymentId)
+          .then((end) => (end ? this.tellForge(end.settings, end.preview) : undefined))
+          .catch((err: unknown) => this.logger.warn({ msg: "preview update failed", deploymentId, err: String(err) }));
+      },
       idempotencyKey(ctx: CallContext<unknown>): string | null {
         return (ctx.meta as { idempotencyKey?: string }).idempotencyKey ?? null;
       },
@@ -543,6 +665,9 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           });
           if (written === null) return; // stopping: left unacked, JetStream redelivers them
           for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
+          for (const w of written) {
+            if (w.status !== null && isTerminal(w.status)) this.previewDeploymentEnded(w.deploymentId);
+          }
           // Automatic rollbacks (failure policy): committed with the failure, dispatched like any deployment.
           for (const w of written) if (w.rollbackDeploymentId) await this.enqueueRollback(w.rollbackDeploymentId);
           for (const b of batch) b.ack();
@@ -600,11 +725,14 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         timeoutSeconds: config.deployments.buildTimeoutSeconds,
         onEvents: (id, events, status) => this.broadcastEvents(id, events, status),
       };
+      reaper = new PreviewReaper({ db, removal: () => runtime }, config.previews.reaperTickMs, this.logger);
+      reaper.start();
       this.runEventWriter().catch((err: unknown) =>
         this.logger.error({ msg: "event writer stopped", error: String(err) }),
       );
     },
     async stopped() {
+      await reaper?.stop();
       for (const stop of stopMetrics.splice(0)) stop();
       writerStopped = true;
       writerMessages?.stop();

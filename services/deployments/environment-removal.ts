@@ -6,9 +6,9 @@
  * the audit trail stays, with one `environment.delete` event naming what was removed from the cluster.
  */
 import { sendAgentCommand, type SendCommandOptions } from "../_shared/agent-commands.js";
-import type { Principal, RequestInfo } from "../_shared/principal.js";
+import type { ActorType, RequestInfo } from "../_shared/principal.js";
 import type { TenantScope } from "../_shared/tenant.js";
-import { actorOf, recordAudit } from "../audit/index.js";
+import { recordAudit } from "../audit/index.js";
 import type { RemoveStackResult, SwarmObjectNames } from "../../nats/protocol/commands/index.js";
 import { findEnvironment } from "../stacks/index.js";
 import type { RuntimeDeps } from "./runtime.logic.js";
@@ -24,10 +24,16 @@ export interface RemovalDeps extends Pick<RuntimeDeps, "nc" | "commandSigningSee
 const objectList = (names: SwarmObjectNames): string[] =>
   Object.entries(names).flatMap(([kind, list]) => (list as string[]).map((name) => `${kind.slice(0, -1)} ${name}`));
 
+/** Who the `environment.delete` audit row names: a caller (`actorOf(principal)`) or a system path (previews). */
+export interface RemovalActor {
+  actorType: ActorType;
+  actorId: string | null;
+}
+
 export async function deleteEnvironment(
   deps: RemovalDeps,
   scope: TenantScope,
-  principal: Principal,
+  actor: RemovalActor,
   input: { environmentId: string; keepRunning: boolean },
   request: RequestInfo,
 ) {
@@ -57,7 +63,7 @@ export async function deleteEnvironment(
     await recordAudit(
       tx,
       {
-        ...actorOf(principal),
+        ...actor,
         action: "environment.delete",
         targetType: "environment",
         targetId: env.id,

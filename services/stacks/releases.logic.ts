@@ -8,7 +8,8 @@ import { composePolicyForUpload } from "./compose-policy.logic.js";
 import { validateCompose } from "./compose-validation.js";
 import { parseManifest } from "./manifest.js";
 import type { GitScheme } from "./git-source.js";
-import { fetchGitReleaseSource, type GitCredentialSettings } from "./git-credentials/index.js";
+import { fetchGitReleaseSource, OrgFetchLimiter, type GitCredentialSettings } from "./git-credentials/index.js";
+import type { Config } from "../_shared/config.js";
 import { createRelease, getRelease, listReleases } from "./releases-repo.js";
 import { findStack } from "./stacks.logic.js";
 import { releaseSummaryView, releaseView } from "./views.js";
@@ -19,6 +20,23 @@ export interface ReleaseSettings {
   gitTimeoutMs: number;
   gitAllowedSchemes: readonly GitScheme[];
   gitCredentials: GitCredentialSettings;
+}
+
+/** The release settings of one process (each process has its own per-org git fetch limiter). */
+export function releaseSettingsFromConfig(config: Config): ReleaseSettings {
+  return {
+    composeMaxBytes: config.stacks.composeMaxBytes,
+    gitTimeoutMs: config.stacks.gitTimeoutMs,
+    gitAllowedSchemes: config.stacks.gitAllowedSchemes,
+    gitCredentials: {
+      masterKeys: config.stacks.masterKeys,
+      hostPolicy: {
+        blockPrivateNetworks: config.stacks.gitBlockPrivateNetworks,
+        testAllowedHosts: config.stacks.gitTestAllowedHosts,
+      },
+      limiter: new OrgFetchLimiter(config.stacks.gitFetchConcurrencyPerOrg),
+    },
+  };
 }
 
 export type CreateReleaseBody = OpBody<"createRelease">;

@@ -23,15 +23,16 @@ import {
   putClusterComposePolicy,
   putOrgComposePolicy,
 } from "./compose-policy.logic.js";
-import { createStackRelease, getStackRelease, listStackReleases, type ReleaseSettings } from "./releases.logic.js";
+import {
+  createStackRelease,
+  getStackRelease,
+  listStackReleases,
+  releaseSettingsFromConfig,
+  type ReleaseSettings,
+} from "./releases.logic.js";
 import { MasterKeyGuard } from "./master-key-guard.js";
 import { deleteStack, updateEnvironment, updateStack } from "./lifecycle.logic.js";
-import {
-  gitCredentialActions,
-  OrgFetchLimiter,
-  verifyGitCredentialKeys,
-  type GitCredentialSettings,
-} from "./git-credentials/index.js";
+import { gitCredentialActions, verifyGitCredentialKeys, type GitCredentialSettings } from "./git-credentials/index.js";
 import {
   attachRegistryCredential,
   createRegistryCredential,
@@ -48,6 +49,7 @@ import {
   deleteSyncSource,
   getSyncSource,
   listSyncSources,
+  forgetDelivery,
   receiveWebhook,
   setEnvironmentSync,
   type GitSyncSettings,
@@ -56,8 +58,19 @@ import { GitSyncPoller } from "./git-sync/poller.js";
 import { verifyWebhookSecretKeys } from "./git-sync/sources.repo.js";
 import { WEBHOOK_HEADERS, type WebhookHeaders } from "./git-sync/webhook-verify.js";
 import type { WebhookMeta } from "./git-sync/public.js";
+import type { PullRequestEvent } from "./git-sync/pull-request.js";
 import type { CallContext } from "../_shared/principal.js";
 import { GIT_SYNC_POLLED_EVENT, type GitSyncPolled } from "../_shared/bus-events.js";
+
+interface PullRequestCall {
+  orgId: string;
+  sourceId: string;
+  event: PullRequestEvent;
+}
+interface PullRequestAnswer {
+  result: string;
+  preview: unknown;
+}
 
 export interface StacksServiceDeps {
   config: Config;
@@ -66,20 +79,8 @@ export interface StacksServiceDeps {
 
 export function createStacksService({ config, db }: StacksServiceDeps): ServiceSchema {
   const keys = config.stacks.masterKeys;
-  const gitCredentials: GitCredentialSettings = {
-    masterKeys: keys,
-    hostPolicy: {
-      blockPrivateNetworks: config.stacks.gitBlockPrivateNetworks,
-      testAllowedHosts: config.stacks.gitTestAllowedHosts,
-    },
-    limiter: new OrgFetchLimiter(config.stacks.gitFetchConcurrencyPerOrg),
-  };
-  const releaseSettings: ReleaseSettings = {
-    composeMaxBytes: config.stacks.composeMaxBytes,
-    gitTimeoutMs: config.stacks.gitTimeoutMs,
-    gitAllowedSchemes: config.stacks.gitAllowedSchemes,
-    gitCredentials,
-  };
+  const releaseSettings: ReleaseSettings = releaseSettingsFromConfig(config);
+  const gitCredentials: GitCredentialSettings = releaseSettings.gitCredentials;
 
   const syncSettings: GitSyncSettings = { release: releaseSettings, publicUrl: config.clusters.publicUrl };
   let poller: GitSyncPoller | undefined;
@@ -254,8 +255,20 @@ export function createStacksService({ config, db }: StacksServiceDeps): ServiceS
           headers,
           Buffer.from(meta?.bodyBase64 ?? "", "base64"),
         );
-        if (outcome.status === "accepted") poller?.kick();
-        return { status: outcome.status };
+        if (outcome.status === "accepted" && outcome.pullRequest === null) poller?.kick();
+        if (outcome.status !== "accepted" || outcome.pullRequest === null) return { status: outcome.status };
+        try {
+          // Previews act on it (deployments/previews); a refusal forgets the delivery, so a redelivery is handled.
+          const preview = await ctx.call<PullRequestAnswer, PullRequestCall>("deployments.pullRequestEvent", {
+            orgId: outcome.orgId,
+            sourceId: outcome.sourceId,
+            event: outcome.pullRequest,
+          });
+          return { status: outcome.status, preview };
+        } catch (err) {
+          await forgetDelivery(db, outcome.sourceId, outcome.deliveryId);
+          throw err;
+        }
       },
     },
     async started() {

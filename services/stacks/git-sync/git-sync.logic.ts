@@ -23,6 +23,7 @@ import {
   type SyncSourceView,
 } from "./sources.repo.js";
 import { verifyWebhook, WebhookSignatureError, type WebhookHeaders } from "./webhook-verify.js";
+import { parsePullRequestEvent, type PullRequestEvent } from "./pull-request.js";
 import type { OpBody } from "../../_shared/rest.js";
 
 export interface GitSyncSettings {
@@ -331,13 +332,19 @@ export interface WebhookOutcome {
   status: "accepted" | "duplicate" | "ping";
   sourceId: string;
   orgId: string;
+  stackId: string;
+  /** The delivery id recorded (forgotten again when a pull-request event's handling fails: see forgetDelivery). */
+  deliveryId: string;
+  /** A pull-request event (previews act on it); a push or anything else is null. */
+  pullRequest: PullRequestEvent | null;
 }
 
 /**
  * A delivery to `/v1/webhooks/git/{sourceId}`: unknown sources and bad signatures are both 401 (nothing says
  * which), a known delivery id is answered `duplicate` and ignored, a valid one makes the source due at once.
- * Its body is never parsed: the poll reads the repository itself, so a forged-but-signed payload can only make
- * us look sooner.
+ * A push's body is never parsed: the poll reads the repository itself, so a forged-but-signed payload can only
+ * make us look sooner. A pull-request event (pull-request.ts) is parsed after the signature checked out and is
+ * handed to previews; it does not make the source due (the PR head is not the watched ref).
  */
 export async function receiveWebhook(
   db: Db,
@@ -356,6 +363,7 @@ export async function receiveWebhook(
     body,
     decryptWebhookSecret(settings.release.gitCredentials.masterKeys, source),
   );
+  const pullRequest = parsePullRequestEvent(delivery.provider, headers, body);
   const scope = systemScope(db, source.org_id, "git-sync");
   return scope.transaction(async (tx) => {
     const inserted = await tx
@@ -364,9 +372,15 @@ export async function receiveWebhook(
       .onConflict(["source_id", "delivery_id"])
       .ignore()
       .returning("delivery_id");
-    const outcome = { sourceId: source.id, orgId: source.org_id };
+    const outcome = {
+      sourceId: source.id,
+      orgId: source.org_id,
+      stackId: source.stack_id,
+      deliveryId: delivery.deliveryId,
+      pullRequest,
+    };
     if (inserted.length === 0) return { ...outcome, status: "duplicate" as const };
-    if (!delivery.ping) {
+    if (!delivery.ping && pullRequest === null) {
       await tx.from("git_sync_sources").where({ id: source.id }).update({ next_poll_at: tx.db.fn.now() });
     }
     await recordAudit(
@@ -382,10 +396,24 @@ export async function receiveWebhook(
           provider: delivery.provider,
           deliveryId: delivery.deliveryId,
           ping: delivery.ping,
+          ...(pullRequest ? { pullRequest: pullRequest.number, pullRequestAction: pullRequest.action } : {}),
         },
       },
       NO_REQUEST,
     );
     return { ...outcome, status: delivery.ping ? ("ping" as const) : ("accepted" as const) };
   });
+}
+
+/**
+ * Forgets a recorded delivery whose pull-request event was refused (quota, a commit that cannot be fetched):
+ * the forge's redelivery of it is then handled again instead of being answered `duplicate`.
+ */
+export async function forgetDelivery(db: Db, sourceId: string, deliveryId: string): Promise<void> {
+  await systemDb(
+    db,
+    "git-sync",
+  )("git_webhook_deliveries")
+    .where({ source_id: sourceId, delivery_id: deliveryId })
+    .delete();
 }

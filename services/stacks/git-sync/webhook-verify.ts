@@ -17,10 +17,12 @@ export const WEBHOOK_HEADERS = [
   "x-github-delivery",
   "x-github-event",
   "x-gitlab-token",
+  "x-gitlab-event",
   "x-gitlab-event-uuid",
   "idempotency-key",
   "x-gitea-signature",
   "x-gitea-delivery",
+  "x-gitea-event",
   "x-stackyard-signature-256",
   "x-stackyard-delivery",
 ] as const;

@@ -71,6 +71,9 @@ export const keys = {
   environment: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}`],
   overlay: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/overlay`],
   syncSource: (sourceId: string): ApiKey => [`/v1/git-sources/${encodeURIComponent(sourceId)}`],
+  syncSources: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/git-sources`],
+  previews: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/previews`],
+  previewSettings: (stackId: string): ApiKey => [`/v1/stacks/${encodeURIComponent(stackId)}/preview-settings`],
   secrets: (envId: string): ApiKey => [`/v1/environments/${encodeURIComponent(envId)}/secrets`],
   registryCredentials: (orgId: string): ApiKey => [`${org(orgId)}/registry-credentials`],
   registryCredential: (orgId: string, id: string): ApiKey => [
@@ -107,6 +110,7 @@ export const actions = {
   environmentPin: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/pin`,
   environmentSync: (envId: string): string => `/v1/environments/${encodeURIComponent(envId)}/sync`,
   syncSources: (stackId: string): string => `/v1/stacks/${encodeURIComponent(stackId)}/git-sources`,
+  preview: (previewId: string): string => `/v1/previews/${encodeURIComponent(previewId)}`,
   gitCredential: (orgId: string, credentialId: string): string =>
     `${org(orgId)}/git-credentials/${encodeURIComponent(credentialId)}`,
   gitCredentialHostKeys: (orgId: string, credentialId: string): string =>

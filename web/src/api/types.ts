@@ -5,6 +5,12 @@ type Schemas = components["schemas"];
 type Ok<Op extends keyof operations, Status extends number = 200> =
   operations[Op]["responses"] extends Record<Status, { content: { "application/json": infer Body } }> ? Body : never;
 
+type RequestBody<Op extends keyof operations> = operations[Op] extends {
+  requestBody: { content: { "application/json": infer B } };
+}
+  ? B
+  : never;
+
 export type Org = Schemas["Org"];
 export type User = Schemas["User"];
 export type Role = Schemas["Role"];
@@ -54,6 +60,10 @@ export type Environment = Schemas["Environment"];
 export type EnvironmentDetail = Schemas["EnvironmentDetail"];
 export type EnvironmentSync = Schemas["EnvironmentSync"];
 export type SyncSource = Schemas["SyncSource"];
+export type Preview = Schemas["Preview"];
+export type PreviewSettings = Schemas["PreviewSettings"];
+export type PreviewSettingsInput = RequestBody<"putPreviewSettings">;
+export type PreviewList = Ok<"listPreviews">;
 /** What a failed deployment that changed the swarm leads to: an automatic rollback, or nothing (inspect it). */
 export type FailurePolicy = Schemas["FailurePolicy"];
 export type DeletedEnvironment = Schemas["DeletedEnvironment"];

@@ -25,6 +25,9 @@ const TONE: Record<string, string> = {
   disabled: "muted",
   firing: "bad",
   resolved: "good",
+  deploying: "info",
+  destroying: "warn",
+  destroyed: "muted",
 };
 
 export function StatusBadge(props: { status: string; title?: string }) {

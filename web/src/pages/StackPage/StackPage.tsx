@@ -16,6 +16,7 @@ import { CreateEnvironmentDialog, GitReleaseDialog, UploadReleaseDialog } from "
 import { StackSettings } from "./StackSettings.js";
 import { StackView } from "./StackView.js";
 import { PipelinePanel } from "./PipelinePanel.js";
+import { PreviewsPanel } from "./PreviewsPanel.js";
 import { usePendingApprovals, usePromote } from "../../api/hooks/deployments.js";
 import { keys } from "../../api/keys.js";
 import type { StackDetail } from "../../api/types.js";
@@ -87,6 +88,7 @@ export function StackPage() {
             onPromote={(from, to) => setPromoting({ from, to, idempotencyKey: newIdempotencyKey() })}
           />
         )}
+        previews={(s) => <PreviewsPanel stack={s} environmentHref={(id) => paths.environment(orgId, id)} />}
         manage={(s) => <StackSettings orgId={orgId} stack={s} canWrite={hasPermission(me.data, "stacks:write")} />}
       />
       {promoting && (

@@ -21,6 +21,8 @@ export function StackView(props: {
   manage?: (stack: StackDetail) => ReactNode;
   /** The promotion pipeline and its pending approvals (they need the loaded stack). */
   pipeline?: (stack: StackDetail) => ReactNode;
+  /** The pull requests' preview environments and their settings (they need the loaded stack). */
+  previews?: (stack: StackDetail) => ReactNode;
 }) {
   return (
     <>
@@ -114,6 +116,7 @@ export function StackView(props: {
                 </table>
               )}
             </section>
+            {props.previews?.(stack)}
           </>
         )}
       </AsyncContent>
