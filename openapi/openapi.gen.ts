@@ -6596,6 +6596,8 @@ export interface operations {
           hostname: string;
           agentVersion: string;
           docker: components["schemas"]["DockerFacts"];
+          /** @enum {string} */
+          natsAccount?: "org";
         };
       };
     };
