@@ -14,9 +14,13 @@ import {
   encodeUser,
   fmtCreds,
   fromSeed,
+  decode,
   type Account,
+  type Export,
   type KeyPair,
 } from "nats-jwt";
+import { DEPLOYMENT_EVENTS_ROOT, EXEC_INPUT_ROOT } from "./protocol/subjects.js";
+import { INTEGRATION_ROOT } from "./protocol/integration-subjects.js";
 
 export const APP_ACCOUNT_NAME = "STACKYARD";
 export const SYSTEM_ACCOUNT_NAME = "SYS";
@@ -59,6 +63,24 @@ export const APP_ACCOUNT_LIMITS = {
   consumer: -1,
 } as const;
 
+/**
+ * What the control plane's account exports to the org accounts (nats/org-accounts.ts), each only with an
+ * activation token naming the importing account and the subject it may import.
+ */
+export const CONTROL_PLANE_EXPORTS: Export[] = [
+  { name: "agent messages", subject: "agent.>", type: "service", token_req: true, response_type: "Singleton" },
+  {
+    name: "deployment events",
+    subject: `${DEPLOYMENT_EVENTS_ROOT}.>`,
+    type: "service",
+    token_req: true,
+    response_type: "Singleton",
+  },
+  { name: "agent commands", subject: "cmd.>", type: "stream", token_req: true },
+  { name: "exec input", subject: `${EXEC_INPUT_ROOT}.>`, type: "stream", token_req: true },
+  { name: "integration events", subject: `${INTEGRATION_ROOT}.>`, type: "stream", token_req: true },
+];
+
 export async function encodeAppAccount(
   identity: Pick<NatsIdentity, "operatorSeed" | "appAccountSeed" | "appSigningSeed">,
   extra: Partial<Account> = {},
@@ -69,7 +91,12 @@ export async function encodeAppAccount(
   return encodeAccount(
     APP_ACCOUNT_NAME,
     account,
-    { limits: { ...APP_ACCOUNT_LIMITS }, signing_keys: [signing.getPublicKey()], ...extra },
+    {
+      limits: { ...APP_ACCOUNT_LIMITS },
+      signing_keys: [signing.getPublicKey()],
+      exports: CONTROL_PLANE_EXPORTS,
+      ...extra,
+    },
     { signer: operator },
   );
 }
@@ -147,11 +174,18 @@ export async function loadOrCreateNatsIdentity(dir: string): Promise<NatsIdentit
   let identity: NatsIdentity;
   try {
     identity = JSON.parse(await readFile(files.identityFile, "utf8")) as NatsIdentity;
+    let upgraded = false;
     if (!identity.commandSigningSeed) {
       // Identities made before command signing existed get their key added once.
       identity.commandSigningSeed = seedOf(createAccount());
-      await writeSecretFile(files.identityFile, JSON.stringify(identity, null, 2));
+      upgraded = true;
     }
+    if (!decode<Account>(identity.appAccountJwt).nats.exports) {
+      // Identities made before org accounts: the preloaded application account gets its exports.
+      identity.appAccountJwt = await encodeAppAccount(identity);
+      upgraded = true;
+    }
+    if (upgraded) await writeSecretFile(files.identityFile, JSON.stringify(identity, null, 2));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     identity = await createNatsIdentity();

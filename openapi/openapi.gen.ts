@@ -7587,6 +7587,8 @@ export interface operations {
           hostname: string;
           agentVersion: string;
           docker: components["schemas"]["DockerFacts"];
+          /** @enum {string} */
+          natsAccount?: "org";
         };
       };
     };

@@ -16,6 +16,8 @@ import { InventoryReporter, collectInventory, isInventoryRelevant } from "./inve
 import { openLink, type AgentLink } from "./link.js";
 import { endLeftoverLeaf, prepareLeaf, startLeafServer, type LeafServer, type LeafServerOptions } from "./leaf.js";
 import { ensureLeafEventsStream } from "./leaf-stream.js";
+import { runLeafForwarder } from "./leaf-forwarder.js";
+import { leafLocalSubjectOf } from "../../nats/protocol/subjects.js";
 import type { Logger } from "./logger.js";
 import { checkDockerReady } from "./preflight.js";
 import { runRenewal } from "./renew.js";
@@ -118,7 +120,10 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
       ? deps.handlers({
           clusterId: state.clusterId,
           sealKeys: sealKeys(state),
-          publish: (subject, data, opts) => js.publish(subject, data, opts),
+          // Leaf mode: into the leaf's own stream first; the forwarder takes each event on to the hub.
+          publish: leaf
+            ? (subject, data, opts) => js.publish(leafLocalSubjectOf(subject), data, opts)
+            : (subject, data, opts) => js.publish(subject, data, opts),
           notify: (subject, data) => nc.publish(subject, data),
           listen: (subject, onMessage, onError) =>
             nc.subscribe(subject, {
@@ -194,6 +199,8 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
     }
   })();
 
+  const forwarder = leaf ? runLeafForwarder({ nc, log, signal }) : Promise.resolve(null);
+
   const renewal = runRenewal(
     {
       getState: () => state,
@@ -242,7 +249,7 @@ export async function runAgent(config: RunConfig, deps: RunAgentDeps): Promise<R
         new Promise((r) => (graceTimer = setTimeout(r, STOP_GRACE_MS))),
       ]);
       clearTimeout(graceTimer);
-      await Promise.allSettled([heartbeats, dockerEvents, renewal]);
+      await Promise.allSettled([heartbeats, dockerEvents, renewal, forwarder]);
       await link.close().catch((err: unknown) => log.warn("closing the NATS connection failed", { err }));
       await leaf?.stop();
       log.info("agent stopped");

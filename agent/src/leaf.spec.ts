@@ -25,7 +25,7 @@ describe("the leaf node's configuration", () => {
   it("keeps JetStream in the cluster's own domain and deployment events off the direct path", () => {
     const config = renderLeafConfig(input);
     expect(config).to.include('domain: "leaf-c1"');
-    expect(config).to.include('deny_exports: ["agent-events.>"]');
+    expect(config).to.include('deny_exports: ["agent-local.>"]');
   });
 
   it("refuses a value that would break out of its quotes", () => {

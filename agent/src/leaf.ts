@@ -3,8 +3,9 @@
  * on loopback. The leaf dials the hub's leafnode listener with the agent's own credentials (the creds file the
  * state keeps next to state.json: its user JWT and NKey seed) over TLS verified with the CA pinned at
  * registration, and keeps JetStream in its own domain (`leaf-<clusterId>`), where the agent's deployment events
- * are stored first; the hub sources them (nats/protocol/subjects.ts, LEAF_EVENTS_STREAM), so a WAN cut loses
- * nothing. The local listener binds 127.0.0.1 only and has no authentication: whoever can reach it is on this host,
+ * are stored first; the agent forwards them to the hub (leaf-forwarder.ts; nats/protocol/subjects.ts,
+ * LEAF_LOCAL_EVENTS_ROOT), so a WAN cut loses nothing. The leaf joins the account of the agent's credentials: its
+ * org's own account (nats/org-accounts.ts), or the shared one for a credential issued before org accounts. The local listener binds 127.0.0.1 only and has no authentication: whoever can reach it is on this host,
  * and it can do no more than the agent's credentials allow at the hub.
  *
  * The agent supervises the process: it restarts it when it dies (with backoff), stops it when the agent stops, and
@@ -15,7 +16,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { DEPLOYMENT_EVENTS_ROOT, leafJetStreamDomain } from "../../nats/protocol/subjects.js";
+import { LEAF_LOCAL_EVENTS_ROOT, leafJetStreamDomain } from "../../nats/protocol/subjects.js";
 import { isPortOpen } from "../../nats/server.js";
 import { AgentError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -68,8 +69,8 @@ function quoted(value: string): string {
 }
 
 /**
- * The leaf's configuration. `deny_exports` keeps deployment events off the direct path to the hub: they are only
- * ever stored locally and reach the hub through sourcing, so each is delivered once, in order, even across a cut.
+ * The leaf's configuration. `deny_exports` keeps the leaf's own event subjects (`agent-local.…`) on the leaf: they
+ * are stored locally and reach the hub only through the agent's forwarder, once and in order, even across a cut.
  */
 export function renderLeafConfig(input: LeafConfigInput): string {
   return [
@@ -91,7 +92,7 @@ export function renderLeafConfig(input: LeafConfigInput): string {
     `      url: ${quoted(input.hubUrl)}`,
     `      credentials: ${quoted(input.credsFile)}`,
     `      tls: { ca_file: ${quoted(input.caFile)} }`,
-    `      deny_exports: [${quoted(`${DEPLOYMENT_EVENTS_ROOT}.>`)}]`,
+    `      deny_exports: [${quoted(`${LEAF_LOCAL_EVENTS_ROOT}.>`)}]`,
     "    }",
     "  ]",
     "}",

@@ -47,6 +47,7 @@ export async function registerAgent(config: RegisterConfig, deps: RegisterDeps):
     hostname: deps.hostname,
     agentVersion: AGENT_VERSION,
     docker,
+    natsAccount: "org",
   });
   const endpoint = config.url + REGISTER_PATH;
   deps.log.info("registering with the control plane", { url: endpoint, publicKey, sealPublicKey: body.sealPublicKey });

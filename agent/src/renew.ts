@@ -57,7 +57,12 @@ export function parseRenewReply(data: Uint8Array): RenewCredentialsResponse {
 
 export async function renewCredentials(deps: RenewalDeps): Promise<AgentState> {
   const state = deps.getState();
-  const request = signRenewRequest(state.seed, { clusterId: state.clusterId, requestedAt: deps.now() });
+  // "org": this agent lives in its org's own NATS account (an agent registered before org accounts moves there now).
+  const request = signRenewRequest(state.seed, {
+    clusterId: state.clusterId,
+    requestedAt: deps.now(),
+    natsAccount: "org",
+  });
   let reply: Uint8Array;
   try {
     reply = await deps.request(

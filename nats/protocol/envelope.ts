@@ -17,6 +17,7 @@ import {
   validateMessage,
   type CommandEnvelope,
   type CommandPayloads,
+  type NatsAccountKind,
   type RenewCredentialsRequest,
 } from "./messages.js";
 import type { CommandType } from "./subjects.js";
@@ -264,10 +265,15 @@ export function verifyCommand(envelope: unknown, opts: VerifyCommandOptions): Co
 /** The agent proves with its own seed that a renewal request comes from it. */
 export function signRenewRequest(
   agentSeed: string,
-  fields: { clusterId: string; requestedAt: number },
+  fields: { clusterId: string; requestedAt: number; natsAccount?: NatsAccountKind },
 ): RenewCredentialsRequest {
   const key = keyPairFromSeed(agentSeed, "SU");
-  const unsigned = { clusterId: fields.clusterId, publicKey: key.getPublicKey(), requestedAt: fields.requestedAt };
+  const unsigned = {
+    clusterId: fields.clusterId,
+    publicKey: key.getPublicKey(),
+    requestedAt: fields.requestedAt,
+    ...(fields.natsAccount ? { natsAccount: fields.natsAccount } : {}),
+  };
   const sig = toBase64Url(key.sign(encoder.encode(RENEW_DOMAIN + canonicalJson(unsigned))));
   return validateMessage("RenewCredentialsRequest", { ...unsigned, sig });
 }

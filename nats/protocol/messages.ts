@@ -418,7 +418,15 @@ export interface RegisterRequest {
   hostname: string;
   agentVersion: string;
   docker: DockerFacts;
+  /**
+   * "org": the agent can be a user of its org's own NATS account (nats/org-accounts.ts), which in leaf mode means
+   * it forwards its leaf's buffered events itself (agent/src/leaf-forwarder.ts). Absent (older agents): a user of
+   * the shared application account, whose leaf the hub's stream sources.
+   */
+  natsAccount?: NatsAccountKind;
 }
+/** Which NATS account an agent's credential is issued in (see RegisterRequest.natsAccount). */
+export type NatsAccountKind = "org";
 const registerRequest: JSONSchemaType<RegisterRequest> = {
   type: "object",
   additionalProperties: false,
@@ -430,6 +438,7 @@ const registerRequest: JSONSchemaType<RegisterRequest> = {
     hostname: text(255),
     agentVersion: nonEmpty(64),
     docker: dockerFacts,
+    natsAccount: { type: "string", enum: ["org"], nullable: true },
   },
 };
 
@@ -475,13 +484,21 @@ export interface RenewCredentialsRequest {
   clusterId: string;
   publicKey: string;
   requestedAt: number;
+  /** As at registration: "org" asks for a credential of the org's own account (signed with the rest). */
+  natsAccount?: NatsAccountKind;
   sig: string;
 }
 const renewCredentialsRequest: JSONSchemaType<RenewCredentialsRequest> = {
   type: "object",
   additionalProperties: false,
   required: ["clusterId", "publicKey", "requestedAt", "sig"],
-  properties: { clusterId: token, publicKey: publicKey("U"), requestedAt: epochMs, sig: signature },
+  properties: {
+    clusterId: token,
+    publicKey: publicKey("U"),
+    requestedAt: epochMs,
+    natsAccount: { type: "string", enum: ["org"], nullable: true },
+    sig: signature,
+  },
 };
 
 export interface RenewCredentialsResponse {

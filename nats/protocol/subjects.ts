@@ -136,6 +136,35 @@ export const AGENT_EVENTS_STREAM = {
  * written while the WAN link is down arrive, in order, once it is back.
  */
 export const LEAF_EVENTS_STREAM = "STACKYARD_LEAF_EVENTS";
+
+/**
+ * Where a leaf-mode agent writes its deployment events on its own leaf (`agent-local.<clusterId>.<deploymentId>`,
+ * the subjects of LEAF_EVENTS_STREAM). They never leave the leaf under this name (the leaf's remote denies it):
+ * the agent's forwarder (agent/src/leaf-forwarder.ts) reads the stream and publishes each event, in order, on its
+ * `agent-events.…` subject to the hub, where the org account's service import carries it into
+ * STACKYARD_AGENT_EVENTS and the JetStream ack back. Leafs of agents older than org accounts kept their events
+ * under `agent-events.…` and are sourced by the hub instead (leafEventsSource).
+ */
+export const LEAF_LOCAL_EVENTS_ROOT = "agent-local";
+
+export const leafLocalEventsWildcard = (clusterId: string): string =>
+  `${LEAF_LOCAL_EVENTS_ROOT}.${assertSubjectToken(clusterId, "clusterId")}.>`;
+
+/** The hub subject of an event stored on the leaf under `agent-local.<c>.<d>` (or, before, `agent-events.<c>.<d>`). */
+export function hubEventsSubjectOf(leafSubject: string): string | null {
+  const parts = leafSubject.split(".");
+  if (parts.length !== 3 || (parts[0] !== LEAF_LOCAL_EVENTS_ROOT && parts[0] !== DEPLOYMENT_EVENTS_ROOT)) return null;
+  if (!TOKEN.test(parts[1]!) || !TOKEN.test(parts[2]!)) return null;
+  return `${DEPLOYMENT_EVENTS_ROOT}.${parts[1]}.${parts[2]}`;
+}
+
+/** The leaf subject a leaf-mode agent writes an event to, for its hub subject. */
+export function leafLocalSubjectOf(hubSubject: string): string {
+  const parts = hubSubject.split(".");
+  if (parts.length !== 3 || parts[0] !== DEPLOYMENT_EVENTS_ROOT)
+    throw new ProtocolError("INVALID_SUBJECT_TOKEN", `"${hubSubject}" is not a deployment events subject`);
+  return `${LEAF_LOCAL_EVENTS_ROOT}.${parts[1]}.${parts[2]}`;
+}
 /**
  * How long the leaf keeps events, as long as the hub does (services/deployments/jetstream.ts): a cut longer than
  * that is a lost site. Also how long a link-down cluster's RUNNING deployment may wait for its outcome.
@@ -237,7 +266,9 @@ export interface ParsedAgentSubject {
 /** For control-plane consumers of the wildcards above: which cluster sent this, and what is it. */
 export function parseAgentSubject(subject: string): ParsedAgentSubject | null {
   const parts = subject.split(".");
-  if (parts[0] === DEPLOYMENT_EVENTS_ROOT) {
+  // `agent-local.…`: a leaf's own copy, sourced by the hub from a leaf whose credential predates org accounts while
+  // its agent already forwards (the forwarded copy has the same message id: the stream keeps one of the two).
+  if (parts[0] === DEPLOYMENT_EVENTS_ROOT || parts[0] === LEAF_LOCAL_EVENTS_ROOT) {
     return parts.length === 3 && TOKEN.test(parts[1]!) && TOKEN.test(parts[2]!)
       ? { clusterId: parts[1]!, kind: "events", id: parts[2]! }
       : null;

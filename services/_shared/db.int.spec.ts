@@ -216,7 +216,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
   login_throttle: ["key", "failures", "window_started_at", "locked_until"],
   login_trusted_sources: ["user_id", "ip", "last_success_at"],
-  revoked_agent_keys: ["public_nkey", "revoked_at", "expires_at"],
+  revoked_agent_keys: ["public_nkey", "revoked_at", "expires_at", "org_id"],
+  nats_org_accounts: ["org_id", "account_public_key", "limits_json", "created_at", "pushed_at"],
   git_sync_sources: [
     "id",
     "org_id",

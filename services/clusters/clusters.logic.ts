@@ -185,6 +185,7 @@ export async function registerAgent(
   input: RegisterInput,
   settings: ClustersSettings,
   request: RequestInfo,
+  opts: { beforeMint?: (orgId: string) => Promise<void> } = {},
 ) {
   return db.transaction(async (trx) => {
     // Pre-authentication lookup by the hash of a 256-bit secret; the row then names the tenant.
@@ -209,11 +210,16 @@ export async function registerAgent(
       .whereNull("revoked_at")
       .update({ revoked_at: trx.fn.now() })
       .returning("public_nkey")) as Array<{ public_nkey: string }>;
+    const orgAccount = input.natsAccount === "org";
+    // The org's account must be on the server, with this cluster's imports, before a JWT of it is handed out; a
+    // failed push rolls the registration back (the token stays unused).
+    if (orgAccount) await opts.beforeMint?.(cluster.org_id);
     const credential = await mintAgentCredential(
       identity,
       cluster.id,
       input.publicKey,
       settings.agentCredentialTtlSeconds,
+      orgAccount ? cluster.org_id : null,
     );
     await scope
       .insert("agent_credentials", {
@@ -260,6 +266,8 @@ export async function registerAgent(
         expiresAt: credential.expiresAt.getTime(),
       },
       replacedKeys: replaced.map((r) => r.public_nkey).filter((k) => k !== input.publicKey),
+      /** The org whose account the credential belongs to (the caller pushes it first), or null: the shared one. */
+      orgAccount: orgAccount ? cluster.org_id : null,
     };
   });
 }
@@ -333,12 +341,14 @@ async function keepRevokedKeys(tx: TenantScope, clusterId: string): Promise<void
     .max({ revoked_at: "revoked_at" })
     .max({ expires_at: "expires_at" })) as Array<{ public_nkey: string; revoked_at: Date | null; expires_at: Date }>;
   if (rows.length === 0) return;
-  // Installation-wide table (no org): the revocation list itself is installation-wide.
+  // Installation-wide table: the shared account's revocation list is installation-wide; the org's account lists the
+  // keys of its own org.
   await tx
     .db("revoked_agent_keys")
     .insert(
       rows.map((r) => ({
         public_nkey: r.public_nkey,
+        org_id: tx.orgId,
         revoked_at: r.revoked_at ?? new Date(),
         expires_at: r.expires_at,
       })),
@@ -393,6 +403,7 @@ export async function renewAgentCredential(
   clusterId: string,
   publicKey: string,
   ttlSeconds: number,
+  opts: { orgAccount?: boolean; beforeMint?: (orgId: string) => Promise<void> } = {},
 ) {
   return db.transaction(async (trx) => {
     const current = await trx("agent_credentials")
@@ -407,7 +418,15 @@ export async function renewAgentCredential(
         "this agent's credentials are revoked or expired; register again",
       );
     await assertKeyFreeForCluster(trx, publicKey, clusterId);
-    const credential = await mintAgentCredential(identity, clusterId, publicKey, ttlSeconds);
+    // The org's account must be on the server (with this cluster's imports) before a JWT of it is handed out.
+    if (opts.orgAccount) await opts.beforeMint?.(current.org_id);
+    const credential = await mintAgentCredential(
+      identity,
+      clusterId,
+      publicKey,
+      ttlSeconds,
+      opts.orgAccount ? current.org_id : null,
+    );
     const scope = new TenantScope(trx, current.org_id);
     // The JWT id is a hash of the claims: a renewal within the same second yields the very same JWT.
     await scope

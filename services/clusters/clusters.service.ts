@@ -9,6 +9,7 @@ import type { ServiceSchema } from "moleculer";
 import type { Config } from "../_shared/config.js";
 import type { Db } from "../_shared/db.js";
 import { requestInfo } from "../_shared/principal.js";
+import { ServiceUnavailableError } from "../_shared/errors.js";
 import { actionScope } from "../_shared/service-context.js";
 import { systemDb } from "../_shared/tenant.js";
 import { clustersByStatus } from "../_shared/metrics.js";
@@ -28,7 +29,7 @@ import { acknowledgeSecurityWarning, listSecurityWarnings, recordCommandRejectio
 import { CONTROL_PLANE_SUBSCRIPTIONS } from "../../nats/protocol/subjects.js";
 import { applyInventory, HeartbeatBatcher, isClusterId, recordGoodbye, sweepOffline } from "./agent-ingest.js";
 import { updateClusterNode } from "./node-actions.js";
-import { fetchWorkingLeafLinks } from "./leaf-links.js";
+import { fetchWorkingLeafLinksIn } from "./leaf-links.js";
 import { sweepLeafClusters } from "./leaf-status.js";
 import { publicKeyOfSeed } from "../../nats/identity.js";
 import { AgentUnreachableError } from "../_shared/agent-commands.js";
@@ -55,6 +56,7 @@ import { createLiveCredential, pruneLiveCredentials, revokeLiveCredentials } fro
 import { CREDENTIALS_REVOKED_EVENT, type CredentialsRevoked } from "../_shared/bus-events.js";
 import type { Context } from "moleculer";
 import { loadNatsIdentity, pushAccountRevocations } from "./nats-admin.js";
+import { ensureOrgAccount, orgAccountIds, orgAccountPublicKeys, pushOrgAccount } from "./org-accounts.js";
 import { answerRenewal } from "./renewal.js";
 import { createLeafSourceKeeper } from "../deployments/index.js";
 import { listClusterServices } from "./cluster-services.js";
@@ -66,6 +68,21 @@ export const LIVE_PRUNE_MS = 10 * 60_000;
 /** After a failed revocation push at start or reconnect, the next try. */
 export const REVOCATION_RETRY_MS = 5_000;
 const QUEUE = "stackyard-clusters";
+
+/** An account push, retried: the server ignores (and answers an error for) a JWT not newer than the one it holds. */
+async function retryPush(push: () => Promise<void>): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await push();
+      return;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 1_100));
+    }
+  }
+  throw lastError;
+}
 
 export function createClustersService({ config, db }: { config: Config; db: Db }): ServiceSchema {
   const settings: ClustersSettings = {
@@ -144,7 +161,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: false,
         });
-        await this.pushRevocations();
+        await this.pushRevocations(scope.orgId);
         return result.cluster;
       },
       async remove(ctx: OpCtx<"deleteCluster">) {
@@ -152,16 +169,18 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
         const result = await revokeCluster(scope, principal, ctx.params.params.clusterId, settings, request, {
           delete: true,
         });
-        await this.pushRevocations();
+        await this.pushRevocations(scope.orgId);
         return result.cluster;
       },
-      createIntegrationCredential(ctx: OpCtx<"createIntegrationCredential">) {
+      async createIntegrationCredential(ctx: OpCtx<"createIntegrationCredential">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const connection = { natsUrls: settings.agentNatsUrls, natsCa: settings.agentNatsCa };
+        await this.ensureOrgAccount(scope.orgId);
         return createIntegrationCredential(scope, principal, ctx.params.body, identity, connection, request);
       },
-      createLiveCredential(ctx: OpCtx<"createLiveCredential">) {
+      async createLiveCredential(ctx: OpCtx<"createLiveCredential">) {
         const { scope, principal } = actionScope(db, ctx);
+        if (config.nats.wsUrl !== undefined) await this.ensureOrgAccount(scope.orgId);
         return createLiveCredential(scope, principal, ctx.params.body, identity, {
           available: config.nats.wsUrl !== undefined,
         });
@@ -171,12 +190,14 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       async revokeIntegrationCredential(ctx: OpCtx<"revokeIntegrationCredential">) {
         const { scope, principal, request } = actionScope(db, ctx);
         const result = await revokeIntegrationCredential(scope, principal, ctx.params.params.credentialId, request);
-        if (result.changed) await this.pushRevocations();
+        if (result.changed) await this.pushRevocations(scope.orgId);
         return result.credential;
       },
       async register(ctx: OpCtx<"registerAgent">) {
-        const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx));
-        if (result.replacedKeys.length > 0) await this.pushRevocations();
+        const result = await registerAgent(db, identity, ctx.params.body, settings, requestInfo(ctx), {
+          beforeMint: (orgId) => this.pushOrgAccountNow(orgId),
+        });
+        if (result.replacedKeys.length > 0) await this.pushRevocations(result.orgAccount ?? undefined);
         return result.response;
       },
     },
@@ -184,28 +205,46 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       /** A session, user or token ended: so do its browsers' live connections (their keys are revoked on NATS). */
       async [CREDENTIALS_REVOKED_EVENT](ctx: Context<CredentialsRevoked>) {
         try {
-          const revoked = await revokeLiveCredentials(db, ctx.params);
-          if (revoked > 0) await this.pushRevocations();
+          for (const orgId of await revokeLiveCredentials(db, ctx.params)) await this.pushRevocations(orgId);
         } catch (err) {
           this.logger.error({ msg: "live credentials not revoked", error: String(err) });
         }
       },
     },
     methods: {
-      /** Pushes the complete revocation list; retried because the server ignores an update that is not newer. */
-      async pushRevocations(): Promise<void> {
-        if (!system) throw new Error("system NATS connection is not open");
-        let lastError: unknown;
-        for (let attempt = 0; attempt < 3; attempt++) {
-          try {
-            await pushAccountRevocations(system, identity, await accountRevocations(db));
-            return;
-          } catch (err) {
-            lastError = err;
-            await new Promise((r) => setTimeout(r, 1_100));
-          }
+      /**
+       * Pushes the complete revocation list of the application account, then the account of `orgId` (or of every
+       * org, at start and after a reconnect); retried because the server ignores an update that is not newer.
+       */
+      async pushRevocations(orgId?: string): Promise<void> {
+        const sys = system;
+        if (!sys) throw new Error("system NATS connection is not open");
+        await retryPush(async () => pushAccountRevocations(sys, identity, await accountRevocations(db)));
+        for (const org of orgId ? [orgId] : await orgAccountIds(db)) {
+          await retryPush(() => pushOrgAccount(sys, db, identity, org));
         }
-        throw lastError;
+      },
+      /**
+       * Records and pushes the org's account now, whatever the server holds (a registration or renewal adds a
+       * cluster's imports). A failure is a 503: nothing was handed out, the caller may try again.
+       */
+      async pushOrgAccountNow(orgId: string): Promise<void> {
+        const sys = system;
+        if (!sys) throw new ServiceUnavailableError("NATS_UNAVAILABLE", "the control plane is not connected to NATS");
+        await ensureOrgAccount(db, identity, orgId);
+        try {
+          await retryPush(() => pushOrgAccount(sys, db, identity, orgId));
+        } catch (err) {
+          this.logger.error({ msg: "pushing an org's NATS account failed", orgId, error: String(err) });
+          throw new ServiceUnavailableError("NATS_ACCOUNT_PUSH_FAILED", "the org's NATS account could not be updated");
+        }
+      },
+      /** Makes sure the org's account exists on the NATS server before a credential of it is handed out. */
+      async ensureOrgAccount(orgId: string): Promise<void> {
+        const sys = system;
+        if (!sys) throw new Error("system NATS connection is not open");
+        if (await ensureOrgAccount(db, identity, orgId))
+          await retryPush(() => pushOrgAccount(sys, db, identity, orgId));
       },
       /**
        * Pushes the database's revocations; when that fails (Postgres down at start, say) it retries in the background
@@ -283,8 +322,11 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
       async onRenew(msg: Msg) {
         const reply = await answerRenewal(msg.subject, msg.data, {
           registeredAgentKey: (clusterId) => registeredAgentKey(ingestDb, clusterId),
-          renew: (clusterId, publicKey) =>
-            renewAgentCredential(ingestDb, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds),
+          renew: (clusterId, publicKey, natsAccount) =>
+            renewAgentCredential(ingestDb, identity, clusterId, publicKey, settings.agentCredentialTtlSeconds, {
+              orgAccount: natsAccount === "org",
+              beforeMint: (orgId) => this.pushOrgAccountNow(orgId),
+            }),
           now: Date.now,
         });
         if (!reply.ok) {
@@ -390,7 +432,7 @@ export function createClustersService({ config, db }: { config: Config; db: Db }
           await sweepLeafClusters(
             ingestDb,
             settings.offlineAfterSeconds,
-            () => fetchWorkingLeafLinks(sys, appAccount),
+            async () => fetchWorkingLeafLinksIn(sys, [appAccount, ...(await orgAccountPublicKeys(db))]),
             (error) =>
               this.logger.warn({
                 msg: "the hub's leaf links are unknown: silent leaf clusters are shown offline",

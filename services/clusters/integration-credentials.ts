@@ -1,8 +1,10 @@
 /**
- * Integration credentials: an NKey and a user JWT, signed by the installation's account signing key, that may only
- * subscribe to the org's event subjects (`stackyard.<orgId>.>`). The `.creds` text (JWT + seed) exists once, in the
- * create response: only the public key and the JWT id are stored. Revoking pushes the account's revocation list
- * (which includes these keys) to the NATS server, which closes the live connection.
+ * Integration credentials: an NKey and a user JWT of the org's own NATS account (nats/org-accounts.ts), signed by
+ * that account's signing key, that may only subscribe to the org's event subjects (`stackyard.<orgId>.>`, which
+ * reach the account through a stream import; nothing else of the control plane or of another org does). The
+ * `.creds` text (JWT + seed) exists once, in the create response: only the public key and the JWT id are stored.
+ * Revoking pushes the org account's revocation list to the NATS server, which closes the live connection. The
+ * caller makes sure the org's account exists on the server before calling `createIntegrationCredential`.
  */
 import { randomUUID } from "node:crypto";
 import { createUser, decode, fmtCreds, type ClaimsData } from "nats-jwt";
@@ -12,7 +14,8 @@ import type { OpBody } from "../_shared/rest.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import { mintUserJwt } from "../../nats/credentials.js";
-import { publicKeyOfSeed, type NatsIdentity } from "../../nats/identity.js";
+import type { NatsIdentity } from "../../nats/identity.js";
+import { orgUserIssuer } from "../../nats/org-accounts.js";
 import { integrationSubjects, integrationUserJwtOptions } from "../../nats/protocol/integration-subjects.js";
 
 export type CreateIntegrationCredentialInput = OpBody<"createIntegrationCredential">;
@@ -71,8 +74,7 @@ export async function createIntegrationCredential(
   const jwt = await mintUserJwt({
     ...integrationUserJwtOptions(scope.orgId, id),
     userPublicKey: user.getPublicKey(),
-    appAccountPublicKey: publicKeyOfSeed(identity.appAccountSeed),
-    appSigningSeed: identity.appSigningSeed,
+    ...orgUserIssuer(identity, scope.orgId),
     ...(expiresAt ? { expiresAt: Math.floor(expiresAt.getTime() / 1000) } : {}),
   });
   const claims: ClaimsData<unknown> = decode(jwt);

@@ -92,3 +92,18 @@ export async function fetchWorkingLeafLinks(
   }
   return workingLeafLinks(answers, idleLimitMs);
 }
+
+/**
+ * The same over several accounts: leaf nodes join their agent's account, the org's own (nats/org-accounts.ts) or,
+ * for a credential issued before org accounts, the shared application account.
+ */
+export async function fetchWorkingLeafLinksIn(
+  system: NatsConnection,
+  accounts: readonly string[],
+  idleLimitMs = LEAF_LINK_IDLE_LIMIT_MS,
+): Promise<Set<string>> {
+  const working = new Set<string>();
+  const perAccount = await Promise.all(accounts.map((a) => fetchWorkingLeafLinks(system, a, idleLimitMs)));
+  for (const keys of perAccount) for (const key of keys) working.add(key);
+  return working;
+}

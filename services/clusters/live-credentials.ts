@@ -5,6 +5,7 @@
  * connect only over WebSocket. It expires on its own, and the browser renews it through this route while its
  * session lasts. Its public key is kept with the session, user or API token it belongs to (table
  * `live_credentials`), so ending that credential revokes the key on the NATS server too, closing the connection.
+ * The user belongs to the org's own NATS account, where only the org's integration subjects arrive.
  */
 import { fromPublic } from "nats-jwt";
 import { ConflictError, UnprocessableError } from "../_shared/errors.js";
@@ -15,7 +16,8 @@ import type { CredentialsRevoked } from "../_shared/bus-events.js";
 import type { Db } from "../_shared/db.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { mintUserJwt } from "../../nats/credentials.js";
-import { publicKeyOfSeed, type NatsIdentity } from "../../nats/identity.js";
+import type { NatsIdentity } from "../../nats/identity.js";
+import { orgUserIssuer } from "../../nats/org-accounts.js";
 import {
   INTEGRATION_TOPICS,
   integrationSubjects,
@@ -76,8 +78,8 @@ export async function createLiveCredential(
   const jwt = await mintUserJwt({
     ...liveUserJwtOptions(principal.orgId, principal.sessionId ?? principal.actorId, topics),
     userPublicKey: input.publicKey,
-    appAccountPublicKey: publicKeyOfSeed(identity.appAccountSeed),
-    appSigningSeed: identity.appSigningSeed,
+    // A user of the org's own account (nats/org-accounts.ts): the caller made sure the server knows it.
+    ...orgUserIssuer(identity, principal.orgId),
     expiresAt,
   });
   await scope.transaction(async (tx) => {
@@ -114,13 +116,14 @@ export async function createLiveCredential(
 }
 
 /**
- * Marks the unexpired live credentials of an ended session, removed user or revoked token revoked; the caller
- * pushes the account's revocation list when any changed (a credential that never had a live key matches nothing).
+ * Marks the unexpired live credentials of an ended session, removed user or revoked token revoked, and returns the
+ * orgs they belonged to: the caller pushes those orgs' accounts (a credential that never had a live key matches
+ * nothing, and no org is returned).
  */
-export async function revokeLiveCredentials(db: Db, revoked: CredentialsRevoked): Promise<number> {
+export async function revokeLiveCredentials(db: Db, revoked: CredentialsRevoked): Promise<string[]> {
   const userIds = [...(revoked.userIds ?? []), ...(revoked.userId ? [revoked.userId] : [])];
-  if (!revoked.sessionId && !revoked.tokenId && userIds.length === 0) return 0;
-  return db("live_credentials")
+  if (!revoked.sessionId && !revoked.tokenId && userIds.length === 0) return [];
+  const rows = (await db("live_credentials")
     .where((q) => {
       if (revoked.sessionId) q.orWhere("session_id", revoked.sessionId);
       if (revoked.tokenId) q.orWhere("token_id", revoked.tokenId);
@@ -128,7 +131,9 @@ export async function revokeLiveCredentials(db: Db, revoked: CredentialsRevoked)
     })
     .whereNull("revoked_at")
     .where("expires_at", ">", db.fn.now())
-    .update({ revoked_at: db.fn.now() });
+    .update({ revoked_at: db.fn.now() })
+    .returning("org_id")) as Array<{ org_id: string }>;
+  return [...new Set(rows.map((r) => r.org_id))];
 }
 
 /** Expired rows are of no use to anyone (the server refuses an expired JWT): drop them after an hour. */

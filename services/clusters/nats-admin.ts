@@ -7,6 +7,7 @@ import type { ClaimsData } from "nats-jwt";
 import type { NatsConnection } from "nats";
 import { encodeAppAccount, publicKeyOfSeed, type NatsIdentity } from "../../nats/identity.js";
 import { mintUserJwt } from "../../nats/credentials.js";
+import { orgUserIssuer } from "../../nats/org-accounts.js";
 import { agentUserJwtOptions } from "../../nats/protocol/subjects.js";
 
 export async function loadNatsIdentity(file: string): Promise<NatsIdentity> {
@@ -19,18 +20,24 @@ export interface AgentCredential {
   expiresAt: Date;
 }
 
+/**
+ * An agent's user JWT: in its org's own account when `orgId` is given (agents that said they can live there,
+ * RegisterRequest.natsAccount), else in the shared application account (agents older than org accounts).
+ */
 export async function mintAgentCredential(
   identity: NatsIdentity,
   clusterId: string,
   agentPublicKey: string,
   ttlSeconds: number,
+  orgId: string | null = null,
 ): Promise<AgentCredential> {
   const expiresAtSeconds = Math.floor(Date.now() / 1000) + ttlSeconds;
   const jwt = await mintUserJwt({
     ...agentUserJwtOptions(clusterId),
     userPublicKey: agentPublicKey,
-    appAccountPublicKey: publicKeyOfSeed(identity.appAccountSeed),
-    appSigningSeed: identity.appSigningSeed,
+    ...(orgId
+      ? orgUserIssuer(identity, orgId)
+      : { appAccountPublicKey: publicKeyOfSeed(identity.appAccountSeed), appSigningSeed: identity.appSigningSeed }),
     expiresAt: expiresAtSeconds,
   });
   // Read, not verified: we just signed it, and nats-jwt's decode verifies in pure JS (~30 ms of CPU per agent).

@@ -3,13 +3,14 @@
  * fresh JWT, and encode the reply (refusals included) with the protocol's own encoder, so the agent can read it.
  */
 import { verifyRenewRequest } from "../../nats/protocol/envelope.js";
-import { errorReply, type RenewReply } from "../../nats/protocol/messages.js";
+import { errorReply, type NatsAccountKind, type RenewReply } from "../../nats/protocol/messages.js";
 import { isClusterId } from "./agent-ingest.js";
 
 export interface RenewalDeps {
   /** The public key registered for the cluster, or null when no agent is. */
   registeredAgentKey(clusterId: string): Promise<string | null>;
-  renew(clusterId: string, publicKey: string): Promise<{ jwt: string; expiresAt: Date }>;
+  /** `natsAccount` "org": the agent asks for a credential of its org's own account. */
+  renew(clusterId: string, publicKey: string, natsAccount?: NatsAccountKind): Promise<{ jwt: string; expiresAt: Date }>;
   now(): number;
 }
 
@@ -25,7 +26,7 @@ export async function answerRenewal(subject: string, data: Uint8Array, deps: Ren
       clusterId,
       now: deps.now(),
     });
-    const credential = await deps.renew(clusterId, request.publicKey);
+    const credential = await deps.renew(clusterId, request.publicKey, request.natsAccount);
     return { ok: true, jwt: credential.jwt, expiresAt: credential.expiresAt.getTime() };
   } catch (error) {
     // Moleculer errors carry their code in `type`; protocol errors in `code`.

@@ -159,16 +159,20 @@ describe("fault suite: real processes killed or restarted mid-deploy, the real a
     (await db("deployment_events").where({ deployment_id: id }).orderBy("seq").select("seq", "message")).map(
       (r: { seq: number | string; message: string }) => ({ seq: Number(r.seq), message: r.message }),
     );
-  /** Commands NATS has handed to the agent's connection so far (its `cmd.<cluster>.>` subscription, monitoring). */
+  /**
+   * Messages NATS has handed to the agent's connection so far (the connection holding its `cmd.<cluster>.>`
+   * subscription, monitoring). Its `out_msgs`, not the subscription's own count: the agent is a user of its org's
+   * account, where commands arrive through a stream import, and the server counts those on the import's shadow
+   * subscription. While the agent is paused, the only message it can be handed is a command.
+   */
   const commandsDeliveredToAgent = async (): Promise<number> => {
     const res = await fetch(`${nats.monitorUrl}/connz?subs=detail&limit=1024`);
     const connz = (await res.json()) as {
-      connections: Array<{ subscriptions_list_detail?: Array<{ subject: string; msgs: number }> }>;
+      connections: Array<{ out_msgs: number; subscriptions_list_detail?: Array<{ subject: string }> }>;
     };
     return connz.connections
-      .flatMap((c) => c.subscriptions_list_detail ?? [])
-      .filter((sub) => sub.subject === `cmd.${clusterId}.>`)
-      .reduce((n, sub) => n + sub.msgs, 0);
+      .filter((c) => (c.subscriptions_list_detail ?? []).some((sub) => sub.subject === `cmd.${clusterId}.>`))
+      .reduce((n, c) => n + c.out_msgs, 0);
   };
   /**
    * The service's spec as deployed. Not its Version.Index: Swarm bumps that itself while a rolling update it already

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser } from "nkeys.js";
 import { mintUserJwt } from "../../../nats/credentials.js";
-import { publicKeyOfSeed, type NatsIdentity } from "../../../nats/identity.js";
+import type { NatsConnection } from "nats";
+import { encodeAppAccount, publicKeyOfSeed, type NatsIdentity } from "../../../nats/identity.js";
+import { encodeOrgAccount, orgAccountLimits, orgUserIssuer, pushAccountJwt } from "../../../nats/org-accounts.js";
 import { createCommandSigningKey, type CommandSigningKey } from "../../../nats/protocol/envelope.js";
 import { agentUserJwtOptions } from "../../../nats/protocol/subjects.js";
 import { spawnNatsServer, waitForPort } from "../../../nats/server.js";
@@ -18,14 +20,34 @@ export async function mintAgentJwt(
   clusterId: string,
   publicKey: string,
   expiresAtSeconds: number,
+  /** A user of this org's own account (nats/org-accounts.ts); omitted: of the shared application account. */
+  orgId?: string,
 ): Promise<string> {
   return mintUserJwt({
     ...agentUserJwtOptions(clusterId),
     userPublicKey: publicKey,
-    appAccountPublicKey: publicKeyOfSeed(identity.appAccountSeed),
-    appSigningSeed: identity.appSigningSeed,
+    ...(orgId
+      ? orgUserIssuer(identity, orgId)
+      : { appAccountPublicKey: publicKeyOfSeed(identity.appAccountSeed), appSigningSeed: identity.appSigningSeed }),
     expiresAt: expiresAtSeconds,
   });
+}
+
+/**
+ * Makes the hub know the org's account with these clusters' imports (and the application account its exports),
+ * as the control plane does before it hands out a credential of the org's account.
+ */
+export async function pushTestOrgAccount(
+  system: NatsConnection,
+  identity: NatsIdentity,
+  orgId: string,
+  clusterIds: string[],
+): Promise<void> {
+  await pushAccountJwt(system, await encodeAppAccount(identity)).catch(() => undefined);
+  await pushAccountJwt(
+    system,
+    await encodeOrgAccount(identity, { orgId, clusterIds, revocations: {}, limits: orgAccountLimits() }),
+  );
 }
 
 export async function registeredAgentState(
@@ -37,18 +59,22 @@ export async function registeredAgentState(
     natsCa?: string;
     lifetimeSeconds?: number;
     signing?: CommandSigningKey;
+    /** Issue the credential in the org's own account (push it first: pushTestOrgAccount). */
+    orgAccount?: boolean;
+    orgId?: string;
   },
 ): Promise<{ state: AgentState; signing: CommandSigningKey }> {
   const kp = createUser();
   const signing = opts.signing ?? createCommandSigningKey();
   const exp = Math.floor(Date.now() / 1000) + (opts.lifetimeSeconds ?? 3600);
-  const jwt = await mintAgentJwt(identity, opts.clusterId, kp.getPublicKey(), exp);
+  const orgId = opts.orgId ?? "org-1";
+  const jwt = await mintAgentJwt(identity, opts.clusterId, kp.getPublicKey(), exp, opts.orgAccount ? orgId : undefined);
   return {
     signing,
     state: {
       version: 1,
       clusterId: opts.clusterId,
-      orgId: "org-1",
+      orgId,
       publicKey: kp.getPublicKey(),
       seed: new TextDecoder().decode(kp.getSeed()),
       jwt,
