@@ -6,6 +6,7 @@ import { createAuditService } from "./audit/index.js";
 import { createAuthService } from "./auth/index.js";
 import { createClustersService } from "./clusters/index.js";
 import { createDeploymentsService, createDeployWorkerService } from "./deployments/index.js";
+import { createIngressService } from "./ingress/index.js";
 import { createNotificationsService } from "./notifications/index.js";
 import { createStacksService } from "./stacks/index.js";
 import type { Config, ServiceName } from "./_shared/config.js";
@@ -27,6 +28,7 @@ export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => Servi
   "deploy-worker": createDeployWorkerService,
   stacks: createStacksService,
   notifications: createNotificationsService,
+  ingress: createIngressService,
 };
 
 export interface RunningPlatform {

@@ -9,10 +9,12 @@ import type { DeployEngine } from "./deploy/types.js";
 import type {
   SwarmLogFollower,
   SwarmNodeUpdater,
+  SwarmIngressApplier,
   SwarmObjectStore,
   SwarmServiceUpdater,
   TaskExecer,
 } from "./docker/engine.js";
+import { createDockerodeIngressApplier } from "./docker/ingress.js";
 import { createDockerodeTaskExecer } from "./docker/task-exec.js";
 import { AgentConfigError, AgentError } from "./errors.js";
 import { createCommandService } from "./handlers/index.js";
@@ -25,6 +27,7 @@ export function commandHandlers(
   engine: DeployEngine & SwarmObjectStore & SwarmNodeUpdater & SwarmServiceUpdater & SwarmLogFollower,
   cli: DockerCli,
   execer?: TaskExecer,
+  ingress?: SwarmIngressApplier,
 ): (services: AgentServices) => CommandService {
   return (services) =>
     createCommandService(
@@ -36,6 +39,7 @@ export function commandHandlers(
         services: engine,
         follower: engine,
         ...(execer ? { execer } : {}),
+        ...(ingress ? { ingress } : {}),
       },
       services,
     );
@@ -70,7 +74,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const cli = createDockerCli({ socketPath: config.dockerSocket });
     const agent = await runAgent(config, {
       engine,
-      handlers: commandHandlers(engine, cli, createDockerodeTaskExecer({ socketPath: config.dockerSocket })),
+      handlers: commandHandlers(
+        engine,
+        cli,
+        createDockerodeTaskExecer({ socketPath: config.dockerSocket }),
+        createDockerodeIngressApplier({ socketPath: config.dockerSocket }),
+      ),
       log,
       hostname: hostname(),
     });

@@ -35,6 +35,7 @@ describe("config", () => {
       "deployments",
       "deploy-worker",
       "notifications",
+      "ingress",
     ]);
     expect(config.logLevel).to.equal("info");
     expect(config.deployments.secretVersionsKept).to.equal(3);
@@ -95,7 +96,7 @@ describe("config", () => {
       "NATS_URL is not a valid URL",
       'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
-      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications)",
+      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications, ingress)",
     ]);
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });

@@ -36,6 +36,11 @@ export const TENANT_TABLES = [
   "mfa_challenges",
   "notification_endpoints",
   "notification_deliveries",
+  "cluster_ingress",
+  "ingress_hosts",
+  "ingress_routes",
+  "ingress_certificates",
+  "ingress_acme_challenges",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
@@ -81,7 +86,8 @@ export type SystemPath =
   | "maintenance"
   | "metrics"
   | "notifications"
-  | "git-sync";
+  | "git-sync"
+  | "ingress";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */
 export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {

@@ -23,6 +23,10 @@ export type HandlerErrorCode =
   | "TOO_MANY_EXEC_SESSIONS"
   | "EXEC_SESSION_EXISTS"
   | "EXEC_FAILED"
+  | "INGRESS_APPLY_FAILED"
+  | "INGRESS_ROLLOUT_FAILED"
+  | "INGRESS_ROLLOUT_TIMED_OUT"
+  | "INGRESS_NOT_OWNED"
   | SealErrorCode;
 
 export class HandlerError extends CodedError<HandlerErrorCode> {}

@@ -11,9 +11,11 @@ import type {
   SwarmLogFollower,
   SwarmNodeUpdater,
   SwarmObjectStore,
+  SwarmIngressApplier,
   SwarmServiceUpdater,
   TaskExecer,
 } from "../docker/engine.js";
+import { createApplyIngressHandler } from "./ingress.js";
 import { agentSubjects, execInputSubject } from "../../../nats/protocol/subjects.js";
 import { ExecSessionManager, type ExecLimits } from "./exec.js";
 import { LogFollowManager, type LogFollowLimits } from "./log-follow.js";
@@ -37,6 +39,8 @@ export interface CommandServiceDeps {
   /** Without it the agent answers StartExec with NOT_SUPPORTED. */
   execer?: TaskExecer;
   exec?: Partial<ExecLimits>;
+  /** Without it the agent answers ApplyIngress with NOT_SUPPORTED. */
+  ingress?: SwarmIngressApplier;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -89,6 +93,14 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
             RemoveStack: createRemoveStackHandler(deps.objects, {
               now: services.now,
               runningDeployment: (stack) => deployments.runningOn(stack),
+            }),
+          }
+        : {}),
+      ...(deps.ingress
+        ? {
+            ApplyIngress: createApplyIngressHandler(deps.ingress, {
+              clusterId: services.clusterId,
+              sealKeys: services.sealKeys,
             }),
           }
         : {}),

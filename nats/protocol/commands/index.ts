@@ -2,6 +2,7 @@
  * The commands of the agent protocol (control plane → agent), one file each. Adding a command: its file beside
  * this one, and one line in COMMANDS; the command types, payload and result registries and the examples follow.
  */
+import { ApplyIngressCommand } from "./ApplyIngress.js";
 import { CancelDeploymentCommand } from "./CancelDeployment.js";
 import { DeployStackCommand } from "./DeployStack.js";
 import { FollowLogsCommand } from "./FollowLogs.js";
@@ -33,6 +34,7 @@ export const COMMANDS = {
   UpdateNode: UpdateNodeCommand,
   UpdateService: UpdateServiceCommand,
   StartExec: StartExecCommand,
+  ApplyIngress: ApplyIngressCommand,
 } as const;
 
 type Commands = typeof COMMANDS;
@@ -44,6 +46,7 @@ export type CommandResults = { [T in CommandType]: ResultOf<Commands[T]> };
 /** Results by their message name (`DeployStackResult`, ...); RollbackStack shares DeployStack's. */
 export type CommandResultMessages = { [T in CommandType as Commands[T]["resultName"]]: ResultOf<Commands[T]> };
 
+export * from "./ApplyIngress.js";
 export * from "./CancelDeployment.js";
 export * from "./DeployStack.js";
 export * from "./FollowLogs.js";
