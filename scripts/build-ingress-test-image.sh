@@ -52,7 +52,7 @@ for lib in /lib/x86_64-linux-gnu/libnss_files.so.2 /usr/lib/x86_64-linux-gnu/lib
 done
 
 cp /bin/busybox "$rootfs/bin/busybox"
-for applet in sh test cat ls kill sleep; do ln -s busybox "$rootfs/bin/$applet"; done
+for applet in sh test cat ls kill sleep tr; do ln -s busybox "$rootfs/bin/$applet"; done
 cat >"$rootfs/etc/passwd" <<'PASSWD'
 root:x:0:0:root:/root:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false

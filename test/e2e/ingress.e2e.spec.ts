@@ -9,6 +9,10 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "../../services/_shared/paths.js";
@@ -93,14 +97,85 @@ describe("managed ingress (real agent, real control plane, real Swarm)", functio
       .split("\n")
       .filter((l) => l.startsWith("Running")).length;
 
+  let pebbleDir: string;
+  let pebblePort: number;
+  const children: ChildProcess[] = [];
+
   before(async function () {
     this.timeout(300_000);
     await run("bash", [join(REPO_ROOT, "scripts/build-ingress-test-image.sh")], { timeout: 170_000 });
     httpPort = await freePort();
     httpsPort = await freePort();
+    // pebble on loopback: its HTTPS under a throwaway CA, its DNS answering 127.0.0.1 for every name (challtestsrv).
+    pebbleDir = await mkdtemp(join(tmpdir(), "h-ingress-pebble-"));
+    pebblePort = await freePort();
+    const dnsPort = await freePort();
+    await run("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      join(pebbleDir, "key.pem"),
+      "-out",
+      join(pebbleDir, "cert.pem"),
+    ]);
+    await writeFile(
+      join(pebbleDir, "pebble.json"),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${pebblePort}`,
+          managementListenAddress: `127.0.0.1:${await freePort()}`,
+          certificate: join(pebbleDir, "cert.pem"),
+          privateKey: join(pebbleDir, "key.pem"),
+          httpPort,
+          tlsPort: httpsPort,
+          ocspResponderURL: "",
+          externalAccountBindingRequired: false,
+        },
+      }),
+    );
+    children.push(
+      spawn(
+        "pebble-challtestsrv",
+        [
+          "-defaultIPv4",
+          "127.0.0.1",
+          "-defaultIPv6",
+          "",
+          "-dns01",
+          `127.0.0.1:${dnsPort}`,
+          "-http01",
+          "",
+          "-https01",
+          "",
+          "-tlsalpn01",
+          "",
+          "-management",
+          `127.0.0.1:${await freePort()}`,
+        ],
+        { stdio: "ignore" },
+      ),
+      spawn("pebble", ["-config", join(pebbleDir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`], {
+        stdio: "ignore",
+        env: { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" },
+      }),
+    );
     world = await startSwarmWorld({
       clusterName: "ingress-swarm",
-      env: { STACKYARD_INGRESS_IMAGE: INGRESS_TEST_IMAGE },
+      env: {
+        STACKYARD_INGRESS_IMAGE: INGRESS_TEST_IMAGE,
+        STACKYARD_ACME_CA_FILE: join(pebbleDir, "cert.pem"),
+        // Longer than pebble's certificates live: every certificate is due, so a renewal replaces it at once.
+        STACKYARD_ACME_RENEW_BEFORE_SECONDS: String(10 * 365 * 24 * 3600),
+      },
     });
     const stackId = await world.createStack(`ing${randomBytes(3).toString("hex")}`);
     env = await world.createEnvironment(stackId, "prod");
@@ -108,6 +183,8 @@ describe("managed ingress (real agent, real control plane, real Swarm)", functio
   after(async function () {
     this.timeout(120_000);
     await world?.stop();
+    for (const child of children) child.kill();
+    if (pebbleDir) await rm(pebbleDir, { recursive: true, force: true });
     await docker("service", "rm", name).catch(() => undefined);
     await until(
       "the proxy's tasks gone",
@@ -250,5 +327,48 @@ describe("managed ingress (real agent, real control plane, real Swarm)", functio
     expect(failures, failures.slice(0, 5).join("; ")).to.deep.equal([]);
     expect([...revisions]).to.include(oldRevision);
     expect(requests).to.be.greaterThan(revisions.size);
+  });
+
+  it("serves a certificate issued by pebble over HTTP-01, and a renewal replaces it", async () => {
+    const served = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect(
+          { host: "127.0.0.1", port: httpsPort, servername: "app.test", rejectUnauthorized: false },
+          () => {
+            const serial = socket.getPeerCertificate().serialNumber;
+            socket.end();
+            resolve(serial);
+          },
+        );
+        socket.on("error", reject);
+      });
+    const routes = await putRoutes(env.id, [{ host: "app.test", service: "app", port: 8080, tls: true }]);
+    expect(routes.status, JSON.stringify(routes.body)).to.equal(200);
+    const acme = await world.api.request("PUT", `/v1/orgs/${world.org.orgId}/clusters/${world.clusterId}/ingress`, {
+      body: { acmeDirectoryUrl: `https://127.0.0.1:${pebblePort}/dir` },
+      headers: world.auth(),
+    });
+    expect(acme.status, JSON.stringify(acme.body)).to.equal(200);
+    const renew = () =>
+      world.api.request<{ issued: Array<{ serial: string; notAfter: string }>; failed: unknown[] }>(
+        "POST",
+        `/v1/orgs/${world.org.orgId}/clusters/${world.clusterId}/certificates/renew`,
+        { headers: world.auth() },
+      );
+    const first = await renew();
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    expect(first.body.failed, JSON.stringify(first.body.failed)).to.deep.equal([]);
+    const issued = first.body.issued[0]!;
+    expect((await served()).toLowerCase()).to.equal(issued.serial.toLowerCase());
+    const second = await renew();
+    expect(second.body.failed, JSON.stringify(second.body.failed)).to.deep.equal([]);
+    const renewed = second.body.issued[0]!;
+    expect(renewed.serial).not.to.equal(issued.serial);
+    expect((await served()).toLowerCase()).to.equal(renewed.serial.toLowerCase());
+    const list = await world.api.get<{ items: Array<{ serial: string; notAfter: string }> }>(
+      `/v1/orgs/${world.org.orgId}/clusters/${world.clusterId}/certificates`,
+      world.auth(),
+    );
+    expect(list.body.items.map((c) => c.serial)).to.deep.equal([renewed.serial]);
   });
 });

@@ -24,7 +24,11 @@ export const INGRESS_CONFIG_LABEL = "io.stackyard.ingress.config";
 const RELOAD_SCRIPT =
   `printf '%s' "$STACKYARD_INGRESS_CONF" > ${INGRESS_LIVE_CONFIG}.next && ` +
   `nginx -t -q -c ${INGRESS_LIVE_CONFIG}.next && mv ${INGRESS_LIVE_CONFIG}.next ${INGRESS_LIVE_CONFIG} && ` +
-  `nginx -s reload -c ${INGRESS_LIVE_CONFIG}`;
+  // The reload is asynchronous: answer once workers of the new configuration run (they take new connections).
+  `workers() { for p in /proc/[0-9]*; do case "$(cat $p/cmdline 2>/dev/null)" in "nginx: worker"*) echo "\${p#/proc/}";; esac; done; }; ` +
+  `before=" $(workers | tr '\n' ' ') "; nginx -s reload -c ${INGRESS_LIVE_CONFIG} || exit 1; i=0; ` +
+  `while [ $i -lt 200 ]; do for w in $(workers); do case "$before" in *" $w "*) ;; *) sleep 0.2; exit 0;; esac; done; ` +
+  `sleep 0.05; i=$((i+1)); done; echo "the new workers did not start" >&2; exit 1`;
 /** nginx writes its pid file after binding its listeners: the healthcheck's test. */
 export const INGRESS_PID_FILE = "/run/nginx.pid";
 /** Swarm's time units are nanoseconds. */
