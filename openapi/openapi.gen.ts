@@ -1098,6 +1098,117 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/ingress": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /** The cluster's managed ingress (reverse proxy) settings and what was last applied */
+    get: operations["getClusterIngress"];
+    /**
+     * Enable or change the cluster's managed ingress; the proxy is created or updated at once (audited)
+     * @description Stackyard runs one nginx service on the cluster (`serviceName`), published on `httpPort`/`httpsPort`
+     *     through the routing mesh, attached to the attachable overlay network `networkName` that routed services
+     *     join. The answer comes once the agent has rolled the proxy out (a new task started before the old one
+     *     stops: no connection is dropped). 409 `INGRESS_NOT_OWNED` when a service of that name exists on the swarm
+     *     and is not this cluster's proxy; 503 `AGENT_UNREACHABLE` and 502 `AGENT_REJECTED` leave nothing changed.
+     *     Audited as `ingress.configure`.
+     */
+    put: operations["putClusterIngress"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/certificates": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    /** The current TLS certificate of each host of the cluster's ingress, with its expiry */
+    get: operations["listIngressCertificates"];
+    put?: never;
+    /**
+     * Upload a certificate (PEM chain) and its private key for a host, instead of ACME (audited)
+     * @description The key is stored encrypted under the master key and never returned; the chain must be valid now, name
+     *     the host, and match the key (422 `CERTIFICATE_INVALID` otherwise). It replaces the host's current
+     *     certificate and is delivered to the proxy as a new Swarm secret at once. An uploaded certificate is never
+     *     renewed by ACME. Audited as `ingress.certificate.upload`.
+     */
+    post: operations["uploadIngressCertificate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/orgs/{orgId}/clusters/{clusterId}/certificates/renew": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Order now, from the cluster's ACME directory, every certificate that is missing or due for renewal
+     * @description What the control plane's renewal loop does every `STACKYARD_ACME_RENEW_INTERVAL_SECONDS`, for this cluster:
+     *     each HTTPS host without a certificate, or whose ACME certificate expires within
+     *     `STACKYARD_ACME_RENEW_BEFORE_SECONDS`, is ordered (HTTP-01: the proxy answers the challenge) and the new
+     *     certificate delivered. 409 `ACME_NOT_CONFIGURED` when the ingress has no directory URL. Audited as
+     *     `ingress.certificate.issue` per certificate.
+     */
+    post: operations["renewIngressCertificates"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/environments/{envId}/routes": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    /** The environment's ingress routes (host and path prefix → compose service and port) */
+    get: operations["getEnvironmentRoutes"];
+    /**
+     * Replace the environment's routes; the proxy's configuration is rolled out at once (audited)
+     * @description Needs the cluster's ingress enabled (409 `INGRESS_NOT_ENABLED`). A host belongs to one environment of a
+     *     cluster (409 `INGRESS_HOST_IN_USE`, with the other environment's id) and to one org across the whole
+     *     installation (409 `INGRESS_HOST_TAKEN`, saying nothing of the other org). The routed services join the
+     *     proxy's network and carry their routes as a label at the environment's next deployment, so the change
+     *     shows in the environment's diff; the proxy itself reloads now. Nothing is stored when the proxy could not
+     *     be updated (502/503). Audited as `ingress.routes.update`.
+     */
+    put: operations["putEnvironmentRoutes"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/orgs/{orgId}/approvals": {
     parameters: {
       query?: never;
@@ -2155,6 +2266,99 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** @description A DNS host name, lower case */
+    IngressHost: string;
+    /** @description A Swarm object name */
+    IngressObjectName: string;
+    ClusterIngressInput: {
+      /** @description The nginx image; default the official `nginx` */
+      image?: string;
+      serviceName?: components["schemas"]["IngressObjectName"];
+      networkName?: components["schemas"]["IngressObjectName"];
+      /** @description Published HTTP port; default 80 */
+      httpPort?: number;
+      /** @description Published HTTPS port; default 443 */
+      httpsPort?: number;
+      /**
+       * Format: uri
+       * @description ACME directory certificates are ordered from (e.g. Let's Encrypt's); null: no ACME
+       */
+      acmeDirectoryUrl?: string | null;
+      /** Format: email */
+      acmeEmail?: string | null;
+    };
+    ClusterIngress: {
+      /** Format: uuid */
+      clusterId: string;
+      image: string;
+      serviceName: string;
+      networkName: string;
+      httpPort: number;
+      httpsPort: number;
+      acmeDirectoryUrl: string | null;
+      acmeEmail: string | null;
+      /** @description Configurations rendered so far */
+      revision: number;
+      appliedRevision: number | null;
+      /** @description The Swarm config the proxy runs */
+      appliedConfigName: string | null;
+      /** Format: date-time */
+      appliedAt: string | null;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    IngressRouteInput: {
+      host: components["schemas"]["IngressHost"];
+      /** @description nginx prefix match; default `/` */
+      pathPrefix?: string;
+      /** @description The compose service key */
+      service: string;
+      /** @description The port the service listens on */
+      port: number;
+      /** @description Also serve the host over HTTPS (a certificate from ACME or uploaded) */
+      tls?: boolean;
+    };
+    IngressRoute: {
+      /** Format: uuid */
+      id: string;
+      host: string;
+      pathPrefix: string;
+      service: string;
+      port: number;
+      tls: boolean;
+    };
+    EnvironmentRoutes: {
+      /** Format: uuid */
+      environmentId: string;
+      /** Format: uuid */
+      clusterId: string;
+      routes: components["schemas"]["IngressRoute"][];
+      appliedConfigName: string | null;
+      note: string;
+    };
+    IngressCertificate: {
+      /** Format: uuid */
+      id: string;
+      host: string;
+      /** @enum {unknown} */
+      source: "acme" | "upload";
+      serial: string;
+      issuer: string;
+      /** Format: date-time */
+      notBefore: string;
+      /**
+       * Format: date-time
+       * @description Expiry
+       */
+      notAfter: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    IngressCertificateList: {
+      items: components["schemas"]["IngressCertificate"][];
+      /** @description HTTPS hosts (routes with `tls`) that have no certificate yet */
+      missing: string[];
+    };
     DockerFacts: {
       dockerVersion: string;
       apiVersion: string;
@@ -5653,6 +5857,224 @@ export interface operations {
       403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
       422: components["responses"]["Unprocessable"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getClusterIngress: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The ingress */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ClusterIngress"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putClusterIngress: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ClusterIngressInput"];
+      };
+    };
+    responses: {
+      /** @description The ingress, applied */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ClusterIngress"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  listIngressCertificates: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Certificates, and the HTTPS hosts still without one */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["IngressCertificateList"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  uploadIngressCertificate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          host: components["schemas"]["IngressHost"];
+          certificatePem: string;
+          privateKeyPem: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Stored and applied */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["IngressCertificate"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
+      default: components["responses"]["Error"];
+    };
+  };
+  renewIngressCertificates: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orgId: components["parameters"]["orgId"];
+        clusterId: components["parameters"]["clusterId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What was ordered, and what failed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            issued: components["schemas"]["IngressCertificate"][];
+            failed: {
+              host: string;
+              code: string;
+              message: string;
+            }[];
+          };
+        };
+      };
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      default: components["responses"]["Error"];
+    };
+  };
+  getEnvironmentRoutes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The routes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EnvironmentRoutes"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      default: components["responses"]["Error"];
+    };
+  };
+  putEnvironmentRoutes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        envId: components["parameters"]["envId"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          routes: components["schemas"]["IngressRouteInput"][];
+        };
+      };
+    };
+    responses: {
+      /** @description The routes, applied */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EnvironmentRoutes"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      422: components["responses"]["Unprocessable"];
+      502: components["responses"]["Error"];
+      503: components["responses"]["Error"];
       default: components["responses"]["Error"];
     };
   };

@@ -59,6 +59,12 @@ if [ "$want_chromium" = 1 ] && ! command -v promtool >/dev/null 2>&1; then
   apt_install prometheus
 fi
 
+# pebble (Let's Encrypt's test ACME server, with pebble-challtestsrv) and openssl: the ingress certificates suite.
+if [ "$want_chromium" = 1 ] && { ! command -v pebble >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; }; then
+  log "installing pebble and openssl (apt; the ingress certificates suite)"
+  apt_install pebble openssl
+fi
+
 # --- what the other scripts read ----------------------------------------------------------------------------
 umask 077
 # Local signing key for access tokens, made once and kept with the rest of the local state.

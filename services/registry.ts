@@ -7,6 +7,7 @@ import { createAuditService } from "./audit/index.js";
 import { createAuthService } from "./auth/index.js";
 import { createClustersService } from "./clusters/index.js";
 import { createDeploymentsService, createDeployWorkerService } from "./deployments/index.js";
+import { createIngressService } from "./ingress/index.js";
 import { createNotificationsService } from "./notifications/index.js";
 import { createStacksService } from "./stacks/index.js";
 import type { Config, ServiceName } from "./_shared/config.js";
@@ -29,6 +30,7 @@ export const SERVICE_FACTORIES: Record<ServiceName, (deps: ServiceDeps) => Servi
   stacks: createStacksService,
   notifications: createNotificationsService,
   alerts: createAlertsService,
+  ingress: createIngressService,
 };
 
 export interface RunningPlatform {

@@ -9,10 +9,12 @@ import type { DeployEngine } from "./deploy/types.js";
 import type {
   SwarmLogFollower,
   SwarmNodeUpdater,
+  SwarmIngressApplier,
   SwarmObjectStore,
   SwarmServiceUpdater,
   TaskExecer,
 } from "./docker/engine.js";
+import { createDockerodeIngressApplier } from "./docker/ingress.js";
 import { createDockerodeTaskExecer } from "./docker/task-exec.js";
 import { AgentConfigError, AgentError } from "./errors.js";
 import { createCommandService } from "./handlers/index.js";
@@ -27,6 +29,7 @@ export function commandHandlers(
   cli: DockerCli,
   execer?: TaskExecer,
   builder?: BuildEngine,
+  ingress?: SwarmIngressApplier,
 ): (services: AgentServices) => CommandService {
   return (services) =>
     createCommandService(
@@ -39,6 +42,7 @@ export function commandHandlers(
         follower: engine,
         ...(execer ? { execer } : {}),
         ...(builder ? { builder } : {}),
+        ...(ingress ? { ingress } : {}),
       },
       services,
     );
@@ -78,6 +82,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         cli,
         createDockerodeTaskExecer({ socketPath: config.dockerSocket }),
         createDockerBuildEngine({ socketPath: config.dockerSocket }),
+        createDockerodeIngressApplier({ socketPath: config.dockerSocket }),
       ),
       log,
       hostname: hostname(),

@@ -12,3 +12,11 @@ export const OWNERSHIP_LABELS = {
 
 /** On a Swarm secret: the environment secret's own name (the Swarm name also carries stack and a hash). */
 export const SECRET_NAME_LABEL = "io.stackyard.secret";
+
+/**
+ * On the ingress proxy's Swarm service, network, configs and secrets: the cluster whose ingress they are. The agent
+ * removes only configs and secrets carrying it (and the service's name in INGRESS_SERVICE_LABEL).
+ */
+export const INGRESS_CLUSTER_LABEL = "io.stackyard.ingress.cluster";
+/** On the ingress proxy's configs and secrets: the Swarm service they were made for. */
+export const INGRESS_SERVICE_LABEL = "io.stackyard.ingress.service";

@@ -36,6 +36,7 @@ describe("config", () => {
       "deploy-worker",
       "notifications",
       "alerts",
+      "ingress",
     ]);
     expect(config.alerts).to.include({ evalIntervalMs: 10_000, smtp: null });
     expect(config.logLevel).to.equal("info");
@@ -105,7 +106,7 @@ describe("config", () => {
       "NATS_URL is not a valid URL",
       'HTTP_PORT must be an integer between 0 and 65535 (got "99999")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
-      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications, alerts)",
+      "SERVICES has unknown entries billing (allowed: all, api, auth, audit, clusters, stacks, deployments, deploy-worker, notifications, alerts, ingress)",
     ]);
     expect(problems.some((p) => p.startsWith("NATS_CREDS is missing"))).to.equal(true);
   });

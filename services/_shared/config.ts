@@ -24,6 +24,7 @@ export const SERVICE_NAMES = [
   "deploy-worker",
   "notifications",
   "alerts",
+  "ingress",
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
@@ -33,6 +34,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_HTTP_PORT = 8080;
 /** What `docker compose -f docker-compose.dev.yml build agent` tags; set AGENT_IMAGE to your registry's copy. */
 export const DEFAULT_AGENT_IMAGE = "stackyard/agent:dev";
+/** The official nginx image: the managed ingress proxy of a cluster unless its settings name another. */
+export const DEFAULT_INGRESS_IMAGE = "nginx";
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 /** Live preview environments per org unless the org says otherwise (orgs.preview_quota). */
@@ -190,6 +193,18 @@ export interface Config {
     activityMaxAgeSeconds: number;
     /** How often the retention job prunes cluster activity. */
     activityPruneIntervalMs: number;
+  };
+  ingress: {
+    /** The nginx image of a new cluster ingress whose request names none. */
+    defaultImage: string;
+    /** How long the agent may take to roll the proxy out. */
+    applyTimeoutSeconds: number;
+    /** PEM file of CAs trusted for the ACME directory's HTTPS besides the system's (a test CA such as pebble's). */
+    acmeCaFile: string | null;
+    /** How often the control plane looks for certificates to order or renew. */
+    renewIntervalSeconds: number;
+    /** An ACME certificate is renewed once it expires within this. */
+    renewBeforeSeconds: number;
   };
   requestTimeoutMs: number;
   auth: {
@@ -544,6 +559,13 @@ export function loadConfig(env: Env = process.env): Config {
         100,
         24 * 3600_000,
       ),
+    },
+    ingress: {
+      defaultImage: r.optional("STACKYARD_INGRESS_IMAGE", DEFAULT_INGRESS_IMAGE),
+      applyTimeoutSeconds: r.int("STACKYARD_INGRESS_APPLY_TIMEOUT_SECONDS", 90, 5, 600),
+      acmeCaFile: env.STACKYARD_ACME_CA_FILE?.trim() || null,
+      renewIntervalSeconds: r.int("STACKYARD_ACME_RENEW_INTERVAL_SECONDS", 3600, 1, 7 * 24 * 3600),
+      renewBeforeSeconds: r.int("STACKYARD_ACME_RENEW_BEFORE_SECONDS", 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
     },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 600_000),
     auth: {

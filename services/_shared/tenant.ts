@@ -44,6 +44,11 @@ export const TENANT_TABLES = [
   "alert_email_deliveries",
   "release_builds",
   "release_build_events",
+  "cluster_ingress",
+  "ingress_hosts",
+  "ingress_routes",
+  "ingress_certificates",
+  "ingress_acme_challenges",
 ] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
@@ -91,7 +96,8 @@ export type SystemPath =
   | "notifications"
   | "alerts"
   | "git-sync"
-  | "previews";
+  | "previews"
+  | "ingress";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */
 export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {

@@ -3,6 +3,7 @@
  * versioned secret references) plus the secret values, decrypted in memory only to be sealed at once to the
  * cluster's agent key (nats/protocol/sealing.ts): no value leaves this process in the clear.
  */
+import { renderIngressFor } from "../ingress/index.js";
 import { systemScope } from "../_shared/tenant.js";
 import type { Db } from "../_shared/db.js";
 import { UnprocessableError } from "../_shared/errors.js";
@@ -152,6 +153,7 @@ export async function buildDeployCommand(
     .where({ environment_id: ctx.environmentId })
     .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml");
   const secrets = await loadSecretValues(scope, ctx.environmentId, keys);
+  const ingress = await renderIngressFor(scope, { id: ctx.environmentId, cluster_id: ctx.clusterId });
   const ownership = {
     orgId: ctx.orgId,
     environmentId: ctx.environmentId,
@@ -166,6 +168,7 @@ export async function buildDeployCommand(
       releaseCompose: ctx.composeYaml,
       overlay: { envJson: overlay?.env_json ?? {}, composePatchYaml: overlay?.compose_patch_yaml ?? "" },
       replicaOverrides: ctx.replicaOverrides,
+      ...(ingress ? { ingress } : {}),
       secrets: secrets.map((s) => ({
         id: s.id,
         name: s.name,

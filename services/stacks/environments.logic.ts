@@ -19,6 +19,7 @@ import { deleteSecret, listSecrets, putSecret } from "./secrets-repo.js";
 import { findEnvironment, lastDeployedRelease } from "./stacks.logic.js";
 import { overlayView, secretView, type EnvironmentRow, type OverlayRow } from "./views.js";
 import type { OpBody, OpQuery } from "../_shared/rest.js";
+import { renderIngressFor } from "../ingress/index.js";
 
 const OVERLAY_COLUMNS = ["environment_id", "env_json", "compose_patch_yaml", "updated_at", "updated_by"] as const;
 
@@ -183,9 +184,10 @@ async function releaseFor(scope: TenantScope, environment: EnvironmentRow, relea
 }
 
 async function render(scope: TenantScope, environment: EnvironmentRow, release: Release): Promise<RenderedState> {
-  const [overlay, secrets] = await Promise.all([
+  const [overlay, secrets, ingress] = await Promise.all([
     findOverlay(scope, environment.id),
     listSecrets(scope, environment.id),
+    renderIngressFor(scope, environment),
   ]);
   return renderDesiredState({
     swarmStack: environment.swarm_stack,
@@ -193,6 +195,7 @@ async function render(scope: TenantScope, environment: EnvironmentRow, release: 
     releaseCompose: release.composeYaml,
     overlay: { envJson: overlay.env_json, composePatchYaml: overlay.compose_patch_yaml },
     replicaOverrides: environment.replica_overrides ?? {},
+    ...(ingress ? { ingress } : {}),
     secrets: secrets.map((s) => ({
       id: s.id,
       name: s.name,

@@ -1,5 +1,5 @@
 /** stacks: what other domains may use (deployments renders and deploys what stacks holds). */
-export { renderDesiredState } from "./render.js";
+export { renderDesiredState, type RenderIngress } from "./render.js";
 export { checkComposePolicy, COMPOSE_POLICY_VIOLATION, policyMessage, type PolicyViolation } from "./compose-policy.js";
 export { composePolicyForCluster } from "./compose-policy.logic.js";
 export { loadSecretValues, putSecret } from "./secrets-repo.js";

@@ -45,7 +45,20 @@ export interface RenderInput {
   secrets: RenderSecret[];
   /** Replica counts set by scaling (environments.replica_overrides): they win over the release and the overlay. */
   replicaOverrides?: Record<string, number>;
+  /** The environment's ingress routes and the overlay network of its cluster's proxy (services/ingress). */
+  ingress?: RenderIngress;
 }
+
+export interface RenderIngress {
+  /** The proxy's overlay network (cluster_ingress.network_name). */
+  network: string;
+  routes: Array<{ host: string; pathPrefix: string; service: string; port: number }>;
+}
+
+/** The compose key of the proxy's network in a rendered document (declared external, named as the cluster's). */
+export const INGRESS_NETWORK_KEY = "stackyard-ingress";
+/** On a routed service (`deploy.labels`): its routes, `host/path -> port`, so a route change shows in the diff. */
+export const INGRESS_ROUTES_LABEL = "io.stackyard.ingress.routes";
 
 export interface SecretRef {
   name: string;
@@ -90,6 +103,7 @@ export function renderDesiredState(input: RenderInput): RenderedState {
   const patched = mergeCompose(release, parseComposePatch(input.overlay.composePatchYaml, NO_SIZE_LIMIT));
   const withEnv = applyReplicaOverrides(applyEnv(patched, input.overlay.envJson ?? {}), input.replicaOverrides ?? {});
   const { document, secretRefs } = attachSecrets(withEnv, input.swarmStack, input.ownership, input.secrets);
+  if (input.ingress && input.ingress.routes.length > 0) attachIngress(document, input.ingress);
   attachOwnershipLabels(document, ownershipLabels(input.ownership));
   // The overlay may have broken what the release got right (removed an image, added a key Swarm refuses).
   const warnings = checkComposeDocument(document, input.swarmStack);
@@ -157,6 +171,38 @@ function attachSecrets(
   }
   if (secretRefs.length > 0) document.secrets = declared;
   return { document, secretRefs };
+}
+
+/**
+ * Each routed service joins the proxy's network (besides the networks it had: a service without any keeps the
+ * default one) and carries its routes as a label; services the document lacks are skipped.
+ */
+function attachIngress(document: JsonObject, ingress: RenderIngress): void {
+  const services = isJsonObject(document.services) ? document.services : {};
+  const byService = new Map<string, string[]>();
+  for (const r of ingress.routes) {
+    const list = byService.get(r.service) ?? [];
+    list.push(`${r.host}${r.pathPrefix} -> ${r.port}`);
+    byService.set(r.service, list);
+  }
+  let joined = false;
+  for (const [name, routes] of byService) {
+    const service = services[name];
+    if (!isJsonObject(service)) continue;
+    const networks = service.networks;
+    if (networks === undefined || networks === null) service.networks = ["default", INGRESS_NETWORK_KEY];
+    else if (Array.isArray(networks)) {
+      if (!networks.includes(INGRESS_NETWORK_KEY)) networks.push(INGRESS_NETWORK_KEY);
+    } else if (isJsonObject(networks)) networks[INGRESS_NETWORK_KEY] = {};
+    const deploy = isJsonObject(service.deploy) ? service.deploy : {};
+    deploy.labels = withLabels(deploy.labels, { [INGRESS_ROUTES_LABEL]: routes.sort(compareCodePoints).join(", ") });
+    service.deploy = deploy;
+    joined = true;
+  }
+  if (!joined) return;
+  const declared = isJsonObject(document.networks) ? document.networks : {};
+  declared[INGRESS_NETWORK_KEY] = { external: true, name: ingress.network };
+  document.networks = declared;
 }
 
 /** A mount the release already has (perhaps with its own target or mode) is kept as written. */

@@ -187,3 +187,26 @@ export interface TaskExecer {
   inspectTask(taskId: string): Promise<ExecTaskTarget | null>;
   exec(containerId: string, opts: { command: string[]; cols: number; rows: number }): Promise<ExecProcess>;
 }
+
+/** The reverse proxy's state as ApplyIngress asks for it, secrets opened. */
+export interface IngressSpec {
+  clusterId: string;
+  serviceName: string;
+  networkName: string;
+  image: string;
+  ports: { http: number; https: number };
+  config: { name: string; data: string };
+  secrets: Array<{ name: string; target: string; value: Buffer }>;
+  timeoutMs: number;
+}
+
+/** Why an ingress apply stopped: the handler turns these into its stable codes. */
+export type IngressFailure = "not_owned" | "rollout_failed" | "rollout_timed_out";
+
+/** Creating and rolling the ingress proxy (what ApplyIngress needs, and nothing else). */
+export interface SwarmIngressApplier {
+  applyIngress(
+    spec: IngressSpec,
+    signal: AbortSignal,
+  ): Promise<{ serviceId: string; created: boolean; changed: boolean; removed: number }>;
+}

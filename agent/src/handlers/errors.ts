@@ -24,6 +24,10 @@ export type HandlerErrorCode =
   | "EXEC_SESSION_EXISTS"
   | "EXEC_FAILED"
   | "GIT_AUTH_INVALID"
+  | "INGRESS_APPLY_FAILED"
+  | "INGRESS_ROLLOUT_FAILED"
+  | "INGRESS_ROLLOUT_TIMED_OUT"
+  | "INGRESS_NOT_OWNED"
   | SealErrorCode;
 
 export class HandlerError extends CodedError<HandlerErrorCode> {}

@@ -11,9 +11,11 @@ import type {
   SwarmLogFollower,
   SwarmNodeUpdater,
   SwarmObjectStore,
+  SwarmIngressApplier,
   SwarmServiceUpdater,
   TaskExecer,
 } from "../docker/engine.js";
+import { createApplyIngressHandler } from "./ingress.js";
 import { agentSubjects, execInputSubject } from "../../../nats/protocol/subjects.js";
 import { ExecSessionManager, type ExecLimits } from "./exec.js";
 import { LogFollowManager, type LogFollowLimits } from "./log-follow.js";
@@ -41,6 +43,8 @@ export interface CommandServiceDeps {
   exec?: Partial<ExecLimits>;
   /** Without it the agent answers BuildRelease and CancelBuild with NOT_SUPPORTED. */
   builder?: BuildEngine;
+  /** Without it the agent answers ApplyIngress with NOT_SUPPORTED. */
+  ingress?: SwarmIngressApplier;
 }
 
 export function createCommandService(deps: CommandServiceDeps, services: AgentServices): CommandService {
@@ -95,6 +99,14 @@ export function createCommandService(deps: CommandServiceDeps, services: AgentSe
             RemoveStack: createRemoveStackHandler(deps.objects, {
               now: services.now,
               runningDeployment: (stack) => deployments.runningOn(stack),
+            }),
+          }
+        : {}),
+      ...(deps.ingress
+        ? {
+            ApplyIngress: createApplyIngressHandler(deps.ingress, {
+              clusterId: services.clusterId,
+              sealKeys: services.sealKeys,
             }),
           }
         : {}),

@@ -4,6 +4,7 @@
  */
 import { BuildReleaseCommand } from "./BuildRelease.js";
 import { CancelBuildCommand } from "./CancelBuild.js";
+import { ApplyIngressCommand } from "./ApplyIngress.js";
 import { CancelDeploymentCommand } from "./CancelDeployment.js";
 import { DeployStackCommand } from "./DeployStack.js";
 import { FollowLogsCommand } from "./FollowLogs.js";
@@ -37,6 +38,7 @@ export const COMMANDS = {
   StartExec: StartExecCommand,
   BuildRelease: BuildReleaseCommand,
   CancelBuild: CancelBuildCommand,
+  ApplyIngress: ApplyIngressCommand,
 } as const;
 
 type Commands = typeof COMMANDS;
@@ -50,6 +52,7 @@ export type CommandResultMessages = { [T in CommandType as Commands[T]["resultNa
 
 export * from "./BuildRelease.js";
 export * from "./CancelBuild.js";
+export * from "./ApplyIngress.js";
 export * from "./CancelDeployment.js";
 export * from "./DeployStack.js";
 export * from "./FollowLogs.js";
