@@ -19,7 +19,7 @@ import { until } from "../_shared/testing/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../_shared/testing/webhook-receiver.js";
 import { systemScope } from "../_shared/tenant.js";
 import { applyReading, startEvaluator } from "./evaluator.js";
-import { readRule } from "./sources.js";
+import { ingressCertificates, readRule } from "./sources.js";
 import type { AlertRuleRow, AlertView } from "./views.js";
 
 const COMPOSE = "services:\n  web:\n    image: stackyard/busybox:test\n    deploy:\n      replicas: 2\n";
@@ -305,30 +305,42 @@ describe("alerts: rules, evaluation and history (real gateway, Postgres, nats-se
       await waitFor(ruleId, "resolved");
     });
 
-    it("certificate_expiring: the evaluator seam reads the certificate source it is given (none until certificates exist)", async () => {
-      // Disabled: only this test evaluates it (the platform's evaluator has no certificate source yet).
+    it("certificate_expiring: fires for a current ingress certificate inside the threshold, resolves once it is replaced", async () => {
+      // Disabled: only this test evaluates it, through the default source (the ingress certificates in Postgres).
       const ruleId = await createRule({ kind: "certificate_expiring", threshold: 7, enabled: false });
       const rule = (await db("alert_rules").where({ id: ruleId }).first()) as AlertRuleRow;
-      const soon = {
-        id: "cert-1",
-        name: "app.test",
-        clusterId: agent.clusterId,
-        environmentId: null,
-        notAfter: new Date(Date.now() + 3 * 86_400_000),
-      };
-      const later = { ...soon, id: "cert-2", name: "later.test", notAfter: new Date(Date.now() + 30 * 86_400_000) };
-      const evaluate = (certificates: Array<typeof soon>) =>
+      const certificate = (host: string, days: number) => ({
+        org_id: org.orgId,
+        cluster_id: agent.clusterId,
+        host,
+        source: "upload",
+        certificate_pem: "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        key_ciphertext: Buffer.from("x"),
+        key_nonce: Buffer.from("n"),
+        key_auth_tag: Buffer.from("t"),
+        key_id: "local1",
+        serial: `serial-${host}`,
+        issuer: "test CA",
+        not_before: new Date(Date.now() - 86_400_000),
+        not_after: new Date(Date.now() + days * 86_400_000),
+      });
+      const [soon] = await db("ingress_certificates").insert(certificate("app.test", 3)).returning("id");
+      await db("ingress_certificates").insert(certificate("later.test", 30));
+      const evaluate = () =>
         db.transaction(async (trx) => {
           const scope = systemScope(trx, org.orgId, "alerts");
-          const reading = await readRule(scope, rule, { certificates: () => Promise.resolve(certificates) });
+          const reading = await readRule(scope, rule, { certificates: ingressCertificates });
           await applyReading(scope, rule, reading, new Date());
           return reading.violations.map((v) => v.subject);
         });
-      expect(await evaluate([soon, later])).to.deep.equal(["cert-1"]);
+      expect(await evaluate()).to.deep.equal([soon.id]);
       const [alert] = await alertsOf(ruleId);
-      expect(alert).to.include({ status: "firing", subject: "cert-1" });
+      expect(alert).to.include({ status: "firing", subject: soon.id });
       expect(alert!.summary).to.contain("certificate app.test expires");
-      expect(await evaluate([later])).to.deep.equal([]);
+      // Renewed: the old one is replaced by one valid for 90 days.
+      await db("ingress_certificates").where({ id: soon.id }).update({ replaced_at: db.fn.now() });
+      await db("ingress_certificates").insert({ ...certificate("app.test", 90), serial: "serial-renewed" });
+      expect(await evaluate()).to.deep.equal([]);
       expect((await alertsOf(ruleId))[0]).to.include({ status: "resolved" });
     });
   });

@@ -12,12 +12,12 @@ import { smtpSender, startEmailDispatcher, type EmailDispatcher, type SendEmail 
 import { startEvaluator, type Evaluator } from "./evaluator.js";
 import { acknowledgeAlert, listAlerts, silenceAlert } from "./history.logic.js";
 import { createRule, deleteRule, listRules, updateRule } from "./rules.logic.js";
-import { noCertificates, type CertificateSource } from "./sources.js";
+import { ingressCertificates, type CertificateSource } from "./sources.js";
 
 export interface AlertsServiceDeps {
   config: Config;
   db: Db;
-  /** The certificates feature's expiry facts (certificate_expiring); none until it exists. */
+  /** Where certificate_expiring reads certificates (default: the ingress certificates). */
   certificates?: CertificateSource;
   /** Replaces the SMTP sender (unit tests). */
   sendEmail?: SendEmail;
@@ -70,7 +70,7 @@ export function createAlertsService({ config, db, certificates, sendEmail }: Ale
       evaluator = startEvaluator({
         db,
         intervalMs: settings.evalIntervalMs,
-        certificates: certificates ?? noCertificates,
+        certificates: certificates ?? ingressCertificates,
         log,
         onEmailQueued: () => email?.wake(),
       });

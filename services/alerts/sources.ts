@@ -6,6 +6,7 @@
  * reading lists the subjects in violation now; subjects whose data cannot be trusted now (their cluster's agent
  * is silent, so its inventory is old) are undecided and keep whatever state they have.
  */
+import { currentCertificateFacts } from "../ingress/index.js";
 import type { InventoryService } from "../../nats/protocol/messages.js";
 import type { TenantScope } from "../_shared/tenant.js";
 import { composeName, desiredRelease, imageMatches } from "../deployments/index.js";
@@ -30,7 +31,7 @@ export interface Reading {
   undecided(subject: string): boolean;
 }
 
-/** A certificate as the certificates feature will report it; until then no source lists any. */
+/** A certificate whose expiry a rule watches (the ingress certificates: services/ingress/certificate-facts.ts). */
 export interface CertificateFact {
   id: string;
   name: string;
@@ -39,9 +40,10 @@ export interface CertificateFact {
   notAfter: Date;
 }
 
-/** The seam for certificate_expiring: the certificates feature provides the real source. */
+/** Where certificate_expiring reads certificates from: the ingress certificates, or a test's own list. */
 export type CertificateSource = (scope: TenantScope, rule: AlertRuleRow) => Promise<CertificateFact[]>;
-export const noCertificates: CertificateSource = () => Promise.resolve([]);
+export const ingressCertificates: CertificateSource = (scope, rule) =>
+  currentCertificateFacts(scope, { clusterId: rule.cluster_id, environmentId: rule.environment_id });
 
 export interface SourceDeps {
   certificates: CertificateSource;
