@@ -94,12 +94,12 @@ export const templateRegExp = (template: string): RegExp =>
 /** An ajv instance that knows the document's components, so `#/components/...` refs resolve. */
 export function createSpecAjv(
   doc: OpenApiDocument,
-  opts: { coerceTypes?: boolean } = {},
+  opts: { coerceTypes?: boolean; allErrors?: boolean } = {},
 ): {
   compile(schema: unknown): ValidateFunction;
   errorsText(errors: ValidateFunction["errors"]): string;
 } {
-  const ajv = new Ajv2020({ strict: false, allErrors: true, coerceTypes: opts.coerceTypes ?? false });
+  const ajv = new Ajv2020({ strict: false, allErrors: opts.allErrors ?? true, coerceTypes: opts.coerceTypes ?? false });
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   ajv.addSchema({ $id: "openapi", components: { schemas: doc.components?.schemas ?? {} } });
   const rewrite = (schema: unknown): unknown =>

@@ -18,7 +18,7 @@ import { systemDb, systemScope, type TenantScope } from "../_shared/tenant.js";
 import { actorOf, recordAudit } from "../audit/index.js";
 import { decryptAtRest, encryptAtRest } from "../stacks/index.js";
 import { certificateView, currentCertificates, storeCertificate } from "./certificates.repo.js";
-import { applyIngress, lockClusterIngress, type IngressDeps } from "./ingress.logic.js";
+import { applyIngress, lockClusterIngress, requireCluster, type IngressDeps } from "./ingress.logic.js";
 import type { ClusterIngressRow } from "./routes.repo.js";
 
 export interface AcmeDeps extends IngressDeps {
@@ -70,6 +70,7 @@ export async function uploadCertificate(
   input: OpBody<"uploadIngressCertificate">,
   request: RequestInfo,
 ) {
+  await requireCluster(scope, clusterId);
   return scope.transaction(async (tx) => {
     const ingress = await lockClusterIngress(tx, clusterId);
     const row = await storeCertificate(tx, deps.masterKeys, {
@@ -103,6 +104,7 @@ export async function renewClusterCertificates(
   clusterId: string,
   request: RequestInfo,
 ) {
+  await requireCluster(scope, clusterId);
   const ingress = (await scope.from("cluster_ingress").where({ cluster_id: clusterId }).first()) as
     ClusterIngressRow | undefined;
   if (!ingress) throw new ConflictError("INGRESS_NOT_ENABLED", "the cluster has no managed ingress");

@@ -65,7 +65,8 @@ export function routeView(r: IngressRouteRow) {
   return { id: r.id, host: r.host, pathPrefix: r.path_prefix, service: r.service, port: r.port, tls: r.tls };
 }
 
-async function requireCluster(scope: TenantScope, clusterId: string): Promise<void> {
+/** 404 for a cluster that is not the org's, before anything about its ingress is told. */
+export async function requireCluster(scope: TenantScope, clusterId: string): Promise<void> {
   const cluster = await scope.from("clusters").where({ id: clusterId }).first("id");
   if (!cluster) throw new NotFoundError("CLUSTER_NOT_FOUND", "no such cluster");
 }

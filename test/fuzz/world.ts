@@ -82,6 +82,14 @@ function scriptAgent(agent: FakeAgent): void {
   };
   agent.handlers.set("DeployStack", deploy);
   agent.handlers.set("RollbackStack", deploy);
+  // The managed ingress: the proxy is "rolled out" at once with the config it was sent.
+  agent.handlers.set("ApplyIngress", (c) => ({
+    serviceId: "ingress-service",
+    created: false,
+    changed: true,
+    configName: (c.payload as { config: { name: string } }).config.name,
+    removed: 0,
+  }));
   agent.handlers.set("CancelDeployment", (c) => ({
     deploymentId: (c.payload as { deploymentId: string }).deploymentId,
     canceled: true,

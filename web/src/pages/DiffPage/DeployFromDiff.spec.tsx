@@ -27,6 +27,8 @@ const release = (version: number) => ({
   warnings: [],
   createdBy: USER,
   createdAt: "2026-01-01T10:00:00.000Z",
+  state: "ready",
+  buildId: null,
 });
 
 function backend(posts: RecordedRequest[], permissions: string[]) {
