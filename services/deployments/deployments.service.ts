@@ -39,7 +39,7 @@ import {
   EVENT_WRITERS_CONSUMER,
 } from "./jetstream.js";
 import { connectNats } from "../_shared/nats.js";
-import { parseLogSearchQuery, searchEnvironmentLogs } from "./log-search.js";
+import { searchEnvironmentLogs } from "./log-search.js";
 import { environmentStatus, scaleService, serviceLogs, type RuntimeDeps } from "./runtime.logic.js";
 import { logFollowTarget, renewLogFollow, startLogFollow, stopLogFollow, type LogFollowStep } from "./log-follow.js";
 import { runServiceAction, SERVICE_ACTION_TIMEOUT_MS } from "./service-actions.js";
@@ -477,7 +477,8 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
         const { scope } = actionScope(db, ctx);
         return searchEnvironmentLogs(runtime, scope, {
           environmentId: ctx.params.params.envId,
-          window: parseLogSearchQuery(ctx.params.query, Date.now()),
+          query: ctx.params.query,
+          nowMs: Date.now(),
         });
       },
       // The steps of a live log follow, called by the gateway's SSE handler (services/api/log-stream.ts) with the

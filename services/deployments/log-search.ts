@@ -80,11 +80,12 @@ export interface LogSearchResult {
 export async function searchEnvironmentLogs(
   deps: RuntimeDeps,
   scope: TenantScope,
-  input: { environmentId: string; window: LogSearchWindow },
+  input: { environmentId: string; query: LogSearchQuery; nowMs: number },
 ): Promise<LogSearchResult> {
+  // The environment first: another org's (or no) environment is 404 whatever the range, as on every route.
   const env = await findEnvironment(scope, input.environmentId);
+  const window = parseLogSearchQuery(input.query, input.nowMs);
   const deployed = await deployedServiceNames(scope, env.id, env.swarm_stack);
-  const { window } = input;
   if (window.services && deployed) {
     const unknown = window.services.find((s) => !deployed.includes(s));
     if (unknown !== undefined) {

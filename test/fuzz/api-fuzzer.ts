@@ -360,7 +360,14 @@ export class ApiFuzzer {
     // Query.
     const query: [string, string][] = [];
     for (const p of params.filter((q) => q.in === "query")) {
-      if (rng.chance(0.5)) query.push([p.name, String(validValue(p.schema, rng, this.resolve, hints, p.name))]);
+      if (!p.required && !rng.chance(0.5)) continue;
+      const value = validValue(p.schema, rng, this.resolve, hints, p.name);
+      // Form style, exploded (OpenAPI's default for query arrays): one `name=item` per item. An empty array is
+      // no parameter at all (a required array has minItems, which validValue honours).
+      if (Array.isArray(value)) {
+        if (value.length === 0 && !p.required) continue;
+        for (const item of value) query.push([p.name, String(item)]);
+      } else query.push([p.name, String(value)]);
     }
     const queryParams = params.filter((q) => q.in === "query");
     if (variant === "query-unknown")
