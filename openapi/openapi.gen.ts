@@ -2681,10 +2681,21 @@ export interface components {
       commit: string;
       /** Format: uuid */
       releaseId: string | null;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @description The build of the release, when the head commit has services with `build:` (its console is GET /v1/builds/{buildId}/events)
+       */
+      buildId: string | null;
+      /**
+       * Format: uuid
+       * @description Null while the release builds
+       */
       deploymentId: string | null;
-      /** @enum {unknown} */
-      status: "deploying" | "running" | "failed" | "destroying" | "destroyed";
+      /**
+       * @description `building`: the head commit's images are being built and pushed; the deployment follows the build's success
+       * @enum {unknown}
+       */
+      status: "building" | "deploying" | "running" | "failed" | "destroying" | "destroyed";
       /** @description http://<urlHost>:<first published port>, when running */
       url: string | null;
       error: null | {

@@ -97,7 +97,8 @@ export type SystemPath =
   | "alerts"
   | "git-sync"
   | "previews"
-  | "ingress";
+  | "ingress"
+  | "builds";
 
 /** A tenant scope a system path opens for an org it read from the data, not from a caller. */
 export function systemScope(db: Db | Knex.Transaction, orgId: string, _path: SystemPath): TenantScope {

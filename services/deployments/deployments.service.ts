@@ -62,6 +62,7 @@ import { promoteEnvironment } from "./promotion.js";
 import {
   buildReleaseFromSource,
   cancelReleaseBuild,
+  endLostBuilds,
   getReleaseBuild,
   type BuildFromSourceInput,
   type BuildSettings,
@@ -72,13 +73,15 @@ import type { RequestInfo } from "../_shared/principal.js";
 
 /** Building from source: the git fetch, then the agent's answer. */
 const BUILD_ACTION_TIMEOUT_MS = 120_000;
-import { releaseSettingsFromConfig, type PullRequestEvent } from "../stacks/index.js";
+import type { PullRequestEvent } from "../stacks/index.js";
 import {
   destroyPreview,
   handlePullRequest,
   listPreviews,
   previewView,
   recordPreviewDeploymentEnd,
+  continuePreviewAfterBuild,
+  buildsAwaitedByEndedPreviews,
   requestPreviewDestroy,
   type PreviewDeps,
   type PullRequestOutcome,
@@ -124,7 +127,10 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
   const writer = new DeploymentEventWriter(db, config.stacks.masterKeys);
   const previewDeps: PreviewDeps = {
     db,
-    release: releaseSettingsFromConfig(config),
+    // Made in started(), with the NATS connection.
+    get builds() {
+      return builds;
+    },
     masterKeys: config.stacks.masterKeys,
     defaultQuota: config.previews.defaultQuotaPerOrg,
   };
@@ -136,6 +142,7 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
     timeoutMs: config.previews.forgeTimeoutMs,
   };
   let reaper: PreviewReaper | undefined;
+  let buildSweep: NodeJS.Timeout | undefined;
   const systemScopeOfOrg = systemScopeOf(db);
 
   return {
@@ -581,6 +588,28 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           .then((end) => (end ? this.tellForge(end.settings, end.preview) : undefined))
           .catch((err: unknown) => this.logger.warn({ msg: "preview update failed", deploymentId, err: String(err) }));
       },
+      /** Ends builds no agent reports on any more, and continues previews whose build ended unnoticed. */
+      async sweepBuilds() {
+        try {
+          const ended = await endLostBuilds(builds);
+          for (const id of ended) this.logger.warn({ msg: "build lost: no end reported by its agent", buildId: id });
+          for (const id of new Set([...ended, ...(await buildsAwaitedByEndedPreviews(db))])) this.previewBuildEnded(id);
+        } catch (err) {
+          this.logger.warn({ msg: "build sweep failed", err: String(err) });
+        }
+      },
+      /** A build ended: when a preview waits for it, deploy the built release there (or fail it) and tell the forge. */
+      previewBuildEnded(buildId: string) {
+        continuePreviewAfterBuild(db, buildId)
+          .then(async (next) => {
+            if (!next) return;
+            if (next.deploymentId) await this.enqueue(next.deploymentId);
+            this.announce(next.preview.org_id, next.preview.id);
+          })
+          .catch((err: unknown) =>
+            this.logger.warn({ msg: "preview update after its build failed", buildId, err: String(err) }),
+          );
+      },
       idempotencyKey(ctx: CallContext<unknown>): string | null {
         return (ctx.meta as { idempotencyKey?: string }).idempotencyKey ?? null;
       },
@@ -667,7 +696,9 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
           if (written === null) return; // stopping: left unacked, JetStream redelivers them
           for (const w of written) this.broadcastEvents(w.deploymentId, w.events, w.status);
           for (const w of written) {
-            if (w.status !== null && isTerminal(w.status)) this.previewDeploymentEnded(w.deploymentId);
+            if (w.status === null || !isTerminal(w.status)) continue;
+            if (w.build) this.previewBuildEnded(w.deploymentId);
+            else this.previewDeploymentEnded(w.deploymentId);
           }
           // Automatic rollbacks (failure policy): committed with the failure, dispatched like any deployment.
           for (const w of written) if (w.rollbackDeploymentId) await this.enqueueRollback(w.rollbackDeploymentId);
@@ -728,12 +759,15 @@ export function createDeploymentsService({ config, db }: { config: Config; db: D
       };
       reaper = new PreviewReaper({ db, removal: () => runtime }, config.previews.reaperTickMs, this.logger);
       reaper.start();
+      buildSweep = setInterval(() => void this.sweepBuilds(), config.previews.reaperTickMs);
+      buildSweep.unref();
       this.runEventWriter().catch((err: unknown) =>
         this.logger.error({ msg: "event writer stopped", error: String(err) }),
       );
     },
     async stopped() {
       await reaper?.stop();
+      if (buildSweep) clearInterval(buildSweep);
       for (const stop of stopMetrics.splice(0)) stop();
       writerStopped = true;
       writerMessages?.stop();

@@ -44,6 +44,8 @@ export interface WrittenBatch {
   status: DeploymentStatus | null;
   /** An automatic rollback the failure policy created (failure-policy.ts): to enqueue, now that it committed. */
   rollbackDeploymentId?: string;
+  /** `deploymentId` is a build's id: its output travels as a deployment's does (builds/builds.logic.ts). */
+  build?: true;
 }
 
 export class DeploymentEventWriter {
@@ -249,6 +251,6 @@ export class DeploymentEventWriter {
       return { stored, status };
     });
     if (result.stored.length === 0 && !result.status) return null;
-    return { deploymentId: buildId, events: result.stored, status: result.status };
+    return { deploymentId: buildId, events: result.stored, status: result.status, build: true };
   }
 }

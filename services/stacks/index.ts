@@ -19,7 +19,6 @@ export {
 } from "./secrets-crypto.js";
 export { WEBHOOK_HEADERS, type WebhookMeta } from "./git-sync/public.js";
 export { OrgFetchLimiter } from "./git-credentials/index.js";
-export { createPullRequestRelease } from "./git-sync/preview-release.js";
 export type { PullRequestEvent, PullRequestAction } from "./git-sync/pull-request.js";
 export { releaseSettingsFromConfig, type ReleaseSettings } from "./releases.logic.js";
 export { defaultSwarmStack } from "./swarm-stack.js";

@@ -4,9 +4,11 @@
  * docker-registry with htpasswd) and the real Swarm. A build pushes the image, freezes the release with the pushed
  * digest and the release deploys with it; a broken Dockerfile fails the release with the failing step and the
  * builder's output in the events; a slow build is canceled; the output streams over SSE like a deploy's.
+ * A pull request of the same stack gets a preview that builds its head, then deploys the built digest; a push
+ * with a broken Dockerfile fails the preview with the build's step.
  */
 import { expect } from "chai";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -180,6 +182,7 @@ describe("releases built from source: build, push to a real registry, freeze wit
     this.timeout(120_000);
     await stopAgent(agent);
     await removeStack(swarmStack).catch((err: unknown) => console.error(String(err)));
+    await removeStack(`${stackName}-pr-3`).catch((err: unknown) => console.error(String(err)));
     // The images this suite built (every tag of the stack's repository on this node).
     const built = await docker(
       "image",
@@ -335,5 +338,123 @@ describe("releases built from source: build, push to a real registry, freeze wit
     });
     expect(again.status).to.equal(409);
     expect(again.body.error.code).to.equal("BUILD_FINISHED");
+  });
+
+  describe("a preview of a pull request whose compose builds from source", () => {
+    interface Preview {
+      id: string;
+      environmentId: string | null;
+      status: string;
+      commit: string;
+      buildId: string | null;
+      deploymentId: string | null;
+      releaseId: string | null;
+      error: { code: string; message: string } | null;
+    }
+    let sourceId: string;
+    let webhookSecret: string;
+    const pullRequest = async (action: string, sha: string) => {
+      const body = JSON.stringify({
+        action,
+        number: 3,
+        pull_request: { number: 3, title: "PR 3", merged: false, head: { sha, ref: "feature-3" } },
+      });
+      return api.request<{ preview?: { result: string; preview: Preview | null } }>(
+        "POST",
+        `/v1/webhooks/git/${sourceId}`,
+        {
+          body,
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": "pull_request",
+            "x-github-delivery": randomUUID(),
+            "x-hub-signature-256": `sha256=${createHmac("sha256", webhookSecret).update(body).digest("hex")}`,
+          },
+        },
+      );
+    };
+    const preview = async () =>
+      (await api.get<{ items: Preview[] }>(`/v1/stacks/${stackId}/previews`, auth())).body.items.find(
+        (p) => p.status !== "destroyed",
+      );
+    const previewReaches = (want: string, commit: string) =>
+      until(
+        `the preview to be ${want} at ${commit.slice(0, 7)}`,
+        async () => {
+          const p = await preview();
+          if (p?.commit === commit && p.status === "failed" && want !== "failed")
+            throw new Error(`the preview failed: ${JSON.stringify(p.error)}`);
+          return p?.commit === commit && p.status === want ? p : undefined;
+        },
+        180_000,
+        300,
+      );
+
+    before(async () => {
+      const source = await api.request<{ id: string; webhookSecret: string }>(
+        "POST",
+        `/v1/stacks/${stackId}/git-sources`,
+        { body: { repoUrl: repo.url, ref: "main", path: "compose.yaml" }, headers: auth() },
+      );
+      expect(source.status, JSON.stringify(source.body)).to.equal(201);
+      sourceId = source.body.id;
+      webhookSecret = source.body.webhookSecret;
+      const settings = await api.request("PUT", `/v1/stacks/${stackId}/preview-settings`, {
+        body: { sourceId, templateEnvironmentId: envId, ttlSeconds: 3600, urlHost: "127.0.0.1" },
+        headers: auth(),
+      });
+      expect(settings.status, JSON.stringify(settings.body)).to.equal(200);
+    });
+
+    it("waits `building` with no deployment, then deploys the pushed digest to pr-3", async () => {
+      const head = commit(
+        { "compose.yaml": compose, "app/Dockerfile": dockerfile('RUN echo "preview of PR 3" > /pr') },
+        "feature-3",
+      );
+      const opened = await pullRequest("opened", head);
+      expect(opened.status, JSON.stringify(opened.body)).to.equal(202);
+      expect(opened.body.preview?.result).to.equal("created");
+      const first = opened.body.preview!.preview!;
+      expect(first.status).to.equal("building");
+      expect(first.buildId, "the preview's build").to.be.a("string");
+      expect(first.deploymentId, "nothing deploys before the build").to.equal(null);
+
+      const running = await previewReaches("running", head);
+      const build = await getBuild(first.buildId!);
+      expect(build.status).to.equal("SUCCEEDED");
+      const image = build.images?.app ?? "";
+      expect(image).to.match(new RegExp(`^${registry.host}/${stackName}/app@sha256:[0-9a-f]{64}$`));
+      expect(running.deploymentId).to.be.a("string");
+      const spec = JSON.parse(await docker("service", "inspect", `${stackName}-pr-3_app`)) as Array<{
+        Spec: { TaskTemplate: { ContainerSpec: { Image: string } } };
+      }>;
+      expect(spec[0]?.Spec.TaskTemplate.ContainerSpec.Image, "pr-3 runs the image its build pushed").to.equal(image);
+      const audit = await db("audit_events").where({ action: "preview.deploy_built" }).first("data_json");
+      expect(audit?.data_json).to.deep.include({ buildId: first.buildId, deploymentId: running.deploymentId });
+    });
+
+    it("a push with a broken Dockerfile fails the preview with the build's step, and deploys nothing", async () => {
+      const before = await preview();
+      const head = commit({ "app/Dockerfile": dockerfile('RUN echo "compiler says: no" && exit 3') }, "feature-3");
+      const pushed = await pullRequest("synchronize", head);
+      expect(pushed.status, JSON.stringify(pushed.body)).to.equal(202);
+      expect(pushed.body.preview?.preview?.status).to.equal("building");
+      const failed = await previewReaches("failed", head);
+      expect(failed.error?.code).to.equal("BUILD_FAILED");
+      expect(failed.error?.message).to.match(/^building app failed: .*RUN echo "compiler says: no" && exit 3/);
+      expect(failed.deploymentId, "no deployment of a release that did not build").to.equal(null);
+      const deployments = await db("deployments").where({ environment_id: failed.environmentId });
+      expect(
+        deployments.map((d: { id: string }) => d.id),
+        "only the first head's",
+      ).to.deep.equal([before?.deploymentId]);
+    });
+
+    it("close destroys pr-3", async () => {
+      const p = await preview();
+      const closed = await pullRequest("closed", p!.commit);
+      expect(closed.body.preview?.result).to.equal("destroying");
+      await until("pr-3 destroyed", async () => ((await preview()) === undefined ? true : undefined), 120_000, 500);
+    });
   });
 });

@@ -173,13 +173,20 @@ export function validValue(schema: unknown, rng: Rng, resolve: Resolve, hints: I
   }
   const alternatives = (s.oneOf ?? s.anyOf) as unknown[] | undefined;
   if (Array.isArray(alternatives)) return validValue(rng.pick(alternatives), rng, resolve, hints, key, depth + 1);
-  const types = typesOf(s).filter((t) => t !== "null");
+  const all = typesOf(s);
+  // `{ type: "null" }` (an alternative of a nullable oneOf) accepts null alone.
+  if (all.length === 1 && all[0] === "null") return null;
+  const types = all.filter((t) => t !== "null");
   const type = types.length > 0 ? rng.pick(types) : "string";
   switch (type) {
     case "string": {
       if (s.format === "uuid") return randomUuid(rng);
       if (s.format === "date-time") return new Date(Date.UTC(2026, rng.int(0, 11), rng.int(1, 28))).toISOString();
       if (s.format === "email") return `${randomText(rng, 3, 10)}@example.test`;
+      if (s.format === "uri")
+        return `https://${randomText(rng, 3, 10)
+          .toLowerCase()
+          .replace(/[^a-z0-9]/g, "x")}.example.test/`;
       if (typeof s.pattern === "string") return stringFromPattern(s.pattern, rng);
       const min = (s.minLength as number | undefined) ?? 1;
       const max = (s.maxLength as number | undefined) ?? 40;
@@ -207,6 +214,12 @@ export function validValue(schema: unknown, rng: Rng, resolve: Resolve, hints: I
       for (const [name, sub] of Object.entries(props)) {
         if (required.has(name) || (depth < 4 && rng.chance(0.6)))
           out[name] = validValue(sub, rng, resolve, hints, name, depth + 1);
+      }
+      // minProperties (a PATCH that must change something): the missing ones from the optional properties.
+      const min = (s.minProperties as number | undefined) ?? 0;
+      for (const [name, sub] of Object.entries(props)) {
+        if (Object.keys(out).length >= min) break;
+        if (!(name in out)) out[name] = validValue(sub, rng, resolve, hints, name, depth + 1);
       }
       return out;
     }

@@ -88,6 +88,8 @@ export async function buildReleaseFromSource(
   principal: Principal | null,
   input: BuildFromSourceInput,
   request: RequestInfo,
+  /** What made this release, for its audit record (e.g. the pull request of a preview). */
+  trigger: Record<string, unknown> = {},
 ): Promise<BuildFromSourceResult> {
   const stack = await findStack(scope, input.stackId);
   const env = await findEnvironment(scope, input.environmentId);
@@ -106,6 +108,7 @@ export async function buildReleaseFromSource(
   const composeDir = composePath.includes("/") ? composePath.slice(0, composePath.lastIndexOf("/")) : "";
   const specs = buildSpecs(source.content, composeDir);
   const auditData = {
+    ...trigger,
     commit: source.commit,
     ...(input.git.credentialId ? { gitCredentialId: input.git.credentialId } : {}),
   };
@@ -306,6 +309,37 @@ interface BuildEnd {
   errorCode: string | null;
 }
 
+/** Beyond its timeout, a build's agent gets this long to report the end before the build counts as lost. */
+export const LOST_BUILD_GRACE_SECONDS = 120;
+
+/**
+ * Builds no agent will report on any more (the agent restarted, or its cluster was removed, mid-build): PENDING
+ * or RUNNING past their timeout plus a grace, ended FAILED with BUILD_LOST. Returns the ids ended. A terminal
+ * event arriving afterwards (a leaf link that was down) finds the build ended and changes nothing.
+ */
+export async function endLostBuilds(deps: BuildSettings): Promise<string[]> {
+  const lost = (await deps
+    .db("release_builds")
+    .whereIn("status", ["PENDING", "RUNNING"])
+    .where(
+      "created_at",
+      "<",
+      deps.db.raw("now() - make_interval(secs => ?)", [deps.timeoutSeconds + LOST_BUILD_GRACE_SECONDS]),
+    )
+    .orderBy("created_at")
+    .limit(50)) as BuildRow[];
+  const ended: string[] = [];
+  for (const build of lost) {
+    await endBuild(deps, build, {
+      status: "FAILED",
+      errorMessage: `the agent did not report the end of the build within its timeout (${deps.timeoutSeconds} s) and ${LOST_BUILD_GRACE_SECONDS} s more: it restarted or lost the build`,
+      errorCode: "BUILD_LOST",
+    });
+    ended.push(build.id);
+  }
+  return ended;
+}
+
 /** Ends a build the agent will not report on (it refused, is unreachable, or was never reached). */
 async function endBuild(deps: BuildSettings, build: BuildRow, end: BuildEnd): Promise<void> {
   const events = await deps.db.transaction(async (trx) => {
@@ -491,14 +525,45 @@ export async function cancelReleaseBuild(
       request,
     ),
   );
+  await stopBuild(deps, build, `canceled by ${principal.email}`);
+  return buildView(await findBuild(scope, buildId));
+}
+
+/**
+ * Stops a build that is no longer wanted (the preview it was for got a newer push, or was never recorded):
+ * audited as the system, a no-op for a build that has ended.
+ */
+export async function cancelUnwantedBuild(deps: BuildSettings, orgId: string, buildId: string, reason: string) {
+  const scope = systemScope(deps.db, orgId, "builds");
+  const build = await findBuild(scope, buildId);
+  if (TERMINAL_BUILD_STATUSES.includes(build.status)) return;
+  await scope.transaction((tx) =>
+    recordAudit(
+      tx,
+      {
+        actorType: "system",
+        actorId: "builds",
+        action: "build.cancel",
+        targetType: "release",
+        targetId: build.release_id,
+        data: { buildId, reason },
+      },
+      { ip: null, userAgent: null },
+    ),
+  );
+  await stopBuild(deps, build, reason);
+}
+
+/** CancelBuild to the agent; the build's terminal event ends it, or here when no agent will report it. */
+async function stopBuild(deps: BuildSettings, build: BuildRow, reason: string): Promise<void> {
   let agentGone = false;
   try {
     const result = await sendAgentCommand(
       deps.nc,
       deps.commandSigningSeed,
-      { orgId: scope.orgId, clusterId: build.cluster_id },
+      { orgId: build.org_id, clusterId: build.cluster_id },
       "CancelBuild",
-      { buildId, reason: `canceled by ${principal.email}` },
+      { buildId: build.id, reason },
       { timeoutMs: deps.dispatchTimeoutMs },
     );
     // Not running there but RUNNING here: it just ended and its terminal event is on its way, which decides.
@@ -508,12 +573,5 @@ export async function cancelReleaseBuild(
     agentGone = true;
   }
   // Never dispatched, or the agent is unreachable: nothing will report the end, so record it here.
-  if (agentGone) {
-    await endBuild(deps, build, {
-      status: "CANCELED",
-      errorMessage: `canceled by ${principal.email}`,
-      errorCode: null,
-    });
-  }
-  return buildView(await findBuild(scope, buildId));
+  if (agentGone) await endBuild(deps, build, { status: "CANCELED", errorMessage: reason, errorCode: null });
 }

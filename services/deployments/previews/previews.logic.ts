@@ -1,10 +1,16 @@
 /**
  * Preview environments per pull request. A verified pull-request webhook (stacks' receiver, git-sync) lands
- * here: open makes environment `pr-<number>` from the stack's template (cluster, overlay, chosen secrets, limits)
- * with its own Swarm stack, a release of the head commit (createPullRequestRelease: the normal git-release path)
- * and a deployment of it; a push (sync) deploys the new head; close or merge destroys it through the agent's
+ * here: open makes environment `pr-<number>` from the stack's template (cluster, overlay, chosen secrets and
+ * registry credentials, limits) with its own Swarm stack, a release of the head commit and a deployment of it;
+ * a push (sync) deploys the new head; close or merge destroys it through the agent's
  * RemoveStack (services, networks, secrets, configs labelled as the environment's). The reaper destroys previews
  * idle past their TTL; a per-org quota caps live previews. Everything is audited as the system actor `previews`.
+ *
+ * The release is made by `buildReleaseFromSource` (builds/builds.logic.ts), as for any release from git: when
+ * the compose at the head commit has services with `build:`, the template environment's cluster builds them
+ * and pushes to its registry, and the preview waits `building` (no deployment yet); the build's end
+ * (`continuePreviewAfterBuild`, called by the event writer's caller) deploys the frozen release or fails the
+ * preview with the build's step. A push while building cancels the superseded build.
  */
 import { parse, parseDocument } from "yaml";
 import type { Db } from "../../_shared/db.js";
@@ -14,15 +20,26 @@ import type { Principal, RequestInfo } from "../../_shared/principal.js";
 import { systemDb, systemScope, type TenantScope } from "../../_shared/tenant.js";
 import { actorOf, recordAudit } from "../../audit/index.js";
 import {
-  createPullRequestRelease,
   defaultSwarmStack,
   findEnvironment,
   findStack,
   loadSecretValues,
   putSecret,
   type PullRequestEvent,
-  type ReleaseSettings,
 } from "../../stacks/index.js";
+import {
+  buildReleaseFromSource,
+  cancelUnwantedBuild,
+  type BuildFromSourceResult,
+  type BuildSettings,
+} from "../builds/builds.logic.js";
+import {
+  buildView,
+  TERMINAL_BUILD_STATUSES,
+  type BuildRow,
+  type BuildStatus,
+  type BuildView,
+} from "../builds/builds.repo.js";
 import { createDeployment, type DeploymentActor } from "../deployments.logic.js";
 import { deleteEnvironment, type RemovalDeps } from "../environment-removal.js";
 import type { PreviewSettingsRow } from "./settings.js";
@@ -33,7 +50,7 @@ const NO_REQUEST: RequestInfo = { ip: null, userAgent: null };
 /** A preview being destroyed is retried by the reaper when its destroyer has not finished after this long. */
 export const DESTROY_LEASE_SECONDS = 30;
 
-export type PreviewStatus = "deploying" | "running" | "failed" | "destroying" | "destroyed";
+export type PreviewStatus = "building" | "deploying" | "running" | "failed" | "destroying" | "destroyed";
 
 export interface PreviewRow {
   id: string;
@@ -45,6 +62,8 @@ export interface PreviewRow {
   branch: string;
   head_commit: string;
   release_id: string | null;
+  /** The build of `release_id` while the preview is `building` (and after, for its console). */
+  build_id: string | null;
   deployment_id: string | null;
   status: PreviewStatus;
   url: string | null;
@@ -66,6 +85,7 @@ export const previewView = (p: PreviewRow) => ({
   branch: p.branch,
   commit: p.head_commit,
   releaseId: p.release_id,
+  buildId: p.build_id,
   deploymentId: p.deployment_id,
   status: p.status,
   url: p.url,
@@ -90,7 +110,8 @@ export class PreviewQuotaExceededError extends ConflictError {
 
 export interface PreviewDeps {
   db: Db;
-  release: ReleaseSettings;
+  /** Releases of head commits are made (and built, when they have `build:`) through these. */
+  builds: BuildSettings;
   masterKeys: MasterKeys;
   defaultQuota: number;
 }
@@ -98,7 +119,7 @@ export interface PreviewDeps {
 export interface PullRequestOutcome {
   result: "created" | "redeployed" | "unchanged" | "destroying" | "ignored";
   preview: PreviewView | null;
-  /** The deployment to enqueue (PENDING), if one was made. */
+  /** The deployment to enqueue (PENDING), if one was made (none while the head commit builds). */
   deploymentId: string | null;
 }
 
@@ -153,17 +174,101 @@ export async function handlePullRequest(
     const live = await liveCount(scope);
     if (live >= quota) throw new PreviewQuotaExceededError(quota, live);
   }
-  const release = await createPullRequestRelease(
+  const made = await releaseOfHead(deps, scope, settings, input.sourceId, event);
+  const release = made.release;
+  // Building (or its build could not even start): the preview waits for it, or shows why it failed.
+  const build = made.build;
+  const waiting = build !== null && !TERMINAL_BUILD_STATUSES.includes(build.status);
+  let outcome: PullRequestOutcome;
+  try {
+    outcome = await recordPullRequestRelease(deps, scope, { settings, existing, event, quota, release, build });
+  } catch (err) {
+    // Nothing recorded it (quota reached meanwhile, another delivery won): its build is nobody's.
+    if (waiting) await cancelQuietly(deps, input.orgId, build.id, "the preview it was for was not recorded");
+    throw err;
+  }
+  // The build this push supersedes is of no use now.
+  if (existing?.status === "building" && existing.build_id && existing.build_id !== build?.id) {
+    await cancelQuietly(deps, input.orgId, existing.build_id, `superseded by commit ${event.headCommit.slice(0, 12)}`);
+  }
+  return outcome;
+}
+
+/** The release of the head commit, read from the stack's git source at that commit (built when it has `build:`). */
+async function releaseOfHead(
+  deps: PreviewDeps,
+  scope: TenantScope,
+  settings: PreviewSettingsRow,
+  sourceId: string,
+  event: PullRequestEvent,
+): Promise<BuildFromSourceResult> {
+  const source = (await scope.from("git_sync_sources").where({ id: sourceId }).first()) as
+    { repo_url: string; path: string; credential_id: string | null } | undefined;
+  if (!source) throw new NotFoundError("SYNC_SOURCE_NOT_FOUND", "the stack's git source is gone");
+  return buildReleaseFromSource(
+    deps.builds,
     scope,
-    { sourceId: input.sourceId, prNumber: event.number, commit: event.headCommit },
-    deps.release,
+    { actorType: "system", actorId: "previews", userId: null },
+    null,
+    {
+      stackId: settings.stack_id,
+      // The template's cluster builds and its registry receives the images; the preview pulls them with the
+      // template's registry credentials, which it is given (createPreviewEnvironment).
+      environmentId: settings.template_environment_id,
+      git: {
+        repoUrl: source.repo_url,
+        ref: event.headCommit,
+        path: source.path,
+        ...(source.credential_id ? { credentialId: source.credential_id } : {}),
+      },
+    },
+    NO_REQUEST,
+    { syncSourceId: sourceId, pullRequest: event.number, trigger: "preview" },
   );
+}
+
+async function cancelQuietly(deps: PreviewDeps, orgId: string, buildId: string, reason: string): Promise<void> {
+  // Best effort: a build that cannot be stopped ends on its own and nothing deploys it.
+  await cancelUnwantedBuild(deps.builds, orgId, buildId, reason).catch(() => undefined);
+}
+
+interface RecordInput {
+  settings: PreviewSettingsRow;
+  existing: PreviewRow | undefined;
+  event: PullRequestEvent;
+  quota: number;
+  release: BuildFromSourceResult["release"];
+  build: BuildFromSourceResult["build"];
+}
+
+/** The preview row (and its environment, when new) for the head's release, and its deployment once it is ready. */
+async function recordPullRequestRelease(
+  deps: PreviewDeps,
+  scope: TenantScope,
+  input: RecordInput,
+): Promise<PullRequestOutcome> {
+  const { settings, existing, event, quota, release, build } = input;
+  const orgId = scope.orgId;
+  const building = build !== null && !TERMINAL_BUILD_STATUSES.includes(build.status);
+  const buildFailed = build !== null && build.status !== "SUCCEEDED" && !building;
+  const head = {
+    head_commit: event.headCommit,
+    branch: event.branch,
+    title: event.title,
+    release_id: release.id,
+    build_id: build?.id ?? null,
+    deployment_id: null,
+    status: building ? "building" : buildFailed ? "failed" : "deploying",
+    url: null,
+    error_code: buildFailed ? (build.errorCode ?? `BUILD_${build.status}`) : null,
+    error_message: buildFailed ? buildFailure(build) : null,
+  };
   return scope.transaction(async (tx) => {
     let preview: PreviewRow;
     let environmentId: string;
     if (!existing) {
       // One creator of previews per org at a time: the quota holds across control-plane replicas.
-      await systemDb(tx.db, "previews").raw("select id from orgs where id = ? for update", [input.orgId]);
+      await systemDb(tx.db, "previews").raw("select id from orgs where id = ? for update", [orgId]);
       const live = await liveCount(tx);
       if (live >= quota) throw new PreviewQuotaExceededError(quota, live);
       if (await livePreview(tx, settings.stack_id, event.number).first("id")) {
@@ -172,14 +277,10 @@ export async function handlePullRequest(
       environmentId = await createPreviewEnvironment(tx, deps.masterKeys, settings, event.number);
       const [row] = (await tx
         .insert("previews", {
+          ...head,
           stack_id: settings.stack_id,
           environment_id: environmentId,
           pr_number: event.number,
-          title: event.title,
-          branch: event.branch,
-          head_commit: event.headCommit,
-          release_id: release.id,
-          status: "deploying",
         })
         .returning("*")) as unknown as PreviewRow[];
       preview = row!;
@@ -189,32 +290,11 @@ export async function handlePullRequest(
       const [row] = (await tx
         .from("previews")
         .where({ id: existing.id })
-        .update({
-          head_commit: event.headCommit,
-          branch: event.branch,
-          title: event.title,
-          release_id: release.id,
-          status: "deploying",
-          url: null,
-          error_code: null,
-          error_message: null,
-          last_activity_at: tx.db.fn.now(),
-        })
+        .update({ ...head, last_activity_at: tx.db.fn.now() })
         .returning("*")) as unknown as PreviewRow[];
       preview = row!;
     }
-    await applyLimits(tx, environmentId, settings, release.composeYaml);
-    const created = await createDeployment(
-      tx,
-      PREVIEWS_ACTOR,
-      { environmentId, releaseId: release.id, kind: "deploy", idempotencyKey: null },
-      NO_REQUEST,
-    );
-    const [updated] = (await tx
-      .from("previews")
-      .where({ id: preview.id })
-      .update({ deployment_id: created.deployment.id })
-      .returning("*")) as unknown as PreviewRow[];
+    const deployment = head.status === "deploying" ? await deployPreview(tx, preview, settings) : null;
     await recordAudit(
       tx,
       {
@@ -229,16 +309,134 @@ export async function handlePullRequest(
           branch: event.branch,
           commit: event.headCommit,
           releaseId: release.id,
-          deploymentId: created.deployment.id,
+          ...(build ? { buildId: build.id } : {}),
+          deploymentId: deployment?.row.id ?? null,
         },
       },
       NO_REQUEST,
     );
     return {
       result: existing ? ("redeployed" as const) : ("created" as const),
-      preview: previewView(updated!),
-      deploymentId: created.deployment.status === "PENDING" ? created.deployment.id : null,
+      preview: previewView(deployment?.row ?? preview),
+      deploymentId: deployment?.enqueue ?? null,
     };
+  });
+}
+
+/** The build's failure as the preview shows it: the service and step at fault, then the message. */
+function buildFailure(build: BuildView): string {
+  const where = build.failedService ? `building ${build.failedService}` : "building";
+  return `${where} failed: ${build.errorMessage ?? `the build ended ${build.status}`}`.slice(0, 1000);
+}
+
+/** A deployment of the preview's (ready) release, with the settings' limits applied to the release's services. */
+async function deployPreview(
+  tx: TenantScope,
+  preview: PreviewRow,
+  /** Undefined when the stack's previews were switched off meanwhile: deployed as they are, no limits set. */
+  settings: PreviewSettingsRow | undefined,
+): Promise<{ row: PreviewRow; enqueue: string | null }> {
+  const environmentId = preview.environment_id ?? "";
+  const release = (await tx.from("stack_releases").where({ id: preview.release_id }).first("compose_yaml")) as
+    { compose_yaml: string } | undefined;
+  if (!release) throw new NotFoundError("RELEASE_NOT_FOUND", "the preview's release is gone");
+  if (settings) await applyLimits(tx, environmentId, settings, release.compose_yaml);
+  const created = await createDeployment(
+    tx,
+    PREVIEWS_ACTOR,
+    { environmentId, releaseId: preview.release_id!, kind: "deploy", idempotencyKey: null },
+    NO_REQUEST,
+  );
+  const [row] = (await tx
+    .from("previews")
+    .where({ id: preview.id })
+    .update({ deployment_id: created.deployment.id, status: "deploying" })
+    .returning("*")) as unknown as PreviewRow[];
+  return { row: row!, enqueue: created.deployment.status === "PENDING" ? created.deployment.id : null };
+}
+
+/**
+ * Builds that ended while a live preview still waits for them: the step after the end did not run (the process
+ * stopped in between). The sweep continues them; `continuePreviewAfterBuild` is a no-op once done.
+ */
+export async function buildsAwaitedByEndedPreviews(db: Db): Promise<string[]> {
+  const rows = (await systemDb(
+    db,
+    "previews",
+  )("previews as p")
+    .join("release_builds as b", "b.id", "p.build_id")
+    .where("p.status", "building")
+    .whereNull("p.destroyed_at")
+    .whereIn("b.status", TERMINAL_BUILD_STATUSES as BuildStatus[])
+    .where("b.finished_at", "<", db.raw("now() - interval '30 seconds'"))
+    .limit(50)
+    .select("b.id")) as Array<{ id: string }>;
+  return rows.map((r) => r.id);
+}
+
+/**
+ * A build ended (the event writer stored its terminal event). When it is the build a live preview waits for,
+ * success deploys the frozen release to the preview and failure fails the preview with the build's step.
+ * Returns the preview and the deployment to enqueue, or null for a build no preview waits for (any more).
+ */
+export async function continuePreviewAfterBuild(
+  db: Db,
+  buildId: string,
+): Promise<{ preview: PreviewRow; deploymentId: string | null } | null> {
+  const found = (await systemDb(
+    db,
+    "previews",
+  )("previews")
+    .where({ build_id: buildId, status: "building" })
+    .whereNull("destroyed_at")
+    .first("id", "org_id")) as { id: string; org_id: string } | undefined;
+  if (!found) return null;
+  const scope = systemScope(db, found.org_id, "previews");
+  return scope.transaction(async (tx) => {
+    const preview = (await tx
+      .from<PreviewRow>("previews")
+      .where({ id: found.id, build_id: buildId, status: "building" })
+      .forUpdate()
+      .first()) as PreviewRow | undefined;
+    if (!preview) return null; // a push or a close got there first
+    const build = (await tx.from("release_builds").where({ id: buildId }).first()) as BuildRow | undefined;
+    if (!build || !TERMINAL_BUILD_STATUSES.includes(build.status)) return null;
+    const settings = (await tx
+      .from<PreviewSettingsRow>("preview_settings")
+      .where({ stack_id: preview.stack_id })
+      .first()) as PreviewSettingsRow | undefined;
+    if (build.status === "SUCCEEDED" && preview.environment_id) {
+      const deployed = await deployPreview(tx, preview, settings);
+      await recordAudit(
+        tx,
+        {
+          ...AUDIT_ACTOR,
+          action: "preview.deploy_built",
+          targetType: "environment",
+          targetId: preview.environment_id,
+          data: {
+            previewId: preview.id,
+            pullRequest: preview.pr_number,
+            commit: preview.head_commit,
+            releaseId: preview.release_id,
+            buildId,
+            deploymentId: deployed.row.deployment_id,
+          },
+        },
+        NO_REQUEST,
+      );
+      return { preview: deployed.row, deploymentId: deployed.enqueue };
+    }
+    const [failed] = (await tx
+      .from("previews")
+      .where({ id: preview.id })
+      .update({
+        status: "failed",
+        error_code: build.error_code ?? `BUILD_${build.status}`,
+        error_message: buildFailure(buildView(build)),
+      })
+      .returning("*")) as unknown as PreviewRow[];
+    return { preview: failed!, deploymentId: null };
   });
 }
 
@@ -288,6 +486,17 @@ async function createPreviewEnvironment(
     compose_patch_yaml: overlay?.compose_patch_yaml ?? "",
     updated_by: null,
   });
+  // The template's registry logins: the preview pulls the same private images, and the images built for it.
+  const logins = (await tx
+    .from("environment_registry_credentials")
+    .where({ environment_id: template.id })
+    .select("credential_id", "registry")) as Array<{ credential_id: string; registry: string }>;
+  if (logins.length > 0) {
+    await tx.insert(
+      "environment_registry_credentials",
+      logins.map((l) => ({ environment_id: environmentId, credential_id: l.credential_id, registry: l.registry })),
+    );
+  }
   const wanted = new Set(settings.copy_secrets);
   for (const secret of await loadSecretValues(tx, template.id, keys)) {
     if (!wanted.has(secret.name)) continue;
@@ -315,6 +524,7 @@ async function createPreviewEnvironment(
         swarmStack,
         previewOf: template.id,
         copiedSecretNames: [...wanted],
+        registries: logins.map((l) => l.registry),
       },
     },
     NO_REQUEST,

@@ -26,6 +26,7 @@ const TONE: Record<string, string> = {
   firing: "bad",
   resolved: "good",
   deploying: "info",
+  building: "info",
   destroying: "warn",
   destroyed: "muted",
 };

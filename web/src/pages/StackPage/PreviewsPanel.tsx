@@ -11,7 +11,12 @@ import type { Preview, StackDetail } from "../../api/types.js";
 import { DestroyPreviewDialog, PreviewSettingsDialog, PreviewsView } from "./PreviewsView.js";
 
 /** The data side of the stack page's previews card (the view is PreviewsView). */
-export function PreviewsPanel(props: { stack: StackDetail; environmentHref: (environmentId: string) => string }) {
+export function PreviewsPanel(props: {
+  stack: StackDetail;
+  environmentHref: (environmentId: string) => string;
+  releaseHref: (releaseId: string) => string;
+  deploymentHref: (deploymentId: string) => string;
+}) {
   const { stack } = props;
   const me = useMe();
   const previews = usePreviews(stack.id);
@@ -41,6 +46,8 @@ export function PreviewsPanel(props: { stack: StackDetail; environmentHref: (env
           onRetry: () => void settings.mutate(),
         }}
         environmentHref={props.environmentHref}
+        releaseHref={props.releaseHref}
+        deploymentHref={props.deploymentHref}
         canWrite={hasPermission(me.data, "stacks:write")}
         canDestroy={hasPermission(me.data, "deployments:write")}
         onEditSettings={() => setOpen("settings")}

@@ -21,6 +21,9 @@ export function PreviewsView(props: {
   previews: AsyncState<PreviewList>;
   settings: AsyncState<PreviewSettings>;
   environmentHref: (environmentId: string) => string;
+  /** The release page: a preview that builds shows its build's output there. */
+  releaseHref: (releaseId: string) => string;
+  deploymentHref: (deploymentId: string) => string;
   canWrite: boolean;
   canDestroy: boolean;
   onEditSettings: () => void;
@@ -92,7 +95,22 @@ export function PreviewsView(props: {
                       {p.commit.slice(0, 12)}
                     </td>
                     <td>
-                      <StatusBadge status={p.status} title={p.error?.message ?? p.destroyReason ?? undefined} />
+                      <StatusBadge status={p.status} title={p.destroyReason ?? undefined} />
+                      {p.buildId && p.releaseId && (
+                        <div className="small">
+                          <a href={props.releaseHref(p.releaseId)}>build output</a>
+                        </div>
+                      )}
+                      {p.deploymentId && (
+                        <div className="small">
+                          <a href={props.deploymentHref(p.deploymentId)}>deployment</a>
+                        </div>
+                      )}
+                      {p.error && (
+                        <div className="small error" role="note">
+                          <span className="mono">{p.error.code}</span>: {p.error.message}
+                        </div>
+                      )}
                     </td>
                     <td>
                       <RelativeTime iso={p.createdAt} />

@@ -88,7 +88,14 @@ export function StackPage() {
             onPromote={(from, to) => setPromoting({ from, to, idempotencyKey: newIdempotencyKey() })}
           />
         )}
-        previews={(s) => <PreviewsPanel stack={s} environmentHref={(id) => paths.environment(orgId, id)} />}
+        previews={(s) => (
+          <PreviewsPanel
+            stack={s}
+            environmentHref={(id) => paths.environment(orgId, id)}
+            releaseHref={(id) => paths.release(orgId, id)}
+            deploymentHref={(id) => paths.deployment(orgId, id)}
+          />
+        )}
         manage={(s) => <StackSettings orgId={orgId} stack={s} canWrite={hasPermission(me.data, "stacks:write")} />}
       />
       {promoting && (
