@@ -138,6 +138,10 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
     const parameters = operation.parameters ?? [];
     const pathValidator = coercing.compile(objectSchema(parameters.filter((p) => p.in === "path")));
     const queryValidator = coercing.compile(objectSchema(parameters.filter((p) => p.in === "query")));
+    // Exploded form arrays (`?command=a&command=b`): a single occurrence arrives as a string, and is one item.
+    const arrayQueryParams = parameters
+      .filter((p) => p.in === "query" && (p.schema as { type?: unknown } | undefined)?.type === "array")
+      .map((p) => p.name);
     // Header parameters (Idempotency-Key, Last-Event-ID): their schema bounds what reaches the handlers and the
     // database (a 4,000-character Idempotency-Key was a 500 from a check constraint).
     const headerParams = parameters.filter((p) => p.in === "header").map((p) => ({ ...p, name: p.name.toLowerCase() }));
@@ -161,6 +165,10 @@ export function buildRouteTable(doc: OpenApiDocument): RouteOperation[] {
       stream: operation["x-stream"] === "sse" || operation["x-stream"] === "websocket" ? operation["x-stream"] : null,
       validate(params, headers = {}) {
         if (!pathValidator(params.params)) throw validationError("path", pathValidator);
+        for (const name of arrayQueryParams) {
+          const value = params.query?.[name];
+          if (typeof value === "string") params.query[name] = [value];
+        }
         if (!queryValidator(params.query)) throw validationError("query", queryValidator);
         rejectUnstorableText("path", params.params);
         rejectUnstorableText("query", params.query);
