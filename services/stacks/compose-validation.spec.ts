@@ -180,6 +180,20 @@ describe("validateCompose", () => {
     expect(err.code).to.equal(422);
   });
 
+  // Found by `make fuzz` (the properties): the yaml library threw "Merge sources must be maps" while converting.
+  it("rejects a merge key whose value is not a mapping, with its line; merges of mappings still work", () => {
+    const err = rejection('services:\n  a:\n    image:\n      <<: "0"\n');
+    expect(err.type).to.equal("COMPOSE_INVALID_YAML");
+    expect(err.message).to.contain("merge key (<<)").and.to.contain("line 4");
+    expect(err.code).to.equal(422);
+    expect(rejection("x-s: &s text\nservices:\n  a:\n    <<: *s\n").type).to.equal("COMPOSE_INVALID_YAML");
+    const { document } = validateCompose(
+      'x-b: &b { image: "nginx:1" }\nservices:\n  a:\n    <<: [*b, { command: ["x"] }]\n    environment:\n      "<<": quoted-is-a-plain-key\n',
+      { maxBytes: 100_000, stackName: "s" },
+    );
+    expect(document.services?.a?.image).to.equal("nginx:1");
+  });
+
   it("accepts an alias to a sibling (not recursive)", () => {
     const { document } = validateCompose(
       "x-common: &common\n  image: nginx\nservices:\n  web: *common\n  api: *common\n",

