@@ -125,6 +125,16 @@ describe("API fuzzer regressions (real control plane)", function () {
     expect(own.status).to.equal(422);
   });
 
+  it("a log search on another org's (or no) environment is 404 whatever the range (was a 400 first; found by make fuzz)", async () => {
+    const tooLong = "since=2026-03-19T00%3A00%3A00.000Z&until=2026-07-14T00%3A00%3A00.000Z";
+    const unknown = await stack!.api.get<{ error: { code: string } }>(
+      `/v1/environments/8e3a3d44-e673-44ae-ae04-b9bf93e294fd/logs?${tooLong}`,
+      org.admin.auth,
+    );
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body.error.code).to.equal("ENVIRONMENT_NOT_FOUND");
+  });
+
   it("paths under /healthz, /readyz and /openapi.yaml are API paths (a JSON 404, never the UI's HTML)", async () => {
     expect(isApiPath("/healthz/x")).to.equal(true);
     expect(isApiPath("/openapi.yaml/x")).to.equal(true);
