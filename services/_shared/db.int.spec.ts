@@ -282,6 +282,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "created_at",
     "destroyed_at",
     "destroy_reason",
+    "build_id",
   ],
   git_credentials: [
     "id",
