@@ -21,6 +21,8 @@ export async function announcePreview(
   const env = `pr-${preview.pr_number}`;
   const short = preview.head_commit.slice(0, 12);
   switch (preview.status) {
+    case "building":
+      return [await postCommitStatus(forge, target, preview.head_commit, "pending", `building ${env}`, null)];
     case "deploying":
       return [await postCommitStatus(forge, target, preview.head_commit, "pending", `deploying ${env}`, null)];
     case "running": {
@@ -42,7 +44,7 @@ export async function announcePreview(
           target,
           preview.head_commit,
           "failure",
-          `${env} failed to deploy (${preview.error_code ?? "FAILED"})`,
+          `${env} failed to ${preview.error_code?.startsWith("BUILD_") ? "build" : "deploy"} (${preview.error_code ?? "FAILED"})`,
           null,
         ),
       ];
