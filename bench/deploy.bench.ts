@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
+import type { Db } from "../services/_shared/db.js";
 import { createOrgWithAdmin } from "../services/_shared/testing/fixtures.js";
 import { prepareSwarm, removeStack, TEST_IMAGE } from "../services/_shared/testing/swarm.js";
 import { sleep } from "../services/_shared/testing/wait.js";
@@ -72,6 +73,16 @@ async function timed(run: () => Promise<void>): Promise<number> {
   return performance.now() - start;
 }
 
+/** Where the time of one Stackyard deploy went: each stored event's offset from the POST (agent clock = ours). */
+async function printTimeline(db: Db, deploymentId: string, postedAt: number): Promise<void> {
+  const events = await db("deployment_events")
+    .where({ deployment_id: deploymentId })
+    .orderBy("seq")
+    .select<{ seq: string; ts: Date; message: string }[]>("seq", "ts", "message");
+  for (const e of events)
+    console.error(`[bench] deploy timeline +${e.ts.getTime() - postedAt} ms #${e.seq} ${e.message.slice(0, 100)}`);
+}
+
 async function run(): Promise<Figure[]> {
   await prepareSwarm();
   const docker = new Docker();
@@ -112,13 +123,16 @@ async function run(): Promise<Figure[]> {
           while (!(await allRunning(docker, direct.b, round))) await sleep(TIGHT_POLL_MS);
         }),
       c: async (round: number) => {
+        let deploymentId = "";
+        let postedAt = 0;
         // The release upload is not part of the deploy: it happens before the clock starts.
         const release = await cp.api.request<{ id: string }>("POST", `/v1/stacks/${stack.body.id}/releases`, {
           body: { sourceType: "upload", composeYaml: compose(round) },
           headers: auth,
         });
         if (release.status !== 201) throw new Error(`release: ${JSON.stringify(release.body)}`);
-        return timed(async () => {
+        const took = await timed(async () => {
+          postedAt = Date.now();
           const res = await fetch(`${cp.baseUrl}/v1/environments/${env.body.id}/deployments`, {
             method: "POST",
             headers: { ...auth, "content-type": "application/json", "idempotency-key": randomBytes(8).toString("hex") },
@@ -126,6 +140,7 @@ async function run(): Promise<Figure[]> {
           });
           const dep = (await res.json()) as { id: string };
           if (res.status !== 202) throw new Error(`deploy answered ${res.status}: ${JSON.stringify(dep)}`);
+          deploymentId = dep.id;
           for (;;) {
             const d = (await (await fetch(`${cp.baseUrl}/v1/deployments/${dep.id}`, { headers: auth })).json()) as {
               status: string;
@@ -137,6 +152,8 @@ async function run(): Promise<Figure[]> {
             await sleep(TIGHT_POLL_MS);
           }
         });
+        if (round === 1) await printTimeline(cp.db, deploymentId, postedAt);
+        return took;
       },
     };
     // Round 0 creates the stacks (networks, first tasks): not measured.

@@ -56,6 +56,23 @@ describe("assessStack", () => {
     expect(assessStack({ ...snap, services: [done] }, none).converged).to.equal(true);
   });
 
+  it("a healthchecked service converges once every task was replaced by a healthy one, before Swarm's monitor ends", () => {
+    const tasks = [fakeTask({ serviceId: "s1" }), fakeTask({ serviceId: "s1" })];
+    const inSpec = fakeService({ id: "s1", name: "st_web", updateState: "updating", healthcheck: true });
+    expect(assessStack({ services: [inSpec], tasks }, none).converged).to.equal(true);
+    // the image's HEALTHCHECK counts too, unless the spec turns it off
+    const plain = fakeService({ id: "s1", name: "st_web", updateState: "updating" });
+    const images = new Set([plain.image]);
+    expect(assessStack({ services: [plain], tasks }, none, { healthcheckedImages: images }).converged).to.equal(true);
+    const off = { ...plain, healthcheckDisabled: true };
+    expect(assessStack({ services: [off], tasks }, none, { healthcheckedImages: images }).converged).to.equal(false);
+    // an old task still running holds it back, and a rollback always runs to its end
+    const stale = [...tasks, fakeTask({ serviceId: "s1", upToDate: false })];
+    expect(assessStack({ services: [inSpec], tasks: stale }, none).converged).to.equal(false);
+    const rollingBack = { ...inSpec, updateState: "rollback_started" as const };
+    expect(assessStack({ services: [rollingBack], tasks }, none).converged).to.equal(false);
+  });
+
   it("fails after 3 failed tasks of the current spec while running < desired, not before", () => {
     const failed = (over = {}) =>
       fakeTask({

@@ -29,7 +29,21 @@ export interface ReadinessOptions {
 }
 
 export function hasHealthcheck(s: ServiceAssessment, healthcheckedImages?: ReadonlySet<string>): boolean {
-  return s.healthcheck || (!s.healthcheckDisabled && healthcheckedImages?.has(s.health.image) === true);
+  return vouchedByHealthcheck(
+    { healthcheck: s.healthcheck, healthcheckDisabled: s.healthcheckDisabled, image: s.health.image },
+    healthcheckedImages,
+  );
+}
+
+/** The service's tasks are only called running once healthy: a healthcheck in its spec, or its image's, not off. */
+export function vouchedByHealthcheck(
+  service: { healthcheck?: boolean; healthcheckDisabled?: boolean; image: string },
+  healthcheckedImages?: ReadonlySet<string>,
+): boolean {
+  return (
+    service.healthcheck === true ||
+    (service.healthcheckDisabled !== true && healthcheckedImages?.has(service.image) === true)
+  );
 }
 
 export function readinessHold(s: ServiceAssessment, opts: ReadinessOptions): ReadinessHold {
