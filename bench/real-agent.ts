@@ -1,4 +1,4 @@
-/** The real agent (agent/src/main.ts) registered to a child-process control plane and running, as a child process. */
+/** The real agent (agent/src/main.ts, or its bundle) registered to a child-process control plane and running, as a child process. */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ export async function startRealAgent(
   org: TestOrg,
   name: string,
   env: Record<string, string> = {},
+  opts: { bundle?: string } = {},
 ): Promise<RealAgent> {
   const cluster = await cp.api.request<{ cluster: { id: string }; registrationToken: string }>(
     "POST",
@@ -33,11 +34,15 @@ export async function startRealAgent(
     await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    const register = spawnAgent(["register", "--url", cp.baseUrl, "--state-dir", stateDir], {
-      STACKYARD_AGENT_TOKEN: cluster.body.registrationToken,
-    });
+    const register = spawnAgent(
+      ["register", "--url", cp.baseUrl, "--state-dir", stateDir],
+      {
+        STACKYARD_AGENT_TOKEN: cluster.body.registrationToken,
+      },
+      opts,
+    );
     if ((await register.exited) !== 0) throw new Error(`agent register failed:\n${register.output.join("\n")}`);
-    agent = spawnAgent(["run", "--state-dir", stateDir], { STACKYARD_AGENT_LOG_LEVEL: "warn", ...env });
+    agent = spawnAgent(["run", "--state-dir", stateDir], { STACKYARD_AGENT_LOG_LEVEL: "warn", ...env }, opts);
     await until(
       "the cluster to come online",
       async () => {

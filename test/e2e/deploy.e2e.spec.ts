@@ -1,7 +1,8 @@
 /**
  * The product's core loop end to end: the real control plane (every service in-process, real Postgres and a real
  * nats-server in operator mode), the real agent as a child process registered with a one-time token, and the
- * real dockerd of this machine in single-node Swarm mode, deploying a locally built image. Everything goes
+ * real dockerd of this machine in single-node Swarm mode, deploying a locally built image. The agent runs as the
+ * agent image runs it: the bundle of scripts/build-agent.mjs, with no TypeScript loader. Everything goes
  * through the REST API, whose every answer is checked against the OpenAPI contract.
  *
  * The stack is named `e2e<random>` and its environment `prod`, so the Swarm stack is `e2e<random>-prod`; `after`
@@ -23,6 +24,7 @@ import {
   docker,
   prepareSwarm,
   removeStack,
+  buildAgentBundle,
   spawnAgent,
   stopAgent,
   testStackCompose as compose,
@@ -144,6 +146,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
   let api: ContractClient;
   let org: TestOrg;
   let stateDir: string;
+  let bundleDir: string | undefined;
   let agent: AgentProcess | null = null;
   let clusterId: string;
   let envId: string;
@@ -200,6 +203,8 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     }));
     org = await createOrgWithAdmin(api);
     stateDir = await mkdtemp(join(tmpdir(), "stackyard-e2e-agent-"));
+    bundleDir = await mkdtemp(join(tmpdir(), "stackyard-e2e-agent-bundle-"));
+    const bundle = await buildAgentBundle(bundleDir);
 
     const cluster = await api.request<{ cluster: { id: string; status: string }; registrationToken: string }>(
       "POST",
@@ -210,17 +215,23 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     clusterId = cluster.body.cluster.id;
     expect(cluster.body.cluster.status).to.equal("pending");
 
-    const register = spawnAgent(["register", "--url", platform.baseUrl, "--state-dir", stateDir], {
-      STACKYARD_AGENT_TOKEN: cluster.body.registrationToken,
-    });
+    const register = spawnAgent(
+      ["register", "--url", platform.baseUrl, "--state-dir", stateDir],
+      { STACKYARD_AGENT_TOKEN: cluster.body.registrationToken },
+      { bundle },
+    );
     const code = await register.exited;
     expect(code, register.output.join("\n")).to.equal(0);
 
-    agent = spawnAgent(["run", "--state-dir", stateDir], {
-      STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS: "1000",
-      STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS: "200",
-      STACKYARD_AGENT_LOG_LEVEL: "info",
-    });
+    agent = spawnAgent(
+      ["run", "--state-dir", stateDir],
+      {
+        STACKYARD_AGENT_HEARTBEAT_INTERVAL_MS: "1000",
+        STACKYARD_AGENT_INVENTORY_DEBOUNCE_MS: "200",
+        STACKYARD_AGENT_LOG_LEVEL: "info",
+      },
+      { bundle },
+    );
 
     const stack = await api.request<{ id: string }>("POST", `/v1/orgs/${org.orgId}/stacks`, {
       body: { name: stackName },
@@ -271,6 +282,7 @@ describe("the deploy loop on a real single-node Swarm (real agent, real control 
     await removeStack(swarmStack).catch((err: unknown) => console.error(String(err)));
     await stopTestStack({ db, nats, platform });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
   });
 
   afterEach(function () {

@@ -32,8 +32,17 @@ export interface AgentProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnAgent(args: string[], env: Record<string, string>): AgentProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", AGENT_MAIN, ...args], {
+/** Bundles the agent as the agent image runs it (scripts/build-agent.mjs) into `dir`; returns the file's path. */
+export async function buildAgentBundle(dir: string): Promise<string> {
+  const bundle = join(dir, "stackyard-agent.mjs");
+  await run(process.execPath, [join(REPO_ROOT, "scripts", "build-agent.mjs"), bundle], { cwd: REPO_ROOT });
+  return bundle;
+}
+
+/** `bundle`: the built agent (scripts/build-agent.mjs, as the agent image runs it) instead of its sources through tsx. */
+export function spawnAgent(args: string[], env: Record<string, string>, opts: { bundle?: string } = {}): AgentProcess {
+  const program = opts.bundle ? [opts.bundle] : ["--import", "tsx", AGENT_MAIN];
+  const child = spawn(process.execPath, [...program, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,51 @@
+// One Node program as one ES module file (esbuild): what the standalone CLI and the agent image ship, so neither
+// needs node_modules nor the TypeScript loader at run time.
+import { chmodSync } from "node:fs";
+import { build } from "esbuild";
+
+// Bundled CommonJS dependencies call require() for Node built-ins and read __dirname (ssh2, through dockerode);
+// an ES module has neither of its own.
+const COMMONJS_SHIMS = [
+  'import { createRequire as __stackyardCreateRequire } from "node:module";',
+  'import { fileURLToPath as __stackyardFileURLToPath } from "node:url";',
+  'import { dirname as __stackyardDirname } from "node:path";',
+  "const require = __stackyardCreateRequire(import.meta.url);",
+  "const __filename = __stackyardFileURLToPath(import.meta.url);",
+  "const __dirname = __stackyardDirname(__filename);",
+].join("\n");
+
+/** esbuild plugin: each named package is replaced by the given CommonJS source. */
+function stubPackages(stubs) {
+  const names = Object.keys(stubs);
+  return {
+    name: "stub-packages",
+    setup(build) {
+      if (names.length === 0) return;
+      const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`);
+      build.onResolve({ filter }, (args) => ({ path: args.path, namespace: "stub" }));
+      build.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({ contents: stubs[args.path], loader: "js" }));
+    },
+  };
+}
+
+/**
+ * `stubs`: packages a dependency requires but the program never uses, replaced by a small stand-in (package name →
+ * CommonJS source), so neither their code nor what they set up at load time ends up in the process.
+ * `external`: optional native addons a dependency loads inside try/catch (ssh2's cpu-features and sshcrypto.node);
+ * left out, the dependency takes its pure-JavaScript path, as it does wherever the addon did not build.
+ */
+export async function bundleNodeProgram({ entry, outfile, target, external = [], stubs = {} }) {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target,
+    outfile,
+    logLevel: "warning",
+    external,
+    plugins: [stubPackages(stubs)],
+    banner: { js: `#!/usr/bin/env node\n${COMMONJS_SHIMS}` },
+  });
+  chmodSync(outfile, 0o755);
+}
