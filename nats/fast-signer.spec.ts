@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createAccount, fromSeed } from "nats-jwt";
-import { nativeSigner } from "./fast-signer.js";
+import { nativeSigner, nativeVerifier } from "./fast-signer.js";
 
 describe("nativeSigner", () => {
   it("signs exactly as the NKey library does, with the same public key", () => {
@@ -19,5 +19,34 @@ describe("nativeSigner", () => {
 
   it("refuses what is not a seed", () => {
     expect(() => nativeSigner("not a seed")).to.throw();
+  });
+});
+
+describe("nativeVerifier", () => {
+  it("accepts exactly the signatures the NKey library accepts", () => {
+    for (let i = 0; i < 5; i++) {
+      const reference = createAccount();
+      const message = new TextEncoder().encode(`message ${i}`);
+      const sig = reference.sign(message);
+      const verifier = nativeVerifier(reference.getPublicKey());
+      expect(verifier.verify(message, sig)).to.equal(true);
+      const tampered = Uint8Array.from(message);
+      tampered[0] ^= 1;
+      expect(verifier.verify(tampered, sig), "another message").to.equal(false);
+      expect(reference.verify(tampered, sig)).to.equal(false);
+      const forged = Uint8Array.from(sig);
+      forged[10] ^= 1;
+      expect(verifier.verify(message, forged), "a changed signature").to.equal(false);
+      expect(verifier.verify(message, sig.subarray(0, 63)), "a short signature").to.equal(false);
+      // another key's signature of the same message
+      expect(verifier.verify(message, createAccount().sign(message))).to.equal(false);
+    }
+  });
+
+  it("refuses what is not a public key, or one whose checksum is wrong", () => {
+    expect(() => nativeVerifier("not a key")).to.throw();
+    const key = createAccount().getPublicKey();
+    const last = key.at(-1) === "A" ? "B" : "A";
+    expect(() => nativeVerifier(key.slice(0, -1) + last)).to.throw();
   });
 });

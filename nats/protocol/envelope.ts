@@ -10,7 +10,8 @@
  * except `sig`, prefixed with a domain string so a signature can never be reused for another kind of message.
  */
 import { randomUUID } from "node:crypto";
-import { createAccount, fromPublic, fromSeed, type KeyPair } from "nkeys.js";
+import { createAccount, type KeyPair } from "nkeys.js";
+import { nativeSigner, nativeVerifier, type NativeVerifier } from "../fast-signer.js";
 import { CommandRejectedError, ProtocolError } from "./errors.js";
 import {
   validateCommandPayload,
@@ -53,27 +54,28 @@ export function canonicalJson(value: unknown): string {
 const toBase64Url = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64url");
 const fromBase64Url = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "base64url"));
 
-function keyPairFromSeed(seed: string, prefix: "SA" | "SU"): KeyPair {
+/** The seed's native signer (fast-signer.ts), after checking its type. */
+function keyPairFromSeed(seed: string, prefix: "SA" | "SU"): Pick<KeyPair, "sign" | "getPublicKey"> {
   if (!seed.startsWith(prefix)) throw new ProtocolError("INVALID_KEY", `expected an NKey seed starting with ${prefix}`);
   try {
-    return fromSeed(encoder.encode(seed));
+    return nativeSigner(seed);
   } catch (err) {
     throw new ProtocolError("INVALID_KEY", "the NKey seed is not valid", { cause: err });
   }
 }
 
-function keyPairFromPublic(publicKey: string, prefix: "A" | "U"): KeyPair {
+function verifierOf(publicKey: string, prefix: "A" | "U"): NativeVerifier {
   if (!publicKey.startsWith(prefix)) {
     throw new ProtocolError("INVALID_KEY", `expected a public NKey starting with ${prefix}`);
   }
   try {
-    return fromPublic(publicKey);
+    return nativeVerifier(publicKey);
   } catch (err) {
     throw new ProtocolError("INVALID_KEY", "the public NKey is not valid", { cause: err });
   }
 }
 
-function verifySignature(key: KeyPair, message: string, sig: string): boolean {
+function verifySignature(key: NativeVerifier, message: string, sig: string): boolean {
   try {
     return key.verify(encoder.encode(message), fromBase64Url(sig));
   } catch {
@@ -92,20 +94,14 @@ export function createCommandSigningKey(): CommandSigningKey {
   return { seed: new TextDecoder().decode(kp.getSeed()), publicKey: kp.getPublicKey() };
 }
 
-/** Memoized: the derivation is a pure-JS curve multiplication, and every registration answers with this key. */
-const signingPublicKeys = new Map<string, string>();
+/** Derived once per seed (the native signer keeps it), and every registration answers with this key. */
 export function commandSigningPublicKey(seed: string): string {
-  let key = signingPublicKeys.get(seed);
-  if (key === undefined) {
-    key = keyPairFromSeed(seed, "SA").getPublicKey();
-    signingPublicKeys.set(seed, key);
-  }
-  return key;
+  return keyPairFromSeed(seed, "SA").getPublicKey();
 }
 
 /** Checks a configured public key once, at start, rather than on every command. */
 export function assertCommandSigningPublicKey(publicKey: string): string {
-  keyPairFromPublic(publicKey, "A");
+  verifierOf(publicKey, "A");
   return publicKey;
 }
 
@@ -234,7 +230,7 @@ export function verifyCommand(envelope: unknown, opts: VerifyCommandOptions): Co
     });
   }
   const { sig, ...unsigned } = parsed;
-  const key = keyPairFromPublic(opts.publicKey, "A");
+  const key = verifierOf(opts.publicKey, "A");
   if (!verifySignature(key, COMMAND_DOMAIN + canonicalJson(unsigned), sig)) {
     throw new CommandRejectedError("BAD_SIGNATURE", "the signature does not match the control plane's key", parsed.id);
   }
@@ -299,7 +295,7 @@ export function verifyRenewRequest(request: unknown, opts: VerifyRenewOptions): 
     throw new CommandRejectedError("BAD_SIGNATURE", "the key is not the one registered for this cluster");
   }
   const { sig, ...unsigned } = parsed;
-  if (!verifySignature(keyPairFromPublic(parsed.publicKey, "U"), RENEW_DOMAIN + canonicalJson(unsigned), sig)) {
+  if (!verifySignature(verifierOf(parsed.publicKey, "U"), RENEW_DOMAIN + canonicalJson(unsigned), sig)) {
     throw new CommandRejectedError("BAD_SIGNATURE", "the signature does not match the agent's key");
   }
   if (parsed.clusterId !== opts.clusterId) {
