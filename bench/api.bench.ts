@@ -1,7 +1,7 @@
 /**
  * Issue #18 part 6, the REST API under load: an authenticated list endpoint (GET /v1/orgs/{org}/stacks, 20 stacks)
  * with a JWT access token and with an API token, open-loop at a fixed 300 requests/s and closed-loop at saturation,
- * on the control plane as one child process. Then the Moleculer hop over NATS: the same request at a fixed
+ * on the control plane as one child process. Then the Moleculer hop over NATS: the same request at a fixed 300 and
  * 2,000 requests/s, once with every service in one process (local calls) and once with the gateway alone in its
  * own process (each gateway → service call crosses NATS). Each measurement runs BENCH_API_RUNS times (default 3).
  */
@@ -17,7 +17,8 @@ import { summarize } from "./stats.js";
 const RUNS = Number(process.env.BENCH_API_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 5);
 const FIXED_RPS = 300;
-const HOP_RPS = 2_000;
+/** The hop at the issue's 2,000 rps (beyond what one process serves here: queueing) and at a rate both sustain. */
+const HOP_RATES = [FIXED_RPS, 2_000];
 const CONNECTIONS = 32;
 
 function percentile(samples: number[], q: number): number {
@@ -79,7 +80,9 @@ async function run(): Promise<Figure[]> {
 
     for (const [kind, headers] of targets) {
       const target = at(cp.baseUrl, headers);
-      await fixedRate(target, 100, 2); // warm-up (caches, JIT, connections)
+      // Warm-up at the measured rate: at 100 rps the pool had not yet opened the Postgres connections 300 rps
+      // needs, so whichever credential ran first paid for them (p95 14 ms first, 4 ms second, either way round).
+      await fixedRate(target, FIXED_RPS, 3);
       const fixed = await repeat(RUNS, () => fixedRate(target, FIXED_RPS, SECONDS));
       figures.push(...latencyRows("api", `list stacks, ${kind}, ${FIXED_RPS} rps`, fixed, 10));
       const sat = await repeat(RUNS, () => saturate(target, CONNECTIONS, SECONDS));
@@ -97,7 +100,8 @@ async function run(): Promise<Figure[]> {
 
     // The Moleculer hop: local calls (one process) against calls over NATS (gateway alone).
     const jwt = at(cp.baseUrl, org.admin.auth);
-    const local = await repeat(RUNS, () => fixedRate(jwt, HOP_RPS, SECONDS, 128));
+    const local = new Map<number, LoadResult[]>();
+    for (const rate of HOP_RATES) local.set(rate, await repeat(RUNS, () => fixedRate(jwt, rate, SECONDS, 128)));
     cp.child.kill("SIGTERM");
     await new Promise((r) => cp.child.once("exit", r));
     const rest = await spawnControlPlane(cp.nats, { SERVICES: SERVICE_NAMES.filter((s) => s !== "api").join(",") });
@@ -105,32 +109,37 @@ async function run(): Promise<Figure[]> {
     try {
       await sleep(1_000);
       const split = at(gateway.baseUrl, org.admin.auth);
-      await fixedRate(split, 100, 2);
-      const overNats = await repeat(RUNS, () => fixedRate(split, HOP_RPS, SECONDS, 128));
+      await fixedRate(split, FIXED_RPS, 3);
       const p99 = (rs: LoadResult[]) => medianOf(rs.map((r) => percentile(r.latenciesMs, 0.99)));
-      figures.push(
-        {
-          bench: "api",
-          name: `list stacks at ${HOP_RPS} rps, one process p99`,
-          unit: "ms",
-          ...p99(local),
-          note: `gateway → service local; achieved ${Math.round(medianOf(local.map((r) => r.rps)).value)} rps`,
-        },
-        {
-          bench: "api",
-          name: `list stacks at ${HOP_RPS} rps, gateway over NATS p99`,
-          unit: "ms",
-          ...p99(overNats),
-          note: `gateway → service over NATS; achieved ${Math.round(medianOf(overNats.map((r) => r.rps)).value)} rps`,
-        },
-        {
-          bench: "api",
-          name: "Moleculer hop over NATS p99 (difference)",
-          unit: "ms",
-          value: Math.round((p99(overNats).value - p99(local).value) * 1000) / 1000,
-          note: `p50 difference ${Math.round((medianOf(overNats.map((r) => summarize(r.latenciesMs).p50_ms!)).value - medianOf(local.map((r) => summarize(r.latenciesMs).p50_ms!)).value) * 1000) / 1000} ms`,
-        },
-      );
+      const p50 = (rs: LoadResult[]) => medianOf(rs.map((r) => summarize(r.latenciesMs).p50_ms!)).value;
+      const achieved = (rs: LoadResult[]) => Math.round(medianOf(rs.map((r) => r.rps)).value);
+      for (const rate of HOP_RATES) {
+        const inProcess = local.get(rate)!;
+        const overNats = await repeat(RUNS, () => fixedRate(split, rate, SECONDS, 128));
+        figures.push(
+          {
+            bench: "api",
+            name: `list stacks at ${rate} rps, one process p99`,
+            unit: "ms",
+            ...p99(inProcess),
+            note: `gateway → service local; achieved ${achieved(inProcess)} rps`,
+          },
+          {
+            bench: "api",
+            name: `list stacks at ${rate} rps, gateway over NATS p99`,
+            unit: "ms",
+            ...p99(overNats),
+            note: `gateway → service over NATS; achieved ${achieved(overNats)} rps`,
+          },
+          {
+            bench: "api",
+            name: `Moleculer hop over NATS at ${rate} rps p99 (difference)`,
+            unit: "ms",
+            value: Math.round((p99(overNats).value - p99(inProcess).value) * 1000) / 1000,
+            note: `p50 difference ${Math.round((p50(overNats) - p50(inProcess)) * 1000) / 1000} ms`,
+          },
+        );
+      }
     } finally {
       await gateway.stop();
       await rest.stop();

@@ -31,11 +31,11 @@ describe("nativeVerifier", () => {
       const verifier = nativeVerifier(reference.getPublicKey());
       expect(verifier.verify(message, sig)).to.equal(true);
       const tampered = Uint8Array.from(message);
-      tampered[0] ^= 1;
+      tampered[0] = tampered[0]! ^ 1;
       expect(verifier.verify(tampered, sig), "another message").to.equal(false);
       expect(reference.verify(tampered, sig)).to.equal(false);
       const forged = Uint8Array.from(sig);
-      forged[10] ^= 1;
+      forged[10] = forged[10]! ^ 1;
       expect(verifier.verify(message, forged), "a changed signature").to.equal(false);
       expect(verifier.verify(message, sig.subarray(0, 63)), "a short signature").to.equal(false);
       // another key's signature of the same message
