@@ -36,8 +36,8 @@ export const DEFAULT_FAILED_TASK_THRESHOLD = 3;
 /** Swarm's default update monitor period: a task that survives this long is considered started. */
 export const DEFAULT_STABILIZATION_MS = 5_000;
 /**
- * How often the wait reads the stack (two engine calls on the manager): a quarter second keeps what a rollout
- * adds on top of Swarm's own convergence near 125 ms on average, where a one-second poll added 500 ms.
+ * How often the wait reads the stack (four list calls to the manager's engine at once): a quarter second keeps
+ * what a rollout adds on top of Swarm's own convergence near 125 ms on average, where a one-second poll added 500.
  */
 export const DEFAULT_POLL_INTERVAL_MS = 250;
 /** Consecutive failures to read the stack before the wait gives up (a daemon restart takes a few polls). */
