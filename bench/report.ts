@@ -1,6 +1,6 @@
 /** Prints figures as one table with each goal beside its figure, and writes them as JSON for comparing runs. */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,11 +40,33 @@ function commit(): string {
   }
 }
 
-/** Writes `bench/results/<date>-<commit>.json` and returns its path. */
-export function writeResults(figures: Figure[], startedAt: Date, context: Record<string, unknown> = {}): string {
+export interface ResultsFile {
+  path: string;
+  commit: string;
+}
+
+/**
+ * Where this run writes: `bench/results/<date>-<commit>.json`, the commit read once at the start (a commit made
+ * while a long run goes on does not split its parts across two files), and `-2`, `-3`… after it when an earlier
+ * run of the same commit and day already wrote that name (it is kept, not overwritten).
+ */
+export function resultsFileFor(startedAt: Date): ResultsFile {
   mkdirSync(resultsDir, { recursive: true });
   const sha = commit();
-  const path = join(resultsDir, `${startedAt.toISOString().slice(0, 10)}-${sha}.json`);
+  const base = `${startedAt.toISOString().slice(0, 10)}-${sha}`;
+  let path = join(resultsDir, `${base}.json`);
+  for (let n = 2; existsSync(path); n++) path = join(resultsDir, `${base}-${n}.json`);
+  return { path, commit: sha };
+}
+
+/** Writes (again, after each part) the run's figures to its results file. */
+export function writeResults(
+  file: ResultsFile,
+  figures: Figure[],
+  startedAt: Date,
+  context: Record<string, unknown> = {},
+): string {
+  const { path, commit: sha } = file;
   const machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? "",

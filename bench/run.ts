@@ -13,7 +13,7 @@ import type { Bench, Figure } from "./figures.js";
 import { footprintBench } from "./footprint.bench.js";
 import { healthBench } from "./gateway-health.bench.js";
 import { loadavg } from "node:os";
-import { formatTable, writeResults } from "./report.js";
+import { formatTable, resultsFileFor, writeResults } from "./report.js";
 import { sseFanoutBench } from "./sse-fanout.bench.js";
 
 /** Every part, in the order `make bench` runs them. Add a part here. */
@@ -41,6 +41,7 @@ if (unknown.length > 0) {
 const selected = wanted.length > 0 ? benches.filter((b) => wanted.includes(b.name)) : benches;
 
 const startedAt = new Date();
+const resultsFile = resultsFileFor(startedAt);
 const figures: Figure[] = [];
 /** The 1-minute load average around each part: on a shared machine, what else ran is part of the figure. */
 const load: Record<string, { before: number; after: number }> = {};
@@ -65,7 +66,7 @@ for (const bench of selected) {
       `(load average ${before.toFixed(1)} → ${loadavg()[0]!.toFixed(1)})`,
   );
   // Written after every part: a run cut short (or a part that hangs and is killed) keeps what it measured.
-  resultsPath = writeResults(figures, startedAt, { loadAverage1m: load, failures });
+  resultsPath = writeResults(resultsFile, figures, startedAt, { loadAverage1m: load, failures });
 }
 console.log(formatTable(figures));
 console.log(`\nwritten to ${resultsPath}`);
