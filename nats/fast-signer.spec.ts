@@ -1,6 +1,7 @@
 import { expect } from "chai";
-import { createAccount, fromSeed } from "nats-jwt";
-import { nativeSigner, nativeVerifier } from "./fast-signer.js";
+import { jwtAuthenticator } from "nats";
+import { createAccount, createUser, fromSeed } from "nats-jwt";
+import { nativeJwtAuthenticator, nativeSigner, nativeVerifier } from "./fast-signer.js";
 
 describe("nativeSigner", () => {
   it("signs exactly as the NKey library does, with the same public key", () => {
@@ -48,5 +49,18 @@ describe("nativeVerifier", () => {
     const key = createAccount().getPublicKey();
     const last = key.at(-1) === "A" ? "B" : "A";
     expect(() => nativeVerifier(key.slice(0, -1) + last)).to.throw();
+  });
+});
+
+describe("nativeJwtAuthenticator", () => {
+  it("answers the server's nonce exactly as nats.js's jwtAuthenticator does, reading the JWT at each connect", () => {
+    const seed = createUser().getSeed();
+    let jwt = "first.jwt";
+    const fast = nativeJwtAuthenticator(() => jwt, seed);
+    const reference = jwtAuthenticator(() => jwt, seed);
+    for (const nonce of ["abc", "nonce-2", "x".repeat(22)]) expect(fast(nonce)).to.deep.equal(reference(nonce));
+    jwt = "renewed.jwt";
+    expect(fast("n")).to.deep.equal(reference("n"));
+    expect(fast("n")).to.include({ jwt: "renewed.jwt" });
   });
 });

@@ -5,7 +5,8 @@
  * refusing the credentials: then no retry can help and the operator must register again.
  */
 import { X509Certificate } from "node:crypto";
-import { connect, jwtAuthenticator, type ConnectionOptions, type NatsConnection } from "nats";
+import { connect, type ConnectionOptions, type NatsConnection } from "nats";
+import { nativeJwtAuthenticator } from "../../nats/fast-signer.js";
 import { agentInboxPrefix, agentSubjects, type AgentSubjects } from "../../nats/protocol/subjects.js";
 import { AgentError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -144,7 +145,7 @@ export function linkConnectionOptions(opts: LinkOptions, delay: ReconnectDelay):
     servers: opts.servers,
     name: `agent-${opts.clusterId}`,
     inboxPrefix: agentInboxPrefix(opts.clusterId),
-    ...(opts.auth ? { authenticator: jwtAuthenticator(opts.auth.jwt, opts.auth.seed) } : {}),
+    ...(opts.auth ? { authenticator: nativeJwtAuthenticator(opts.auth.jwt, opts.auth.seed) } : {}),
     ...(tls ? { tls } : {}),
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,

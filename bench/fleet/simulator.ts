@@ -7,13 +7,14 @@
  * does. The parent drives it over IPC: `ramp`, `stop <n>` (connections dropped without a goodbye, as a crash or a
  * lost network does), `storm` (every agent disconnects and reconnects at the same moment), `exit`.
  */
-import { connect, jwtAuthenticator, type NatsConnection } from "nats";
+import { connect, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import { hostname as osHostname } from "node:os";
 import { inventoryHash } from "../../agent/src/inventory.js";
 import { RECONNECT_INITIAL_MS, RECONNECT_MAX_MS } from "../../agent/src/link.js";
 import { createBackoff } from "../../agent/src/schedule.js";
 import type { DockerFacts, Heartbeat, Inventory, InventoryNode } from "../../nats/protocol/messages.js";
+import { nativeJwtAuthenticator } from "../../nats/fast-signer.js";
 import { agentInboxPrefix, agentSubjects, commandWildcard } from "../../nats/protocol/subjects.js";
 import { TEST_AGENT_DOCKER_INFO } from "../../services/_shared/testing/fixtures.js";
 
@@ -192,7 +193,7 @@ async function bringUp(agent: SimAgent): Promise<void> {
   const nc = await connect({
     servers: NATS_URL,
     ...(NATS_CA ? { tls: { ca: NATS_CA } } : {}),
-    authenticator: jwtAuthenticator(agent.jwt, agent.seed),
+    authenticator: nativeJwtAuthenticator(agent.jwt, agent.seed),
     inboxPrefix: agentInboxPrefix(agent.clusterId),
     // Reconnects are what the parent orders (the storm), never the client library's own.
     reconnect: false,
