@@ -20,10 +20,10 @@ await bundleNodeProgram({
   entry: "agent/src/main.ts",
   outfile: process.argv[2] ?? "dist/stackyard-agent.mjs",
   target: "node22",
-  external: ["cpu-features", "*.node"],
   // Required by dockerode for what the agent never does: ssh:// Docker hosts (ssh2, which also instantiates a
   // WebAssembly module with a 16 MB memory as it loads) and BuildKit sessions (gRPC, protobuf; the agent builds
-  // with the classic builder API). A stub throws on first use instead, and the bundle is 1.8 MB smaller.
+  // with the classic builder API). A stub throws on first use instead, and the bundle is 1.8 MB smaller; ssh2's
+  // optional native addons (cpu-features, sshcrypto.node) go with it.
   stubs: {
     ssh2: unused("ssh2", "the agent reaches Docker through the manager's socket (unix:// or tcp://), not over ssh"),
     "@grpc/grpc-js": unused("@grpc/grpc-js", "BuildKit sessions are not part of the agent"),

@@ -3,8 +3,8 @@
 import { chmodSync } from "node:fs";
 import { build } from "esbuild";
 
-// Bundled CommonJS dependencies call require() for Node built-ins and read __dirname (ssh2, through dockerode);
-// an ES module has neither of its own.
+// Bundled CommonJS dependencies call require() for Node built-ins (yaml), and dockerode's BuildKit code reads
+// __dirname (so that, stubbed in the agent, it fails with the stub's message); an ES module has neither of its own.
 const COMMONJS_SHIMS = [
   'import { createRequire as __stackyardCreateRequire } from "node:module";',
   'import { fileURLToPath as __stackyardFileURLToPath } from "node:url";',
@@ -31,10 +31,8 @@ function stubPackages(stubs) {
 /**
  * `stubs`: packages a dependency requires but the program never uses, replaced by a small stand-in (package name →
  * CommonJS source), so neither their code nor what they set up at load time ends up in the process.
- * `external`: optional native addons a dependency loads inside try/catch (ssh2's cpu-features and sshcrypto.node);
- * left out, the dependency takes its pure-JavaScript path, as it does wherever the addon did not build.
  */
-export async function bundleNodeProgram({ entry, outfile, target, external = [], stubs = {} }) {
+export async function bundleNodeProgram({ entry, outfile, target, stubs = {} }) {
   await build({
     entryPoints: [entry],
     bundle: true,
@@ -43,7 +41,6 @@ export async function bundleNodeProgram({ entry, outfile, target, external = [],
     target,
     outfile,
     logLevel: "warning",
-    external,
     plugins: [stubPackages(stubs)],
     banner: { js: `#!/usr/bin/env node\n${COMMONJS_SHIMS}` },
   });
