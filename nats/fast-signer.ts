@@ -76,8 +76,9 @@ const signers = new Map<string, KeyPair>();
 
 /**
  * The same key pair as `fromSeed(seed)` (it still checks the seed), whose `sign` is native and whose public key is
- * derived once (nats-jwt derives them again, in JS, on every call). Kept per seed: there are only the few signing
- * keys of this installation.
+ * derived once (nats-jwt derives them again, in JS, on every call). Kept per seed, unbounded: a control plane holds
+ * the few signing keys of its installation and an agent its own seed; only the fleet simulator holds one per
+ * simulated agent.
  */
 export function nativeSigner(seed: string): KeyPair {
   let signer = signers.get(seed);
