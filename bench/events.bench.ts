@@ -1,6 +1,7 @@
 /**
  * Issue #18 part 3, the event pipeline, end to end: the stand-in agent publishes deployment output lines on
- * JetStream (with the msgID the real agent sets), the control plane (a child process) writes them to Postgres in
+ * JetStream through the real agent's event stream (a message per line, or per batch of the lines that waited during
+ * the previous publish, each with its message id), the control plane (a child process) writes them to Postgres in
  * batches and streams each committed line to SSE clients (one per deployment). Two phases on 10 deployments:
  * - 2,000 lines/s in total (200 each) for the latency goal: publish → SSE receipt, i.e. after the row committed;
  * - 10 × 5,000 lines/s offered (50,000/s) for throughput: rows persisted per second, first publish → last row.
@@ -12,8 +13,9 @@ import { readDeploymentEvents, type SseReader } from "./sse-reader.js";
 import { latencyFigures } from "./stats.js";
 import { acceptDeploys, startBenchWorld, type BenchWorld } from "./world.js";
 import { sleep } from "../services/_shared/testing/wait.js";
-import { agentSubjects } from "../nats/protocol/subjects.js";
-import type { DeploymentEvent, DeployStack } from "../nats/protocol/messages.js";
+import type { DeployStack } from "../nats/protocol/messages.js";
+import { DeploymentEventStream } from "../agent/src/events.js";
+import { createLogger } from "../agent/src/logger.js";
 
 const DEPLOYMENTS = 10;
 const SLOW_RATE = 2_000;
@@ -26,49 +28,54 @@ interface Line {
   seq: number;
 }
 
-/** Publishes lines at `rate` per second in total, round-robin over deployments, recording each send time. */
+/** One agent-side event stream per deployment: the lines go out as the real agent sends them (agent/src/events.ts). */
+type Streams = Map<string, DeploymentEventStream>;
+
+function streamsFor(world: BenchWorld, deployments: DeployStack[]): Streams {
+  const log = createLogger({ level: "error", write: () => undefined });
+  return new Map(
+    deployments.map((d) => [
+      d.deploymentId,
+      new DeploymentEventStream({
+        publish: (subject, data, opts) => world.agent.js.publish(subject, data, opts),
+        clusterId: world.agent.clusterId,
+        deploymentId: d.deploymentId,
+        firstSeq: d.firstSeq,
+        now: Date.now,
+        log,
+      }),
+    ]),
+  );
+}
+
+/**
+ * Emits lines at `rate` per second in total, round-robin over deployments, recording each emit time; resolves once
+ * every stream has them acknowledged (or dropped).
+ */
 async function publishAt(
-  world: BenchWorld,
+  streams: Streams,
   lines: Line[],
   rate: number,
   sent: Map<string, number>,
 ): Promise<{ seconds: number; acked: number }> {
-  const enc = new TextEncoder();
-  const subjects = agentSubjects(world.agent.clusterId);
-  const acks: Promise<boolean>[] = [];
+  const droppedBefore = [...streams.values()].reduce((n, s) => n + s.dropped, 0);
   const started = performance.now();
-  // Sends in small bursts every millisecond-ish: a timer per line cannot fire 50,000 times a second.
+  // Emits in small bursts every millisecond-ish: a timer per line cannot fire 50,000 times a second.
   for (let i = 0; i < lines.length;) {
     const due = Math.floor(((performance.now() - started) * rate) / 1000) + 1;
     for (; i < Math.min(due, lines.length); i++) {
       const { deployment, seq } = lines[i]!;
-      const event: DeploymentEvent = {
-        deploymentId: deployment.deploymentId,
-        seq,
-        ts: Date.now(),
-        level: "info",
-        message: `bench line ${seq} of ${deployment.deploymentId}`,
-        data: null,
-        outcome: null,
-      };
       sent.set(`${deployment.deploymentId}:${seq}`, performance.now());
-      acks.push(
-        world.agent.js
-          .publish(subjects.deploymentEvents(deployment.deploymentId), enc.encode(JSON.stringify(event)), {
-            msgID: `${deployment.deploymentId}-${seq}`,
-            timeout: 30_000,
-          })
-          .then(
-            () => true,
-            () => false,
-          ),
-      );
+      streams
+        .get(deployment.deploymentId)!
+        .emit({ level: "info", message: `bench line ${seq} of ${deployment.deploymentId}` });
     }
     await sleep(1);
   }
   const seconds = (performance.now() - started) / 1000;
-  const results = await Promise.all(acks);
-  return { seconds, acked: results.filter(Boolean).length };
+  await Promise.all([...streams.values()].map((s) => s.flushed()));
+  const dropped = [...streams.values()].reduce((n, s) => n + s.dropped, 0) - droppedBefore;
+  return { seconds, acked: lines.length - dropped };
 }
 
 function linesFor(deployments: DeployStack[], next: Map<string, number>, perDeployment: number): Line[] {
@@ -110,11 +117,12 @@ async function run(): Promise<Figure[]> {
     }
     await sleep(300);
     const next = new Map(deployments.map((d) => [d.deploymentId, d.firstSeq]));
+    const streams = streamsFor(world, deployments);
 
     // Phase 1: latency at 2,000 lines/s.
     const sent = new Map<string, number>();
     const slow = linesFor(deployments, next, (SLOW_RATE * SLOW_SECONDS) / DEPLOYMENTS);
-    await publishAt(world, slow, SLOW_RATE, sent);
+    await publishAt(streams, slow, SLOW_RATE, sent);
     const waitFor = async (lines: Line[], ms: number) => {
       const deadline = performance.now() + ms;
       const missing = () => lines.some((l) => !received.has(`${l.deployment.deploymentId}:${l.seq}`));
@@ -149,7 +157,7 @@ async function run(): Promise<Figure[]> {
       while (performance.now() < deadline && (n = await countRows()) < before + fast.length) await sleep(20);
       return { rows: n - before, at: performance.now() };
     })();
-    const published = await publishAt(world, fast, FAST_RATE_EACH * DEPLOYMENTS, sent);
+    const published = await publishAt(streams, fast, FAST_RATE_EACH * DEPLOYMENTS, sent);
     const persisted = await watch;
     await waitFor(fast, 30_000);
     const fastLatency = fast.flatMap((l) => {

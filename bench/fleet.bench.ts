@@ -48,7 +48,12 @@ async function run(): Promise<Figure[]> {
   const api = new ContractClient(cp.baseUrl);
   const org = await createOrgWithAdmin(api);
   const sim = fork(SIMULATOR, [], {
-    execArgv: ["--import", "tsx"],
+    // BENCH_SIM_CPU_PROF=<dir>: the simulator writes a V8 CPU profile there when it exits.
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(process.env.BENCH_SIM_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SIM_CPU_PROF}`] : []),
+    ],
     env: {
       ...process.env,
       SIM_API_URL: cp.baseUrl,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { jwtAuthenticator } from "nats";
-import { createAccount, createUser, fromSeed } from "nats-jwt";
+import { createAccount, createOperator, createUser, fromSeed } from "nats-jwt";
 import { nativeJwtAuthenticator, nativeSigner, nativeVerifier } from "./fast-signer.js";
 
 describe("nativeSigner", () => {
@@ -18,8 +18,22 @@ describe("nativeSigner", () => {
     }
   });
 
-  it("refuses what is not a seed", () => {
+  it("derives the public key of every kind of seed as the library does", () => {
+    for (const make of [createUser, createAccount, createOperator]) {
+      const seed = new TextDecoder().decode(make().getSeed());
+      expect(nativeSigner(seed).getPublicKey()).to.equal(fromSeed(new TextEncoder().encode(seed)).getPublicKey());
+      expect(nativeSigner(seed).getSeed()).to.deep.equal(new TextEncoder().encode(seed));
+    }
+  });
+
+  it("refuses what is not a seed, or a seed whose checksum is wrong", () => {
     expect(() => nativeSigner("not a seed")).to.throw();
+    const publicKey = createUser().getPublicKey();
+    expect(() => nativeSigner(publicKey), "a public key").to.throw();
+    const seed = new TextDecoder().decode(createUser().getSeed());
+    // A character inside the key (the last one also holds padding bits, which decode to nothing).
+    const changed = seed[20] === "A" ? "B" : "A";
+    expect(() => nativeSigner(seed.slice(0, 20) + changed + seed.slice(21))).to.throw(/checksum/);
   });
 });
 

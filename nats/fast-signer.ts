@@ -31,11 +31,55 @@ function base32Decode(text: string): Buffer {
   return Buffer.from(out);
 }
 
-/** The 32-byte Ed25519 seed inside an encoded NKey seed (`S` + type, then the seed, then a CRC-16). */
-export function rawSeedOf(seed: string): Buffer {
+function base32Encode(bytes: Uint8Array): string {
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
+}
+
+/** CRC-16/XMODEM, the checksum an encoded NKey ends with (little-endian). */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The first byte of every encoded seed, before its type's high bits (the NKey library's PrefixByte.Seed). */
+const SEED_PREFIX = 18 << 3;
+
+/** An encoded NKey seed taken apart: its key type (user, account, operator…) and its 32-byte Ed25519 seed. */
+function decodeSeed(seed: string): { type: number; raw: Buffer } {
   const decoded = base32Decode(seed);
   if (decoded.length !== 36) throw new Error("an NKey seed decodes to 36 bytes");
-  return decoded.subarray(2, 34);
+  if ((decoded[0]! & 0xf8) !== SEED_PREFIX) throw new Error("not an NKey seed");
+  if (crc16(decoded.subarray(0, 34)) !== decoded.readUInt16LE(34)) throw new Error("an NKey seed's checksum is wrong");
+  return { type: ((decoded[0]! & 7) << 5) | (decoded[1]! >> 3), raw: decoded.subarray(2, 34) };
+}
+
+/** The 32-byte Ed25519 seed inside an encoded NKey seed (`S` + type, then the seed, then a CRC-16). */
+export function rawSeedOf(seed: string): Buffer {
+  return decodeSeed(seed).raw;
+}
+
+/** The public NKey of a seed, derived natively: a type byte, the 32-byte Ed25519 public key, a CRC-16. */
+function publicKeyOf(type: number, privateKey: KeyObject): string {
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  const body = Buffer.concat([Buffer.from([type]), spki.subarray(SPKI_ED25519_PREFIX.length)]);
+  const checksum = Buffer.alloc(2);
+  checksum.writeUInt16LE(crc16(body));
+  return base32Encode(Buffer.concat([body, checksum]));
 }
 
 /** The 32-byte Ed25519 key inside an encoded public NKey (a type byte, then the key, then a CRC-16). */
@@ -75,8 +119,8 @@ const verifiers = new Map<string, NativeVerifier>();
 const signers = new Map<string, KeyPair>();
 
 /**
- * The same key pair as `fromSeed(seed)` (it still checks the seed), whose `sign` is native and whose public key is
- * derived once (nats-jwt derives them again, in JS, on every call). Kept per seed, unbounded: a control plane holds
+ * The same key pair as `fromSeed(seed)` (the seed's prefix and checksum checked as the library does), whose `sign`
+ * is native and whose public key is derived once, natively (nats-jwt derives them again, in JS, on every call). Kept per seed, unbounded: a control plane holds
  * the few signing keys of its installation and an agent its own seed; only the fleet simulator holds one per
  * simulated agent.
  */
@@ -90,20 +134,23 @@ export function nativeSigner(seed: string): KeyPair {
 }
 
 function createNativeSigner(seed: string): KeyPair {
-  const kp = fromSeed(new TextEncoder().encode(seed));
-  const publicKey = kp.getPublicKey();
-  const privateKey = kp.getPrivateKey();
+  const { type, raw } = decodeSeed(seed);
   const key: KeyObject = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_PREFIX, rawSeedOf(seed)]),
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]),
     format: "der",
     type: "pkcs8",
   });
+  const publicKey = publicKeyOf(type, key);
+  // The library's own key pair, only for what is not on a hot path: deriving it costs ~10 ms of JS, which a
+  // connect (public key + nonce signature) no longer pays.
+  let library: KeyPair | undefined;
+  const kp = () => (library ??= fromSeed(new TextEncoder().encode(seed)));
   return {
     getPublicKey: () => publicKey,
     // nats-jwt asks for it on every mint, only to check the key can sign.
-    getPrivateKey: () => privateKey,
-    getSeed: () => kp.getSeed(),
-    verify: (input, sig) => kp.verify(input, sig),
+    getPrivateKey: () => kp().getPrivateKey(),
+    getSeed: () => kp().getSeed(),
+    verify: (input, sig) => kp().verify(input, sig),
     // Shared by every mint: clearing it would break the next one.
     clear: () => undefined,
     sign: (input) => new Uint8Array(sign(null, input, key)),

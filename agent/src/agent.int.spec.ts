@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { signCommand, verifyRenewRequest } from "../../nats/protocol/envelope.js";
 import {
   decodeCommandReply,
+  decodeDeploymentEvents,
   decodeMessage,
   type MessageType,
   type MessageTypes,
@@ -281,7 +282,7 @@ describe("the running agent (real nats-server, fake Docker engine)", function ()
     ).streams.getMessage(AGENT_EVENTS_STREAM.name, {
       last_by_subj: subjects.deploymentEvents("leaf-dep"),
     });
-    expect(decodeMessage("DeploymentEvent", stored.data).message).to.equal("deployed through the leaf");
+    expect(decodeDeploymentEvents(stored.data).at(-1)!.message).to.equal("deployed through the leaf");
 
     // Through the leaf the agent is still confined to its cluster's subjects.
     const foreign = collect(cp, agentSubjects("someone-else").heartbeat, "Heartbeat");

@@ -1,12 +1,15 @@
 /**
  * Deployment events (StreamEvents) to the control plane: `agent-events.<clusterId>.<deploymentId>`, captured by
- * the STACKYARD_AGENT_EVENTS stream. Published in order, one at a time, each with a JetStream message id, so a
- * retried publish is stored once and the control plane can order by `seq`. Only plain publishes with an ack:
+ * the STACKYARD_AGENT_EVENTS stream. Published in order, one message at a time (a single event, or a batch of the
+ * events that waited meanwhile), each with a JetStream message id, so a retried publish is stored once and the
+ * control plane can order by `seq`. Only plain publishes with an ack:
  * no JetStream API, which leaf connections do not get.
  */
 import type { PubAck } from "nats";
 import {
   encodeMessage,
+  MAX_EVENT_BATCH_BYTES,
+  MAX_EVENT_BATCH_EVENTS,
   type DeploymentEvent,
   type DeploymentOutcome,
   type EventLevel,
@@ -39,9 +42,22 @@ export interface DeploymentEventInput {
   data?: Record<string, unknown>;
 }
 
+/** An event encoded once, when it was emitted. */
+interface QueuedEvent {
+  seq: number;
+  bytes: Uint8Array;
+}
+
+const BATCH_OPEN = (deploymentId: string) =>
+  new TextEncoder().encode(`{"deploymentId":${JSON.stringify(deploymentId)},"events":[`);
+const COMMA = new TextEncoder().encode(",");
+const BATCH_CLOSE = new TextEncoder().encode("]}");
+
 export class DeploymentEventStream {
   private seq: number;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly queue: QueuedEvent[] = [];
+  /** The loop publishing the queue, while there is one; at most one publish is in flight, so order is kept. */
+  private pumping: Promise<void> | null = null;
   private readonly subject: string;
   private readonly stop = new AbortController();
   dropped = 0;
@@ -71,7 +87,12 @@ export class DeploymentEventStream {
   /** Queues the final event carrying the outcome and waits until every event was acknowledged or dropped. */
   async finish(outcome: DeploymentOutcome, event: DeploymentEventInput): Promise<void> {
     this.enqueue(event, outcome);
-    await this.chain;
+    await this.flushed();
+  }
+
+  /** Resolves once every event queued so far was acknowledged or dropped. */
+  async flushed(): Promise<void> {
+    await this.pumping;
   }
 
   /** Gives up on events still queued (agent shutdown). */
@@ -89,30 +110,72 @@ export class DeploymentEventStream {
       data: event.data ?? null,
       outcome,
     };
-    this.chain = this.chain.then(() => this.send(message));
-  }
-
-  private async send(event: DeploymentEvent): Promise<void> {
-    let data: Uint8Array;
     try {
-      data = encodeMessage("DeploymentEvent", event);
+      this.queue.push({ seq: message.seq, bytes: encodeMessage("DeploymentEvent", message) });
     } catch (err) {
       this.dropped++;
-      this.opts.log.error("deployment event dropped: malformed", { err, seq: event.seq });
+      this.opts.log.error("deployment event dropped: malformed", { err, seq: message.seq });
       return;
     }
+    this.pumping ??= this.pump();
+  }
+
+  /**
+   * Publishes what is queued, one message at a time: a lone event as a DeploymentEvent, several waiting ones as a
+   * DeploymentEventBatch. Lines never wait for a timer: a quiet deploy sends each as it comes, a chatty one sends
+   * what piled up during the previous publish's round trip.
+   */
+  private async pump(): Promise<void> {
+    // Events emitted in the same tick as the first one travel with it.
+    await Promise.resolve();
+    while (this.queue.length > 0 && !this.stop.signal.aborted) await this.send(this.takeBatch());
+    this.pumping = null;
+  }
+
+  private takeBatch(): QueuedEvent[] {
+    let bytes = 0;
+    let count = 0;
+    while (
+      count < this.queue.length &&
+      count < MAX_EVENT_BATCH_EVENTS &&
+      (count === 0 || bytes + this.queue[count]!.bytes.length <= MAX_EVENT_BATCH_BYTES)
+    ) {
+      bytes += this.queue[count]!.bytes.length;
+      count++;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  /** A DeploymentEventBatch from events already encoded (and validated) one by one: only the framing is added. */
+  private encodeBatch(batch: QueuedEvent[]): Uint8Array {
+    if (batch.length === 1) return batch[0]!.bytes;
+    const parts: Uint8Array[] = [BATCH_OPEN(this.opts.deploymentId)];
+    batch.forEach((e, i) => (i > 0 ? parts.push(COMMA, e.bytes) : parts.push(e.bytes)));
+    parts.push(BATCH_CLOSE);
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  private async send(batch: QueuedEvent[]): Promise<void> {
+    const data = this.encodeBatch(batch);
+    const first = batch[0]!.seq;
+    const last = batch.at(-1)!.seq;
+    // The same id for every attempt of the same events: a retried publish is stored once.
+    const msgID = first === last ? `${this.opts.deploymentId}-${first}` : `${this.opts.deploymentId}-${first}-${last}`;
     const backoff = createBackoff(this.opts.backoff ?? EVENT_PUBLISH_BACKOFF);
     for (let attempt = 1; attempt <= EVENT_PUBLISH_ATTEMPTS && !this.stop.signal.aborted; attempt++) {
       try {
-        await this.opts.publish(this.subject, data, {
-          msgID: `${event.deploymentId}-${event.seq}`,
-          timeout: EVENT_PUBLISH_TIMEOUT_MS,
-        });
+        await this.opts.publish(this.subject, data, { msgID, timeout: EVENT_PUBLISH_TIMEOUT_MS });
         return;
       } catch (err) {
         if (attempt === EVENT_PUBLISH_ATTEMPTS) {
-          this.dropped++;
-          this.opts.log.error("deployment event dropped after retries", { err, seq: event.seq });
+          this.dropped += batch.length;
+          this.opts.log.error("deployment events dropped after retries", { err, firstSeq: first, lastSeq: last });
           return;
         }
         await sleep(backoff.next(), this.stop.signal);

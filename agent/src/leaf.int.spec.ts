@@ -9,7 +9,7 @@ import { AckPolicy, DeliverPolicy, connect, credsAuthenticator, type NatsConnect
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeMessage } from "../../nats/protocol/messages.js";
+import { decodeDeploymentEvents, decodeMessage } from "../../nats/protocol/messages.js";
 import { AGENT_EVENTS_STREAM, agentSubjects } from "../../nats/protocol/subjects.js";
 import { ensureDeploymentStreams } from "../../services/deployments/jetstream.js";
 import { ensureLeafEventsSource } from "../../services/deployments/leaf-sources.js";
@@ -104,7 +104,8 @@ describe("leaf mode (real hub and leaf nats-servers)", function () {
     const messages = await c.fetch({ max_messages: pending, expires: 5_000 });
     let seen = 0;
     for await (const m of messages) {
-      if (m.subject.endsWith(`.${clusterId}.${deploymentId}`)) seqs.push(decodeMessage("DeploymentEvent", m.data).seq);
+      if (m.subject.endsWith(`.${clusterId}.${deploymentId}`))
+        seqs.push(...decodeDeploymentEvents(m.data).map((e) => e.seq));
       if (++seen >= pending) break;
     }
     return seqs;

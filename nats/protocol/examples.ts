@@ -94,6 +94,29 @@ export const EXAMPLE_MESSAGES: { readonly [K in keyof MessageTypes]: MessageType
     data: { stream: "stdout" },
     outcome: null,
   },
+  DeploymentEventBatch: {
+    deploymentId: DEPLOYMENT,
+    events: [
+      {
+        deploymentId: DEPLOYMENT,
+        seq: 1,
+        ts: 1_700_000_000_000,
+        level: "info",
+        message: "Creating service web_app",
+        data: null,
+        outcome: null,
+      },
+      {
+        deploymentId: DEPLOYMENT,
+        seq: 2,
+        ts: 1_700_000_000_001,
+        level: "info",
+        message: "Updating service web_db",
+        data: null,
+        outcome: null,
+      },
+    ],
+  },
   DockerEvent: {
     clusterId: CLUSTER,
     ts: 1_700_000_000_000,

@@ -4,6 +4,7 @@ import { EXAMPLE_MESSAGES } from "./examples.js";
 import {
   MESSAGE_SCHEMAS,
   decodeCommandReply,
+  decodeDeploymentEvents,
   decodeMessage,
   encodeMessage,
   validateCommandPayload,
@@ -53,6 +54,19 @@ const INVALID: Array<[MessageType, string, (m: Record<string, unknown>) => void,
   ["DeploymentEvent", "unknown level", (m) => (m.level = "fatal"), /level/],
   ["DeploymentEvent", "data is an array", (m) => (m.data = []), /data/],
   ["DeploymentEvent", "unknown outcome", (m) => (m.outcome = "done"), /outcome/],
+  ["DeploymentEventBatch", "no events", (m) => (m.events = []), /events/],
+  [
+    "DeploymentEventBatch",
+    "an event with an unknown level",
+    (m) => ((m.events as Array<Record<string, unknown>>)[1]!.level = "fatal"),
+    /level/,
+  ],
+  [
+    "DeploymentEventBatch",
+    "too many events",
+    (m) => (m.events = Array.from({ length: 1_001 }, () => (m.events as unknown[])[0])),
+    /events/,
+  ],
   ["DockerEvent", "container events are not forwarded", (m) => (m.type = "container"), /type/],
   ["DeployStack", "empty compose", (m) => (m.composeYaml = ""), /composeYaml/],
   ["DeployStack", "compose too large", (m) => (m.composeYaml = "x".repeat(512 * 1024 + 1)), /composeYaml/],
@@ -166,6 +180,19 @@ describe("protocol messages", () => {
       }
     });
   }
+
+  it("reads the events of a single event or of a batch, refusing a batch that mixes deployments", () => {
+    const single = EXAMPLE_MESSAGES.DeploymentEvent;
+    const batch = EXAMPLE_MESSAGES.DeploymentEventBatch;
+    const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    expect(decodeDeploymentEvents(bytes(single))).to.deep.equal([single]);
+    expect(decodeDeploymentEvents(bytes(batch)).map((e) => e.seq)).to.deep.equal([1, 2]);
+    const mixed = clone(batch);
+    mixed.events[1]!.deploymentId = "another";
+    expect(() => decodeDeploymentEvents(bytes(mixed))).to.throw(ProtocolError, /another deployment/);
+    expect(() => decodeDeploymentEvents(new TextEncoder().encode("{"))).to.throw(ProtocolError, /not valid JSON/);
+    expect(() => decodeDeploymentEvents(bytes({ ...single, level: "fatal" }))).to.throw(ProtocolError, /level/);
+  });
 
   it("lets the control plane ignore unknown fields of a newer registration response", () => {
     const value = { ...clone(EXAMPLE_MESSAGES.RegisterResponse), leafNodeUrl: "nats-leaf://x:7422" };

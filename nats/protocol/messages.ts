@@ -246,6 +246,31 @@ const deploymentEvent: JSONSchemaType<DeploymentEvent> = {
   },
 };
 
+/** At most this many events, and about MAX_EVENT_BATCH_BYTES of them, travel in one DeploymentEventBatch. */
+export const MAX_EVENT_BATCH_EVENTS = 1_000;
+/** Half the server's 1 MB max_payload: one event is at most 16 K characters, JSON-escaped, and its data. */
+export const MAX_EVENT_BATCH_BYTES = 512 * 1024;
+
+/**
+ * Consecutive events of one deployment in one message, on the same subject as a single DeploymentEvent: what an
+ * agent sends when several lines are waiting while the previous publish is acknowledged (agent/src/events.ts), so
+ * a chatty deploy or build costs one JetStream message and one ack per batch instead of per line. The control
+ * plane takes both shapes (`parseDeploymentEvents`).
+ */
+export interface DeploymentEventBatch {
+  deploymentId: string;
+  events: DeploymentEvent[];
+}
+const deploymentEventBatch: JSONSchemaType<DeploymentEventBatch> = {
+  type: "object",
+  additionalProperties: false,
+  required: ["deploymentId", "events"],
+  properties: {
+    deploymentId: token,
+    events: { type: "array", minItems: 1, maxItems: MAX_EVENT_BATCH_EVENTS, items: deploymentEvent },
+  },
+};
+
 export const DOCKER_EVENT_TYPES = ["service", "task", "node"] as const;
 export type DockerEventType = (typeof DOCKER_EVENT_TYPES)[number];
 /** The largest DockerEvent a receiver accepts: the schema's bounds with room for JSON escaping. */
@@ -523,6 +548,7 @@ export interface MessageTypes extends CommandPayloads, CommandResultMessages {
   Goodbye: Goodbye;
   Inventory: Inventory;
   DeploymentEvent: DeploymentEvent;
+  DeploymentEventBatch: DeploymentEventBatch;
   DockerEvent: DockerEvent;
   CommandEnvelope: CommandEnvelope;
   CommandResult: CommandResult;
@@ -550,6 +576,7 @@ export const MESSAGE_SCHEMAS: { readonly [K in MessageType]: JSONSchemaType<Mess
   Goodbye: goodbye,
   Inventory: inventory,
   DeploymentEvent: deploymentEvent,
+  DeploymentEventBatch: deploymentEventBatch,
   DockerEvent: dockerEvent,
   CommandEnvelope: commandEnvelope,
   CommandResult: commandResult,
@@ -641,6 +668,30 @@ export function decodeMessage<K extends MessageType>(type: K, data: Uint8Array):
     throw new ProtocolError("MALFORMED_MESSAGE", `${type}: not valid JSON`, { cause: err });
   }
   return validateMessage(type, parsed);
+}
+
+/**
+ * The events of a message on `agent-events.<clusterId>.<deploymentId>`: a DeploymentEvent or a DeploymentEventBatch,
+ * every event of a batch of the batch's deployment.
+ */
+export function parseDeploymentEvents(value: unknown): DeploymentEvent[] {
+  if (typeof value === "object" && value !== null && "events" in value) {
+    const batch = validateMessage("DeploymentEventBatch", value);
+    if (batch.events.some((e) => e.deploymentId !== batch.deploymentId))
+      throw new ProtocolError("MALFORMED_MESSAGE", "DeploymentEventBatch: an event of another deployment");
+    return batch.events;
+  }
+  return [validateMessage("DeploymentEvent", value)];
+}
+
+export function decodeDeploymentEvents(data: Uint8Array): DeploymentEvent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    throw new ProtocolError("MALFORMED_MESSAGE", "DeploymentEvent: not valid JSON", { cause: err });
+  }
+  return parseDeploymentEvents(parsed);
 }
 
 // Every reply on the bus, refusals included, is encoded and decoded here and nowhere else.

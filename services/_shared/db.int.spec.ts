@@ -158,7 +158,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "started_at",
     "finished_at",
   ],
-  release_build_events: ["id", "org_id", "build_id", "seq", "ts", "level", "message", "data_json"],
+  release_build_events: ["org_id", "build_id", "seq", "ts", "level", "message", "data_json"],
   stack_overlays: [
     "id",
     "org_id",
@@ -212,7 +212,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     "approval_comment",
     "dispatch_seq",
   ],
-  deployment_events: ["id", "org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
+  deployment_events: ["org_id", "deployment_id", "seq", "ts", "level", "message", "data_json"],
   deployment_idempotency_keys: ["org_id", "key", "request_hash", "deployment_id", "created_at", "expires_at"],
   login_throttle: ["key", "failures", "window_started_at", "locked_until"],
   login_trusted_sources: ["user_id", "ip", "last_success_at"],

@@ -216,6 +216,36 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     onDeploy = succeed;
   });
 
+  it("stores batched events once each, in seq order, masked, and ends on a terminal event inside a batch", async () => {
+    let firstSeq = -1;
+    onDeploy = async (p) => {
+      const s = (firstSeq = p.firstSeq);
+      await agent.emit(p.deploymentId, s, "Creating network web_default");
+      await agent.emitBatch(p.deploymentId, [
+        { seq: s, message: "Creating network web_default" }, // already stored alone: kept once
+        { seq: s + 1, message: "login with hunter2-super-secret" },
+        { seq: s + 2, message: "Creating service web_app" },
+      ]);
+      await agent.emitBatch(p.deploymentId, [
+        { seq: s + 3, message: "Updating service web_db" },
+        { seq: s + 4, message: "all services converged", outcome: "succeeded" },
+      ]);
+    };
+    const res = await deploy(release1);
+    await waitStatus(res.body.id, "SUCCEEDED");
+    const rows = await db("deployment_events").where({ deployment_id: res.body.id }).orderBy("seq");
+    const agentRows = rows.filter((r) => Number(r.seq) >= firstSeq); // before: the control plane's own
+    expect(agentRows.map((r) => r.message)).to.deep.equal([
+      "Creating network web_default",
+      "login with ********",
+      "Creating service web_app",
+      "Updating service web_db",
+      "all services converged",
+    ]);
+    expect(agentRows.at(-1)!.data_json).to.include({ terminal: true, outcome: "succeeded" });
+    onDeploy = succeed;
+  });
+
   it("runs one deployment per environment at a time; the next waits its turn", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -9,7 +9,7 @@ import { systemScope } from "../_shared/tenant.js";
 import type { Knex } from "knex";
 import type { Db } from "../_shared/db.js";
 import type { DeploymentEvent } from "../../nats/protocol/messages.js";
-import { validateMessage } from "../../nats/protocol/messages.js";
+import { parseDeploymentEvents } from "../../nats/protocol/messages.js";
 import { parseAgentSubject } from "../../nats/protocol/subjects.js";
 import { parseImagePins } from "../../nats/protocol/image-pins.js";
 import type { MasterKeys } from "../_shared/master-keys.js";
@@ -100,15 +100,16 @@ export class DeploymentEventWriter {
       const parsed = parseAgentSubject(msg.subject);
       if (!parsed || parsed.kind !== "events" || !parsed.id) continue;
       const { clusterId, id: deploymentId } = parsed;
-      let event: DeploymentEvent;
+      let events: DeploymentEvent[];
       try {
-        event = validateMessage("DeploymentEvent", JSON.parse(this.decoder.decode(msg.data)));
+        // One event, or a batch of them (an agent sends what waited during its previous publish in one message).
+        events = parseDeploymentEvents(JSON.parse(this.decoder.decode(msg.data)));
       } catch {
         continue; // malformed: dropped (and acked), never retried forever
       }
-      if (event.deploymentId !== deploymentId) continue;
+      if (events[0]!.deploymentId !== deploymentId) continue;
       const group = byDeployment.get(deploymentId) ?? { clusterId, events: [] };
-      group.events.push(event);
+      for (const event of events) group.events.push(event);
       byDeployment.set(deploymentId, group);
     }
     const groups: Array<{ deploymentId: string; info: DeploymentInfo; events: DeploymentEvent[] }> = [];

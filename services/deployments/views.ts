@@ -44,7 +44,6 @@ export interface DeploymentRow {
 }
 
 export interface DeploymentEventRow {
-  id: string;
   org_id: string;
   deployment_id: string;
   seq: string | number;

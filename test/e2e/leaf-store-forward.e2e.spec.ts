@@ -13,7 +13,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { AckPolicy, DeliverPolicy, connect, credsAuthenticator, nanos } from "nats";
-import { decodeMessage } from "../../nats/protocol/messages.js";
+import { decodeDeploymentEvents } from "../../nats/protocol/messages.js";
 import { AGENT_EVENTS_STREAM, agentSubjects } from "../../nats/protocol/subjects.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,9 +80,10 @@ describe("store and forward: a leaf-mode agent deploys through a 20 s WAN cut (r
       const seqs: number[] = [];
       if (consumer.num_pending === 0) return seqs;
       const c = await nc.jetstream().consumers.get(AGENT_EVENTS_STREAM.name, consumer.name);
+      let seen = 0;
       for await (const m of await c.fetch({ max_messages: consumer.num_pending, expires: 5_000 })) {
-        seqs.push(decodeMessage("DeploymentEvent", m.data).seq);
-        if (seqs.length >= consumer.num_pending) break;
+        seqs.push(...decodeDeploymentEvents(m.data).map((e) => e.seq));
+        if (++seen >= consumer.num_pending) break;
       }
       return seqs;
     } finally {

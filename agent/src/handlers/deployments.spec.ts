@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { ReplayGuard, createCommandSigningKey, signCommand, signEnvelope } from "../../../nats/protocol/envelope.js";
 import {
-  decodeMessage,
+  decodeDeploymentEvents,
   validateMessage,
   type CommandRejected,
   type CommandResult,
@@ -64,12 +64,9 @@ function setup(snapshots: StackSnapshot[], sealKeys: SealKeyPair | null = agentK
   const cli = new FakeCli();
   const published: Array<{ subject: string; msgID: string; raw: string; event: DeploymentEvent }> = [];
   const publish: AckedPublish = async (subject, data, opts) => {
-    published.push({
-      subject,
-      msgID: opts.msgID,
-      raw: new TextDecoder().decode(data),
-      event: decodeMessage("DeploymentEvent", data),
-    });
+    // One entry per event: a message may be a batch of several (agent/src/events.ts).
+    const raw = new TextDecoder().decode(data);
+    for (const event of decodeDeploymentEvents(data)) published.push({ subject, msgID: opts.msgID, raw, event });
     return { stream: "STACKYARD_AGENT_EVENTS", seq: published.length, duplicate: false, domain: "" };
   };
   const agentStop = new AbortController();
@@ -179,7 +176,8 @@ describe("deployment command handlers", () => {
     expect(seqs[0]).to.equal(3);
     expect(seqs).to.deep.equal(seqs.map((_, i) => 3 + i));
     expect(published.every((p) => p.subject === "agent-events.c1.dep-1")).to.equal(true);
-    expect(published.map((p) => p.msgID)).to.include("dep-1-3");
+    // The message id names the first event's seq (and the last one's, for a batch).
+    expect(published[0]!.msgID).to.match(/^dep-1-3(-\d+)?$/);
     const messages = events("dep-1").map((e) => e.message);
     expect(messages).to.include.members(["Creating network st_default", "Creating service st_web"]);
     expect(events("dep-1").filter((e) => e.outcome !== null)).to.have.length(1);

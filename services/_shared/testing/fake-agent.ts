@@ -6,7 +6,13 @@
 import { connect, jwtAuthenticator, type JetStreamClient, type NatsConnection } from "nats";
 import { createUser } from "nkeys.js";
 import { ReplayGuard, verifyCommand } from "../../../nats/protocol/envelope.js";
-import type { CommandEnvelope, DeploymentEvent, DeploymentOutcome } from "../../../nats/protocol/messages.js";
+import {
+  encodeMessage,
+  type CommandEnvelope,
+  type DeploymentEvent,
+  type DeploymentEventBatch,
+  type DeploymentOutcome,
+} from "../../../nats/protocol/messages.js";
 import { createSealKeyPair, type SealKeyPair } from "../../../nats/protocol/sealing.js";
 import { agentInboxPrefix, agentSubjects, commandWildcard } from "../../../nats/protocol/subjects.js";
 import type { ContractClient } from "./http.js";
@@ -27,6 +33,11 @@ export interface FakeAgent {
     seq: number,
     message: string,
     opts?: { level?: DeploymentEvent["level"]; outcome?: DeploymentOutcome; data?: Record<string, unknown> },
+  ): Promise<void>;
+  /** Publishes consecutive events as one DeploymentEventBatch, as the real agent does when lines pile up. */
+  emitBatch(
+    deploymentId: string,
+    events: Array<{ seq: number; message: string; outcome?: DeploymentOutcome }>,
   ): Promise<void>;
   close(): Promise<void>;
 }
@@ -168,6 +179,24 @@ export async function startFakeAgent(
         outcome: opts.outcome ?? null,
       };
       await js.publish(agentSubjects(clusterId).deploymentEvents(deploymentId), enc.encode(JSON.stringify(event)));
+    },
+    async emitBatch(deploymentId, events) {
+      const batch: DeploymentEventBatch = {
+        deploymentId,
+        events: events.map((e) => ({
+          deploymentId,
+          seq: e.seq,
+          ts: Date.now(),
+          level: "info",
+          message: e.message,
+          data: null,
+          outcome: e.outcome ?? null,
+        })),
+      };
+      await js.publish(
+        agentSubjects(clusterId).deploymentEvents(deploymentId),
+        encodeMessage("DeploymentEventBatch", batch),
+      );
     },
     async close() {
       await nc.close();
