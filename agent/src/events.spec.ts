@@ -52,9 +52,9 @@ describe("deployment event stream", () => {
       now: () => 5,
       log,
     });
-    for (let i = 0; i < 2_500; i++) stream.emit({ level: "info", message: `line ${i}` });
+    for (let i = 0; i < 1_250; i++) stream.emit({ level: "info", message: `line ${i}` });
     await stream.flushed();
-    expect(sizes.map((s) => s.events)).to.deep.equal([MAX_EVENT_BATCH_EVENTS, MAX_EVENT_BATCH_EVENTS, 500]);
+    expect(sizes.map((s) => s.events)).to.deep.equal([MAX_EVENT_BATCH_EVENTS, MAX_EVENT_BATCH_EVENTS, 250]);
 
     sizes.length = 0;
     const long = "x".repeat(16 * 1024);

@@ -64,7 +64,7 @@ const INVALID: Array<[MessageType, string, (m: Record<string, unknown>) => void,
   [
     "DeploymentEventBatch",
     "too many events",
-    (m) => (m.events = Array.from({ length: 1_001 }, () => (m.events as unknown[])[0])),
+    (m) => (m.events = Array.from({ length: 501 }, () => (m.events as unknown[])[0])),
     /events/,
   ],
   ["DockerEvent", "container events are not forwarded", (m) => (m.type = "container"), /type/],

@@ -247,9 +247,12 @@ const deploymentEvent: JSONSchemaType<DeploymentEvent> = {
 };
 
 /** At most this many events, and about MAX_EVENT_BATCH_BYTES of them, travel in one DeploymentEventBatch. */
-export const MAX_EVENT_BATCH_EVENTS = 1_000;
-/** Half the server's 1 MB max_payload: one event is at most 16 K characters, JSON-escaped, and its data. */
-export const MAX_EVENT_BATCH_BYTES = 512 * 1024;
+export const MAX_EVENT_BATCH_EVENTS = 500;
+/**
+ * Under the events streams' 64 KiB max_msg_size (services/deployments/jetstream.ts, agent/src/leaf-stream.ts) with
+ * room for the framing: hundreds of ordinary lines. One event larger than this still travels, alone.
+ */
+export const MAX_EVENT_BATCH_BYTES = 60 * 1024;
 
 /**
  * Consecutive events of one deployment in one message, on the same subject as a single DeploymentEvent: what an

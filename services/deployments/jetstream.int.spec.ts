@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { connect, credsAuthenticator, DiscardPolicy, RetentionPolicy, StorageType, type NatsConnection } from "nats";
 import { readFile } from "node:fs/promises";
 import { AGENT_EVENTS_STREAM } from "../../nats/protocol/subjects.js";
+import { MAX_EVENT_BATCH_BYTES } from "../../nats/protocol/messages.js";
 import { startTestNatsServer, type TestNatsServer } from "../_shared/testing/nats-server.js";
 import {
   AGENT_EVENTS_MAX_BYTES,
@@ -51,6 +52,8 @@ describe("deployment streams are bounded (real nats-server)", function () {
     for (const limit of [events.max_bytes, events.max_msgs_per_subject, events.max_msg_size, events.max_age]) {
       expect(limit).to.be.greaterThan(0);
     }
+    // The largest batch an agent sends (agent/src/events.ts), framing included, fits in one message.
+    expect(MAX_EVENT_BATCH_BYTES + 1024).to.be.below(events.max_msg_size);
   });
 
   it("is safe when the deployments API and the workers create the streams at the same moment", async () => {
