@@ -422,13 +422,25 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
     const before = await db("clusters").where({ id: agent.clusterId }).first("inventory_json");
     await db("clusters")
       .where({ id: agent.clusterId })
-      .update({ inventory_json: JSON.stringify({ services: [foreign], stacks: [], nodes: [] }) });
+      .update({
+        inventory_json: JSON.stringify({
+          services: [
+            foreign,
+            // This environment's own service of the stack, and a service of another stack: neither is foreign.
+            { ...foreign, id: "svc-own", name: `${swarmStack}_own`, environmentId: envId },
+            { ...foreign, id: "svc-other", name: "other_app", stack: "other" },
+          ],
+          stacks: [],
+          nodes: [],
+        }),
+      });
     try {
       const count = async () => Number((await db("deployments").where({ environment_id: envId }).count())[0]!.count);
       const n = await count();
       const refused = await deploy(release2);
       expect(refused.status, JSON.stringify(refused.body)).to.equal(409);
       expect(refused.body.error?.code).to.equal("SWARM_STACK_NOT_OWNED");
+      expect(refused.body.error?.message).to.include(foreign.name).and.not.include("_own").and.not.include("other_app");
       expect(await count(), "nothing half-written").to.equal(n);
 
       const adopted = await api.request<Deployment>("POST", `/v1/environments/${envId}/deployments`, {

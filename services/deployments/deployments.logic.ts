@@ -287,17 +287,18 @@ async function refuseForeignSwarmStack(
   scope: TenantScope,
   env: { id: string; cluster_id: string; swarm_stack: string },
 ) {
-  const cluster = (await scope.from("clusters").where({ id: env.cluster_id }).first("inventory_json")) as
-    | {
-        inventory_json: {
-          services?: Array<{ name: string; stack: string | null; environmentId?: string | null }>;
-        } | null;
-      }
-    | undefined;
-  const foreign = (cluster?.inventory_json?.services ?? [])
-    .filter((s) => s.stack === env.swarm_stack && s.environmentId !== env.id)
-    .map((s) => s.name)
-    .sort();
+  // Filtered in Postgres: a large cluster's inventory is hundreds of kB of JSON that every deploy would otherwise
+  // fetch and parse to find the few services of one stack.
+  const rows = (await scope
+    .from("clusters")
+    .crossJoin(
+      scope.db.raw("jsonb_array_elements(coalesce(clusters.inventory_json->'services', '[]'::jsonb)) as s(service)"),
+    )
+    .where("clusters.id", env.cluster_id)
+    .whereRaw("s.service->>'stack' = ?", [env.swarm_stack])
+    .whereRaw("(s.service->>'environmentId') is distinct from ?", [env.id])
+    .select(scope.db.raw("s.service->>'name' as name"))) as Array<{ name: string }>;
+  const foreign = rows.map((r) => r.name).sort();
   if (foreign.length > 0) throw new SwarmStackNotOwnedError(env.swarm_stack, foreign);
 }
 
