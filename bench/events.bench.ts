@@ -7,7 +7,7 @@
  * - 10 × 5,000 lines/s offered (50,000/s) for throughput: rows persisted per second, first publish → last row.
  * Then the check: per deployment, rows stored vs lines sent (0 lost), and no seq stored or streamed twice.
  */
-import type { Bench, Figure } from "./figures.js";
+import { medianOf, type Bench, type Figure } from "./figures.js";
 import { startChildControlPlane } from "./control-plane.js";
 import { readDeploymentEvents, type SseReader } from "./sse-reader.js";
 import { latencyFigures } from "./stats.js";
@@ -22,6 +22,7 @@ const SLOW_RATE = 2_000;
 const SLOW_SECONDS = Number(process.env.BENCH_EVENTS_SLOW_SECONDS ?? 5);
 const FAST_RATE_EACH = 5_000;
 const FAST_SECONDS = Number(process.env.BENCH_EVENTS_FAST_SECONDS ?? 4);
+const RUNS = Number(process.env.BENCH_EVENTS_RUNS ?? 3);
 
 interface Line {
   deployment: DeployStack;
@@ -89,7 +90,7 @@ function linesFor(deployments: DeployStack[], next: Map<string, number>, perDepl
   return lines;
 }
 
-async function run(): Promise<Figure[]> {
+async function runOnce(): Promise<Figure[]> {
   const cp = await startChildControlPlane();
   const readers: SseReader[] = [];
   try {
@@ -243,6 +244,21 @@ async function run(): Promise<Figure[]> {
     for (const r of readers) r.close();
     await cp.stop();
   }
+}
+
+/**
+ * BENCH_EVENTS_RUNS runs (default 3), each with a control plane of its own: every figure is the median of the
+ * runs with their extremes as min–max, except lost and duplicated lines, which are the sum over the runs.
+ */
+async function run(): Promise<Figure[]> {
+  const runs: Figure[][] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await runOnce());
+  return runs[0]!.map((first, i) => {
+    const values = runs.map((figures) => figures[i]!.value);
+    const note = `${first.note ? `${first.note}; ` : ""}${RUNS} run${RUNS === 1 ? "" : "s"}`;
+    if (first.unit === "lines") return { ...first, value: values.reduce((a, b) => a + b, 0), note };
+    return { ...first, ...medianOf(values), note };
+  });
 }
 
 export const eventsBench: Bench = {

@@ -440,7 +440,10 @@ describe("deployments (real gateway, Postgres, JetStream; scripted agent)", func
       const refused = await deploy(release2);
       expect(refused.status, JSON.stringify(refused.body)).to.equal(409);
       expect(refused.body.error?.code).to.equal("SWARM_STACK_NOT_OWNED");
-      expect(refused.body.error?.message).to.include(foreign.name).and.not.include("_own").and.not.include("other_app");
+      expect(JSON.stringify(refused.body))
+        .to.include(foreign.name)
+        .and.not.include("_own")
+        .and.not.include("other_app");
       expect(await count(), "nothing half-written").to.equal(n);
 
       const adopted = await api.request<Deployment>("POST", `/v1/environments/${envId}/deployments`, {
