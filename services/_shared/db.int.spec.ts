@@ -643,7 +643,7 @@ describe("migrations (real Postgres)", function () {
         .insert(event)
         .onConflict(["deployment_id", "seq"])
         .ignore()
-        .returning("id");
+        .returning("seq");
       expect(second).to.have.length(0);
     });
 
