@@ -6,7 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser } from "nkeys.js";
 import { ReplayGuard, createCommandSigningKey, signCommand, signRenewRequest } from "../../nats/protocol/envelope.js";
-import { decodeCommandReply, decodeMessage, validateMessage } from "../../nats/protocol/messages.js";
+import {
+  decodeCommandReply,
+  decodeDeploymentEvents,
+  decodeMessage,
+  validateMessage,
+} from "../../nats/protocol/messages.js";
 import {
   AGENT_EVENTS_STREAM,
   AGENT_USER_LIMITS,
@@ -212,12 +217,20 @@ describe("agent link and permissions (real nats-server, operator mode)", functio
       now: Date.now,
       log,
     });
-    stream.emit({ level: "info", message: "Creating service web_app" });
+    stream.emit({ level: "info", message: "Creating network web_default" });
+    await stream.flushed();
+    // Emitted together: one DeploymentEventBatch message.
     stream.emit({ level: "info", message: "Creating service web_app" });
     await stream.finish("succeeded", { level: "info", message: "done" });
     expect(stream.dropped).to.equal(0);
-    const info = await (await cp.jetstreamManager()).streams.info(AGENT_EVENTS_STREAM.name);
-    expect(info.state.messages).to.equal(3);
+    const jsm = await cp.jetstreamManager();
+    const info = await jsm.streams.info(AGENT_EVENTS_STREAM.name);
+    expect(info.state.messages).to.equal(2);
+    const last = await jsm.streams.getMessage(AGENT_EVENTS_STREAM.name, { seq: info.state.last_seq });
+    expect(decodeDeploymentEvents(last.data).map((e) => [e.seq, e.outcome])).to.deep.equal([
+      [1, null],
+      [2, "succeeded"],
+    ]);
   });
 
   it("refuses the JWT with any seed but the agent's own", async () => {
