@@ -31,7 +31,8 @@ function base32Decode(text: string): Buffer {
   return Buffer.from(out);
 }
 
-function base32Encode(bytes: Uint8Array): string {
+/** Base32 without padding, as NKeys are written (shared with the org account seeds of `org-accounts.ts`). */
+export function base32Encode(bytes: Uint8Array): string {
   let out = "";
   let bits = 0;
   let value = 0;
@@ -47,7 +48,7 @@ function base32Encode(bytes: Uint8Array): string {
 }
 
 /** CRC-16/XMODEM, the checksum an encoded NKey ends with (little-endian). */
-function crc16(bytes: Uint8Array): number {
+export function crc16(bytes: Uint8Array): number {
   let crc = 0;
   for (const byte of bytes) {
     crc ^= byte << 8;

@@ -34,7 +34,7 @@ import {
   type KeyPair,
 } from "nats-jwt";
 import type { NatsConnection } from "nats";
-import { nativeSigner, rawSeedOf } from "./fast-signer.js";
+import { base32Encode, crc16, nativeSigner, rawSeedOf } from "./fast-signer.js";
 import { publicKeyOfSeed, type NatsIdentity } from "./identity.js";
 import { assertSubjectToken, commandWildcard, DEPLOYMENT_EVENTS_ROOT, EXEC_INPUT_ROOT } from "./protocol/subjects.js";
 import { integrationSubjects } from "./protocol/integration-subjects.js";
@@ -82,37 +82,9 @@ export function orgAccountLimits(overrides: Partial<OrgAccountLimits> = {}): Org
 
 // ---- keys -------------------------------------------------------------------------------------------------------
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const PREFIX_BYTE_SEED = 18 << 3;
 const PREFIX_BYTE_ACCOUNT = 0;
 
-function base32Encode(bytes: Uint8Array): string {
-  let out = "";
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
-  return out;
-}
-
-/** CRC-16/XMODEM, as nkeys checks it. */
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-/** An account-type NKey seed ("SA…") holding the given 32-byte Ed25519 seed. */
 export function encodeAccountSeed(raw: Uint8Array): string {
   if (raw.length !== 32) throw new Error("an Ed25519 seed has 32 bytes");
   const body = new Uint8Array(34);
