@@ -7,8 +7,8 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import type { Authenticator } from "nats";
 import { fromPublic, fromSeed, type KeyPair } from "nats-jwt";
+import { BASE32_ALPHABET, base32Encode } from "./base32.js";
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /** PKCS#8 DER header of an Ed25519 private key; the 32-byte seed follows. */
 const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 /** SPKI DER header of an Ed25519 public key; the 32-byte key follows. */
@@ -19,7 +19,7 @@ function base32Decode(text: string): Buffer {
   let bits = 0;
   let value = 0;
   for (const ch of text) {
-    const index = BASE32.indexOf(ch);
+    const index = BASE32_ALPHABET.indexOf(ch);
     if (index < 0) throw new Error("an NKey seed is base32");
     value = (value << 5) | index;
     bits += 5;
@@ -31,24 +31,8 @@ function base32Decode(text: string): Buffer {
   return Buffer.from(out);
 }
 
-/** Base32 without padding, as NKeys are written (shared with the org account seeds of `org-accounts.ts`). */
-export function base32Encode(bytes: Uint8Array): string {
-  let out = "";
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
-}
-
 /** CRC-16/XMODEM, the checksum an encoded NKey ends with (little-endian). */
-export function crc16(bytes: Uint8Array): number {
+function crc16(bytes: Uint8Array): number {
   let crc = 0;
   for (const byte of bytes) {
     crc ^= byte << 8;
@@ -57,8 +41,18 @@ export function crc16(bytes: Uint8Array): number {
   return crc;
 }
 
+/** An encoded NKey (seed or public key) from its bytes: the bytes, their CRC-16 (little-endian), in base32. */
+export function encodeNKey(body: Uint8Array): string {
+  const full = new Uint8Array(body.length + 2);
+  full.set(body);
+  const crc = crc16(body);
+  full[body.length] = crc & 0xff;
+  full[body.length + 1] = crc >> 8;
+  return base32Encode(full);
+}
+
 /** The first byte of every encoded seed, before its type's high bits (the NKey library's PrefixByte.Seed). */
-const SEED_PREFIX = 18 << 3;
+export const SEED_PREFIX = 18 << 3;
 
 /** An encoded NKey seed taken apart: its key type (user, account, operator…) and its 32-byte Ed25519 seed. */
 function decodeSeed(seed: string): { type: number; raw: Buffer } {
@@ -77,10 +71,7 @@ export function rawSeedOf(seed: string): Buffer {
 /** The public NKey of a seed, derived natively: a type byte, the 32-byte Ed25519 public key, a CRC-16. */
 function publicKeyOf(type: number, privateKey: KeyObject): string {
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  const body = Buffer.concat([Buffer.from([type]), spki.subarray(SPKI_ED25519_PREFIX.length)]);
-  const checksum = Buffer.alloc(2);
-  checksum.writeUInt16LE(crc16(body));
-  return base32Encode(Buffer.concat([body, checksum]));
+  return encodeNKey(Buffer.concat([Buffer.from([type]), spki.subarray(SPKI_ED25519_PREFIX.length)]));
 }
 
 /** The 32-byte Ed25519 key inside an encoded public NKey (a type byte, then the key, then a CRC-16). */
@@ -121,9 +112,9 @@ const signers = new Map<string, KeyPair>();
 
 /**
  * The same key pair as `fromSeed(seed)` (the seed's prefix and checksum checked as the library does), whose `sign`
- * is native and whose public key is derived once, natively (nats-jwt derives them again, in JS, on every call). Kept per seed, unbounded: a control plane holds
- * the few signing keys of its installation and an agent its own seed; only the fleet simulator holds one per
- * simulated agent.
+ * is native and whose public key is derived once, natively (nats-jwt derives them again, in JS, on every call).
+ * Kept per seed, unbounded: a control plane holds the few signing keys of its installation and an agent its own
+ * seed; only the fleet simulator holds one per simulated agent.
  */
 export function nativeSigner(seed: string): KeyPair {
   let signer = signers.get(seed);

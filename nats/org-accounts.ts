@@ -34,7 +34,7 @@ import {
   type KeyPair,
 } from "nats-jwt";
 import type { NatsConnection } from "nats";
-import { base32Encode, crc16, nativeSigner, rawSeedOf } from "./fast-signer.js";
+import { encodeNKey, nativeSigner, rawSeedOf, SEED_PREFIX } from "./fast-signer.js";
 import { publicKeyOfSeed, type NatsIdentity } from "./identity.js";
 import { assertSubjectToken, commandWildcard, DEPLOYMENT_EVENTS_ROOT, EXEC_INPUT_ROOT } from "./protocol/subjects.js";
 import { integrationSubjects } from "./protocol/integration-subjects.js";
@@ -82,21 +82,16 @@ export function orgAccountLimits(overrides: Partial<OrgAccountLimits> = {}): Org
 
 // ---- keys -------------------------------------------------------------------------------------------------------
 
-const PREFIX_BYTE_SEED = 18 << 3;
 const PREFIX_BYTE_ACCOUNT = 0;
 
+/** An account-type NKey seed ("SA…") holding the given 32-byte Ed25519 seed. */
 export function encodeAccountSeed(raw: Uint8Array): string {
   if (raw.length !== 32) throw new Error("an Ed25519 seed has 32 bytes");
   const body = new Uint8Array(34);
-  body[0] = PREFIX_BYTE_SEED | (PREFIX_BYTE_ACCOUNT >> 5);
+  body[0] = SEED_PREFIX | (PREFIX_BYTE_ACCOUNT >> 5);
   body[1] = (PREFIX_BYTE_ACCOUNT & 31) << 3;
   body.set(raw, 2);
-  const crc = crc16(body);
-  const full = new Uint8Array(36);
-  full.set(body);
-  full[34] = crc & 0xff;
-  full[35] = crc >> 8;
-  return base32Encode(full);
+  return encodeNKey(body);
 }
 
 export interface OrgAccountKeys {

@@ -5,6 +5,18 @@ import { createLogger } from "./logger.js";
 
 const log = createLogger({ level: "error", write: () => undefined });
 
+/** A stream of cluster c1 that publishes through `publish`; `now` is fixed. */
+const streamOf = (publish: AckedPublish, opts: { deploymentId?: string; firstSeq?: number; backoffMs?: number } = {}) =>
+  new DeploymentEventStream({
+    publish,
+    clusterId: "c1",
+    deploymentId: opts.deploymentId ?? "d1",
+    firstSeq: opts.firstSeq ?? 0,
+    now: () => 5,
+    log,
+    ...(opts.backoffMs !== undefined ? { backoff: { initialMs: opts.backoffMs, maxMs: 5 * opts.backoffMs } } : {}),
+  });
+
 describe("deployment event stream", () => {
   it("publishes in order, numbering from firstSeq, a lone event alone and waiting ones as one batch", async () => {
     const seen: Array<{ subject: string; msgID: string; seqs: number[]; outcome: string | null }> = [];
@@ -16,14 +28,7 @@ describe("deployment event stream", () => {
       seen.push({ subject, msgID: opts.msgID, seqs: events.map((e) => e.seq), outcome: events.at(-1)!.outcome });
       return { stream: "S", seq: seen.length, duplicate: false, domain: "" };
     };
-    const stream = new DeploymentEventStream({
-      publish,
-      clusterId: "c1",
-      deploymentId: "d1",
-      firstSeq: 3,
-      now: () => 5,
-      log,
-    });
+    const stream = streamOf(publish, { firstSeq: 3 });
     stream.emit({ level: "info", message: "Creating network web_default" });
     await stream.flushed();
     stream.emit({ level: "info", message: "Creating service web_app", data: { service: "web_app" } });
@@ -44,14 +49,7 @@ describe("deployment event stream", () => {
       sizes.push({ events: decodeDeploymentEvents(data).length, bytes: data.length });
       return { stream: "S", seq: sizes.length, duplicate: false, domain: "" };
     };
-    const stream = new DeploymentEventStream({
-      publish,
-      clusterId: "c1",
-      deploymentId: "d1",
-      firstSeq: 0,
-      now: () => 5,
-      log,
-    });
+    const stream = streamOf(publish);
     for (let i = 0; i < 1_250; i++) stream.emit({ level: "info", message: `line ${i}` });
     await stream.flushed();
     expect(sizes.map((s) => s.events)).to.deep.equal([MAX_EVENT_BATCH_EVENTS, MAX_EVENT_BATCH_EVENTS, 250]);
@@ -74,14 +72,7 @@ describe("deployment event stream", () => {
       if (failures-- > 0) throw new Error("timeout");
       return { stream: "S", seq: 1, duplicate: false, domain: "" };
     };
-    const stream = new DeploymentEventStream({
-      publish: flaky,
-      clusterId: "c1",
-      deploymentId: "d1",
-      firstSeq: 0,
-      now: () => 5,
-      log,
-    });
+    const stream = streamOf(flaky);
     await stream.finish("failed", { level: "error", message: "boom" });
     expect(ids).to.deep.equal(["d1-0", "d1-0", "d1-0"]);
     expect(stream.dropped).to.equal(0);
@@ -91,15 +82,7 @@ describe("deployment event stream", () => {
       calls++;
       throw new Error("no responders");
     };
-    const dead = new DeploymentEventStream({
-      publish: down,
-      clusterId: "c1",
-      deploymentId: "d2",
-      firstSeq: 0,
-      now: () => 5,
-      log,
-      backoff: { initialMs: 1, maxMs: 5 },
-    });
+    const dead = streamOf(down, { deploymentId: "d2", backoffMs: 1 });
     await dead.finish("failed", { level: "error", message: "boom" });
     expect(calls).to.equal(EVENT_PUBLISH_ATTEMPTS);
     expect(dead.dropped).to.equal(1);

@@ -48,8 +48,6 @@ interface QueuedEvent {
   bytes: Uint8Array;
 }
 
-const BATCH_OPEN = (deploymentId: string) =>
-  new TextEncoder().encode(`{"deploymentId":${JSON.stringify(deploymentId)},"events":[`);
 const COMMA = new TextEncoder().encode(",");
 const BATCH_CLOSE = new TextEncoder().encode("]}");
 
@@ -59,6 +57,8 @@ export class DeploymentEventStream {
   /** The loop publishing the queue, while there is one; at most one publish is in flight, so order is kept. */
   private pumping: Promise<void> | null = null;
   private readonly subject: string;
+  /** The start of every DeploymentEventBatch of this deployment, up to its first event. */
+  private readonly batchOpen: Uint8Array;
   private readonly stop = new AbortController();
   dropped = 0;
 
@@ -77,6 +77,7 @@ export class DeploymentEventStream {
   ) {
     this.seq = opts.firstSeq;
     this.subject = agentSubjects(opts.clusterId).deploymentEvents(opts.deploymentId);
+    this.batchOpen = new TextEncoder().encode(`{"deploymentId":${JSON.stringify(opts.deploymentId)},"events":[`);
   }
 
   /** Queues an event; never throws (a deploy must not fail because its output could not be shipped). */
@@ -149,7 +150,7 @@ export class DeploymentEventStream {
   /** A DeploymentEventBatch from events already encoded (and validated) one by one: only the framing is added. */
   private encodeBatch(batch: QueuedEvent[]): Uint8Array {
     if (batch.length === 1) return batch[0]!.bytes;
-    const parts: Uint8Array[] = [BATCH_OPEN(this.opts.deploymentId)];
+    const parts: Uint8Array[] = [this.batchOpen];
     batch.forEach((e, i) => (i > 0 ? parts.push(COMMA, e.bytes) : parts.push(e.bytes)));
     parts.push(BATCH_CLOSE);
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

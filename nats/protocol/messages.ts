@@ -663,14 +663,17 @@ export function encodeMessage<K extends MessageType>(type: K, value: MessageType
   return encoder.encode(JSON.stringify(validateMessage(type, value)));
 }
 
-export function decodeMessage<K extends MessageType>(type: K, data: Uint8Array): MessageTypes[K] {
-  let parsed: unknown;
+/** The JSON of a message's bytes; `what` names the message in the error. */
+function parseJson(what: string, data: Uint8Array): unknown {
   try {
-    parsed = JSON.parse(decoder.decode(data));
+    return JSON.parse(decoder.decode(data));
   } catch (err) {
-    throw new ProtocolError("MALFORMED_MESSAGE", `${type}: not valid JSON`, { cause: err });
+    throw new ProtocolError("MALFORMED_MESSAGE", `${what}: not valid JSON`, { cause: err });
   }
-  return validateMessage(type, parsed);
+}
+
+export function decodeMessage<K extends MessageType>(type: K, data: Uint8Array): MessageTypes[K] {
+  return validateMessage(type, parseJson(type, data));
 }
 
 /**
@@ -688,13 +691,7 @@ export function parseDeploymentEvents(value: unknown): DeploymentEvent[] {
 }
 
 export function decodeDeploymentEvents(data: Uint8Array): DeploymentEvent[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    throw new ProtocolError("MALFORMED_MESSAGE", "DeploymentEvent: not valid JSON", { cause: err });
-  }
-  return parseDeploymentEvents(parsed);
+  return parseDeploymentEvents(parseJson("DeploymentEvent", data));
 }
 
 // Every reply on the bus, refusals included, is encoded and decoded here and nowhere else.

@@ -4,30 +4,15 @@
  * authenticator apps in base32 (RFC 4648) inside an `otpauth://totp/` URI.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { BASE32_ALPHABET, base32Encode } from "../../nats/base32.js";
+
+export { base32Encode };
 
 export const TOTP_DIGITS = 6;
 export const TOTP_STEP_SECONDS = 30;
 /** Steps accepted either side of the current one (±30 s of clock skew). */
 export const TOTP_WINDOW_STEPS = 1;
 export const TOTP_SECRET_BYTES = 20;
-
-const BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-export function base32Encode(bytes: Buffer): string {
-  let bits = 0;
-  let value = 0;
-  let out = "";
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
-  return out;
-}
 
 export function base32Decode(text: string): Buffer {
   const clean = text.replace(/[\s=-]/g, "").toUpperCase();
