@@ -148,12 +148,27 @@ export async function buildDeployCommand(
   options: { keepSecretVersions: number },
 ): Promise<DeployCommand> {
   const scope = systemScope(db, ctx.orgId, "deploy-worker");
-  const overlay = await scope
-    .from("stack_overlays")
-    .where({ environment_id: ctx.environmentId })
-    .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml");
-  const secrets = await loadSecretValues(scope, ctx.environmentId, keys);
-  const ingress = await renderIngressFor(scope, { id: ctx.environmentId, cluster_id: ctx.clusterId });
+  // Every read starts at once, each on a pool connection of its own: a dispatch's latency was mostly these
+  // round trips one after another (bench/dispatch.bench.ts). They are awaited in the order they are used, so a
+  // failure surfaces as it did when they ran in turn.
+  const reads = {
+    overlay: handled(
+      scope
+        .from("stack_overlays")
+        .where({ environment_id: ctx.environmentId })
+        .first<{ env_json: unknown; compose_patch_yaml: string } | undefined>("env_json", "compose_patch_yaml"),
+    ),
+    secrets: handled(loadSecretValues(scope, ctx.environmentId, keys)),
+    ingress: handled(renderIngressFor(scope, { id: ctx.environmentId, cluster_id: ctx.clusterId })),
+    policy: handled(composePolicyForCluster(scope, ctx.clusterId)),
+    logins: handled(loadRegistryLogins(scope, ctx.environmentId, keys)),
+    sealKey: handled(agentSealPublicKey(db, ctx.clusterId)),
+    promotionPins: handled(pinsOfPromotionSource(db, ctx.deploymentId)),
+    releasePins: handled(pinsForRelease(db, ctx.environmentId, ctx.releaseId, ctx.deploymentId)),
+  };
+  const overlay = await reads.overlay;
+  const secrets = await reads.secrets;
+  const ingress = await reads.ingress;
   const ownership = {
     orgId: ctx.orgId,
     environmentId: ctx.environmentId,
@@ -181,12 +196,12 @@ export async function buildDeployCommand(
     throw new UnprocessableError("RENDER_FAILED", `the desired state cannot be rendered: ${(err as Error).message}`);
   }
   // Checked on what would be sent (release + overlay), under the policy as it is now, not as it was at upload.
-  const violations = checkComposePolicy(rendered.document, await composePolicyForCluster(scope, ctx.clusterId));
+  const violations = checkComposePolicy(rendered.document, await reads.policy);
   if (violations.length > 0) throw new DeployPolicyRefusedError(violations);
   const used = new Set(rendered.secretRefs.map((r) => r.name));
-  const logins = await loadRegistryLogins(scope, ctx.environmentId, keys);
+  const logins = await reads.logins;
   const sealed = rendered.secretRefs.length > 0 || logins.length > 0;
-  const sealKey = sealed ? await agentSealPublicKey(db, ctx.clusterId) : null;
+  const sealKey = sealed ? await reads.sealKey : null;
   if (sealed && !sealKey) {
     throw new UnprocessableError(
       "AGENT_SEAL_KEY_MISSING",
@@ -218,9 +233,7 @@ export async function buildDeployCommand(
   }));
   // After the policy check: a pin names the same image the checked tag does (and a local image ID no registry).
   // A promotion takes its source deployment's images first; otherwise this release's last run here.
-  const earlier =
-    (await pinsOfPromotionSource(db, ctx.deploymentId)) ??
-    (await pinsForRelease(db, ctx.environmentId, ctx.releaseId, ctx.deploymentId));
+  const earlier = (await reads.promotionPins) ?? (await reads.releasePins);
   const pinnedCompose = pinImages(rendered.yaml, earlier?.pins ?? []);
   const services = Object.keys((rendered.document.services as Record<string, unknown> | undefined) ?? {});
   const orphan = ctx.hooks.find((h) => !services.includes(h.service));
@@ -262,6 +275,12 @@ export async function buildDeployCommand(
         ? { fromDeploymentId: earlier.deploymentId, images: pinnedCompose.applied }
         : null,
   };
+}
+
+/** Marks a promise started ahead of its `await` as handled, so a rejection that is never awaited is not fatal. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** The release the environment last deployed successfully and its services (null when it never was). */
